@@ -1,0 +1,205 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/petstore-auth/petstore-auth/pkg/identity"
+)
+
+// clientView is what the CLI shows of a client: never the secret hash.
+type clientView struct {
+	ClientID      string    `json:"client_id"`
+	Name          string    `json:"name"`
+	RedirectURIs  []string  `json:"redirect_uris"`
+	GrantTypes    []string  `json:"grant_types"`
+	Scopes        []string  `json:"scopes"`
+	Public        bool      `json:"public"`
+	CanIntrospect bool      `json:"introspect"`
+	TokenFormat   string    `json:"token_format"`
+	Disabled      bool      `json:"disabled"`
+	CreatedAt     time.Time `json:"created_at"`
+}
+
+func viewClient(c *identity.Client) clientView {
+	return clientView{c.ID, c.Name, nonNil(c.RedirectURIs), nonNil(c.GrantTypes), nonNil(c.Scopes), c.Public, c.CanIntrospect, c.TokenFormat, c.Disabled, c.CreatedAt}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func (a *app) clientCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "client", Short: "Manage OAuth clients"}
+	cmd.AddCommand(a.clientCreateCmd(), a.clientListCmd(), a.clientShowCmd(), a.clientDeleteCmd())
+	return cmd
+}
+
+func (a *app) clientCreateCmd() *cobra.Command {
+	var (
+		id, name, scope, format string
+		redirects, grants       []string
+		public, introspect      bool
+	)
+	cmd := &cobra.Command{
+		Use:   "create",
+		Short: "Register a client; prints its id and generated secret once",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := a.checkOutput(); err != nil {
+				return err
+			}
+			scopes, err := identity.ParseScopes(scope)
+			if err != nil {
+				return err
+			}
+			if len(grants) == 0 {
+				if len(redirects) > 0 {
+					grants = []string{identity.GrantAuthorizationCode}
+					if slices.Contains(scopes, identity.ScopeOfflineAccess) {
+						grants = append(grants, identity.GrantRefreshToken)
+					}
+				} else if !public {
+					grants = []string{identity.GrantClientCredentials}
+				}
+			}
+			if id == "" {
+				id = identity.NewClientID(name)
+			}
+			c := &identity.Client{ID: id, Name: strings.TrimSpace(name), RedirectURIs: redirects, GrantTypes: grants, Scopes: scopes,
+				Public: public, CanIntrospect: introspect, TokenFormat: format}
+			if err := c.Validate(); err != nil {
+				return err
+			}
+			var secret string
+			if !public {
+				secret, c.SecretHash = identity.NewClientSecret()
+			}
+			st, _, err := a.openStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			if err := st.CreateClient(cmd.Context(), c); err != nil {
+				return err
+			}
+			out := struct {
+				ClientID     string `json:"client_id"`
+				ClientSecret string `json:"client_secret,omitempty"`
+				clientView
+			}{c.ID, secret, viewClient(c)}
+			return a.print(out, func(w *tabwriter.Writer) {
+				fmt.Fprintf(w, "client_id:\t%s\n", c.ID)
+				if secret != "" {
+					fmt.Fprintf(w, "client_secret:\t%s\n", secret)
+				}
+				fmt.Fprintf(w, "grant_types:\t%s\nscopes:\t%s\nredirect_uris:\t%s\n", joinOrDash(c.GrantTypes), joinOrDash(c.Scopes), joinOrDash(c.RedirectURIs))
+				if secret != "" {
+					fmt.Fprintln(w, "\nStore the secret now: it is shown only once and cannot be recovered.")
+				}
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&name, "name", "", "display name shown on the consent screen (required)")
+	f.StringVar(&id, "id", "", "client id (default: derived from the name)")
+	f.StringArrayVar(&redirects, "redirect-uri", nil, "allowed redirect URI, exact match (repeatable)")
+	f.StringVar(&scope, "scope", "", `space-separated scopes the client may request, e.g. "read:pets write:pets offline_access"`)
+	f.StringArrayVar(&grants, "grant-type", nil, "authorization_code, refresh_token or client_credentials (repeatable)")
+	f.BoolVar(&public, "public", false, "public client (no secret; PKCE only), e.g. a native or single-page app")
+	f.BoolVar(&introspect, "introspect", false, "resource server: may call /oauth2/introspect")
+	f.StringVar(&format, "token-format", identity.TokenFormatOpaque, "access token format: opaque or jwt")
+	_ = cmd.MarkFlagRequired("name")
+	return cmd
+}
+
+func (a *app) clientListCmd() *cobra.Command {
+	return &cobra.Command{
+		Use: "list", Short: "List clients", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := a.checkOutput(); err != nil {
+				return err
+			}
+			st, _, err := a.openStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			clients, _, err := st.ListClients(cmd.Context(), identity.ClientFilter{Page: identity.Page{Limit: 500}})
+			if err != nil {
+				return err
+			}
+			views := []clientView{}
+			for _, c := range clients {
+				views = append(views, viewClient(c))
+			}
+			return a.print(views, func(w *tabwriter.Writer) {
+				fmt.Fprintln(w, "CLIENT ID\tNAME\tGRANTS\tSCOPES\tFORMAT\tFLAGS")
+				for _, c := range views {
+					var flags []string
+					if c.Public {
+						flags = append(flags, "public")
+					}
+					if c.CanIntrospect {
+						flags = append(flags, "introspect")
+					}
+					if c.Disabled {
+						flags = append(flags, "disabled")
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ClientID, c.Name, joinOrDash(c.GrantTypes), joinOrDash(c.Scopes), c.TokenFormat, joinOrDash(flags))
+				}
+			})
+		},
+	}
+}
+
+func (a *app) clientShowCmd() *cobra.Command {
+	return &cobra.Command{
+		Use: "show CLIENT_ID", Short: "Show one client", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.checkOutput(); err != nil {
+				return err
+			}
+			st, _, err := a.openStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			c, err := st.ClientByID(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			v := viewClient(c)
+			return a.print(v, func(w *tabwriter.Writer) {
+				fmt.Fprintf(w, "client_id:\t%s\nname:\t%s\ngrant_types:\t%s\nscopes:\t%s\nredirect_uris:\t%s\npublic:\t%v\nintrospect:\t%v\ntoken_format:\t%s\ndisabled:\t%v\ncreated:\t%s\n",
+					v.ClientID, v.Name, joinOrDash(v.GrantTypes), joinOrDash(v.Scopes), joinOrDash(v.RedirectURIs), v.Public, v.CanIntrospect, v.TokenFormat, v.Disabled, v.CreatedAt.Format(time.RFC3339))
+			})
+		},
+	}
+}
+
+func (a *app) clientDeleteCmd() *cobra.Command {
+	return &cobra.Command{
+		Use: "delete CLIENT_ID", Short: "Delete a client and every token issued to it", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, _, err := a.openStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			if err := st.DeleteClient(cmd.Context(), args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.out, "deleted client %s\n", args[0])
+			return nil
+		},
+	}
+}

@@ -1,0 +1,215 @@
+package main
+
+import (
+	"bytes"
+	"crypto/rand"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/petstore-auth/petstore-auth/pkg/config"
+	"github.com/petstore-auth/petstore-auth/pkg/server"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// databases returns the database URLs every end-to-end test runs against:
+// a fresh SQLite file always, and a fresh PostgreSQL schema when
+// PETSTORE_TEST_POSTGRES_DSN is set (failing, not skipping, when it is set
+// but unreachable).
+func databases(t *testing.T) map[string]string {
+	t.Helper()
+	dbs := map[string]string{"sqlite": "sqlite://" + filepath.Join(t.TempDir(), "auth.db")}
+	if dsn := os.Getenv("PETSTORE_TEST_POSTGRES_DSN"); dsn != "" {
+		dbs["postgres"] = freshSchema(t, dsn)
+	}
+	return dbs
+}
+
+func freshSchema(t *testing.T, dsn string) string {
+	t.Helper()
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatalf("PETSTORE_TEST_POSTGRES_DSN: %v", err)
+	}
+	schema := strings.ToLower("e2e_" + rand.Text()[:12])
+	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
+		t.Fatalf("PETSTORE_TEST_POSTGRES_DSN is set but PostgreSQL is unreachable: %v", err)
+	}
+	t.Cleanup(func() {
+		_, _ = db.Exec("DROP SCHEMA " + schema + " CASCADE")
+		db.Close()
+	})
+	u, _ := url.Parse(dsn)
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// env points the CLI and the server at one database for a test.
+func setEnv(t *testing.T, dbURL string) {
+	t.Setenv("PETSTORE_DATABASE_URL", dbURL)
+	t.Setenv("PETSTORE_DEV", "true")
+	t.Setenv("PETSTORE_SECRET", strings.Repeat("e2e-secret-", 4))
+	t.Setenv("PETSTORE_DATA_DIR", t.TempDir())
+	t.Setenv("PETSTORE_ISSUER", "http://127.0.0.1:8080")
+}
+
+// cli runs petstore-auth with args through the real command tree.
+func cli(t *testing.T, stdin string, args ...string) (string, error) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	cmd := newRootCmd(strings.NewReader(stdin), &out, &errb)
+	cmd.SetArgs(append([]string{"--config", filepath.Join(t.TempDir(), "none.yaml")}, args...))
+	err := cmd.ExecuteContext(context.Background())
+	if err != nil {
+		return out.String() + errb.String(), err
+	}
+	return out.String(), nil
+}
+
+type created struct {
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret"`
+}
+
+func createClient(t *testing.T, args ...string) created {
+	t.Helper()
+	out, err := cli(t, "", append([]string{"client", "create", "--output", "json"}, args...)...)
+	if err != nil {
+		t.Fatalf("client create: %v\n%s", err, out)
+	}
+	var c created
+	if err := json.Unmarshal([]byte(out), &c); err != nil || c.ClientID == "" {
+		t.Fatalf("client create output %q: %v", out, err)
+	}
+	return c
+}
+
+// startServer opens the server on the test's database behind httptest.
+func startServer(t *testing.T) (*server.Server, *httptest.Server) {
+	t.Helper()
+	cfg, err := config.Load("", true, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := server.Open(context.Background(), cfg, server.Options{})
+	if err != nil {
+		t.Fatalf("open server: %v", err)
+	}
+	ts := httptest.NewServer(s.Handler)
+	t.Cleanup(func() { ts.Close(); s.Close() })
+	return s, ts
+}
+
+func postForm(t *testing.T, u, user, pass string, form url.Values) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if user != "" {
+		req.SetBasicAuth(url.QueryEscape(user), url.QueryEscape(pass))
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	var m map[string]any
+	_ = json.Unmarshal(body, &m)
+	return res.StatusCode, m
+}
+
+// TestClientCredentialsIntrospectRevoke is the core story of a backend
+// service: a client made with the CLI gets a token, the resource server
+// introspects it, a client that is no resource server may not, and after
+// revocation the token is inactive.
+func TestClientCredentialsIntrospectRevoke(t *testing.T) {
+	for name, db := range databases(t) {
+		t.Run(name, func(t *testing.T) {
+			setEnv(t, db)
+			svc := createClient(t, "--name", "Nightly sync", "--grant-type", "client_credentials", "--scope", "read:pets")
+			rs := createClient(t, "--name", "PetStore API", "--introspect", "--grant-type", "client_credentials")
+			_, ts := startServer(t)
+
+			cc := clientcredentials.Config{ClientID: svc.ClientID, ClientSecret: svc.ClientSecret, TokenURL: ts.URL + "/oauth2/token", Scopes: []string{"read:pets"}}
+			tok, err := cc.Token(context.Background())
+			if err != nil {
+				t.Fatalf("client_credentials: %v", err)
+			}
+			if !strings.HasPrefix(tok.AccessToken, "pst_at_") {
+				t.Fatalf("access token %q lacks the pst_at_ prefix", tok.AccessToken[:10])
+			}
+
+			status, body := postForm(t, ts.URL+"/oauth2/introspect", rs.ClientID, rs.ClientSecret, url.Values{"token": {tok.AccessToken}})
+			if status != 200 || body["active"] != true || body["scope"] != "read:pets" || body["client_id"] != svc.ClientID || body["token_use"] != "access_token" {
+				t.Fatalf("introspection by the resource server: %d %v", status, body)
+			}
+
+			status, body = postForm(t, ts.URL+"/oauth2/introspect", svc.ClientID, svc.ClientSecret, url.Values{"token": {tok.AccessToken}})
+			if status != http.StatusForbidden || body["active"] != nil {
+				t.Fatalf("introspection by a non-resource-server client: %d %v", status, body)
+			}
+			status, _ = postForm(t, ts.URL+"/oauth2/introspect", rs.ClientID, "wrong", url.Values{"token": {tok.AccessToken}})
+			if status != http.StatusUnauthorized {
+				t.Fatalf("introspection with a wrong secret: %d", status)
+			}
+
+			status, _ = postForm(t, ts.URL+"/oauth2/revoke", svc.ClientID, svc.ClientSecret, url.Values{"token": {tok.AccessToken}})
+			if status != 200 {
+				t.Fatalf("revoke: %d", status)
+			}
+			status, body = postForm(t, ts.URL+"/oauth2/introspect", rs.ClientID, rs.ClientSecret, url.Values{"token": {tok.AccessToken}})
+			if status != 200 || len(body) != 1 || body["active"] != false {
+				t.Fatalf("revoked token must introspect as exactly {\"active\":false}: %d %v", status, body)
+			}
+			status, body = postForm(t, ts.URL+"/oauth2/introspect", rs.ClientID, rs.ClientSecret, url.Values{"token": {"pst_at_unknown.token"}})
+			if status != 200 || len(body) != 1 || body["active"] != false {
+				t.Fatalf("unknown token: %d %v", status, body)
+			}
+		})
+	}
+}
+
+func TestMetadataGolden(t *testing.T) {
+	setEnv(t, "sqlite://"+filepath.Join(t.TempDir(), "auth.db"))
+	t.Setenv("PETSTORE_ISSUER", "http://127.0.0.1:8080")
+	_, ts := startServer(t)
+	res, err := http.Get(ts.URL + "/.well-known/oauth-authorization-server")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	got, _ := io.ReadAll(res.Body)
+	golden := filepath.Join("testdata", "metadata.golden.json")
+	if *update {
+		os.MkdirAll("testdata", 0o755)
+		os.WriteFile(golden, got, 0o644)
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -update once)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("metadata differs from %s:\n%s", golden, got)
+	}
+	var m map[string]any
+	json.Unmarshal(got, &m)
+	if fmt.Sprint(m["code_challenge_methods_supported"]) != "[S256]" || fmt.Sprint(m["response_types_supported"]) != "[code]" {
+		t.Fatalf("metadata promises more than the server does: %v", m)
+	}
+}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/petstore-auth/petstore-auth/pkg/provider"
+)
+
+func (a *app) keysCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "keys", Short: "JWT signing keys"}
+	cmd.AddCommand(&cobra.Command{
+		Use: "list", Short: "List signing keys (public parts only)", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := a.checkOutput(); err != nil {
+				return err
+			}
+			st, _, err := a.openStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			keys, err := st.ListSigningKeys(cmd.Context())
+			if err != nil {
+				return err
+			}
+			type view struct {
+				KID       string     `json:"kid"`
+				Algorithm string     `json:"alg"`
+				CreatedAt time.Time  `json:"created_at"`
+				RetiredAt *time.Time `json:"retired_at,omitempty"`
+			}
+			views := []view{}
+			for _, k := range keys {
+				views = append(views, view{k.ID, k.Algorithm, k.CreatedAt, k.RetiredAt})
+			}
+			return a.print(views, func(w *tabwriter.Writer) {
+				fmt.Fprintln(w, "KID\tALG\tCREATED\tSTATE")
+				for i, k := range views {
+					state := "current"
+					if k.RetiredAt != nil {
+						state = "retired " + k.RetiredAt.Format("2006-01-02 15:04")
+					} else if i > 0 {
+						state = "active"
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", k.KID, k.Algorithm, k.CreatedAt.Format("2006-01-02 15:04"), state)
+				}
+			})
+		},
+	})
+	cmd.AddCommand(&cobra.Command{
+		Use: "rotate", Short: "Create a new signing key; the old one stays published until its tokens expire", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, cfg, err := a.openStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			secret, err := cfg.SecretBytes()
+			if err != nil {
+				return err
+			}
+			p, err := provider.New(cmd.Context(), provider.Config{Issuer: cfg.Issuer, Secret: secret,
+				AccessTokenLifespan: time.Duration(cfg.Tokens.AccessTokenLifespan), JWTAudience: cfg.Tokens.JWTAudience},
+				st, provider.Options{Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				return err
+			}
+			k, err := p.RotateKeys(cmd.Context())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.out, "new signing key %s (%s) is current; previous keys stay published until their tokens expire\n", k.ID, k.Algorithm)
+			return nil
+		},
+	})
+	return cmd
+}

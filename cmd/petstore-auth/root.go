@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/petstore-auth/petstore-auth/pkg/config"
+	"github.com/petstore-auth/petstore-auth/pkg/identity"
+	"github.com/petstore-auth/petstore-auth/pkg/store"
+)
+
+const defaultConfigPath = "config/petstore-auth.yaml"
+
+// app holds what every subcommand shares.
+type app struct {
+	configPath string
+	output     string
+	in         io.Reader
+	out, err   io.Writer
+}
+
+func newRootCmd(in io.Reader, out, errw io.Writer) *cobra.Command {
+	a := &app{in: in, out: out, err: errw}
+	root := &cobra.Command{
+		Use:           "petstore-auth",
+		Short:         "PetStore Auth: OAuth 2.0 authorization server and admin CLI",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(in)
+	root.SetOut(out)
+	root.SetErr(errw)
+	root.PersistentFlags().StringVar(&a.configPath, "config", defaultConfigPath, "configuration file (YAML); PETSTORE_* variables override it")
+	root.PersistentFlags().StringVarP(&a.output, "output", "o", "text", "output format: text or json")
+	root.AddCommand(a.serveCmd(), a.migrateCmd(), a.clientCmd(), a.userCmd(), a.apikeyCmd(), a.grantCmd(), a.keysCmd())
+	return root
+}
+
+// config loads and validates the configuration.
+func (a *app) config() (config.Config, error) {
+	optional := a.configPath == defaultConfigPath
+	cfg, err := config.Load(a.configPath, optional, nil)
+	if err != nil {
+		return cfg, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	return cfg, nil
+}
+
+// openStore opens the configured database; development mode migrates it.
+func (a *app) openStore(ctx context.Context) (*store.Store, config.Config, error) {
+	cfg, err := a.config()
+	if err != nil {
+		return nil, cfg, err
+	}
+	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{Logger: slog.New(slog.NewTextHandler(a.err, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	if err != nil {
+		return nil, cfg, fmt.Errorf("open database %s: %w", cfg.RedactedDatabaseURL(), err)
+	}
+	if cfg.Dev {
+		if err := st.MigrateUp(ctx); err != nil {
+			st.Close()
+			return nil, cfg, err
+		}
+	}
+	if ok, err := st.MigrationsCurrent(ctx); err != nil || !ok {
+		st.Close()
+		return nil, cfg, fmt.Errorf("database schema is not current: run 'petstore-auth migrate up' (%v)", err)
+	}
+	return st, cfg, nil
+}
+
+func (a *app) checkOutput() error {
+	if a.output != "text" && a.output != "json" {
+		return identity.Errorf(identity.EINVALID, "--output must be text or json, not %q", a.output)
+	}
+	return nil
+}
+
+// print writes v as JSON with --output json, else calls text.
+func (a *app) print(v any, text func(w *tabwriter.Writer)) error {
+	if a.output == "json" {
+		enc := json.NewEncoder(a.out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	tw := tabwriter.NewWriter(a.out, 0, 0, 2, ' ', 0)
+	text(tw)
+	return tw.Flush()
+}
+
+// readSecretLine reads one line (a password) from stdin.
+func (a *app) readSecretLine() (string, error) {
+	b, err := io.ReadAll(io.LimitReader(a.in, 4096))
+	if err != nil {
+		return "", err
+	}
+	s := strings.TrimRight(string(b), "\r\n")
+	if strings.ContainsAny(s, "\r\n") {
+		return "", identity.Errorf(identity.EINVALID, "stdin must hold exactly one line (the password)")
+	}
+	return s, nil
+}
+
+func joinOrDash(s []string) string {
+	if len(s) == 0 {
+		return "-"
+	}
+	return strings.Join(s, " ")
+}

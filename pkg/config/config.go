@@ -1,0 +1,296 @@
+package config
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Duration is a time.Duration written as "15m" or "720h" in YAML.
+type Duration time.Duration
+
+// UnmarshalYAML parses Go duration syntax.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration like 30s, 15m or 720h", n.Line, n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalYAML writes Go duration syntax.
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+// Config is the whole configuration of petstore-auth.
+type Config struct {
+	// Dev relaxes production checks: http loopback issuer, generated secret,
+	// migrations applied on start.
+	Dev         bool   `yaml:"dev"`
+	Issuer      string `yaml:"issuer"`
+	Listen      string `yaml:"listen"`
+	DatabaseURL string `yaml:"database_url"`
+	// Secret is the system secret (≥32 bytes): HMAC key of opaque tokens,
+	// session cookie keys, encryption of signing keys. Prefer PETSTORE_SECRET.
+	Secret  string `yaml:"secret"`
+	DataDir string `yaml:"data_dir"`
+	WebDir  string `yaml:"web_dir"` // where templates/ and static/ live; "" = embedded
+	TLS     TLS    `yaml:"tls"`
+	Tokens  Tokens `yaml:"tokens"`
+	// RedisURL, when set, shares rate limits between replicas.
+	RedisURL string `yaml:"redis_url"`
+	LogLevel string `yaml:"log_level"`
+}
+
+// TLS names the certificate and key served by petstore-auth.
+type TLS struct {
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+}
+
+// Enabled reports whether a certificate is configured.
+func (t TLS) Enabled() bool { return t.CertFile != "" || t.KeyFile != "" }
+
+// Tokens holds lifetimes and policies of codes and tokens.
+type Tokens struct {
+	AuthorizeCodeLifespan Duration `yaml:"authorize_code_lifespan"`
+	AccessTokenLifespan   Duration `yaml:"access_token_lifespan"`
+	// RefreshTokenIdleLifespan is how long an unused refresh token lives;
+	// every rotation starts it again.
+	RefreshTokenIdleLifespan Duration `yaml:"refresh_token_idle_lifespan"`
+	// RefreshTokenAbsoluteLifespan caps a refresh chain from the first grant.
+	RefreshTokenAbsoluteLifespan Duration `yaml:"refresh_token_absolute_lifespan"`
+	// RefreshGraceWindow: a rotated refresh token presented again within it by
+	// the same client gets the same successor pair instead of a reuse alarm.
+	RefreshGraceWindow Duration `yaml:"refresh_grace_window"`
+	// JWTAudience is the "aud" of JWT access tokens when a client names none.
+	JWTAudience string `yaml:"jwt_audience"`
+}
+
+// Default returns the configuration used when a setting is absent.
+func Default() Config {
+	return Config{
+		Issuer:      "http://127.0.0.1:8080",
+		Listen:      "127.0.0.1:8080",
+		DatabaseURL: "sqlite://data/petstore-auth.db",
+		DataDir:     "data",
+		LogLevel:    "info",
+		Tokens: Tokens{
+			AuthorizeCodeLifespan:        Duration(60 * time.Second),
+			AccessTokenLifespan:          Duration(15 * time.Minute),
+			RefreshTokenIdleLifespan:     Duration(30 * 24 * time.Hour),
+			RefreshTokenAbsoluteLifespan: Duration(90 * 24 * time.Hour),
+			RefreshGraceWindow:           Duration(10 * time.Second),
+			JWTAudience:                  "petstore-api",
+		},
+	}
+}
+
+// Load reads the YAML file at path (if path is "" or the file does not exist
+// and optional is true, only defaults are used) and applies PETSTORE_*
+// variables from env. It does not validate: call Validate.
+func Load(path string, optional bool, env func(string) (string, bool)) (Config, error) {
+	cfg := Default()
+	if path != "" {
+		b, err := os.ReadFile(path)
+		switch {
+		case errors.Is(err, os.ErrNotExist) && optional:
+		case err != nil:
+			return cfg, fmt.Errorf("read config: %w", err)
+		default:
+			dec := yaml.NewDecoder(bytes.NewReader(b))
+			dec.KnownFields(true)
+			if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+				return cfg, fmt.Errorf("config %s: %w", path, err)
+			}
+		}
+	}
+	if env == nil {
+		env = os.LookupEnv
+	}
+	return cfg, applyEnv(&cfg, env)
+}
+
+// applyEnv overrides settings from PETSTORE_* variables.
+func applyEnv(c *Config, env func(string) (string, bool)) error {
+	var errs []error
+	str := func(name string, dst *string) {
+		if v, ok := env(name); ok {
+			*dst = v
+		}
+	}
+	dur := func(name string, dst *Duration) {
+		if v, ok := env(name); ok {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %q is not a duration like 30s or 15m", name, v))
+				return
+			}
+			*dst = Duration(d)
+		}
+	}
+	str("PETSTORE_ISSUER", &c.Issuer)
+	str("PETSTORE_LISTEN", &c.Listen)
+	str("PETSTORE_DATABASE_URL", &c.DatabaseURL)
+	str("PETSTORE_SECRET", &c.Secret)
+	str("PETSTORE_DATA_DIR", &c.DataDir)
+	str("PETSTORE_WEB_DIR", &c.WebDir)
+	str("PETSTORE_TLS_CERT_FILE", &c.TLS.CertFile)
+	str("PETSTORE_TLS_KEY_FILE", &c.TLS.KeyFile)
+	str("PETSTORE_REDIS_URL", &c.RedisURL)
+	str("PETSTORE_LOG_LEVEL", &c.LogLevel)
+	str("PETSTORE_JWT_AUDIENCE", &c.Tokens.JWTAudience)
+	dur("PETSTORE_AUTHORIZE_CODE_LIFESPAN", &c.Tokens.AuthorizeCodeLifespan)
+	dur("PETSTORE_ACCESS_TOKEN_LIFESPAN", &c.Tokens.AccessTokenLifespan)
+	dur("PETSTORE_REFRESH_TOKEN_IDLE_LIFESPAN", &c.Tokens.RefreshTokenIdleLifespan)
+	dur("PETSTORE_REFRESH_TOKEN_ABSOLUTE_LIFESPAN", &c.Tokens.RefreshTokenAbsoluteLifespan)
+	dur("PETSTORE_REFRESH_GRACE_WINDOW", &c.Tokens.RefreshGraceWindow)
+	if v, ok := env("PETSTORE_DEV"); ok {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("PETSTORE_DEV: %q is not true or false", v))
+		}
+		c.Dev = b
+	}
+	return errors.Join(errs...)
+}
+
+// Validate reports every problem of the configuration at once.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	u, err := url.Parse(c.Issuer)
+	switch {
+	case c.Issuer == "":
+		bad("issuer: required")
+	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+		bad("issuer: %q is not an absolute http(s) URL", c.Issuer)
+	case u.RawQuery != "" || u.Fragment != "" || u.User != nil:
+		bad("issuer: %q must not have a query, fragment or user info (RFC 8414)", c.Issuer)
+	case strings.HasSuffix(u.Path, "/"):
+		bad("issuer: %q must not end with a slash", c.Issuer)
+	case u.Scheme == "http" && !c.Dev:
+		bad("issuer: %q is plain http; production needs https (set dev: true only for local development)", c.Issuer)
+	case u.Scheme == "http" && !IsLoopback(u.Hostname()):
+		bad("issuer: plain http is allowed in development mode on loopback only, not %q", u.Hostname())
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		bad("listen: %q is not host:port", c.Listen)
+	}
+	if !strings.HasPrefix(c.DatabaseURL, "sqlite://") && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		bad("database_url: %q must start with sqlite:// or postgres://", redactURL(c.DatabaseURL))
+	}
+	if c.Secret == "" && !c.Dev {
+		bad("secret: required in production (PETSTORE_SECRET, at least 32 bytes)")
+	} else if c.Secret != "" && len(c.Secret) < 32 {
+		bad("secret: %d bytes is too short; at least 32 bytes are required", len(c.Secret))
+	}
+	if c.TLS.Enabled() && (c.TLS.CertFile == "" || c.TLS.KeyFile == "") {
+		bad("tls: both cert_file and key_file are required")
+	}
+	if !c.Dev && !c.TLS.Enabled() {
+		bad("tls: production needs tls.cert_file and tls.key_file (set dev: true only for local development)")
+	}
+	t := c.Tokens
+	if t.AuthorizeCodeLifespan <= 0 || time.Duration(t.AuthorizeCodeLifespan) > 10*time.Minute {
+		bad("tokens.authorize_code_lifespan: must be between 1s and 10m (RFC 6749 §4.1.2)")
+	}
+	if t.AccessTokenLifespan <= 0 {
+		bad("tokens.access_token_lifespan: must be positive")
+	}
+	if t.RefreshTokenIdleLifespan <= 0 || t.RefreshTokenAbsoluteLifespan < t.RefreshTokenIdleLifespan {
+		bad("tokens: refresh_token_idle_lifespan must be positive and not longer than refresh_token_absolute_lifespan")
+	}
+	if t.RefreshGraceWindow < 0 || time.Duration(t.RefreshGraceWindow) > time.Minute {
+		bad("tokens.refresh_grace_window: must be between 0 and 1m")
+	}
+	if t.JWTAudience == "" {
+		bad("tokens.jwt_audience: required")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log_level: %q is not debug, info, warn or error", c.LogLevel)
+	}
+	return errors.Join(errs...)
+}
+
+// IsLoopback reports whether host is 127.0.0.0/8, ::1 or localhost.
+func IsLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Insecure reports whether cookies may go without Secure: development mode
+// over plain http on loopback.
+func (c *Config) Insecure() bool {
+	u, err := url.Parse(c.Issuer)
+	return err == nil && c.Dev && u.Scheme == "http" && IsLoopback(u.Hostname())
+}
+
+// SecretBytes returns the system secret. In development mode without one, a
+// random secret is generated once and kept in DataDir/secret (mode 0600) so
+// that sessions and tokens survive restarts.
+func (c *Config) SecretBytes() ([]byte, error) {
+	if c.Secret != "" {
+		return []byte(c.Secret), nil
+	}
+	if !c.Dev {
+		return nil, errors.New("no system secret configured")
+	}
+	path := filepath.Join(c.DataDir, "secret")
+	if b, err := os.ReadFile(path); err == nil && len(bytes.TrimSpace(b)) >= 32 {
+		return bytes.TrimSpace(b), nil
+	}
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return nil, err
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return nil, err
+	}
+	secret := []byte(hex.EncodeToString(raw))
+	// O_EXCL: when two processes race, the loser reads the winner's secret.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return c.SecretBytes()
+	} else if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if _, err := f.Write(append(secret, '\n')); err != nil {
+		return nil, err
+	}
+	return secret, nil
+}
+
+// redactURL hides a password in a database URL.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	return u.Redacted()
+}
+
+// Redacted returns the database URL without its password, for logs.
+func (c *Config) RedactedDatabaseURL() string { return redactURL(c.DatabaseURL) }
+
+// String prints Go duration syntax.
+func (d Duration) String() string { return time.Duration(d).String() }

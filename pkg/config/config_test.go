@@ -1,0 +1,111 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func envMap(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestLoadFileAndEnv(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "a.yaml")
+	os.WriteFile(path, []byte("dev: true\nissuer: http://127.0.0.1:9000\ntokens:\n  access_token_lifespan: 5m\n"), 0o600)
+	cfg, err := Load(path, false, envMap(map[string]string{"PETSTORE_LISTEN": "127.0.0.1:9000", "PETSTORE_REFRESH_GRACE_WINDOW": "3s"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.Dev || cfg.Issuer != "http://127.0.0.1:9000" || cfg.Listen != "127.0.0.1:9000" {
+		t.Fatalf("file/env not applied: %+v", cfg)
+	}
+	if cfg.Tokens.AccessTokenLifespan.String() != "5m0s" || cfg.Tokens.RefreshGraceWindow.String() != "3s" {
+		t.Fatalf("durations: %v %v", cfg.Tokens.AccessTokenLifespan, cfg.Tokens.RefreshGraceWindow)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("valid dev config refused: %v", err)
+	}
+}
+
+func TestLoadRefusesUnknownKeysAndBadEnv(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "a.yaml")
+	os.WriteFile(path, []byte("isuer: typo\n"), 0o600)
+	if _, err := Load(path, false, envMap(nil)); err == nil || !strings.Contains(err.Error(), "isuer") {
+		t.Fatalf("unknown key not reported: %v", err)
+	}
+	if _, err := Load("", true, envMap(map[string]string{"PETSTORE_DEV": "maybe", "PETSTORE_ACCESS_TOKEN_LIFESPAN": "soon"})); err == nil ||
+		!strings.Contains(err.Error(), "PETSTORE_DEV") || !strings.Contains(err.Error(), "PETSTORE_ACCESS_TOKEN_LIFESPAN") {
+		t.Fatalf("bad env values not both reported: %v", err)
+	}
+}
+
+func TestValidateReportsEverythingAtOnce(t *testing.T) {
+	cfg := Default()
+	cfg.Issuer = "http://auth.example.com/"
+	cfg.Listen = "nonsense"
+	cfg.DatabaseURL = "mysql://x"
+	cfg.Secret = "short"
+	err := cfg.Validate()
+	if err == nil {
+		t.Fatal("invalid production config accepted")
+	}
+	for _, want := range []string{"issuer", "listen", "database_url", "secret", "tls"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %s: %v", want, err)
+		}
+	}
+}
+
+func TestProductionNeedsHTTPSAndTLS(t *testing.T) {
+	tests := []struct {
+		name    string
+		mutate  func(*Config)
+		wantErr string
+	}{
+		{"http issuer in production", func(c *Config) { c.Issuer = "http://127.0.0.1:8080" }, "production needs https"},
+		{"no tls in production", func(c *Config) { c.TLS = TLS{} }, "production needs tls"},
+		{"http non-loopback in dev", func(c *Config) { c.Dev = true; c.Issuer = "http://auth.example.com" }, "loopback only"},
+		{"ok production", func(c *Config) {}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Default()
+			c.Issuer = "https://auth.example.com"
+			c.Secret = strings.Repeat("s", 32)
+			c.TLS = TLS{CertFile: "c.pem", KeyFile: "k.pem"}
+			tt.mutate(&c)
+			err := c.Validate()
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("want %q, got %v", tt.wantErr, err)
+			}
+		})
+	}
+}
+
+func TestDevSecretIsGeneratedOnceAndKept(t *testing.T) {
+	c := Default()
+	c.Dev = true
+	c.DataDir = t.TempDir()
+	a, err := c.SecretBytes()
+	if err != nil || len(a) < 32 {
+		t.Fatalf("secret %q, %v", a, err)
+	}
+	b, _ := c.SecretBytes()
+	if string(a) != string(b) {
+		t.Fatal("second start got a different secret: sessions would break on restart")
+	}
+	fi, _ := os.Stat(filepath.Join(c.DataDir, "secret"))
+	if fi.Mode().Perm() != 0o600 {
+		t.Fatalf("secret file mode %v", fi.Mode().Perm())
+	}
+}

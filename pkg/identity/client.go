@@ -1,0 +1,141 @@
+package identity
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"net"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// PrefixClientSecret marks client secrets, so scanners can find leaked ones.
+const PrefixClientSecret = "pst_cs_"
+
+// NewClientSecret returns a server-generated secret with 256 bits of entropy
+// and its SHA-256 hash, the only form that is stored.
+func NewClientSecret() (secret string, hash []byte) {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	secret = PrefixClientSecret + base64.RawURLEncoding.EncodeToString(b)
+	sum := sha256.Sum256([]byte(secret))
+	return secret, sum[:]
+}
+
+var clientIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{1,62}$`)
+
+// NewClientID derives a readable, unique-enough client id from a name.
+func NewClientID(name string) string {
+	slug := strings.Trim(regexp.MustCompile(`[^a-z0-9]+`).ReplaceAllString(strings.ToLower(name), "-"), "-")
+	if len(slug) > 40 {
+		slug = slug[:40]
+	}
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	suffix := strings.ToLower(base64.RawURLEncoding.EncodeToString(b))
+	suffix = strings.NewReplacer("_", "x", "-", "y").Replace(suffix)
+	if slug == "" {
+		return "client-" + suffix
+	}
+	return slug + "-" + suffix
+}
+
+// Validate checks a client registration and returns every problem as one
+// EINVALID error.
+func (c *Client) Validate() error {
+	var problems []string
+	bad := func(s string) { problems = append(problems, s) }
+	if !clientIDPattern.MatchString(c.ID) {
+		bad("client id must be 2-63 characters of a-z, 0-9, '.', '_' or '-'")
+	}
+	if n := strings.TrimSpace(c.Name); n == "" || len(n) > 100 {
+		bad("name must be 1-100 characters")
+	}
+	if len(c.GrantTypes) == 0 {
+		bad("at least one grant type is required")
+	}
+	for _, g := range c.GrantTypes {
+		if g != GrantAuthorizationCode && g != GrantRefreshToken && g != GrantClientCredentials {
+			bad("unsupported grant type " + quote(g) + " (authorization_code, refresh_token, client_credentials)")
+		}
+	}
+	if slices.Contains(c.GrantTypes, GrantClientCredentials) && c.Public {
+		bad("a public client cannot use client_credentials")
+	}
+	if slices.Contains(c.GrantTypes, GrantRefreshToken) && !slices.Contains(c.GrantTypes, GrantAuthorizationCode) {
+		bad("refresh_token needs authorization_code")
+	}
+	if slices.Contains(c.GrantTypes, GrantAuthorizationCode) && len(c.RedirectURIs) == 0 {
+		bad("authorization_code needs at least one redirect URI")
+	}
+	for _, u := range c.RedirectURIs {
+		if err := ValidateRedirectURI(u); err != nil {
+			bad(ErrorMessage(err))
+		}
+	}
+	for _, s := range c.Scopes {
+		if _, ok := LookupScope(s); !ok {
+			bad("unknown scope " + quote(s))
+		}
+	}
+	if c.TokenFormat != TokenFormatOpaque && c.TokenFormat != TokenFormatJWT {
+		bad("token format must be opaque or jwt")
+	}
+	if len(problems) > 0 {
+		return Errorf(EINVALID, "%s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+func quote(s string) string { return `"` + s + `"` }
+
+// ValidateRedirectURI enforces RFC 9700 §2.1/§4.1 at registration: absolute,
+// https (http only on loopback for native/public clients), no fragment, no
+// userinfo, no wildcard, no parameters the server itself adds.
+func ValidateRedirectURI(raw string) error {
+	invalid := func(why string) error { return Errorf(EINVALID, "redirect URI %q %s", raw, why) }
+	if raw == "" || len(raw) > 2000 {
+		return invalid("must be 1-2000 characters")
+	}
+	if strings.ContainsAny(raw, " \t\r\n\\*") {
+		return invalid("must not contain spaces, backslashes or wildcards")
+	}
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() || u.Opaque != "" {
+		return invalid("must be an absolute URL")
+	}
+	if u.Fragment != "" || strings.Contains(raw, "#") {
+		return invalid("must not have a fragment")
+	}
+	if u.User != nil {
+		return invalid("must not carry user info")
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !isLoopbackHost(u.Hostname()) {
+			return invalid("may use http only on a loopback address (RFC 8252)")
+		}
+	default:
+		return invalid("must use https (or http on loopback)")
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return invalid("must have a host")
+	}
+	for _, k := range []string{"code", "state", "iss", "error", "error_description"} {
+		if u.Query().Has(k) {
+			return invalid("must not already carry the parameter " + quote(k))
+		}
+	}
+	return nil
+}
+
+func isLoopbackHost(h string) bool {
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}

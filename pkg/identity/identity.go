@@ -1,0 +1,221 @@
+package identity
+
+import (
+	"context"
+	"time"
+)
+
+// User is a person who signs in on the login page.
+type User struct {
+	ID           string
+	Email        string // stored lower-cased; unique
+	PasswordHash string // Argon2id in PHC string form, never the password
+	Admin        bool
+	Disabled     bool
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// Token formats a client can ask for.
+const (
+	TokenFormatOpaque = "opaque"
+	TokenFormatJWT    = "jwt"
+)
+
+// Grant types a client can be registered for.
+const (
+	GrantAuthorizationCode = "authorization_code"
+	GrantRefreshToken      = "refresh_token"
+	GrantClientCredentials = "client_credentials"
+)
+
+// Client is an OAuth 2.0 client application.
+type Client struct {
+	ID            string
+	Name          string
+	SecretHash    []byte // SHA-256 of the server-generated secret; empty for public clients
+	RedirectURIs  []string
+	GrantTypes    []string
+	Scopes        []string
+	Audience      []string
+	Public        bool   // no secret; authenticates with PKCE only
+	CanIntrospect bool   // a resource server allowed to call /oauth2/introspect
+	TokenFormat   string // TokenFormatOpaque or TokenFormatJWT
+	Disabled      bool
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// Grant is a user's consent for a client to act with some scopes. Every token
+// issued under it links to it; revoking it revokes them all.
+type Grant struct {
+	ID         string
+	UserID     string
+	ClientID   string
+	Scopes     []string
+	Remember   bool // skip the consent page for the same or fewer scopes
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	LastUsedAt time.Time
+	RevokedAt  *time.Time
+}
+
+// API-key environments.
+const (
+	EnvLive = "live"
+	EnvTest = "test"
+)
+
+// APIKey is a long-lived server-to-server credential. Only its SHA-256 hash is
+// stored; Prefix is the non-secret start shown in lists.
+type APIKey struct {
+	ID         string
+	OwnerID    string // user id
+	Name       string
+	Env        string // EnvLive or EnvTest
+	Prefix     string // e.g. "sk_test_Ab12Cd" — enough to recognise, useless to attack
+	Hash       []byte // SHA-256 of the whole key
+	Scopes     []string
+	CreatedAt  time.Time
+	ExpiresAt  *time.Time
+	LastUsedAt *time.Time
+	RevokedAt  *time.Time
+}
+
+// Active reports whether the key may be used at now.
+func (k *APIKey) Active(now time.Time) bool {
+	return k.RevokedAt == nil && (k.ExpiresAt == nil || now.Before(*k.ExpiresAt))
+}
+
+// SigningKey is a JWT signing key. The private half is encrypted with the
+// system secret before it reaches the database.
+type SigningKey struct {
+	ID                  string // the JWK "kid"
+	Algorithm           string // "ES256" or "RS256"
+	EncryptedPrivateKey []byte
+	PublicJWK           []byte // JSON of the public JWK
+	CreatedAt           time.Time
+	RetiredAt           *time.Time // when a newer key replaced it; published until its tokens expire
+}
+
+// RevokedJWT is an entry on the JWT revocation list, kept until the token
+// would have expired anyway.
+type RevokedJWT struct {
+	JTI       string
+	ExpiresAt time.Time
+	RevokedAt time.Time
+}
+
+// AuditEvent is one security-relevant event. Details never hold secrets.
+type AuditEvent struct {
+	ID        int64
+	Time      time.Time
+	Type      string // e.g. "login.failure", "token.reuse_detected"
+	Outcome   string // "success" or "failure"
+	ActorID   string // who did it: a user id, a client id or "system"
+	UserID    string // whom it concerns
+	ClientID  string
+	IP        string
+	UserAgent string
+	Details   map[string]string
+}
+
+// Page asks for one page of a list.
+type Page struct {
+	Offset int
+	Limit  int // 0 means the store's default (50); capped at 500
+}
+
+// UserFilter selects users.
+type UserFilter struct {
+	Query string // substring of the email
+	Page
+}
+
+// ClientFilter selects clients.
+type ClientFilter struct{ Page }
+
+// GrantFilter selects grants. Empty fields match everything.
+type GrantFilter struct {
+	UserID         string
+	ClientID       string
+	IncludeRevoked bool
+	Page
+}
+
+// APIKeyFilter selects API keys.
+type APIKeyFilter struct {
+	OwnerID        string
+	IncludeRevoked bool
+	Page
+}
+
+// AuditFilter selects audit events.
+type AuditFilter struct {
+	Type     string
+	UserID   string
+	ClientID string
+	Outcome  string
+	Since    time.Time
+	Until    time.Time
+	Page
+}
+
+// UserStore persists users. CreateUser fails with ECONFLICT on a taken email.
+type UserStore interface {
+	CreateUser(ctx context.Context, u *User) error
+	UserByID(ctx context.Context, id string) (*User, error)
+	UserByEmail(ctx context.Context, email string) (*User, error)
+	ListUsers(ctx context.Context, f UserFilter) ([]*User, int, error)
+	UpdateUser(ctx context.Context, u *User) error
+}
+
+// ClientStore persists OAuth clients.
+type ClientStore interface {
+	CreateClient(ctx context.Context, c *Client) error
+	ClientByID(ctx context.Context, id string) (*Client, error)
+	ListClients(ctx context.Context, f ClientFilter) ([]*Client, int, error)
+	UpdateClient(ctx context.Context, c *Client) error
+	DeleteClient(ctx context.Context, id string) error
+}
+
+// GrantStore persists grants. RevokeGrant revokes the grant, every refresh
+// and access token issued under it and lists its JWT ids as revoked, in one
+// transaction.
+type GrantStore interface {
+	UpsertGrant(ctx context.Context, userID, clientID string, scopes []string, remember bool) (*Grant, error)
+	GrantByID(ctx context.Context, id string) (*Grant, error)
+	ActiveGrant(ctx context.Context, userID, clientID string) (*Grant, error)
+	ListGrants(ctx context.Context, f GrantFilter) ([]*Grant, int, error)
+	RevokeGrant(ctx context.Context, id string) error
+	RevokeGrants(ctx context.Context, f GrantFilter) (int, error)
+}
+
+// APIKeyStore persists API keys by hash.
+type APIKeyStore interface {
+	CreateAPIKey(ctx context.Context, k *APIKey) error
+	APIKeyByHash(ctx context.Context, hash []byte) (*APIKey, error)
+	APIKeyByID(ctx context.Context, idOrPrefix string) (*APIKey, error)
+	ListAPIKeys(ctx context.Context, f APIKeyFilter) ([]*APIKey, int, error)
+	RevokeAPIKey(ctx context.Context, id string) error
+	// TouchAPIKeys records last-used times collected in memory, in one write.
+	TouchAPIKeys(ctx context.Context, lastUsed map[string]time.Time) error
+}
+
+// SigningKeyStore persists JWT signing keys, newest first.
+type SigningKeyStore interface {
+	CreateSigningKey(ctx context.Context, k *SigningKey) error
+	ListSigningKeys(ctx context.Context) ([]*SigningKey, error)
+	RetireSigningKeys(ctx context.Context, exceptID string, at time.Time) error
+}
+
+// RevocationList is the list of revoked, not yet expired JWT ids.
+type RevocationList interface {
+	ListRevokedJWTs(ctx context.Context, since time.Time) ([]RevokedJWT, error)
+}
+
+// AuditLog records and queries audit events.
+type AuditLog interface {
+	RecordAudit(ctx context.Context, e *AuditEvent) error
+	ListAudit(ctx context.Context, f AuditFilter) ([]*AuditEvent, int, error)
+}

@@ -1,0 +1,32 @@
+package password
+
+import "testing"
+
+func TestHashVerify(t *testing.T) {
+	h, err := Hash("correct horse battery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		hash string
+		pw   string
+		want bool
+	}{
+		{"right password", h, "correct horse battery", true},
+		{"wrong password", h, "correct horse battery!", false},
+		{"empty hash", "", "correct horse battery", false},
+		{"malformed hash", "$argon2id$v=19$m=1,t=1$x$y", "x", false},
+		{"bcrypt hash", "$2a$10$abcdefghijklmnopqrstuv", "x", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Verify(tt.hash, tt.pw); got != tt.want {
+				t.Fatalf("Verify = %v, want %v", got, tt.want)
+			}
+		})
+	}
+	if h2, _ := Hash("correct horse battery"); h2 == h {
+		t.Fatal("two hashes of one password are equal: salt is not random")
+	}
+}

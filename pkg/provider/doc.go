@@ -1,0 +1,22 @@
+// Package provider composes fosite into the PetStore authorization server's
+// protocol core and serves its machine endpoints: token (RFC 6749), revocation
+// (RFC 7009), introspection (RFC 7662), metadata (RFC 8414), the JWKS and the
+// JWT revocation list.
+//
+// Composition is an explicit list of factories — authorization code, PKCE
+// (enforced, S256 only), refresh token, client credentials, revocation,
+// introspection — never ComposeAllEnabled, so implicit and password grants
+// cannot be switched on by accident.
+//
+// Three things fosite does not do and this package adds:
+//   - A refresh-token grace window: a rotated refresh token presented again
+//     by the same client within the window gets the same successor pair
+//     (sealed with AES-GCM and kept only for the window), so two tabs or a
+//     lost response never log a user out; after the window it is reuse and
+//     fosite revokes the whole family.
+//   - Introspection restricted to resource-server clients, with token_type
+//     and token_use, API keys answered alongside tokens, and exactly
+//     {"active":false} for anything else.
+//   - The loser of a parallel code redemption gets invalid_grant (not a 500)
+//     and the tokens of the winner are revoked, as for a sequential replay.
+package provider

@@ -1,0 +1,370 @@
+package provider
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/ory/fosite"
+
+	"github.com/petstore-auth/petstore-auth/pkg/apikey"
+	"github.com/petstore-auth/petstore-auth/pkg/httpx"
+	"github.com/petstore-auth/petstore-auth/pkg/identity"
+)
+
+// Mount registers the machine endpoints.
+func (p *Provider) Mount(r *mux.Router) {
+	r.HandleFunc("/oauth2/token", p.handleToken).Methods(http.MethodPost)
+	r.HandleFunc("/oauth2/revoke", p.handleRevoke).Methods(http.MethodPost)
+	r.HandleFunc("/oauth2/introspect", p.handleIntrospect).Methods(http.MethodPost)
+	r.HandleFunc("/oauth2/revoked-jwts", p.handleRevokedJWTs).Methods(http.MethodGet)
+	r.HandleFunc("/.well-known/oauth-authorization-server", p.handleMetadata).Methods(http.MethodGet)
+	r.HandleFunc("/.well-known/jwks.json", p.handleJWKS).Methods(http.MethodGet)
+	for _, path := range []string{"/oauth2/token", "/oauth2/revoke", "/oauth2/introspect"} {
+		r.HandleFunc(path, methodNotAllowed)
+	}
+}
+
+// oauthError writes an RFC 6749 §5.2 error body.
+func oauthError(w http.ResponseWriter, status int, code, description string) {
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Basic realm="petstore-auth"`)
+	}
+	httpx.JSON(w, status, map[string]string{"error": code, "error_description": description})
+}
+
+func methodNotAllowed(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Allow", http.MethodPost)
+	oauthError(w, http.StatusMethodNotAllowed, "invalid_request", "This endpoint accepts POST only.")
+}
+
+// parseForm parses an application/x-www-form-urlencoded body and refuses
+// duplicated parameters (RFC 6749 §3.2: parameters MUST NOT be included more
+// than once; fosite silently takes the first).
+func parseForm(w http.ResponseWriter, r *http.Request) bool {
+	if err := r.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			oauthError(w, http.StatusRequestEntityTooLarge, "invalid_request", "The request body is larger than 1 MiB.")
+			return false
+		}
+		oauthError(w, http.StatusBadRequest, "invalid_request", "The request body is not a valid form.")
+		return false
+	}
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(strings.ToLower(ct), "application/x-www-form-urlencoded") {
+		oauthError(w, http.StatusBadRequest, "invalid_request", "The request body must be application/x-www-form-urlencoded.")
+		return false
+	}
+	if name := duplicated(r.URL.Query(), r.PostForm); name != "" {
+		oauthError(w, http.StatusBadRequest, "invalid_request", "The parameter '"+name+"' is included more than once.")
+		return false
+	}
+	if len(r.URL.Query()) > 0 {
+		// Credentials and codes in a URL end up in logs and histories.
+		oauthError(w, http.StatusBadRequest, "invalid_request", "Parameters must be sent in the request body, not the URL.")
+		return false
+	}
+	return true
+}
+
+// duplicated returns the first parameter that appears more than once in
+// any of the sets or in more than one of them.
+func duplicated(sets ...url.Values) string {
+	seen := map[string]bool{}
+	for _, s := range sets {
+		for k, v := range s {
+			if len(v) > 1 || seen[k] {
+				return k
+			}
+			seen[k] = true
+		}
+	}
+	return ""
+}
+
+func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if !parseForm(w, r) {
+		return
+	}
+	grantType := r.PostForm.Get("grant_type")
+	if grantType == "refresh_token" && p.replayRotation(w, r) {
+		return
+	}
+	if grantType == "refresh_token" {
+		ctx, _ = withCapture(ctx, p.strategy.RefreshTokenSignature(ctx, r.PostForm.Get("refresh_token")))
+	}
+	sess := NewSession("", "")
+	ar, err := p.OAuth2.NewAccessRequest(ctx, r, sess)
+	if err != nil {
+		p.tokenError(w, r, ar, err)
+		return
+	}
+	client := ar.GetClient()
+	switch {
+	case ar.GetGrantTypes().ExactOne("client_credentials"):
+		sess.Subject = client.GetID()
+		for _, s := range ar.GetRequestedScopes() {
+			ar.GrantScope(s) // fosite has already checked them against the client
+		}
+	case ar.GetGrantTypes().ExactOne("refresh_token"):
+		s, _ := ar.GetSession().(*Session)
+		if s != nil && p.cfg.RefreshTokenAbsoluteLifespan > 0 {
+			end := s.AuthTime.Add(p.cfg.RefreshTokenAbsoluteLifespan)
+			if !p.now().Before(end) {
+				p.tokenError(w, r, ar, fosite.ErrInvalidGrant.WithHint("The refresh token reached its absolute lifetime; sign in again."))
+				return
+			}
+			if exp := s.GetExpiresAt(fosite.RefreshToken); exp.IsZero() || exp.After(end) {
+				s.SetExpiresAt(fosite.RefreshToken, end)
+			}
+		}
+	}
+	resp, err := p.OAuth2.NewAccessResponse(ctx, ar)
+	if err != nil {
+		switch {
+		case grantType == "refresh_token" && lostRace(err) && p.replayRotation(w, r):
+			return // a parallel request rotated it first: answer with its pair
+		case errors.Is(err, fosite.ErrInvalidatedAuthorizeCode):
+			// A parallel redemption won: treat as replay and revoke its tokens.
+			p.revokeRequest(r, ar.GetID())
+			p.record(ctx, "code.reused", "failure", client.GetID(), sess.Subject, nil)
+			err = fosite.ErrInvalidGrant.WithHint("The authorization code has already been used.")
+		}
+		p.tokenError(w, r, ar, err)
+		return
+	}
+	p.record(ctx, "token.issued", "success", client.GetID(), ar.GetSession().GetSubject(),
+		map[string]string{"grant_type": grantType, "scope": strings.Join(ar.GetGrantedScopes(), " ")})
+	p.OAuth2.WriteAccessResponse(ctx, w, ar, resp)
+}
+
+// tokenError writes a token-endpoint error and audits the notable ones.
+func (p *Provider) tokenError(w http.ResponseWriter, r *http.Request, ar fosite.AccessRequester, err error) {
+	ctx := r.Context()
+	rfc := fosite.ErrorToRFC6749Error(err)
+	clientID := ""
+	if ar != nil && ar.GetClient() != nil {
+		clientID = ar.GetClient().GetID()
+	}
+	switch {
+	case errors.Is(err, fosite.ErrInactiveToken) && r.PostForm.Get("grant_type") == "refresh_token":
+		p.record(ctx, "token.reuse_detected", "failure", clientID, "", nil)
+	case rfc.CodeField >= 500:
+		httpx.Logger(ctx).Error("token endpoint", "err", rfc.WithExposeDebug(true).GetDescription())
+	}
+	p.OAuth2.WriteAccessError(ctx, w, ar, err)
+}
+
+// revokeRequest revokes every token issued for one request id.
+func (p *Provider) revokeRequest(r *http.Request, requestID string) {
+	ctx := r.Context()
+	if err := p.store.RevokeRefreshToken(ctx, requestID); err != nil && !errors.Is(err, fosite.ErrNotFound) {
+		httpx.Logger(ctx).Error("revoke refresh tokens after code reuse", "err", err)
+	}
+	if err := p.store.RevokeAccessToken(ctx, requestID); err != nil && !errors.Is(err, fosite.ErrNotFound) {
+		httpx.Logger(ctx).Error("revoke access tokens after code reuse", "err", err)
+	}
+}
+
+func (p *Provider) handleRevoke(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if !parseForm(w, r) {
+		return
+	}
+	err := p.OAuth2.NewRevocationRequest(ctx, r)
+	if err == nil {
+		p.record(ctx, "token.revoked", "success", r.PostForm.Get("client_id"), "", map[string]string{"hint": r.PostForm.Get("token_type_hint")})
+	}
+	p.OAuth2.WriteRevocationResponse(ctx, w, err)
+}
+
+// introspection is the RFC 7662 answer for an active credential.
+type introspection struct {
+	Active    bool     `json:"active"`
+	Scope     string   `json:"scope,omitempty"`
+	ClientID  string   `json:"client_id,omitempty"`
+	Subject   string   `json:"sub,omitempty"`
+	Expiry    int64    `json:"exp,omitempty"`
+	IssuedAt  int64    `json:"iat,omitempty"`
+	Issuer    string   `json:"iss,omitempty"`
+	Audience  []string `json:"aud,omitempty"`
+	TokenType string   `json:"token_type,omitempty"` // access_token, refresh_token or api_key
+	TokenUse  string   `json:"token_use,omitempty"`  // access_token or refresh_token
+	Env       string   `json:"env,omitempty"`        // live or test, for API keys
+	JTI       string   `json:"jti,omitempty"`
+}
+
+var inactive = introspection{Active: false}
+
+func (p *Provider) handleIntrospect(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if !parseForm(w, r) {
+		return
+	}
+	client, err := p.fosite.AuthenticateClient(ctx, r, r.PostForm)
+	if err != nil {
+		p.record(ctx, "introspection.denied", "failure", r.PostForm.Get("client_id"), "", map[string]string{"reason": "bad_client_credentials"})
+		oauthError(w, http.StatusUnauthorized, "invalid_client", "Client authentication failed.")
+		return
+	}
+	if c, ok := client.(identityClient); !ok || !c.Identity().CanIntrospect || client.IsPublic() {
+		p.record(ctx, "introspection.denied", "failure", client.GetID(), "", map[string]string{"reason": "not_a_resource_server"})
+		oauthError(w, http.StatusForbidden, "unauthorized_client", "This client is not allowed to introspect tokens.")
+		return
+	}
+	token := r.PostForm.Get("token")
+	if token == "" {
+		oauthError(w, http.StatusBadRequest, "invalid_request", "The 'token' parameter is required.")
+		return
+	}
+	httpx.JSON(w, http.StatusOK, p.introspect(r, token))
+}
+
+func (p *Provider) introspect(r *http.Request, token string) introspection {
+	ctx := r.Context()
+	if apikey.LooksLikeKey(token) {
+		return p.introspectAPIKey(r, token)
+	}
+	use := fosite.AccessToken
+	if r.PostForm.Get("token_type_hint") == "refresh_token" {
+		use = fosite.RefreshToken
+	}
+	sess := NewSession("", "")
+	found, ar, err := p.fosite.IntrospectToken(ctx, token, use, sess)
+	if err != nil {
+		return inactive
+	}
+	out := introspection{
+		Active: true, Scope: strings.Join(ar.GetGrantedScopes(), " "), ClientID: ar.GetClient().GetID(),
+		Subject: sess.Subject, IssuedAt: ar.GetRequestedAt().Unix(), Issuer: p.Issuer,
+		Audience:  append([]string{p.cfg.JWTAudience}, ar.GetGrantedAudience()...),
+		TokenType: string(found), TokenUse: string(found),
+	}
+	if exp := sess.GetExpiresAt(found); !exp.IsZero() {
+		out.Expiry = exp.Unix()
+	}
+	if found == fosite.AccessToken && isJWT(token) {
+		out.JTI = sess.JTI
+	}
+	return out
+}
+
+func (p *Provider) introspectAPIKey(r *http.Request, key string) introspection {
+	ctx := r.Context()
+	if _, err := apikey.Parse(key); err != nil {
+		return inactive // a typo: no database lookup
+	}
+	k, err := p.store.APIKeyByHash(ctx, apikey.Hash(key))
+	if err != nil || !k.Active(p.now()) {
+		return inactive
+	}
+	if p.noteKeyUse(k) {
+		p.record(ctx, "apikey.first_used", "success", "", k.OwnerID, map[string]string{"key_id": k.ID, "prefix": k.Prefix})
+	}
+	out := introspection{Active: true, Scope: strings.Join(k.Scopes, " "), Subject: k.OwnerID, IssuedAt: k.CreatedAt.Unix(),
+		Issuer: p.Issuer, Audience: []string{p.cfg.JWTAudience}, TokenType: "api_key", TokenUse: "access_token", Env: k.Env}
+	if k.ExpiresAt != nil {
+		out.Expiry = k.ExpiresAt.Unix()
+	}
+	return out
+}
+
+// handleRevokedJWTs publishes the ids of revoked JWT access tokens that have
+// not expired yet, for resource servers that verify JWTs locally. Only
+// resource-server clients may read it.
+func (p *Provider) handleRevokedJWTs(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	client, err := p.fosite.AuthenticateClient(ctx, r, url.Values{})
+	if err != nil {
+		oauthError(w, http.StatusUnauthorized, "invalid_client", "Client authentication failed.")
+		return
+	}
+	if c, ok := client.(identityClient); !ok || !c.Identity().CanIntrospect {
+		oauthError(w, http.StatusForbidden, "unauthorized_client", "This client is not allowed to read the revocation list.")
+		return
+	}
+	var since time.Time
+	if s := r.URL.Query().Get("since"); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < 0 {
+			oauthError(w, http.StatusBadRequest, "invalid_request", "'since' must be a Unix time in seconds.")
+			return
+		}
+		since = time.Unix(n, 0)
+	}
+	now := p.now()
+	list, err := p.store.ListRevokedJWTs(ctx, since)
+	if err != nil {
+		httpx.Error(w, r, identity.Errorf(identity.EUNAVAILABLE, "The revocation list is unavailable."))
+		return
+	}
+	type entry struct {
+		JTI string `json:"jti"`
+		Exp int64  `json:"exp"`
+	}
+	out := struct {
+		Revoked []entry `json:"revoked"`
+		Now     int64   `json:"now"`
+	}{Revoked: []entry{}, Now: now.Unix()}
+	for _, e := range list {
+		out.Revoked = append(out.Revoked, entry{e.JTI, e.ExpiresAt.Unix()})
+	}
+	httpx.JSON(w, http.StatusOK, out)
+}
+
+// Metadata is the RFC 8414 document; it states exactly what the server does.
+func (p *Provider) Metadata() map[string]any {
+	return map[string]any{
+		"issuer":                                         p.Issuer,
+		"authorization_endpoint":                         p.Issuer + "/oauth2/auth",
+		"token_endpoint":                                 p.Issuer + "/oauth2/token",
+		"revocation_endpoint":                            p.Issuer + "/oauth2/revoke",
+		"introspection_endpoint":                         p.Issuer + "/oauth2/introspect",
+		"jwks_uri":                                       p.Issuer + "/.well-known/jwks.json",
+		"scopes_supported":                               scopeNames(),
+		"response_types_supported":                       []string{"code"},
+		"response_modes_supported":                       []string{"query"},
+		"grant_types_supported":                          []string{"authorization_code", "refresh_token", "client_credentials"},
+		"token_endpoint_auth_methods_supported":          []string{"client_secret_basic", "client_secret_post", "none"},
+		"revocation_endpoint_auth_methods_supported":     []string{"client_secret_basic", "client_secret_post", "none"},
+		"introspection_endpoint_auth_methods_supported":  []string{"client_secret_basic", "client_secret_post"},
+		"code_challenge_methods_supported":               []string{"S256"},
+		"authorization_response_iss_parameter_supported": true,
+		"service_documentation":                          p.Issuer + "/",
+	}
+}
+
+func scopeNames() []string {
+	var out []string
+	for _, s := range identity.Scopes {
+		out = append(out, s.Name)
+	}
+	return out
+}
+
+func (p *Provider) handleMetadata(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(p.Metadata())
+}
+
+func (p *Provider) handleJWKS(w http.ResponseWriter, r *http.Request) {
+	b, err := p.strategy.jwt.jwks(r.Context())
+	if err != nil {
+		httpx.Error(w, r, err)
+		return
+	}
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	w.Header().Set("Content-Type", "application/jwk-set+json")
+	w.Header().Set("Cache-Control", "public, max-age=60")
+	_, _ = w.Write(b)
+}

@@ -1,0 +1,98 @@
+package provider
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/ory/fosite"
+)
+
+// graceStorage is the storage fosite sees: ours, plus sealing the successor
+// pair of a refresh rotation in the same transaction that rotates the old
+// token, so that a replay within the grace window can answer with it.
+type graceStorage struct {
+	Storage
+	p *Provider
+}
+
+// successor is the sealed answer to a refresh request.
+type successor struct {
+	AccessToken  string    `json:"access_token"`
+	RefreshToken string    `json:"refresh_token"`
+	Scope        string    `json:"scope"`
+	ExpiresAt    time.Time `json:"expires_at"`
+	RefreshSig   string    `json:"refresh_sig"`
+}
+
+func (g *graceStorage) CreateRefreshTokenSession(ctx context.Context, sig, accessSig string, r fosite.Requester) error {
+	if err := g.Storage.CreateRefreshTokenSession(ctx, sig, accessSig, r); err != nil {
+		return err
+	}
+	c, ok := ctx.Value(issuedKey{}).(*issued)
+	if !ok || c.oldSignature == "" || g.p.cfg.RefreshGraceWindow <= 0 {
+		return nil
+	}
+	blob, err := json.Marshal(successor{
+		AccessToken: c.access, RefreshToken: c.refresh, Scope: strings.Join(r.GetGrantedScopes(), " "),
+		ExpiresAt: r.GetSession().GetExpiresAt(fosite.AccessToken), RefreshSig: sig,
+	})
+	if err != nil {
+		return err
+	}
+	return g.Storage.SaveRotation(ctx, c.oldSignature, g.p.sealer.seal(blob, []byte(c.oldSignature)))
+}
+
+// replayRotation answers a refresh request whose token was rotated within
+// the grace window with the same successor pair. It reports false when the
+// request is not such a replay; fosite then handles it (and treats a late
+// replay as reuse, revoking the family).
+func (p *Provider) replayRotation(w http.ResponseWriter, r *http.Request) bool {
+	ctx := r.Context()
+	if p.cfg.RefreshGraceWindow <= 0 {
+		return false
+	}
+	oldSig := p.strategy.RefreshTokenSignature(ctx, r.PostForm.Get("refresh_token"))
+	rot, err := p.store.RotationOf(ctx, oldSig)
+	if err != nil || len(rot.Sealed) == 0 || p.now().Sub(rot.RotatedAt) > p.cfg.RefreshGraceWindow {
+		return false
+	}
+	client, err := p.fosite.AuthenticateClient(ctx, r, r.PostForm)
+	if err != nil || client.GetID() != rot.ClientID {
+		return false
+	}
+	plain, err := p.sealer.open(rot.Sealed, []byte(oldSig))
+	if err != nil {
+		return false
+	}
+	var s successor
+	if err := json.Unmarshal(plain, &s); err != nil {
+		return false
+	}
+	// The successor must still be alive: once it was rotated or revoked, the
+	// old token is plain reuse.
+	if _, err := p.store.GetRefreshTokenSession(ctx, s.RefreshSig, NewSession("", "")); err != nil {
+		return false
+	}
+	p.record(ctx, "token.refresh_replayed", "success", rot.ClientID, "", map[string]string{"request_id": rot.RequestID})
+	expiresIn := int64(time.Until(s.ExpiresAt).Seconds())
+	if expiresIn < 0 {
+		expiresIn = 0
+	}
+	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"access_token": s.AccessToken, "refresh_token": s.RefreshToken, "token_type": "bearer",
+		"expires_in": expiresIn, "scope": s.Scope,
+	})
+	return true
+}
+
+// lostRace reports whether err is a storage conflict with a parallel request.
+func lostRace(err error) bool {
+	return errors.Is(err, fosite.ErrSerializationFailure)
+}

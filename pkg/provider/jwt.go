@@ -1,0 +1,220 @@
+package provider
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v3"
+	"github.com/go-jose/go-jose/v3/jwt"
+	"github.com/ory/fosite"
+
+	"github.com/petstore-auth/petstore-auth/pkg/identity"
+)
+
+// jwtIssuer signs RFC 9068 access tokens with the newest ES256 key and
+// verifies them against every published key. Keys live in the database
+// (private halves sealed with a key derived from the system secret), so all
+// replicas sign with the same keys; each replica reloads them periodically.
+type jwtIssuer struct {
+	issuer   string
+	audience string
+	keys     identity.SigningKeyStore
+	sealer   *sealer
+	now      func() time.Time
+	// publishFor is how long a retired key stays in the JWKS: the longest
+	// lifetime of a token it may have signed.
+	publishFor time.Duration
+
+	mu       sync.RWMutex
+	current  *jose.JSONWebKey // private
+	verify   map[string]*jose.JSONWebKey
+	public   jose.JSONWebKeySet
+	loadedAt time.Time
+}
+
+func jwtSignature(token string) string { return token[strings.LastIndexByte(token, '.')+1:] }
+
+// reload reads the keys from the database, creating the first one if there
+// is none.
+func (j *jwtIssuer) reload(ctx context.Context) error {
+	keys, err := j.keys.ListSigningKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("load signing keys: %w", err)
+	}
+	if len(keys) == 0 {
+		if _, err := j.rotate(ctx); err != nil {
+			return err
+		}
+		if keys, err = j.keys.ListSigningKeys(ctx); err != nil {
+			return err
+		}
+	}
+	now := j.now()
+	verify := map[string]*jose.JSONWebKey{}
+	var public jose.JSONWebKeySet
+	var current *jose.JSONWebKey
+	for _, k := range keys {
+		if k.RetiredAt != nil && now.Sub(*k.RetiredAt) > j.publishFor {
+			continue
+		}
+		var pub jose.JSONWebKey
+		if err := pub.UnmarshalJSON(k.PublicJWK); err != nil {
+			return fmt.Errorf("signing key %s: %w", k.ID, err)
+		}
+		verify[k.ID] = &pub
+		public.Keys = append(public.Keys, pub)
+		if current == nil && k.RetiredAt == nil {
+			raw, err := j.sealer.open(k.EncryptedPrivateKey, []byte(k.ID))
+			if err != nil {
+				return fmt.Errorf("signing key %s does not open with this system secret: %w", k.ID, err)
+			}
+			var priv jose.JSONWebKey
+			if err := priv.UnmarshalJSON(raw); err != nil {
+				return fmt.Errorf("signing key %s: %w", k.ID, err)
+			}
+			current = &priv
+		}
+	}
+	if current == nil {
+		return errors.New("no active signing key: run 'petstore-auth keys rotate'")
+	}
+	j.mu.Lock()
+	j.current, j.verify, j.public, j.loadedAt = current, verify, public, now
+	j.mu.Unlock()
+	return nil
+}
+
+// maybeReload refreshes the key set when it is older than a minute, so that a
+// rotation made by the CLI or another replica is picked up.
+func (j *jwtIssuer) maybeReload(ctx context.Context) {
+	j.mu.RLock()
+	stale := j.now().Sub(j.loadedAt) > time.Minute
+	j.mu.RUnlock()
+	if stale {
+		_ = j.reload(ctx) // keep the old keys when the database is briefly away
+	}
+}
+
+// rotate creates a new ES256 key and retires the others; retired keys stay
+// published for publishFor.
+func (j *jwtIssuer) rotate(ctx context.Context) (*identity.SigningKey, error) {
+	k, err := newSigningKey(j.sealer, j.now())
+	if err != nil {
+		return nil, err
+	}
+	if err := j.keys.CreateSigningKey(ctx, k); err != nil {
+		return nil, err
+	}
+	if err := j.keys.RetireSigningKeys(ctx, k.ID, j.now()); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// newSigningKey makes a fresh ES256 key with its private half sealed.
+func newSigningKey(s *sealer, now time.Time) (*identity.SigningKey, error) {
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	idb := make([]byte, 12)
+	_, _ = rand.Read(idb)
+	kid := now.UTC().Format("20060102") + "-" + base64.RawURLEncoding.EncodeToString(idb)
+	jwk := jose.JSONWebKey{Key: priv, KeyID: kid, Algorithm: string(jose.ES256), Use: "sig"}
+	privJSON, err := jwk.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	pubJSON, err := jwk.Public().MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return &identity.SigningKey{ID: kid, Algorithm: string(jose.ES256), EncryptedPrivateKey: s.seal(privJSON, []byte(kid)),
+		PublicJWK: pubJSON, CreatedAt: now.UTC()}, nil
+}
+
+// accessClaims are the RFC 9068 claims of a JWT access token.
+type accessClaims struct {
+	jwt.Claims
+	ClientID string `json:"client_id"`
+	Scope    string `json:"scope,omitempty"`
+}
+
+func (j *jwtIssuer) generate(ctx context.Context, r fosite.Requester) (string, string, error) {
+	j.maybeReload(ctx)
+	j.mu.RLock()
+	key := j.current
+	j.mu.RUnlock()
+	sess, ok := r.GetSession().(*Session)
+	if !ok {
+		return "", "", errors.New("jwt access token needs a provider session")
+	}
+	now := j.now().UTC()
+	exp := sess.GetExpiresAt(fosite.AccessToken)
+	if exp.IsZero() {
+		return "", "", errors.New("access token expiry not set")
+	}
+	jti := make([]byte, 16)
+	_, _ = rand.Read(jti)
+	sess.JTI = base64.RawURLEncoding.EncodeToString(jti)
+	aud := append(jwt.Audience{j.audience}, r.GetGrantedAudience()...)
+	claims := accessClaims{
+		Claims: jwt.Claims{Issuer: j.issuer, Subject: sess.Subject, Audience: aud, ID: sess.JTI,
+			IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(exp)},
+		ClientID: r.GetClient().GetID(),
+		Scope:    strings.Join(r.GetGrantedScopes(), " "),
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: key},
+		(&jose.SignerOptions{}).WithType("at+jwt").WithHeader("kid", key.KeyID))
+	if err != nil {
+		return "", "", err
+	}
+	token, err := jwt.Signed(signer).Claims(claims).CompactSerialize()
+	if err != nil {
+		return "", "", err
+	}
+	return token, jwtSignature(token), nil
+}
+
+// validate checks signature, type and expiry; the database row (looked up
+// by signature) decides whether it was revoked.
+func (j *jwtIssuer) validate(_ context.Context, _ fosite.Requester, token string) error {
+	tok, err := jwt.ParseSigned(token)
+	if err != nil || len(tok.Headers) != 1 || tok.Headers[0].Algorithm != string(jose.ES256) {
+		return fosite.ErrTokenSignatureMismatch
+	}
+	if typ, _ := tok.Headers[0].ExtraHeaders[jose.HeaderType].(string); !strings.EqualFold(typ, "at+jwt") {
+		return fosite.ErrTokenSignatureMismatch
+	}
+	j.mu.RLock()
+	key := j.verify[tok.Headers[0].KeyID]
+	j.mu.RUnlock()
+	if key == nil {
+		return fosite.ErrTokenSignatureMismatch
+	}
+	var c accessClaims
+	if err := tok.Claims(key, &c); err != nil {
+		return fosite.ErrTokenSignatureMismatch
+	}
+	if err := c.ValidateWithLeeway(jwt.Expected{Issuer: j.issuer, Time: j.now()}, 0); err != nil {
+		return fosite.ErrTokenExpired.WithWrap(err)
+	}
+	return nil
+}
+
+// jwks returns the published public keys.
+func (j *jwtIssuer) jwks(ctx context.Context) ([]byte, error) {
+	j.maybeReload(ctx)
+	j.mu.RLock()
+	defer j.mu.RUnlock()
+	return json.Marshal(j.public)
+}

@@ -1,0 +1,206 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/compose"
+	"github.com/ory/fosite/handler/oauth2"
+	"github.com/ory/fosite/handler/pkce"
+	"github.com/ory/fosite/storage"
+	"github.com/ory/fosite/token/hmac"
+
+	"github.com/petstore-auth/petstore-auth/pkg/identity"
+	"github.com/petstore-auth/petstore-auth/pkg/store"
+)
+
+// Storage is what the provider needs from the database.
+type Storage interface {
+	fosite.ClientManager
+	oauth2.CoreStorage
+	oauth2.TokenRevocationStorage
+	pkce.PKCERequestStorage
+	storage.Transactional
+	identity.SigningKeyStore
+	identity.RevocationList
+	SaveRotation(ctx context.Context, oldRefreshSignature string, sealed []byte) error
+	RotationOf(ctx context.Context, oldRefreshSignature string) (store.Rotation, error)
+	APIKeyByHash(ctx context.Context, hash []byte) (*identity.APIKey, error)
+	TouchAPIKeys(ctx context.Context, lastUsed map[string]time.Time) error
+}
+
+// Config is the part of the server configuration the protocol core needs.
+type Config struct {
+	Issuer string
+	// Secret is the system secret; keys for token HMACs and sealing are
+	// derived from it.
+	Secret                       []byte
+	AuthorizeCodeLifespan        time.Duration
+	AccessTokenLifespan          time.Duration
+	RefreshTokenIdleLifespan     time.Duration
+	RefreshTokenAbsoluteLifespan time.Duration
+	RefreshGraceWindow           time.Duration
+	JWTAudience                  string
+}
+
+// Provider is the protocol core: fosite composed over our storage.
+type Provider struct {
+	// OAuth2 is fosite's provider, used by the web package for /oauth2/auth.
+	OAuth2 fosite.OAuth2Provider
+	Issuer string
+
+	fosite   *fosite.Fosite
+	cfg      Config
+	store    Storage
+	strategy *tokenStrategy
+	sealer   *sealer
+	audit    identity.AuditLog
+	log      *slog.Logger
+	now      func() time.Time
+	keyUsage keyUsage
+}
+
+// Options are the optional collaborators of New.
+type Options struct {
+	Audit  identity.AuditLog // nil: events are only logged
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// New composes fosite with an explicit list of handlers and loads the JWT
+// signing keys (creating the first one when there is none).
+func New(ctx context.Context, cfg Config, st Storage, opts Options) (*Provider, error) {
+	if len(cfg.Secret) < 32 {
+		return nil, errors.New("provider: system secret shorter than 32 bytes")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	fc := &fosite.Config{
+		IDTokenIssuer:                  cfg.Issuer,
+		AccessTokenIssuer:              cfg.Issuer,
+		TokenURL:                       cfg.Issuer + "/oauth2/token",
+		AuthorizeCodeLifespan:          cfg.AuthorizeCodeLifespan,
+		AccessTokenLifespan:            cfg.AccessTokenLifespan,
+		RefreshTokenLifespan:           cfg.RefreshTokenIdleLifespan,
+		GlobalSecret:                   deriveKey(cfg.Secret, "token-hmac"),
+		EnforcePKCE:                    true,
+		EnablePKCEPlainChallengeMethod: false,
+		ScopeStrategy:                  fosite.ExactScopeStrategy,
+		AudienceMatchingStrategy:       fosite.ExactAudienceMatchingStrategy,
+		ClientSecretsHasher:            SHA256Hasher{},
+		RefreshTokenScopes:             []string{identity.ScopeOfflineAccess},
+		SendDebugMessagesToClients:     false,
+	}
+	seal, err := newSealer(deriveKey(cfg.Secret, "seal"))
+	if err != nil {
+		return nil, err
+	}
+	p := &Provider{Issuer: cfg.Issuer, cfg: cfg, store: st, sealer: seal, audit: opts.Audit, log: opts.Logger, now: opts.Now}
+	p.keyUsage.seen = map[string]time.Time{}
+	p.strategy = &tokenStrategy{
+		hmac: oauth2.NewHMACSHAStrategyUnPrefixed(&hmac.HMACStrategy{Config: fc}, fc),
+		jwt: &jwtIssuer{issuer: cfg.Issuer, audience: cfg.JWTAudience, keys: st, sealer: seal, now: opts.Now,
+			publishFor: cfg.AccessTokenLifespan + 5*time.Minute},
+	}
+	if err := p.strategy.jwt.reload(ctx); err != nil {
+		return nil, err
+	}
+	p.OAuth2 = compose.Compose(fc, &graceStorage{Storage: st, p: p}, &compose.CommonStrategy{CoreStrategy: p.strategy},
+		compose.OAuth2AuthorizeExplicitFactory,
+		compose.OAuth2PKCEFactory,
+		compose.OAuth2RefreshTokenGrantFactory,
+		compose.OAuth2ClientCredentialsGrantFactory,
+		compose.OAuth2TokenRevocationFactory,
+		compose.OAuth2TokenIntrospectionFactory,
+	)
+	p.fosite = p.OAuth2.(*fosite.Fosite)
+	return p, nil
+}
+
+// RotateKeys makes a new signing key the current one; the previous keys stay
+// in the JWKS until the tokens they signed have expired.
+func (p *Provider) RotateKeys(ctx context.Context) (*identity.SigningKey, error) {
+	k, err := p.strategy.jwt.rotate(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return k, p.strategy.jwt.reload(ctx)
+}
+
+// Run does the provider's background work until ctx ends: flushing API-key
+// last-used times (coalesced, one write per interval, not per request).
+func (p *Provider) Run(ctx context.Context) {
+	t := time.NewTicker(10 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			p.flushKeyUsage(context.WithoutCancel(ctx))
+			return
+		case <-t.C:
+			p.flushKeyUsage(ctx)
+		}
+	}
+}
+
+// keyUsage coalesces API-key last-used times in memory.
+type keyUsage struct {
+	mu      sync.Mutex
+	pending map[string]time.Time
+	seen    map[string]time.Time // last flushed value per key, to skip no-op writes
+}
+
+func (p *Provider) noteKeyUse(k *identity.APIKey) (first bool) {
+	p.keyUsage.mu.Lock()
+	defer p.keyUsage.mu.Unlock()
+	if p.keyUsage.pending == nil {
+		p.keyUsage.pending = map[string]time.Time{}
+	}
+	_, pending := p.keyUsage.pending[k.ID]
+	_, seen := p.keyUsage.seen[k.ID]
+	p.keyUsage.pending[k.ID] = p.now().UTC()
+	return k.LastUsedAt == nil && !pending && !seen
+}
+
+func (p *Provider) flushKeyUsage(ctx context.Context) {
+	p.keyUsage.mu.Lock()
+	batch := p.keyUsage.pending
+	p.keyUsage.pending = nil
+	p.keyUsage.mu.Unlock()
+	if len(batch) == 0 {
+		return
+	}
+	if err := p.store.TouchAPIKeys(ctx, batch); err != nil {
+		p.log.Warn("record api key last use", "err", err, "keys", len(batch))
+		return
+	}
+	p.keyUsage.mu.Lock()
+	for id, t := range batch {
+		p.keyUsage.seen[id] = t
+	}
+	p.keyUsage.mu.Unlock()
+}
+
+// record writes an audit event and its slog line. Never pass secrets.
+func (p *Provider) record(ctx context.Context, typ, outcome, clientID, userID string, details map[string]string) {
+	args := []any{"event", typ, "outcome", outcome, "client_id", clientID, "user_id", userID}
+	for k, v := range details {
+		args = append(args, k, v)
+	}
+	p.log.InfoContext(ctx, "audit", args...)
+	if p.audit == nil {
+		return
+	}
+	e := &identity.AuditEvent{Time: p.now().UTC(), Type: typ, Outcome: outcome, ActorID: clientID, UserID: userID, ClientID: clientID, Details: details}
+	if err := p.audit.RecordAudit(context.WithoutCancel(ctx), e); err != nil {
+		p.log.Warn("audit write failed", "event", typ, "err", err)
+	}
+}

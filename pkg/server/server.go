@@ -1,0 +1,203 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/petstore-auth/petstore-auth/pkg/config"
+	"github.com/petstore-auth/petstore-auth/pkg/httpx"
+	"github.com/petstore-auth/petstore-auth/pkg/provider"
+	"github.com/petstore-auth/petstore-auth/pkg/store"
+)
+
+// Server is a running petstore-auth: its store, protocol core and router.
+type Server struct {
+	Config   config.Config
+	Store    *store.Store
+	Provider *provider.Provider
+	Handler  http.Handler
+	Logger   *slog.Logger
+
+	metrics *metrics
+	cancel  context.CancelFunc
+}
+
+// Options are the optional parts of Open.
+type Options struct {
+	Logger *slog.Logger
+	// Web holds templates/ and static/; nil means the files embedded in the
+	// binary (or cfg.WebDir when set).
+	Web fs.FS
+	Now func() time.Time
+}
+
+// Open connects to the database (migrating it in development mode), loads
+// the signing keys and builds the router. Close releases it.
+func Open(ctx context.Context, cfg config.Config, opts Options) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	secret, err := cfg.SecretBytes()
+	if err != nil {
+		return nil, fmt.Errorf("system secret: %w", err)
+	}
+	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{Now: opts.Now, Logger: opts.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", cfg.RedactedDatabaseURL(), err)
+	}
+	s := &Server{Config: cfg, Store: st, Logger: opts.Logger, metrics: newMetrics()}
+	if cfg.Dev {
+		if err := st.MigrateUp(ctx); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("migrate: %w", err)
+		}
+	}
+	if ok, err := st.MigrationsCurrent(ctx); err != nil || !ok {
+		st.Close()
+		return nil, fmt.Errorf("database schema is not current (run 'petstore-auth migrate up'): %v", err)
+	}
+	s.Provider, err = provider.New(ctx, provider.Config{
+		Issuer:                       cfg.Issuer,
+		Secret:                       secret,
+		AuthorizeCodeLifespan:        time.Duration(cfg.Tokens.AuthorizeCodeLifespan),
+		AccessTokenLifespan:          time.Duration(cfg.Tokens.AccessTokenLifespan),
+		RefreshTokenIdleLifespan:     time.Duration(cfg.Tokens.RefreshTokenIdleLifespan),
+		RefreshTokenAbsoluteLifespan: time.Duration(cfg.Tokens.RefreshTokenAbsoluteLifespan),
+		RefreshGraceWindow:           time.Duration(cfg.Tokens.RefreshGraceWindow),
+		JWTAudience:                  cfg.Tokens.JWTAudience,
+	}, st, provider.Options{Audit: st, Logger: opts.Logger, Now: opts.Now})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	web := opts.Web
+	if web == nil && cfg.WebDir != "" {
+		web = os.DirFS(cfg.WebDir)
+	}
+	s.Handler, err = s.routes(web, secret)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.cancel = cancel
+	go s.Provider.Run(bg)
+	return s, nil
+}
+
+// Close stops background work and closes the database.
+func (s *Server) Close() error {
+	if s.cancel != nil {
+		s.cancel()
+	}
+	return s.Store.Close()
+}
+
+func (s *Server) routes(web fs.FS, secret []byte) (http.Handler, error) {
+	r := mux.NewRouter()
+	r.Use(s.metrics.middleware)
+	s.Provider.Mount(r)
+	if err := s.mountPages(r, web, secret); err != nil {
+		return nil, err
+	}
+	r.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		httpx.JSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	}).Methods(http.MethodGet)
+	r.HandleFunc("/readyz", s.handleReady).Methods(http.MethodGet)
+	r.Handle("/metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})).Methods(http.MethodGet)
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		httpx.JSON(w, http.StatusNotFound, map[string]string{"error": "not_found", "error_description": "No such endpoint."})
+	})
+	var h http.Handler = r
+	h = httpx.SecurityHeaders(s.Config.TLS.Enabled())(h)
+	h = httpx.Middleware(s.Logger, nil)(h)
+	return h, nil
+}
+
+// handleReady reports ready when the database answers and its schema is
+// current.
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.Store.Ping(ctx); err != nil {
+		httpx.JSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "database unreachable"})
+		return
+	}
+	if ok, err := s.Store.MigrationsCurrent(ctx); err != nil || !ok {
+		httpx.JSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "migrations pending"})
+		return
+	}
+	httpx.JSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// HTTPServer returns an http.Server with production limits around h.
+func HTTPServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		TLSConfig: &tls.Config{
+			MinVersion: tls.VersionTLS12,
+			CipherSuites: []uint16{ // TLS 1.2 AEAD suites with forward secrecy; 1.3 suites are fixed
+				tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+				tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+				tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305, tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305,
+			},
+		},
+	}
+}
+
+// Serve listens on the configured address until ctx ends, then drains
+// in-flight requests for up to 20 s.
+func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
+	ln, err := net.Listen("tcp", s.Config.Listen)
+	if err != nil {
+		return err
+	}
+	srv := HTTPServer(s.Handler)
+	errc := make(chan error, 1)
+	go func() {
+		if s.Config.TLS.Enabled() {
+			errc <- srv.ServeTLS(ln, s.Config.TLS.CertFile, s.Config.TLS.KeyFile)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,448 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/handler/oauth2"
+	"github.com/ory/fosite/handler/pkce"
+	"github.com/petstore-auth/petstore-auth/pkg/identity"
+	"gorm.io/gorm/clause"
+)
+
+var (
+	_ fosite.ClientManager          = (*Store)(nil)
+	_ oauth2.CoreStorage            = (*Store)(nil)
+	_ oauth2.TokenRevocationStorage = (*Store)(nil)
+	_ pkce.PKCERequestStorage       = (*Store)(nil)
+)
+
+// GrantIDSession is implemented by sessions whose tokens belong to a grant.
+// The grant id lands in the grant_id column so RevokeGrant finds the tokens.
+type GrantIDSession interface{ GetGrantID() string }
+
+// JTISession is implemented by sessions of JWT access tokens. The jti lands
+// in the jti column so revocation can put it on the revocation list.
+type JTISession interface{ GetJTI() string }
+
+// secretFormKeys never reach the database, whatever fosite hands in.
+var secretFormKeys = []string{
+	"client_secret", "code", "refresh_token", "code_verifier",
+	"password", "assertion", "client_assertion", "access_token",
+}
+
+// revokedJWTFallbackTTL bounds the revocation-list entry of a JWT whose row
+// has no expiry.
+const revokedJWTFallbackTTL = 24 * time.Hour
+
+// GetClient returns the client as a *Client. Disabled and unknown clients are
+// both fosite.ErrNotFound, so a disabled client can neither start a flow nor
+// use its existing tokens.
+func (s *Store) GetClient(ctx context.Context, id string) (fosite.Client, error) {
+	var row clientRow
+	if err := s.conn(ctx).Where("id = ?", id).Take(&row).Error; err != nil {
+		return nil, fositeErr(err, "get client")
+	}
+	if row.Disabled {
+		return nil, fosite.ErrNotFound
+	}
+	return NewClient(row.toIdentity()), nil
+}
+
+// ClientAssertionJWTValid returns fosite.ErrJTIKnown when jti was seen and
+// has not expired yet.
+func (s *Store) ClientAssertionJWTValid(ctx context.Context, jti string) error {
+	var n int64
+	err := s.conn(ctx).Model(&assertionJTIRow{}).
+		Where("jti = ? AND expires_at > ?", jti, s.now()).Count(&n).Error
+	if err != nil {
+		return fmt.Errorf("store: check client assertion jti: %w", err)
+	}
+	if n > 0 {
+		return fosite.ErrJTIKnown
+	}
+	return nil
+}
+
+// SetClientAssertionJWT remembers jti until exp, dropping expired ones first.
+func (s *Store) SetClientAssertionJWT(ctx context.Context, jti string, exp time.Time) error {
+	return s.inTx(ctx, func(ctx context.Context) error {
+		db := s.conn(ctx)
+		if err := db.Where("expires_at <= ?", s.now()).Delete(&assertionJTIRow{}).Error; err != nil {
+			return fmt.Errorf("store: clean client assertion jtis: %w", err)
+		}
+		row := assertionJTIRow{JTI: jti, ExpiresAt: dbTime(exp)}
+		err := db.Clauses(clause.OnConflict{
+			Columns:   []clause.Column{{Name: "jti"}},
+			DoUpdates: clause.AssignmentColumns([]string{"expires_at"}),
+		}).Create(&row).Error
+		if err != nil {
+			return fmt.Errorf("store: save client assertion jti: %w", err)
+		}
+		return nil
+	})
+}
+
+// newRequestRow flattens a fosite request for storage. kind selects the
+// expiry read from the session.
+func newRequestRow(signature string, req fosite.Requester, kind fosite.TokenType) (requestRow, error) {
+	row := requestRow{
+		Signature:         signature,
+		RequestID:         req.GetID(),
+		RequestedAt:       dbTime(req.GetRequestedAt()),
+		RequestedScopes:   stringList(req.GetRequestedScopes()),
+		GrantedScopes:     stringList(req.GetGrantedScopes()),
+		RequestedAudience: stringList(req.GetRequestedAudience()),
+		GrantedAudience:   stringList(req.GetGrantedAudience()),
+		Form:              sanitizeForm(req.GetRequestForm()).Encode(),
+		Session:           "{}",
+		Active:            true,
+	}
+	if c := req.GetClient(); c != nil {
+		row.ClientID = c.GetID()
+	}
+	if row.RequestedAt.IsZero() {
+		row.RequestedAt = dbTime(time.Now())
+	}
+	if sess := req.GetSession(); sess != nil {
+		b, err := json.Marshal(sess)
+		if err != nil {
+			return row, fmt.Errorf("store: encode session: %w", err)
+		}
+		row.Session = string(b)
+		row.Subject = sess.GetSubject()
+		exp := sess.GetExpiresAt(kind)
+		row.ExpiresAt = dbTimePtr(&exp)
+		if g, ok := sess.(GrantIDSession); ok && g.GetGrantID() != "" {
+			id := g.GetGrantID()
+			row.GrantID = &id
+		}
+	}
+	return row, nil
+}
+
+// sanitizeForm copies form without credentials.
+func sanitizeForm(form url.Values) url.Values {
+	out := url.Values{}
+	for k, v := range form {
+		out[k] = append([]string(nil), v...)
+	}
+	for _, k := range secretFormKeys {
+		out.Del(k)
+	}
+	return out
+}
+
+// toRequest rebuilds the fosite request, decoding the stored session into
+// session (the caller's type). fosite's revocation handler passes nil, which
+// gets a *fosite.DefaultSession.
+func (s *Store) toRequest(ctx context.Context, row *requestRow, session fosite.Session) (*fosite.Request, error) {
+	client, err := s.GetClient(ctx, row.ClientID)
+	if err != nil {
+		return nil, err
+	}
+	if session == nil {
+		session = &fosite.DefaultSession{}
+	}
+	if err := json.Unmarshal([]byte(row.Session), session); err != nil {
+		return nil, fmt.Errorf("store: decode session: %w", err)
+	}
+	form, err := url.ParseQuery(row.Form)
+	if err != nil {
+		return nil, fmt.Errorf("store: decode form: %w", err)
+	}
+	return &fosite.Request{
+		ID:                row.RequestID,
+		RequestedAt:       row.RequestedAt.UTC(),
+		Client:            client,
+		RequestedScope:    fosite.Arguments(row.RequestedScopes),
+		GrantedScope:      fosite.Arguments(row.GrantedScopes),
+		RequestedAudience: fosite.Arguments(row.RequestedAudience),
+		GrantedAudience:   fosite.Arguments(row.GrantedAudience),
+		Form:              form,
+		Session:           session,
+	}, nil
+}
+
+func (s *Store) createRequest(ctx context.Context, table, signature string, req fosite.Requester, kind fosite.TokenType) error {
+	row, err := newRequestRow(signature, req, kind)
+	if err != nil {
+		return err
+	}
+	if err := s.conn(ctx).Table(table).Create(&row).Error; err != nil {
+		return fmt.Errorf("store: create %s row: %w", table, err)
+	}
+	return nil
+}
+
+func (s *Store) getRequestRow(ctx context.Context, table, signature string) (*requestRow, error) {
+	var row requestRow
+	if err := s.conn(ctx).Table(table).Where("signature = ?", signature).Take(&row).Error; err != nil {
+		return nil, fositeErr(err, "get "+table+" row")
+	}
+	return &row, nil
+}
+
+func (s *Store) deleteRequest(ctx context.Context, table, signature string) error {
+	if err := s.conn(ctx).Table(table).Where("signature = ?", signature).Delete(&requestRow{}).Error; err != nil {
+		return fmt.Errorf("store: delete %s row: %w", table, err)
+	}
+	return nil
+}
+
+// CreateAuthorizeCodeSession stores the authorize request under the code's
+// signature.
+func (s *Store) CreateAuthorizeCodeSession(ctx context.Context, signature string, req fosite.Requester) error {
+	return s.createRequest(ctx, tableCodes, signature, req, fosite.AuthorizeCode)
+}
+
+// GetAuthorizeCodeSession returns the request of a code. An invalidated code
+// returns the request together with fosite.ErrInvalidatedAuthorizeCode, so
+// fosite can revoke what the first redemption issued.
+func (s *Store) GetAuthorizeCodeSession(ctx context.Context, signature string, session fosite.Session) (fosite.Requester, error) {
+	row, err := s.getRequestRow(ctx, tableCodes, signature)
+	if err != nil {
+		return nil, err
+	}
+	req, err := s.toRequest(ctx, row, session)
+	if err != nil {
+		return nil, err
+	}
+	if !row.Active {
+		return req, fosite.ErrInvalidatedAuthorizeCode
+	}
+	return req, nil
+}
+
+// InvalidateAuthorizeCodeSession marks a code as used with a conditional
+// update. Only the first caller changes the row; every later or concurrent
+// one gets ErrCodeAlreadyRedeemed.
+func (s *Store) InvalidateAuthorizeCodeSession(ctx context.Context, signature string) error {
+	res := s.conn(ctx).Table(tableCodes).
+		Where("signature = ? AND active = ?", signature, true).
+		Update("active", false)
+	if res.Error != nil {
+		return fmt.Errorf("store: invalidate code: %w", res.Error)
+	}
+	if res.RowsAffected == 1 {
+		return nil
+	}
+	if _, err := s.getRequestRow(ctx, tableCodes, signature); err != nil {
+		return err
+	}
+	return ErrCodeAlreadyRedeemed
+}
+
+// CreatePKCERequestSession stores the PKCE request under the code's signature.
+func (s *Store) CreatePKCERequestSession(ctx context.Context, signature string, req fosite.Requester) error {
+	return s.createRequest(ctx, tablePKCE, signature, req, fosite.AuthorizeCode)
+}
+
+// GetPKCERequestSession returns the PKCE request of a code.
+func (s *Store) GetPKCERequestSession(ctx context.Context, signature string, session fosite.Session) (fosite.Requester, error) {
+	row, err := s.getRequestRow(ctx, tablePKCE, signature)
+	if err != nil {
+		return nil, err
+	}
+	return s.toRequest(ctx, row, session)
+}
+
+// DeletePKCERequestSession deletes the PKCE request of a code.
+func (s *Store) DeletePKCERequestSession(ctx context.Context, signature string) error {
+	return s.deleteRequest(ctx, tablePKCE, signature)
+}
+
+// CreateAccessTokenSession stores an access token's request. A token issued
+// under a grant also marks the grant as used now.
+func (s *Store) CreateAccessTokenSession(ctx context.Context, signature string, req fosite.Requester) error {
+	base, err := newRequestRow(signature, req, fosite.AccessToken)
+	if err != nil {
+		return err
+	}
+	row := accessTokenRow{requestRow: base}
+	if j, ok := req.GetSession().(JTISession); ok && j.GetJTI() != "" {
+		jti := j.GetJTI()
+		row.JTI = &jti
+	}
+	db := s.conn(ctx)
+	if err := db.Create(&row).Error; err != nil {
+		return fmt.Errorf("store: create access token row: %w", err)
+	}
+	if row.GrantID != nil {
+		err := db.Model(&grantRow{}).Where("id = ?", *row.GrantID).Update("last_used_at", s.now()).Error
+		if err != nil {
+			return fmt.Errorf("store: touch grant: %w", err)
+		}
+	}
+	return nil
+}
+
+// GetAccessTokenSession returns an access token's request. A revoked token
+// returns the request together with fosite.ErrInactiveToken. Expired tokens
+// are returned as they are: fosite checks expiry.
+func (s *Store) GetAccessTokenSession(ctx context.Context, signature string, session fosite.Session) (fosite.Requester, error) {
+	row, err := s.getRequestRow(ctx, tableAccess, signature)
+	if err != nil {
+		return nil, err
+	}
+	req, err := s.toRequest(ctx, row, session)
+	if err != nil {
+		return nil, err
+	}
+	if !row.Active {
+		return req, fosite.ErrInactiveToken
+	}
+	return req, nil
+}
+
+// DeleteAccessTokenSession deletes an access token's row.
+func (s *Store) DeleteAccessTokenSession(ctx context.Context, signature string) error {
+	return s.deleteRequest(ctx, tableAccess, signature)
+}
+
+// CreateRefreshTokenSession stores a refresh token's request together with
+// the signature of the access token issued beside it.
+func (s *Store) CreateRefreshTokenSession(ctx context.Context, signature, accessSignature string, req fosite.Requester) error {
+	base, err := newRequestRow(signature, req, fosite.RefreshToken)
+	if err != nil {
+		return err
+	}
+	row := refreshTokenRow{requestRow: base, AccessTokenSignature: accessSignature}
+	if err := s.conn(ctx).Create(&row).Error; err != nil {
+		return fmt.Errorf("store: create refresh token row: %w", err)
+	}
+	return nil
+}
+
+// GetRefreshTokenSession returns a refresh token's request. An inactive
+// (rotated or revoked) token returns the request together with
+// fosite.ErrInactiveToken, which fosite treats as reuse.
+func (s *Store) GetRefreshTokenSession(ctx context.Context, signature string, session fosite.Session) (fosite.Requester, error) {
+	row, err := s.getRequestRow(ctx, tableRefresh, signature)
+	if err != nil {
+		return nil, err
+	}
+	req, err := s.toRequest(ctx, row, session)
+	if err != nil {
+		return nil, err
+	}
+	if !row.Active {
+		return req, fosite.ErrInactiveToken
+	}
+	return req, nil
+}
+
+// DeleteRefreshTokenSession deletes a refresh token's row.
+func (s *Store) DeleteRefreshTokenSession(ctx context.Context, signature string) error {
+	return s.deleteRequest(ctx, tableRefresh, signature)
+}
+
+// RotateRefreshToken retires the presented refresh token with a conditional
+// update: exactly one of several concurrent rotations changes the row, the
+// others get ErrRefreshTokenRotated. The winner also revokes the access
+// tokens of the request id (the whole chain shares it); fosite then creates
+// the successor pair in the same transaction. Older refresh tokens of the
+// chain need no change: each was deactivated by the rotation that replaced it.
+func (s *Store) RotateRefreshToken(ctx context.Context, requestID, signature string) error {
+	return s.inTx(ctx, func(ctx context.Context) error {
+		res := s.conn(ctx).Table(tableRefresh).
+			Where("signature = ? AND request_id = ? AND active = ?", signature, requestID, true).
+			Updates(map[string]any{"active": false, "rotated_at": s.now()})
+		if res.Error != nil {
+			return fmt.Errorf("store: rotate refresh token: %w", res.Error)
+		}
+		if res.RowsAffected != 1 {
+			if _, err := s.getRequestRow(ctx, tableRefresh, signature); err != nil {
+				return err
+			}
+			return ErrRefreshTokenRotated
+		}
+		return s.revokeAccessTokens(ctx, "request_id = ?", requestID)
+	})
+}
+
+// RevokeRefreshToken deactivates every refresh token of the request id (the
+// whole rotation chain) and drops their grace-window successors, so a
+// revoked family cannot be revived by replaying an old token.
+func (s *Store) RevokeRefreshToken(ctx context.Context, requestID string) error {
+	return s.revokeRefreshTokens(ctx, "request_id = ?", requestID)
+}
+
+// RevokeAccessToken deactivates every access token of the request id and
+// puts their JWT ids on the revocation list, in one transaction.
+func (s *Store) RevokeAccessToken(ctx context.Context, requestID string) error {
+	return s.inTx(ctx, func(ctx context.Context) error {
+		return s.revokeAccessTokens(ctx, "request_id = ?", requestID)
+	})
+}
+
+// revokeRefreshTokens deactivates the refresh tokens matching the condition.
+func (s *Store) revokeRefreshTokens(ctx context.Context, cond string, args ...any) error {
+	err := s.conn(ctx).Table(tableRefresh).
+		Where(cond, args...).
+		Where("(active = ? OR rotation_sealed IS NOT NULL)", true).
+		Updates(map[string]any{"active": false, "rotation_sealed": nil}).Error
+	if err != nil {
+		return fmt.Errorf("store: revoke refresh tokens: %w", err)
+	}
+	return nil
+}
+
+// revokeAccessTokens deactivates the active access tokens matching cond and
+// lists their JWT ids as revoked until the tokens expire. The caller provides
+// the transaction.
+func (s *Store) revokeAccessTokens(ctx context.Context, cond string, args ...any) error {
+	db := s.conn(ctx)
+	var rows []struct {
+		JTI       string     `gorm:"column:jti"`
+		ExpiresAt *time.Time `gorm:"column:expires_at"`
+	}
+	err := db.Table(tableAccess).Select("jti, expires_at").
+		Where(cond, args...).Where("active = ? AND jti IS NOT NULL", true).
+		Find(&rows).Error
+	if err != nil {
+		return fmt.Errorf("store: find access tokens to revoke: %w", err)
+	}
+	now := s.now()
+	if len(rows) > 0 {
+		list := make([]revokedJWTRow, 0, len(rows))
+		for _, r := range rows {
+			exp := now.Add(revokedJWTFallbackTTL)
+			if r.ExpiresAt != nil {
+				exp = dbTime(*r.ExpiresAt)
+			}
+			list = append(list, revokedJWTRow{JTI: r.JTI, ExpiresAt: exp, RevokedAt: now})
+		}
+		err := db.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(list, 200).Error
+		if err != nil {
+			return fmt.Errorf("store: list revoked jwts: %w", err)
+		}
+	}
+	err = db.Table(tableAccess).Where(cond, args...).Where("active = ?", true).Update("active", false).Error
+	if err != nil {
+		return fmt.Errorf("store: revoke access tokens: %w", err)
+	}
+	return nil
+}
+
+func (r *clientRow) toIdentity() *identity.Client {
+	return &identity.Client{
+		ID:            r.ID,
+		Name:          r.Name,
+		SecretHash:    r.SecretHash,
+		RedirectURIs:  []string(r.RedirectURIs),
+		GrantTypes:    []string(r.GrantTypes),
+		Scopes:        []string(r.Scopes),
+		Audience:      []string(r.Audience),
+		Public:        r.Public,
+		CanIntrospect: r.CanIntrospect,
+		TokenFormat:   r.TokenFormat,
+		Disabled:      r.Disabled,
+		CreatedAt:     r.CreatedAt.UTC(),
+		UpdatedAt:     r.UpdatedAt.UTC(),
+	}
+}

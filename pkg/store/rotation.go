@@ -1,0 +1,70 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ory/fosite"
+)
+
+// Rotation is what the store keeps about a rotated refresh token for the
+// grace window: who owned it, when it was rotated and the sealed successor
+// pair (opaque to the store; the provider encrypts it).
+type Rotation struct {
+	RequestID string
+	ClientID  string
+	RotatedAt time.Time
+	Sealed    []byte
+}
+
+// SaveRotation attaches the sealed successor pair to the rotated refresh
+// token oldSignature. Call it with the context of the transaction that
+// rotated the token, so the blob exists exactly when the rotation does.
+// fosite.ErrNotFound when the token does not exist or was never rotated.
+func (s *Store) SaveRotation(ctx context.Context, oldSignature string, sealed []byte) error {
+	res := s.conn(ctx).Table(tableRefresh).
+		Where("signature = ? AND rotated_at IS NOT NULL", oldSignature).
+		Update("rotation_sealed", sealed)
+	if res.Error != nil {
+		return fmt.Errorf("store: save rotation: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fosite.ErrNotFound
+	}
+	return nil
+}
+
+// RotationOf returns the grace-window record of a rotated refresh token.
+// fosite.ErrNotFound when the token is unknown, was never rotated, or its
+// successor was cleared (window over, or the family revoked).
+func (s *Store) RotationOf(ctx context.Context, oldSignature string) (Rotation, error) {
+	var row refreshTokenRow
+	err := s.conn(ctx).Select("request_id, client_id, rotated_at, rotation_sealed").
+		Where("signature = ?", oldSignature).Take(&row).Error
+	if err != nil {
+		return Rotation{}, fositeErr(err, "get rotation")
+	}
+	if row.RotatedAt == nil || len(row.RotationSealed) == 0 {
+		return Rotation{}, fosite.ErrNotFound
+	}
+	return Rotation{
+		RequestID: row.RequestID,
+		ClientID:  row.ClientID,
+		RotatedAt: row.RotatedAt.UTC(),
+		Sealed:    row.RotationSealed,
+	}, nil
+}
+
+// ClearRotations wipes the successor blobs of tokens rotated before
+// olderThan, so sealed token pairs outlive their grace window only until the
+// next sweep. It returns the number of rows cleared.
+func (s *Store) ClearRotations(ctx context.Context, olderThan time.Time) (int64, error) {
+	res := s.conn(ctx).Table(tableRefresh).
+		Where("rotation_sealed IS NOT NULL AND rotated_at < ?", dbTime(olderThan)).
+		Update("rotation_sealed", nil)
+	if res.Error != nil {
+		return 0, fmt.Errorf("store: clear rotations: %w", res.Error)
+	}
+	return res.RowsAffected, nil
+}

@@ -1,0 +1,119 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/ory/fosite/storage"
+	"gorm.io/gorm"
+)
+
+var _ storage.Transactional = (*Store)(nil)
+
+type txKey struct{}
+
+// txState is what BeginTX puts in the context. A BeginTX inside another
+// opens a savepoint, so a nested Rollback undoes only its own work.
+type txState struct {
+	tx        *gorm.DB
+	savepoint string // "" for the outermost transaction
+	done      atomic.Bool
+}
+
+var savepointSeq atomic.Uint64
+
+// errNoTx is returned by Commit and Rollback without a BeginTX context.
+var errNoTx = errors.New("store: no transaction in context")
+
+// BeginTX starts a transaction and returns a context carrying it. Every store
+// method called with that context runs inside the transaction.
+func (s *Store) BeginTX(ctx context.Context) (context.Context, error) {
+	if outer, ok := ctx.Value(txKey{}).(*txState); ok && !outer.done.Load() {
+		name := fmt.Sprintf("sp_%d", savepointSeq.Add(1))
+		if err := outer.tx.Exec("SAVEPOINT " + name).Error; err != nil {
+			return ctx, fmt.Errorf("store: savepoint: %w", err)
+		}
+		return context.WithValue(ctx, txKey{}, &txState{tx: outer.tx, savepoint: name}), nil
+	}
+	tx := s.db.WithContext(ctx).Begin()
+	if tx.Error != nil {
+		return ctx, fmt.Errorf("store: begin transaction: %w", tx.Error)
+	}
+	return context.WithValue(ctx, txKey{}, &txState{tx: tx}), nil
+}
+
+// Commit commits the transaction BeginTX put in ctx.
+func (s *Store) Commit(ctx context.Context) error {
+	st, ok := ctx.Value(txKey{}).(*txState)
+	if !ok {
+		return errNoTx
+	}
+	if !st.done.CompareAndSwap(false, true) {
+		return fmt.Errorf("store: commit: %w", gorm.ErrInvalidTransaction)
+	}
+	if st.savepoint != "" {
+		if err := st.tx.Exec("RELEASE SAVEPOINT " + st.savepoint).Error; err != nil {
+			return fmt.Errorf("store: release savepoint: %w", err)
+		}
+		return nil
+	}
+	if err := st.tx.Commit().Error; err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+// Rollback discards the transaction BeginTX put in ctx. Rolling back a
+// transaction that already ended is a no-op, so deferred rollbacks are safe.
+func (s *Store) Rollback(ctx context.Context) error {
+	st, ok := ctx.Value(txKey{}).(*txState)
+	if !ok {
+		return errNoTx
+	}
+	if !st.done.CompareAndSwap(false, true) {
+		return nil
+	}
+	if st.savepoint != "" {
+		if err := st.tx.Exec("ROLLBACK TO SAVEPOINT " + st.savepoint).Error; err != nil {
+			return fmt.Errorf("store: rollback to savepoint: %w", err)
+		}
+		return nil
+	}
+	if err := st.tx.Rollback().Error; err != nil {
+		return fmt.Errorf("store: rollback: %w", err)
+	}
+	return nil
+}
+
+// conn returns the transaction carried by ctx, or the pool bound to ctx.
+func (s *Store) conn(ctx context.Context) *gorm.DB {
+	if st, ok := ctx.Value(txKey{}).(*txState); ok {
+		return st.tx.WithContext(ctx)
+	}
+	return s.db.WithContext(ctx)
+}
+
+// inTx runs fn in the caller's transaction when ctx carries one, else in a
+// transaction of its own that commits when fn returns nil.
+func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context) error) (err error) {
+	if _, ok := ctx.Value(txKey{}).(*txState); ok {
+		return fn(ctx)
+	}
+	txCtx, err := s.BeginTX(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			if rbErr := s.Rollback(txCtx); rbErr != nil {
+				err = errors.Join(err, rbErr)
+			}
+		}
+	}()
+	if err = fn(txCtx); err != nil {
+		return err
+	}
+	return s.Commit(txCtx)
+}
