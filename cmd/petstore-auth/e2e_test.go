@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -74,7 +75,7 @@ func cli(t *testing.T, stdin string, args ...string) (string, error) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	cmd := newRootCmd(strings.NewReader(stdin), &out, &errb)
-	cmd.SetArgs(append([]string{"--config", filepath.Join(t.TempDir(), "none.yaml")}, args...))
+	cmd.SetArgs(args) // the default config file does not exist here: defaults + PETSTORE_* apply
 	err := cmd.ExecuteContext(context.Background())
 	if err != nil {
 		return out.String() + errb.String(), err
@@ -107,7 +108,7 @@ func startServer(t *testing.T) (*server.Server, *httptest.Server) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := server.Open(context.Background(), cfg, server.Options{})
+	s, err := server.Open(context.Background(), cfg, server.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatalf("open server: %v", err)
 	}

@@ -50,8 +50,9 @@ type Config struct {
 	TLS     TLS    `yaml:"tls"`
 	Tokens  Tokens `yaml:"tokens"`
 	// RedisURL, when set, shares rate limits between replicas.
-	RedisURL string `yaml:"redis_url"`
-	LogLevel string `yaml:"log_level"`
+	RedisURL   string     `yaml:"redis_url"`
+	RateLimits RateLimits `yaml:"rate_limits"`
+	LogLevel   string     `yaml:"log_level"`
 }
 
 // TLS names the certificate and key served by petstore-auth.
@@ -62,6 +63,13 @@ type TLS struct {
 
 // Enabled reports whether a certificate is configured.
 func (t TLS) Enabled() bool { return t.CertFile != "" || t.KeyFile != "" }
+
+// RateLimits bound the protocol endpoints (token, introspect, revoke) per
+// client address and per client id, per minute; 0 switches a limit off.
+type RateLimits struct {
+	PerIP     int `yaml:"per_ip_per_minute"`
+	PerClient int `yaml:"per_client_per_minute"`
+}
 
 // Tokens holds lifetimes and policies of codes and tokens.
 type Tokens struct {
@@ -87,6 +95,7 @@ func Default() Config {
 		DatabaseURL: "sqlite://data/petstore-auth.db",
 		DataDir:     "data",
 		LogLevel:    "info",
+		RateLimits:  RateLimits{PerIP: 6000, PerClient: 30000},
 		Tokens: Tokens{
 			AuthorizeCodeLifespan:        Duration(60 * time.Second),
 			AccessTokenLifespan:          Duration(15 * time.Minute),
@@ -157,6 +166,18 @@ func applyEnv(c *Config, env func(string) (string, bool)) error {
 	dur("PETSTORE_REFRESH_TOKEN_IDLE_LIFESPAN", &c.Tokens.RefreshTokenIdleLifespan)
 	dur("PETSTORE_REFRESH_TOKEN_ABSOLUTE_LIFESPAN", &c.Tokens.RefreshTokenAbsoluteLifespan)
 	dur("PETSTORE_REFRESH_GRACE_WINDOW", &c.Tokens.RefreshGraceWindow)
+	num := func(name string, dst *int) {
+		if v, ok := env(name); ok {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				errs = append(errs, fmt.Errorf("%s: %q is not a non-negative number", name, v))
+				return
+			}
+			*dst = n
+		}
+	}
+	num("PETSTORE_RATE_LIMIT_PER_IP", &c.RateLimits.PerIP)
+	num("PETSTORE_RATE_LIMIT_PER_CLIENT", &c.RateLimits.PerClient)
 	if v, ok := env("PETSTORE_DEV"); ok {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -219,6 +240,12 @@ func (c *Config) Validate() error {
 	}
 	if t.JWTAudience == "" {
 		bad("tokens.jwt_audience: required")
+	}
+	if c.RateLimits.PerIP < 0 || c.RateLimits.PerClient < 0 {
+		bad("rate_limits: limits must be 0 (off) or positive")
+	}
+	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
+		bad("redis_url: %q must start with redis:// or rediss://", redactURL(c.RedisURL))
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -19,9 +19,9 @@ import (
 
 // Mount registers the machine endpoints.
 func (p *Provider) Mount(r *mux.Router) {
-	r.HandleFunc("/oauth2/token", p.handleToken).Methods(http.MethodPost)
-	r.HandleFunc("/oauth2/revoke", p.handleRevoke).Methods(http.MethodPost)
-	r.HandleFunc("/oauth2/introspect", p.handleIntrospect).Methods(http.MethodPost)
+	r.Handle("/oauth2/token", p.limit(p.handleToken)).Methods(http.MethodPost)
+	r.Handle("/oauth2/revoke", p.limit(p.handleRevoke)).Methods(http.MethodPost)
+	r.Handle("/oauth2/introspect", p.limit(p.handleIntrospect)).Methods(http.MethodPost)
 	r.HandleFunc("/oauth2/revoked-jwts", p.handleRevokedJWTs).Methods(http.MethodGet)
 	r.HandleFunc("/.well-known/oauth-authorization-server", p.handleMetadata).Methods(http.MethodGet)
 	r.HandleFunc("/.well-known/jwks.json", p.handleJWKS).Methods(http.MethodGet)
@@ -93,6 +93,20 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	grantType := r.PostForm.Get("grant_type")
+	switch grantType {
+	case "authorization_code", "refresh_token", "client_credentials":
+	case "":
+		oauthError(w, http.StatusBadRequest, "invalid_request", "The 'grant_type' parameter is required.")
+		return
+	default:
+		// fosite answers invalid_request for grants it has no handler for.
+		oauthError(w, http.StatusBadRequest, "unsupported_grant_type", "Supported grant types: authorization_code, refresh_token, client_credentials.")
+		return
+	}
+	if _, _, basic := r.BasicAuth(); !basic && r.PostForm.Get("client_id") == "" {
+		oauthError(w, http.StatusUnauthorized, "invalid_client", "Client authentication is required (HTTP Basic, or client_id for public clients).")
+		return
+	}
 	if grantType == "refresh_token" && p.replayRotation(w, r) {
 		return
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/ory/fosite/token/hmac"
 
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
+	"github.com/petstore-auth/petstore-auth/pkg/ratelimit"
 	"github.com/petstore-auth/petstore-auth/pkg/store"
 )
 
@@ -45,6 +46,8 @@ type Config struct {
 	RefreshTokenAbsoluteLifespan time.Duration
 	RefreshGraceWindow           time.Duration
 	JWTAudience                  string
+	// Requests per minute on token, introspect and revoke; 0 is unlimited.
+	RateLimitPerIP, RateLimitPerClient int
 }
 
 // Provider is the protocol core: fosite composed over our storage.
@@ -62,13 +65,15 @@ type Provider struct {
 	log      *slog.Logger
 	now      func() time.Time
 	keyUsage keyUsage
+	limiter  ratelimit.Limiter
 }
 
 // Options are the optional collaborators of New.
 type Options struct {
-	Audit  identity.AuditLog // nil: events are only logged
-	Logger *slog.Logger
-	Now    func() time.Time
+	Audit   identity.AuditLog // nil: events are only logged
+	Limiter ratelimit.Limiter // nil: in-process counters
+	Logger  *slog.Logger
+	Now     func() time.Time
 }
 
 // New composes fosite with an explicit list of handlers and loads the JWT
@@ -103,7 +108,10 @@ func New(ctx context.Context, cfg Config, st Storage, opts Options) (*Provider, 
 	if err != nil {
 		return nil, err
 	}
-	p := &Provider{Issuer: cfg.Issuer, cfg: cfg, store: st, sealer: seal, audit: opts.Audit, log: opts.Logger, now: opts.Now}
+	if opts.Limiter == nil {
+		opts.Limiter = &ratelimit.Memory{Now: opts.Now}
+	}
+	p := &Provider{Issuer: cfg.Issuer, cfg: cfg, store: st, sealer: seal, audit: opts.Audit, log: opts.Logger, now: opts.Now, limiter: opts.Limiter}
 	p.keyUsage.seen = map[string]time.Time{}
 	p.strategy = &tokenStrategy{
 		hmac: oauth2.NewHMACSHAStrategyUnPrefixed(&hmac.HMACStrategy{Config: fc}, fc),

@@ -14,10 +14,12 @@ import (
 
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/petstore-auth/petstore-auth/pkg/config"
 	"github.com/petstore-auth/petstore-auth/pkg/httpx"
 	"github.com/petstore-auth/petstore-auth/pkg/provider"
+	"github.com/petstore-auth/petstore-auth/pkg/ratelimit"
 	"github.com/petstore-auth/petstore-auth/pkg/store"
 )
 
@@ -28,6 +30,9 @@ type Server struct {
 	Provider *provider.Provider
 	Handler  http.Handler
 	Logger   *slog.Logger
+	// Limiter counts requests for rate limits: in process, or in Redis when
+	// redis_url is set so that replicas share the counts.
+	Limiter ratelimit.Limiter
 
 	metrics *metrics
 	cancel  context.CancelFunc
@@ -73,6 +78,12 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Server, error)
 		st.Close()
 		return nil, fmt.Errorf("database schema is not current (run 'petstore-auth migrate up'): %v", err)
 	}
+	limiter, err := newLimiter(ctx, cfg, opts.Now)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	s.Limiter = limiter
 	s.Provider, err = provider.New(ctx, provider.Config{
 		Issuer:                       cfg.Issuer,
 		Secret:                       secret,
@@ -82,7 +93,9 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Server, error)
 		RefreshTokenAbsoluteLifespan: time.Duration(cfg.Tokens.RefreshTokenAbsoluteLifespan),
 		RefreshGraceWindow:           time.Duration(cfg.Tokens.RefreshGraceWindow),
 		JWTAudience:                  cfg.Tokens.JWTAudience,
-	}, st, provider.Options{Audit: st, Logger: opts.Logger, Now: opts.Now})
+		RateLimitPerIP:               cfg.RateLimits.PerIP,
+		RateLimitPerClient:           cfg.RateLimits.PerClient,
+	}, st, provider.Options{Audit: st, Logger: opts.Logger, Now: opts.Now, Limiter: limiter})
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -200,4 +213,23 @@ func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
 		return err
 	}
 	return nil
+}
+
+// newLimiter returns the Redis limiter when redis_url is set (falling back
+// to in-process counting while Redis is unreachable), else in-process.
+func newLimiter(ctx context.Context, cfg config.Config, now func() time.Time) (ratelimit.Limiter, error) {
+	mem := &ratelimit.Memory{Now: now}
+	if cfg.RedisURL == "" {
+		return mem, nil
+	}
+	o, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return nil, fmt.Errorf("redis_url: %w", err)
+	}
+	o.DialTimeout, o.ReadTimeout, o.WriteTimeout = time.Second, 500*time.Millisecond, 500*time.Millisecond
+	c := redis.NewClient(o)
+	if err := c.Ping(ctx).Err(); err != nil {
+		return nil, fmt.Errorf("redis_url: Redis unreachable: %w", err)
+	}
+	return ratelimit.FailOpen{Shared: &ratelimit.Redis{Client: c, Prefix: "petstore:rl:"}, Fallback: mem}, nil
 }

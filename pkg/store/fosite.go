@@ -89,7 +89,7 @@ func (s *Store) SetClientAssertionJWT(ctx context.Context, jti string, exp time.
 
 // newRequestRow flattens a fosite request for storage. kind selects the
 // expiry read from the session.
-func newRequestRow(signature string, req fosite.Requester, kind fosite.TokenType) (requestRow, error) {
+func (s *Store) newRequestRow(signature string, req fosite.Requester, kind fosite.TokenType) (requestRow, error) {
 	row := requestRow{
 		Signature:         signature,
 		RequestID:         req.GetID(),
@@ -106,7 +106,7 @@ func newRequestRow(signature string, req fosite.Requester, kind fosite.TokenType
 		row.ClientID = c.GetID()
 	}
 	if row.RequestedAt.IsZero() {
-		row.RequestedAt = dbTime(time.Now())
+		row.RequestedAt = s.now()
 	}
 	if sess := req.GetSession(); sess != nil {
 		b, err := json.Marshal(sess)
@@ -169,7 +169,7 @@ func (s *Store) toRequest(ctx context.Context, row *requestRow, session fosite.S
 }
 
 func (s *Store) createRequest(ctx context.Context, table, signature string, req fosite.Requester, kind fosite.TokenType) error {
-	row, err := newRequestRow(signature, req, kind)
+	row, err := s.newRequestRow(signature, req, kind)
 	if err != nil {
 		return err
 	}
@@ -259,11 +259,11 @@ func (s *Store) DeletePKCERequestSession(ctx context.Context, signature string) 
 // CreateAccessTokenSession stores an access token's request. A token issued
 // under a grant also marks the grant as used now.
 func (s *Store) CreateAccessTokenSession(ctx context.Context, signature string, req fosite.Requester) error {
-	base, err := newRequestRow(signature, req, fosite.AccessToken)
+	base, err := s.newRequestRow(signature, req, fosite.AccessToken)
 	if err != nil {
 		return err
 	}
-	row := accessTokenRow{requestRow: base}
+	row := accessTokenRow{Req: base}
 	if j, ok := req.GetSession().(JTISession); ok && j.GetJTI() != "" {
 		jti := j.GetJTI()
 		row.JTI = &jti
@@ -272,8 +272,8 @@ func (s *Store) CreateAccessTokenSession(ctx context.Context, signature string, 
 	if err := db.Create(&row).Error; err != nil {
 		return fmt.Errorf("store: create access token row: %w", err)
 	}
-	if row.GrantID != nil {
-		err := db.Model(&grantRow{}).Where("id = ?", *row.GrantID).Update("last_used_at", s.now()).Error
+	if row.Req.GrantID != nil {
+		err := db.Model(&grantRow{}).Where("id = ?", *row.Req.GrantID).Update("last_used_at", s.now()).Error
 		if err != nil {
 			return fmt.Errorf("store: touch grant: %w", err)
 		}
@@ -307,11 +307,11 @@ func (s *Store) DeleteAccessTokenSession(ctx context.Context, signature string) 
 // CreateRefreshTokenSession stores a refresh token's request together with
 // the signature of the access token issued beside it.
 func (s *Store) CreateRefreshTokenSession(ctx context.Context, signature, accessSignature string, req fosite.Requester) error {
-	base, err := newRequestRow(signature, req, fosite.RefreshToken)
+	base, err := s.newRequestRow(signature, req, fosite.RefreshToken)
 	if err != nil {
 		return err
 	}
-	row := refreshTokenRow{requestRow: base, AccessTokenSignature: accessSignature}
+	row := refreshTokenRow{Req: base, AccessTokenSignature: accessSignature}
 	if err := s.conn(ctx).Create(&row).Error; err != nil {
 		return fmt.Errorf("store: create refresh token row: %w", err)
 	}

@@ -205,15 +205,16 @@ type requestRow struct {
 	Active            bool       `gorm:"column:active"`
 }
 
+// Req is a named field because gorm skips unexported embedded structs.
 type accessTokenRow struct {
-	requestRow `gorm:"embedded"`
-	JTI        *string `gorm:"column:jti"`
+	Req requestRow `gorm:"embedded"`
+	JTI *string    `gorm:"column:jti"`
 }
 
 func (accessTokenRow) TableName() string { return tableAccess }
 
 type refreshTokenRow struct {
-	requestRow           `gorm:"embedded"`
+	Req                  requestRow `gorm:"embedded"`
 	AccessTokenSignature string     `gorm:"column:access_token_signature"`
 	RotatedAt            *time.Time `gorm:"column:rotated_at"`
 	RotationSealed       []byte     `gorm:"column:rotation_sealed"`

@@ -49,8 +49,8 @@ func (s *Store) RotationOf(ctx context.Context, oldSignature string) (Rotation, 
 		return Rotation{}, fosite.ErrNotFound
 	}
 	return Rotation{
-		RequestID: row.RequestID,
-		ClientID:  row.ClientID,
+		RequestID: row.Req.RequestID,
+		ClientID:  row.Req.ClientID,
 		RotatedAt: row.RotatedAt.UTC(),
 		Sealed:    row.RotationSealed,
 	}, nil

@@ -61,8 +61,12 @@ type Store struct {
 }
 
 // Open connects to databaseURL: sqlite://PATH (a relative or absolute file
-// path, or :memory:) or postgres://… / postgresql://…. It does not migrate;
-// call MigrateUp.
+// path whose directory is created if missing) or postgres://… /
+// postgresql://…. It does not migrate; call MigrateUp.
+//
+// sqlite://:memory: is for quick experiments only: it has a single
+// connection, so a call without the context of an open transaction waits
+// for that transaction forever.
 func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error) {
 	s := &Store{
 		clock:          opts.Now,

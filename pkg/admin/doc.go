@@ -1,0 +1,27 @@
+// Package admin serves the administration surface of the authorization
+// server: a JSON API under /admin/api/v1 for scripts and an HTML console
+// under /admin for people. Both call the same actions (actions.go), so a
+// grant revoked from the console, the API or the CLI ends the same way: in
+// identity.GrantStore.RevokeGrant / RevokeGrants, which revokes the grant,
+// its tokens and lists its JWT ids in one transaction.
+//
+// Who may use it:
+//
+//	/admin/api/v1/*   Authorization: Bearer <access token or API key> carrying
+//	                  the "admin" scope. A client_credentials token is enough
+//	                  (the client was registered with that scope); a user's
+//	                  token or API key also needs the user to be an enabled
+//	                  admin, so that an ordinary user cannot mint an admin key.
+//	                  401 without or with a bad credential, 403 without the
+//	                  scope. The OpenAPI document (openapi.json, also checked
+//	                  in as docs/admin-openapi.json) is public: it describes
+//	                  the shape of the API and holds no data.
+//	/admin/*          the signed-in session of an enabled admin user (pkg/ui),
+//	                  forms protected by the session's CSRF token; a signed-in
+//	                  non-admin gets 403.
+//
+// Every action records one audit event (type "admin.<thing>.<verb>", actor,
+// target user/client, outcome) and one slog line. Secrets — client secrets,
+// passwords, keys, tokens — never reach either: a new client secret is shown
+// once in the response and stored only as its SHA-256.
+package admin

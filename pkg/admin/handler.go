@@ -1,0 +1,203 @@
+package admin
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/petstore-auth/petstore-auth/pkg/httpx"
+	"github.com/petstore-auth/petstore-auth/pkg/identity"
+	"github.com/petstore-auth/petstore-auth/pkg/provider"
+)
+
+// APIPrefix is where the JSON API lives.
+const APIPrefix = "/admin/api/v1"
+
+// Authenticator checks a bearer credential presented to this server;
+// (*provider.Provider).Authenticate implements it.
+type Authenticator interface {
+	Authenticate(ctx context.Context, credential string) (*provider.Principal, error)
+}
+
+// Counts are the numbers on the dashboard.
+type Counts struct {
+	Clients      int64 `json:"clients"`
+	Users        int64 `json:"users"`
+	ActiveGrants int64 `json:"active_grants"`
+	TokensIssued int64 `json:"tokens_issued"` // access tokens issued since the given time
+	FailedLogins int64 `json:"failed_logins"` // failed logins since the given time
+}
+
+// StatsSource counts what the dashboard shows.
+type StatsSource interface {
+	AdminCounts(ctx context.Context, since time.Time) (Counts, error)
+}
+
+// StatsFunc adapts a function to StatsSource, so the store's own Stats type
+// stays in the store.
+type StatsFunc func(ctx context.Context, since time.Time) (Counts, error)
+
+// AdminCounts implements StatsSource.
+func (f StatsFunc) AdminCounts(ctx context.Context, since time.Time) (Counts, error) {
+	return f(ctx, since)
+}
+
+// Handler serves the admin API and pages. All store fields are required;
+// UI may be nil, in which case only the JSON API is mounted.
+type Handler struct {
+	Auth    Authenticator
+	Users   identity.UserStore
+	Clients identity.ClientStore
+	Grants  identity.GrantStore
+	APIKeys identity.APIKeyStore
+	Audit   identity.AuditLog
+	Stats   StatsSource
+	Now     func() time.Time
+	Logger  *slog.Logger
+}
+
+// Mount registers the JSON API (and the pages when UI is set).
+func (h *Handler) Mount(r *mux.Router) {
+	h.mountAPI(r)
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (h *Handler) logger(ctx context.Context) *slog.Logger {
+	l := h.Logger
+	if l == nil {
+		l = httpx.Logger(ctx)
+	} else if id := httpx.RequestID(ctx); id != "" {
+		l = l.With("request_id", id)
+	}
+	return l
+}
+
+// actor is who performs an admin action, for the audit log.
+type actor struct {
+	ID   string // user id, or client id for a client_credentials token
+	Kind string // "user" or "client"
+	Via  string // "api" or "page"
+	Cred string // "token", "api_key" or "session"
+	IP   string
+	UA   string
+}
+
+type ctxKey int
+
+const actorKey ctxKey = iota
+
+func withActor(ctx context.Context, a *actor) context.Context {
+	return context.WithValue(ctx, actorKey, a)
+}
+
+func actorFrom(ctx context.Context) *actor {
+	a, _ := ctx.Value(actorKey).(*actor)
+	return a
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func userAgent(r *http.Request) string {
+	ua := r.UserAgent()
+	if len(ua) > 256 {
+		ua = ua[:256]
+	}
+	return ua
+}
+
+var (
+	errNoCredential = identity.Errorf(identity.EUNAUTHORIZED, "A bearer credential with the admin scope is required.")
+	errBadHeader    = identity.Errorf(identity.EUNAUTHORIZED, "The Authorization header must be 'Bearer <credential>'.")
+	errNotAdmin     = identity.Errorf(identity.EFORBIDDEN, "The credential does not carry the admin scope of an enabled admin.")
+)
+
+// bearer extracts the credential of an "Authorization: Bearer" header.
+func bearer(r *http.Request) (string, error) {
+	values := r.Header.Values("Authorization")
+	if len(values) == 0 {
+		return "", errNoCredential
+	}
+	scheme, cred, ok := strings.Cut(values[0], " ")
+	if len(values) > 1 || !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", errBadHeader
+	}
+	cred = strings.TrimSpace(cred)
+	if cred == "" || strings.ContainsAny(cred, " \t") {
+		return "", errBadHeader
+	}
+	return cred, nil
+}
+
+// requireAdmin lets through requests whose bearer credential carries the
+// admin scope and, for a user's credential, belongs to an enabled admin.
+func (h *Handler) requireAdmin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		cred, err := bearer(r)
+		if err != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="petstore-auth admin"`)
+			httpx.Error(w, r, err)
+			return
+		}
+		p, err := h.Auth.Authenticate(ctx, cred)
+		if err != nil {
+			if identity.ErrorCode(err) == identity.EUNAUTHORIZED {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="petstore-auth admin", error="invalid_token"`)
+			}
+			httpx.Error(w, r, err)
+			return
+		}
+		a, err := h.principalActor(ctx, p)
+		if err != nil {
+			if identity.ErrorCode(err) == identity.EFORBIDDEN {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="petstore-auth admin", error="insufficient_scope", scope="admin"`)
+				h.record(ctx, &actor{ID: p.Subject, Kind: "unknown", Via: "api", Cred: p.Kind, IP: clientIP(r), UA: userAgent(r)},
+					&identity.AuditEvent{Type: "admin.access_denied", Details: map[string]string{"path": r.URL.Path}}, err)
+			}
+			httpx.Error(w, r, err)
+			return
+		}
+		a.IP, a.UA = clientIP(r), userAgent(r)
+		next.ServeHTTP(w, r.WithContext(withActor(ctx, a)))
+	})
+}
+
+// principalActor decides whether an authenticated principal may act as an
+// admin.
+func (h *Handler) principalActor(ctx context.Context, p *provider.Principal) (*actor, error) {
+	if !p.HasScope(identity.ScopeAdmin) || p.Subject == "" {
+		return nil, errNotAdmin
+	}
+	if p.Kind == "token" && p.Subject == p.ClientID {
+		// client_credentials: the client itself was registered with the
+		// admin scope by an admin.
+		return &actor{ID: p.ClientID, Kind: "client", Via: "api", Cred: p.Kind}, nil
+	}
+	u, err := h.Users.UserByID(ctx, p.Subject)
+	switch {
+	case identity.IsNotFound(err):
+		return nil, errNotAdmin
+	case err != nil:
+		return nil, err
+	case !u.Admin || u.Disabled:
+		return nil, errNotAdmin
+	}
+	return &actor{ID: u.ID, Kind: "user", Via: "api", Cred: p.Kind}, nil
+}

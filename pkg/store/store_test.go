@@ -1,0 +1,150 @@
+package store_test
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver, for schema setup
+	"github.com/petstore-auth/petstore-auth/pkg/store"
+	"github.com/petstore-auth/petstore-auth/pkg/store/storetest"
+)
+
+const postgresEnv = "PETSTORE_TEST_POSTGRES_DSN"
+
+func TestSQLite(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) *store.Store {
+		path := filepath.Join(t.TempDir(), "sub", "dir", "test.db") // parent created by Open
+		s, err := store.Open(context.Background(), "sqlite://"+path, store.Options{})
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}
+
+func TestPostgres(t *testing.T) {
+	dsn := os.Getenv(postgresEnv)
+	if dsn == "" {
+		t.Skipf("%s not set", postgresEnv)
+	}
+	ctx := context.Background()
+	admin, err := sql.Open("pgx", dsn)
+	if err == nil {
+		err = admin.PingContext(ctx)
+	}
+	if err != nil {
+		t.Fatalf("%s is set but PostgreSQL is unreachable: %v", postgresEnv, err)
+	}
+	t.Cleanup(func() { admin.Close() })
+	storetest.Run(t, func(t *testing.T) *store.Store {
+		// A fresh schema per subtest: packages run in parallel on one database.
+		schema := "t_" + randomHex(t)
+		if err := exec(ctx, admin, "CREATE SCHEMA "+schema); err != nil {
+			t.Fatalf("create schema: %v", err)
+		}
+		t.Cleanup(func() {
+			if err := exec(context.Background(), admin, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+				t.Errorf("drop schema: %v", err)
+			}
+		})
+		s, err := store.Open(ctx, withSearchPath(t, dsn, schema), store.Options{})
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}
+
+func TestOpenRejectsUnknownScheme(t *testing.T) {
+	tests := []struct{ name, url string }{
+		{"mysql", "mysql://root:hunter2@localhost/db"},
+		{"bare path", "data/petstore.db"},
+		{"empty sqlite path", "sqlite://"},
+		{"sqlite with parameters", "sqlite://x.db?_txlock=deferred"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := store.Open(context.Background(), tc.url, store.Options{})
+			if err == nil {
+				s.Close()
+				t.Fatalf("Open(%q) succeeded; want an error", tc.url)
+			}
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("error leaks the password: %v", err)
+			}
+		})
+	}
+}
+
+func TestMigrationsCurrentOnFreshDatabase(t *testing.T) {
+	ctx := context.Background()
+	s, err := store.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "fresh.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if ok, err := s.MigrationsCurrent(ctx); err != nil || ok {
+		t.Fatalf("MigrationsCurrent on an empty database = %v, %v; want false, nil", ok, err)
+	}
+	list, err := s.MigrationStatus(ctx)
+	if err != nil || len(list) == 0 || list[0].Applied {
+		t.Fatalf("MigrationStatus = %+v, %v; want pending migrations", list, err)
+	}
+	if err := s.MigrateUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.MigrationsCurrent(ctx); err != nil || !ok {
+		t.Fatalf("MigrationsCurrent after MigrateUp = %v, %v; want true", ok, err)
+	}
+	if s.Dialect() != store.DialectSQLite {
+		t.Errorf("Dialect = %q", s.Dialect())
+	}
+}
+
+func TestSQLiteInMemory(t *testing.T) {
+	ctx := context.Background()
+	s, err := store.Open(ctx, "sqlite://:memory:", store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.MigrateUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.MigrationsCurrent(ctx); err != nil || !ok {
+		t.Fatalf("in-memory database lost its schema between connections: %v, %v", ok, err)
+	}
+}
+
+func randomHex(t *testing.T) string {
+	b := make([]byte, 6)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+func withSearchPath(t *testing.T, dsn, schema string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatalf("bad %s: %v", postgresEnv, err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func exec(ctx context.Context, db *sql.DB, stmt string) error {
+	_, err := db.ExecContext(ctx, stmt)
+	return err
+}

@@ -1,0 +1,24 @@
+// Package ui is the page kit shared by the user's pages (pkg/web) and the
+// admin console (pkg/admin): templates parsed once at startup from an fs.FS,
+// buffered rendering into one shared layout, a friendly error page, the
+// signed-in session (gorilla/sessions cookie, encrypted and authenticated
+// with keys derived from the system secret), CSRF protection and /static.
+//
+// A page route is wrapped in Pages (security headers and the session) and,
+// when it accepts forms, Protect (cross-origin check plus the session's
+// csrf_token):
+//
+//	r.Handle("/login", kit.Pages(kit.Protect(h)))
+//
+// Templates: templates/layout.html defines "layout", which every page
+// executes; each other templates/**/*.html is a page named by its path
+// without ".html" ("login", "admin/clients"). Files whose name starts with
+// "_" are partials, shared with the pages of their directory and below.
+// templates/demo/ belongs to the demo app and is skipped.
+//
+// Sessions are stateless cookies, so the server cannot list or kill them
+// one by one: a session ends when its cookie is cleared (logout), when its
+// absolute lifetime (12 h, or 30 days with "keep me signed in") has passed,
+// or when the caller's Version check fails (the user was disabled or
+// changed since sign-in).
+package ui

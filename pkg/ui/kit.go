@@ -1,0 +1,322 @@
+package ui
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gorilla/sessions"
+
+	"github.com/petstore-auth/petstore-auth/pkg/httpx"
+)
+
+// Config is what New needs. FS and Secret are required.
+type Config struct {
+	// FS holds templates/ and static/ at its root: os.DirFS(".") or an
+	// embedded FS.
+	FS fs.FS
+	// Secret is the system secret (at least 32 bytes); the session keys are
+	// derived from it.
+	Secret []byte
+	// Insecure drops the __Host- prefix and the Secure flag from the session
+	// cookie. Set it only in development mode with a plain-http loopback
+	// issuer: browsers refuse Secure cookies over http.
+	Insecure bool
+	// Required lists pages that must exist ("login", "admin/clients"); New
+	// fails naming every missing one.
+	Required []string
+	// Funcs are extra template functions.
+	Funcs template.FuncMap
+	// BrowserLifetime bounds a session without "keep me signed in"
+	// (default 12 h); RememberLifetime one with it (default 30 days).
+	BrowserLifetime  time.Duration
+	RememberLifetime time.Duration
+	Now              func() time.Time
+	Logger           *slog.Logger
+}
+
+// Kit renders pages and manages sessions. It is safe for concurrent use.
+type Kit struct {
+	pages    map[string]*template.Template
+	assets   map[string]string // static file name → content hash
+	static   fs.FS
+	store    *sessions.CookieStore
+	cookie   string
+	insecure bool
+	browser  time.Duration
+	remember time.Duration
+	now      func() time.Time
+	log      *slog.Logger
+	cop      *http.CrossOriginProtection
+}
+
+// CSP is the Content-Security-Policy of every page: nothing inline, nothing
+// from elsewhere, never framed.
+const CSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; " +
+	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// New parses every template once and checks that the required pages exist.
+func New(cfg Config) (*Kit, error) {
+	if cfg.FS == nil {
+		return nil, errors.New("ui: no file system for templates and static files")
+	}
+	if len(cfg.Secret) < 32 {
+		return nil, errors.New("ui: the system secret must be at least 32 bytes")
+	}
+	k := &Kit{
+		insecure: cfg.Insecure,
+		browser:  cfg.BrowserLifetime,
+		remember: cfg.RememberLifetime,
+		now:      cfg.Now,
+		log:      cfg.Logger,
+		cop:      http.NewCrossOriginProtection(),
+	}
+	if k.browser <= 0 {
+		k.browser = 12 * time.Hour
+	}
+	if k.remember <= 0 {
+		k.remember = 30 * 24 * time.Hour
+	}
+	if k.now == nil {
+		k.now = time.Now
+	}
+	if k.log == nil {
+		k.log = slog.Default()
+	}
+	var err error
+	if k.store, err = newCookieStore(cfg.Secret, k.remember); err != nil {
+		return nil, err
+	}
+	k.cookie = "__Host-petstore_session"
+	if cfg.Insecure {
+		k.cookie = "petstore_session"
+	}
+	if k.static, err = fs.Sub(cfg.FS, "static"); err != nil {
+		return nil, fmt.Errorf("ui: static files: %w", err)
+	}
+	if k.assets, err = hashAssets(k.static); err != nil {
+		return nil, fmt.Errorf("ui: static files: %w", err)
+	}
+	if k.pages, err = k.parse(cfg.FS, cfg.Funcs); err != nil {
+		return nil, err
+	}
+	if err := k.Check(append([]string{"error"}, cfg.Required...)...); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// Check reports every page in names that was not loaded.
+func (k *Kit) Check(names ...string) error {
+	var missing []string
+	for _, n := range names {
+		if _, ok := k.pages[n]; !ok && !slices.Contains(missing, n) {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("ui: missing templates: %s", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// parse builds one template set per page: layout, the partials of the
+// page's directory and its parents, then the page itself.
+func (k *Kit) parse(fsys fs.FS, extra template.FuncMap) (map[string]*template.Template, error) {
+	layout, err := fs.ReadFile(fsys, "templates/layout.html")
+	if err != nil {
+		return nil, fmt.Errorf("ui: missing templates: layout (%v)", err)
+	}
+	var pages, partials []string
+	err = fs.WalkDir(fsys, "templates", func(p string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return err
+		case d.IsDir() && p == "templates/demo":
+			return fs.SkipDir
+		case d.IsDir() || !strings.HasSuffix(p, ".html") || p == "templates/layout.html":
+			return nil
+		case strings.HasPrefix(path.Base(p), "_"):
+			partials = append(partials, p)
+		default:
+			pages = append(pages, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ui: templates: %w", err)
+	}
+	funcs := k.funcs()
+	for name, f := range extra {
+		funcs[name] = f
+	}
+	out := map[string]*template.Template{}
+	for _, p := range pages {
+		t, err := template.New("layout").Funcs(funcs).Parse(string(layout))
+		if err != nil {
+			return nil, fmt.Errorf("ui: templates/layout.html: %w", err)
+		}
+		dir := path.Dir(p)
+		for _, q := range partials {
+			if qd := path.Dir(q); qd == dir || strings.HasPrefix(dir, qd+"/") {
+				if err := parseFile(t, fsys, q); err != nil {
+					return nil, err
+				}
+			}
+		}
+		if err := parseFile(t, fsys, p); err != nil {
+			return nil, err
+		}
+		out[strings.TrimSuffix(strings.TrimPrefix(p, "templates/"), ".html")] = t
+	}
+	return out, nil
+}
+
+func parseFile(t *template.Template, fsys fs.FS, p string) error {
+	b, err := fs.ReadFile(fsys, p)
+	if err != nil {
+		return fmt.Errorf("ui: %s: %w", p, err)
+	}
+	if _, err := t.Parse(string(b)); err != nil {
+		return fmt.Errorf("ui: %s: %w", p, err)
+	}
+	return nil
+}
+
+func (k *Kit) funcs() template.FuncMap {
+	return template.FuncMap{
+		// asset returns the URL of a static file with its content hash, so
+		// that it can be cached for a year and still change on deploy.
+		"asset": func(name string) string {
+			if h, ok := k.assets[name]; ok {
+				return "/static/" + name + "?v=" + h
+			}
+			return "/static/" + name
+		},
+		"date": func(v any) string { return formatTime(v, "Jan 2, 2006") },
+		"datetime": func(v any) string {
+			return formatTime(v, "Jan 2, 2006 15:04 MST")
+		},
+		"join": strings.Join,
+	}
+}
+
+func formatTime(v any, layout string) string {
+	switch t := v.(type) {
+	case time.Time:
+		if t.IsZero() {
+			return ""
+		}
+		return t.UTC().Format(layout)
+	case *time.Time:
+		if t == nil || t.IsZero() {
+			return ""
+		}
+		return t.UTC().Format(layout)
+	}
+	return ""
+}
+
+// View is what every page template receives: the page's own data in .Data
+// and what the layout needs around it.
+type View struct {
+	Data      any
+	Session   *Session // never nil inside Pages; zero when signed out
+	CSRFToken string
+	RequestID string
+	Path      string
+}
+
+// Render executes page name into a buffer and only then writes it, so a
+// template error is a clean 500 error page, never half a page.
+func (k *Kit) Render(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
+	if err := k.render(w, r, status, name, data); err != nil {
+		httpx.Logger(r.Context()).Error("render page", "page", name, "err", err)
+		k.Error(w, r, http.StatusInternalServerError, "Something went wrong",
+			"We could not show this page. Please try again in a moment.")
+	}
+}
+
+func (k *Kit) render(w http.ResponseWriter, r *http.Request, status int, name string, data any) error {
+	t, ok := k.pages[name]
+	if !ok {
+		return fmt.Errorf("no page %q", name)
+	}
+	s := SessionFrom(r.Context())
+	if s == nil {
+		s = &Session{}
+	}
+	v := View{Data: data, Session: s, CSRFToken: s.CSRF, RequestID: httpx.RequestID(r.Context()), Path: r.URL.Path}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
+		return err
+	}
+	setPageHeaders(w.Header())
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+	return nil
+}
+
+// ErrorPage is the data of templates/error.html.
+type ErrorPage struct {
+	Status  int
+	Title   string
+	Message string
+}
+
+// Error renders the friendly error page. Title and Message are shown as
+// given (escaped): never pass an internal error's text.
+func (k *Kit) Error(w http.ResponseWriter, r *http.Request, status int, title, message string) {
+	err := k.render(w, r, status, "error", ErrorPage{Status: status, Title: title, Message: message})
+	if err != nil {
+		httpx.Logger(r.Context()).Error("render error page", "err", err)
+		setPageHeaders(w.Header())
+		http.Error(w, title, status)
+	}
+}
+
+// setPageHeaders sets the headers of every HTML page. Pages are never
+// cached: they carry CSRF tokens and personal data.
+func setPageHeaders(h http.Header) {
+	h.Set("Content-Security-Policy", CSP)
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+}
+
+func hashAssets(fsys fs.FS) (map[string]string, error) {
+	out := map[string]string{}
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if p == "demo" {
+				return fs.SkipDir // the demo app's own files
+			}
+			return nil
+		}
+		b, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		out[p] = hex.EncodeToString(sum[:6])
+		return nil
+	})
+	return out, err
+}

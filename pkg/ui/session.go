@@ -1,0 +1,177 @@
+package ui
+
+import (
+	"context"
+	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/sessions"
+)
+
+// Session is the browser session: anonymous (only a CSRF token) until
+// SignIn, then the signed-in user.
+type Session struct {
+	// ID changes at every sign-in, so a session id seen before sign-in is
+	// worthless after it.
+	ID string
+	// UserID is empty while signed out.
+	UserID string
+	// Email is shown in the page header; the user id is what counts.
+	Email string
+	// AuthTime is when the user signed in.
+	AuthTime time.Time
+	// Version is the caller's fingerprint of the user at sign-in (see
+	// SignIn); a mismatch later means the session must end.
+	Version int64
+	// Remember is "keep me signed in".
+	Remember bool
+	// CSRF is the token every form of this session must carry.
+	CSRF string
+	// Created is when the session started, for the absolute lifetime.
+	Created time.Time
+}
+
+// SignedIn reports whether a user is signed in.
+func (s *Session) SignedIn() bool { return s != nil && s.UserID != "" }
+
+type sessionKey struct{}
+
+// SessionFrom returns the session that Pages put into ctx, or nil.
+func SessionFrom(ctx context.Context) *Session {
+	s, _ := ctx.Value(sessionKey{}).(*Session)
+	return s
+}
+
+// newCookieStore derives the HMAC and AES keys from the system secret with
+// HKDF, each under its own label, so that they are independent of each
+// other and of every other key derived from the same secret.
+func newCookieStore(secret []byte, maxAge time.Duration) (*sessions.CookieStore, error) {
+	hashKey, err := hkdf.Key(sha256.New, secret, nil, "petstore-auth ui session hmac v1", 64)
+	if err != nil {
+		return nil, err
+	}
+	blockKey, err := hkdf.Key(sha256.New, secret, nil, "petstore-auth ui session aes-256 v1", 32)
+	if err != nil {
+		return nil, err
+	}
+	st := sessions.NewCookieStore(hashKey, blockKey)
+	st.MaxAge(int(maxAge / time.Second)) // the codecs' timestamp check
+	return st, nil
+}
+
+// Cookie values are kept to gob-friendly scalars.
+const (
+	kID       = "sid"
+	kUser     = "uid"
+	kEmail    = "email"
+	kAuthTime = "at"
+	kVersion  = "ver"
+	kRemember = "rem"
+	kCSRF     = "csrf"
+	kCreated  = "iat"
+)
+
+// CookieName is the name of the session cookie.
+func (k *Kit) CookieName() string { return k.cookie }
+
+// load decodes the session cookie. A missing, forged, undecodable or
+// expired cookie yields a new anonymous session that needs saving.
+func (k *Kit) load(r *http.Request) (s *Session, fresh bool) {
+	gs, err := k.store.New(r, k.cookie)
+	if err == nil && !gs.IsNew {
+		s = &Session{}
+		s.ID, _ = gs.Values[kID].(string)
+		s.UserID, _ = gs.Values[kUser].(string)
+		s.Email, _ = gs.Values[kEmail].(string)
+		s.CSRF, _ = gs.Values[kCSRF].(string)
+		s.Remember, _ = gs.Values[kRemember].(bool)
+		s.Version, _ = gs.Values[kVersion].(int64)
+		at, _ := gs.Values[kAuthTime].(int64)
+		created, _ := gs.Values[kCreated].(int64)
+		s.AuthTime, s.Created = time.Unix(at, 0).UTC(), time.Unix(created, 0).UTC()
+		if s.ID != "" && s.CSRF != "" && k.now().Before(s.Created.Add(k.lifetime(s))) {
+			return s, false
+		}
+	}
+	now := k.now().UTC().Truncate(time.Second)
+	return &Session{ID: randomToken(), CSRF: randomToken(), Created: now}, true
+}
+
+func (k *Kit) lifetime(s *Session) time.Duration {
+	if s.Remember {
+		return k.remember
+	}
+	return k.browser
+}
+
+// save writes s as the session cookie: a browser-session cookie, or a
+// persistent one for "keep me signed in".
+func (k *Kit) save(w http.ResponseWriter, r *http.Request, s *Session) error {
+	gs := sessions.NewSession(k.store, k.cookie)
+	gs.Options = k.options(0)
+	if s.Remember {
+		gs.Options.MaxAge = int(k.remember / time.Second)
+	}
+	gs.Values[kID] = s.ID
+	gs.Values[kCSRF] = s.CSRF
+	gs.Values[kCreated] = s.Created.Unix()
+	if s.UserID != "" {
+		gs.Values[kUser] = s.UserID
+		gs.Values[kEmail] = s.Email
+		gs.Values[kAuthTime] = s.AuthTime.Unix()
+		gs.Values[kVersion] = s.Version
+		gs.Values[kRemember] = s.Remember
+	}
+	return k.store.Save(r, w, gs)
+}
+
+func (k *Kit) options(maxAge int) *sessions.Options {
+	return &sessions.Options{
+		Path:     "/",
+		MaxAge:   maxAge,
+		Secure:   !k.insecure,
+		HttpOnly: true,
+		SameSite: http.SameSiteLaxMode,
+	}
+}
+
+// SignIn starts a signed-in session for the user in a brand new session:
+// new id, new CSRF token, new cookie. version is the caller's fingerprint of
+// the user (e.g. its UpdatedAt); the caller compares it on later requests to
+// end sessions of users who were disabled or changed. The session in r's
+// context is updated in place, so a page rendered afterwards in the same
+// request carries the new CSRF token.
+func (k *Kit) SignIn(w http.ResponseWriter, r *http.Request, userID, email string, version int64, remember bool) error {
+	now := k.now().UTC().Truncate(time.Second)
+	ns := Session{
+		ID: randomToken(), CSRF: randomToken(), Created: now,
+		UserID: userID, Email: email, AuthTime: now, Version: version, Remember: remember,
+	}
+	if err := k.save(w, r, &ns); err != nil {
+		return err
+	}
+	if s := SessionFrom(r.Context()); s != nil {
+		*s = ns
+	}
+	return nil
+}
+
+// SignOut ends the session: the cookie is deleted and its content cleared.
+func (k *Kit) SignOut(w http.ResponseWriter, r *http.Request) {
+	gs := sessions.NewSession(k.store, k.cookie)
+	gs.Options = k.options(-1)
+	_ = k.store.Save(r, w, gs) // an empty session, expired: the browser drops it
+	if s := SessionFrom(r.Context()); s != nil {
+		*s = Session{}
+	}
+}
+
+func randomToken() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // never fails (crypto/rand since Go 1.24)
+	return base64.RawURLEncoding.EncodeToString(b)
+}

@@ -1,0 +1,312 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/ory/fosite"
+
+	"github.com/petstore-auth/petstore-auth/pkg/identity"
+	"github.com/petstore-auth/petstore-auth/pkg/ui"
+)
+
+// authPath is the only place return_to may lead: an authorization request.
+const authPath = "/oauth2/auth"
+
+// maxReturnTo bounds the authorization request carried through login and
+// consent.
+const maxReturnTo = 4096
+
+// handleAuthorize serves GET and POST /oauth2/auth (RFC 6749 §3.1):
+// validate, then sign in, then ask for (or recall) consent, then redirect
+// with a code.
+func (h *Handler) handleAuthorize(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, ui.MaxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		h.badAuthorizeRequest(w, r, "The request could not be read.")
+		return
+	}
+	// RFC 6749 §3.1: parameters MUST NOT appear twice. fosite takes the
+	// first value silently (RD-10); refuse before anything is trusted.
+	if dup := duplicated(r.Form); dup != "" {
+		h.badAuthorizeRequest(w, r, "The parameter “"+dup+"” appears more than once.")
+		return
+	}
+	returnTo := authPath + "?" + r.URL.RawQuery
+	if r.Method == http.MethodPost {
+		returnTo = authPath + "?" + r.Form.Encode()
+	}
+	if len(returnTo) > maxReturnTo {
+		h.badAuthorizeRequest(w, r, "The request is too long.")
+		return
+	}
+	ar, ok := h.parseAuthorize(w, r, r)
+	if !ok {
+		return
+	}
+	prompt := strings.Fields(ar.GetRequestForm().Get("prompt"))
+	u, err := h.currentUser(w, r)
+	if err != nil {
+		h.internalError(w, r, err)
+		return
+	}
+	if u == nil {
+		if slices.Contains(prompt, "none") {
+			h.authorizeError(w, r, ar, fosite.ErrLoginRequired)
+			return
+		}
+		http.Redirect(w, r, "/login?return_to="+url.QueryEscape(returnTo), http.StatusSeeOther)
+		return
+	}
+	requested := []string(ar.GetRequestedScopes())
+	g, err := h.Grants.ActiveGrant(r.Context(), u.ID, ar.GetClient().GetID())
+	switch {
+	case err == nil && g.Remember && identity.HasAllScopes(g.Scopes, requested) && !slices.Contains(prompt, "consent"):
+		h.issue(w, r, ar, u, g, requested)
+		return
+	case err != nil && !identity.IsNotFound(err):
+		h.internalError(w, r, err)
+		return
+	}
+	if slices.Contains(prompt, "none") {
+		h.authorizeError(w, r, ar, fosite.ErrConsentRequired)
+		return
+	}
+	h.renderConsent(w, r, ar, u, returnTo)
+}
+
+// consentPage is the data of templates/consent.html.
+type consentPage struct {
+	ClientName   string
+	ClientID     string
+	RedirectHost string
+	Email        string
+	Scopes       []identity.ScopeInfo
+	ReturnTo     string
+}
+
+func (h *Handler) renderConsent(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, u *identity.User, returnTo string) {
+	p := consentPage{
+		ClientName: h.clientName(r, ar.GetClient().GetID()),
+		ClientID:   ar.GetClient().GetID(),
+		Email:      u.Email,
+		ReturnTo:   returnTo,
+	}
+	if ru := ar.GetRedirectURI(); ru != nil {
+		p.RedirectHost = ru.Host
+	}
+	for _, s := range ar.GetRequestedScopes() {
+		if info, ok := identity.LookupScope(s); ok {
+			p.Scopes = append(p.Scopes, info)
+		}
+	}
+	h.UI.Render(w, r, http.StatusOK, "consent", p)
+}
+
+// handleConsent serves POST /oauth2/consent. The authorization request is
+// parsed and validated again from return_to; the form contributes only the
+// decision, the ticked scopes (intersected with the requested ones) and
+// "remember".
+func (h *Handler) handleConsent(w http.ResponseWriter, r *http.Request) {
+	returnTo := r.PostForm.Get("return_to")
+	req, ok := authorizeRequestFrom(r, returnTo)
+	if !ok {
+		h.badAuthorizeRequest(w, r, "The consent form did not carry a valid authorization request.")
+		return
+	}
+	ar, ok := h.parseAuthorize(w, r, req)
+	if !ok {
+		return
+	}
+	u, err := h.currentUser(w, r)
+	if err != nil {
+		h.internalError(w, r, err)
+		return
+	}
+	if u == nil {
+		http.Redirect(w, r, "/login?return_to="+url.QueryEscape(returnTo), http.StatusSeeOther)
+		return
+	}
+	clientID := ar.GetClient().GetID()
+	requested := []string(ar.GetRequestedScopes())
+	ticked := r.PostForm["scope"]
+	var granted []string
+	for _, s := range requested {
+		if slices.Contains(ticked, s) {
+			granted = append(granted, s)
+		}
+	}
+	if r.PostForm.Get("decision") != "allow" || (len(requested) > 0 && len(granted) == 0) {
+		h.audit(r, identity.AuditEvent{Type: "consent.denied", Outcome: "failure", UserID: u.ID, ClientID: clientID,
+			Details: map[string]string{"scopes": strings.Join(requested, " ")}})
+		h.authorizeError(w, r, ar, fosite.ErrAccessDenied.WithHint("The user denied the request."))
+		return
+	}
+	remember := r.PostForm.Get("remember") == "on"
+	g, err := h.Grants.UpsertGrant(r.Context(), u.ID, clientID, granted, remember)
+	if err != nil {
+		h.internalError(w, r, err)
+		return
+	}
+	details := map[string]string{"grant_id": g.ID, "scopes": strings.Join(granted, " ")}
+	if remember {
+		details["remember"] = "true"
+	}
+	h.audit(r, identity.AuditEvent{Type: "consent.granted", UserID: u.ID, ClientID: clientID, Details: details})
+	h.issue(w, r, ar, u, g, granted)
+}
+
+// authorizeRequestFrom rebuilds the GET /oauth2/auth request carried in
+// return_to, refusing anything but a local authorization request without
+// duplicated parameters.
+func authorizeRequestFrom(r *http.Request, returnTo string) (*http.Request, bool) {
+	if !validReturnTo(returnTo) {
+		return nil, false
+	}
+	u, err := url.Parse(returnTo)
+	if err != nil || u.Path != authPath {
+		return nil, false
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil || duplicated(q) != "" {
+		return nil, false
+	}
+	req := r.Clone(r.Context())
+	req.Method = http.MethodGet
+	req.URL = u
+	req.RequestURI = returnTo
+	req.Form, req.PostForm, req.MultipartForm = nil, nil, nil
+	req.Body, req.ContentLength = http.NoBody, 0
+	req.Header.Del("Content-Type")
+	return req, true
+}
+
+// validReturnTo accepts only local paths we send people back to after
+// sign-in: an authorization request or the account page. Anything else
+// could be an open redirect.
+func validReturnTo(s string) bool {
+	if len(s) > maxReturnTo || strings.ContainsAny(s, "\\\r\n\t") {
+		return false
+	}
+	return s == "/account" || strings.HasPrefix(s, authPath+"?")
+}
+
+// parseAuthorize runs fosite's validation of req plus our own policy: code
+// flow only, query response mode only, no admin scope in the browser. On
+// failure it has already answered.
+func (h *Handler) parseAuthorize(w http.ResponseWriter, r, req *http.Request) (fosite.AuthorizeRequester, bool) {
+	ar, err := h.OAuth2.NewAuthorizeRequest(r.Context(), req)
+	if err == nil {
+		switch rm := ar.GetRequestForm().Get("response_mode"); {
+		case !ar.GetResponseTypes().ExactOne("code"):
+			err = fosite.ErrUnsupportedResponseType.WithHint("Only response_type=code is supported.")
+		case rm != "" && rm != "query":
+			err = fosite.ErrUnsupportedResponseMode.WithHint("Only the query response mode is supported.")
+		case ar.GetRequestedScopes().Has(identity.ScopeAdmin):
+			err = fosite.ErrInvalidScope.WithHint("The admin scope cannot be granted through the browser.")
+		}
+	}
+	if err != nil {
+		h.authorizeError(w, r, ar, err)
+		return nil, false
+	}
+	return ar, true
+}
+
+// authorizeError answers a failed authorization request. Until the client
+// and its redirect_uri are known good, the user gets an error page and no
+// redirect (RFC 6749 §4.1.2.1); after that, a 303 back to the client with
+// error, state and iss.
+func (h *Handler) authorizeError(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, err error) {
+	if ar == nil || !ar.IsRedirectURIValid() {
+		rfc := fosite.ErrorToRFC6749Error(err)
+		msg := "The link that brought you here is not valid, so we cannot send you back to the application."
+		if errors.Is(err, fosite.ErrInvalidClient) {
+			msg = "The application that sent you here is not registered with PetStore."
+		} else if strings.Contains(rfc.HintField, "redirect_uri") {
+			msg = "The application asked us to send you to an address it has not registered, so we will not."
+		}
+		h.log(r.Context()).Info("authorization request refused", "error", rfc.ErrorField, "hint", rfc.HintField)
+		h.UI.Error(w, r, http.StatusBadRequest, "This sign-in link does not work", msg)
+		return
+	}
+	// fosite would answer in the requested response mode (fragment,
+	// form_post with an inline script); we answer in the query only.
+	if a, ok := ar.(*fosite.AuthorizeRequest); ok {
+		a.ResponseMode = fosite.ResponseModeQuery
+	}
+	h.OAuth2.WriteAuthorizeError(r.Context(), &issWriter{ResponseWriter: w, iss: h.Issuer}, ar, err)
+}
+
+func (h *Handler) badAuthorizeRequest(w http.ResponseWriter, r *http.Request, msg string) {
+	h.UI.Error(w, r, http.StatusBadRequest, "This sign-in link does not work", msg)
+}
+
+// issue grants scopes and redirects back to the client with a code, state
+// and iss.
+func (h *Handler) issue(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, u *identity.User, g *identity.Grant, scopes []string) {
+	for _, s := range scopes {
+		ar.GrantScope(s)
+	}
+	for _, a := range ar.GetRequestedAudience() {
+		ar.GrantAudience(a) // fosite has checked it against the client
+	}
+	resp, err := h.OAuth2.NewAuthorizeResponse(r.Context(), ar, h.NewSession(u.ID, g.ID))
+	if err != nil {
+		h.authorizeError(w, r, ar, err)
+		return
+	}
+	resp.AddParameter("iss", h.Issuer) // RFC 9207
+	h.OAuth2.WriteAuthorizeResponse(r.Context(), w, ar, resp)
+}
+
+// issWriter adds iss (RFC 9207) to the redirect fosite writes for an
+// authorization error, which fosite does not do itself.
+type issWriter struct {
+	http.ResponseWriter
+	iss   string
+	wrote bool
+}
+
+func (w *issWriter) WriteHeader(code int) {
+	if !w.wrote && code >= 300 && code < 400 {
+		if u, err := url.Parse(w.Header().Get("Location")); err == nil && u.Scheme != "" {
+			q := u.Query()
+			if q.Get("iss") == "" {
+				q.Set("iss", w.iss)
+				u.RawQuery = q.Encode()
+				w.Header().Set("Location", u.String())
+			}
+		}
+	}
+	w.wrote = true
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *issWriter) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// duplicated returns the first parameter given more than once.
+func duplicated(v url.Values) string {
+	for k, vs := range v {
+		if len(vs) > 1 {
+			return k
+		}
+	}
+	return ""
+}
+
+func (h *Handler) clientName(r *http.Request, id string) string {
+	c, err := h.Clients.ClientByID(r.Context(), id)
+	if err != nil || c.Name == "" {
+		return id
+	}
+	return c.Name
+}

@@ -1,0 +1,29 @@
+// Package web serves the pages a person sees when an app says "Connect with
+// PetStore":
+//
+//	GET|POST /oauth2/auth         validate (fosite) → sign in → consent → 303 with code, state, iss
+//	GET|POST /login               email + password; rate limited per account and IP
+//	POST     /logout              ends the session
+//	POST     /oauth2/consent      the consent form; re-validates the request from return_to
+//	GET      /account             connected apps and API keys
+//	POST     /account/grants/{id}/revoke, /account/keys, /account/keys/{id}/revoke
+//	GET      /static/…            CSS, logo, app.js
+//
+// Errors in an authorization request before the client and its redirect_uri
+// are validated show an error page and never redirect; later errors go back
+// to the client as error, state and iss (RFC 9207). Duplicated parameters
+// are refused (RFC 6749 §3.1). The consent form carries the original request
+// as return_to, which is parsed and validated again: only the decision, the
+// ticked scopes (intersected with the requested ones) and "remember" come
+// from the form. The admin scope is never granted in the browser.
+//
+// Sign-in attempts are counted per account and per IP before the password
+// is checked (successful ones too), so that a burst of parallel guesses is
+// counted exactly; 10 per account and 50 per IP in 15 minutes are far above
+// what a person needs. Unknown email, wrong password and disabled account
+// give the same page after the same Argon2id work.
+//
+// Sessions and CSRF come from pkg/ui. A session ends when its user is
+// disabled or updated after sign-in (the session's version is the user's
+// UpdatedAt).
+package web
