@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ory/fosite"
@@ -16,7 +17,54 @@ import (
 // token, so that a replay within the grace window can answer with it.
 type graceStorage struct {
 	Storage
-	p *Provider
+	p       *Provider
+	clients clientCache
+}
+
+// GetClient answers from a cache of a few seconds: every token and
+// introspection request authenticates a client, and the row rarely changes.
+// A disabled or deleted client is refused everywhere within clientCacheTTL.
+func (g *graceStorage) GetClient(ctx context.Context, id string) (fosite.Client, error) {
+	if c, ok := g.clients.get(id, g.p.now()); ok {
+		return c, nil
+	}
+	c, err := g.Storage.GetClient(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	g.clients.put(id, c, g.p.now())
+	return c, nil
+}
+
+const clientCacheTTL = 3 * time.Second
+
+type clientCache struct {
+	mu sync.Mutex
+	m  map[string]cachedClient
+}
+
+type cachedClient struct {
+	c   fosite.Client
+	exp time.Time
+}
+
+func (cc *clientCache) get(id string, now time.Time) (fosite.Client, bool) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	e, ok := cc.m[id]
+	if !ok || now.After(e.exp) {
+		return nil, false
+	}
+	return e.c, true
+}
+
+func (cc *clientCache) put(id string, c fosite.Client, now time.Time) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cc.m == nil || len(cc.m) > 10_000 {
+		cc.m = map[string]cachedClient{} // bounded: a flood of ids cannot grow it
+	}
+	cc.m[id] = cachedClient{c, now.Add(clientCacheTTL)}
 }
 
 // successor is the sealed answer to a refresh request.

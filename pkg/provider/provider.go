@@ -197,17 +197,14 @@ func (p *Provider) flushKeyUsage(ctx context.Context) {
 	p.keyUsage.mu.Unlock()
 }
 
-// record writes an audit event and its slog line. Never pass secrets.
+// record writes an audit event (the audit log also writes its slog line).
+// Never pass secrets.
 func (p *Provider) record(ctx context.Context, typ, outcome, clientID, userID string, details map[string]string) {
-	args := []any{"event", typ, "outcome", outcome, "client_id", clientID, "user_id", userID}
-	for k, v := range details {
-		args = append(args, k, v)
-	}
-	p.log.InfoContext(ctx, "audit", args...)
+	e := &identity.AuditEvent{Time: p.now().UTC(), Type: typ, Outcome: outcome, ActorID: clientID, UserID: userID, ClientID: clientID, Details: details}
 	if p.audit == nil {
+		p.log.InfoContext(ctx, "audit", "event", typ, "outcome", outcome, "client_id", clientID, "user_id", userID)
 		return
 	}
-	e := &identity.AuditEvent{Time: p.now().UTC(), Type: typ, Outcome: outcome, ActorID: clientID, UserID: userID, ClientID: clientID, Details: details}
 	if err := p.audit.RecordAudit(context.WithoutCancel(ctx), e); err != nil {
 		p.log.Warn("audit write failed", "event", typ, "err", err)
 	}

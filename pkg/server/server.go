@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/petstore-auth/petstore-auth/pkg/audit"
 	"github.com/petstore-auth/petstore-auth/pkg/config"
 	"github.com/petstore-auth/petstore-auth/pkg/httpx"
 	"github.com/petstore-auth/petstore-auth/pkg/provider"
@@ -33,6 +34,8 @@ type Server struct {
 	// Limiter counts requests for rate limits: in process, or in Redis when
 	// redis_url is set so that replicas share the counts.
 	Limiter ratelimit.Limiter
+	// Audit writes security events in batches; Close flushes it.
+	Audit *audit.Log
 
 	metrics *metrics
 	cancel  context.CancelFunc
@@ -68,20 +71,25 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Server, error)
 		return nil, fmt.Errorf("open database %s: %w", cfg.RedactedDatabaseURL(), err)
 	}
 	s := &Server{Config: cfg, Store: st, Logger: opts.Logger, metrics: newMetrics()}
+	fail := func(err error) (*Server, error) {
+		if s.Audit != nil {
+			_ = s.Audit.Close(ctx)
+		}
+		st.Close()
+		return nil, err
+	}
 	if cfg.Dev {
 		if err := st.MigrateUp(ctx); err != nil {
-			st.Close()
-			return nil, fmt.Errorf("migrate: %w", err)
+			return fail(fmt.Errorf("migrate: %w", err))
 		}
 	}
 	if ok, err := st.MigrationsCurrent(ctx); err != nil || !ok {
-		st.Close()
-		return nil, fmt.Errorf("database schema is not current (run 'petstore-auth migrate up'): %v", err)
+		return fail(fmt.Errorf("database schema is not current (run 'petstore-auth migrate up'): %v", err))
 	}
+	s.Audit = audit.New(st, opts.Logger, opts.Now)
 	limiter, err := newLimiter(ctx, cfg, opts.Now)
 	if err != nil {
-		st.Close()
-		return nil, err
+		return fail(err)
 	}
 	s.Limiter = limiter
 	s.Provider, err = provider.New(ctx, provider.Config{
@@ -95,10 +103,9 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Server, error)
 		JWTAudience:                  cfg.Tokens.JWTAudience,
 		RateLimitPerIP:               cfg.RateLimits.PerIP,
 		RateLimitPerClient:           cfg.RateLimits.PerClient,
-	}, st, provider.Options{Audit: st, Logger: opts.Logger, Now: opts.Now, Limiter: limiter})
+	}, st, provider.Options{Audit: s.Audit, Logger: opts.Logger, Now: opts.Now, Limiter: limiter})
 	if err != nil {
-		st.Close()
-		return nil, err
+		return fail(err)
 	}
 	web := opts.Web
 	if web == nil && cfg.WebDir != "" {
@@ -106,8 +113,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Server, error)
 	}
 	s.Handler, err = s.routes(web, secret)
 	if err != nil {
-		st.Close()
-		return nil, err
+		return fail(err)
 	}
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
@@ -119,6 +125,11 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Server, error)
 func (s *Server) Close() error {
 	if s.cancel != nil {
 		s.cancel()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.Audit.Close(ctx); err != nil {
+		s.Logger.Warn("audit events not written at shutdown", "err", err)
 	}
 	return s.Store.Close()
 }

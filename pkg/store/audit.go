@@ -60,3 +60,25 @@ func (s *Store) ListAudit(ctx context.Context, f identity.AuditFilter) ([]*ident
 	}
 	return out, int(total), nil
 }
+
+// RecordAudits appends several events in one statement.
+func (s *Store) RecordAudits(ctx context.Context, events []*identity.AuditEvent) error {
+	if len(events) == 0 {
+		return nil
+	}
+	rows := make([]auditRow, len(events))
+	for i, e := range events {
+		if e.Time.IsZero() {
+			e.Time = s.now()
+		}
+		rows[i] = auditRow{Time: dbTime(e.Time), Type: e.Type, Outcome: e.Outcome, ActorID: e.ActorID, UserID: e.UserID,
+			ClientID: e.ClientID, IP: e.IP, UserAgent: e.UserAgent, Details: e.Details}
+	}
+	if err := s.conn(ctx).CreateInBatches(rows, 200).Error; err != nil {
+		return identityErr(err, "Audit events")
+	}
+	for i := range events {
+		events[i].ID = rows[i].ID
+	}
+	return nil
+}

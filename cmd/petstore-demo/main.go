@@ -1,0 +1,84 @@
+// Command petstore-demo runs "MyApp", a third-party web app that connects
+// to PetStore with OAuth 2.0 (authorization code + PKCE).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/petstore-auth/petstore-auth/pkg/demo"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "petstore-demo:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	configPath := flag.String("config", "config/petstore-demo.yaml", "configuration file (\"\" for defaults and environment only)")
+	webDir := flag.String("web-dir", ".", "directory holding templates/demo and static/demo")
+	flag.Parse()
+
+	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	cfg, err := demo.Load(*configPath, os.Getenv)
+	if err != nil {
+		return err
+	}
+	web := os.DirFS(*webDir)
+	pages, err := demo.LoadPages(web)
+	if err != nil {
+		return err
+	}
+	static, err := fs.Sub(web, "static/demo")
+	if err != nil {
+		return err
+	}
+	h := &demo.Handler{Config: cfg, Pages: pages, Static: static, Logger: logger, Now: time.Now}
+	r := mux.NewRouter()
+	h.Mount(r)
+
+	srv := &http.Server{
+		Addr:              cfg.Listen,
+		Handler:           r,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		// Above the 15 s the handlers allow each call to PetStore, twice.
+		WriteTimeout:   45 * time.Second,
+		IdleTimeout:    60 * time.Second,
+		MaxHeaderBytes: 32 << 10,
+		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	logger.Info("MyApp listening", "config", cfg)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
