@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"database/sql"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -18,11 +16,11 @@ import (
 	"strings"
 	"testing"
 
-	_ "github.com/jackc/pgx/v5/stdlib"
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/petstore-auth/petstore-auth/pkg/config"
 	"github.com/petstore-auth/petstore-auth/pkg/server"
+	"github.com/petstore-auth/petstore-auth/pkg/store/storetest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -34,31 +32,10 @@ var update = flag.Bool("update", false, "rewrite golden files")
 func databases(t *testing.T) map[string]string {
 	t.Helper()
 	dbs := map[string]string{"sqlite": "sqlite://" + filepath.Join(t.TempDir(), "auth.db")}
-	if dsn := os.Getenv("PETSTORE_TEST_POSTGRES_DSN"); dsn != "" {
-		dbs["postgres"] = freshSchema(t, dsn)
+	if os.Getenv(storetest.PostgresEnv) != "" {
+		dbs["postgres"] = storetest.PostgresURL(t)
 	}
 	return dbs
-}
-
-func freshSchema(t *testing.T, dsn string) string {
-	t.Helper()
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatalf("PETSTORE_TEST_POSTGRES_DSN: %v", err)
-	}
-	schema := strings.ToLower("e2e_" + rand.Text()[:12])
-	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatalf("PETSTORE_TEST_POSTGRES_DSN is set but PostgreSQL is unreachable: %v", err)
-	}
-	t.Cleanup(func() {
-		_, _ = db.Exec("DROP SCHEMA " + schema + " CASCADE")
-		db.Close()
-	})
-	u, _ := url.Parse(dsn)
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 // env points the CLI and the server at one database for a test.

@@ -116,6 +116,12 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 	sess := NewSession("", "")
 	ar, err := p.OAuth2.NewAccessRequest(ctx, r, sess)
 	if err != nil {
+		if errors.Is(err, errGraceReplay) {
+			if p.replayRotation(w, r) {
+				return // read the token just after a parallel rotation committed
+			}
+			err = fosite.ErrInvalidGrant.WithHint("The refresh token was already used.")
+		}
 		p.tokenError(w, r, ar, err)
 		return
 	}

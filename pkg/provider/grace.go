@@ -67,6 +67,26 @@ func (cc *clientCache) put(id string, c fosite.Client, now time.Time) {
 	cc.m[id] = cachedClient{c, now.Add(clientCacheTTL)}
 }
 
+// errGraceReplay marks a rotated refresh token presented again within the
+// grace window. It stops fosite from treating the request as reuse (which
+// would revoke the family) when the request read the token just after a
+// parallel rotation committed; the token endpoint answers it with the
+// sealed successor pair instead.
+var errGraceReplay = errors.New("refresh token rotated within the grace window")
+
+// GetRefreshTokenSession reports a recently rotated token as errGraceReplay
+// rather than fosite.ErrInactiveToken.
+func (g *graceStorage) GetRefreshTokenSession(ctx context.Context, sig string, s fosite.Session) (fosite.Requester, error) {
+	req, err := g.Storage.GetRefreshTokenSession(ctx, sig, s)
+	if errors.Is(err, fosite.ErrInactiveToken) && g.p.cfg.RefreshGraceWindow > 0 {
+		if rot, rerr := g.Storage.RotationOf(ctx, sig); rerr == nil && len(rot.Sealed) > 0 &&
+			g.p.now().Sub(rot.RotatedAt) <= g.p.cfg.RefreshGraceWindow {
+			return req, errGraceReplay
+		}
+	}
+	return req, err
+}
+
 // successor is the sealed answer to a refresh request.
 type successor struct {
 	AccessToken  string    `json:"access_token"`

@@ -31,31 +31,11 @@ func TestSQLite(t *testing.T) {
 }
 
 func TestPostgres(t *testing.T) {
-	dsn := os.Getenv(postgresEnv)
-	if dsn == "" {
-		t.Skipf("%s not set", postgresEnv)
+	if os.Getenv(storetest.PostgresEnv) == "" {
+		t.Skipf("%s not set", storetest.PostgresEnv)
 	}
-	ctx := context.Background()
-	admin, err := sql.Open("pgx", dsn)
-	if err == nil {
-		err = admin.PingContext(ctx)
-	}
-	if err != nil {
-		t.Fatalf("%s is set but PostgreSQL is unreachable: %v", postgresEnv, err)
-	}
-	t.Cleanup(func() { admin.Close() })
 	storetest.Run(t, func(t *testing.T) *store.Store {
-		// A fresh schema per subtest: packages run in parallel on one database.
-		schema := "t_" + randomHex(t)
-		if err := exec(ctx, admin, "CREATE SCHEMA "+schema); err != nil {
-			t.Fatalf("create schema: %v", err)
-		}
-		t.Cleanup(func() {
-			if err := exec(context.Background(), admin, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-				t.Errorf("drop schema: %v", err)
-			}
-		})
-		s, err := store.Open(ctx, withSearchPath(t, dsn, schema), store.Options{})
+		s, err := store.Open(context.Background(), storetest.PostgresURL(t), store.Options{})
 		if err != nil {
 			t.Fatalf("Open: %v", err)
 		}
