@@ -122,6 +122,9 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 			}
 			err = fosite.ErrInvalidGrant.WithHint("The refresh token was already used.")
 		}
+		if grantType == "authorization_code" {
+			p.burnCode(r)
+		}
 		p.tokenError(w, r, ar, err)
 		return
 	}
@@ -150,11 +153,11 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case grantType == "refresh_token" && lostRace(err) && p.replayRotation(w, r):
 			return // a parallel request rotated it first: answer with its pair
-		case errors.Is(err, fosite.ErrInvalidatedAuthorizeCode):
-			// A parallel redemption won: treat as replay and revoke its tokens.
-			p.revokeRequest(r, ar.GetID())
-			p.record(ctx, "code.reused", "failure", client.GetID(), sess.Subject, nil)
-			err = fosite.ErrInvalidGrant.WithHint("The authorization code has already been used.")
+		case grantType == "authorization_code":
+			if errors.Is(err, fosite.ErrInvalidatedAuthorizeCode) { // a parallel redemption won
+				err = fosite.ErrInvalidGrant.WithHint("The authorization code has already been used.")
+			}
+			p.burnCode(r)
 		}
 		p.tokenError(w, r, ar, err)
 		return
@@ -179,6 +182,36 @@ func (p *Provider) tokenError(w http.ResponseWriter, r *http.Request, ar fosite.
 		httpx.Logger(ctx).Error("token endpoint", "err", rfc.WithExposeDebug(true).GetDescription())
 	}
 	p.OAuth2.WriteAccessError(ctx, w, ar, err)
+}
+
+// burnCode is called when redeeming a code failed: wrong verifier, wrong
+// redirect_uri, or a second redemption (possibly racing the first). It
+// invalidates the code with the same conditional update as a redemption;
+// if the code had already been redeemed, the tokens of that redemption are
+// revoked (RFC 6749 §4.1.2: a code used twice revokes what it issued). On
+// PostgreSQL the update waits for a racing redemption to commit and on
+// SQLite transactions are serialised, so this never runs before the
+// winner's tokens exist. A failed attempt thus burns the code (PK-05).
+func (p *Provider) burnCode(r *http.Request) {
+	ctx := r.Context()
+	sig := p.strategy.AuthorizeCodeSignature(ctx, r.PostForm.Get("code"))
+	req, err := p.store.GetAuthorizeCodeSession(ctx, sig, NewSession("", ""))
+	if req == nil || (err != nil && !errors.Is(err, fosite.ErrInvalidatedAuthorizeCode)) {
+		return // unknown code: nothing to burn
+	}
+	tx, err := p.store.BeginTX(ctx)
+	if err != nil {
+		httpx.Logger(ctx).Error("burn code: begin", "err", err)
+		return
+	}
+	err = p.store.InvalidateAuthorizeCodeSession(tx, sig)
+	if cerr := p.store.Commit(tx); cerr != nil {
+		_ = p.store.Rollback(tx)
+	}
+	if errors.Is(err, fosite.ErrInvalidatedAuthorizeCode) {
+		p.revokeRequest(r, req.GetID())
+		p.record(ctx, "code.reused", "failure", req.GetClient().GetID(), req.GetSession().GetSubject(), map[string]string{"request_id": req.GetID()})
+	}
 }
 
 // revokeRequest revokes every token issued for one request id.
