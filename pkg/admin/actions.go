@@ -3,7 +3,6 @@ package admin
 import (
 	"context"
 	"net/mail"
-	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -15,9 +14,9 @@ import (
 // The actions below are shared by the JSON API and the pages. Each records
 // exactly one audit event, successful or not, once its input has parsed.
 
-// record writes one audit event and one slog line. The action has already
-// happened when it is called, so a failed audit write is logged, not
-// returned.
+// record writes one audit event. The AuditLog (pkg/audit) writes its slog
+// line. The action has already happened when record is called, so a failed
+// audit write is logged, not returned.
 func (h *Handler) record(ctx context.Context, a *actor, e *identity.AuditEvent, err error) {
 	e.Time = h.now()
 	e.ActorID, e.IP, e.UserAgent = a.ID, a.IP, a.UA
@@ -30,23 +29,8 @@ func (h *Handler) record(ctx context.Context, a *actor, e *identity.AuditEvent, 
 		e.Outcome = "failure"
 		e.Details["error"] = identity.ErrorCode(err)
 	}
-	args := []any{"event", e.Type, "outcome", e.Outcome, "actor_id", e.ActorID, "user_id", e.UserID, "client_id", e.ClientID}
-	for _, k := range slices.Sorted(func(yield func(string) bool) {
-		for k := range e.Details {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
-		args = append(args, k, e.Details[k])
-	}
-	log := h.logger(ctx)
-	log.InfoContext(ctx, "audit", args...)
-	if h.Audit == nil {
-		return
-	}
 	if werr := h.Audit.RecordAudit(context.WithoutCancel(ctx), e); werr != nil {
-		log.Error("audit write failed", "event", e.Type, "err", werr)
+		h.logger(ctx).Error("audit write failed", "event", e.Type, "outcome", e.Outcome, "actor_id", e.ActorID, "err", werr)
 	}
 }
 

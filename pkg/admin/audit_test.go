@@ -126,6 +126,9 @@ func TestEachActionRecordsOneAuditEvent(t *testing.T) {
 // dumpAuditTable returns every column of every audit row as text.
 func (e *env) dumpAuditTable() string {
 	e.t.Helper()
+	if err := e.auditLog.Flush(context.Background()); err != nil {
+		e.t.Fatal(err)
+	}
 	rows, err := e.st.DB().QueryContext(context.Background(), "SELECT * FROM audit_events")
 	if err != nil {
 		e.t.Fatal(err)

@@ -10,12 +10,14 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/gorilla/mux"
 
 	"github.com/petstore-auth/petstore-auth/pkg/admin"
+	"github.com/petstore-auth/petstore-auth/pkg/audit"
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
 	"github.com/petstore-auth/petstore-auth/pkg/password"
 	"github.com/petstore-auth/petstore-auth/pkg/provider"
@@ -48,14 +50,33 @@ const (
 )
 
 type env struct {
-	t      *testing.T
-	st     *store.Store
-	h      *admin.Handler
-	router *mux.Router
-	admin  *identity.User // an enabled admin user
-	user   *identity.User // an ordinary user
-	now    time.Time
-	logs   *bytes.Buffer
+	t        *testing.T
+	st       *store.Store
+	h        *admin.Handler
+	router   *mux.Router
+	admin    *identity.User // an enabled admin user
+	user     *identity.User // an ordinary user
+	now      time.Time
+	logs     *syncBuffer
+	auditLog *audit.Log
+}
+
+// syncBuffer collects log output written from server goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func newEnv(t *testing.T) *env {
@@ -70,7 +91,7 @@ func newEnv(t *testing.T) *env {
 	if err := st.MigrateUp(ctx); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, st: st, now: now, logs: &bytes.Buffer{}}
+	e := &env{t: t, st: st, now: now, logs: &syncBuffer{}}
 	e.admin = e.mustUser("root@example.com", adminPassword, true)
 	e.user = e.mustUser("pat@example.com", ordinaryPassword, false)
 	gone := e.mustUser("gone@example.com", ordinaryPassword, true)
@@ -88,15 +109,20 @@ func newEnv(t *testing.T) *env {
 		credDisabledKey: {Kind: "api_key", Subject: gone.ID, Scopes: adminScope},
 		credOrphanKey:   {Kind: "api_key", Subject: "usr_nobody", Scopes: adminScope},
 	}
+	logger := slog.New(slog.NewJSONHandler(e.logs, nil))
+	// The audit log as the server builds it: one slog line per event, rows
+	// written in batches, flushed before every read.
+	e.auditLog = audit.New(st, logger, func() time.Time { return e.now })
+	t.Cleanup(func() { e.auditLog.Close(context.Background()) })
 	e.h = &admin.Handler{
-		Auth: auth, Users: st, Clients: st, Grants: st, APIKeys: st, Audit: st,
+		Auth: auth, Users: st, Clients: st, Grants: st, APIKeys: st, Audit: e.auditLog,
 		Stats: admin.StatsFunc(func(ctx context.Context, since time.Time) (admin.Counts, error) {
 			s, err := st.Stats(ctx, since)
 			return admin.Counts{Clients: s.Clients, Users: s.Users, ActiveGrants: s.ActiveGrants,
 				TokensIssued: s.TokensIssuedSince, FailedLogins: s.FailedLoginsSince}, err
 		}),
 		Now:    func() time.Time { return e.now },
-		Logger: slog.New(slog.NewJSONHandler(e.logs, nil)),
+		Logger: logger,
 	}
 	e.router = mux.NewRouter()
 	e.h.Mount(e.router)
@@ -189,7 +215,7 @@ func (r response) want(t *testing.T, status int) response {
 // audit returns every audit event, oldest first.
 func (e *env) audit() []*identity.AuditEvent {
 	e.t.Helper()
-	es, _, err := e.st.ListAudit(context.Background(), identity.AuditFilter{Page: identity.Page{Limit: 500}})
+	es, _, err := e.auditLog.ListAudit(context.Background(), identity.AuditFilter{Page: identity.Page{Limit: 500}})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/petstore-auth/petstore-auth/pkg/httpx"
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
 	"github.com/petstore-auth/petstore-auth/pkg/provider"
+	"github.com/petstore-auth/petstore-auth/pkg/ui"
 )
 
 // APIPrefix is where the JSON API lives.
@@ -57,13 +58,18 @@ type Handler struct {
 	APIKeys identity.APIKeyStore
 	Audit   identity.AuditLog
 	Stats   StatsSource
-	Now     func() time.Time
-	Logger  *slog.Logger
+	// UI renders the console pages and holds the sessions (pkg/ui).
+	UI     *ui.Kit
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
-// Mount registers the JSON API (and the pages when UI is set).
+// Mount registers the JSON API, and the console pages when UI is set.
 func (h *Handler) Mount(r *mux.Router) {
 	h.mountAPI(r)
+	if h.UI != nil {
+		h.mountPages(r)
+	}
 }
 
 func (h *Handler) now() time.Time {

@@ -25,6 +25,9 @@ type Sink interface {
 // Log is an identity.AuditLog that logs each event and writes them to the
 // sink in batches.
 type Log struct {
+	// Observe, when set, sees every event (metrics count them by type).
+	Observe func(e *identity.AuditEvent)
+
 	sink     Sink
 	logger   *slog.Logger
 	now      func() time.Time
@@ -78,6 +81,9 @@ func (l *Log) RecordAudit(ctx context.Context, e *identity.AuditEvent) error {
 		args = append(args, "detail."+k, v)
 	}
 	l.logger.InfoContext(ctx, "audit", args...)
+	if l.Observe != nil {
+		l.Observe(e)
+	}
 	l.mu.Lock()
 	if len(l.pending) >= maxPending {
 		l.pending = l.pending[1:]

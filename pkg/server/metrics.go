@@ -8,6 +8,8 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/petstore-auth/petstore-auth/pkg/identity"
 )
 
 // metrics are the server's Prometheus collectors.
@@ -15,6 +17,16 @@ type metrics struct {
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	// housekeeping counts rows removed by table.
+	housekeeping *prometheus.CounterVec
+	// events counts audit events: tokens issued by grant type, refresh
+	// reuse detected, failed logins, revocations…
+	events *prometheus.CounterVec
+}
+
+// observeEvent counts one audit event.
+func (m *metrics) observeEvent(e *identity.AuditEvent) {
+	m.events.WithLabelValues(e.Type, e.Outcome, e.Details["grant_type"]).Inc()
 }
 
 func newMetrics() *metrics {
@@ -28,7 +40,11 @@ func newMetrics() *metrics {
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}, []string{"route", "method"}),
 	}
-	m.registry.MustRegister(m.requests, m.latency,
+	m.housekeeping = housekeepingCounter()
+	m.events = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "petstore_auth_events_total", Help: "Security events by type (token.issued, token.reuse_detected, login.failure, …), outcome and grant type.",
+	}, []string{"type", "outcome", "grant_type"})
+	m.registry.MustRegister(m.requests, m.latency, m.housekeeping, m.events,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
@@ -87,6 +88,8 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Server, error)
 		return fail(fmt.Errorf("database schema is not current (run 'petstore-auth migrate up'): %v", err))
 	}
 	s.Audit = audit.New(st, opts.Logger, opts.Now)
+	s.Audit.Observe = s.metrics.observeEvent
+	s.metrics.registry.MustRegister(collectors.NewDBStatsCollector(st.DB(), "petstore_auth"))
 	limiter, err := newLimiter(ctx, cfg, opts.Now)
 	if err != nil {
 		return fail(err)
@@ -118,6 +121,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Server, error)
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
 	go s.Provider.Run(bg)
+	go s.housekeeping(bg, time.Minute, opts.Now)
 	return s, nil
 }
 

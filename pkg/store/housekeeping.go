@@ -95,3 +95,28 @@ func (s *Store) Stats(ctx context.Context, since time.Time) (Stats, error) {
 	}
 	return st, nil
 }
+
+// Exclusive runs fn only where this process holds the named cluster-wide
+// lock, so that one replica at a time does housekeeping: a PostgreSQL
+// session-level advisory lock taken with pg_try_advisory_lock (never
+// waiting). On SQLite, whose file lives on one host, fn always runs; its
+// writes are serialised anyway. It reports whether fn ran.
+func (s *Store) Exclusive(ctx context.Context, lockID int64, fn func(ctx context.Context) error) (bool, error) {
+	if s.dialect != DialectPostgres {
+		return true, fn(ctx)
+	}
+	conn, err := s.sqlDB.Conn(ctx)
+	if err != nil {
+		return false, fmt.Errorf("store: lock connection: %w", err)
+	}
+	defer conn.Close()
+	var got bool
+	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1)", lockID).Scan(&got); err != nil {
+		return false, fmt.Errorf("store: advisory lock: %w", err)
+	}
+	if !got {
+		return false, nil
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", lockID) //nolint:errcheck // the session ends with the connection anyway
+	return true, fn(ctx)
+}

@@ -209,6 +209,14 @@ func (k *Kit) funcs() template.FuncMap {
 			return formatTime(v, "Jan 2, 2006 15:04 MST")
 		},
 		"join": strings.Join,
+		"has":  slices.Contains[[]string],
+		// initial is the first letter of a name, for avatars.
+		"initial": func(s string) string {
+			for _, r := range strings.TrimSpace(s) {
+				return strings.ToUpper(string(r))
+			}
+			return "?"
+		},
 	}
 }
 

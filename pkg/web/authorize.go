@@ -200,9 +200,14 @@ func validReturnTo(s string) bool {
 func (h *Handler) parseAuthorize(w http.ResponseWriter, r, req *http.Request) (fosite.AuthorizeRequester, bool) {
 	ar, err := h.OAuth2.NewAuthorizeRequest(r.Context(), req)
 	if err == nil {
-		switch rm := ar.GetRequestForm().Get("response_mode"); {
+		form := ar.GetRequestForm()
+		switch rm := form.Get("response_mode"); {
 		case !ar.GetResponseTypes().ExactOne("code"):
 			err = fosite.ErrUnsupportedResponseType.WithHint("Only response_type=code is supported.")
+		// fosite checks PKCE only when it issues the code; checking here
+		// spares the user a sign-in and consent that cannot succeed.
+		case form.Get("code_challenge") == "" || form.Get("code_challenge_method") != "S256":
+			err = fosite.ErrInvalidRequest.WithHint("PKCE with code_challenge_method=S256 is required.")
 		case rm != "" && rm != "query":
 			err = fosite.ErrUnsupportedResponseMode.WithHint("Only the query response mode is supported.")
 		case ar.GetRequestedScopes().Has(identity.ScopeAdmin):

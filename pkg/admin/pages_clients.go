@@ -1,0 +1,265 @@
+package admin
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/petstore-auth/petstore-auth/pkg/identity"
+)
+
+// Client kinds offered by the console form, each a fixed set of grant
+// types: the combinations that make sense.
+const (
+	kindWeb     = "web"     // confidential, authorization code + refresh
+	kindNative  = "native"  // public, authorization code + PKCE + refresh
+	kindService = "service" // confidential, client_credentials
+)
+
+type clientForm struct {
+	ID            string
+	Name          string
+	Kind          string
+	RedirectURIs  string // one per line
+	Scopes        []string
+	CanIntrospect bool
+	TokenFormat   string
+}
+
+// Has reports whether the form has scope checked.
+func (f clientForm) Has(scope string) bool { return slices.Contains(f.Scopes, scope) }
+
+func parseClientForm(r *http.Request) clientForm {
+	f := r.PostForm
+	return clientForm{
+		ID: strings.TrimSpace(f.Get("id")), Name: strings.TrimSpace(f.Get("name")), Kind: f.Get("kind"),
+		RedirectURIs: f.Get("redirect_uris"), Scopes: f["scopes"], CanIntrospect: f.Get("can_introspect") == "on",
+		TokenFormat: f.Get("token_format"),
+	}
+}
+
+func (f clientForm) uris() []string {
+	var out []string
+	for _, l := range strings.Split(f.RedirectURIs, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+type clientRow struct {
+	ID, Name, Kind string
+	Scopes         []string
+	GrantTypes     []string
+	Disabled       bool
+	CreatedAt      time.Time
+}
+
+func kindOf(c *identity.Client) string {
+	switch {
+	case c.Public:
+		return kindNative
+	case slices.Contains(c.GrantTypes, identity.GrantAuthorizationCode):
+		return kindWeb
+	default:
+		return kindService
+	}
+}
+
+type clientsPage struct {
+	base
+	Clients   []clientRow
+	Pager     pager
+	Form      clientForm
+	AllScopes []identity.ScopeInfo
+}
+
+// pageClients serves GET /admin/clients.
+func (h *Handler) pageClients(w http.ResponseWriter, r *http.Request, u *identity.User) {
+	h.renderClients(w, r, u, http.StatusOK, clientForm{Kind: kindWeb, TokenFormat: identity.TokenFormatOpaque,
+		Scopes: []string{identity.ScopeReadPets}}, "")
+}
+
+func (h *Handler) renderClients(w http.ResponseWriter, r *http.Request, u *identity.User, status int, form clientForm, errMsg string) {
+	p := clientsPage{base: h.base(r, u, "clients", "Clients"), Form: form, AllScopes: identity.Scopes}
+	p.Error = errMsg
+	pg := pageOf(r)
+	cs, total, err := h.Clients.ListClients(r.Context(), identity.ClientFilter{Page: pg})
+	if err != nil {
+		h.internalError(w, r, err)
+		return
+	}
+	for _, c := range cs {
+		p.Clients = append(p.Clients, clientRow{ID: c.ID, Name: c.Name, Kind: kindOf(c), Scopes: c.Scopes,
+			GrantTypes: c.GrantTypes, Disabled: c.Disabled, CreatedAt: c.CreatedAt})
+	}
+	p.Pager = newPager(r, pg, total)
+	h.UI.Render(w, r, status, "admin/clients", p)
+}
+
+type secretPage struct {
+	base
+	Client clientView
+	Secret string
+	Fresh  bool // created rather than rotated
+}
+
+// pageCreateClient serves POST /admin/clients; the answer is the only page
+// that ever shows the secret.
+func (h *Handler) pageCreateClient(w http.ResponseWriter, r *http.Request, u *identity.User) {
+	f := parseClientForm(r)
+	in := ClientInput{ID: f.ID, Name: f.Name, RedirectURIs: f.uris(), Scopes: f.Scopes, CanIntrospect: f.CanIntrospect, TokenFormat: f.TokenFormat}
+	switch f.Kind {
+	case kindWeb:
+		in.GrantTypes = []string{identity.GrantAuthorizationCode, identity.GrantRefreshToken}
+	case kindNative:
+		in.GrantTypes, in.Public = []string{identity.GrantAuthorizationCode, identity.GrantRefreshToken}, true
+	case kindService:
+		in.GrantTypes = []string{identity.GrantClientCredentials}
+	default:
+		h.renderClients(w, r, u, http.StatusBadRequest, f, "Choose what kind of client this is.")
+		return
+	}
+	c, secret, err := h.createClient(r.Context(), actorFrom(r.Context()), in)
+	if code := identity.ErrorCode(err); code == identity.EINVALID || code == identity.ECONFLICT {
+		h.renderClients(w, r, u, http.StatusBadRequest, f, identity.ErrorMessage(err))
+		return
+	} else if err != nil {
+		h.internalError(w, r, err)
+		return
+	}
+	h.UI.Render(w, r, http.StatusCreated, "admin/secret",
+		secretPage{base: h.base(r, u, "clients", "Client created"), Client: viewClient(c), Secret: secret, Fresh: true})
+}
+
+type clientPage struct {
+	base
+	Client       clientView
+	Kind         string
+	Form         clientForm
+	AllScopes    []identity.ScopeInfo
+	ActiveGrants int
+}
+
+// pageClient serves GET /admin/clients/{id}: settings and actions.
+func (h *Handler) pageClient(w http.ResponseWriter, r *http.Request, u *identity.User) {
+	c, err := h.Clients.ClientByID(r.Context(), pathID(r))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	f := clientForm{Name: c.Name, RedirectURIs: strings.Join(c.RedirectURIs, "\n"), Scopes: c.Scopes,
+		CanIntrospect: c.CanIntrospect, TokenFormat: c.TokenFormat}
+	h.renderClient(w, r, u, http.StatusOK, c, f, "")
+}
+
+func (h *Handler) renderClient(w http.ResponseWriter, r *http.Request, u *identity.User, status int, c *identity.Client, f clientForm, errMsg string) {
+	p := clientPage{base: h.base(r, u, "clients", c.Name), Client: viewClient(c), Kind: kindOf(c), Form: f, AllScopes: identity.Scopes}
+	p.Error = errMsg
+	_, n, err := h.Grants.ListGrants(r.Context(), identity.GrantFilter{ClientID: c.ID, Page: identity.Page{Limit: 1}})
+	if err != nil {
+		h.internalError(w, r, err)
+		return
+	}
+	p.ActiveGrants = n
+	h.UI.Render(w, r, status, "admin/client", p)
+}
+
+// pageUpdateClient serves POST /admin/clients/{id}.
+func (h *Handler) pageUpdateClient(w http.ResponseWriter, r *http.Request, u *identity.User) {
+	f := parseClientForm(r)
+	uris, scopes := orEmpty(f.uris()), orEmpty(f.Scopes)
+	patch := ClientPatch{Name: &f.Name, RedirectURIs: &uris, Scopes: &scopes, CanIntrospect: &f.CanIntrospect, TokenFormat: &f.TokenFormat}
+	_, err := h.updateClient(r.Context(), actorFrom(r.Context()), pathID(r), patch)
+	if identity.ErrorCode(err) == identity.EINVALID {
+		c, cerr := h.Clients.ClientByID(r.Context(), pathID(r))
+		if cerr != nil {
+			h.fail(w, r, cerr)
+			return
+		}
+		h.renderClient(w, r, u, http.StatusBadRequest, c, f, identity.ErrorMessage(err))
+		return
+	} else if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	redirectDone(w, r, "/admin/clients/"+pathID(r), "client_updated")
+}
+
+// confirmClient serves the GET confirmations of rotate, disable and delete.
+func (h *Handler) confirmClient(action string) pageFunc {
+	return func(w http.ResponseWriter, r *http.Request, u *identity.User) {
+		c, err := h.Clients.ClientByID(r.Context(), pathID(r))
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		_, grants, err := h.Grants.ListGrants(r.Context(), identity.GrantFilter{ClientID: c.ID, Page: identity.Page{Limit: 1}})
+		if err != nil {
+			h.internalError(w, r, err)
+			return
+		}
+		back := "/admin/clients/" + c.ID
+		p := confirmPage{base: h.base(r, u, "clients", c.Name), Cancel: back}
+		switch action {
+		case "rotate":
+			p.Question, p.Button, p.Action = "Rotate the secret of "+c.Name+"?", "Rotate secret", back+"/rotate-secret"
+			p.Detail = []string{"A new secret is shown once on the next page.",
+				"The current secret stops working at once: the app cannot get new tokens until it is updated."}
+		case "disable":
+			p.Question, p.Button, p.Action = "Disable "+c.Name+"?", "Disable client", back+"/disable"
+			p.Detail = []string{"Its access and refresh tokens stop working at once and it cannot get new ones.",
+				plural(grants, "user grant stays", "user grants stay") + " on record; you can enable the client again later."}
+		case "delete":
+			p.Question, p.Button, p.Action = "Delete "+c.Name+"?", "Delete client", back+"/delete"
+			p.Detail = []string{"The client, " + plural(grants, "active grant", "active grants") + " and all its tokens are deleted.",
+				"This cannot be undone."}
+		}
+		h.confirm(w, r, p)
+	}
+}
+
+// pageRotateSecret serves POST /admin/clients/{id}/rotate-secret.
+func (h *Handler) pageRotateSecret(w http.ResponseWriter, r *http.Request, u *identity.User) {
+	c, secret, err := h.rotateClientSecret(r.Context(), actorFrom(r.Context()), pathID(r))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.UI.Render(w, r, http.StatusOK, "admin/secret",
+		secretPage{base: h.base(r, u, "clients", "Secret rotated"), Client: viewClient(c), Secret: secret})
+}
+
+// pageSetClientDisabled serves POST /admin/clients/{id}/disable and /enable.
+func (h *Handler) pageSetClientDisabled(disabled bool) pageFunc {
+	return func(w http.ResponseWriter, r *http.Request, u *identity.User) {
+		if _, err := h.setClientDisabled(r.Context(), actorFrom(r.Context()), pathID(r), disabled); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		notice := "client_enabled"
+		if disabled {
+			notice = "client_disabled"
+		}
+		redirectDone(w, r, "/admin/clients/"+pathID(r), notice)
+	}
+}
+
+// pageDeleteClient serves POST /admin/clients/{id}/delete.
+func (h *Handler) pageDeleteClient(w http.ResponseWriter, r *http.Request, u *identity.User) {
+	if err := h.deleteClient(r.Context(), actorFrom(r.Context()), pathID(r)); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	redirectDone(w, r, "/admin/clients", "client_deleted")
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}

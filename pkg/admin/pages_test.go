@@ -1,0 +1,360 @@
+package admin_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/gorilla/mux"
+
+	"github.com/petstore-auth/petstore-auth/pkg/admin"
+	"github.com/petstore-auth/petstore-auth/pkg/identity"
+	"github.com/petstore-auth/petstore-auth/pkg/ui"
+)
+
+// pageEnv is env with the console mounted on a real HTTP server, the
+// repository's templates and a test-only sign-in route.
+type pageEnv struct {
+	*env
+	srv *httptest.Server
+}
+
+func newPageEnv(t *testing.T) *pageEnv {
+	t.Helper()
+	e := newEnv(t)
+	kit, err := ui.New(ui.Config{FS: os.DirFS("../.."), Secret: []byte(strings.Repeat("s", 32)), Insecure: true,
+		Required: admin.Templates})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.h.UI = kit
+	e.router = mux.NewRouter()
+	e.h.Mount(e.router)
+	e.router.PathPrefix("/static/").Handler(kit.Static())
+	// Signing in is pkg/web's job; here the session is simply issued.
+	e.router.Handle("/test/signin/{id}", kit.Pages(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, err := e.st.UserByID(r.Context(), mux.Vars(r)["id"])
+		if err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		if err := kit.SignIn(w, r, u.ID, u.Email, u.UpdatedAt.Unix(), false); err != nil {
+			http.Error(w, err.Error(), 500)
+		}
+	})))
+	pe := &pageEnv{env: e, srv: httptest.NewServer(e.router)}
+	t.Cleanup(pe.srv.Close)
+	return pe
+}
+
+// browser is a cookie-keeping client that does not follow redirects.
+type browser struct {
+	t *testing.T
+	c *http.Client
+	e *pageEnv
+}
+
+func (e *pageEnv) browser(signedInAs *identity.User) *browser {
+	e.t.Helper()
+	jar, _ := cookiejar.New(nil)
+	b := &browser{t: e.t, e: e, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}}
+	if signedInAs != nil {
+		b.get("/test/signin/" + signedInAs.ID)
+	}
+	return b
+}
+
+type page struct {
+	status   int
+	body     string
+	location string
+}
+
+func (b *browser) do(req *http.Request) page {
+	b.t.Helper()
+	res, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return page{res.StatusCode, string(body), res.Header.Get("Location")}
+}
+
+func (b *browser) get(path string) page {
+	b.t.Helper()
+	req, _ := http.NewRequest("GET", b.e.srv.URL+path, nil)
+	return b.do(req)
+}
+
+func (b *browser) post(path string, form url.Values) page {
+	b.t.Helper()
+	req, _ := http.NewRequest("POST", b.e.srv.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return b.do(req)
+}
+
+var csrfField = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
+
+// csrf returns the CSRF token of the forms on a page.
+func (p page) csrf(t *testing.T) string {
+	t.Helper()
+	m := csrfField.FindStringSubmatch(p.body)
+	if m == nil {
+		t.Fatalf("no csrf_token on the page:\n%s", p.body)
+	}
+	return m[1]
+}
+
+func (p page) want(t *testing.T, status int) page {
+	t.Helper()
+	if p.status != status {
+		t.Fatalf("status %d, want %d; body:\n%.2000s", p.status, status, p.body)
+	}
+	return p
+}
+
+func TestConsoleNeedsAnAdminSession(t *testing.T) {
+	e := newPageEnv(t)
+	p := e.browser(nil).get("/admin/grants?user=x").want(t, http.StatusSeeOther)
+	if p.location != "/login?return_to="+url.QueryEscape("/admin/grants?user=x") {
+		t.Errorf("signed out: redirect to %q", p.location)
+	}
+	p = e.browser(e.user).get("/admin").want(t, http.StatusForbidden)
+	if !strings.Contains(p.body, "Admins only") || strings.Contains(p.body, "Dashboard") {
+		t.Errorf("non-admin page:\n%s", p.body)
+	}
+	admin := e.browser(e.admin)
+	admin.get("/admin").want(t, http.StatusOK)
+
+	// Disabling the admin (or any change to the account) ends the session
+	// at the next request.
+	e.admin.Disabled = true
+	if err := e.st.UpdateUser(context.Background(), e.admin); err != nil {
+		t.Fatal(err)
+	}
+	if p := admin.get("/admin"); p.status != http.StatusSeeOther || !strings.HasPrefix(p.location, "/login") {
+		t.Errorf("disabled admin: status %d location %q; want a redirect to login", p.status, p.location)
+	}
+}
+
+// TestEveryConsolePageRenders walks the router and opens every console
+// page (lists, details, confirmations) as an admin.
+func TestEveryConsolePageRenders(t *testing.T) {
+	e := newPageEnv(t)
+	ctx := context.Background()
+	e.mustClient("shop")
+	g := e.mustGrant(e.user.ID, "shop")
+	key := &identity.APIKey{OwnerID: e.user.ID, Name: "ci", Env: identity.EnvTest, Prefix: "sk_test_pg01", Hash: []byte("pg"), Scopes: []string{"read:pets"}}
+	if err := e.st.CreateAPIKey(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	_ = e.st.RecordAudit(ctx, &identity.AuditEvent{Type: "login.failure", Outcome: "failure", UserID: e.user.ID,
+		Details: map[string]string{"reason": "bad_password"}})
+	b := e.browser(e.admin)
+	ids := map[string]string{"clients": "shop", "users": e.user.ID, "grants": g.ID, "api-keys": key.ID}
+	var paths []string
+	_ = e.router.Walk(func(rt *mux.Route, _ *mux.Router, _ []*mux.Route) error {
+		tpl, _ := rt.GetPathTemplate()
+		methods, _ := rt.GetMethods()
+		if !strings.HasPrefix(tpl, "/admin") || strings.HasPrefix(tpl, admin.APIPrefix) || tpl == "/admin/" || len(methods) == 0 || methods[0] != "GET" {
+			return nil
+		}
+		section := strings.Split(strings.TrimPrefix(tpl, "/admin/"), "/")[0]
+		paths = append(paths, strings.ReplaceAll(tpl, "{id}", ids[section]))
+		return nil
+	})
+	paths = append(paths, "/admin/grants/revoke?user_id="+e.user.ID, "/admin/audit?outcome=failure&user=pat@example.com",
+		"/admin/grants?user=pat@example.com&client=shop&all=on", "/admin/users?q=pat")
+	if len(paths) < 14 {
+		t.Fatalf("walked only %d pages: %v", len(paths), paths)
+	}
+	for _, path := range paths {
+		t.Run(path, func(t *testing.T) {
+			p := b.get(path)
+			if path == "/admin/grants/revoke" {
+				p.want(t, http.StatusBadRequest) // needs a user or a client
+				return
+			}
+			p.want(t, http.StatusOK)
+			for _, want := range []string{"Admin console", `href="/static/admin.css?v=`, "aria-current=\"page\""} {
+				if !strings.Contains(p.body, want) {
+					t.Errorf("page lacks %q", want)
+				}
+			}
+		})
+	}
+	// Filters show what they found.
+	if p := b.get("/admin/audit?type=login.failure"); !strings.Contains(p.body, "bad_password") || !strings.Contains(p.body, "pat@example.com") {
+		t.Error("the audit page does not show the filtered event with its user")
+	}
+	if p := b.get("/admin/grants?user=pat@example.com"); !strings.Contains(p.body, "/admin/grants/"+g.ID+"/revoke") {
+		t.Error("the grants page does not offer to revoke the user's grant")
+	}
+	if p := b.get("/admin/grants?user=nobody@example.com"); !strings.Contains(p.body, "No user nobody@example.com") {
+		t.Error("an unknown user in the filter is not reported")
+	}
+}
+
+// TestRevokeGrantFromThePage: the list links to a confirmation; only its
+// POST with the session's CSRF token revokes, and the effect is the API's:
+// grant revoked, refresh and access tokens dead, one audit event.
+func TestRevokeGrantFromThePage(t *testing.T) {
+	e := newPageEnv(t)
+	e.mustClient("shop")
+	g := e.mustGrant(e.user.ID, "shop")
+	e.mustTokens(g, "page")
+	b := e.browser(e.admin)
+
+	confirm := b.get("/admin/grants/"+g.ID+"/revoke?back="+url.QueryEscape("/admin/users/"+e.user.ID)).want(t, http.StatusOK)
+	if !strings.Contains(confirm.body, "Revoke the access pat@example.com gave to shop?") {
+		t.Errorf("confirmation page:\n%s", confirm.body)
+	}
+	if got, _ := e.st.GrantByID(context.Background(), g.ID); got.RevokedAt != nil {
+		t.Fatal("showing the confirmation revoked the grant")
+	}
+	token := confirm.csrf(t)
+	before := len(e.audit())
+
+	for name, form := range map[string]url.Values{
+		"no token":    {},
+		"wrong token": {"csrf_token": {"forged"}},
+		"other token": {"csrf_token": {e.browser(e.admin).get("/admin").csrf(t)}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			b.post("/admin/grants/"+g.ID+"/revoke", form).want(t, http.StatusForbidden)
+		})
+	}
+	req, _ := http.NewRequest("POST", e.srv.URL+"/admin/grants/"+g.ID+"/revoke", strings.NewReader("csrf_token="+url.QueryEscape(token)))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	b.do(req).want(t, http.StatusForbidden)
+	if got, _ := e.st.GrantByID(context.Background(), g.ID); got.RevokedAt != nil {
+		t.Fatal("a refused POST revoked the grant")
+	}
+
+	p := b.post("/admin/grants/"+g.ID+"/revoke", url.Values{"csrf_token": {token}, "back": {"/admin/users/" + e.user.ID}}).want(t, http.StatusSeeOther)
+	if p.location != "/admin/users/"+e.user.ID+"?done=grant_revoked" {
+		t.Errorf("redirect to %q", p.location)
+	}
+	e.assertRevoked(g, "page")
+	events := e.audit()[before:]
+	if len(events) != 1 || events[0].Type != "admin.grant.revoked" || events[0].ActorID != e.admin.ID ||
+		events[0].UserID != e.user.ID || events[0].ClientID != "shop" || events[0].Details["via"] != "page" {
+		t.Errorf("audit after page revoke: %+v", events)
+	}
+	if p := b.get(p.location); !strings.Contains(p.body, "The grant was revoked") {
+		t.Error("no notice after revoking")
+	}
+	// An open redirect through "back" is refused.
+	g2 := e.mustGrant(e.admin.ID, "shop")
+	p = b.post("/admin/grants/"+g2.ID+"/revoke", url.Values{"csrf_token": {token}, "back": {"//evil.example/admin"}}).want(t, http.StatusSeeOther)
+	if !strings.HasPrefix(p.location, "/admin/grants?") {
+		t.Errorf("back=//evil.example: redirect to %q", p.location)
+	}
+}
+
+func TestRevokeAllGrantsOfAUserFromThePage(t *testing.T) {
+	e := newPageEnv(t)
+	e.mustClient("shop")
+	e.mustClient("vet")
+	g1, g2 := e.mustGrant(e.user.ID, "shop"), e.mustGrant(e.user.ID, "vet")
+	kept := e.mustGrant(e.admin.ID, "shop")
+	e.mustTokens(g1, "1")
+	e.mustTokens(g2, "2")
+	b := e.browser(e.admin)
+	confirm := b.get("/admin/grants/revoke?user_id="+e.user.ID).want(t, http.StatusOK)
+	if !strings.Contains(confirm.body, "Revoke 2 active grants of pat@example.com?") {
+		t.Errorf("confirmation:\n%s", confirm.body)
+	}
+	b.post("/admin/grants/revoke", url.Values{"csrf_token": {confirm.csrf(t)}, "user_id": {e.user.ID}}).want(t, http.StatusSeeOther)
+	e.assertRevoked(g1, "1")
+	e.assertRevoked(g2, "2")
+	if g, _ := e.st.GrantByID(context.Background(), kept.ID); g.RevokedAt != nil {
+		t.Error("another user's grant was revoked")
+	}
+}
+
+func TestCreateClientPage(t *testing.T) {
+	e := newPageEnv(t)
+	b := e.browser(e.admin)
+	token := b.get("/admin/clients").want(t, http.StatusOK).csrf(t)
+
+	p := b.post("/admin/clients", url.Values{"csrf_token": {token}, "name": {"Evil"}, "id": {"evil"}, "kind": {"web"},
+		"redirect_uris": {"javascript:alert(document.cookie)"}, "scopes": {"read:pets"}, "token_format": {"opaque"}}).want(t, http.StatusBadRequest)
+	if !strings.Contains(p.body, "redirect URI") || !strings.Contains(p.body, `value="Evil"`) {
+		t.Errorf("the form is not shown again with the problem and the input:\n%.3000s", p.body)
+	}
+	if _, err := e.st.ClientByID(context.Background(), "evil"); !identity.IsNotFound(err) {
+		t.Error("a client with a javascript: redirect URI was stored")
+	}
+
+	p = b.post("/admin/clients", url.Values{"csrf_token": {token}, "name": {"Vet Portal"}, "id": {"vet-portal"}, "kind": {"web"},
+		"redirect_uris": {"https://vet.example/cb\r\nhttps://vet.example/cb2"}, "scopes": {"read:pets", "offline_access"},
+		"token_format": {"jwt"}}).want(t, http.StatusCreated)
+	secret := regexp.MustCompile(`pst_cs_[A-Za-z0-9_-]{43}`).FindString(p.body)
+	if secret == "" || !strings.Contains(p.body, "will not be shown again") {
+		t.Fatalf("the secret is not shown once:\n%.3000s", p.body)
+	}
+	c, err := e.st.ClientByID(context.Background(), "vet-portal")
+	if err != nil || len(c.RedirectURIs) != 2 || c.TokenFormat != "jwt" {
+		t.Fatalf("stored client %+v, %v", c, err)
+	}
+	if again := b.get("/admin/clients/vet-portal").want(t, http.StatusOK); strings.Contains(again.body, secret) {
+		t.Error("the client page shows the secret again")
+	}
+}
+
+func TestDisableUserFromThePage(t *testing.T) {
+	e := newPageEnv(t)
+	e.mustClient("shop")
+	g := e.mustGrant(e.user.ID, "shop")
+	e.mustTokens(g, "u")
+	victim := e.browser(e.user)
+	victim.get("/test/signin/" + e.user.ID)
+	b := e.browser(e.admin)
+	confirm := b.get("/admin/users/"+e.user.ID+"/disable").want(t, http.StatusOK)
+	if !strings.Contains(confirm.body, "1 connected app loses access") {
+		t.Errorf("confirmation:\n%s", confirm.body)
+	}
+	b.post("/admin/users/"+e.user.ID+"/disable", url.Values{"csrf_token": {confirm.csrf(t)}}).want(t, http.StatusSeeOther)
+	e.assertRevoked(g, "u")
+	if u, _ := e.st.UserByID(context.Background(), e.user.ID); !u.Disabled {
+		t.Error("user not disabled")
+	}
+	// Their own session is over too: the page they hold redirects to login.
+	if p := victim.get("/admin"); p.status != http.StatusSeeOther {
+		t.Errorf("disabled user's session still answers %d", p.status)
+	}
+	// An admin cannot disable their own account from the console either.
+	self := b.get("/admin/users/"+e.admin.ID).want(t, http.StatusOK)
+	if strings.Contains(self.body, "/admin/users/"+e.admin.ID+"/disable") {
+		t.Error("the console offers to disable your own account")
+	}
+	b.post("/admin/users/"+e.admin.ID+"/disable", url.Values{"csrf_token": {self.csrf(t)}}).want(t, http.StatusBadRequest)
+}
+
+func TestResetPasswordPageNeverEchoesThePassword(t *testing.T) {
+	e := newPageEnv(t)
+	b := e.browser(e.admin)
+	token := b.get("/admin/users/" + e.user.ID).csrf(t)
+	p := b.post("/admin/users/"+e.user.ID+"/password", url.Values{"csrf_token": {token},
+		"password": {"new secret words"}, "password_confirm": {"new secret wordz"}}).want(t, http.StatusBadRequest)
+	if !strings.Contains(p.body, "The two passwords differ") || strings.Contains(p.body, "new secret") {
+		t.Errorf("mismatch page:\n%.2000s", p.body)
+	}
+	b.post("/admin/users/"+e.user.ID+"/password", url.Values{"csrf_token": {token},
+		"password": {"new secret words"}, "password_confirm": {"new secret words"}}).want(t, http.StatusSeeOther)
+	if strings.Contains(e.logs.String(), "new secret words") || strings.Contains(e.dumpAuditTable(), "new secret words") {
+		t.Error("the new password reached the log or the audit table")
+	}
+}

@@ -1,0 +1,168 @@
+package admin
+
+import (
+	"net/http"
+	"net/url"
+
+	"github.com/petstore-auth/petstore-auth/pkg/identity"
+)
+
+type userForm struct {
+	Email string
+	Admin bool
+}
+
+type usersPage struct {
+	base
+	Query string
+	Users []userView
+	Pager pager
+	Form  userForm
+}
+
+// pageUsers serves GET /admin/users?q=.
+func (h *Handler) pageUsers(w http.ResponseWriter, r *http.Request, u *identity.User) {
+	h.renderUsers(w, r, u, http.StatusOK, userForm{}, "")
+}
+
+func (h *Handler) renderUsers(w http.ResponseWriter, r *http.Request, u *identity.User, status int, f userForm, errMsg string) {
+	p := usersPage{base: h.base(r, u, "users", "Users"), Query: r.URL.Query().Get("q"), Form: f}
+	p.Error = errMsg
+	pg := pageOf(r)
+	us, total, err := h.Users.ListUsers(r.Context(), identity.UserFilter{Query: p.Query, Page: pg})
+	if err != nil {
+		h.internalError(w, r, err)
+		return
+	}
+	for _, x := range us {
+		p.Users = append(p.Users, viewUser(x))
+	}
+	p.Pager = newPager(r, pg, total)
+	h.UI.Render(w, r, status, "admin/users", p)
+}
+
+// pageCreateUser serves POST /admin/users.
+func (h *Handler) pageCreateUser(w http.ResponseWriter, r *http.Request, u *identity.User) {
+	f := userForm{Email: r.PostForm.Get("email"), Admin: r.PostForm.Get("admin") == "on"}
+	nu, err := h.createUser(r.Context(), actorFrom(r.Context()), UserInput{Email: f.Email, Password: r.PostForm.Get("password"), Admin: f.Admin})
+	if code := identity.ErrorCode(err); code == identity.EINVALID || code == identity.ECONFLICT {
+		h.renderUsers(w, r, u, http.StatusBadRequest, f, identity.ErrorMessage(err))
+		return
+	} else if err != nil {
+		h.internalError(w, r, err)
+		return
+	}
+	redirectDone(w, r, "/admin/users/"+nu.ID, "user_created")
+}
+
+type userPage struct {
+	base
+	User   userView
+	Self   bool
+	Grants grantTable
+	Keys   keyTable
+}
+
+// pageUser serves GET /admin/users/{id}: the account, its grants and keys.
+func (h *Handler) pageUser(w http.ResponseWriter, r *http.Request, u *identity.User) {
+	h.renderUser(w, r, u, http.StatusOK, "")
+}
+
+func (h *Handler) renderUser(w http.ResponseWriter, r *http.Request, u *identity.User, status int, errMsg string) {
+	ctx := r.Context()
+	target, err := h.Users.UserByID(ctx, pathID(r))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	p := userPage{base: h.base(r, u, "users", target.Email), User: viewUser(target), Self: target.ID == u.ID}
+	p.Error = errMsg
+	gs, _, err := h.Grants.ListGrants(ctx, identity.GrantFilter{UserID: target.ID, Page: identity.Page{Limit: 100}})
+	if err != nil {
+		h.internalError(w, r, err)
+		return
+	}
+	n := h.names(ctx)
+	p.Grants = grantTable{Rows: grantRows(n, gs), Back: r.URL.Path, Compact: true}
+	ks, _, err := h.APIKeys.ListAPIKeys(ctx, identity.APIKeyFilter{OwnerID: target.ID, Page: identity.Page{Limit: 100}})
+	if err != nil {
+		h.internalError(w, r, err)
+		return
+	}
+	p.Keys = keyTable{Rows: h.keyRows(n, ks), Back: r.URL.Path, Compact: true}
+	h.UI.Render(w, r, status, "admin/user", p)
+}
+
+// confirmDisableUser serves GET /admin/users/{id}/disable.
+func (h *Handler) confirmDisableUser(w http.ResponseWriter, r *http.Request, u *identity.User) {
+	ctx := r.Context()
+	target, err := h.Users.UserByID(ctx, pathID(r))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	_, grants, err := h.Grants.ListGrants(ctx, identity.GrantFilter{UserID: target.ID, Page: identity.Page{Limit: 1}})
+	if err != nil {
+		h.internalError(w, r, err)
+		return
+	}
+	_, keys, err := h.APIKeys.ListAPIKeys(ctx, identity.APIKeyFilter{OwnerID: target.ID, Page: identity.Page{Limit: 1}})
+	if err != nil {
+		h.internalError(w, r, err)
+		return
+	}
+	back := "/admin/users/" + target.ID
+	h.confirm(w, r, confirmPage{
+		base:     h.base(r, u, "users", target.Email),
+		Question: "Disable " + target.Email + "?",
+		Detail: []string{
+			"They are signed out everywhere and cannot sign in.",
+			plural(grants, "connected app loses", "connected apps lose") + " access: the grant and its tokens are revoked.",
+			plural(keys, "API key is", "API keys are") + " revoked.",
+			"You can enable the account again; apps and keys then need to be set up anew.",
+		},
+		Action: back + "/disable", Button: "Disable user", Cancel: back,
+	})
+}
+
+// pageSetUserDisabled serves POST /admin/users/{id}/disable and /enable.
+func (h *Handler) pageSetUserDisabled(disabled bool) pageFunc {
+	return func(w http.ResponseWriter, r *http.Request, u *identity.User) {
+		_, _, err := h.setUserDisabled(r.Context(), actorFrom(r.Context()), pathID(r), disabled)
+		if identity.ErrorCode(err) == identity.EINVALID {
+			h.renderUser(w, r, u, http.StatusBadRequest, identity.ErrorMessage(err))
+			return
+		} else if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		notice := "user_enabled"
+		if disabled {
+			notice = "user_disabled"
+		}
+		redirectDone(w, r, "/admin/users/"+pathID(r), notice)
+	}
+}
+
+// pageResetPassword serves POST /admin/users/{id}/password.
+func (h *Handler) pageResetPassword(w http.ResponseWriter, r *http.Request, u *identity.User) {
+	pw := r.PostForm.Get("password")
+	if pw != r.PostForm.Get("password_confirm") {
+		h.renderUser(w, r, u, http.StatusBadRequest, "The two passwords differ.")
+		return
+	}
+	err := h.resetPassword(r.Context(), actorFrom(r.Context()), pathID(r), pw)
+	if identity.ErrorCode(err) == identity.EINVALID {
+		h.renderUser(w, r, u, http.StatusBadRequest, identity.ErrorMessage(err))
+		return
+	} else if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if pathID(r) == u.ID {
+		// The admin's own session just ended (its version changed).
+		http.Redirect(w, r, "/login?return_to="+url.QueryEscape("/admin/users/"+u.ID), http.StatusSeeOther)
+		return
+	}
+	redirectDone(w, r, "/admin/users/"+pathID(r), "password_reset")
+}

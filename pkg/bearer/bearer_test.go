@@ -1,0 +1,535 @@
+package bearer
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v3"
+)
+
+// env is a fake authorization server and an API protected by a Verifier.
+type env struct {
+	as    *fakeAS
+	clock *clock
+	v     *Verifier
+	api   *httptest.Server
+}
+
+func newEnv(t *testing.T, opts ...func(*Verifier)) *env {
+	t.Helper()
+	c := newClock()
+	as := newFakeAS(t, c)
+	v := &Verifier{Issuer: as.URL, ClientID: testClientID, ClientSecret: testSecret, Mode: "test",
+		Now: c.Now, Logger: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		o(v)
+	}
+	echo := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewEncoder(w).Encode(FromContext(r.Context()))
+	})
+	mux := http.NewServeMux()
+	mux.Handle("GET /read", v.Require("read:pets")(echo))
+	mux.Handle("POST /write", v.Require("write:pets")(echo))
+	mux.Handle("POST /both", v.Require("read:pets", "write:pets")(echo))
+	api := httptest.NewServer(mux)
+	t.Cleanup(api.Close)
+	return &env{as: as, clock: c, v: v, api: api}
+}
+
+type response struct {
+	status    int
+	body      string
+	challenge string
+	header    http.Header
+}
+
+// do calls the API with the given Authorization header values.
+func (e *env) do(t *testing.T, method, path string, authorization ...string) response {
+	t.Helper()
+	req, err := http.NewRequest(method, e.api.URL+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range authorization {
+		req.Header.Add("Authorization", a)
+	}
+	resp, err := e.api.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return response{resp.StatusCode, string(b), resp.Header.Get("WWW-Authenticate"), resp.Header}
+}
+
+func (e *env) get(t *testing.T, token string) response {
+	t.Helper()
+	return e.do(t, "GET", "/read", "Bearer "+token)
+}
+
+const (
+	invalidBody   = `{"error":"Invalid token"}` + "\n"
+	invalidHeader = `Bearer realm="petstore", error="invalid_token"`
+)
+
+func wantInvalid(t *testing.T, r response) {
+	t.Helper()
+	if r.status != http.StatusUnauthorized || r.body != invalidBody || r.challenge != invalidHeader {
+		t.Fatalf("got %d %q %q; want 401 %q %q", r.status, r.body, r.challenge, invalidBody, invalidHeader)
+	}
+}
+
+func wantPrincipal(t *testing.T, r response, subject, kind string) {
+	t.Helper()
+	if r.status != http.StatusOK {
+		t.Fatalf("status %d %s, want 200", r.status, r.body)
+	}
+	var p Principal
+	if err := json.Unmarshal([]byte(r.body), &p); err != nil {
+		t.Fatal(err)
+	}
+	if p.Subject != subject || p.Kind != kind {
+		t.Fatalf("principal %+v, want subject %q kind %q", p, subject, kind)
+	}
+}
+
+// TestEachCredentialKind runs the same scope matrix over the three kinds of
+// credential.
+func TestEachCredentialKind(t *testing.T) {
+	e := newEnv(t)
+	creds := []struct {
+		name, kind, subject string
+		make                func(scope string) string
+	}{
+		{"opaque", KindOpaque, "user-1", func(scope string) string {
+			return e.as.accessToken("pst_at_"+strings.NewReplacer(":", "-", " ", "_").Replace(scope)+".sig", scope)
+		}},
+		{"jwt", KindJWT, "user-3", func(scope string) string { return e.as.jwt(e.as.claims(scope)) }},
+		{"api key", KindAPIKey, "user-2", func(scope string) string { return e.as.apiKey("test", scope) }},
+	}
+	for _, c := range creds {
+		t.Run(c.name, func(t *testing.T) {
+			read := c.make("read:pets")
+			both := c.make("read:pets write:pets")
+			t.Run("right scope", func(t *testing.T) {
+				wantPrincipal(t, e.get(t, read), c.subject, c.kind)
+				wantPrincipal(t, e.do(t, "POST", "/both", "Bearer "+both), c.subject, c.kind)
+			})
+			t.Run("missing scope", func(t *testing.T) {
+				r := e.do(t, "POST", "/write", "Bearer "+read)
+				want := `Bearer realm="petstore", error="insufficient_scope", scope="write:pets"`
+				if r.status != http.StatusForbidden || r.challenge != want ||
+					r.body != `{"error":"Insufficient scope","required_scope":"write:pets"}`+"\n" {
+					t.Fatalf("got %d %q %q", r.status, r.challenge, r.body)
+				}
+				if r := e.do(t, "POST", "/both", "Bearer "+read); r.status != http.StatusForbidden {
+					t.Fatalf("one of two scopes: status %d, want 403", r.status)
+				}
+			})
+			t.Run("unknown", func(t *testing.T) {
+				switch c.kind {
+				case KindJWT:
+					wantInvalid(t, e.get(t, sign(t, e.as.key, jose.ES256, "at+jwt", "nope", e.as.claims("read:pets"))))
+				case KindAPIKey:
+					k := c.make("read:pets")
+					e.as.forget(k)
+					wantInvalid(t, e.get(t, k))
+				default:
+					wantInvalid(t, e.get(t, "pst_at_never-issued.sig"))
+				}
+			})
+		})
+	}
+}
+
+func TestMissingAndMalformed(t *testing.T) {
+	e := newEnv(t)
+	good := e.as.accessToken("pst_at_good.sig", "read:pets")
+	for _, tc := range []struct {
+		name          string
+		authorization []string
+		path          string
+		status        int
+		challenge     string
+		body          string
+	}{
+		{"no header", nil, "/read", 401, `Bearer realm="petstore"`, `{"error":"Missing API key"}` + "\n"},
+		{"empty header", []string{""}, "/read", 401, `Bearer realm="petstore"`, `{"error":"Missing API key"}` + "\n"},
+		{"basic scheme", []string{"Basic dXNlcjpwYXNz"}, "/read", 401, `Bearer realm="petstore"`, `{"error":"Missing API key"}` + "\n"},
+		{"scheme only", []string{"Bearer"}, "/read", 401, invalidHeader, invalidBody},
+		{"whitespace token", []string{"Bearer    "}, "/read", 401, invalidHeader, invalidBody},
+		{"token with space", []string{"Bearer pst_at_good .sig"}, "/read", 401, invalidHeader, invalidBody},
+		{"oversized", []string{"Bearer " + strings.Repeat("a", MaxHeaderLen)}, "/read", 401, invalidHeader, invalidBody},
+		{"two headers", []string{"Bearer " + good, "Bearer " + good}, "/read", 400,
+			`Bearer realm="petstore", error="invalid_request"`, string(bodyBadRequest)},
+		{"token in query", nil, "/read?access_token=" + good, 400,
+			`Bearer realm="petstore", error="invalid_request"`, string(bodyBadRequest)},
+		{"token in query and header", []string{"Bearer " + good}, "/read?access_token=" + good, 400,
+			`Bearer realm="petstore", error="invalid_request"`, string(bodyBadRequest)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.do(t, "GET", tc.path, tc.authorization...)
+			if r.status != tc.status || r.challenge != tc.challenge || r.body != tc.body {
+				t.Fatalf("got %d %q %q; want %d %q %q", r.status, r.challenge, r.body, tc.status, tc.challenge, tc.body)
+			}
+			if r.header.Get("Cache-Control") != "no-store" || r.header.Get("Content-Type") != "application/json" {
+				t.Fatalf("headers %v", r.header)
+			}
+		})
+	}
+	for _, scheme := range []string{"bearer", "BEARER", "bEaReR"} {
+		t.Run("scheme "+scheme, func(t *testing.T) {
+			wantPrincipal(t, e.do(t, "GET", "/read", scheme+" "+good), "user-1", KindOpaque)
+		})
+	}
+}
+
+func TestJWTNegatives(t *testing.T) {
+	e := newEnv(t)
+	as := e.as
+	with := func(k string, v any) map[string]any {
+		c := as.claims("read:pets")
+		if v == nil {
+			delete(c, k)
+		} else {
+			c[k] = v
+		}
+		return c
+	}
+	b64 := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+	payload, _ := json.Marshal(as.claims("read:pets"))
+	good := as.jwt(as.claims("read:pets"))
+	parts := strings.Split(good, ".")
+	otherKey := mustECKey(t)
+	now := as.clock.Now()
+	for _, tc := range []struct {
+		name  string
+		token string
+	}{
+		{"alg none", b64(`{"alg":"none","typ":"at+jwt","kid":"k1"}`) + "." + b64(string(payload)) + ".AAAA"},
+		{"alg none without signature", b64(`{"alg":"none","typ":"at+jwt","kid":"k1"}`) + "." + b64(string(payload)) + "."},
+		{"HS256 with the public key", sign(t, as.publicKeyDER(), jose.HS256, "at+jwt", as.kid, as.claims("read:pets"))},
+		{"ES384 header", b64(`{"alg":"ES384","typ":"at+jwt","kid":"k1"}`) + "." + parts[1] + "." + parts[2]},
+		{"signed by another key with our kid", sign(t, otherKey, jose.ES256, "at+jwt", as.kid, as.claims("read:pets"))},
+		{"wrong iss", as.jwt(with("iss", "https://evil.example"))},
+		{"iss with trailing slash", as.jwt(with("iss", as.URL+"/"))},
+		{"wrong aud", as.jwt(with("aud", "billing-api"))},
+		{"missing aud", as.jwt(with("aud", nil))},
+		{"expired", as.jwt(with("exp", now.Add(-2*time.Minute).Unix()))},
+		{"missing exp", as.jwt(with("exp", nil))},
+		{"nbf in the future", as.jwt(with("nbf", now.Add(5*time.Minute).Unix()))},
+		{"iat in the future", as.jwt(with("iat", now.Add(5*time.Minute).Unix()))},
+		{"missing jti", as.jwt(with("jti", nil))},
+		{"missing sub and client_id", func() string { c := with("sub", nil); delete(c, "client_id"); return as.jwt(c) }()},
+		{"typ JWT (ID token)", sign(t, as.key, jose.ES256, "JWT", as.kid, as.claims("read:pets"))},
+		{"no typ", sign(t, as.key, jose.ES256, "", as.kid, as.claims("read:pets"))},
+		{"flipped payload byte", parts[0] + "." + flip(parts[1]) + "." + parts[2]},
+		{"flipped signature byte", parts[0] + "." + parts[1] + "." + flip(parts[2])},
+		{"duplicated alg header", b64(`{"alg":"ES256","alg":"none","typ":"at+jwt","kid":"k1"}`) + "." + parts[1] + "." + parts[2]},
+		{"no kid", b64(`{"alg":"ES256","typ":"at+jwt"}`) + "." + parts[1] + "." + parts[2]},
+	} {
+		t.Run(tc.name, func(t *testing.T) { wantInvalid(t, e.get(t, tc.token)) })
+	}
+	t.Run("still accepts the good token", func(t *testing.T) { wantPrincipal(t, e.get(t, good), "user-3", KindJWT) })
+	t.Run("typ variants", func(t *testing.T) {
+		for _, typ := range []string{"AT+JWT", "application/at+jwt"} {
+			wantPrincipal(t, e.get(t, sign(t, as.key, jose.ES256, typ, as.kid, as.claims("read:pets"))), "user-3", KindJWT)
+		}
+	})
+	t.Run("within leeway", func(t *testing.T) {
+		wantPrincipal(t, e.get(t, as.jwt(with("exp", now.Add(-10*time.Second).Unix()))), "user-3", KindJWT)
+	})
+	t.Run("client_credentials token without sub", func(t *testing.T) {
+		wantPrincipal(t, e.get(t, as.jwt(with("sub", nil))), "app", KindJWT)
+	})
+}
+
+func mustECKey(t *testing.T) *ecdsa.PrivateKey {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// flip changes one character in the middle of a base64url segment.
+func flip(s string) string {
+	b := []byte(s)
+	i := len(b) / 2
+	if b[i] == 'A' {
+		b[i] = 'B'
+	} else {
+		b[i] = 'A'
+	}
+	return string(b)
+}
+
+func TestUnknownKidRefetchesJWKSRateLimited(t *testing.T) {
+	e := newEnv(t)
+	wantPrincipal(t, e.get(t, e.as.jwt(e.as.claims("read:pets"))), "user-3", KindJWT)
+	before := e.as.jwksFetches.Load()
+	rotated := sign(t, mustECKey(t), jose.ES256, "at+jwt", "k2", e.as.claims("read:pets"))
+	e.clock.Advance(11 * time.Second)
+	wantInvalid(t, e.get(t, rotated))
+	if got := e.as.jwksFetches.Load(); got != before+1 {
+		t.Fatalf("JWKS fetches after unknown kid = %d, want %d", got, before+1)
+	}
+	for range 5 {
+		wantInvalid(t, e.get(t, rotated))
+	}
+	if got := e.as.jwksFetches.Load(); got != before+1 {
+		t.Fatalf("unknown kids made %d more JWKS fetches within 10 s, want none", got-before-1)
+	}
+
+	// A real rotation: the AS publishes a new key; after the rate limit
+	// window the new kid is fetched and accepted.
+	e.as.mu.Lock()
+	e.as.key, e.as.kid = mustECKey(t), "k3"
+	e.as.mu.Unlock()
+	e.clock.Advance(11 * time.Second)
+	wantPrincipal(t, e.get(t, e.as.jwt(e.as.claims("read:pets"))), "user-3", KindJWT)
+}
+
+func TestRefreshTokenRefused(t *testing.T) {
+	e := newEnv(t)
+	e.as.setToken("pst_rt_refresh.sig", map[string]any{"scope": "read:pets offline_access", "client_id": "app",
+		"sub": "user-1", "aud": "petstore-api", "token_type": "refresh_token", "token_use": "refresh_token",
+		"exp": e.clock.Now().Add(time.Hour).Unix()})
+	wantInvalid(t, e.get(t, "pst_rt_refresh.sig"))
+}
+
+func TestIntrospectionAnswersRefused(t *testing.T) {
+	e := newEnv(t)
+	base := func() map[string]any {
+		return map[string]any{"scope": "read:pets", "client_id": "app", "sub": "user-1", "aud": "petstore-api",
+			"token_type": "access_token", "token_use": "access_token", "exp": e.clock.Now().Add(time.Hour).Unix()}
+	}
+	for _, tc := range []struct {
+		name string
+		edit func(map[string]any)
+	}{
+		{"other audience", func(a map[string]any) { a["aud"] = []string{"billing-api"} }},
+		{"no audience", func(a map[string]any) { delete(a, "aud") }},
+		{"expired", func(a map[string]any) { a["exp"] = e.clock.Now().Add(-time.Second).Unix() }},
+		{"no token_use", func(a map[string]any) { delete(a, "token_use") }},
+		{"api_key type for an opaque token", func(a map[string]any) { a["token_type"] = "api_key" }},
+		{"no subject", func(a map[string]any) { delete(a, "sub"); delete(a, "client_id") }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := base()
+			tc.edit(a)
+			tok := "pst_at_" + strings.ReplaceAll(tc.name, " ", "-") + ".sig"
+			e.as.setToken(tok, a)
+			wantInvalid(t, e.get(t, tok))
+		})
+	}
+}
+
+func TestAPIKeys(t *testing.T) {
+	e := newEnv(t)
+	t.Run("live key on a test server", func(t *testing.T) {
+		live := e.as.apiKey("live", "read:pets")
+		n := e.as.introspections.Load()
+		wantInvalid(t, e.get(t, live))
+		if e.as.introspections.Load() != n {
+			t.Fatal("a key of the wrong environment reached the authorization server")
+		}
+	})
+	t.Run("AS says live for a test-prefixed key", func(t *testing.T) {
+		k := e.as.apiKey("test", "read:pets")
+		e.as.setToken(k, map[string]any{"scope": "read:pets", "sub": "user-2", "aud": "petstore-api",
+			"token_type": "api_key", "token_use": "access_token", "env": "live"})
+		wantInvalid(t, e.get(t, k))
+	})
+	t.Run("typo rejected without a network call", func(t *testing.T) {
+		k := e.as.apiKey("test", "read:pets")
+		typo := k[:20] + string(k[21]) + string(k[20]) + k[22:]
+		if typo == k {
+			t.Skip("equal neighbours")
+		}
+		n := e.as.introspections.Load()
+		wantInvalid(t, e.get(t, typo))
+		if e.as.introspections.Load() != n {
+			t.Fatal("a mistyped key reached the authorization server")
+		}
+	})
+	t.Run("unknown, revoked and malformed keys look the same", func(t *testing.T) {
+		revoked := e.as.apiKey("test", "read:pets")
+		wantPrincipal(t, e.get(t, revoked), "user-2", KindAPIKey)
+		e.as.forget(revoked)
+		e.clock.Advance(DefaultCacheTTL + time.Second)
+		unknown := e.as.apiKey("test", "read:pets")
+		e.as.forget(unknown)
+		r1, r2, r3 := e.get(t, unknown), e.get(t, revoked), e.get(t, "sk_test_short")
+		for _, r := range []response{r1, r2, r3} {
+			wantInvalid(t, r)
+		}
+		if r1.body != r2.body || r1.challenge != r2.challenge || r2.body != r3.body {
+			t.Fatal("responses differ")
+		}
+	})
+}
+
+func TestIntrospectionCache(t *testing.T) {
+	e := newEnv(t, func(v *Verifier) { v.CacheTTL = 10 * time.Second })
+	tok := e.as.accessToken("pst_at_cached.sig", "read:pets")
+	wantPrincipal(t, e.get(t, tok), "user-1", KindOpaque)
+	n := e.as.introspections.Load()
+	wantPrincipal(t, e.get(t, tok), "user-1", KindOpaque)
+	if got := e.as.introspections.Load(); got != n {
+		t.Fatalf("second request introspected again (%d calls)", got-n)
+	}
+	// The cached answer does not carry a decision: scopes are checked again.
+	if r := e.do(t, "POST", "/write", "Bearer "+tok); r.status != http.StatusForbidden {
+		t.Fatalf("cached read-only token on a write route: %d, want 403", r.status)
+	}
+	if s := e.v.Stats(); s.Hits < 2 || s.Misses != 1 {
+		t.Fatalf("stats %+v, want ≥2 hits and 1 miss", s)
+	}
+
+	e.as.forget(tok) // revoked at the AS
+	e.clock.Advance(9 * time.Second)
+	wantPrincipal(t, e.get(t, tok), "user-1", KindOpaque) // still cached: the documented window
+	e.clock.Advance(2 * time.Second)
+	wantInvalid(t, e.get(t, tok))
+
+	t.Run("negative answers are cached briefly", func(t *testing.T) {
+		n := e.as.introspections.Load()
+		wantInvalid(t, e.get(t, "pst_at_nobody.sig"))
+		wantInvalid(t, e.get(t, "pst_at_nobody.sig"))
+		if got := e.as.introspections.Load() - n; got != 1 {
+			t.Fatalf("%d introspections, want 1", got)
+		}
+		e.as.accessToken("pst_at_nobody.sig", "read:pets")
+		e.clock.Advance(DefaultNegativeTTL + time.Second)
+		wantPrincipal(t, e.get(t, "pst_at_nobody.sig"), "user-1", KindOpaque)
+	})
+	t.Run("TTL bounded by the token's exp", func(t *testing.T) {
+		e.as.setToken("pst_at_short.sig", map[string]any{"scope": "read:pets", "client_id": "app", "sub": "user-1",
+			"aud": "petstore-api", "token_type": "access_token", "token_use": "access_token",
+			"exp": e.clock.Now().Add(3 * time.Second).Unix()})
+		wantPrincipal(t, e.get(t, "pst_at_short.sig"), "user-1", KindOpaque)
+		e.clock.Advance(4 * time.Second)
+		wantInvalid(t, e.get(t, "pst_at_short.sig"))
+	})
+}
+
+func TestCacheIsBounded(t *testing.T) {
+	e := newEnv(t, func(v *Verifier) { v.CacheSize = 5 })
+	for i := range 20 {
+		tok := e.as.accessToken("pst_at_"+string(rune('a'+i))+".sig", "read:pets")
+		wantPrincipal(t, e.get(t, tok), "user-1", KindOpaque)
+	}
+	if n := e.v.cache.len(); n > 5 {
+		t.Fatalf("cache holds %d entries, bound is 5", n)
+	}
+}
+
+func TestAuthorizationServerDown(t *testing.T) {
+	wantUnavailable := func(t *testing.T, r response) {
+		t.Helper()
+		if r.status != http.StatusServiceUnavailable || r.header.Get("Retry-After") == "" {
+			t.Fatalf("got %d (Retry-After %q) %s, want 503 with Retry-After", r.status, r.header.Get("Retry-After"), r.body)
+		}
+	}
+	t.Run("5xx", func(t *testing.T) {
+		e := newEnv(t)
+		tok := e.as.accessToken("pst_at_x.sig", "read:pets")
+		key := e.as.apiKey("test", "read:pets")
+		e.as.down.Store(true)
+		wantUnavailable(t, e.get(t, tok))
+		wantUnavailable(t, e.get(t, key))
+		wantUnavailable(t, e.get(t, e.as.jwt(e.as.claims("read:pets"))))
+		e.as.down.Store(false)
+		wantPrincipal(t, e.get(t, tok), "user-1", KindOpaque) // the failure was not cached
+	})
+	t.Run("unreachable", func(t *testing.T) {
+		e := newEnv(t)
+		tok := e.as.accessToken("pst_at_x.sig", "read:pets")
+		e.as.Close()
+		wantUnavailable(t, e.get(t, tok))
+	})
+	t.Run("our client refused", func(t *testing.T) {
+		e := newEnv(t, func(v *Verifier) { v.ClientSecret = "wrong" })
+		wantUnavailable(t, e.get(t, e.as.accessToken("pst_at_x.sig", "read:pets")))
+	})
+	t.Run("JWTs keep working briefly with loaded keys", func(t *testing.T) {
+		e := newEnv(t)
+		wantPrincipal(t, e.get(t, e.as.jwt(e.as.claims("read:pets"))), "user-3", KindJWT)
+		e.as.down.Store(true)
+		wantPrincipal(t, e.get(t, e.as.jwt(e.as.claims("read:pets"))), "user-3", KindJWT)
+		// Once the revocation list is too old, fail closed.
+		e.clock.Advance(DefaultRevocationMaxAge + time.Second)
+		wantUnavailable(t, e.get(t, e.as.jwt(e.as.claims("read:pets"))))
+	})
+}
+
+func TestRevokedJWT(t *testing.T) {
+	t.Run("polled by Run", func(t *testing.T) {
+		e := newEnv(t, func(v *Verifier) { v.RevocationPollInterval = 10 * time.Millisecond })
+		claims := e.as.claims("read:pets")
+		tok := e.as.jwt(claims)
+		wantPrincipal(t, e.get(t, tok), "user-3", KindJWT)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { e.v.Run(ctx); close(done) }()
+		t.Cleanup(func() { cancel(); <-done })
+		e.as.revokeJTI(claims["jti"].(string), time.Unix(claims["exp"].(int64), 0))
+		waitFor(t, func() bool { return e.v.RevokedJWTs() == 1 })
+		wantInvalid(t, e.get(t, tok))
+		wantPrincipal(t, e.get(t, e.as.jwt(e.as.claims("read:pets write:pets"))), "user-3", KindJWT)
+	})
+	t.Run("refreshed on demand when old", func(t *testing.T) {
+		e := newEnv(t)
+		claims := e.as.claims("read:pets")
+		tok := e.as.jwt(claims)
+		wantPrincipal(t, e.get(t, tok), "user-3", KindJWT)
+		e.as.revokeJTI(claims["jti"].(string), time.Unix(claims["exp"].(int64), 0))
+		e.clock.Advance(DefaultRevocationMaxAge + time.Second)
+		wantInvalid(t, e.get(t, tok))
+	})
+	t.Run("forgotten after exp", func(t *testing.T) {
+		e := newEnv(t)
+		claims := e.as.claims("read:pets")
+		e.as.revokeJTI(claims["jti"].(string), e.clock.Now().Add(time.Minute))
+		wantInvalid(t, e.get(t, e.as.jwt(claims)))
+		if e.v.RevokedJWTs() != 1 {
+			t.Fatalf("remembers %d, want 1", e.v.RevokedJWTs())
+		}
+		e.clock.Advance(2*time.Minute + Leeway)
+		e.as.mu.Lock()
+		e.as.revoked = nil
+		e.as.mu.Unlock()
+		if err := e.v.pollRevocations(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if e.v.RevokedJWTs() != 0 {
+			t.Fatalf("remembers %d expired ids, want 0", e.v.RevokedJWTs())
+		}
+	})
+}
+
+// waitFor polls cond until it holds or a generous deadline passes; it
+// asserts an eventual state, not a duration.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -1,0 +1,71 @@
+package bearer
+
+import (
+	"sync"
+	"time"
+)
+
+// cacheEntry is one introspection answer: a principal, or the reason the
+// credential was refused.
+type cacheEntry struct {
+	principal *Principal
+	err       error
+	expires   time.Time
+}
+
+// evictionSample is how many random entries are compared when the cache is
+// full (the Redis approximated-LRU idea, by expiry).
+const evictionSample = 8
+
+// cache maps SHA-256(token) to answers. It is bounded: when full, the entry
+// expiring soonest among a few random ones (Go's map iteration order) makes
+// room, in O(1).
+type cache struct {
+	mu  sync.Mutex
+	max int
+	m   map[[32]byte]cacheEntry
+}
+
+func newCache(max int) *cache {
+	return &cache{max: max, m: make(map[[32]byte]cacheEntry)}
+}
+
+func (c *cache) get(k [32]byte, now time.Time) (cacheEntry, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[k]
+	if !ok {
+		return cacheEntry{}, false
+	}
+	if !now.Before(e.expires) {
+		delete(c.m, k)
+		return cacheEntry{}, false
+	}
+	return e, true
+}
+
+func (c *cache) put(k [32]byte, e cacheEntry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.m[k]; !ok && len(c.m) >= c.max {
+		var victim [32]byte
+		var soonest time.Time
+		n := 0
+		for key, old := range c.m {
+			if n == 0 || old.expires.Before(soonest) {
+				victim, soonest = key, old.expires
+			}
+			if n++; n == evictionSample {
+				break
+			}
+		}
+		delete(c.m, victim)
+	}
+	c.m[k] = e
+}
+
+func (c *cache) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.m)
+}

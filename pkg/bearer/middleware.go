@@ -1,0 +1,127 @@
+package bearer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+)
+
+type ctxKey struct{}
+
+// NewContext returns ctx carrying p; Require does this for handlers.
+func NewContext(ctx context.Context, p *Principal) context.Context {
+	return context.WithValue(ctx, ctxKey{}, p)
+}
+
+// FromContext returns the principal Require established, or nil.
+func FromContext(ctx context.Context) *Principal {
+	p, _ := ctx.Value(ctxKey{}).(*Principal)
+	return p
+}
+
+// Realm is the RFC 6750 realm in every challenge.
+const Realm = "petstore"
+
+// urlCredentialParams are query parameters that would put a secret in URLs,
+// logs and browser histories (RFC 6750 §2.3 is a MAY we decline).
+var urlCredentialParams = []string{"access_token", "api_key"}
+
+// Require authenticates the request and checks that the principal holds
+// every one of scopes, then calls next with the principal in the context.
+// The scope decision is made on every request, cached credential or not.
+func (v *Verifier) Require(scopes ...string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			p, err := v.authenticate(r)
+			if err != nil {
+				v.logRefusal(r, err)
+				WriteError(w, err)
+				return
+			}
+			for _, s := range scopes {
+				if !p.HasScope(s) {
+					writeInsufficientScope(w, strings.Join(scopes, " "))
+					return
+				}
+			}
+			next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), p)))
+		})
+	}
+}
+
+func (v *Verifier) authenticate(r *http.Request) (*Principal, error) {
+	q := r.URL.Query()
+	for _, name := range urlCredentialParams {
+		if q.Has(name) {
+			return nil, errors.Join(ErrBadRequest, errors.New("credential in the URL"))
+		}
+	}
+	values := r.Header.Values("Authorization")
+	switch len(values) {
+	case 0:
+		return nil, ErrMissing
+	case 1:
+		return v.Verify(r.Context(), values[0])
+	default:
+		return nil, errors.Join(ErrBadRequest, errors.New("more than one Authorization header"))
+	}
+}
+
+// logRefusal records why a credential was refused, without the credential.
+func (v *Verifier) logRefusal(r *http.Request, err error) {
+	v.init()
+	switch {
+	case errors.Is(err, ErrMissing):
+		return // ordinary: a client discovering that auth is needed
+	case errors.Is(err, ErrUnavailable):
+		v.Logger.WarnContext(r.Context(), "credential not checked: authorization server unavailable", "path", r.URL.Path, "err", err)
+	default:
+		v.Logger.InfoContext(r.Context(), "credential refused", "path", r.URL.Path, "reason", err)
+	}
+}
+
+// Response bodies. Every invalid credential gets the same bytes, so that an
+// unknown key cannot be told from a revoked or malformed one (AK-06).
+var (
+	bodyMissing     = []byte(`{"error":"Missing API key"}` + "\n")
+	bodyInvalid     = []byte(`{"error":"Invalid token"}` + "\n")
+	bodyBadRequest  = []byte(`{"error":"Credentials must be sent once, in the Authorization header"}` + "\n")
+	bodyUnavailable = []byte(`{"error":"Authorization server unavailable, please retry"}` + "\n")
+)
+
+// RetryAfterSeconds is sent with 503 answers.
+const RetryAfterSeconds = "5"
+
+// WriteError writes the RFC 6750 answer for an error from Verify.
+func WriteError(w http.ResponseWriter, err error) {
+	h := w.Header()
+	switch {
+	case errors.Is(err, ErrMissing):
+		h.Set("WWW-Authenticate", `Bearer realm="`+Realm+`"`)
+		writeBody(w, http.StatusUnauthorized, bodyMissing)
+	case errors.Is(err, ErrBadRequest):
+		h.Set("WWW-Authenticate", `Bearer realm="`+Realm+`", error="invalid_request"`)
+		writeBody(w, http.StatusBadRequest, bodyBadRequest)
+	case errors.Is(err, ErrInvalid):
+		h.Set("WWW-Authenticate", `Bearer realm="`+Realm+`", error="invalid_token"`)
+		writeBody(w, http.StatusUnauthorized, bodyInvalid)
+	default:
+		h.Set("Retry-After", RetryAfterSeconds)
+		writeBody(w, http.StatusServiceUnavailable, bodyUnavailable)
+	}
+}
+
+func writeInsufficientScope(w http.ResponseWriter, scope string) {
+	w.Header().Set("WWW-Authenticate", `Bearer realm="`+Realm+`", error="insufficient_scope", scope="`+scope+`"`)
+	b, _ := json.Marshal(map[string]string{"error": "Insufficient scope", "required_scope": scope})
+	writeBody(w, http.StatusForbidden, append(b, '\n'))
+}
+
+func writeBody(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}

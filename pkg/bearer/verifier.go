@@ -1,0 +1,220 @@
+package bearer
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/petstore-auth/petstore-auth/pkg/apikey"
+)
+
+// Errors returned by Verify. Wrapped errors carry the reason for logs;
+// responses never reveal it.
+var (
+	// ErrMissing: no Bearer credential at all (401 without an error code).
+	ErrMissing = errors.New("bearer: no credentials")
+	// ErrInvalid: the credential is malformed, unknown, expired, revoked or
+	// not meant for this API (401 invalid_token).
+	ErrInvalid = errors.New("bearer: invalid token")
+	// ErrUnavailable: the authorization server could not give an answer
+	// (503); the credential may well be valid.
+	ErrUnavailable = errors.New("bearer: authorization server unavailable")
+	// ErrBadRequest: the request carries credentials the wrong way, e.g. two
+	// Authorization headers or a token in the URL (400 invalid_request).
+	ErrBadRequest = errors.New("bearer: malformed request")
+)
+
+// Kinds of credential a Principal was authenticated with.
+const (
+	KindJWT    = "jwt"
+	KindOpaque = "opaque"
+	KindAPIKey = "api_key"
+)
+
+// Principal is who is calling, as established by the credential.
+type Principal struct {
+	Subject  string // user id; for client_credentials tokens the client id
+	ClientID string // the OAuth client; empty for API keys
+	Scopes   []string
+	Kind     string    // KindJWT, KindOpaque or KindAPIKey
+	Expiry   time.Time // zero when the credential does not expire
+}
+
+// HasScope reports whether the principal was granted scope (exact match).
+func (p *Principal) HasScope(scope string) bool {
+	for _, s := range p.Scopes {
+		if s == scope {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *Principal) clone() *Principal {
+	c := *p
+	c.Scopes = append([]string(nil), p.Scopes...)
+	return &c
+}
+
+// Defaults applied to zero-valued Verifier fields.
+const (
+	DefaultAudience               = "petstore-api"
+	DefaultMode                   = apikey.EnvTest
+	DefaultCacheTTL               = 30 * time.Second
+	DefaultNegativeTTL            = 5 * time.Second
+	DefaultCacheSize              = 10000
+	DefaultRevocationPollInterval = 5 * time.Second
+	DefaultRevocationMaxAge       = 60 * time.Second
+
+	// Leeway is the clock skew tolerated on exp, nbf and iat.
+	Leeway = 30 * time.Second
+	// callTimeout bounds every call to the authorization server, whatever
+	// HTTPClient says, so a hung server turns into a 503 quickly.
+	callTimeout = 2 * time.Second
+	// jwksMinRefetch rate-limits JWKS fetches triggered by unknown key ids.
+	jwksMinRefetch = 10 * time.Second
+	// jwksMaxAge makes keys removed from the JWKS stop being trusted.
+	jwksMaxAge = 5 * time.Minute
+)
+
+// Verifier checks bearer credentials against the authorization server. Set
+// the exported fields before first use and do not change them afterwards;
+// zero values take the defaults above.
+type Verifier struct {
+	Issuer       string // e.g. http://127.0.0.1:8080; JWT iss must equal it exactly
+	ClientID     string // this API's own client, allowed to introspect
+	ClientSecret string
+	Audience     string // must be in a JWT's aud and an introspection answer's aud
+	Mode         string // "live" or "test": API keys of the other environment are invalid
+
+	HTTPClient  *http.Client
+	CacheTTL    time.Duration // upper bound on how long a positive answer is reused
+	NegativeTTL time.Duration
+	CacheSize   int // entries; random eviction when full
+
+	RevocationPollInterval time.Duration // how often Run polls the JWT revocation list
+	RevocationMaxAge       time.Duration // older than this, JWTs are refused (503)
+
+	Now    func() time.Time
+	Logger *slog.Logger
+
+	once   sync.Once
+	cache  *cache
+	jwks   jwksState
+	revoke revocationList
+
+	hits, misses, introspections atomic.Uint64
+}
+
+// CacheStats counts introspection-cache lookups.
+type CacheStats struct {
+	Hits, Misses uint64
+	// Introspections is the number of calls made to the introspection
+	// endpoint (misses that reached the network).
+	Introspections uint64
+}
+
+// Stats returns the cache counters.
+func (v *Verifier) Stats() CacheStats {
+	return CacheStats{Hits: v.hits.Load(), Misses: v.misses.Load(), Introspections: v.introspections.Load()}
+}
+
+func (v *Verifier) init() {
+	v.once.Do(func() {
+		if v.Audience == "" {
+			v.Audience = DefaultAudience
+		}
+		if v.Mode == "" {
+			v.Mode = DefaultMode
+		}
+		if v.HTTPClient == nil {
+			v.HTTPClient = &http.Client{Timeout: callTimeout}
+		}
+		if v.CacheTTL <= 0 {
+			v.CacheTTL = DefaultCacheTTL
+		}
+		if v.NegativeTTL <= 0 {
+			v.NegativeTTL = DefaultNegativeTTL
+		}
+		if v.CacheSize <= 0 {
+			v.CacheSize = DefaultCacheSize
+		}
+		if v.RevocationPollInterval <= 0 {
+			v.RevocationPollInterval = DefaultRevocationPollInterval
+		}
+		if v.RevocationMaxAge <= 0 {
+			v.RevocationMaxAge = DefaultRevocationMaxAge
+		}
+		if v.Now == nil {
+			v.Now = time.Now
+		}
+		if v.Logger == nil {
+			v.Logger = slog.Default()
+		}
+		v.Issuer = strings.TrimRight(v.Issuer, "/")
+		v.cache = newCache(v.CacheSize)
+		v.revoke.jtis = map[string]time.Time{}
+	})
+}
+
+// Verify checks the credential in one Authorization header value. It
+// returns ErrMissing, ErrInvalid or ErrUnavailable (possibly wrapped), or
+// the principal. The caller checks scopes.
+func (v *Verifier) Verify(ctx context.Context, authorization string) (*Principal, error) {
+	v.init()
+	token, err := ParseAuthorization(authorization)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case apikey.LooksLikeKey(token):
+		k, err := apikey.Parse(token)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+		}
+		if k.Env != v.Mode {
+			return nil, fmt.Errorf("%w: %s key on a %s server", ErrInvalid, k.Env, v.Mode)
+		}
+		return v.introspectCached(ctx, token, KindAPIKey)
+	case looksLikeJWT(token):
+		return v.verifyJWT(ctx, token)
+	default:
+		return v.introspectCached(ctx, token, KindOpaque)
+	}
+}
+
+// introspectCached answers from the cache or asks the authorization server.
+// Only definitive answers are cached; ErrUnavailable never is.
+func (v *Verifier) introspectCached(ctx context.Context, token, kind string) (*Principal, error) {
+	key := sha256.Sum256([]byte(token))
+	now := v.Now()
+	if e, ok := v.cache.get(key, now); ok {
+		v.hits.Add(1)
+		if e.principal == nil {
+			return nil, e.err
+		}
+		return e.principal.clone(), nil
+	}
+	v.misses.Add(1)
+	p, err := v.introspect(ctx, token, kind)
+	switch {
+	case errors.Is(err, ErrUnavailable):
+		return nil, err
+	case err != nil:
+		v.cache.put(key, cacheEntry{err: err, expires: now.Add(v.NegativeTTL)})
+		return nil, err
+	}
+	ttl := v.CacheTTL
+	if !p.Expiry.IsZero() && p.Expiry.Sub(now) < ttl {
+		ttl = p.Expiry.Sub(now)
+	}
+	v.cache.put(key, cacheEntry{principal: p, expires: now.Add(ttl)})
+	return p.clone(), nil
+}

@@ -1,0 +1,164 @@
+package web
+
+import (
+	"bytes"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/petstore-auth/petstore-auth/pkg/apikey"
+)
+
+func TestAccountListsAndRevokesOwnGrant(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	b.mustLogin("alice@example.com")
+	redirectParams(t, b.consent(b.get(authPathFor("read:pets")), "allow", []string{"read:pets"}, true))
+
+	account := b.get("/account")
+	for _, want := range []string{"Pet Diary", "View your pets", `action="/account/grants/grt_1/revoke"`} {
+		if !strings.Contains(account.body, want) {
+			t.Fatalf("account page lacks %q", want)
+		}
+	}
+	p := b.post("/account/grants/grt_1/revoke", url.Values{"csrf_token": {csrfOf(t, account)}})
+	if p.status != http.StatusSeeOther || p.location() != "/account?notice=grant_revoked" {
+		t.Fatalf("revoke: HTTP %d to %q", p.status, p.location())
+	}
+	if e.grants.get("grt_1").RevokedAt == nil || e.audit.count("grant.revoked", "") != 1 {
+		t.Fatal("grant not revoked or not audited")
+	}
+	after := b.get(p.location())
+	if strings.Contains(after.body, "grants/grt_1/revoke") || !strings.Contains(after.body, "Access revoked.") {
+		t.Fatal("revoked grant still listed, or no confirmation")
+	}
+	// Revoked: the remembered consent is gone, the consent page is back.
+	if p := b.get(authPathFor("read:pets")); p.status != http.StatusOK {
+		t.Fatalf("after revoking: HTTP %d, want the consent page", p.status)
+	}
+}
+
+// Someone else's grant or key is "not found" and stays untouched.
+func TestAccountCannotRevokeOthers(t *testing.T) {
+	e := newEnv(t)
+	bob := e.browser()
+	bob.mustLogin("bob@example.com")
+	redirectParams(t, bob.consent(bob.get(authPathFor("read:pets")), "allow", []string{"read:pets"}, false))
+	bobAccount := bob.get("/account")
+	created := bob.post("/account/keys", url.Values{"csrf_token": {csrfOf(t, bobAccount)}, "name": {"bob's"},
+		"env": {"test"}, "scope": {"read:pets"}, "expiry": {"never"}})
+	if created.status != http.StatusCreated {
+		t.Fatalf("create key: HTTP %d", created.status)
+	}
+
+	alice := e.browser()
+	alice.mustLogin("alice@example.com")
+	token := csrfOf(t, alice.get("/account"))
+	for _, path := range []string{"/account/grants/grt_1/revoke", "/account/keys/key_1/revoke", "/account/grants/grt_404/revoke"} {
+		if p := alice.post(path, url.Values{"csrf_token": {token}}); p.status != http.StatusNotFound {
+			t.Fatalf("%s: HTTP %d, want 404", path, p.status)
+		}
+	}
+	if e.grants.get("grt_1").RevokedAt != nil || e.keys.keys[0].RevokedAt != nil {
+		t.Fatal("another user's grant or key was revoked")
+	}
+}
+
+// A new API key is shown once; only its hash and display prefix are stored.
+func TestCreateAndRevokeAPIKey(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	b.mustLogin("alice@example.com")
+	account := b.get("/account")
+	p := b.post("/account/keys", url.Values{"csrf_token": {csrfOf(t, account)}, "name": {"Nightly sync"},
+		"env": {"live"}, "scope": {"read:pets", "write:pets", "admin"}, "expiry": {"90"}})
+	if p.status != http.StatusCreated || p.header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("create: HTTP %d, Cache-Control %q", p.status, p.header.Get("Cache-Control"))
+	}
+	key := regexp.MustCompile(`sk_live_[A-Za-z0-9]+`).FindString(p.body)
+	if _, err := apikey.Parse(key); err != nil {
+		t.Fatalf("page shows no valid key (%q): %v", key, err)
+	}
+	k := e.keys.keys[0]
+	if !bytes.Equal(k.Hash, apikey.Hash(key)) || k.Prefix != apikey.DisplayPrefix(key) || k.OwnerID != "usr_alice" ||
+		k.Env != "live" || strings.Join(k.Scopes, " ") != "read:pets write:pets" || k.ExpiresAt == nil {
+		t.Fatalf("stored key %+v", k)
+	}
+	again := b.get("/account")
+	if strings.Contains(again.body, key) || !strings.Contains(again.body, k.Prefix) {
+		t.Fatal("the key is shown again, or its prefix is not listed")
+	}
+	rp := b.post("/account/keys/"+k.ID+"/revoke", url.Values{"csrf_token": {csrfOf(t, again)}})
+	if rp.status != http.StatusSeeOther || e.keys.keys[0].RevokedAt == nil {
+		t.Fatalf("revoke: HTTP %d", rp.status)
+	}
+	if e.audit.count("apikey.created", "") != 1 || e.audit.count("apikey.revoked", "") != 1 {
+		t.Fatalf("audit events %v", e.audit.types())
+	}
+}
+
+func TestCreateAPIKeyValidation(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	b.mustLogin("alice@example.com")
+	token := csrfOf(t, b.get("/account"))
+	for _, tc := range []struct {
+		name string
+		form url.Values
+		want string
+	}{
+		{"no name", url.Values{"env": {"test"}, "scope": {"read:pets"}, "expiry": {"30"}}, "Give the key a name"},
+		{"bad env", url.Values{"name": {"x"}, "env": {"prod"}, "scope": {"read:pets"}, "expiry": {"30"}}, "test or live"},
+		{"no scope", url.Values{"name": {"x"}, "env": {"test"}, "scope": {"admin"}, "expiry": {"30"}}, "at least one permission"},
+		{"bad expiry", url.Values{"name": {"x"}, "env": {"test"}, "scope": {"read:pets"}, "expiry": {"7"}}, "when the key expires"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.form.Set("csrf_token", token)
+			p := b.post("/account/keys", tc.form)
+			if p.status != http.StatusBadRequest || !strings.Contains(p.body, tc.want) {
+				t.Fatalf("HTTP %d; want 400 saying %q", p.status, tc.want)
+			}
+		})
+	}
+	if len(e.keys.keys) != 0 {
+		t.Fatal("an invalid form created a key")
+	}
+}
+
+// Every page carries the strict CSP and is neither framed nor cached.
+func TestPagesCarrySecurityHeaders(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	check := func(name string, p page) {
+		t.Helper()
+		h := p.header
+		if csp := h.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") ||
+			!strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, "script-src 'self'") {
+			t.Errorf("%s: CSP %q", name, csp)
+		}
+		if h.Get("X-Frame-Options") != "DENY" || h.Get("X-Content-Type-Options") != "nosniff" ||
+			h.Get("Referrer-Policy") != "no-referrer" || h.Get("Cache-Control") != "no-store" {
+			t.Errorf("%s: headers %v", name, h)
+		}
+	}
+	check("landing", b.get("/"))
+	check("login", b.get("/login"))
+	check("error", b.get("/oauth2/auth?client_id=nope"))
+	b.mustLogin("alice@example.com")
+	check("account", b.get("/account"))
+	check("consent", b.get(authPathFor("read:pets")))
+}
+
+func TestLandingPage(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	if p := b.get("/"); p.status != http.StatusOK || !strings.Contains(p.body, `href="/login"`) {
+		t.Fatalf("signed out: HTTP %d", p.status)
+	}
+	b.mustLogin("alice@example.com")
+	if p := b.get("/"); p.status != http.StatusSeeOther || p.location() != "/account" {
+		t.Fatalf("signed in: HTTP %d to %q", p.status, p.location())
+	}
+}

@@ -1,0 +1,220 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// RD-01/RD-06: before the client and redirect_uri are validated, the user
+// gets an error page and is never redirected.
+func TestAuthorizeRefusesUnknownClientAndUnregisteredRedirect(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	b.mustLogin("alice@example.com") // a signed-in user must not change anything
+	for _, tc := range []struct {
+		name, path string
+	}{
+		{"unknown client", authPathFor("read:pets", "client_id", "no-such-app")},
+		{"unregistered redirect_uri", authPathFor("read:pets", "redirect_uri", "https://evil.example/cb")},
+		{"trailing slash", authPathFor("read:pets", "redirect_uri", testRedirect+"/")},
+		{"added query", authPathFor("read:pets", "redirect_uri", testRedirect+"?x=1")},
+		{"host case", authPathFor("read:pets", "redirect_uri", "https://APP.example/cb")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := b.get(tc.path)
+			if p.status != http.StatusBadRequest || p.location() != "" {
+				t.Fatalf("HTTP %d, Location %q; want 400 without Location", p.status, p.location())
+			}
+			if !strings.Contains(p.body, "This sign-in link does not work") || strings.Contains(p.body, "code=") {
+				t.Fatalf("unexpected error page:\n%s", p.body)
+			}
+		})
+	}
+}
+
+// RD-10: a parameter given twice is refused with an error page, even when
+// the duplicates are split between query and body.
+func TestAuthorizeRefusesDuplicatedParameters(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	for _, tc := range []struct {
+		name string
+		req  func() page
+	}{
+		{"state twice", func() page { return b.get(authPathFor("read:pets") + "&state=other-state-123") }},
+		{"redirect_uri twice", func() page {
+			return b.get(authPathFor("read:pets") + "&redirect_uri=" + url.QueryEscape("https://evil.example/cb"))
+		}},
+		{"client_id in query and body", func() page {
+			return b.post(authPathFor("read:pets"), url.Values{"client_id": {testClient}})
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := tc.req()
+			if p.status != http.StatusBadRequest || p.location() != "" {
+				t.Fatalf("HTTP %d, Location %q; want 400 without Location", p.status, p.location())
+			}
+			if !strings.Contains(p.body, "appears more than once") {
+				t.Fatalf("page does not explain the problem:\n%s", p.body)
+			}
+		})
+	}
+}
+
+// RD-07, RD-08: once the redirect URI is known good, errors go back to the
+// client with error, state and iss, in the query.
+func TestAuthorizeErrorsRedirectWithStateAndIss(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	for _, tc := range []struct {
+		name, path, wantErr string
+	}{
+		{"missing PKCE", strings.Replace(authPathFor("read:pets"), "code_challenge=", "x=", 1), "invalid_request"},
+		{"implicit flow", authPathFor("read:pets", "response_type", "token"), "unsupported_response_type"},
+		{"fragment response mode", authPathFor("read:pets", "response_mode", "fragment"), "unsupported_response_mode"},
+		{"admin scope", authPathFor("read:pets admin"), "invalid_scope"},
+		{"unknown scope", authPathFor("read:pets delete:everything"), "invalid_scope"},
+		{"prompt=none while signed out", authPathFor("read:pets", "prompt", "none"), "login_required"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q := redirectParams(t, b.get(tc.path))
+			if q.Get("error") != tc.wantErr || q.Get("state") != testState || q.Get("iss") != testIssuer {
+				t.Fatalf("error=%q state=%q iss=%q; want %s, %s, %s", q.Get("error"), q.Get("state"), q.Get("iss"),
+					tc.wantErr, testState, testIssuer)
+			}
+			if q.Get("code") != "" {
+				t.Fatal("an error redirect carries a code")
+			}
+		})
+	}
+}
+
+// A signed-out user goes to the login page and, once signed in, comes back
+// to the very same authorization request; unticking a scope on the consent
+// page grants less.
+func TestSignInConsentWithOneScopeUnticked(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	auth := authPathFor("read:pets write:pets offline_access")
+
+	p := b.get(auth)
+	if p.status != http.StatusSeeOther || p.location() != "/login?return_to="+url.QueryEscape(auth) {
+		t.Fatalf("signed out: HTTP %d to %q; want 303 to the login page with return_to", p.status, p.location())
+	}
+	login := b.get(p.location())
+	if !strings.Contains(login.body, "to continue to <strong>Pet Diary</strong>") {
+		t.Fatalf("login page does not name the app:\n%s", login.body)
+	}
+	p = b.post("/login", url.Values{
+		"email": {"alice@example.com"}, "password": {alicePass},
+		"csrf_token": {csrfOf(t, login)}, "return_to": {auth},
+	})
+	if p.status != http.StatusSeeOther || p.location() != auth {
+		t.Fatalf("after login: HTTP %d to %q; want 303 back to %s", p.status, p.location(), auth)
+	}
+
+	consent := b.get(p.location())
+	if consent.status != http.StatusOK {
+		t.Fatalf("consent page: HTTP %d\n%s", consent.status, consent.body)
+	}
+	for _, want := range []string{"Pet Diary", "View your pets", "Manage your pets", "Stay connected", "app.example"} {
+		if !strings.Contains(consent.body, want) {
+			t.Errorf("consent page lacks %q", want)
+		}
+	}
+
+	q := redirectParams(t, b.consent(consent, "allow", []string{"read:pets", "offline_access", "admin"}, false))
+	if q.Get("code") == "" || q.Get("state") != testState || q.Get("iss") != testIssuer {
+		t.Fatalf("redirect %v: want code, state and iss", q)
+	}
+	if got := e.grantedScopesOfCode(q.Get("code")); !slices.Equal(got, []string{"read:pets", "offline_access"}) {
+		t.Fatalf("code granted %v, want [read:pets offline_access] (write:pets unticked, admin never requested)", got)
+	}
+	g := e.grants.get("grt_1")
+	if g.UserID != "usr_alice" || !slices.Equal(g.Scopes, []string{"read:pets", "offline_access"}) || g.Remember {
+		t.Fatalf("grant %+v", g)
+	}
+	if e.audit.count("consent.granted", "") != 1 || e.audit.count("login.success", "") != 1 {
+		t.Fatalf("audit events %v", e.audit.types())
+	}
+}
+
+func TestConsentDenyRedirectsAccessDenied(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	b.mustLogin("alice@example.com")
+	q := redirectParams(t, b.consent(b.get(authPathFor("read:pets")), "deny", []string{"read:pets"}, true))
+	if q.Get("error") != "access_denied" || q.Get("state") != testState || q.Get("iss") != testIssuer || q.Get("code") != "" {
+		t.Fatalf("deny redirect %v; want access_denied with state and iss, no code", q)
+	}
+	if e.audit.count("consent.denied", "") != 1 {
+		t.Fatalf("audit events %v", e.audit.types())
+	}
+	if _, err := e.grants.ActiveGrant(t.Context(), "usr_alice", testClient); err == nil {
+		t.Fatal("denying created a grant")
+	}
+}
+
+// The consent form is re-validated: a tampered return_to with another
+// redirect_uri is refused without redirect.
+func TestConsentRevalidatesTheRequest(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	b.mustLogin("alice@example.com")
+	consent := b.get(authPathFor("read:pets"))
+	for _, tc := range []struct{ name, returnTo string }{
+		{"other redirect_uri", authPathFor("read:pets", "redirect_uri", "https://evil.example/cb")},
+		{"not an authorization request", "/account"},
+		{"absolute URL", "https://evil.example/oauth2/auth?x=1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := b.post("/oauth2/consent", url.Values{
+				"csrf_token": {csrfOf(t, consent)}, "return_to": {tc.returnTo}, "decision": {"allow"}, "scope": {"read:pets"},
+			})
+			if p.status != http.StatusBadRequest || p.location() != "" {
+				t.Fatalf("HTTP %d to %q; want 400 without redirect", p.status, p.location())
+			}
+		})
+	}
+}
+
+// A remembered decision skips the consent page for the same or fewer
+// scopes; asking for more shows it again.
+func TestRememberedConsent(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	b.mustLogin("alice@example.com")
+	redirectParams(t, b.consent(b.get(authPathFor("read:pets write:pets")), "allow", []string{"read:pets", "write:pets"}, true))
+
+	for _, scope := range []string{"read:pets write:pets", "read:pets"} {
+		q := redirectParams(t, b.get(authPathFor(scope)))
+		if q.Get("code") == "" || q.Get("iss") != testIssuer {
+			t.Fatalf("scope %q: remembered consent did not issue a code: %v", scope, q)
+		}
+		if got := e.grantedScopesOfCode(q.Get("code")); !slices.Equal(got, strings.Fields(scope)) {
+			t.Fatalf("scope %q: granted %v", scope, got)
+		}
+	}
+	p := b.get(authPathFor("read:pets write:pets offline_access"))
+	if p.status != http.StatusOK || !strings.Contains(p.body, "Stay connected") {
+		t.Fatalf("more scopes: HTTP %d; want the consent page again", p.status)
+	}
+	p = b.get(authPathFor("read:pets", "prompt", "consent"))
+	if p.status != http.StatusOK || !strings.Contains(p.body, `action="/oauth2/consent"`) {
+		t.Fatalf("prompt=consent: HTTP %d; want the consent page", p.status)
+	}
+}
+
+// Without "remember", the next request asks again.
+func TestConsentNotRememberedAsksAgain(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	b.mustLogin("alice@example.com")
+	redirectParams(t, b.consent(b.get(authPathFor("read:pets")), "allow", []string{"read:pets"}, false))
+	if p := b.get(authPathFor("read:pets")); p.status != http.StatusOK {
+		t.Fatalf("HTTP %d; want the consent page", p.status)
+	}
+}

@@ -1,0 +1,273 @@
+package web
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/compose"
+	"github.com/ory/fosite/storage"
+
+	"github.com/petstore-auth/petstore-auth/pkg/identity"
+	"github.com/petstore-auth/petstore-auth/pkg/password"
+	"github.com/petstore-auth/petstore-auth/pkg/ui"
+)
+
+const (
+	testIssuer   = "https://auth.example"
+	testClient   = "pet-diary"
+	testRedirect = "https://app.example/cb"
+	testState    = "state-1234567890"
+	testVerifier = "a-long-enough-pkce-verifier-for-the-tests-0123456789"
+	alicePass    = "correct horse battery staple"
+)
+
+var (
+	hashOnce  sync.Once
+	aliceHash string
+)
+
+// env is one authorization server with its pages, fakes and a fosite
+// provider backed by fosite's memory store.
+type env struct {
+	t      *testing.T
+	h      *Handler
+	router *mux.Router
+	srv    *httptest.Server
+	fosite *storage.MemoryStore
+	users  *fakeUsers
+	grants *fakeGrants
+	keys   *fakeKeys
+	audit  *fakeAudit
+}
+
+type envOption func(*ui.Config)
+
+func insecureCookies(c *ui.Config) { c.Insecure = true }
+
+func newEnv(t *testing.T, opts ...envOption) *env {
+	t.Helper()
+	hashOnce.Do(func() {
+		var err error
+		if aliceHash, err = password.Hash(alicePass); err != nil {
+			panic(err)
+		}
+	})
+	now := func() time.Time { return time.Now().UTC() }
+	cfg := ui.Config{FS: os.DirFS("../.."), Secret: []byte("0123456789abcdef0123456789abcdef-test"), Required: Templates}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	kit, err := ui.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fcfg := &fosite.Config{
+		GlobalSecret:          []byte("some-cool-secret-that-is-32bytes"),
+		AuthorizeCodeLifespan: time.Minute,
+		EnforcePKCE:           true,
+		ScopeStrategy:         fosite.ExactScopeStrategy,
+	}
+	ms := storage.NewMemoryStore()
+	ms.Clients[testClient] = &fosite.DefaultClient{
+		ID:            testClient,
+		RedirectURIs:  []string{testRedirect},
+		ResponseTypes: []string{"code"},
+		GrantTypes:    []string{"authorization_code", "refresh_token"},
+		Scopes:        []string{"read:pets", "write:pets", "offline_access", "admin"},
+		Public:        true,
+	}
+	provider := compose.Compose(fcfg, ms, compose.NewOAuth2HMACStrategy(fcfg),
+		compose.OAuth2AuthorizeExplicitFactory, compose.OAuth2PKCEFactory)
+	e := &env{
+		t:      t,
+		fosite: ms,
+		users: &fakeUsers{users: map[string]*identity.User{
+			"usr_alice": {ID: "usr_alice", Email: "alice@example.com", PasswordHash: aliceHash, UpdatedAt: now()},
+			"usr_bob":   {ID: "usr_bob", Email: "bob@example.com", PasswordHash: aliceHash, UpdatedAt: now()},
+		}},
+		grants: &fakeGrants{now: now},
+		keys:   &fakeKeys{now: now},
+		audit:  &fakeAudit{},
+	}
+	e.h = &Handler{
+		OAuth2:     provider,
+		Issuer:     testIssuer,
+		NewSession: func(userID, grantID string) fosite.Session { return &fosite.DefaultSession{Subject: userID} },
+		Users:      e.users,
+		Clients:    &fakeClients{clients: map[string]*identity.Client{testClient: {ID: testClient, Name: "Pet Diary"}}},
+		Grants:     e.grants,
+		APIKeys:    e.keys,
+		Audit:      e.audit,
+		UI:         kit,
+		Now:        now,
+		Logger:     slog.New(slog.DiscardHandler),
+	}
+	e.router = mux.NewRouter()
+	e.h.Mount(e.router)
+	e.srv = httptest.NewTLSServer(e.router)
+	t.Cleanup(e.srv.Close)
+	return e
+}
+
+// browser is one cookie jar talking to env's server, not following
+// redirects.
+type browser struct {
+	e *env
+	c *http.Client
+}
+
+func (e *env) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	c := e.srv.Client()
+	c.Jar = jar
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &browser{e: e, c: c}
+}
+
+type page struct {
+	status int
+	header http.Header
+	body   string
+}
+
+func (p page) location() string { return p.header.Get("Location") }
+
+func (b *browser) do(req *http.Request) page {
+	b.e.t.Helper()
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return page{status: resp.StatusCode, header: resp.Header, body: string(body)}
+}
+
+func (b *browser) get(path string) page {
+	b.e.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, b.e.srv.URL+path, nil)
+	return b.do(req)
+}
+
+func (b *browser) post(path string, form url.Values, headers ...string) page {
+	b.e.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, b.e.srv.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	return b.do(req)
+}
+
+var csrfRe = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
+
+func csrfOf(t *testing.T, p page) string {
+	t.Helper()
+	m := csrfRe.FindStringSubmatch(p.body)
+	if m == nil {
+		t.Fatalf("no CSRF token on the page (HTTP %d):\n%s", p.status, p.body)
+	}
+	return m[1]
+}
+
+// login signs in through the login page and returns the answer to the POST.
+func (b *browser) login(email, pw string, extra url.Values) page {
+	b.e.t.Helper()
+	form := url.Values{"email": {email}, "password": {pw}, "csrf_token": {csrfOf(b.e.t, b.get("/login"))}}
+	for k, v := range extra {
+		form[k] = v
+	}
+	return b.post("/login", form)
+}
+
+func (b *browser) mustLogin(email string) {
+	b.e.t.Helper()
+	if p := b.login(email, alicePass, nil); p.status != http.StatusSeeOther {
+		b.e.t.Fatalf("login %s: HTTP %d\n%s", email, p.status, p.body)
+	}
+}
+
+// authPathFor is an authorization request of the test client with PKCE.
+func authPathFor(scope string, extra ...string) string {
+	sum := sha256.Sum256([]byte(testVerifier))
+	q := url.Values{
+		"response_type":         {"code"},
+		"client_id":             {testClient},
+		"redirect_uri":          {testRedirect},
+		"scope":                 {scope},
+		"state":                 {testState},
+		"code_challenge":        {base64.RawURLEncoding.EncodeToString(sum[:])},
+		"code_challenge_method": {"S256"},
+	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		q.Set(extra[i], extra[i+1])
+	}
+	return "/oauth2/auth?" + q.Encode()
+}
+
+// consent answers the consent page shown at p.
+func (b *browser) consent(p page, decision string, scopes []string, remember bool) page {
+	b.e.t.Helper()
+	m := regexp.MustCompile(`name="return_to" value="([^"]+)"`).FindStringSubmatch(p.body)
+	if m == nil {
+		b.e.t.Fatalf("no consent form (HTTP %d):\n%s", p.status, p.body)
+	}
+	form := url.Values{
+		"csrf_token": {csrfOf(b.e.t, p)},
+		"return_to":  {htmlUnescape(m[1])},
+		"decision":   {decision},
+		"scope":      scopes,
+	}
+	if remember {
+		form.Set("remember", "on")
+	}
+	return b.post("/oauth2/consent", form)
+}
+
+func htmlUnescape(s string) string {
+	return strings.NewReplacer("&amp;", "&", "&#43;", "+", "&#39;", "'", "&quot;", `"`, "&lt;", "<", "&gt;", ">").Replace(s)
+}
+
+// redirectParams checks that p is a 303 to the client and returns the
+// query of the redirect.
+func redirectParams(t *testing.T, p page) url.Values {
+	t.Helper()
+	if p.status != http.StatusSeeOther {
+		t.Fatalf("want 303 to the client, got HTTP %d\n%s", p.status, p.body)
+	}
+	u, err := url.Parse(p.location())
+	if err != nil || u.Scheme+"://"+u.Host+u.Path != testRedirect {
+		t.Fatalf("redirect to %q, want %s", p.location(), testRedirect)
+	}
+	if u.Fragment != "" {
+		t.Fatalf("redirect has a fragment: %q", p.location())
+	}
+	return u.Query()
+}
+
+// grantedScopesOfCode returns the scopes granted to the one code fosite
+// stored.
+func (e *env) grantedScopesOfCode(code string) []string {
+	e.t.Helper()
+	sig := code[strings.LastIndex(code, ".")+1:]
+	c, err := e.fosite.GetAuthorizeCodeSession(context.Background(), sig, nil)
+	if err != nil {
+		e.t.Fatalf("code %q is not stored: %v", code, err)
+	}
+	return c.GetGrantedScopes()
+}

@@ -1,0 +1,273 @@
+package web
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// Unknown email, wrong password and disabled account look the same: same
+// status, same page (apart from the echoed email), same message.
+func TestLoginFailuresLookAlike(t *testing.T) {
+	e := newEnv(t)
+	e.users.users["usr_bob"].Disabled = true
+	b := e.browser()
+	normalise := func(p page, email string) string { return strings.ReplaceAll(p.body, email, "EMAIL") }
+
+	wrong := b.login("alice@example.com", "not the password", nil)
+	unknown := b.login("nobody@example.com", "not the password", nil)
+	disabled := b.login("bob@example.com", alicePass, nil)
+	for name, p := range map[string]page{"wrong password": wrong, "unknown email": unknown, "disabled user": disabled} {
+		if p.status != http.StatusUnauthorized || !strings.Contains(p.body, "Incorrect email or password.") {
+			t.Fatalf("%s: HTTP %d; want 401 with the generic message", name, p.status)
+		}
+	}
+	if normalise(wrong, "alice@example.com") != normalise(unknown, "nobody@example.com") ||
+		normalise(wrong, "alice@example.com") != normalise(disabled, "bob@example.com") {
+		t.Fatal("failed logins are distinguishable by their page")
+	}
+	for _, reason := range []string{"bad_password", "unknown_user", "disabled"} {
+		if e.audit.count("login.failure", reason) != 1 {
+			t.Errorf("no login.failure audit event with reason %s", reason)
+		}
+	}
+	if p := b.get("/account"); p.status != http.StatusSeeOther {
+		t.Fatalf("signed in after failed logins: HTTP %d", p.status)
+	}
+}
+
+// 100 parallel wrong passwords for one account (from 100 addresses) are all
+// counted: exactly 10 reach the password check, 90 are refused with 429.
+func TestLoginRateLimitCountsParallelAttempts(t *testing.T) {
+	e := newEnv(t)
+	// One anonymous session shared by all attempts, like a script would.
+	rec := httptest.NewRecorder()
+	e.router.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "https://auth.example/login", nil))
+	cookie := rec.Result().Cookies()[0]
+	token := csrfOf(t, page{body: rec.Body.String()})
+
+	attempt := func(ip, email, pw string) *httptest.ResponseRecorder {
+		form := url.Values{"email": {email}, "password": {pw}, "csrf_token": {token}}
+		req := httptest.NewRequest(http.MethodPost, "https://auth.example/login", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.RemoteAddr = ip + ":40000"
+		req.AddCookie(cookie)
+		rec := httptest.NewRecorder()
+		e.router.ServeHTTP(rec, req)
+		return rec
+	}
+
+	const n = 100
+	statuses := make([]int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			rec := attempt("10.0.0."+strconv.Itoa(i), "alice@example.com", "guess-"+strconv.Itoa(i))
+			statuses[i] = rec.Code
+			if rec.Code == http.StatusTooManyRequests && rec.Header().Get("Retry-After") == "" {
+				t.Error("429 without Retry-After")
+			}
+		})
+	}
+	wg.Wait()
+	counts := map[int]int{}
+	for _, s := range statuses {
+		counts[s]++
+	}
+	if counts[http.StatusUnauthorized] != LoginLimitPerAccount || counts[http.StatusTooManyRequests] != n-LoginLimitPerAccount {
+		t.Fatalf("statuses %v; want %d×401 and %d×429", counts, LoginLimitPerAccount, n-LoginLimitPerAccount)
+	}
+	if got := e.audit.count("login.failure", ""); got != n {
+		t.Fatalf("%d login.failure events, want %d", got, n)
+	}
+	if got := e.audit.count("login.failure", "rate_limited"); got != n-LoginLimitPerAccount {
+		t.Fatalf("%d rate_limited events, want %d", got, n-LoginLimitPerAccount)
+	}
+	// The right password does not get through while the account is locked.
+	if rec := attempt("10.0.1.1", "alice@example.com", alicePass); rec.Code != http.StatusTooManyRequests {
+		t.Fatalf("correct password during lockout: HTTP %d, want 429", rec.Code)
+	}
+	// Another account from another address is unaffected.
+	if rec := attempt("10.0.1.2", "bob@example.com", alicePass); rec.Code != http.StatusSeeOther {
+		t.Fatalf("other account: HTTP %d, want 303", rec.Code)
+	}
+
+	// Per IP: after 50 attempts from one address, the next one is refused
+	// whatever the account.
+	for i := range LoginLimitPerIP {
+		attempt("10.9.9.9", "user"+strconv.Itoa(i)+"@example.com", "x")
+	}
+	if rec := attempt("10.9.9.9", "someone-else@example.com", "x"); rec.Code != http.StatusTooManyRequests {
+		t.Fatalf("attempt %d from one IP: HTTP %d, want 429", LoginLimitPerIP+1, rec.Code)
+	}
+}
+
+// WB-01: the session cookie is __Host- prefixed, Secure, HttpOnly,
+// SameSite=Lax, host-only; a browser-session cookie unless "keep me signed
+// in".
+func TestSessionCookieAttributes(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		opts       []envOption
+		remember   bool
+		wantName   string
+		wantSecure bool
+		wantMaxAge int
+	}{
+		{"browser session", nil, false, "__Host-petstore_session", true, 0},
+		{"keep me signed in", nil, true, "__Host-petstore_session", true, 30 * 24 * 3600},
+		{"development over http", []envOption{insecureCookies}, false, "petstore_session", false, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, tc.opts...)
+			b := e.browser()
+			extra := url.Values{}
+			if tc.remember {
+				extra.Set("remember", "on")
+			}
+			p := b.login("alice@example.com", alicePass, extra)
+			resp := http.Response{Header: p.header}
+			cs := resp.Cookies()
+			if len(cs) != 1 {
+				t.Fatalf("login set %d cookies, want 1", len(cs))
+			}
+			c := cs[0]
+			if c.Name != tc.wantName || c.Secure != tc.wantSecure || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode ||
+				c.Path != "/" || c.Domain != "" || c.MaxAge != tc.wantMaxAge {
+				t.Fatalf("cookie %s", p.header.Get("Set-Cookie"))
+			}
+		})
+	}
+}
+
+// Sign-in starts a new session: new cookie, new CSRF token; the token of
+// the anonymous session no longer works.
+func TestLoginRotatesSession(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	before := b.get("/login")
+	oldToken := csrfOf(t, before)
+	oldCookie := (&http.Response{Header: before.header}).Cookies()[0].Value
+
+	p := b.post("/login", url.Values{"email": {"alice@example.com"}, "password": {alicePass}, "csrf_token": {oldToken}})
+	if p.status != http.StatusSeeOther {
+		t.Fatalf("login: HTTP %d", p.status)
+	}
+	newCookie := (&http.Response{Header: p.header}).Cookies()[0].Value
+	account := b.get("/account")
+	if newCookie == oldCookie || csrfOf(t, account) == oldToken {
+		t.Fatal("session cookie or CSRF token not renewed at sign-in")
+	}
+	if p := b.post("/logout", url.Values{"csrf_token": {oldToken}}); p.status != http.StatusForbidden {
+		t.Fatalf("pre-login CSRF token accepted after login: HTTP %d", p.status)
+	}
+}
+
+func TestLogoutEndsSession(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	b.mustLogin("alice@example.com")
+	account := b.get("/account")
+	if account.status != http.StatusOK {
+		t.Fatalf("account: HTTP %d", account.status)
+	}
+	p := b.post("/logout", url.Values{"csrf_token": {csrfOf(t, account)}})
+	if p.status != http.StatusSeeOther || p.location() != "/login?logged_out=1" {
+		t.Fatalf("logout: HTTP %d to %q", p.status, p.location())
+	}
+	c := (&http.Response{Header: p.header}).Cookies()
+	if len(c) != 1 || c[0].MaxAge >= 0 {
+		t.Fatalf("logout did not delete the cookie: %v", p.header["Set-Cookie"])
+	}
+	if p := b.get("/account"); p.status != http.StatusSeeOther || !strings.HasPrefix(p.location(), "/login") {
+		t.Fatalf("account after logout: HTTP %d to %q", p.status, p.location())
+	}
+	if !strings.Contains(b.get("/login?logged_out=1").body, "You have been signed out.") {
+		t.Fatal("login page does not confirm the sign-out")
+	}
+	if e.audit.count("logout", "") != 1 {
+		t.Fatalf("audit events %v", e.audit.types())
+	}
+}
+
+// Disabling (or otherwise updating) a user ends their sessions.
+func TestDisabledUserSessionEnds(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	b.mustLogin("alice@example.com")
+	u, _ := e.users.UserByID(t.Context(), "usr_alice")
+	u.Disabled = true
+	u.UpdatedAt = u.UpdatedAt.Add(1e9)
+	_ = e.users.UpdateUser(t.Context(), u)
+	if p := b.get("/account"); p.status != http.StatusSeeOther {
+		t.Fatalf("disabled user still signed in: HTTP %d", p.status)
+	}
+}
+
+// WB-10: unsafe requests from another origin, or without the session's
+// token, are refused before anything happens.
+func TestFormsRefuseCrossOriginAndBadCSRF(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	b.mustLogin("alice@example.com")
+	consent := b.get(authPathFor("read:pets"))
+	token := csrfOf(t, consent)
+	consentForm := func(tok string) url.Values {
+		v := url.Values{"return_to": {authPathFor("read:pets")}, "decision": {"allow"}, "scope": {"read:pets"}}
+		if tok != "" {
+			v.Set("csrf_token", tok)
+		}
+		return v
+	}
+	loginForm := func(tok string) url.Values {
+		v := url.Values{"email": {"alice@example.com"}, "password": {alicePass}}
+		if tok != "" {
+			v.Set("csrf_token", tok)
+		}
+		return v
+	}
+	for _, tc := range []struct {
+		name, path string
+		form       url.Values
+		headers    []string
+	}{
+		{"cross-site login", "/login", loginForm(token), []string{"Sec-Fetch-Site", "cross-site"}},
+		{"cross-origin login (Origin)", "/login", loginForm(token), []string{"Origin", "https://evil.example"}},
+		{"cross-site consent", "/oauth2/consent", consentForm(token), []string{"Sec-Fetch-Site", "cross-site"}},
+		{"consent without token", "/oauth2/consent", consentForm(""), nil},
+		{"consent with wrong token", "/oauth2/consent", consentForm("forged-token"), nil},
+		{"login without token", "/login", loginForm(""), nil},
+		{"logout with wrong token", "/logout", url.Values{"csrf_token": {"forged"}}, nil},
+		{"revoke without token", "/account/grants/grt_1/revoke", url.Values{}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := b.post(tc.path, tc.form, tc.headers...)
+			if p.status != http.StatusForbidden || p.location() != "" {
+				t.Fatalf("HTTP %d to %q; want 403", p.status, p.location())
+			}
+		})
+	}
+	if len(e.grants.grants) != 0 {
+		t.Fatal("a refused consent form created a grant")
+	}
+	if p := b.get("/account"); p.status != http.StatusOK {
+		t.Fatalf("refused logout signed the user out: HTTP %d", p.status)
+	}
+}
+
+// Open redirects: return_to outside an authorization request is ignored.
+func TestLoginReturnToIsLocal(t *testing.T) {
+	for _, rt := range []string{"https://evil.example/", "//evil.example/oauth2/auth?x", "/oauth2/authx", "/account/../x"} {
+		t.Run(rt, func(t *testing.T) {
+			b := newEnv(t).browser()
+			p := b.login("alice@example.com", alicePass, url.Values{"return_to": {rt}})
+			if p.status != http.StatusSeeOther || p.location() != "/account" {
+				t.Fatalf("HTTP %d to %q; want 303 to /account", p.status, p.location())
+			}
+		})
+	}
+}
