@@ -85,7 +85,7 @@ func startServer(t *testing.T) (*server.Server, *httptest.Server) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := server.Open(context.Background(), cfg, server.Options{Logger: slog.New(slog.DiscardHandler)})
+	s, err := server.Open(context.Background(), cfg, server.Options{Logger: slog.New(slog.DiscardHandler), Web: os.DirFS("../..")})
 	if err != nil {
 		t.Fatalf("open server: %v", err)
 	}

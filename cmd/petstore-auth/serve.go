@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	petstoreauth "github.com/petstore-auth/petstore-auth"
 	"github.com/petstore-auth/petstore-auth/pkg/server"
 )
 
@@ -24,7 +25,11 @@ func (a *app) serveCmd() *cobra.Command {
 			_ = level.UnmarshalText([]byte(cfg.LogLevel))
 			logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 			slog.SetDefault(logger)
-			s, err := server.Open(cmd.Context(), cfg, server.Options{Logger: logger})
+			opts := server.Options{Logger: logger}
+			if cfg.WebDir == "" {
+				opts.Web = petstoreauth.Web
+			}
+			s, err := server.Open(cmd.Context(), cfg, opts)
 			if err != nil {
 				return err
 			}

@@ -20,8 +20,17 @@
 //	                  forms protected by the session's CSRF token; a signed-in
 //	                  non-admin gets 403.
 //
-// Every action records one audit event (type "admin.<thing>.<verb>", actor,
-// target user/client, outcome) and one slog line. Secrets — client secrets,
-// passwords, keys, tokens — never reach either: a new client secret is shown
-// once in the response and stored only as its SHA-256.
+// Every action, successful or not, records one audit event through
+// Handler.Audit (type "admin.<thing>.<verb>", actor, target user/client,
+// outcome, channel); pkg/audit's Log writes the row and the one slog line.
+// A 403 on the API is recorded as "admin.access_denied"; 401s are not (they
+// are unauthenticated noise). Secrets — client secrets, passwords, keys,
+// tokens — never reach the audit log: a new client secret is shown once in
+// the response and stored only as its SHA-256.
+//
+// Disabling a user also revokes their API keys, not only their grants: a
+// disabled account must not keep a working server-to-server credential.
+// Console sessions are checked on every request against the user's
+// fingerprint (UpdatedAt, as pkg/web sets it at sign-in), so disabling a
+// user or resetting their password ends their sessions.
 package admin

@@ -131,11 +131,7 @@ func newEnv(t *testing.T) *env {
 
 func (e *env) mustUser(email, pw string, isAdmin bool) *identity.User {
 	e.t.Helper()
-	hash, err := password.Hash(pw)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	u := &identity.User{Email: email, PasswordHash: hash, Admin: isAdmin}
+	u := &identity.User{Email: email, PasswordHash: hashOnce(e.t, pw), Admin: isAdmin}
 	if err := e.st.CreateUser(context.Background(), u); err != nil {
 		e.t.Fatal(err)
 	}
@@ -160,6 +156,23 @@ func (e *env) mustGrant(userID, clientID string) *identity.Grant {
 		e.t.Fatal(err)
 	}
 	return g
+}
+
+// hashes caches fixture password hashes: Argon2id is slow on purpose, and
+// slower still under -race.
+var hashes sync.Map
+
+func hashOnce(t *testing.T, pw string) string {
+	t.Helper()
+	if h, ok := hashes.Load(pw); ok {
+		return h.(string)
+	}
+	h, err := password.Hash(pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hashes.Store(pw, h)
+	return h
 }
 
 // response is a recorded answer with its JSON body decoded.

@@ -2,9 +2,6 @@ package bearer
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -16,11 +13,13 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v3"
+
+	"github.com/petstore-auth/petstore-auth/pkg/bearer/bearertest"
 )
 
 // env is a fake authorization server and an API protected by a Verifier.
 type env struct {
-	as    *fakeAS
+	as    *bearertest.Server
 	clock *clock
 	v     *Verifier
 	api   *httptest.Server
@@ -29,8 +28,8 @@ type env struct {
 func newEnv(t *testing.T, opts ...func(*Verifier)) *env {
 	t.Helper()
 	c := newClock()
-	as := newFakeAS(t, c)
-	v := &Verifier{Issuer: as.URL, ClientID: testClientID, ClientSecret: testSecret, Mode: "test",
+	as := bearertest.NewServer(t, c.Now)
+	v := &Verifier{Issuer: as.URL, ClientID: bearertest.ClientID, ClientSecret: bearertest.ClientSecret, Mode: "test",
 		Now: c.Now, Logger: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
 		o(v)
@@ -113,10 +112,10 @@ func TestEachCredentialKind(t *testing.T) {
 		make                func(scope string) string
 	}{
 		{"opaque", KindOpaque, "user-1", func(scope string) string {
-			return e.as.accessToken("pst_at_"+strings.NewReplacer(":", "-", " ", "_").Replace(scope)+".sig", scope)
+			return e.as.AccessToken("pst_at_"+strings.NewReplacer(":", "-", " ", "_").Replace(scope)+".sig", scope)
 		}},
-		{"jwt", KindJWT, "user-3", func(scope string) string { return e.as.jwt(e.as.claims(scope)) }},
-		{"api key", KindAPIKey, "user-2", func(scope string) string { return e.as.apiKey("test", scope) }},
+		{"jwt", KindJWT, "user-3", func(scope string) string { return e.as.JWT(e.as.Claims(scope)) }},
+		{"api key", KindAPIKey, "user-2", func(scope string) string { return e.as.APIKey("test", scope) }},
 	}
 	for _, c := range creds {
 		t.Run(c.name, func(t *testing.T) {
@@ -140,10 +139,10 @@ func TestEachCredentialKind(t *testing.T) {
 			t.Run("unknown", func(t *testing.T) {
 				switch c.kind {
 				case KindJWT:
-					wantInvalid(t, e.get(t, sign(t, e.as.key, jose.ES256, "at+jwt", "nope", e.as.claims("read:pets"))))
+					wantInvalid(t, e.get(t, bearertest.Sign(t, bearertest.NewKey(t), jose.ES256, "at+jwt", "nope", e.as.Claims("read:pets"))))
 				case KindAPIKey:
 					k := c.make("read:pets")
-					e.as.forget(k)
+					e.as.Forget(k)
 					wantInvalid(t, e.get(t, k))
 				default:
 					wantInvalid(t, e.get(t, "pst_at_never-issued.sig"))
@@ -155,7 +154,7 @@ func TestEachCredentialKind(t *testing.T) {
 
 func TestMissingAndMalformed(t *testing.T) {
 	e := newEnv(t)
-	good := e.as.accessToken("pst_at_good.sig", "read:pets")
+	good := e.as.AccessToken("pst_at_good.sig", "read:pets")
 	for _, tc := range []struct {
 		name          string
 		authorization []string
@@ -199,7 +198,7 @@ func TestJWTNegatives(t *testing.T) {
 	e := newEnv(t)
 	as := e.as
 	with := func(k string, v any) map[string]any {
-		c := as.claims("read:pets")
+		c := as.Claims("read:pets")
 		if v == nil {
 			delete(c, k)
 		} else {
@@ -208,32 +207,33 @@ func TestJWTNegatives(t *testing.T) {
 		return c
 	}
 	b64 := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
-	payload, _ := json.Marshal(as.claims("read:pets"))
-	good := as.jwt(as.claims("read:pets"))
+	payload, _ := json.Marshal(as.Claims("read:pets"))
+	good := as.JWT(as.Claims("read:pets"))
 	parts := strings.Split(good, ".")
-	otherKey := mustECKey(t)
-	now := as.clock.Now()
+	otherKey := bearertest.NewKey(t)
+	key, kid := as.Key()
+	now := e.clock.Now()
 	for _, tc := range []struct {
 		name  string
 		token string
 	}{
 		{"alg none", b64(`{"alg":"none","typ":"at+jwt","kid":"k1"}`) + "." + b64(string(payload)) + ".AAAA"},
 		{"alg none without signature", b64(`{"alg":"none","typ":"at+jwt","kid":"k1"}`) + "." + b64(string(payload)) + "."},
-		{"HS256 with the public key", sign(t, as.publicKeyDER(), jose.HS256, "at+jwt", as.kid, as.claims("read:pets"))},
+		{"HS256 with the public key", bearertest.Sign(t, as.PublicKeyDER(), jose.HS256, "at+jwt", kid, as.Claims("read:pets"))},
 		{"ES384 header", b64(`{"alg":"ES384","typ":"at+jwt","kid":"k1"}`) + "." + parts[1] + "." + parts[2]},
-		{"signed by another key with our kid", sign(t, otherKey, jose.ES256, "at+jwt", as.kid, as.claims("read:pets"))},
-		{"wrong iss", as.jwt(with("iss", "https://evil.example"))},
-		{"iss with trailing slash", as.jwt(with("iss", as.URL+"/"))},
-		{"wrong aud", as.jwt(with("aud", "billing-api"))},
-		{"missing aud", as.jwt(with("aud", nil))},
-		{"expired", as.jwt(with("exp", now.Add(-2*time.Minute).Unix()))},
-		{"missing exp", as.jwt(with("exp", nil))},
-		{"nbf in the future", as.jwt(with("nbf", now.Add(5*time.Minute).Unix()))},
-		{"iat in the future", as.jwt(with("iat", now.Add(5*time.Minute).Unix()))},
-		{"missing jti", as.jwt(with("jti", nil))},
-		{"missing sub and client_id", func() string { c := with("sub", nil); delete(c, "client_id"); return as.jwt(c) }()},
-		{"typ JWT (ID token)", sign(t, as.key, jose.ES256, "JWT", as.kid, as.claims("read:pets"))},
-		{"no typ", sign(t, as.key, jose.ES256, "", as.kid, as.claims("read:pets"))},
+		{"signed by another key with our kid", bearertest.Sign(t, otherKey, jose.ES256, "at+jwt", kid, as.Claims("read:pets"))},
+		{"wrong iss", as.JWT(with("iss", "https://evil.example"))},
+		{"iss with trailing slash", as.JWT(with("iss", as.URL+"/"))},
+		{"wrong aud", as.JWT(with("aud", "billing-api"))},
+		{"missing aud", as.JWT(with("aud", nil))},
+		{"expired", as.JWT(with("exp", now.Add(-2*time.Minute).Unix()))},
+		{"missing exp", as.JWT(with("exp", nil))},
+		{"nbf in the future", as.JWT(with("nbf", now.Add(5*time.Minute).Unix()))},
+		{"iat in the future", as.JWT(with("iat", now.Add(5*time.Minute).Unix()))},
+		{"missing jti", as.JWT(with("jti", nil))},
+		{"missing sub and client_id", func() string { c := with("sub", nil); delete(c, "client_id"); return as.JWT(c) }()},
+		{"typ JWT (ID token)", bearertest.Sign(t, key, jose.ES256, "JWT", kid, as.Claims("read:pets"))},
+		{"no typ", bearertest.Sign(t, key, jose.ES256, "", kid, as.Claims("read:pets"))},
 		{"flipped payload byte", parts[0] + "." + flip(parts[1]) + "." + parts[2]},
 		{"flipped signature byte", parts[0] + "." + parts[1] + "." + flip(parts[2])},
 		{"duplicated alg header", b64(`{"alg":"ES256","alg":"none","typ":"at+jwt","kid":"k1"}`) + "." + parts[1] + "." + parts[2]},
@@ -244,24 +244,15 @@ func TestJWTNegatives(t *testing.T) {
 	t.Run("still accepts the good token", func(t *testing.T) { wantPrincipal(t, e.get(t, good), "user-3", KindJWT) })
 	t.Run("typ variants", func(t *testing.T) {
 		for _, typ := range []string{"AT+JWT", "application/at+jwt"} {
-			wantPrincipal(t, e.get(t, sign(t, as.key, jose.ES256, typ, as.kid, as.claims("read:pets"))), "user-3", KindJWT)
+			wantPrincipal(t, e.get(t, bearertest.Sign(t, key, jose.ES256, typ, kid, as.Claims("read:pets"))), "user-3", KindJWT)
 		}
 	})
 	t.Run("within leeway", func(t *testing.T) {
-		wantPrincipal(t, e.get(t, as.jwt(with("exp", now.Add(-10*time.Second).Unix()))), "user-3", KindJWT)
+		wantPrincipal(t, e.get(t, as.JWT(with("exp", now.Add(-10*time.Second).Unix()))), "user-3", KindJWT)
 	})
 	t.Run("client_credentials token without sub", func(t *testing.T) {
-		wantPrincipal(t, e.get(t, as.jwt(with("sub", nil))), "app", KindJWT)
+		wantPrincipal(t, e.get(t, as.JWT(with("sub", nil))), "app", KindJWT)
 	})
-}
-
-func mustECKey(t *testing.T) *ecdsa.PrivateKey {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
 }
 
 // flip changes one character in the middle of a base64url segment.
@@ -278,33 +269,31 @@ func flip(s string) string {
 
 func TestUnknownKidRefetchesJWKSRateLimited(t *testing.T) {
 	e := newEnv(t)
-	wantPrincipal(t, e.get(t, e.as.jwt(e.as.claims("read:pets"))), "user-3", KindJWT)
-	before := e.as.jwksFetches.Load()
-	rotated := sign(t, mustECKey(t), jose.ES256, "at+jwt", "k2", e.as.claims("read:pets"))
+	wantPrincipal(t, e.get(t, e.as.JWT(e.as.Claims("read:pets"))), "user-3", KindJWT)
+	before := e.as.JWKSFetches()
+	rotated := bearertest.Sign(t, bearertest.NewKey(t), jose.ES256, "at+jwt", "k2", e.as.Claims("read:pets"))
 	e.clock.Advance(11 * time.Second)
 	wantInvalid(t, e.get(t, rotated))
-	if got := e.as.jwksFetches.Load(); got != before+1 {
+	if got := e.as.JWKSFetches(); got != before+1 {
 		t.Fatalf("JWKS fetches after unknown kid = %d, want %d", got, before+1)
 	}
 	for range 5 {
 		wantInvalid(t, e.get(t, rotated))
 	}
-	if got := e.as.jwksFetches.Load(); got != before+1 {
+	if got := e.as.JWKSFetches(); got != before+1 {
 		t.Fatalf("unknown kids made %d more JWKS fetches within 10 s, want none", got-before-1)
 	}
 
 	// A real rotation: the AS publishes a new key; after the rate limit
 	// window the new kid is fetched and accepted.
-	e.as.mu.Lock()
-	e.as.key, e.as.kid = mustECKey(t), "k3"
-	e.as.mu.Unlock()
+	e.as.Rotate("k3")
 	e.clock.Advance(11 * time.Second)
-	wantPrincipal(t, e.get(t, e.as.jwt(e.as.claims("read:pets"))), "user-3", KindJWT)
+	wantPrincipal(t, e.get(t, e.as.JWT(e.as.Claims("read:pets"))), "user-3", KindJWT)
 }
 
 func TestRefreshTokenRefused(t *testing.T) {
 	e := newEnv(t)
-	e.as.setToken("pst_rt_refresh.sig", map[string]any{"scope": "read:pets offline_access", "client_id": "app",
+	e.as.SetAnswer("pst_rt_refresh.sig", map[string]any{"scope": "read:pets offline_access", "client_id": "app",
 		"sub": "user-1", "aud": "petstore-api", "token_type": "refresh_token", "token_use": "refresh_token",
 		"exp": e.clock.Now().Add(time.Hour).Unix()})
 	wantInvalid(t, e.get(t, "pst_rt_refresh.sig"))
@@ -331,7 +320,7 @@ func TestIntrospectionAnswersRefused(t *testing.T) {
 			a := base()
 			tc.edit(a)
 			tok := "pst_at_" + strings.ReplaceAll(tc.name, " ", "-") + ".sig"
-			e.as.setToken(tok, a)
+			e.as.SetAnswer(tok, a)
 			wantInvalid(t, e.get(t, tok))
 		})
 	}
@@ -340,38 +329,38 @@ func TestIntrospectionAnswersRefused(t *testing.T) {
 func TestAPIKeys(t *testing.T) {
 	e := newEnv(t)
 	t.Run("live key on a test server", func(t *testing.T) {
-		live := e.as.apiKey("live", "read:pets")
-		n := e.as.introspections.Load()
+		live := e.as.APIKey("live", "read:pets")
+		n := e.as.Introspections()
 		wantInvalid(t, e.get(t, live))
-		if e.as.introspections.Load() != n {
+		if e.as.Introspections() != n {
 			t.Fatal("a key of the wrong environment reached the authorization server")
 		}
 	})
 	t.Run("AS says live for a test-prefixed key", func(t *testing.T) {
-		k := e.as.apiKey("test", "read:pets")
-		e.as.setToken(k, map[string]any{"scope": "read:pets", "sub": "user-2", "aud": "petstore-api",
+		k := e.as.APIKey("test", "read:pets")
+		e.as.SetAnswer(k, map[string]any{"scope": "read:pets", "sub": "user-2", "aud": "petstore-api",
 			"token_type": "api_key", "token_use": "access_token", "env": "live"})
 		wantInvalid(t, e.get(t, k))
 	})
 	t.Run("typo rejected without a network call", func(t *testing.T) {
-		k := e.as.apiKey("test", "read:pets")
+		k := e.as.APIKey("test", "read:pets")
 		typo := k[:20] + string(k[21]) + string(k[20]) + k[22:]
 		if typo == k {
 			t.Skip("equal neighbours")
 		}
-		n := e.as.introspections.Load()
+		n := e.as.Introspections()
 		wantInvalid(t, e.get(t, typo))
-		if e.as.introspections.Load() != n {
+		if e.as.Introspections() != n {
 			t.Fatal("a mistyped key reached the authorization server")
 		}
 	})
 	t.Run("unknown, revoked and malformed keys look the same", func(t *testing.T) {
-		revoked := e.as.apiKey("test", "read:pets")
+		revoked := e.as.APIKey("test", "read:pets")
 		wantPrincipal(t, e.get(t, revoked), "user-2", KindAPIKey)
-		e.as.forget(revoked)
+		e.as.Forget(revoked)
 		e.clock.Advance(DefaultCacheTTL + time.Second)
-		unknown := e.as.apiKey("test", "read:pets")
-		e.as.forget(unknown)
+		unknown := e.as.APIKey("test", "read:pets")
+		e.as.Forget(unknown)
 		r1, r2, r3 := e.get(t, unknown), e.get(t, revoked), e.get(t, "sk_test_short")
 		for _, r := range []response{r1, r2, r3} {
 			wantInvalid(t, r)
@@ -384,11 +373,11 @@ func TestAPIKeys(t *testing.T) {
 
 func TestIntrospectionCache(t *testing.T) {
 	e := newEnv(t, func(v *Verifier) { v.CacheTTL = 10 * time.Second })
-	tok := e.as.accessToken("pst_at_cached.sig", "read:pets")
+	tok := e.as.AccessToken("pst_at_cached.sig", "read:pets")
 	wantPrincipal(t, e.get(t, tok), "user-1", KindOpaque)
-	n := e.as.introspections.Load()
+	n := e.as.Introspections()
 	wantPrincipal(t, e.get(t, tok), "user-1", KindOpaque)
-	if got := e.as.introspections.Load(); got != n {
+	if got := e.as.Introspections(); got != n {
 		t.Fatalf("second request introspected again (%d calls)", got-n)
 	}
 	// The cached answer does not carry a decision: scopes are checked again.
@@ -399,25 +388,25 @@ func TestIntrospectionCache(t *testing.T) {
 		t.Fatalf("stats %+v, want ≥2 hits and 1 miss", s)
 	}
 
-	e.as.forget(tok) // revoked at the AS
+	e.as.Forget(tok) // revoked at the AS
 	e.clock.Advance(9 * time.Second)
 	wantPrincipal(t, e.get(t, tok), "user-1", KindOpaque) // still cached: the documented window
 	e.clock.Advance(2 * time.Second)
 	wantInvalid(t, e.get(t, tok))
 
 	t.Run("negative answers are cached briefly", func(t *testing.T) {
-		n := e.as.introspections.Load()
+		n := e.as.Introspections()
 		wantInvalid(t, e.get(t, "pst_at_nobody.sig"))
 		wantInvalid(t, e.get(t, "pst_at_nobody.sig"))
-		if got := e.as.introspections.Load() - n; got != 1 {
+		if got := e.as.Introspections() - n; got != 1 {
 			t.Fatalf("%d introspections, want 1", got)
 		}
-		e.as.accessToken("pst_at_nobody.sig", "read:pets")
+		e.as.AccessToken("pst_at_nobody.sig", "read:pets")
 		e.clock.Advance(DefaultNegativeTTL + time.Second)
 		wantPrincipal(t, e.get(t, "pst_at_nobody.sig"), "user-1", KindOpaque)
 	})
 	t.Run("TTL bounded by the token's exp", func(t *testing.T) {
-		e.as.setToken("pst_at_short.sig", map[string]any{"scope": "read:pets", "client_id": "app", "sub": "user-1",
+		e.as.SetAnswer("pst_at_short.sig", map[string]any{"scope": "read:pets", "client_id": "app", "sub": "user-1",
 			"aud": "petstore-api", "token_type": "access_token", "token_use": "access_token",
 			"exp": e.clock.Now().Add(3 * time.Second).Unix()})
 		wantPrincipal(t, e.get(t, "pst_at_short.sig"), "user-1", KindOpaque)
@@ -429,7 +418,7 @@ func TestIntrospectionCache(t *testing.T) {
 func TestCacheIsBounded(t *testing.T) {
 	e := newEnv(t, func(v *Verifier) { v.CacheSize = 5 })
 	for i := range 20 {
-		tok := e.as.accessToken("pst_at_"+string(rune('a'+i))+".sig", "read:pets")
+		tok := e.as.AccessToken("pst_at_"+string(rune('a'+i))+".sig", "read:pets")
 		wantPrincipal(t, e.get(t, tok), "user-1", KindOpaque)
 	}
 	if n := e.v.cache.len(); n > 5 {
@@ -446,72 +435,70 @@ func TestAuthorizationServerDown(t *testing.T) {
 	}
 	t.Run("5xx", func(t *testing.T) {
 		e := newEnv(t)
-		tok := e.as.accessToken("pst_at_x.sig", "read:pets")
-		key := e.as.apiKey("test", "read:pets")
-		e.as.down.Store(true)
+		tok := e.as.AccessToken("pst_at_x.sig", "read:pets")
+		key := e.as.APIKey("test", "read:pets")
+		e.as.SetDown(true)
 		wantUnavailable(t, e.get(t, tok))
 		wantUnavailable(t, e.get(t, key))
-		wantUnavailable(t, e.get(t, e.as.jwt(e.as.claims("read:pets"))))
-		e.as.down.Store(false)
+		wantUnavailable(t, e.get(t, e.as.JWT(e.as.Claims("read:pets"))))
+		e.as.SetDown(false)
 		wantPrincipal(t, e.get(t, tok), "user-1", KindOpaque) // the failure was not cached
 	})
 	t.Run("unreachable", func(t *testing.T) {
 		e := newEnv(t)
-		tok := e.as.accessToken("pst_at_x.sig", "read:pets")
+		tok := e.as.AccessToken("pst_at_x.sig", "read:pets")
 		e.as.Close()
 		wantUnavailable(t, e.get(t, tok))
 	})
 	t.Run("our client refused", func(t *testing.T) {
 		e := newEnv(t, func(v *Verifier) { v.ClientSecret = "wrong" })
-		wantUnavailable(t, e.get(t, e.as.accessToken("pst_at_x.sig", "read:pets")))
+		wantUnavailable(t, e.get(t, e.as.AccessToken("pst_at_x.sig", "read:pets")))
 	})
 	t.Run("JWTs keep working briefly with loaded keys", func(t *testing.T) {
 		e := newEnv(t)
-		wantPrincipal(t, e.get(t, e.as.jwt(e.as.claims("read:pets"))), "user-3", KindJWT)
-		e.as.down.Store(true)
-		wantPrincipal(t, e.get(t, e.as.jwt(e.as.claims("read:pets"))), "user-3", KindJWT)
+		wantPrincipal(t, e.get(t, e.as.JWT(e.as.Claims("read:pets"))), "user-3", KindJWT)
+		e.as.SetDown(true)
+		wantPrincipal(t, e.get(t, e.as.JWT(e.as.Claims("read:pets"))), "user-3", KindJWT)
 		// Once the revocation list is too old, fail closed.
 		e.clock.Advance(DefaultRevocationMaxAge + time.Second)
-		wantUnavailable(t, e.get(t, e.as.jwt(e.as.claims("read:pets"))))
+		wantUnavailable(t, e.get(t, e.as.JWT(e.as.Claims("read:pets"))))
 	})
 }
 
 func TestRevokedJWT(t *testing.T) {
 	t.Run("polled by Run", func(t *testing.T) {
 		e := newEnv(t, func(v *Verifier) { v.RevocationPollInterval = 10 * time.Millisecond })
-		claims := e.as.claims("read:pets")
-		tok := e.as.jwt(claims)
+		claims := e.as.Claims("read:pets")
+		tok := e.as.JWT(claims)
 		wantPrincipal(t, e.get(t, tok), "user-3", KindJWT)
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { e.v.Run(ctx); close(done) }()
 		t.Cleanup(func() { cancel(); <-done })
-		e.as.revokeJTI(claims["jti"].(string), time.Unix(claims["exp"].(int64), 0))
+		e.as.RevokeJTI(claims["jti"].(string), time.Unix(claims["exp"].(int64), 0))
 		waitFor(t, func() bool { return e.v.RevokedJWTs() == 1 })
 		wantInvalid(t, e.get(t, tok))
-		wantPrincipal(t, e.get(t, e.as.jwt(e.as.claims("read:pets write:pets"))), "user-3", KindJWT)
+		wantPrincipal(t, e.get(t, e.as.JWT(e.as.Claims("read:pets write:pets"))), "user-3", KindJWT)
 	})
 	t.Run("refreshed on demand when old", func(t *testing.T) {
 		e := newEnv(t)
-		claims := e.as.claims("read:pets")
-		tok := e.as.jwt(claims)
+		claims := e.as.Claims("read:pets")
+		tok := e.as.JWT(claims)
 		wantPrincipal(t, e.get(t, tok), "user-3", KindJWT)
-		e.as.revokeJTI(claims["jti"].(string), time.Unix(claims["exp"].(int64), 0))
+		e.as.RevokeJTI(claims["jti"].(string), time.Unix(claims["exp"].(int64), 0))
 		e.clock.Advance(DefaultRevocationMaxAge + time.Second)
 		wantInvalid(t, e.get(t, tok))
 	})
 	t.Run("forgotten after exp", func(t *testing.T) {
 		e := newEnv(t)
-		claims := e.as.claims("read:pets")
-		e.as.revokeJTI(claims["jti"].(string), e.clock.Now().Add(time.Minute))
-		wantInvalid(t, e.get(t, e.as.jwt(claims)))
+		claims := e.as.Claims("read:pets")
+		e.as.RevokeJTI(claims["jti"].(string), e.clock.Now().Add(time.Minute))
+		wantInvalid(t, e.get(t, e.as.JWT(claims)))
 		if e.v.RevokedJWTs() != 1 {
 			t.Fatalf("remembers %d, want 1", e.v.RevokedJWTs())
 		}
 		e.clock.Advance(2*time.Minute + Leeway)
-		e.as.mu.Lock()
-		e.as.revoked = nil
-		e.as.mu.Unlock()
+		e.as.ClearRevoked()
 		if err := e.v.pollRevocations(context.Background()); err != nil {
 			t.Fatal(err)
 		}

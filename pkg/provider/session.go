@@ -60,3 +60,6 @@ func (s *Session) Clone() fosite.Session {
 	c.ExpiresAt = maps.Clone(s.ExpiresAt)
 	return &c
 }
+
+// NewSessionFunc is NewSession typed for callers that only know fosite.
+func NewSessionFunc(userID, grantID string) fosite.Session { return NewSession(userID, grantID) }

@@ -1,13 +1,49 @@
 package server
 
 import (
+	"context"
+	"errors"
 	"io/fs"
+	"time"
 
 	"github.com/gorilla/mux"
+
+	"github.com/petstore-auth/petstore-auth/pkg/admin"
+	"github.com/petstore-auth/petstore-auth/pkg/provider"
+	"github.com/petstore-auth/petstore-auth/pkg/ui"
+	"github.com/petstore-auth/petstore-auth/pkg/web"
 )
 
-// mountPages mounts the HTML pages (login, consent, account, admin).
-func (s *Server) mountPages(r *mux.Router, web fs.FS, secret []byte) error {
-	_, _, _ = r, web, secret
+// mountPages mounts the HTML pages (login, consent, account, admin) and the
+// admin JSON API.
+func (s *Server) mountPages(r *mux.Router, files fs.FS, secret []byte, now func() time.Time) error {
+	if files == nil {
+		return errors.New("server: no templates: pass Options.Web (the embedded files) or set web_dir")
+	}
+	kit, err := ui.New(ui.Config{
+		FS:       files,
+		Secret:   provider.DeriveKey(secret, "session-cookies"),
+		Insecure: s.Config.Insecure(),
+		Required: append(append([]string{}, web.Templates...), admin.Templates...),
+		Now:      now,
+		Logger:   s.Logger,
+	})
+	if err != nil {
+		return err
+	}
+	st := s.Store
+	(&admin.Handler{
+		Auth: s.Provider, Users: st, Clients: st, Grants: st, APIKeys: st, Audit: s.Audit, UI: kit, Now: now, Logger: s.Logger,
+		Stats: admin.StatsFunc(func(ctx context.Context, since time.Time) (admin.Counts, error) {
+			c, err := st.Stats(ctx, since)
+			return admin.Counts{Clients: c.Clients, Users: c.Users, ActiveGrants: c.ActiveGrants,
+				TokensIssued: c.TokensIssuedSince, FailedLogins: c.FailedLoginsSince}, err
+		}),
+	}).Mount(r)
+	(&web.Handler{
+		OAuth2: s.Provider.OAuth2, Issuer: s.Config.Issuer, NewSession: provider.NewSessionFunc,
+		Users: st, Clients: st, Grants: st, APIKeys: st, Audit: s.Audit, UI: kit,
+		Limiter: s.Limiter, Now: now, Logger: s.Logger, Dev: s.Config.Dev,
+	}).Mount(r)
 	return nil
 }

@@ -114,7 +114,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Server, error)
 	if web == nil && cfg.WebDir != "" {
 		web = os.DirFS(cfg.WebDir)
 	}
-	s.Handler, err = s.routes(web, secret)
+	s.Handler, err = s.routes(web, secret, opts.Now)
 	if err != nil {
 		return fail(err)
 	}
@@ -138,11 +138,11 @@ func (s *Server) Close() error {
 	return s.Store.Close()
 }
 
-func (s *Server) routes(web fs.FS, secret []byte) (http.Handler, error) {
+func (s *Server) routes(web fs.FS, secret []byte, now func() time.Time) (http.Handler, error) {
 	r := mux.NewRouter()
 	r.Use(s.metrics.middleware)
 	s.Provider.Mount(r)
-	if err := s.mountPages(r, web, secret); err != nil {
+	if err := s.mountPages(r, web, secret, now); err != nil {
 		return nil, err
 	}
 	r.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {

@@ -1,0 +1,287 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"html"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+const appCallback = "https://app.example/cb"
+
+// browser is one user agent with its own cookie jar; it follows redirects
+// within the authorization server and stops at the app's callback.
+type browser struct {
+	t    *testing.T
+	c    *http.Client
+	base string
+}
+
+func newBrowser(t *testing.T, base string) *browser {
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		if !strings.HasPrefix(req.URL.String(), base) {
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}}
+	return &browser{t: t, c: c, base: base}
+}
+
+type page struct {
+	status   int
+	body     string
+	location string
+	url      string
+}
+
+func (b *browser) do(req *http.Request) page {
+	b.t.Helper()
+	res, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return page{res.StatusCode, string(body), res.Header.Get("Location"), res.Request.URL.String()}
+}
+
+func (b *browser) get(u string) page {
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	return b.do(req)
+}
+
+func (b *browser) post(u string, form url.Values) page {
+	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", b.base)
+	return b.do(req)
+}
+
+var hiddenRe = regexp.MustCompile(`<input[^>]*type="hidden"[^>]*>`)
+var nameRe = regexp.MustCompile(`name="([^"]*)"`)
+var valueRe = regexp.MustCompile(`value="([^"]*)"`)
+
+// hidden returns the hidden inputs of a page.
+func hidden(body string) url.Values {
+	v := url.Values{}
+	for _, in := range hiddenRe.FindAllString(body, -1) {
+		n, val := nameRe.FindStringSubmatch(in), valueRe.FindStringSubmatch(in)
+		if n != nil && val != nil {
+			v.Set(n[1], html.UnescapeString(val[1]))
+		}
+	}
+	return v
+}
+
+// flowEnv is a running server with a confidential web client and a user.
+type flowEnv struct {
+	ts     *httptest.Server
+	conf   *oauth2.Config
+	rs     created
+	client created
+}
+
+func newFlowEnv(t *testing.T, db string) *flowEnv {
+	t.Helper()
+	setEnv(t, db)
+	c := createClient(t, "--name", "MyApp <b>", "--redirect-uri", appCallback, "--scope", "read:pets write:pets offline_access")
+	rs := createClient(t, "--name", "API", "--introspect", "--grant-type", "client_credentials")
+	if out, err := cli(t, "correct horse battery\n", "user", "create", "--email", "alice@example.com", "--password-stdin"); err != nil {
+		t.Fatal(out, err)
+	}
+	_, ts := startServer(t)
+	return &flowEnv{ts: ts, rs: rs, client: c, conf: &oauth2.Config{ClientID: c.ClientID, ClientSecret: c.ClientSecret, RedirectURL: appCallback,
+		Endpoint: oauth2.Endpoint{AuthURL: ts.URL + "/oauth2/auth", TokenURL: ts.URL + "/oauth2/token", AuthStyle: oauth2.AuthStyleInHeader}}}
+}
+
+// signIn posts the login form reached from p.
+func (e *flowEnv) signIn(t *testing.T, b *browser, p page) page {
+	t.Helper()
+	if !strings.Contains(p.url, "/login") {
+		t.Fatalf("expected the login page, got %s (%d)", p.url, p.status)
+	}
+	form := hidden(p.body)
+	form.Set("email", "alice@example.com")
+	form.Set("password", "correct horse battery")
+	return b.post(e.ts.URL+"/login", form)
+}
+
+// consent answers the consent page with the given scopes ticked.
+func (e *flowEnv) consent(t *testing.T, b *browser, p page, decision string, remember bool, scopes ...string) page {
+	t.Helper()
+	if !strings.Contains(p.body, `name="decision"`) {
+		t.Fatalf("expected the consent page, got %d %s", p.status, p.url)
+	}
+	form := hidden(p.body)
+	form.Set("decision", decision)
+	for _, s := range scopes {
+		form.Add("scope", s)
+	}
+	if remember {
+		form.Set("remember", "on")
+	}
+	return b.post(e.ts.URL+"/oauth2/consent", form)
+}
+
+// callback checks the redirect to the app and returns its query.
+func callback(t *testing.T, p page) url.Values {
+	t.Helper()
+	if p.status != http.StatusSeeOther && p.status != http.StatusFound {
+		t.Fatalf("expected a redirect to the app, got %d at %s: %.300s", p.status, p.url, p.body)
+	}
+	u, err := url.Parse(p.location)
+	if err != nil || !strings.HasPrefix(p.location, appCallback+"?") {
+		t.Fatalf("redirected to %q, want %s", p.location, appCallback)
+	}
+	return u.Query()
+}
+
+func (e *flowEnv) introspect(t *testing.T, token string) map[string]any {
+	t.Helper()
+	_, body := postForm(t, e.ts.URL+"/oauth2/introspect", e.rs.ClientID, e.rs.ClientSecret, url.Values{"token": {token}})
+	return body
+}
+
+// TestConnectWithPetStore is the whole user story over real HTTP with
+// x/oauth2 as the client, on SQLite and PostgreSQL.
+func TestConnectWithPetStore(t *testing.T) {
+	for name, db := range databases(t) {
+		t.Run(name, func(t *testing.T) {
+			e := newFlowEnv(t, db)
+			ctx := context.Background()
+			b := newBrowser(t, e.ts.URL)
+			v := oauth2.GenerateVerifier()
+			state := "st-" + oauth2.GenerateVerifier()[:20]
+			p := b.get(e.conf.AuthCodeURL(state, oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("scope", "read:pets write:pets offline_access")))
+			p = e.signIn(t, b, p) // back to the same authorization request
+			if !strings.Contains(p.body, "MyApp &lt;b&gt;") || strings.Contains(p.body, "MyApp <b>") {
+				t.Fatal("the consent page must show the app's name, escaped")
+			}
+			q := callback(t, e.consent(t, b, p, "allow", true, "read:pets", "offline_access")) // write:pets unticked
+			if q.Get("state") != state || q.Get("iss") != "http://127.0.0.1:8080" || q.Get("code") == "" {
+				t.Fatalf("callback query %v", q)
+			}
+			tok, err := e.conf.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(v))
+			if err != nil {
+				t.Fatalf("exchange: %v", err)
+			}
+			if s, _ := tok.Extra("scope").(string); s != "read:pets offline_access" {
+				t.Fatalf("narrowed consent: token scope %q", s)
+			}
+			if ins := e.introspect(t, tok.AccessToken); ins["active"] != true || ins["sub"] == "" {
+				t.Fatalf("introspection: %v", ins)
+			}
+
+			// Remembered consent: the next authorization skips the page.
+			v2 := oauth2.GenerateVerifier()
+			p = b.get(e.conf.AuthCodeURL(state, oauth2.S256ChallengeOption(v2), oauth2.SetAuthURLParam("scope", "read:pets")))
+			if q := callback(t, p); q.Get("code") == "" {
+				t.Fatalf("remembered consent did not skip the page: %v", q)
+			}
+			// More scopes than remembered ask again.
+			p = b.get(e.conf.AuthCodeURL(state, oauth2.S256ChallengeOption(v2), oauth2.SetAuthURLParam("scope", "read:pets write:pets")))
+			if !strings.Contains(p.body, `name="decision"`) {
+				t.Fatalf("asking for more scopes must show the consent page again: %d %s", p.status, p.location)
+			}
+			// Deny → access_denied with state and iss.
+			q = callback(t, e.consent(t, b, p, "deny", false))
+			if q.Get("error") != "access_denied" || q.Get("state") != state || q.Get("iss") == "" || q.Get("code") != "" {
+				t.Fatalf("deny: %v", q)
+			}
+
+			// Refresh keeps working; the account page revokes the grant.
+			ts := e.conf.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken, Expiry: time.Now().Add(-time.Minute)})
+			fresh, err := ts.Token()
+			if err != nil {
+				t.Fatalf("refresh: %v", err)
+			}
+			acct := b.get(e.ts.URL + "/account")
+			if acct.status != 200 || !strings.Contains(acct.body, "MyApp") {
+				t.Fatalf("account page: %d", acct.status)
+			}
+			m := regexp.MustCompile(`action="(/account/grants/[^"]+/revoke)"`).FindStringSubmatch(acct.body)
+			if m == nil {
+				t.Fatal("no revoke button on the account page")
+			}
+			form := hidden(acct.body)
+			if p := b.post(e.ts.URL+html.UnescapeString(m[1]), form); p.status >= 400 {
+				t.Fatalf("revoke: %d %.200s", p.status, p.body)
+			}
+			if ins := e.introspect(t, fresh.AccessToken); ins["active"] != false {
+				t.Fatalf("access token still active after revoking the grant: %v", ins)
+			}
+			if _, err := e.conf.TokenSource(ctx, &oauth2.Token{RefreshToken: fresh.RefreshToken, Expiry: time.Now().Add(-time.Minute)}).Token(); err == nil ||
+				!strings.Contains(err.Error(), "invalid_grant") {
+				t.Fatalf("refresh after revocation: %v", err)
+			}
+		})
+	}
+}
+
+// TestAuthorizeRejectsRedirectVariants (RD-01, RD-06): any byte difference
+// from the registered URI is an error page, never a redirect.
+func TestAuthorizeRejectsRedirectVariants(t *testing.T) {
+	e := newFlowEnv(t, "sqlite://"+t.TempDir()+"/a.db")
+	b := newBrowser(t, e.ts.URL)
+	v := oauth2.GenerateVerifier()
+	for _, uri := range []string{"https://APP.example/cb", "https://app.example/CB", "https://app.example/cb/", "https://app.example/cb?x=1",
+		"https://app.example/%63b", "https://app.example@evil.com/cb", "https://app.example.evil.com/cb", "https://app.example:443/cb",
+		"https://app.example/cb/../cb", "https://evil.com\\@app.example/cb"} {
+		t.Run(uri, func(t *testing.T) {
+			u := e.conf.AuthCodeURL("state-12345678", oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("redirect_uri", uri), oauth2.SetAuthURLParam("scope", "read:pets"))
+			p := b.get(u)
+			if p.status != http.StatusBadRequest || p.location != "" || strings.Contains(p.body, "code=") {
+				t.Fatalf("got %d Location=%q", p.status, p.location)
+			}
+		})
+	}
+	p := b.get(strings.Replace(e.conf.AuthCodeURL("state-12345678", oauth2.S256ChallengeOption(v)), "client_id="+e.client.ClientID, "client_id=unknown", 1))
+	if p.status < 400 || p.location != "" {
+		t.Fatalf("unknown client: %d %q", p.status, p.location)
+	}
+	// Missing PKCE after a valid redirect_uri: an error redirect with iss.
+	p = b.get(e.conf.AuthCodeURL("state-12345678", oauth2.SetAuthURLParam("scope", "read:pets")))
+	if q := callback(t, p); q.Get("error") == "" || q.Get("iss") == "" || q.Get("state") != "state-12345678" {
+		t.Fatalf("missing PKCE: %v", q)
+	}
+}
+
+// TestLoginInOneBrowserCannotCompleteInAnother (WB-02/WB-05).
+func TestLoginInOneBrowserCannotCompleteInAnother(t *testing.T) {
+	e := newFlowEnv(t, "sqlite://"+t.TempDir()+"/a.db")
+	victim, attacker := newBrowser(t, e.ts.URL), newBrowser(t, e.ts.URL)
+	v := oauth2.GenerateVerifier()
+	p := attacker.get(e.conf.AuthCodeURL("state-12345678", oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("scope", "read:pets")))
+	form := hidden(p.body) // the attacker's login form, CSRF token and all
+	form.Set("email", "alice@example.com")
+	form.Set("password", "correct horse battery")
+	if p := victim.post(e.ts.URL+"/login", form); p.status != http.StatusForbidden {
+		t.Fatalf("a login form from another browser was accepted: %d", p.status)
+	}
+	// A cross-origin POST is refused even with a token.
+	req, _ := http.NewRequest(http.MethodPost, e.ts.URL+"/login", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "https://evil.example")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	if p := attacker.do(req); p.status != http.StatusForbidden {
+		t.Fatalf("cross-origin login POST: %d", p.status)
+	}
+	// Pages are not frameable.
+	res, _ := http.Get(e.ts.URL + "/login")
+	if !strings.Contains(res.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
+		t.Fatalf("CSP %q", res.Header.Get("Content-Security-Policy"))
+	}
+	res.Body.Close()
+	_ = json.Valid
+}
