@@ -92,10 +92,14 @@ type appServer struct {
 func newAppServer(t *testing.T) *appServer {
 	a := &appServer{}
 	a.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/cb" {
+			http.NotFound(w, r) // e.g. the browser's favicon request
+			return
+		}
 		a.mu.Lock()
 		a.query = r.URL.Query()
 		a.mu.Unlock()
-		fmt.Fprint(w, "<!doctype html><title>MyApp callback</title><h1>Back at MyApp</h1>")
+		fmt.Fprint(w, "<!doctype html><title>MyApp callback</title><h1 id=\"myapp-callback\">Back at MyApp</h1>")
 	}))
 	t.Cleanup(a.Close)
 	return a
@@ -153,14 +157,16 @@ func TestBrowserConnectConsentRevoke(t *testing.T) {
 	err = chromedp.Do(ctx,
 		chromedp.Click(chromedp.CSS(`#scope-write\:pets`)), // untick write:pets
 		chromedp.Click(chromedp.CSS(`button[value="allow"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`h1`)),
+		chromedp.WaitVisible(chromedp.CSS(`#myapp-callback`)),
 	)
 	if err != nil {
 		t.Fatal(err)
 	}
 	q := app.last()
 	if q.Get("code") == "" || q.Get("state") != "browser-state-123" {
-		t.Fatalf("the app's callback got %v", q)
+		loc, _ := chromedp.Run(ctx, chromedp.Location())
+		txt, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`body`)))
+		t.Fatalf("the app's callback got %v; the browser is at %s: %.300s", q, loc, txt)
 	}
 	tok, err := conf.Exchange(context.Background(), q.Get("code"), oauth2.VerifierOption(v))
 	if err != nil {

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/petstore-auth/petstore-auth/pkg/apikey"
 )
 
@@ -105,10 +107,11 @@ type Verifier struct {
 	Now    func() time.Time
 	Logger *slog.Logger
 
-	once   sync.Once
-	cache  *cache
-	jwks   jwksState
-	revoke revocationList
+	once     sync.Once
+	cache    *cache
+	inflight singleflight.Group
+	jwks     jwksState
+	revoke   revocationList
 
 	hits, misses, introspections atomic.Uint64
 }
@@ -203,7 +206,13 @@ func (v *Verifier) introspectCached(ctx context.Context, token, kind string) (*P
 		return e.principal.clone(), nil
 	}
 	v.misses.Add(1)
-	p, err := v.introspect(ctx, token, kind)
+	// Concurrent misses for one token share one call; it is detached from
+	// the first caller's cancellation (callTimeout still bounds it), so one
+	// client hanging up does not fail the others.
+	res, err, _ := v.inflight.Do(string(key[:]), func() (any, error) {
+		return v.introspect(context.WithoutCancel(ctx), token, kind)
+	})
+	p, _ := res.(*Principal)
 	switch {
 	case errors.Is(err, ErrUnavailable):
 		return nil, err

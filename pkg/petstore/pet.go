@@ -1,12 +1,14 @@
 package petstore
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/base32"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -78,13 +80,33 @@ func validSpecies(s string) bool {
 // idEncoding sorts like the bytes it encodes, so ids sort by creation time.
 var idEncoding = base32.NewEncoding("0123456789abcdefghijklmnopqrstuv").WithPadding(base32.NoPadding)
 
+// ids remembers the last id so that ids made in the same millisecond still
+// sort in creation order (the ULID monotonic rule).
+var ids struct {
+	sync.Mutex
+	last [16]byte
+}
+
 // newID returns "pet_" + 26 characters: 48 bits of milliseconds then 80
-// random bits. Ids are unguessable and ordered by creation, which makes
-// them usable as pagination cursors.
+// random bits (the previous id plus one within a millisecond). Ids are
+// unguessable and ordered by creation, which makes them usable as
+// pagination cursors.
 func newID(now time.Time) string {
 	var b [16]byte
 	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixMilli())<<16)
-	_, _ = rand.Read(b[6:])
+	ids.Lock()
+	defer ids.Unlock()
+	if bytes.Equal(b[:6], ids.last[:6]) {
+		b = ids.last
+		for i := 15; i >= 6; i-- { // +1 on the 80-bit random part
+			if b[i]++; b[i] != 0 {
+				break
+			}
+		}
+	} else {
+		_, _ = rand.Read(b[6:])
+	}
+	ids.last = b
 	return "pet_" + idEncoding.EncodeToString(b[:])
 }
 

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	_ "github.com/glebarez/go-sqlite" // driver "sqlite"
+	_ "github.com/glebarez/go-sqlite"  // driver "sqlite"
 	_ "github.com/jackc/pgx/v5/stdlib" // driver "pgx"
 )
 

@@ -10,6 +10,11 @@
 //
 //	r.Handle("/login", kit.Pages(kit.Protect(h)))
 //
+// Every page gets a strict Content-Security-Policy (CSP). A form whose
+// answer redirects to another site (an OAuth client) must call
+// AllowFormTargets first: browsers enforce form-action on the redirects
+// that follow a submission, and Chromium otherwise blocks them.
+//
 // Templates: templates/layout.html defines "layout", which every page
 // executes; each other templates/**/*.html is a page named by its path
 // without ".html" ("login", "admin/clients"). Files whose name starts with

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -65,6 +66,30 @@ type Kit struct {
 // from elsewhere, never framed.
 const CSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; " +
 	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// cspSource is what AllowFormTargets accepts: a scheme, or a scheme and a
+// host with an optional port (or "*" port), nothing that could end the
+// directive.
+var cspSource = regexp.MustCompile(`^[a-z][a-z0-9+.-]*:(//(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:([0-9]{1,5}|\*))?)?$`)
+
+// AllowFormTargets widens the page's form-action to targets (CSP source
+// expressions like "https://app.example" or "com.example.app:"). Browsers
+// apply form-action to every redirect that follows a form submission, so
+// a form whose answer is a 303 back to an OAuth client (consent, sign-in
+// with remembered consent) must name the client's origin. Call it before
+// Render; invalid targets are dropped.
+func AllowFormTargets(w http.ResponseWriter, targets ...string) {
+	var ok []string
+	for _, t := range targets {
+		if t = strings.ToLower(t); cspSource.MatchString(t) && !slices.Contains(ok, t) {
+			ok = append(ok, t)
+		}
+	}
+	if len(ok) > 0 {
+		w.Header().Set("Content-Security-Policy",
+			strings.Replace(CSP, "form-action 'self'", "form-action 'self' "+strings.Join(ok, " "), 1))
+	}
+}
 
 // New parses every template once and checks that the required pages exist.
 func New(cfg Config) (*Kit, error) {
@@ -299,7 +324,9 @@ func (k *Kit) Error(w http.ResponseWriter, r *http.Request, status int, title, m
 // setPageHeaders sets the headers of every HTML page. Pages are never
 // cached: they carry CSRF tokens and personal data.
 func setPageHeaders(h http.Header) {
-	h.Set("Content-Security-Policy", CSP)
+	if !strings.HasPrefix(h.Get("Content-Security-Policy"), CSP[:strings.Index(CSP, "form-action")]) {
+		h.Set("Content-Security-Policy", CSP) // unless AllowFormTargets widened ours
+	}
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")

@@ -172,3 +172,26 @@ func TestForgedCookieIsIgnored(t *testing.T) {
 		t.Fatal("a cookie sealed with another secret was accepted")
 	}
 }
+
+func TestAllowFormTargetsDropsInjection(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		targets []string
+		want    string
+	}{
+		{"origin", []string{"https://app.example"}, "form-action 'self' https://app.example;"},
+		{"scheme and loopback", []string{"com.example.app:", "http://127.0.0.1:*"}, "form-action 'self' com.example.app: http://127.0.0.1:*;"},
+		{"directive injection", []string{"https://a.example; script-src *"}, "form-action 'self';"},
+		{"quote", []string{"'unsafe-inline'"}, "form-action 'self';"},
+		{"path", []string{"https://a.example/x"}, "form-action 'self';"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			rec.Header().Set("Content-Security-Policy", CSP)
+			AllowFormTargets(rec, tc.targets...)
+			if got := rec.Header().Get("Content-Security-Policy"); !strings.Contains(got, tc.want) || strings.Count(got, ";") != strings.Count(CSP, ";") {
+				t.Fatalf("CSP %q, want it to contain %q", got, tc.want)
+			}
+		})
+	}
+}

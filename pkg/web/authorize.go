@@ -97,6 +97,7 @@ func (h *Handler) renderConsent(w http.ResponseWriter, r *http.Request, ar fosit
 	}
 	if ru := ar.GetRedirectURI(); ru != nil {
 		p.RedirectHost = ru.Host
+		ui.AllowFormTargets(w, formTargets(ru.String())...) // Allow and Deny end in a 303 there
 	}
 	for _, s := range ar.GetRequestedScopes() {
 		if info, ok := identity.LookupScope(s); ok {
@@ -235,6 +236,9 @@ func (h *Handler) authorizeError(w http.ResponseWriter, r *http.Request, ar fosi
 			msg = "The application asked us to send you to an address it has not registered, so we will not."
 		}
 		h.log(r.Context()).Info("authorization request refused", "error", rfc.ErrorField, "hint", rfc.HintField)
+		if h.Dev {
+			msg += " (" + rfc.ErrorField + ": " + rfc.HintField + ")" // for the developer of the client
+		}
 		h.UI.Error(w, r, http.StatusBadRequest, "This sign-in link does not work", msg)
 		return
 	}
@@ -314,4 +318,30 @@ func (h *Handler) clientName(r *http.Request, id string) string {
 		return id
 	}
 	return c.Name
+}
+
+// formTargets are the CSP sources of redirect URIs: the origin for http(s)
+// (any port for loopback, which RFC 8252 lets native apps pick), the scheme
+// for private-use schemes of native apps.
+func formTargets(uris ...string) []string {
+	var out []string
+	for _, s := range uris {
+		u, err := url.Parse(s)
+		if err != nil || u.Scheme == "" {
+			continue
+		}
+		switch {
+		case u.Scheme != "http" && u.Scheme != "https":
+			out = append(out, u.Scheme+":")
+		case u.Hostname() == "127.0.0.1" || u.Hostname() == "::1":
+			host := u.Hostname()
+			if strings.Contains(host, ":") {
+				host = "[" + host + "]"
+			}
+			out = append(out, u.Scheme+"://"+host+":*")
+		default:
+			out = append(out, u.Scheme+"://"+u.Host)
+		}
+	}
+	return out
 }

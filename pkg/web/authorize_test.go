@@ -218,3 +218,45 @@ func TestConsentNotRememberedAsksAgain(t *testing.T) {
 		t.Fatalf("HTTP %d; want the consent page", p.status)
 	}
 }
+
+// Browsers apply form-action to the redirects after a form submission, so
+// the consent form (and the login form, when consent is remembered) must
+// allow the client's origin, and only that.
+func TestFormsAllowTheClientRedirectOrigin(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	auth := authPathFor("read:pets")
+	wantCSP := "form-action 'self' https://app.example;"
+	if csp := b.get("/login?return_to=" + url.QueryEscape(auth)).header.Get("Content-Security-Policy"); !strings.Contains(csp, wantCSP) {
+		t.Fatalf("login page CSP %q", csp)
+	}
+	if csp := b.get("/login").header.Get("Content-Security-Policy"); !strings.Contains(csp, "form-action 'self';") {
+		t.Fatalf("plain login page CSP %q", csp)
+	}
+	b.mustLogin("alice@example.com")
+	if csp := b.get(auth).header.Get("Content-Security-Policy"); !strings.Contains(csp, wantCSP) || !strings.Contains(csp, "frame-ancestors 'none'") {
+		t.Fatalf("consent page CSP %q", csp)
+	}
+	if csp := b.get("/account").header.Get("Content-Security-Policy"); !strings.Contains(csp, "form-action 'self';") {
+		t.Fatalf("account page CSP %q", csp)
+	}
+}
+
+func TestFormTargets(t *testing.T) {
+	for _, tc := range []struct {
+		uri, want string
+	}{
+		{"https://app.example/cb", "https://app.example"},
+		{"https://app.example:8443/cb?x=1", "https://app.example:8443"},
+		{"http://127.0.0.1:5555/cb", "http://127.0.0.1:*"},
+		{"http://[::1]/cb", "http://[::1]:*"},
+		{"com.example.app:/oauth", "com.example.app:"},
+		{"not a uri", ""},
+	} {
+		t.Run(tc.uri, func(t *testing.T) {
+			if got := strings.Join(formTargets(tc.uri), " "); got != tc.want {
+				t.Fatalf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

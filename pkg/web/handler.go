@@ -64,7 +64,9 @@ type Handler struct {
 	Limiter Limiter
 	Now     func() time.Time
 	Logger  *slog.Logger
-	Dev     bool
+	// Dev shows fosite's reason on the error page of a refused
+	// authorization request, to help whoever is registering a client.
+	Dev bool
 }
 
 // Mount registers the pages on r.

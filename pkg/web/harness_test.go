@@ -109,7 +109,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		Issuer:     testIssuer,
 		NewSession: func(userID, grantID string) fosite.Session { return &fosite.DefaultSession{Subject: userID} },
 		Users:      e.users,
-		Clients:    &fakeClients{clients: map[string]*identity.Client{testClient: {ID: testClient, Name: "Pet Diary"}}},
+		Clients:    &fakeClients{clients: map[string]*identity.Client{testClient: {ID: testClient, Name: "Pet Diary", RedirectURIs: []string{testRedirect}}}},
 		Grants:     e.grants,
 		APIKeys:    e.keys,
 		Audit:      e.audit,

@@ -12,6 +12,7 @@ import (
 
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
 	"github.com/petstore-auth/petstore-auth/pkg/password"
+	"github.com/petstore-auth/petstore-auth/pkg/ui"
 )
 
 // badCredentials is the one message for every failed sign-in, so the page
@@ -50,6 +51,8 @@ func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, status int
 		if q, err := url.ParseQuery(strings.TrimPrefix(p.ReturnTo, authPath+"?")); err == nil && q.Get("client_id") != "" {
 			if c, err := h.Clients.ClientByID(r.Context(), q.Get("client_id")); err == nil {
 				p.ClientName = c.Name
+				// With remembered consent, signing in ends in a 303 to the client.
+				ui.AllowFormTargets(w, formTargets(c.RedirectURIs...)...)
 			}
 		}
 	}

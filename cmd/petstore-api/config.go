@@ -1,0 +1,134 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// config is config/petstore-api.yaml; see that file for what each key means.
+type config struct {
+	Listen                 string        `yaml:"listen"`
+	DatabaseURL            string        `yaml:"database_url"`
+	Issuer                 string        `yaml:"issuer"`
+	ClientID               string        `yaml:"client_id"`
+	ClientSecret           string        `yaml:"client_secret"`
+	Audience               string        `yaml:"audience"`
+	Mode                   string        `yaml:"mode"`
+	CacheTTL               time.Duration `yaml:"cache_ttl"`
+	RevocationPollInterval time.Duration `yaml:"revocation_poll_interval"`
+}
+
+func defaults() config {
+	return config{
+		Listen:                 "127.0.0.1:8081",
+		DatabaseURL:            "sqlite://data/petstore-api.db",
+		Issuer:                 "http://127.0.0.1:8080",
+		Audience:               "petstore-api",
+		Mode:                   "test",
+		CacheTTL:               30 * time.Second,
+		RevocationPollInterval: 5 * time.Second,
+	}
+}
+
+// LogValue keeps the client secret out of logs.
+func (c config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("listen", c.Listen), slog.String("database", redactURL(c.DatabaseURL)),
+		slog.String("issuer", c.Issuer), slog.String("client_id", c.ClientID),
+		slog.String("audience", c.Audience), slog.String("mode", c.Mode),
+		slog.String("cache_ttl", c.CacheTTL.String()), slog.String("revocation_poll_interval", c.RevocationPollInterval.String()))
+}
+
+// redactURL hides a database password.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	return u.Redacted()
+}
+
+// envOverrides maps environment variables to the fields they replace.
+var envOverrides = []struct {
+	name string
+	set  func(*config, string)
+}{
+	{"PETSTORE_API_LISTEN", func(c *config, v string) { c.Listen = v }},
+	{"PETSTORE_API_DATABASE_URL", func(c *config, v string) { c.DatabaseURL = v }},
+	{"PETSTORE_AUTH_ISSUER", func(c *config, v string) { c.Issuer = v }},
+	{"PETSTORE_API_CLIENT_ID", func(c *config, v string) { c.ClientID = v }},
+	{"PETSTORE_API_CLIENT_SECRET", func(c *config, v string) { c.ClientSecret = v }},
+	{"PETSTORE_API_MODE", func(c *config, v string) { c.Mode = v }},
+}
+
+// loadConfig reads the YAML file (a missing file is fine unless required),
+// applies environment overrides and validates the result.
+func loadConfig(path string, required bool, getenv func(string) string) (config, error) {
+	c := defaults()
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		dec.KnownFields(true) // a misspelt key is an error, not a silent default
+		// io.EOF: a file of comments only means all defaults.
+		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+			return c, fmt.Errorf("%s: %w", path, err)
+		}
+	case errors.Is(err, os.ErrNotExist) && !required:
+	default:
+		return c, err
+	}
+	for _, o := range envOverrides {
+		if v := getenv(o.name); v != "" {
+			o.set(&c, v)
+		}
+	}
+	c.Issuer = strings.TrimRight(c.Issuer, "/")
+	return c, c.validate()
+}
+
+// validate reports every problem at once.
+func (c config) validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		bad("listen: %q is not host:port", c.Listen)
+	}
+	if !strings.HasPrefix(c.DatabaseURL, "sqlite://") && !strings.HasPrefix(c.DatabaseURL, "postgres://") &&
+		!strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		bad("database_url: must start with sqlite:// or postgres://")
+	}
+	if u, err := url.Parse(c.Issuer); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		u.RawQuery != "" || u.Fragment != "" {
+		bad("issuer: %q must be an absolute http(s) URL without query or fragment", c.Issuer)
+	}
+	if c.ClientID == "" {
+		bad("client_id: required (the API's own client, allowed to introspect; set PETSTORE_API_CLIENT_ID)")
+	}
+	if c.ClientSecret == "" {
+		bad("client_secret: required (set PETSTORE_API_CLIENT_SECRET)")
+	}
+	if c.Audience == "" {
+		bad("audience: required")
+	}
+	if c.Mode != "live" && c.Mode != "test" {
+		bad("mode: %q must be live or test", c.Mode)
+	}
+	if c.CacheTTL < time.Second || c.CacheTTL > 60*time.Second {
+		bad("cache_ttl: %s must be between 1s and 60s (it bounds how long a revoked token still works)", c.CacheTTL)
+	}
+	if c.RevocationPollInterval < time.Second || c.RevocationPollInterval > 60*time.Second {
+		bad("revocation_poll_interval: %s must be between 1s and 60s", c.RevocationPollInterval)
+	}
+	return errors.Join(errs...)
+}

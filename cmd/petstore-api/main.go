@@ -1,0 +1,190 @@
+// Command petstore-api is the PetStore resource server: the /v1/pets API,
+// protected by bearer credentials that it checks against the authorization
+// server over HTTP only (introspection, JWKS, revoked-JWT list).
+//
+//	petstore-api --config config/petstore-api.yaml
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/petstore-auth/petstore-auth/pkg/bearer"
+	"github.com/petstore-auth/petstore-auth/pkg/petstore"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "petstore-api:", err)
+		os.Exit(1)
+	}
+}
+
+// run parses flags, loads the configuration and serves until ctx is done.
+func run(ctx context.Context, args []string, getenv func(string) string, logOut io.Writer) error {
+	fs := flag.NewFlagSet("petstore-api", flag.ContinueOnError)
+	fs.SetOutput(logOut)
+	path := fs.String("config", "config/petstore-api.yaml", "configuration file (YAML)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	explicit := false
+	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "config" })
+	cfg, err := loadConfig(*path, explicit, getenv)
+	if err != nil {
+		return fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	log := slog.New(slog.NewJSONHandler(logOut, nil))
+	slog.SetDefault(log)
+	if u, _ := url.Parse(cfg.Issuer); u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		log.Warn("the issuer is plain http on a non-loopback host: the API's client secret and users' tokens cross the network unencrypted", "issuer", cfg.Issuer)
+	}
+
+	handler, cleanup, err := build(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, ln, handler, log, cfg)
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// build opens the database and assembles the router. cleanup stops the
+// revocation poller and closes the database.
+func build(ctx context.Context, cfg config, log *slog.Logger) (http.Handler, func(), error) {
+	store, err := petstore.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("database: %w", err)
+	}
+	v := &bearer.Verifier{
+		Issuer: cfg.Issuer, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, Audience: cfg.Audience,
+		Mode: cfg.Mode, CacheTTL: cfg.CacheTTL, RevocationPollInterval: cfg.RevocationPollInterval, Logger: log,
+	}
+	pollCtx, stopPolling := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() { v.Run(pollCtx); close(done) }()
+
+	r := mux.NewRouter()
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		petstore.WriteError(w, http.StatusNotFound, "Not found")
+	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		petstore.WriteError(w, http.StatusMethodNotAllowed, "Method not allowed")
+	})
+	(&petstore.Handler{Store: store, Verifier: v, Logger: log}).Mount(r)
+	cleanup := func() {
+		stopPolling()
+		<-done
+		store.Close()
+	}
+	return accessLog(log, recoverer(log, r)), cleanup, nil
+}
+
+// serve runs the HTTP server on ln until ctx is done, then drains
+// in-flight requests for up to 10 s.
+func serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger, cfg config) error {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      15 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    16 << 10, // room for a 4 KiB Authorization header, not for abuse
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("petstore-api listening", "addr", ln.Addr().String(), "config", cfg)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// statusWriter remembers the status for the access log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// accessLog logs one line per request: never headers or the query string,
+// where credentials could be.
+func accessLog(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		if sw.status == 0 {
+			sw.status = http.StatusOK
+		}
+		log.InfoContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
+			"duration_ms", time.Since(start).Milliseconds(), "remote", r.RemoteAddr)
+	})
+}
+
+// recoverer turns a panic into a 500 without a stack trace in the answer.
+func recoverer(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				log.ErrorContext(r.Context(), "panic", "value", fmt.Sprint(v), "path", r.URL.Path)
+				petstore.WriteError(w, http.StatusInternalServerError, "Internal error")
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}

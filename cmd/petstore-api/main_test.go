@@ -1,0 +1,221 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/petstore-auth/petstore-auth/pkg/bearer/bearertest"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func writeFile(t *testing.T, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "api.yaml")
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestShippedConfigLoads(t *testing.T) {
+	c, err := loadConfig("../../config/petstore-api.yaml", true, env(map[string]string{
+		"PETSTORE_API_CLIENT_ID": "petstore-api", "PETSTORE_API_CLIENT_SECRET": "s"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := defaults()
+	want.ClientID, want.ClientSecret = "petstore-api", "s"
+	if c != want {
+		t.Fatalf("shipped config %+v differs from the defaults %+v", c, want)
+	}
+}
+
+func TestLoadConfig(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		file    string
+		env     map[string]string
+		check   func(config) bool
+		wantErr []string
+	}{
+		{
+			name: "file values",
+			file: "client_id: api\nclient_secret: s\nmode: live\ncache_ttl: 10s\nissuer: https://auth.example/\n",
+			check: func(c config) bool {
+				return c.Mode == "live" && c.CacheTTL == 10*time.Second && c.Issuer == "https://auth.example"
+			},
+		},
+		{
+			name: "environment wins",
+			file: "client_id: api\nclient_secret: s\nlisten: 127.0.0.1:1\n",
+			env: map[string]string{"PETSTORE_API_LISTEN": "0.0.0.0:9000", "PETSTORE_API_CLIENT_SECRET": "from-env",
+				"PETSTORE_AUTH_ISSUER": "https://a.example", "PETSTORE_API_MODE": "live",
+				"PETSTORE_API_DATABASE_URL": "postgres://u@h/db", "PETSTORE_API_CLIENT_ID": "env-id"},
+			check: func(c config) bool {
+				return c.Listen == "0.0.0.0:9000" && c.ClientSecret == "from-env" && c.Issuer == "https://a.example" &&
+					c.Mode == "live" && c.DatabaseURL == "postgres://u@h/db" && c.ClientID == "env-id"
+			},
+		},
+		{
+			name: "comments only means defaults",
+			file: "# nothing\n",
+			env:  map[string]string{"PETSTORE_API_CLIENT_ID": "a", "PETSTORE_API_CLIENT_SECRET": "b"},
+			check: func(c config) bool {
+				return c.Listen == "127.0.0.1:8081" && c.Mode == "test"
+			},
+		},
+		{
+			name:    "unknown key",
+			file:    "client_id: a\nclient_secret: b\ncache_tll: 5s\n",
+			wantErr: []string{"cache_tll"},
+		},
+		{
+			name: "every problem at once",
+			file: "listen: nope\ndatabase_url: mysql://x\nissuer: ftp://x\nmode: prod\ncache_ttl: 5m\nrevocation_poll_interval: 10ms\naudience: ''\n",
+			wantErr: []string{"listen:", "database_url:", "issuer:", "client_id:", "client_secret:", "mode:",
+				"cache_ttl:", "revocation_poll_interval:", "audience:"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := loadConfig(writeFile(t, tc.file), true, env(tc.env))
+			if tc.wantErr != nil {
+				if err == nil {
+					t.Fatal("no error")
+				}
+				for _, w := range tc.wantErr {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("error %q does not mention %q", err, w)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tc.check(c) {
+				t.Fatalf("config %+v", c)
+			}
+		})
+	}
+	t.Run("missing default file is fine, missing explicit file is not", func(t *testing.T) {
+		e := env(map[string]string{"PETSTORE_API_CLIENT_ID": "a", "PETSTORE_API_CLIENT_SECRET": "b"})
+		if _, err := loadConfig(filepath.Join(t.TempDir(), "none.yaml"), false, e); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := loadConfig(filepath.Join(t.TempDir(), "none.yaml"), true, e); err == nil {
+			t.Fatal("missing explicit file accepted")
+		}
+	})
+}
+
+func TestConfigLogValueHidesSecrets(t *testing.T) {
+	c := defaults()
+	c.ClientSecret = "topsecret"
+	c.DatabaseURL = "postgres://user:dbpass@host/db"
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("x", "config", c)
+	if strings.Contains(buf.String(), "topsecret") || strings.Contains(buf.String(), "dbpass") {
+		t.Fatalf("secret in log: %s", buf.String())
+	}
+}
+
+// syncBuffer is a log sink safe for concurrent writers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestServe runs the real server on a loopback port with a fake
+// authorization server, then shuts it down gracefully.
+func TestServe(t *testing.T) {
+	as := bearertest.NewServer(t, nil)
+	cfg := defaults()
+	cfg.DatabaseURL = "sqlite://" + filepath.Join(t.TempDir(), "api.db")
+	cfg.Issuer, cfg.ClientID, cfg.ClientSecret = as.URL, bearertest.ClientID, bearertest.ClientSecret
+	var logs syncBuffer
+	log := slog.New(slog.NewJSONHandler(&logs, nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	h, cleanup, err := build(ctx, cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cleanup()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, ln, h, log, cfg) }()
+	base := "http://" + ln.Addr().String()
+
+	jwt := as.JWT(as.Claims("read:pets write:pets"))
+	key := as.APIKey("test", "read:pets")
+	for _, tc := range []struct {
+		name, method, path, token, body string
+		want                            int
+	}{
+		{"create with JWT", "POST", "/v1/pets", jwt, `{"name":"Rex","species":"dog","age":2}`, 201},
+		{"list with JWT", "GET", "/v1/pets", jwt, "", 200},
+		{"list with API key", "GET", "/v1/pets", key, "", 200},
+		{"no credentials", "GET", "/v1/pets", "", "", 401},
+		{"unknown route", "GET", "/v2/nothing", jwt, "", 404},
+		{"wrong method", "PUT", "/v1/pets", jwt, "", 405},
+		{"healthz", "GET", "/healthz", "", "", 200},
+		{"readyz", "GET", "/readyz", "", "", 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest(tc.method, base+tc.path, strings.NewReader(tc.body))
+			req.Header.Set("Content-Type", "application/json")
+			if tc.token != "" {
+				req.Header.Set("Authorization", "Bearer "+tc.token)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tc.want {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tc.want)
+			}
+			if ct := resp.Header.Get("Content-Type"); tc.want != 201 && ct != "application/json" {
+				t.Fatalf("Content-Type %q", ct)
+			}
+		})
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+	out := logs.String()
+	if !strings.Contains(out, `"path":"/v1/pets"`) {
+		t.Fatalf("no access log: %s", out)
+	}
+	for _, secret := range []string{jwt, key, bearertest.ClientSecret} {
+		if strings.Contains(out, secret) {
+			t.Fatalf("a credential is in the logs")
+		}
+	}
+}
