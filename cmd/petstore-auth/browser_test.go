@@ -73,7 +73,7 @@ func shoot(ctx context.Context, t *testing.T, name string) {
 		if err := chromedp.Do(ctx, chromedp.EmulateViewport(size.w, size.h), chromedp.Sleep(150*time.Millisecond)); err != nil {
 			t.Fatal(err)
 		}
-		buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+		buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -262,7 +262,6 @@ func TestBrowserAdminRevokesGrant(t *testing.T) {
 		}
 	}
 	signIn("root@example.com")
-	shoot(ctx, t, "admin-dashboard")
 	err = chromedp.Do(ctx,
 		chromedp.Navigate(ts.URL+"/admin/grants?user=alice%40example.com"),
 		chromedp.WaitVisible(chromedp.CSS(`a[href^="/admin/grants/"][href*="/revoke"]`)),
@@ -270,7 +269,6 @@ func TestBrowserAdminRevokesGrant(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	shoot(ctx, t, "admin-grants")
 	err = chromedp.Do(ctx,
 		chromedp.Click(chromedp.CSS(`a[href^="/admin/grants/"][href*="/revoke"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`form.confirm-actions button[type="submit"]`)),
