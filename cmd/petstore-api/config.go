@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,6 +27,11 @@ type config struct {
 	Mode                   string        `yaml:"mode"`
 	CacheTTL               time.Duration `yaml:"cache_ttl"`
 	RevocationPollInterval time.Duration `yaml:"revocation_poll_interval"`
+	// RateLimitPerMinute bounds requests per credential (per client address
+	// for requests without one); 0 switches it off.
+	RateLimitPerMinute int `yaml:"rate_limit_per_minute"`
+	// RedisURL, when set, shares the rate-limit counts between replicas.
+	RedisURL string `yaml:"redis_url"`
 }
 
 func defaults() config {
@@ -37,6 +43,7 @@ func defaults() config {
 		Mode:                   "test",
 		CacheTTL:               30 * time.Second,
 		RevocationPollInterval: 5 * time.Second,
+		RateLimitPerMinute:     6000,
 	}
 }
 
@@ -46,7 +53,8 @@ func (c config) LogValue() slog.Value {
 		slog.String("listen", c.Listen), slog.String("database", redactURL(c.DatabaseURL)),
 		slog.String("issuer", c.Issuer), slog.String("client_id", c.ClientID),
 		slog.String("audience", c.Audience), slog.String("mode", c.Mode),
-		slog.String("cache_ttl", c.CacheTTL.String()), slog.String("revocation_poll_interval", c.RevocationPollInterval.String()))
+		slog.String("cache_ttl", c.CacheTTL.String()), slog.String("revocation_poll_interval", c.RevocationPollInterval.String()),
+		slog.Int("rate_limit_per_minute", c.RateLimitPerMinute), slog.String("redis", redactURL(c.RedisURL)))
 }
 
 // redactURL hides a database password.
@@ -69,6 +77,7 @@ var envOverrides = []struct {
 	{"PETSTORE_API_CLIENT_ID", func(c *config, v string) { c.ClientID = v }},
 	{"PETSTORE_API_CLIENT_SECRET", func(c *config, v string) { c.ClientSecret = v }},
 	{"PETSTORE_API_MODE", func(c *config, v string) { c.Mode = v }},
+	{"PETSTORE_API_REDIS_URL", func(c *config, v string) { c.RedisURL = v }},
 }
 
 // loadConfig reads the YAML file (a missing file is fine unless required),
@@ -93,8 +102,16 @@ func loadConfig(path string, required bool, getenv func(string) string) (config,
 			o.set(&c, v)
 		}
 	}
+	var envErr error
+	if v := getenv("PETSTORE_API_RATE_LIMIT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			envErr = fmt.Errorf("PETSTORE_API_RATE_LIMIT: %q is not a number", v)
+		}
+		c.RateLimitPerMinute = n
+	}
 	c.Issuer = strings.TrimRight(c.Issuer, "/")
-	return c, c.validate()
+	return c, errors.Join(envErr, c.validate())
 }
 
 // validate reports every problem at once.
@@ -129,6 +146,12 @@ func (c config) validate() error {
 	}
 	if c.RevocationPollInterval < time.Second || c.RevocationPollInterval > 60*time.Second {
 		bad("revocation_poll_interval: %s must be between 1s and 60s", c.RevocationPollInterval)
+	}
+	if c.RateLimitPerMinute < 0 {
+		bad("rate_limit_per_minute: must be 0 (off) or positive")
+	}
+	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
+		bad("redis_url: must start with redis:// or rediss://")
 	}
 	return errors.Join(errs...)
 }

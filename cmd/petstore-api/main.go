@@ -7,6 +7,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,6 +19,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"regexp"
 	"syscall"
 	"time"
 
@@ -86,6 +89,12 @@ func build(ctx context.Context, cfg config, log *slog.Logger) (http.Handler, fun
 		Issuer: cfg.Issuer, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, Audience: cfg.Audience,
 		Mode: cfg.Mode, CacheTTL: cfg.CacheTTL, RevocationPollInterval: cfg.RevocationPollInterval, Logger: log,
 	}
+	limiter, err := newLimiter(ctx, cfg.RedisURL)
+	if err != nil {
+		store.Close()
+		return nil, nil, err
+	}
+	m := newMetrics(v, store)
 	pollCtx, stopPolling := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
 	go func() { v.Run(pollCtx); close(done) }()
@@ -97,7 +106,9 @@ func build(ctx context.Context, cfg config, log *slog.Logger) (http.Handler, fun
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		petstore.WriteError(w, http.StatusMethodNotAllowed, "Method not allowed")
 	})
+	r.Use(m.middleware, credentialLimit(limiter, cfg.RateLimitPerMinute, log, m.limited.Inc))
 	(&petstore.Handler{Store: store, Verifier: v, Logger: log}).Mount(r)
+	r.Handle("/metrics", m.handler()).Methods(http.MethodGet)
 	cleanup := func() {
 		stopPolling()
 		<-done
@@ -158,17 +169,27 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-// accessLog logs one line per request: never headers or the query string,
-// where credentials could be.
+var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// accessLog logs one line per request with its request id (a well-formed
+// X-Request-ID is kept, so one id follows a call through both servers):
+// never headers or the query string, where credentials could be.
 func accessLog(log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		id := r.Header.Get("X-Request-ID")
+		if !validRequestID.MatchString(id) {
+			b := make([]byte, 12)
+			_, _ = rand.Read(b)
+			id = base64.RawURLEncoding.EncodeToString(b)
+		}
+		w.Header().Set("X-Request-ID", id)
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
 		if sw.status == 0 {
 			sw.status = http.StatusOK
 		}
-		log.InfoContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
+		log.InfoContext(r.Context(), "request", "request_id", id, "method", r.Method, "path", r.URL.Path, "status", sw.status,
 			"duration_ms", time.Since(start).Milliseconds(), "remote", r.RemoteAddr)
 	})
 }

@@ -39,7 +39,7 @@ func newRootCmd(in io.Reader, out, errw io.Writer) *cobra.Command {
 	root.SetErr(errw)
 	root.PersistentFlags().StringVar(&a.configPath, "config", defaultConfigPath, "configuration file (YAML); PETSTORE_* variables override it")
 	root.PersistentFlags().StringVarP(&a.output, "output", "o", "text", "output format: text or json")
-	root.AddCommand(a.serveCmd(), a.migrateCmd(), a.clientCmd(), a.userCmd(), a.apikeyCmd(), a.grantCmd(), a.keysCmd())
+	root.AddCommand(a.serveCmd(), a.migrateCmd(), a.clientCmd(), a.userCmd(), a.apikeyCmd(), a.grantCmd(), a.keysCmd(), a.healthcheckCmd())
 	return root
 }
 

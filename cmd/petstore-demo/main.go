@@ -17,6 +17,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	petstoreauth "github.com/petstore-auth/petstore-auth"
 	"github.com/petstore-auth/petstore-auth/pkg/demo"
 )
 
@@ -29,15 +30,18 @@ func main() {
 
 func run() error {
 	configPath := flag.String("config", "config/petstore-demo.yaml", "configuration file (\"\" for defaults and environment only)")
-	webDir := flag.String("web-dir", ".", "directory holding templates/demo and static/demo")
+	webDir := flag.String("web-dir", "", "directory holding templates/demo and static/demo (default: the files built into the binary)")
 	flag.Parse()
 
-	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	cfg, err := demo.Load(*configPath, os.Getenv)
 	if err != nil {
 		return err
 	}
-	web := os.DirFS(*webDir)
+	var web fs.FS = petstoreauth.Web
+	if *webDir != "" {
+		web = os.DirFS(*webDir)
+	}
 	pages, err := demo.LoadPages(web)
 	if err != nil {
 		return err
@@ -48,7 +52,10 @@ func run() error {
 	}
 	h := &demo.Handler{Config: cfg, Pages: pages, Static: static, Logger: logger, Now: time.Now}
 	r := mux.NewRouter()
+	m := newMetrics()
+	r.Use(m.middleware)
 	h.Mount(r)
+	r.Handle("/metrics", m.handler()).Methods(http.MethodGet)
 
 	srv := &http.Server{
 		Addr:              cfg.Listen,

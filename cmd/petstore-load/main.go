@@ -36,13 +36,17 @@ type options struct {
 	token, refreshToken    string
 	apiURL                 string
 	serverPID              int
+	// authcode and refresh: the signed-in user and the client's redirect URI.
+	email, password string
+	redirectURI     string
+	scope           string
 }
 
 func main() {
 	var o options
 	flag.StringVar(&o.target, "target", "http://127.0.0.1:8080", "authorization server base URL (loopback only)")
 	flag.StringVar(&o.apiURL, "api", "http://127.0.0.1:8081", "PetStore API base URL for the api-* scenarios (loopback only)")
-	flag.StringVar(&o.scenario, "scenario", "client_credentials", "client_credentials | introspect | refresh | api-noauth | api-bearer")
+	flag.StringVar(&o.scenario, "scenario", "client_credentials", "client_credentials | introspect | refresh | authcode | api-noauth | api-bearer")
 	flag.IntVar(&o.workers, "workers", 8, "concurrent workers (closed loop)")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "how long to run (max 5m)")
 	flag.IntVar(&o.maxRequests, "max-requests", 1_000_000, "stop after this many requests")
@@ -51,12 +55,17 @@ func main() {
 	flag.StringVar(&o.rsID, "rs-id", "", "resource-server client for introspect")
 	flag.StringVar(&o.rsSecret, "rs-secret", "", "its secret (or PETSTORE_LOAD_RS_SECRET)")
 	flag.StringVar(&o.token, "token", "", "token or API key to introspect / send as bearer (or PETSTORE_LOAD_TOKEN)")
-	flag.StringVar(&o.refreshToken, "refresh-token", "", "starting refresh token for the refresh scenario (each worker needs its own chain: give one per worker separated by commas)")
+	flag.StringVar(&o.refreshToken, "refresh-token", "", "starting refresh tokens for the refresh scenario, one per worker separated by commas (default: each worker signs in as -email and gets its own)")
+	flag.StringVar(&o.email, "email", "", "user who signs in for authcode (and refresh without -refresh-token)")
+	flag.StringVar(&o.password, "password", "", "their password (or PETSTORE_LOAD_PASSWORD)")
+	flag.StringVar(&o.redirectURI, "redirect-uri", "https://app.example/cb", "the client's registered redirect URI (never contacted)")
+	flag.StringVar(&o.scope, "scope", "read:pets offline_access", "scopes asked for in authcode")
 	flag.IntVar(&o.serverPID, "server-pid", 0, "pid of the server process, to report its CPU time per request")
 	flag.Parse()
 	envDefault(&o.clientSecret, "PETSTORE_LOAD_CLIENT_SECRET")
 	envDefault(&o.rsSecret, "PETSTORE_LOAD_RS_SECRET")
 	envDefault(&o.token, "PETSTORE_LOAD_TOKEN")
+	envDefault(&o.password, "PETSTORE_LOAD_PASSWORD")
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		os.Exit(1)
@@ -112,11 +121,35 @@ func run(o options) error {
 				}
 				return err
 			}, nil
-		case "refresh":
-			if i >= len(refreshChains) || refreshChains[i] == "" {
-				return nil, fmt.Errorf("refresh needs one refresh token per worker (%d given)", len(refreshChains))
+		case "authcode":
+			u, err := signIn(o, transport)
+			if err != nil {
+				return nil, err
 			}
-			rt := refreshChains[i]
+			return func(ctx context.Context, _ *http.Client) error {
+				_, err := u.authorize(ctx)
+				return err
+			}, nil
+		case "refresh":
+			var rt string
+			switch {
+			case i < len(refreshChains) && refreshChains[i] != "":
+				rt = refreshChains[i]
+			case o.email != "":
+				u, err := signIn(o, transport)
+				if err != nil {
+					return nil, err
+				}
+				m, err := u.authorize(context.Background())
+				if err != nil {
+					return nil, err
+				}
+				if rt, _ = m["refresh_token"].(string); rt == "" {
+					return nil, errors.New("no refresh token from the code exchange (does the client allow offline_access?)")
+				}
+			default:
+				return nil, fmt.Errorf("refresh needs -email or one refresh token per worker (%d given)", len(refreshChains))
+			}
 			return func(ctx context.Context, c *http.Client) error {
 				m, err := postForm(ctx, c, o.target+"/oauth2/token", o.clientID, o.clientSecret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}})
 				if err != nil {
@@ -145,6 +178,15 @@ func run(o options) error {
 		return nil, fmt.Errorf("unknown scenario %q", o.scenario)
 	}
 
+	// Set every worker up (sign-ins, first codes) before the clock starts.
+	fns := make([]requestFunc, o.workers)
+	for i := range fns {
+		fn, err := makeWorker(i)
+		if err != nil {
+			return fmt.Errorf("worker %d: %w", i, err)
+		}
+		fns[i] = fn
+	}
 	cpuBefore, _ := cpuTime(o.serverPID)
 	ctx, cancel := context.WithTimeout(context.Background(), o.duration)
 	defer cancel()
@@ -156,11 +198,7 @@ func run(o options) error {
 		wg        sync.WaitGroup
 	)
 	start := time.Now()
-	for i := range o.workers {
-		fn, err := makeWorker(i)
-		if err != nil {
-			return err
-		}
+	for _, fn := range fns {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -204,6 +242,9 @@ func run(o options) error {
 		nerr += c
 	}
 	fmt.Printf("scenario=%s workers=%d duration=%s\n", o.scenario, o.workers, elapsed.Round(time.Millisecond))
+	if o.scenario == "authcode" {
+		fmt.Println("(one request = GET /oauth2/auth with remembered consent + POST /oauth2/token)")
+	}
 	fmt.Printf("requests=%d ok=%d errors=%d rate=%.0f req/s\n", n, n-nerr, nerr, float64(n)/elapsed.Seconds())
 	fmt.Printf("latency p50=%s p90=%s p99=%s max=%s\n", pct(.5).Round(time.Microsecond), pct(.9).Round(time.Microsecond), pct(.99).Round(time.Microsecond), latencies[n-1].Round(time.Microsecond))
 	if o.serverPID > 0 && cpuErr == nil {

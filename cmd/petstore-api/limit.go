@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/petstore-auth/petstore-auth/pkg/petstore"
+	"github.com/petstore-auth/petstore-auth/pkg/ratelimit"
+)
+
+// credentialLimit counts every /v1/ request against its credential — the
+// SHA-256 of the Authorization header, so the key never holds the secret —
+// or against the client address when there is none, and answers 429 with
+// Retry-After above perMinute. It runs before the credential is checked, so
+// a flood of bad tokens cannot make the API flood introspection either.
+func credentialLimit(l ratelimit.Limiter, perMinute int, log *slog.Logger, onLimited func()) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		if perMinute <= 0 {
+			return next
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !strings.HasPrefix(r.URL.Path, "/v1/") {
+				next.ServeHTTP(w, r)
+				return
+			}
+			key := "ip:" + clientIP(r)
+			if a := r.Header.Get("Authorization"); a != "" {
+				sum := sha256.Sum256([]byte(a))
+				key = "cred:" + hex.EncodeToString(sum[:16])
+			}
+			ok, retry, err := l.Allow(r.Context(), key, perMinute, time.Minute)
+			if err != nil {
+				log.WarnContext(r.Context(), "rate limiter unavailable", "err", err)
+				ok = true // fail open: the limiter protects the API, it must not take it down
+			}
+			if !ok {
+				if onLimited != nil {
+					onLimited()
+				}
+				w.Header().Set("Retry-After", fmt.Sprint(max(1, int(math.Ceil(retry.Seconds())))))
+				petstore.WriteError(w, http.StatusTooManyRequests, "Too many requests; retry after the time in Retry-After.")
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+func clientIP(r *http.Request) string {
+	ip, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return ip
+}
+
+// newLimiter counts in Redis when redisURL is set (falling back to in-process
+// counting while Redis is unreachable), else in process.
+func newLimiter(ctx context.Context, redisURL string) (ratelimit.Limiter, error) {
+	mem := &ratelimit.Memory{}
+	if redisURL == "" {
+		return mem, nil
+	}
+	o, err := redis.ParseURL(redisURL)
+	if err != nil {
+		return nil, fmt.Errorf("redis_url: %w", err)
+	}
+	o.DialTimeout, o.ReadTimeout, o.WriteTimeout = time.Second, 500*time.Millisecond, 500*time.Millisecond
+	c := redis.NewClient(o)
+	if err := c.Ping(ctx).Err(); err != nil {
+		return nil, fmt.Errorf("redis_url: Redis unreachable: %w", err)
+	}
+	return ratelimit.FailOpen{Shared: &ratelimit.Redis{Client: c, Prefix: "petstore-api:rl:"}, Fallback: mem}, nil
+}

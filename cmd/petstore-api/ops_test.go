@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/petstore-auth/petstore-auth/pkg/bearer/bearertest"
+)
+
+// newAPI builds the API's handler against a fake authorization server.
+func newAPI(t *testing.T, mutate func(*config)) (*bearertest.Server, *httptest.Server) {
+	t.Helper()
+	as := bearertest.NewServer(t, nil)
+	cfg := defaults()
+	cfg.DatabaseURL = "sqlite://" + filepath.Join(t.TempDir(), "api.db")
+	cfg.Issuer, cfg.ClientID, cfg.ClientSecret = as.URL, bearertest.ClientID, bearertest.ClientSecret
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	h, cleanup, err := build(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cleanup)
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return as, srv
+}
+
+func get(t *testing.T, url, token string) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res, string(b)
+}
+
+func TestRateLimitPerCredential(t *testing.T) {
+	as, srv := newAPI(t, func(c *config) { c.RateLimitPerMinute = 3 })
+	a := as.AccessToken("opaque-a", "read:pets")
+	b := as.APIKey("test", "read:pets")
+	for i := range 3 {
+		if res, body := get(t, srv.URL+"/v1/pets", a); res.StatusCode != http.StatusOK {
+			t.Fatalf("request %d within the limit: %d %s", i+1, res.StatusCode, body)
+		}
+	}
+	res, _ := get(t, srv.URL+"/v1/pets", a)
+	if res.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("4th request with the same credential: %d, want 429", res.StatusCode)
+	}
+	if s, err := strconv.Atoi(res.Header.Get("Retry-After")); err != nil || s < 1 || s > 60 {
+		t.Fatalf("Retry-After %q, want 1-60 seconds", res.Header.Get("Retry-After"))
+	}
+	if res, _ := get(t, srv.URL+"/v1/pets", b); res.StatusCode != http.StatusOK {
+		t.Fatalf("another credential is limited too: %d", res.StatusCode)
+	}
+	if res, _ := get(t, srv.URL+"/healthz", ""); res.StatusCode != http.StatusOK {
+		t.Fatalf("liveness is rate limited: %d", res.StatusCode)
+	}
+	_, metrics := get(t, srv.URL+"/metrics", "")
+	if !strings.Contains(metrics, "petstore_api_rate_limited_total 1") {
+		t.Fatalf("the refusal is not counted:\n%s", grep(metrics, "rate_limited"))
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	as, srv := newAPI(t, nil)
+	tok := as.AccessToken("opaque-m", "read:pets")
+	for range 3 {
+		get(t, srv.URL+"/v1/pets", tok)
+	}
+	get(t, srv.URL+"/v1/pets", "")
+	get(t, srv.URL+"/v1/pets/abc-123", tok) // one series per route, not per id
+	res, body := get(t, srv.URL+"/metrics", "")
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("/metrics: %d", res.StatusCode)
+	}
+	for _, want := range []string{
+		`petstore_api_http_requests_total{method="GET",route="/v1/pets",status="200"} 3`,
+		`petstore_api_http_requests_total{method="GET",route="/v1/pets",status="401"} 1`,
+		`petstore_api_http_requests_total{method="GET",route="/v1/pets/{id}",status="404"} 1`,
+		`petstore_api_http_request_duration_seconds_count{method="GET",route="/v1/pets"} 4`,
+		"petstore_api_introspection_cache_misses_total 1",
+		"petstore_api_introspection_cache_hits_total 3",
+		"petstore_api_introspections_total 1",
+		"petstore_api_db_open_connections",
+		"go_goroutines",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %s\n%s", want, grep(body, "petstore_api_"))
+		}
+	}
+	if strings.Contains(body, "opaque-m") {
+		t.Fatal("a token is in the metrics")
+	}
+}
+
+func grep(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) && !strings.HasPrefix(l, "#") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
