@@ -11,6 +11,9 @@ type cacheEntry struct {
 	principal *Principal
 	err       error
 	expires   time.Time
+	// jti and kid of a verified JWT: a cached JWT is still checked against
+	// the revocation list and the current key set on every use.
+	jti, kid string
 }
 
 // evictionSample is how many random entries are compared when the cache is

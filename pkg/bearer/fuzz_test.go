@@ -53,7 +53,7 @@ func FuzzJWTShape(f *testing.F) {
 	f.Add("..")
 	f.Add(strings.Repeat("A", 5000) + ".e30.e30")
 	f.Fuzz(func(t *testing.T, token string) {
-		p, err := v.verifyJWT(context.Background(), token)
+		p, _, _, err := v.verifyJWT(context.Background(), token)
 		if err != nil {
 			if !errors.Is(err, ErrInvalid) && !errors.Is(err, ErrUnavailable) {
 				t.Fatalf("unexpected error class %v", err)

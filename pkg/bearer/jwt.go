@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rsa"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -26,7 +27,50 @@ type accessClaims struct {
 // verifyJWT checks an RFC 9068 access token locally: pinned algorithm,
 // explicit type, a key from the issuer's JWKS, iss, aud, time, and the
 // revocation list.
-func (v *Verifier) verifyJWT(ctx context.Context, token string) (*Principal, error) {
+// verifyJWTCached skips the signature check for a JWT verified before: the
+// cached principal is reused until the token's exp (or CacheTTL), while the
+// revocation list and the key set are consulted on every request, so a
+// revoked token or a withdrawn key is refused as fast as without the cache.
+func (v *Verifier) verifyJWTCached(ctx context.Context, token string) (*Principal, error) {
+	key := sha256.Sum256([]byte(token))
+	now := v.Now()
+	if e, ok := v.jwtCache.get(key, now); ok && v.keyTrusted(e.kid, now) {
+		revoked, err := v.isRevoked(ctx, e.jti)
+		if err != nil {
+			return nil, err
+		}
+		if revoked {
+			return nil, fmt.Errorf("%w: revoked", ErrInvalid)
+		}
+		return e.principal, nil
+	}
+	p, jti, kid, err := v.verifyJWT(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	exp := p.Expiry.Add(Leeway)
+	if limit := now.Add(v.CacheTTL); limit.Before(exp) {
+		exp = limit
+	}
+	v.jwtCache.put(key, cacheEntry{principal: p, expires: exp, jti: jti, kid: kid})
+	return p, nil
+}
+
+// keyTrusted reports whether kid is in a key set that is still fresh.
+func (v *Verifier) keyTrusted(kid string, now time.Time) bool {
+	s := &v.jwks
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	_, known := s.keys[kid]
+	return known && now.Sub(s.fetchedAt) <= jwksMaxAge
+}
+
+func (v *Verifier) verifyJWT(ctx context.Context, token string) (p *Principal, jti, kid string, err error) {
+	p, err = v.checkJWT(ctx, token, &jti, &kid)
+	return p, jti, kid, err
+}
+
+func (v *Verifier) checkJWT(ctx context.Context, token string, jtiOut, kidOut *string) (*Principal, error) {
 	if err := canonicalJWS(token); err != nil {
 		return nil, err
 	}
@@ -83,6 +127,7 @@ func (v *Verifier) verifyJWT(ctx context.Context, token string) (*Principal, err
 	if revoked {
 		return nil, fmt.Errorf("%w: revoked", ErrInvalid)
 	}
+	*jtiOut, *kidOut = c.ID, h.KeyID
 	p := &Principal{Subject: c.Subject, ClientID: c.ClientID, Scopes: strings.Fields(c.Scope), Kind: KindJWT,
 		Expiry: c.Expiry.Time()}
 	if p.Subject == "" {

@@ -109,6 +109,7 @@ type Verifier struct {
 
 	once     sync.Once
 	cache    *cache
+	jwtCache *cache // verified JWTs: signature checks cost more than the request
 	inflight singleflight.Group
 	jwks     jwksState
 	revoke   revocationList
@@ -163,6 +164,7 @@ func (v *Verifier) init() {
 		}
 		v.Issuer = strings.TrimRight(v.Issuer, "/")
 		v.cache = newCache(v.CacheSize)
+		v.jwtCache = newCache(v.CacheSize)
 		v.revoke.jtis = map[string]time.Time{}
 	})
 }
@@ -187,7 +189,7 @@ func (v *Verifier) Verify(ctx context.Context, authorization string) (*Principal
 		}
 		return v.introspectCached(ctx, token, KindAPIKey)
 	case looksLikeJWT(token):
-		return v.verifyJWT(ctx, token)
+		return v.verifyJWTCached(ctx, token)
 	default:
 		return v.introspectCached(ctx, token, KindOpaque)
 	}
