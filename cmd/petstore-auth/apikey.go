@@ -53,9 +53,6 @@ func (a *app) apikeyCmd() *cobra.Command {
 	create := &cobra.Command{
 		Use: "create", Short: "Create an API key; prints it once", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := a.checkOutput(); err != nil {
-				return err
-			}
 			scopes, err := identity.ParseScopes(scope)
 			if err != nil {
 				return err
@@ -117,9 +114,6 @@ func (a *app) apikeyCmd() *cobra.Command {
 	list := &cobra.Command{
 		Use: "list", Short: "List API keys (never the keys themselves)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := a.checkOutput(); err != nil {
-				return err
-			}
 			st, _, err := a.openStore(cmd.Context())
 			if err != nil {
 				return err

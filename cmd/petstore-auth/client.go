@@ -54,9 +54,6 @@ func (a *app) clientCreateCmd() *cobra.Command {
 		Short: "Register a client; prints its id and generated secret once",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := a.checkOutput(); err != nil {
-				return err
-			}
 			scopes, err := identity.ParseScopes(scope)
 			if err != nil {
 				return err
@@ -125,9 +122,6 @@ func (a *app) clientListCmd() *cobra.Command {
 	return &cobra.Command{
 		Use: "list", Short: "List clients", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := a.checkOutput(); err != nil {
-				return err
-			}
 			st, _, err := a.openStore(cmd.Context())
 			if err != nil {
 				return err
@@ -165,9 +159,6 @@ func (a *app) clientShowCmd() *cobra.Command {
 	return &cobra.Command{
 		Use: "show CLIENT_ID", Short: "Show one client", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := a.checkOutput(); err != nil {
-				return err
-			}
 			st, _, err := a.openStore(cmd.Context())
 			if err != nil {
 				return err

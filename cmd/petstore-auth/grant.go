@@ -43,9 +43,6 @@ func (a *app) grantCmd() *cobra.Command {
 	list := &cobra.Command{
 		Use: "list", Short: "List grants", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := a.checkOutput(); err != nil {
-				return err
-			}
 			st, _, err := a.openStore(cmd.Context())
 			if err != nil {
 				return err

@@ -16,9 +16,6 @@ func (a *app) keysCmd() *cobra.Command {
 	cmd.AddCommand(&cobra.Command{
 		Use: "list", Short: "List signing keys (public parts only)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := a.checkOutput(); err != nil {
-				return err
-			}
 			st, _, err := a.openStore(cmd.Context())
 			if err != nil {
 				return err

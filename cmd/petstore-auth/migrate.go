@@ -37,9 +37,6 @@ func (a *app) migrateCmd() *cobra.Command {
 	cmd.AddCommand(&cobra.Command{
 		Use: "status", Short: "List migrations and whether they are applied", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := a.checkOutput(); err != nil {
-				return err
-			}
 			st, err := open(cmd)
 			if err != nil {
 				return err

@@ -33,6 +33,8 @@ func newRootCmd(in io.Reader, out, errw io.Writer) *cobra.Command {
 		Short:         "PetStore Auth: OAuth 2.0 authorization server and admin CLI",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// Every command that prints takes --output; check it before any work.
+		PersistentPreRunE: func(*cobra.Command, []string) error { return a.checkOutput() },
 	}
 	root.SetIn(in)
 	root.SetOut(out)

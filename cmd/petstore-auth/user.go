@@ -30,9 +30,6 @@ func (a *app) userCmd() *cobra.Command {
 		Short: "Create a user; the password is read from stdin",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := a.checkOutput(); err != nil {
-				return err
-			}
 			if !stdin {
 				return identity.Errorf(identity.EINVALID, "--password-stdin is required: passwords are never taken from flags (shell history)")
 			}
@@ -79,9 +76,6 @@ func (a *app) userCmd() *cobra.Command {
 	list := &cobra.Command{
 		Use: "list", Short: "List users", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := a.checkOutput(); err != nil {
-				return err
-			}
 			st, _, err := a.openStore(cmd.Context())
 			if err != nil {
 				return err

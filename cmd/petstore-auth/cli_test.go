@@ -1,0 +1,79 @@
+package main
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestCLIBadInput: every command refuses malformed, missing, duplicated and
+// hostile input with a clear message and the right exit code, and writes
+// nothing.
+func TestCLIBadInput(t *testing.T) {
+	setEnv(t, "sqlite://"+filepath.Join(t.TempDir(), "auth.db"))
+	if out, err := cli(t, "correct horse battery\n", "user", "create", "--email", "alice@example.com", "--password-stdin"); err != nil {
+		t.Fatal(out, err)
+	}
+	tests := []struct {
+		name  string
+		stdin string
+		args  []string
+		code  int    // exit code main would use
+		want  string // in the message
+	}{
+		{"javascript redirect", "", []string{"client", "create", "--name", "x", "--redirect-uri", "javascript://x/%0aalert(1)"}, 2, "redirect URI"},
+		{"http redirect off loopback", "", []string{"client", "create", "--name", "x", "--redirect-uri", "http://app.example/cb"}, 2, "loopback"},
+		{"fragment redirect", "", []string{"client", "create", "--name", "x", "--redirect-uri", "https://app.example/cb#x"}, 2, "fragment"},
+		{"unknown scope", "", []string{"client", "create", "--name", "x", "--scope", "pets:*"}, 2, "unknown scope"},
+		{"duplicated scope", "", []string{"client", "create", "--name", "x", "--scope", "read:pets read:pets"}, 2, "twice"},
+		{"password grant", "", []string{"client", "create", "--name", "x", "--grant-type", "password"}, 2, "unsupported grant type"},
+		{"public client_credentials", "", []string{"client", "create", "--name", "x", "--public", "--grant-type", "client_credentials"}, 2, "public client"},
+		{"bad token format", "", []string{"client", "create", "--name", "x", "--token-format", "xml"}, 2, "token format"},
+		{"missing name", "", []string{"client", "create"}, 1, "name"},
+		{"oversized name", "", []string{"client", "create", "--name", strings.Repeat("n", 500)}, 2, "name"},
+		{"bad output", "", []string{"client", "list", "--output", "yaml"}, 2, "--output"},
+		{"password in a flag", "", []string{"user", "create", "--email", "bob@example.com"}, 2, "--password-stdin"},
+		{"short password", "short\n", []string{"user", "create", "--email", "bob@example.com", "--password-stdin"}, 2, "password"},
+		{"two lines of password", "a-long-password\nanother-line\n", []string{"user", "create", "--email", "bob@example.com", "--password-stdin"}, 2, "one line"},
+		{"bad email", "a-long-password\n", []string{"user", "create", "--email", "not-an-email", "--password-stdin"}, 2, "email"},
+		{"duplicate email", "a-long-password\n", []string{"user", "create", "--email", "ALICE@example.com", "--password-stdin"}, 4, ""},
+		{"unknown client", "", []string{"client", "show", "nope"}, 3, ""},
+		{"api key for unknown owner", "", []string{"apikey", "create", "--owner", "nobody@example.com", "--scope", "read:pets"}, 3, ""},
+		{"api key without scope", "", []string{"apikey", "create", "--owner", "alice@example.com"}, 2, "--scope"},
+		{"api key bad env", "", []string{"apikey", "create", "--owner", "alice@example.com", "--scope", "read:pets", "--env", "prod"}, 2, "--env"},
+		{"api key bad expiry", "", []string{"apikey", "create", "--owner", "alice@example.com", "--scope", "read:pets", "--expires", "-5d"}, 2, "--expires"},
+		{"revoke unknown key", "", []string{"apikey", "revoke", "sk_test_nothing"}, 3, ""},
+		{"grant revoke without target", "", []string{"grant", "revoke"}, 2, "GRANT_ID"},
+		{"grant revoke both", "", []string{"grant", "revoke", "grt_x", "--user", "alice@example.com"}, 2, "GRANT_ID"},
+		{"revoke unknown grant", "", []string{"grant", "revoke", "grt_nope"}, 3, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := cli(t, tt.stdin, tt.args...)
+			if err == nil {
+				t.Fatalf("accepted: %s", out)
+			}
+			if c := exitCode(err); tt.code != 1 && c != tt.code {
+				t.Fatalf("exit code %d (%v), want %d", c, err, tt.code)
+			}
+			if !strings.Contains(friendly(err)+out, tt.want) {
+				t.Fatalf("message %q does not mention %q", friendly(err), tt.want)
+			}
+		})
+	}
+	out, err := cli(t, "", "client", "list", "--output", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var clients []map[string]any
+	if err := json.Unmarshal([]byte(out), &clients); err != nil || len(clients) != 0 {
+		t.Fatalf("refused commands wrote clients: %s", out)
+	}
+	out, _ = cli(t, "", "user", "list", "--output", "json")
+	var users []map[string]any
+	json.Unmarshal([]byte(out), &users)
+	if len(users) != 1 {
+		t.Fatalf("refused commands wrote users: %s", out)
+	}
+}
