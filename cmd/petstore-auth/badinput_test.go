@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"golang.org/x/oauth2/clientcredentials"
@@ -93,8 +94,9 @@ func countAccessTokens(t *testing.T, db *sql.DB) int {
 	return n
 }
 
-// TestNoSecretsAtRest dumps every table after a token round-trip and greps
-// for the secrets and tokens that passed through the server.
+// TestNoSecretsAtRest dumps every table and the server's debug log after a
+// token round-trip and greps both for the secrets and tokens that passed
+// through the server.
 func TestNoSecretsAtRest(t *testing.T) {
 	for name, db := range databases(t) {
 		t.Run(name, func(t *testing.T) {
@@ -110,7 +112,8 @@ func TestNoSecretsAtRest(t *testing.T) {
 			}
 			var key struct{ Key string }
 			json.Unmarshal([]byte(out), &key)
-			s, ts := startServer(t)
+			var logs syncBuffer
+			s, ts := startServerLogging(t, &logs)
 			cc := clientcredentials.Config{ClientID: svc.ClientID, ClientSecret: svc.ClientSecret, TokenURL: ts.URL + "/oauth2/token", Scopes: []string{"read:pets"}}
 			tok, err := cc.Token(context.Background())
 			if err != nil {
@@ -118,6 +121,10 @@ func TestNoSecretsAtRest(t *testing.T) {
 			}
 			if st, body := postForm(t, ts.URL+"/oauth2/introspect", rs.ClientID, rs.ClientSecret, url.Values{"token": {key.Key}}); st != 200 || body["active"] != true || body["token_type"] != "api_key" {
 				t.Fatalf("api key introspection: %d %v", st, body)
+			}
+			s.Audit.Flush(context.Background())
+			if !strings.Contains(logs.String(), `"event":"token.issued"`) {
+				t.Fatal("the log is empty: the test would prove nothing")
 			}
 			dump := dumpDatabase(t, s.Store.DB(), db)
 			for what, secret := range map[string]string{"client secret": svc.ClientSecret, "resource server secret": rs.ClientSecret,
@@ -128,6 +135,9 @@ func TestNoSecretsAtRest(t *testing.T) {
 				}
 				if bytes.Contains(dump, []byte(secret)) {
 					t.Errorf("the database holds the %s in plain form", what)
+				}
+				if strings.Contains(logs.String(), secret) {
+					t.Errorf("the log holds the %s", what)
 				}
 			}
 		})
@@ -190,4 +200,22 @@ func dumpDatabase(t *testing.T, db *sql.DB, dbURL string) []byte {
 		t.Fatal("the dump is suspiciously empty")
 	}
 	return buf.Bytes()
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

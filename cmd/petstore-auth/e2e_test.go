@@ -80,12 +80,19 @@ func createClient(t *testing.T, args ...string) created {
 
 // startServer opens the server on the test's database behind httptest.
 func startServer(t *testing.T) (*server.Server, *httptest.Server) {
+	return startServerLogging(t, io.Discard)
+}
+
+// startServerLogging is startServer with the server's JSON log (debug level)
+// written to w.
+func startServerLogging(t *testing.T, w io.Writer) (*server.Server, *httptest.Server) {
 	t.Helper()
 	cfg, err := config.Load("", true, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := server.Open(context.Background(), cfg, server.Options{Logger: slog.New(slog.DiscardHandler), Web: os.DirFS("../..")})
+	logger := slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	s, err := server.Open(context.Background(), cfg, server.Options{Logger: logger, Web: os.DirFS("../..")})
 	if err != nil {
 		t.Fatalf("open server: %v", err)
 	}
