@@ -285,3 +285,57 @@ func TestLoginInOneBrowserCannotCompleteInAnother(t *testing.T) {
 	res.Body.Close()
 	_ = json.Valid
 }
+
+// TestCLIGrantRevoke: `grant list` shows the user's grant and `grant revoke`
+// (by id, and by --user) has the same effect as the account page: every
+// token under the grant is dead.
+func TestCLIGrantRevoke(t *testing.T) {
+	e := newFlowEnv(t, "sqlite://"+t.TempDir()+"/a.db")
+	connect := func() *oauth2.Token {
+		t.Helper()
+		b := newBrowser(t, e.ts.URL)
+		v := oauth2.GenerateVerifier()
+		p := e.signIn(t, b, b.get(e.conf.AuthCodeURL("state-12345678", oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("scope", "read:pets offline_access"))))
+		q := callback(t, e.consent(t, b, p, "allow", false, "read:pets", "offline_access"))
+		tok, err := e.conf.Exchange(context.Background(), q.Get("code"), oauth2.VerifierOption(v))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	dead := func(tok *oauth2.Token) {
+		t.Helper()
+		if ins := e.introspect(t, tok.AccessToken); ins["active"] != false {
+			t.Fatalf("access token alive after CLI revoke: %v", ins)
+		}
+		if _, err := e.conf.TokenSource(context.Background(), &oauth2.Token{RefreshToken: tok.RefreshToken, Expiry: time.Now().Add(-time.Minute)}).Token(); err == nil ||
+			!strings.Contains(err.Error(), "invalid_grant") {
+			t.Fatalf("refresh after CLI revoke: %v", err)
+		}
+	}
+
+	tok := connect()
+	out, err := cli(t, "", "grant", "list", "--user", "alice@example.com", "--output", "json")
+	if err != nil {
+		t.Fatal(out, err)
+	}
+	var grants []struct {
+		ID       string   `json:"id"`
+		User     string   `json:"user"`
+		ClientID string   `json:"client_id"`
+		Scopes   []string `json:"scopes"`
+	}
+	if err := json.Unmarshal([]byte(out), &grants); err != nil || len(grants) != 1 || grants[0].User != "alice@example.com" || grants[0].ClientID != e.client.ClientID {
+		t.Fatalf("grant list: %s", out)
+	}
+	if out, err := cli(t, "", "grant", "revoke", grants[0].ID); err != nil {
+		t.Fatal(out, err)
+	}
+	dead(tok)
+
+	tok = connect()
+	if out, err := cli(t, "", "grant", "revoke", "--user", "alice@example.com"); err != nil || !strings.Contains(out, "revoked 1 grant") {
+		t.Fatal(out, err)
+	}
+	dead(tok)
+}
