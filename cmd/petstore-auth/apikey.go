@@ -91,6 +91,7 @@ func (a *app) apikeyCmd() *cobra.Command {
 			if err := st.CreateAPIKey(cmd.Context(), k); err != nil {
 				return err
 			}
+			a.audit(cmd.Context(), st, "apikey.created", u.ID, "", map[string]string{"key_id": k.ID, "prefix": k.Prefix, "scopes": joinOrDash(k.Scopes)})
 			out := struct {
 				Key string `json:"key"`
 				apiKeyView
@@ -172,8 +173,7 @@ func (a *app) apikeyCmd() *cobra.Command {
 			if err := st.RevokeAPIKey(cmd.Context(), k.ID); err != nil {
 				return err
 			}
-			_ = st.RecordAudit(cmd.Context(), &identity.AuditEvent{Time: time.Now().UTC(), Type: "apikey.revoked", Outcome: "success",
-				ActorID: "cli", UserID: k.OwnerID, Details: map[string]string{"key_id": k.ID, "prefix": k.Prefix}})
+			a.audit(cmd.Context(), st, "apikey.revoked", k.OwnerID, "", map[string]string{"key_id": k.ID, "prefix": k.Prefix})
 			fmt.Fprintf(a.out, "revoked API key %s (%s…)\n", k.ID, k.Prefix)
 			return nil
 		},

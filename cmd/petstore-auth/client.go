@@ -88,6 +88,7 @@ func (a *app) clientCreateCmd() *cobra.Command {
 			if err := st.CreateClient(cmd.Context(), c); err != nil {
 				return err
 			}
+			a.audit(cmd.Context(), st, "client.created", "", c.ID, map[string]string{"name": c.Name, "scopes": joinOrDash(c.Scopes)})
 			out := struct {
 				ClientID     string `json:"client_id"`
 				ClientSecret string `json:"client_secret,omitempty"`
@@ -189,6 +190,7 @@ func (a *app) clientDeleteCmd() *cobra.Command {
 			if err := st.DeleteClient(cmd.Context(), args[0]); err != nil {
 				return err
 			}
+			a.audit(cmd.Context(), st, "client.deleted", "", args[0], nil)
 			fmt.Fprintf(a.out, "deleted client %s\n", args[0])
 			return nil
 		},

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/petstore-auth/petstore-auth/pkg/server"
 )
 
 const appCallback = "https://app.example/cb"
@@ -86,6 +88,7 @@ func hidden(body string) url.Values {
 
 // flowEnv is a running server with a confidential web client and a user.
 type flowEnv struct {
+	server *server.Server
 	ts     *httptest.Server
 	conf   *oauth2.Config
 	rs     created
@@ -100,8 +103,8 @@ func newFlowEnv(t *testing.T, db string) *flowEnv {
 	if out, err := cli(t, "correct horse battery\n", "user", "create", "--email", "alice@example.com", "--password-stdin"); err != nil {
 		t.Fatal(out, err)
 	}
-	_, ts := startServer(t)
-	return &flowEnv{ts: ts, rs: rs, client: c, conf: &oauth2.Config{ClientID: c.ClientID, ClientSecret: c.ClientSecret, RedirectURL: appCallback,
+	srv, ts := startServer(t)
+	return &flowEnv{server: srv, ts: ts, rs: rs, client: c, conf: &oauth2.Config{ClientID: c.ClientID, ClientSecret: c.ClientSecret, RedirectURL: appCallback,
 		Endpoint: oauth2.Endpoint{AuthURL: ts.URL + "/oauth2/auth", TokenURL: ts.URL + "/oauth2/token", AuthStyle: oauth2.AuthStyleInHeader}}}
 }
 

@@ -95,8 +95,7 @@ func (a *app) grantCmd() *cobra.Command {
 			}
 			defer st.Close()
 			audit := func(g string, n int) {
-				_ = st.RecordAudit(cmd.Context(), &identity.AuditEvent{Time: time.Now().UTC(), Type: "grant.revoked", Outcome: "success",
-					ActorID: "cli", ClientID: client, Details: map[string]string{"grant_id": g, "count": fmt.Sprint(n), "via": "cli"}})
+				a.audit(cmd.Context(), st, "grant.revoked", "", client, map[string]string{"grant_id": g, "count": fmt.Sprint(n), "user": user, "via": "cli"})
 			}
 			if len(args) == 1 {
 				if err := st.RevokeGrant(cmd.Context(), args[0]); err != nil {

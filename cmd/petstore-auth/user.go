@@ -57,6 +57,7 @@ func (a *app) userCmd() *cobra.Command {
 			if err := st.CreateUser(cmd.Context(), u); err != nil {
 				return err
 			}
+			a.audit(cmd.Context(), st, "user.created", u.ID, "", map[string]string{"admin": fmt.Sprint(u.Admin)})
 			v := userView{u.ID, u.Email, u.Admin, u.Disabled, u.CreatedAt}
 			return a.print(v, func(w *tabwriter.Writer) {
 				fmt.Fprintf(w, "created user %s (%s)", v.Email, v.ID)

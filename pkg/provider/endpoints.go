@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -64,6 +65,11 @@ func parseForm(w http.ResponseWriter, r *http.Request) bool {
 		oauthError(w, http.StatusBadRequest, "invalid_request", "The parameter '"+name+"' is included more than once.")
 		return false
 	}
+	if _, _, basic := r.BasicAuth(); basic && (r.PostForm.Has("client_secret") || r.PostForm.Has("client_assertion")) {
+		// RFC 6749 §2.3: one authentication method per request.
+		oauthError(w, http.StatusBadRequest, "invalid_request", "Use one client authentication method, not several.")
+		return false
+	}
 	if len(r.URL.Query()) > 0 {
 		// Credentials and codes in a URL end up in logs and histories.
 		oauthError(w, http.StatusBadRequest, "invalid_request", "Parameters must be sent in the request body, not the URL.")
@@ -90,6 +96,10 @@ func duplicated(sets ...url.Values) string {
 func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if !parseForm(w, r) {
+		return
+	}
+	if len(r.PostForm.Get("scope")) > identity.MaxScopeLength {
+		oauthError(w, http.StatusBadRequest, "invalid_scope", "The 'scope' parameter is too long.")
 		return
 	}
 	grantType := r.PostForm.Get("grant_type")
@@ -162,14 +172,26 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 		p.tokenError(w, r, ar, err)
 		return
 	}
-	p.record(ctx, "token.issued", "success", client.GetID(), ar.GetSession().GetSubject(),
-		map[string]string{"grant_type": grantType, "scope": strings.Join(ar.GetGrantedScopes(), " ")})
+	details := map[string]string{"grant_type": grantType, "scope": strings.Join(ar.GetGrantedScopes(), " ")}
+	switch grantType {
+	case "authorization_code":
+		p.record(ctx, "code.redeemed", "success", client.GetID(), ar.GetSession().GetSubject(), details)
+	case "refresh_token":
+		p.record(ctx, "token.refreshed", "success", client.GetID(), ar.GetSession().GetSubject(), details)
+	}
+	// token.issued counts every issuance, by grant type (metrics).
+	p.record(ctx, "token.issued", "success", client.GetID(), ar.GetSession().GetSubject(), details)
 	p.OAuth2.WriteAccessResponse(ctx, w, ar, resp)
 }
 
 // tokenError writes a token-endpoint error and audits the notable ones.
 func (p *Provider) tokenError(w http.ResponseWriter, r *http.Request, ar fosite.AccessRequester, err error) {
 	ctx := r.Context()
+	if errors.Is(err, fosite.ErrTemporarilyUnavailable) {
+		httpx.Logger(ctx).Error("token endpoint: storage unavailable", "err", err)
+		httpx.Unavailable(w, 5, "The request could not be processed now; retry.")
+		return
+	}
 	rfc := fosite.ErrorToRFC6749Error(err)
 	clientID := ""
 	if ar != nil && ar.GetClient() != nil {
@@ -181,7 +203,16 @@ func (p *Provider) tokenError(w http.ResponseWriter, r *http.Request, ar fosite.
 	case rfc.CodeField >= 500:
 		httpx.Logger(ctx).Error("token endpoint", "err", rfc.WithExposeDebug(true).GetDescription())
 	}
+	challengeOn401(w, rfc.CodeField)
 	p.OAuth2.WriteAccessError(ctx, w, ar, err)
+}
+
+// challengeOn401 adds the WWW-Authenticate header RFC 6749 §5.2 requires
+// with a 401, which fosite's error writers leave out.
+func challengeOn401(w http.ResponseWriter, status int) {
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Basic realm="petstore-auth"`)
+	}
 }
 
 // burnCode is called when redeeming a code failed: wrong verifier, wrong
@@ -232,9 +263,50 @@ func (p *Provider) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	}
 	err := p.OAuth2.NewRevocationRequest(ctx, r)
 	if err == nil {
+		err = p.revokeRotatedChain(r)
+	}
+	if errors.Is(err, fosite.ErrTemporarilyUnavailable) {
+		// fosite answers 200 to errors it does not know, but a 200 must mean
+		// the revocation is committed (RFC 7009 §2.2.1 allows 503).
+		httpx.Logger(ctx).Error("revocation not stored", "err", err)
+		httpx.Unavailable(w, 5, "The revocation could not be stored; retry.")
+		return
+	}
+	if err == nil {
 		p.record(ctx, "token.revoked", "success", r.PostForm.Get("client_id"), "", map[string]string{"hint": r.PostForm.Get("token_type_hint")})
+	} else {
+		challengeOn401(w, fosite.ErrorToRFC6749Error(err).CodeField)
 	}
 	p.OAuth2.WriteRevocationResponse(ctx, w, err)
+}
+
+// revokeRotatedChain revokes the chain of a refresh token that was already
+// rotated: fosite answers 200 for it without revoking anything, but
+// revoking any refresh token of a chain must end the chain (RT-07). Only
+// the owning client may; fosite has authenticated the caller.
+func (p *Provider) revokeRotatedChain(r *http.Request) error {
+	ctx := r.Context()
+	sig := p.strategy.RefreshTokenSignature(ctx, r.PostForm.Get("token"))
+	req, err := p.store.GetRefreshTokenSession(ctx, sig, NewSession("", ""))
+	if req == nil || !errors.Is(err, fosite.ErrInactiveToken) {
+		return nil
+	}
+	caller, _, basic := r.BasicAuth()
+	if basic {
+		caller, _ = url.QueryUnescape(caller)
+	} else {
+		caller = r.PostForm.Get("client_id")
+	}
+	if req.GetClient().GetID() != caller {
+		return nil
+	}
+	if err := p.store.RevokeRefreshToken(ctx, req.GetID()); err != nil && !errors.Is(err, fosite.ErrNotFound) {
+		return fosite.ErrTemporarilyUnavailable.WithWrap(err)
+	}
+	if err := p.store.RevokeAccessToken(ctx, req.GetID()); err != nil && !errors.Is(err, fosite.ErrNotFound) {
+		return fosite.ErrTemporarilyUnavailable.WithWrap(err)
+	}
+	return nil
 }
 
 // introspection is the RFC 7662 answer for an active credential.
@@ -261,6 +333,11 @@ func (p *Provider) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	client, err := p.fosite.AuthenticateClient(ctx, r, r.PostForm)
+	if errors.Is(err, fosite.ErrTemporarilyUnavailable) {
+		httpx.Logger(ctx).Error("introspection: client lookup failed", "err", err)
+		httpx.Unavailable(w, 5, "The client could not be checked; retry.")
+		return
+	}
 	if err != nil {
 		p.record(ctx, "introspection.denied", "failure", r.PostForm.Get("client_id"), "", map[string]string{"reason": "bad_client_credentials"})
 		oauthError(w, http.StatusUnauthorized, "invalid_client", "Client authentication failed.")
@@ -276,10 +353,34 @@ func (p *Provider) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusBadRequest, "invalid_request", "The 'token' parameter is required.")
 		return
 	}
-	httpx.JSON(w, http.StatusOK, p.introspect(r, token))
+	out, err := p.introspect(r, token)
+	if err != nil {
+		// Unknown is not inactive: a resource server must not turn a
+		// database outage into "invalid token" for every caller.
+		httpx.Logger(ctx).Error("introspection failed", "err", err)
+		httpx.Unavailable(w, 5, "The token could not be checked; retry.")
+		return
+	}
+	httpx.JSON(w, http.StatusOK, out)
 }
 
-func (p *Provider) introspect(r *http.Request, token string) introspection {
+// storeFailure tells a storage failure from a verdict on the token: fosite
+// wraps storage errors in request_unauthorized, while its own verdicts (not
+// found, revoked, expired) are fosite errors themselves.
+func storeFailure(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return true
+	}
+	var rfc *fosite.RFC6749Error
+	if !errors.As(err, &rfc) || rfc.ErrorField != fosite.ErrRequestUnauthorized.ErrorField || rfc.Unwrap() == nil {
+		return false
+	}
+	var verdict *fosite.RFC6749Error
+	return !errors.As(rfc.Unwrap(), &verdict)
+}
+
+// introspect answers for token; the error is a storage failure only.
+func (p *Provider) introspect(r *http.Request, token string) (introspection, error) {
 	ctx := r.Context()
 	if apikey.LooksLikeKey(token) {
 		return p.introspectAPIKey(r, token)
@@ -291,7 +392,10 @@ func (p *Provider) introspect(r *http.Request, token string) introspection {
 	sess := NewSession("", "")
 	found, ar, err := p.fosite.IntrospectToken(ctx, token, use, sess)
 	if err != nil {
-		return inactive
+		if storeFailure(err) {
+			return inactive, err
+		}
+		return inactive, nil
 	}
 	out := introspection{
 		Active: true, Scope: strings.Join(ar.GetGrantedScopes(), " "), ClientID: ar.GetClient().GetID(),
@@ -305,17 +409,20 @@ func (p *Provider) introspect(r *http.Request, token string) introspection {
 	if found == fosite.AccessToken && isJWT(token) {
 		out.JTI = sess.JTI
 	}
-	return out
+	return out, nil
 }
 
-func (p *Provider) introspectAPIKey(r *http.Request, key string) introspection {
+func (p *Provider) introspectAPIKey(r *http.Request, key string) (introspection, error) {
 	ctx := r.Context()
 	if _, err := apikey.Parse(key); err != nil {
-		return inactive // a typo: no database lookup
+		return inactive, nil // a typo: no database lookup
 	}
 	k, err := p.store.APIKeyByHash(ctx, apikey.Hash(key))
+	if err != nil && identity.ErrorCode(err) != identity.ENOTFOUND {
+		return inactive, err
+	}
 	if err != nil || !k.Active(p.now()) {
-		return inactive
+		return inactive, nil
 	}
 	if p.noteKeyUse(k) {
 		p.record(ctx, "apikey.first_used", "success", "", k.OwnerID, map[string]string{"key_id": k.ID, "prefix": k.Prefix})
@@ -325,7 +432,7 @@ func (p *Provider) introspectAPIKey(r *http.Request, key string) introspection {
 	if k.ExpiresAt != nil {
 		out.Expiry = k.ExpiresAt.Unix()
 	}
-	return out
+	return out, nil
 }
 
 // handleRevokedJWTs publishes the ids of revoked JWT access tokens that have

@@ -29,6 +29,11 @@ func (g *graceStorage) GetClient(ctx context.Context, id string) (fosite.Client,
 		return c, nil
 	}
 	c, err := g.Storage.GetClient(ctx, id)
+	if err != nil && !errors.Is(err, fosite.ErrNotFound) {
+		// Marked so that the endpoints answer 503, not invalid_client: a
+		// client must not conclude its credentials are wrong during an outage.
+		return nil, fosite.ErrTemporarilyUnavailable.WithWrap(err)
+	}
 	if err != nil {
 		return nil, err
 	}

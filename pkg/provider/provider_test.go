@@ -29,7 +29,7 @@ const redirectURI = "https://app.example/cb"
 // fixture is a provider on a real store behind httptest, with a user, a
 // grant, a confidential web client and a resource server.
 type fixture struct {
-	t        *testing.T
+	t        testing.TB
 	p        *Provider
 	st       *store.Store
 	ts       *httptest.Server
@@ -63,7 +63,7 @@ func eachDatabase(t *testing.T, fn func(t *testing.T, dbURL string)) {
 	}
 }
 
-func newFixture(t *testing.T, dbURL string, format string) *fixture {
+func newFixture(t testing.TB, dbURL string, format string) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	f := &fixture{t: t, now: time.Now().UTC().Truncate(time.Second)}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -15,6 +16,9 @@ import (
 
 // authPath is the only place return_to may lead: an authorization request.
 const authPath = "/oauth2/auth"
+
+// s256Challenge is BASE64URL(SHA256(code_verifier)) without padding.
+var s256Challenge = regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`)
 
 // maxReturnTo bounds the authorization request carried through login and
 // consent.
@@ -200,6 +204,14 @@ func validReturnTo(s string) bool {
 // failure it has already answered.
 func (h *Handler) parseAuthorize(w http.ResponseWriter, r, req *http.Request) (fosite.AuthorizeRequester, bool) {
 	ar, err := h.OAuth2.NewAuthorizeRequest(r.Context(), req)
+	if ar != nil && ar.IsRedirectURIValid() && !registeredRedirect(ar) {
+		// fosite matched a loopback URI loosely (decoded path, scheme or user
+		// info ignored): no redirect there, not even with an error (RD-01).
+		h.log(r.Context()).Info("authorization request refused", "error", "invalid_request", "hint", "redirect_uri is not registered")
+		h.UI.Error(w, r, http.StatusBadRequest, "This sign-in link does not work",
+			"The application asked us to send you to an address it has not registered, so we will not.")
+		return nil, false
+	}
 	if err == nil {
 		form := ar.GetRequestForm()
 		switch rm := form.Get("response_mode"); {
@@ -209,6 +221,10 @@ func (h *Handler) parseAuthorize(w http.ResponseWriter, r, req *http.Request) (f
 		// spares the user a sign-in and consent that cannot succeed.
 		case form.Get("code_challenge") == "" || form.Get("code_challenge_method") != "S256":
 			err = fosite.ErrInvalidRequest.WithHint("PKCE with code_challenge_method=S256 is required.")
+		// fosite does not check the challenge's form; a malformed one would
+		// yield a code that no verifier can ever redeem (RFC 7636 §4.2).
+		case !s256Challenge.MatchString(form.Get("code_challenge")):
+			err = fosite.ErrInvalidRequest.WithHint("The code_challenge must be the 43-character base64url SHA-256 of the code_verifier.")
 		case rm != "" && rm != "query":
 			err = fosite.ErrUnsupportedResponseMode.WithHint("Only the query response mode is supported.")
 		case ar.GetRequestedScopes().Has(identity.ScopeAdmin):
@@ -220,6 +236,21 @@ func (h *Handler) parseAuthorize(w http.ResponseWriter, r, req *http.Request) (f
 		return nil, false
 	}
 	return ar, true
+}
+
+// registeredRedirect reports whether the redirect_uri of ar, if any, is one
+// of its client's registered URIs by our exact policy.
+func registeredRedirect(ar fosite.AuthorizeRequester) bool {
+	raw := ar.GetRequestForm().Get("redirect_uri")
+	if raw == "" {
+		return true // fosite took the one registered URI
+	}
+	for _, reg := range ar.GetClient().GetRedirectURIs() {
+		if identity.RedirectURIMatches(reg, raw) {
+			return true
+		}
+	}
+	return false
 }
 
 // authorizeError answers a failed authorization request. Until the client
@@ -269,6 +300,8 @@ func (h *Handler) issue(w http.ResponseWriter, r *http.Request, ar fosite.Author
 		return
 	}
 	resp.AddParameter("iss", h.Issuer) // RFC 9207
+	h.audit(r, identity.AuditEvent{Type: "code.issued", UserID: u.ID, ClientID: ar.GetClient().GetID(),
+		Details: map[string]string{"grant_id": g.ID, "scope": strings.Join(ar.GetGrantedScopes(), " ")}})
 	h.OAuth2.WriteAuthorizeResponse(r.Context(), w, ar, resp)
 }
 

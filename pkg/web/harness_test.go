@@ -44,7 +44,7 @@ var (
 // env is one authorization server with its pages, fakes and a fosite
 // provider backed by fosite's memory store.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	h      *Handler
 	router *mux.Router
 	srv    *httptest.Server
@@ -59,7 +59,7 @@ type envOption func(*ui.Config)
 
 func insecureCookies(c *ui.Config) { c.Insecure = true }
 
-func newEnv(t *testing.T, opts ...envOption) *env {
+func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
 	hashOnce.Do(func() {
 		var err error
@@ -176,7 +176,7 @@ func (b *browser) post(path string, form url.Values, headers ...string) page {
 
 var csrfRe = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
 
-func csrfOf(t *testing.T, p page) string {
+func csrfOf(t testing.TB, p page) string {
 	t.Helper()
 	m := csrfRe.FindStringSubmatch(p.body)
 	if m == nil {
