@@ -198,3 +198,25 @@ func TestMetadataGolden(t *testing.T) {
 		t.Fatalf("metadata promises more than the server does: %v", m)
 	}
 }
+
+// TestIssuerIgnoresHostHeaders (MD-06, WB-18): the issuer and every URL the
+// server hands out come from configuration, never from Host or
+// X-Forwarded-* headers an attacker controls.
+func TestIssuerIgnoresHostHeaders(t *testing.T) {
+	setEnv(t, "sqlite://"+filepath.Join(t.TempDir(), "auth.db"))
+	_, ts := startServer(t)
+	req, _ := http.NewRequest(http.MethodGet, ts.URL+"/.well-known/oauth-authorization-server", nil)
+	req.Host = "evil.example"
+	req.Header.Set("X-Forwarded-Host", "evil.example")
+	req.Header.Set("X-Forwarded-Proto", "https")
+	req.Header.Set("Forwarded", "host=evil.example;proto=https")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if bytes.Contains(body, []byte("evil.example")) || !bytes.Contains(body, []byte(`"issuer": "http://127.0.0.1:8080"`)) {
+		t.Fatalf("metadata follows forged host headers: %s", body)
+	}
+}

@@ -342,3 +342,26 @@ func TestCLIGrantRevoke(t *testing.T) {
 	}
 	dead(tok)
 }
+
+// TestLogoutKillsCopiedCookie (WB-11): after logout, a copy of the session
+// cookie taken before it no longer signs anyone in.
+func TestLogoutKillsCopiedCookie(t *testing.T) {
+	e := newFlowEnv(t, "sqlite://"+t.TempDir()+"/a.db")
+	b := newBrowser(t, e.ts.URL)
+	p := b.get(e.ts.URL + "/login")
+	e.signIn(t, b, p)
+	if p := b.get(e.ts.URL + "/account"); p.status != 200 || !strings.Contains(p.body, "alice@example.com") {
+		t.Fatalf("not signed in: %d", p.status)
+	}
+	u, _ := url.Parse(e.ts.URL)
+	thief := newBrowser(t, e.ts.URL)
+	thief.c.Jar.SetCookies(u, b.c.Jar.Cookies(u)) // the stolen copy
+	if p := thief.get(e.ts.URL + "/account"); p.status != 200 || !strings.Contains(p.body, "alice@example.com") {
+		t.Fatal("the copied cookie should work before logout (else this test proves nothing)")
+	}
+	acct := b.get(e.ts.URL + "/account")
+	b.post(e.ts.URL+"/logout", hidden(acct.body))
+	if p := thief.get(e.ts.URL + "/account"); strings.Contains(p.body, "alice@example.com") || !strings.Contains(p.url, "/login") {
+		t.Fatalf("the copied cookie still works after logout: %d at %s", p.status, p.url)
+	}
+}

@@ -11,6 +11,10 @@ import (
 	"strings"
 )
 
+// UserIDPrefix starts every user id; client ids may not, so a token's
+// subject is never ambiguous between a user and a client.
+const UserIDPrefix = "usr_"
+
 // PrefixClientSecret marks client secrets, so scanners can find leaked ones.
 const PrefixClientSecret = "pst_cs_"
 
@@ -49,6 +53,10 @@ func (c *Client) Validate() error {
 	bad := func(s string) { problems = append(problems, s) }
 	if !clientIDPattern.MatchString(c.ID) {
 		bad("client id must be 2-63 characters of a-z, 0-9, '.', '_' or '-'")
+	} else if strings.HasPrefix(c.ID, UserIDPrefix) {
+		// A client_credentials token's subject is the client id: it must
+		// never be mistaken for a user's (AT-08).
+		bad("client id must not start with " + quote(UserIDPrefix) + ", the prefix of user ids")
 	}
 	if n := strings.TrimSpace(c.Name); n == "" || len(n) > 100 {
 		bad("name must be 1-100 characters")
@@ -124,6 +132,15 @@ func ValidateRedirectURI(raw string) error {
 	if u.Host == "" || u.Hostname() == "" {
 		return invalid("must have a host")
 	}
+	// Matching is byte for byte: a percent-encoded host, or a URI that
+	// parses to something else, would mean one thing here and another in
+	// the browser.
+	if strings.Contains(u.Host, "%") {
+		return invalid("must not percent-encode the host")
+	}
+	if u.String() != raw {
+		return invalid("must be written in canonical form (" + u.String() + ")")
+	}
 	for _, k := range []string{"code", "state", "iss", "error", "error_description"} {
 		if u.Query().Has(k) {
 			return invalid("must not already carry the parameter " + quote(k))
@@ -138,4 +155,31 @@ func isLoopbackHost(h string) bool {
 	}
 	ip := net.ParseIP(h)
 	return ip != nil && ip.IsLoopback()
+}
+
+// RedirectURIMatches reports whether a requested redirect_uri may be used
+// for a registered one: byte-identical, or, for an http URI on a loopback IP
+// literal, the same URI with any port (RFC 8252 §7.3; RFC 9700 §4.1.3). It
+// is stricter than fosite's matcher, which compares loopback URIs by their
+// decoded path and ignores the registered scheme and any user info.
+func RedirectURIMatches(registered, requested string) bool {
+	if requested == registered {
+		return true
+	}
+	reg, err := url.Parse(registered)
+	if err != nil || reg.Scheme != "http" || net.ParseIP(reg.Hostname()) == nil || !isLoopbackHost(reg.Hostname()) {
+		return false
+	}
+	req, err := url.Parse(requested)
+	if err != nil || strings.ContainsAny(requested, "#\\") {
+		return false
+	}
+	port := req.Port()
+	if strings.Trim(port, "0123456789") != "" {
+		return false
+	}
+	// Put the registered port in and compare the strings: only the port may differ.
+	withPort := *req
+	withPort.Host = reg.Host
+	return req.Scheme == "http" && req.User == nil && req.Hostname() == reg.Hostname() && withPort.String() == registered
 }

@@ -13,6 +13,9 @@ func TestValidateRedirectURI(t *testing.T) {
 	}{
 		{"https://app.example/cb", true},
 		{"https://app.example/cb?tenant=1", true},
+		{"https://app.example/c%7eb", true},
+		{"https://0%8a0000", false},             // percent-encoded host (found by FuzzValidateRedirectURI)
+		{"https://app.example/c\u00e4b", false}, // not canonical: matched byte for byte
 		{"http://127.0.0.1:8082/callback", true},
 		{"http://[::1]/cb", true},
 		{"http://localhost:3000/cb", true},
@@ -62,6 +65,15 @@ func TestClientValidateReportsAllProblems(t *testing.T) {
 	}
 }
 
+// AT-08: a client cannot take a user's id, so a client_credentials token's
+// subject never names a user.
+func TestClientIDCannotLookLikeAUser(t *testing.T) {
+	c := &Client{ID: "usr_abc123", Name: "x", GrantTypes: []string{GrantClientCredentials}, TokenFormat: TokenFormatOpaque}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), UserIDPrefix) {
+		t.Fatalf("client id with the user prefix accepted: %v", err)
+	}
+}
+
 func TestClientSecretsAreUniqueAndHashed(t *testing.T) {
 	s1, h1 := NewClientSecret()
 	s2, h2 := NewClientSecret()
@@ -84,5 +96,36 @@ func TestParseScopes(t *testing.T) {
 		if _, err := ParseScopes(bad); err == nil {
 			t.Errorf("ParseScopes(%.20q) accepted", bad)
 		}
+	}
+}
+
+// RD-01, RD-03: only a byte-identical URI, or a loopback IP URI with another
+// port, matches.
+func TestRedirectURIMatches(t *testing.T) {
+	for _, tc := range []struct {
+		name, registered, requested string
+		want                        bool
+	}{
+		{"identical", "https://app.example/cb", "https://app.example/cb", true},
+		{"trailing slash", "https://app.example/cb", "https://app.example/cb/", false},
+		{"explicit port on https", "https://app.example/cb", "https://app.example:443/cb", false},
+		{"loopback any port", "http://127.0.0.1/cb", "http://127.0.0.1:5555/cb", true},
+		{"loopback other registered port", "http://127.0.0.1:8080/cb", "http://127.0.0.1:9090/cb", true},
+		{"loopback v6 any port", "http://[::1]/cb", "http://[::1]:5555/cb", true},
+		{"loopback encoded path", "http://127.0.0.1/cb", "http://127.0.0.1:5555/%63b", false},
+		{"loopback user info", "http://127.0.0.1/cb", "http://u@127.0.0.1:5555/cb", false},
+		{"loopback other path", "http://127.0.0.1/cb", "http://127.0.0.1:5555/other", false},
+		{"loopback other address", "http://127.0.0.1/cb", "http://127.0.0.2:5555/cb", false},
+		{"loopback query changed", "http://127.0.0.1/cb?a=1", "http://127.0.0.1:5555/cb?a=2", false},
+		{"loopback fragment", "http://127.0.0.1/cb", "http://127.0.0.1:5555/cb#x", false},
+		{"https loopback downgraded", "https://127.0.0.1/cb", "http://127.0.0.1:5555/cb", false},
+		{"localhost is exact only", "http://localhost:8080/cb", "http://localhost:9090/cb", false},
+		{"non-numeric port", "http://127.0.0.1/cb", "http://127.0.0.1:x/cb", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := RedirectURIMatches(tc.registered, tc.requested); got != tc.want {
+				t.Fatalf("RedirectURIMatches(%q, %q) = %v, want %v", tc.registered, tc.requested, got, tc.want)
+			}
+		})
 	}
 }

@@ -427,3 +427,43 @@ func TestOpenRejectsUnknownURL(t *testing.T) {
 		}
 	}
 }
+
+// TestPathVariantsNeverBypassScopes (AT-09): odd spellings of the routes
+// either reach the same scope check or no route at all; none writes with a
+// read-only token or reads without one.
+func TestPathVariantsNeverBypassScopes(t *testing.T) {
+	store := openSQLiteStore(t)
+	a := newAPI(t, store)
+	reader := a.token("user-1", "read:pets")
+	noRedirects := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	send := func(method, path, token, body string) int {
+		req, _ := http.NewRequest(method, a.URL+path, strings.NewReader(body))
+		req.URL.Opaque = path // send the path exactly as written
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		res, err := noRedirects.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	for _, path := range []string{"/v1//pets", "/v1/./pets", "/v1/pets/../pets", "/V1/pets", "/v1/pets/", "/v1/%70ets", "/v1/pets%2f", "//v1/pets", "/v1/pets;x"} {
+		t.Run(path, func(t *testing.T) {
+			if st := send("GET", path, "", ""); st == 200 {
+				t.Fatalf("GET %s without a credential: 200", path)
+			}
+			if st := send("POST", path, reader, `{"name":"Sneaky","species":"cat","age":1}`); st/100 == 2 {
+				t.Fatalf("POST %s with a read-only token: %d", path, st)
+			}
+		})
+	}
+	if pets, _, _ := store.List(context.Background(), "user-1", Page{Limit: 10}); len(pets) != 0 {
+		t.Fatalf("a read-only token created %d pets through a path variant", len(pets))
+	}
+	if r := a.call(t, "GET", "/v1/pets", reader, "", ""); r.status != 200 {
+		t.Fatalf("the normal route fails: %d", r.status)
+	}
+}

@@ -25,6 +25,7 @@ func (s *Server) mountPages(r *mux.Router, files fs.FS, secret []byte, now func(
 		Secret:   provider.DeriveKey(secret, "session-cookies"),
 		Insecure: s.Config.Insecure(),
 		Required: append(append([]string{}, web.Templates...), admin.Templates...),
+		Sessions: s.Store,
 		Now:      now,
 		Logger:   s.Logger,
 	})

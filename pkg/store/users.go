@@ -19,7 +19,7 @@ func (s *Store) CreateUser(ctx context.Context, u *identity.User) error {
 		return identity.Errorf(identity.EINVALID, "Email is required.")
 	}
 	if u.ID == "" {
-		u.ID = newID("usr_")
+		u.ID = newID(identity.UserIDPrefix)
 	}
 	now := s.now()
 	u.CreatedAt, u.UpdatedAt = now, now

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -43,8 +44,20 @@ type Config struct {
 	// (default 12 h); RememberLifetime one with it (default 30 days).
 	BrowserLifetime  time.Duration
 	RememberLifetime time.Duration
-	Now              func() time.Time
-	Logger           *slog.Logger
+	// Sessions, when set, records signed-in sessions on the server so that
+	// logging out ends every copy of the cookie; without it a copied cookie
+	// stays valid until it expires.
+	Sessions SessionRegistry
+	Now      func() time.Time
+	Logger   *slog.Logger
+}
+
+// SessionRegistry is the server-side list of live signed-in sessions (the
+// store implements it).
+type SessionRegistry interface {
+	CreateSession(ctx context.Context, id, userID string, expires time.Time) error
+	SessionActive(ctx context.Context, id string) (bool, error)
+	DeleteSession(ctx context.Context, id string) error
 }
 
 // Kit renders pages and manages sessions. It is safe for concurrent use.
@@ -60,6 +73,7 @@ type Kit struct {
 	now      func() time.Time
 	log      *slog.Logger
 	cop      *http.CrossOriginProtection
+	sessions SessionRegistry
 }
 
 // CSP is the Content-Security-Policy of every page: nothing inline, nothing
@@ -106,6 +120,7 @@ func New(cfg Config) (*Kit, error) {
 		now:      cfg.Now,
 		log:      cfg.Logger,
 		cop:      http.NewCrossOriginProtection(),
+		sessions: cfg.Sessions,
 	}
 	if k.browser <= 0 {
 		k.browser = 12 * time.Hour

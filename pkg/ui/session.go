@@ -93,12 +93,26 @@ func (k *Kit) load(r *http.Request) (s *Session, fresh bool) {
 		at, _ := gs.Values[kAuthTime].(int64)
 		created, _ := gs.Values[kCreated].(int64)
 		s.AuthTime, s.Created = time.Unix(at, 0).UTC(), time.Unix(created, 0).UTC()
-		if s.ID != "" && s.CSRF != "" && k.now().Before(s.Created.Add(k.lifetime(s))) {
+		if s.ID != "" && s.CSRF != "" && k.now().Before(s.Created.Add(k.lifetime(s))) && k.alive(r, s) {
 			return s, false
 		}
 	}
 	now := k.now().UTC().Truncate(time.Second)
 	return &Session{ID: randomToken(), CSRF: randomToken(), Created: now}, true
+}
+
+// alive asks the registry whether a signed-in session was ended on the
+// server (logout from another copy of the cookie). Anonymous sessions are
+// not registered; a registry error fails closed (signed out).
+func (k *Kit) alive(r *http.Request, s *Session) bool {
+	if k.sessions == nil || s.UserID == "" {
+		return true
+	}
+	ok, err := k.sessions.SessionActive(r.Context(), s.ID)
+	if err != nil {
+		k.log.Warn("session registry unavailable; treating the session as signed out", "err", err)
+	}
+	return ok && err == nil
 }
 
 func (k *Kit) lifetime(s *Session) time.Duration {
@@ -151,6 +165,11 @@ func (k *Kit) SignIn(w http.ResponseWriter, r *http.Request, userID, email strin
 		ID: randomToken(), CSRF: randomToken(), Created: now,
 		UserID: userID, Email: email, AuthTime: now, Version: version, Remember: remember,
 	}
+	if k.sessions != nil {
+		if err := k.sessions.CreateSession(r.Context(), ns.ID, userID, now.Add(k.lifetime(&ns))); err != nil {
+			return err
+		}
+	}
 	if err := k.save(w, r, &ns); err != nil {
 		return err
 	}
@@ -160,8 +179,15 @@ func (k *Kit) SignIn(w http.ResponseWriter, r *http.Request, userID, email strin
 	return nil
 }
 
-// SignOut ends the session: the cookie is deleted and its content cleared.
+// SignOut ends the session: on the server (when a registry is set), so
+// that no copy of the cookie works any more, and in the browser, where the
+// cookie is deleted and its content cleared.
 func (k *Kit) SignOut(w http.ResponseWriter, r *http.Request) {
+	if s := SessionFrom(r.Context()); s != nil && s.UserID != "" && k.sessions != nil {
+		if err := k.sessions.DeleteSession(r.Context(), s.ID); err != nil {
+			k.log.Error("end session on the server", "err", err) // the cookie is still deleted below
+		}
+	}
 	gs := sessions.NewSession(k.store, k.cookie)
 	gs.Options = k.options(-1)
 	_ = k.store.Save(r, w, gs) // an empty session, expired: the browser drops it

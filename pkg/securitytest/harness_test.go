@@ -1,0 +1,854 @@
+package securitytest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"html"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/mux"
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, for the shared world's schema
+	"golang.org/x/oauth2"
+
+	"github.com/petstore-auth/petstore-auth/pkg/apikey"
+	"github.com/petstore-auth/petstore-auth/pkg/bearer"
+	"github.com/petstore-auth/petstore-auth/pkg/config"
+	"github.com/petstore-auth/petstore-auth/pkg/identity"
+	"github.com/petstore-auth/petstore-auth/pkg/password"
+	"github.com/petstore-auth/petstore-auth/pkg/petstore"
+	"github.com/petstore-auth/petstore-auth/pkg/server"
+	"github.com/petstore-auth/petstore-auth/pkg/store/storetest"
+)
+
+// The fixture of the catalogue (section 0), with our scope names.
+const (
+	webCallback   = "https://app.example/cb"
+	otherCallback = "https://other.example/cb"
+	spaCallback   = "http://127.0.0.1/cb"
+	alicePassword = "correct horse battery staple"
+	bobPassword   = "bob's very own passphrase"
+	systemSecret  = "securitytest-system-secret-0123456789"
+)
+
+// clock is the injected time of one world: real time plus an offset that
+// tests with their own world may advance (never a shared world's).
+type clock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().UTC().Add(c.offset)
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.offset += d
+	c.mu.Unlock()
+}
+
+// client is a registered client and its plain secret (empty when public).
+type client struct {
+	ID, Secret string
+}
+
+type user struct {
+	ID, Email, Password string
+}
+
+// world is one authorization server on one database, the PetStore
+// resource server in front of it, the catalogue's clients and two users.
+type world struct {
+	db    string // "sqlite" or "postgres"
+	dbURL string
+	cfg   config.Config
+	clock *clock
+	srv   *server.Server
+	as    *httptest.Server
+	rs    *httptest.Server
+	ver   *bearer.Verifier
+	pets  *petstore.Store
+	logs  *syncBuffer
+
+	web, other, spa, svc, rsc, jwt, admin client
+	alice, bob                            user
+
+	mu      sync.Mutex
+	secrets map[string]string // value → what it is; none may be in the database
+
+	aliceOnce sync.Once
+	aliceJar  http.CookieJar // a browser where alice is signed in, shared by tests
+}
+
+// env is a world seen from one test: failures go to t.
+type env struct {
+	*world
+	t testing.TB
+}
+
+type envOption func(*config.Config)
+
+// fresh runs fn on a world of its own on SQLite and, when
+// PETSTORE_TEST_POSTGRES_DSN is set, on PostgreSQL (failing, not skipping,
+// when it is set and unreachable). Use it when the test changes the clock,
+// the configuration or state other tests see. The database is checked for
+// plain secrets when the subtest ends.
+func fresh(t *testing.T, fn func(e *env), opts ...envOption) {
+	t.Run("sqlite", func(t *testing.T) { fn(freshWorld(t, "sqlite://"+filepath.Join(t.TempDir(), "auth.db"), opts...)) })
+	if os.Getenv(storetest.PostgresEnv) != "" {
+		t.Run("postgres", func(t *testing.T) { fn(freshWorld(t, storetest.PostgresURL(t), opts...)) })
+	}
+}
+
+// freshSQLite is fresh for cases where storage plays no part.
+func freshSQLite(t *testing.T, opts ...envOption) *env {
+	return freshWorld(t, "sqlite://"+filepath.Join(t.TempDir(), "auth.db"), opts...)
+}
+
+func freshWorld(t *testing.T, dbURL string, opts ...envOption) *env {
+	t.Helper()
+	w := newWorld(t, dbURL, t.TempDir, t.Cleanup, opts...)
+	e := &env{world: w, t: t}
+	// Registered last, so it runs first: the database is still open.
+	t.Cleanup(func() { checkNoSecretsAtRest(t, w) })
+	return e
+}
+
+// shared runs fn on the suite's long-lived worlds (one per database), for
+// tests that neither move the clock nor change what others rely on. They
+// are checked for plain secrets after the whole suite (TestMain).
+func shared(t *testing.T, fn func(e *env)) {
+	t.Run("sqlite", func(t *testing.T) { fn(&env{world: sharedWorld(t, "sqlite"), t: t}) })
+	if os.Getenv(storetest.PostgresEnv) != "" {
+		t.Run("postgres", func(t *testing.T) { fn(&env{world: sharedWorld(t, "postgres"), t: t}) })
+	}
+}
+
+// sharedSQLite is shared for cases where storage plays no part.
+func sharedSQLite(t *testing.T) *env { return &env{world: sharedWorld(t, "sqlite"), t: t} }
+
+var suite struct {
+	mu       sync.Mutex
+	worlds   map[string]*world
+	failed   map[string]bool
+	cleanups []func()
+	dirs     []string
+}
+
+func sharedWorld(t *testing.T, db string) *world {
+	t.Helper()
+	suite.mu.Lock()
+	defer suite.mu.Unlock()
+	if w := suite.worlds[db]; w != nil {
+		return w
+	}
+	if suite.failed[db] {
+		t.Fatalf("the shared %s world could not be started", db)
+	}
+	if suite.worlds == nil {
+		suite.worlds, suite.failed = map[string]*world{}, map[string]bool{}
+	}
+	suite.failed[db] = true // until it has started
+	tempDir := func() string {
+		d, err := os.MkdirTemp("", "securitytest-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		suite.dirs = append(suite.dirs, d)
+		return d
+	}
+	cleanup := func(f func()) { suite.cleanups = append(suite.cleanups, f) }
+	dbURL := "sqlite://" + filepath.Join(tempDir(), "auth.db")
+	if db == "postgres" {
+		dbURL = postgresSchema(t, cleanup)
+	}
+	w := newWorld(t, dbURL, tempDir, cleanup)
+	suite.worlds[db] = w
+	suite.failed[db] = false
+	return w
+}
+
+// TestMain runs the suite, then dumps the shared databases: after every
+// test has run, none may hold a secret in plain form.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	suite.mu.Lock()
+	for db, w := range suite.worlds {
+		r := &reporter{}
+		checkNoSecretsAtRest(r, w)
+		if r.failed {
+			fmt.Fprintf(os.Stderr, "FAIL: database dump after the suite (%s):\n%s", db, r.msgs.String())
+			code = 1
+		}
+	}
+	for i := len(suite.cleanups) - 1; i >= 0; i-- {
+		suite.cleanups[i]()
+	}
+	for _, d := range suite.dirs {
+		os.RemoveAll(d)
+	}
+	suite.mu.Unlock()
+	os.Exit(code)
+}
+
+// reporter is the testing.TB of the after-suite checks.
+type reporter struct {
+	testing.TB
+	failed bool
+	msgs   strings.Builder
+}
+
+func (r *reporter) Helper() {}
+func (r *reporter) Errorf(format string, args ...any) {
+	r.failed = true
+	fmt.Fprintf(&r.msgs, format+"\n", args...)
+}
+func (r *reporter) Fatal(args ...any) {
+	r.failed = true
+	fmt.Fprintln(&r.msgs, args...)
+	runtime.Goexit()
+}
+
+// postgresSchema creates a schema for a shared world, dropped after the
+// suite.
+func postgresSchema(t *testing.T, cleanup func(func())) string {
+	dsn := os.Getenv(storetest.PostgresEnv)
+	admin, err := sql.Open("pgx", dsn)
+	if err == nil {
+		err = admin.Ping()
+	}
+	if err != nil {
+		t.Fatalf("%s is set but PostgreSQL is unreachable: %v", storetest.PostgresEnv, err)
+	}
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	schema := "t_" + hex.EncodeToString(b)
+	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	cleanup(func() { admin.Exec("DROP SCHEMA " + schema + " CASCADE"); admin.Close() })
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+var (
+	hashOnce             sync.Once
+	aliceHash, bobHash   string
+	fixturePasswordError error
+)
+
+// passwordHashes computes the users' Argon2id hashes once per run.
+func passwordHashes(t testing.TB) (string, string) {
+	hashOnce.Do(func() {
+		aliceHash, fixturePasswordError = password.Hash(alicePassword)
+		if fixturePasswordError == nil {
+			bobHash, fixturePasswordError = password.Hash(bobPassword)
+		}
+	})
+	if fixturePasswordError != nil {
+		t.Fatal(fixturePasswordError)
+	}
+	return aliceHash, bobHash
+}
+
+// newWorld starts an authorization server on dbURL in development mode (the
+// issuer is the test server's own http loopback URL), a resource server
+// and the fixture.
+func newWorld(t testing.TB, dbURL string, tempDir func() string, cleanup func(func()), opts ...envOption) *world {
+	t.Helper()
+	ctx := context.Background()
+	e := &world{dbURL: dbURL, db: "sqlite", clock: &clock{}, logs: &syncBuffer{}, secrets: map[string]string{}}
+	if strings.HasPrefix(dbURL, "postgres") {
+		e.db = "postgres"
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	issuer := "http://" + ln.Addr().String()
+	cfg := config.Default()
+	cfg.Dev = true
+	cfg.Issuer = issuer
+	cfg.DatabaseURL = dbURL
+	cfg.Secret = systemSecret
+	cfg.DataDir = tempDir()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	e.cfg = cfg
+	logger := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	srv, err := server.Open(ctx, cfg, server.Options{Logger: logger, Web: os.DirFS("../.."), Now: e.clock.Now})
+	if err != nil {
+		t.Fatalf("open server: %v", err)
+	}
+	e.srv = srv
+	e.as = &httptest.Server{Listener: ln, Config: &http.Server{Handler: srv.Handler}}
+	e.as.Start()
+	cleanup(func() { e.as.Close(); srv.Close() })
+
+	(&env{world: e, t: t}).seed(ctx)
+
+	e.pets, err = petstore.Open(ctx, "sqlite://"+filepath.Join(tempDir(), "pets.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.ver = &bearer.Verifier{Issuer: issuer, ClientID: e.rsc.ID, ClientSecret: e.rsc.Secret, Audience: cfg.Tokens.JWTAudience,
+		Mode: identity.EnvTest, Now: e.clock.Now, Logger: logger}
+	pollCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { e.ver.Run(pollCtx); close(done) }()
+	r := mux.NewRouter()
+	(&petstore.Handler{Store: e.pets, Verifier: e.ver, Logger: logger}).Mount(r)
+	e.rs = httptest.NewServer(r)
+	cleanup(func() { e.rs.Close(); stop(); <-done; e.pets.Close() })
+	return e
+}
+
+// seed registers the catalogue's clients and users directly in the store,
+// the way the CLI does.
+func (e *env) seed(ctx context.Context) {
+	t := e.t
+	t.Helper()
+	st := e.srv.Store
+	mk := func(c identity.Client) client {
+		var secret string
+		if !c.Public {
+			secret, c.SecretHash = identity.NewClientSecret()
+			e.remember(secret, "client secret of "+c.ID)
+		}
+		if c.TokenFormat == "" {
+			c.TokenFormat = identity.TokenFormatOpaque
+		}
+		if err := st.CreateClient(ctx, &c); err != nil {
+			t.Fatalf("create client %s: %v", c.ID, err)
+		}
+		return client{ID: c.ID, Secret: secret}
+	}
+	code := []string{identity.GrantAuthorizationCode, identity.GrantRefreshToken}
+	all := []string{identity.ScopeReadPets, identity.ScopeWritePets, identity.ScopeOfflineAccess}
+	e.web = mk(identity.Client{ID: "web", Name: "MyApp", RedirectURIs: []string{webCallback}, GrantTypes: code, Scopes: all})
+	e.other = mk(identity.Client{ID: "other", Name: "Other app", RedirectURIs: []string{otherCallback}, GrantTypes: code, Scopes: all})
+	e.spa = mk(identity.Client{ID: "spa", Name: "Native app", Public: true, RedirectURIs: []string{spaCallback}, GrantTypes: code,
+		Scopes: []string{identity.ScopeReadPets, identity.ScopeOfflineAccess}})
+	e.svc = mk(identity.Client{ID: "svc", Name: "Nightly sync", GrantTypes: []string{identity.GrantClientCredentials}, Scopes: []string{identity.ScopeReadPets}})
+	e.rsc = mk(identity.Client{ID: "rs", Name: "PetStore API", GrantTypes: []string{identity.GrantClientCredentials}, CanIntrospect: true})
+	e.jwt = mk(identity.Client{ID: "jwtapp", Name: "JWT app", RedirectURIs: []string{webCallback}, GrantTypes: append(code, identity.GrantClientCredentials),
+		Scopes: all, TokenFormat: identity.TokenFormatJWT})
+	e.admin = mk(identity.Client{ID: "ops", Name: "Ops automation", GrantTypes: []string{identity.GrantClientCredentials}, Scopes: []string{identity.ScopeAdmin}})
+
+	ah, bh := passwordHashes(t)
+	for _, u := range []*user{{Email: "alice@example.com", Password: alicePassword}, {Email: "bob@example.com", Password: bobPassword}} {
+		hash := ah
+		if u.Password == bobPassword {
+			hash = bh
+		}
+		iu := &identity.User{Email: u.Email, PasswordHash: hash}
+		if err := st.CreateUser(ctx, iu); err != nil {
+			t.Fatal(err)
+		}
+		u.ID = iu.ID
+		e.remember(u.Password, "password of "+u.Email)
+		if u.Password == alicePassword {
+			e.alice = *u
+		} else {
+			e.bob = *u
+		}
+	}
+}
+
+// remember records a secret that must never be stored in plain form.
+func (e *world) remember(secret, what string) {
+	if len(secret) < 12 {
+		return
+	}
+	e.mu.Lock()
+	e.secrets[secret] = what
+	e.mu.Unlock()
+}
+
+// checkNoSecretsAtRest dumps the database and looks for every secret that
+// passed through the test: client secrets, passwords, codes, access and
+// refresh tokens, API keys.
+func checkNoSecretsAtRest(t testing.TB, e *world) {
+	t.Helper()
+	dump := dumpDatabase(t, e.srv.Store.DB(), e.dbURL)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for secret, what := range e.secrets {
+		if bytes.Contains(dump, []byte(secret)) {
+			t.Errorf("the database holds the %s in plain form", what)
+		}
+		// An opaque token is pst_xx_<key>.<signature>: the signature is the
+		// storage key, the random key alone must not be stored.
+		if rest, ok := strings.CutPrefix(secret, "pst_"); ok && len(rest) > 3 {
+			if key, _, ok := strings.Cut(rest[3:], "."); ok && len(key) >= 16 && bytes.Contains(dump, []byte(key)) {
+				t.Errorf("the database holds the random part of the %s", what)
+			}
+		}
+	}
+}
+
+// dumpDatabase returns every row of every table as text; for SQLite also
+// the raw database and WAL files.
+func dumpDatabase(t testing.TB, db *sql.DB, dbURL string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	q := "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+	if strings.HasPrefix(dbURL, "sqlite://") {
+		q = "SELECT name FROM sqlite_master WHERE type='table'"
+		path := strings.TrimPrefix(dbURL, "sqlite://")
+		for _, f := range []string{path, path + "-wal"} {
+			b, _ := os.ReadFile(filepath.Clean(f))
+			buf.Write(b)
+		}
+	}
+	rows, err := db.Query(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		tables = append(tables, n)
+	}
+	rows.Close()
+	for _, tbl := range tables {
+		r, err := db.Query(`SELECT * FROM "` + tbl + `"`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols, _ := r.Columns()
+		for r.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := r.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range vals {
+				switch v := v.(type) {
+				case []byte:
+					buf.Write(v)
+				case string:
+					buf.WriteString(v)
+				}
+				buf.WriteByte('|')
+			}
+		}
+		r.Close()
+	}
+	if buf.Len() < 100 {
+		t.Fatal("the dump is suspiciously empty")
+	}
+	return buf.Bytes()
+}
+
+// syncBuffer collects the server's logs.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// response is what a test observes of an HTTP answer.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+	json   map[string]any
+}
+
+func (r response) str(k string) string { s, _ := r.json[k].(string); return s }
+
+var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+func (e *env) do(req *http.Request) response {
+	e.t.Helper()
+	res, err := noRedirects.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	out := response{status: res.StatusCode, header: res.Header, body: body}
+	_ = json.Unmarshal(body, &out.json)
+	for _, k := range []string{"access_token", "refresh_token"} {
+		if s := out.str(k); s != "" {
+			e.remember(s, k)
+		}
+	}
+	return out
+}
+
+// post sends a form to the authorization server, authenticating as c with
+// HTTP Basic (RFC 6749 §2.3.1 encoding) when c has a secret, or with
+// client_id in the body for a public client. A zero c sends no credentials.
+func (e *env) post(path string, c client, form url.Values) response {
+	e.t.Helper()
+	if form == nil {
+		form = url.Values{}
+	}
+	if c.ID != "" && c.Secret == "" {
+		form.Set("client_id", c.ID)
+	}
+	req, _ := http.NewRequest(http.MethodPost, e.as.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if c.Secret != "" {
+		req.SetBasicAuth(url.QueryEscape(c.ID), url.QueryEscape(c.Secret))
+	}
+	return e.do(req)
+}
+
+func (e *env) token(c client, form url.Values) response { return e.post("/oauth2/token", c, form) }
+
+// introspect asks as the resource server.
+func (e *env) introspect(token string) map[string]any {
+	e.t.Helper()
+	r := e.post("/oauth2/introspect", e.rsc, url.Values{"token": {token}})
+	if r.status != http.StatusOK {
+		e.t.Fatalf("introspection by the resource server: %d %s", r.status, r.body)
+	}
+	return r.json
+}
+
+func (e *env) active(token string) bool { return e.introspect(token)["active"] == true }
+
+// wantInactive asserts the RFC 7662 answer for a dead token: exactly
+// {"active":false}.
+func (e *env) wantInactive(what, token string) {
+	e.t.Helper()
+	if m := e.introspect(token); len(m) != 1 || m["active"] != false {
+		e.t.Errorf("%s: introspection %v, want exactly {\"active\":false}", what, m)
+	}
+}
+
+func (e *env) wantActive(what, token string) {
+	e.t.Helper()
+	if !e.active(token) {
+		e.t.Errorf("%s: token is not active", what)
+	}
+}
+
+// api calls the PetStore resource server.
+func (e *env) api(method, path, token string, body string) response {
+	e.t.Helper()
+	req, _ := http.NewRequest(method, e.rs.URL+path, strings.NewReader(body))
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return e.do(req)
+}
+
+func (e *env) clientCredentials(c client, scope string) string {
+	e.t.Helper()
+	r := e.token(c, url.Values{"grant_type": {"client_credentials"}, "scope": {scope}})
+	if r.status != http.StatusOK {
+		e.t.Fatalf("client_credentials for %s: %d %s", c.ID, r.status, r.body)
+	}
+	return r.str("access_token")
+}
+
+// adminAPI calls the admin JSON API with an admin client_credentials token.
+func (e *env) adminAPI(method, path string, body any) response {
+	e.t.Helper()
+	tok := e.clientCredentials(e.admin, identity.ScopeAdmin)
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, e.as.URL+"/admin/api/v1"+path, rd)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	return e.do(req)
+}
+
+// browser is one user agent with its own cookie jar. It follows redirects
+// within the authorization server and stops at a client's callback.
+type browser struct {
+	e *env
+	c *http.Client
+}
+
+func (e *env) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	return e.browserWith(jar)
+}
+
+func (e *env) browserWith(jar http.CookieJar) *browser {
+	base := e.as.URL
+	return &browser{e: e, c: &http.Client{Jar: jar, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		if !strings.HasPrefix(req.URL.String(), base) {
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}}}
+}
+
+// aliceBrowser is a browser where alice is signed in, shared by the tests
+// of a world so that they do not each pay for (and rate-limit) a sign-in.
+func (e *env) aliceBrowser() *browser {
+	e.t.Helper()
+	e.aliceOnce.Do(func() {
+		jar, _ := cookiejar.New(nil)
+		b := e.browserWith(jar)
+		p := b.get(e.as.URL + "/login")
+		if p = b.signIn(p, e.alice); p.status != http.StatusOK || !strings.Contains(p.url, "/account") {
+			e.t.Fatalf("sign-in: %d at %s", p.status, p.url)
+		}
+		e.aliceJar = jar
+	})
+	if e.aliceJar == nil {
+		e.t.Fatal("alice could not sign in")
+	}
+	return e.browserWith(e.aliceJar)
+}
+
+// page is what the browser shows: the last response after redirects.
+type page struct {
+	status   int
+	header   http.Header
+	body     string
+	location string
+	url      string
+}
+
+func (b *browser) do(req *http.Request) page {
+	b.e.t.Helper()
+	res, err := b.c.Do(req)
+	if err != nil {
+		b.e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return page{res.StatusCode, res.Header, string(body), res.Header.Get("Location"), res.Request.URL.String()}
+}
+
+func (b *browser) get(u string) page {
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	return b.do(req)
+}
+
+// post submits a form the way a browser does from our own page.
+func (b *browser) post(path string, form url.Values) page {
+	req, _ := http.NewRequest(http.MethodPost, b.e.as.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", b.e.as.URL)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	return b.do(req)
+}
+
+var (
+	hiddenRe = regexp.MustCompile(`<input[^>]*type="hidden"[^>]*>`)
+	nameRe   = regexp.MustCompile(`name="([^"]*)"`)
+	valueRe  = regexp.MustCompile(`value="([^"]*)"`)
+)
+
+// hidden returns the hidden inputs of a page.
+func hidden(body string) url.Values {
+	v := url.Values{}
+	for _, in := range hiddenRe.FindAllString(body, -1) {
+		n, val := nameRe.FindStringSubmatch(in), valueRe.FindStringSubmatch(in)
+		if n != nil && val != nil {
+			v.Set(n[1], html.UnescapeString(val[1]))
+		}
+	}
+	return v
+}
+
+func isLoginPage(p page) bool   { return strings.Contains(p.body, `action="/login"`) }
+func isConsentPage(p page) bool { return strings.Contains(p.body, `name="decision"`) }
+
+// signIn posts the login form of p with u's credentials.
+func (b *browser) signIn(p page, u user) page {
+	b.e.t.Helper()
+	if !isLoginPage(p) {
+		b.e.t.Fatalf("expected the login page, got %d at %s: %.300s", p.status, p.url, p.body)
+	}
+	form := hidden(p.body)
+	form.Set("email", u.Email)
+	form.Set("password", u.Password)
+	return b.post("/login", form)
+}
+
+// consent answers the consent page of p; with no scopes, every requested
+// scope stays ticked.
+func (b *browser) consent(p page, decision string, scopes ...string) page {
+	b.e.t.Helper()
+	if !isConsentPage(p) {
+		b.e.t.Fatalf("expected the consent page, got %d at %s: %.300s", p.status, p.url, p.body)
+	}
+	form := hidden(p.body)
+	form.Set("decision", decision)
+	if scopes == nil {
+		for _, m := range regexp.MustCompile(`name="scope" value="([^"]+)"`).FindAllStringSubmatch(p.body, -1) {
+			scopes = append(scopes, html.UnescapeString(m[1]))
+		}
+	}
+	for _, s := range scopes {
+		form.Add("scope", s)
+	}
+	return b.post("/oauth2/consent", form)
+}
+
+// authURL builds an authorization request for c; params override the
+// defaults (state, S256 challenge of verifier, scope).
+func (e *env) authURL(c client, redirect, verifier string, params url.Values) string {
+	q := url.Values{"response_type": {"code"}, "client_id": {c.ID}, "redirect_uri": {redirect},
+		"scope": {"read:pets write:pets offline_access"}, "state": {"state-0123456789"},
+		"code_challenge": {oauth2.S256ChallengeFromVerifier(verifier)}, "code_challenge_method": {"S256"}}
+	for k, v := range params {
+		if len(v) == 0 || v[0] == "" && k != "state" {
+			q.Del(k)
+			continue
+		}
+		q[k] = v
+	}
+	return e.as.URL + "/oauth2/auth?" + q.Encode()
+}
+
+func callbackOf(c client) string {
+	switch c.ID {
+	case "other":
+		return otherCallback
+	case "spa":
+		return spaCallback
+	}
+	return webCallback
+}
+
+// authorize walks the flow in b as u (signing in and consenting to every
+// requested scope when asked) and returns the final redirect's query.
+func (b *browser) authorize(c client, u user, verifier string, params url.Values) url.Values {
+	e := b.e
+	e.t.Helper()
+	p := b.get(e.authURL(c, callbackOf(c), verifier, params))
+	if isLoginPage(p) {
+		p = b.signIn(p, u)
+	}
+	if isConsentPage(p) {
+		p = b.consent(p, "allow")
+	}
+	return e.redirectQuery(p)
+}
+
+// redirectQuery checks that p is a redirect to a client and returns its
+// query.
+func (e *env) redirectQuery(p page) url.Values {
+	e.t.Helper()
+	if p.status != http.StatusSeeOther && p.status != http.StatusFound {
+		e.t.Fatalf("expected a redirect to the client, got %d at %s: %.300s", p.status, p.url, p.body)
+	}
+	u, err := url.Parse(p.location)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if c := u.Query().Get("code"); c != "" {
+		e.remember(c, "authorization code")
+	}
+	return u.Query()
+}
+
+// tokens is one token response.
+type tokens struct {
+	access, refresh string
+	resp            response
+}
+
+// code returns a fresh code for c issued to alice, and its verifier.
+func (b *browser) code(c client, scope string) (code, verifier string) {
+	b.e.t.Helper()
+	verifier = oauth2.GenerateVerifier()
+	q := b.authorize(c, b.e.alice, verifier, url.Values{"scope": {scope}})
+	if q.Get("code") == "" {
+		b.e.t.Fatalf("no code: %v", q)
+	}
+	return q.Get("code"), verifier
+}
+
+// redeem exchanges a code.
+func (e *env) redeem(c client, code, verifier string) response {
+	e.t.Helper()
+	return e.token(c, url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {callbackOf(c)}, "code_verifier": {verifier}})
+}
+
+// login returns tokens for c acting for alice, through the browser b.
+func (b *browser) login(c client, scope string) tokens {
+	e := b.e
+	e.t.Helper()
+	code, v := b.code(c, scope)
+	r := e.redeem(c, code, v)
+	if r.status != http.StatusOK {
+		e.t.Fatalf("code exchange: %d %s", r.status, r.body)
+	}
+	return tokens{access: r.str("access_token"), refresh: r.str("refresh_token"), resp: r}
+}
+
+func (e *env) refresh(c client, rt string) response {
+	e.t.Helper()
+	return e.token(c, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}})
+}
+
+// newAPIKey stores an API key for alice directly, as the account page does.
+func (e *env) newAPIKey(env string, scopes ...string) (string, *identity.APIKey) {
+	e.t.Helper()
+	key, err := apikey.Generate(env)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	k := &identity.APIKey{OwnerID: e.alice.ID, Name: "script", Env: env, Scopes: scopes, Prefix: apikey.DisplayPrefix(key),
+		Hash: apikey.Hash(key), CreatedAt: e.clock.Now()}
+	if err := e.srv.Store.CreateAPIKey(context.Background(), k); err != nil {
+		e.t.Fatal(err)
+	}
+	e.remember(key, "API key")
+	return key, k
+}
