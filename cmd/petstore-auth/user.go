@@ -41,8 +41,8 @@ func (a *app) userCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if len(pw) < password.MinLength || len(pw) > password.MaxLength {
-				return identity.Errorf(identity.EINVALID, "the password must be %d to %d characters", password.MinLength, password.MaxLength)
+			if err := password.Check(pw, addr); err != nil {
+				return err
 			}
 			hash, err := password.Hash(pw)
 			if err != nil {

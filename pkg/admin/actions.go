@@ -5,7 +5,6 @@ import (
 	"net/mail"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
 	"github.com/petstore-auth/petstore-auth/pkg/password"
@@ -207,11 +206,8 @@ func normalizeEmail(s string) (string, error) {
 }
 
 func hashPassword(pw string) (string, error) {
-	if utf8.RuneCountInString(pw) < password.MinLength {
-		return "", identity.Errorf(identity.EINVALID, "The password must have at least %d characters.", password.MinLength)
-	}
-	if len(pw) > password.MaxLength {
-		return "", identity.Errorf(identity.EINVALID, "The password must have at most %d bytes.", password.MaxLength)
+	if err := password.Check(pw, ""); err != nil {
+		return "", err
 	}
 	return password.Hash(pw)
 }
@@ -307,7 +303,13 @@ func (h *Handler) resetPassword(ctx context.Context, a *actor, id, pw string) (e
 	if u.PasswordHash, err = hashPassword(pw); err != nil {
 		return err
 	}
-	return h.Users.UpdateUser(ctx, u)
+	if err := h.Users.UpdateUser(ctx, u); err != nil {
+		return err
+	}
+	// A reset usually means the password leaked: whatever was granted with
+	// it ends too (RFC 9700 §4.14.2).
+	_, err = h.Grants.RevokeGrants(ctx, identity.GrantFilter{UserID: id})
+	return err
 }
 
 // revokeGrant revokes one grant with its tokens.

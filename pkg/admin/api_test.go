@@ -109,7 +109,7 @@ func TestCreateClientRefusesBadInput(t *testing.T) {
 		{"unknown scope", `{"name":"x","scopes":["pets:*"]}`, "application/json", 400, "unknown scope"},
 		{"bad grant type", `{"name":"x","grant_types":["password"]}`, "application/json", 400, "unsupported grant type"},
 		{"public client_credentials", `{"name":"x","public":true,"grant_types":["client_credentials"]}`, "application/json", 400, "public client"},
-		{"id of a user", `{"id":"usr_lower","name":"x","grant_types":["client_credentials"]}`, "application/json", 409, "taken"},
+		{"id of a user", `{"id":"usr_lower","name":"x","grant_types":["client_credentials"]}`, "application/json", 400, "prefix of user ids"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,6 +1,9 @@
 package password
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestHashVerify(t *testing.T) {
 	h, err := Hash("correct horse battery")
@@ -28,5 +31,26 @@ func TestHashVerify(t *testing.T) {
 	}
 	if h2, _ := Hash("correct horse battery"); h2 == h {
 		t.Fatal("two hashes of one password are equal: salt is not random")
+	}
+}
+
+func TestCheckPolicy(t *testing.T) {
+	tests := []struct {
+		pw, email string
+		ok        bool
+	}{
+		{"correct horse battery", "a@example.com", true},
+		{"short", "", false},
+		{"Password123", "", false},
+		{"qwertyuiop", "", false},
+		{"zzzzzzzzzzzz", "", false},
+		{"alice@example.com", "alice@example.com", false},
+		{strings.Repeat("x", MaxLength) + "y", "", false},
+		{"ünïcödé-pässwörd", "", true},
+	}
+	for _, tt := range tests {
+		if err := Check(tt.pw, tt.email); (err == nil) != tt.ok {
+			t.Errorf("Check(%.20q) = %v, want ok=%v", tt.pw, err, tt.ok)
+		}
 	}
 }
