@@ -75,7 +75,7 @@ func (a *app) apikeyCmd() *cobra.Command {
 				return err
 			}
 			defer st.Close()
-			addr, err := NormalizeEmail(owner)
+			addr, err := identity.NormalizeEmail(owner)
 			if err != nil {
 				return err
 			}
@@ -122,7 +122,7 @@ func (a *app) apikeyCmd() *cobra.Command {
 			defer st.Close()
 			filter := identity.APIKeyFilter{IncludeRevoked: all, Page: identity.Page{Limit: 500}}
 			if listOwner != "" {
-				addr, err := NormalizeEmail(listOwner)
+				addr, err := identity.NormalizeEmail(listOwner)
 				if err != nil {
 					return err
 				}

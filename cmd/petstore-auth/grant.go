@@ -28,7 +28,7 @@ func (a *app) grantCmd() *cobra.Command {
 	filterFor := func(cmd *cobra.Command, st *store.Store) (identity.GrantFilter, error) {
 		f := identity.GrantFilter{ClientID: client, IncludeRevoked: all, Page: identity.Page{Limit: 500}}
 		if user != "" {
-			addr, err := NormalizeEmail(user)
+			addr, err := identity.NormalizeEmail(user)
 			if err != nil {
 				return f, err
 			}

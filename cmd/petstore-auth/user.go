@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"net/mail"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -33,7 +31,7 @@ func (a *app) userCmd() *cobra.Command {
 			if !stdin {
 				return identity.Errorf(identity.EINVALID, "--password-stdin is required: passwords are never taken from flags (shell history)")
 			}
-			addr, err := NormalizeEmail(email)
+			addr, err := identity.NormalizeEmail(email)
 			if err != nil {
 				return err
 			}
@@ -101,14 +99,4 @@ func (a *app) userCmd() *cobra.Command {
 	list.Flags().StringVar(&query, "search", "", "only emails containing this text")
 	cmd.AddCommand(create, list)
 	return cmd
-}
-
-// NormalizeEmail checks an address and lower-cases it.
-func NormalizeEmail(s string) (string, error) {
-	s = strings.TrimSpace(s)
-	a, err := mail.ParseAddress(s)
-	if err != nil || a.Address != s || len(s) > 254 || !strings.Contains(s[strings.LastIndexByte(s, '@'):], ".") && !strings.HasSuffix(s, "@localhost") {
-		return "", identity.Errorf(identity.EINVALID, "%q is not a valid email address", s)
-	}
-	return strings.ToLower(s), nil
 }

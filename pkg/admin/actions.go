@@ -2,7 +2,6 @@ package admin
 
 import (
 	"context"
-	"net/mail"
 	"strconv"
 	"strings"
 
@@ -190,21 +189,6 @@ func (h *Handler) deleteClient(ctx context.Context, a *actor, id string) (err er
 	return h.Clients.DeleteClient(ctx, id)
 }
 
-// normalizeEmail accepts a bare address ("a@b.example", no display name)
-// and lower-cases it.
-func normalizeEmail(s string) (string, error) {
-	s = strings.TrimSpace(s)
-	addr, err := mail.ParseAddress(s)
-	if err != nil || addr.Address != s || addr.Name != "" || len(s) > 254 {
-		return "", identity.Errorf(identity.EINVALID, "%q is not an email address.", s)
-	}
-	local, domain, _ := strings.Cut(s, "@")
-	if local == "" || !strings.Contains(domain, ".") && domain != "localhost" {
-		return "", identity.Errorf(identity.EINVALID, "%q is not an email address.", s)
-	}
-	return strings.ToLower(s), nil
-}
-
 func hashPassword(pw string) (string, error) {
 	if err := password.Check(pw, ""); err != nil {
 		return "", err
@@ -227,7 +211,7 @@ func (h *Handler) createUser(ctx context.Context, a *actor, in UserInput) (_ *id
 		h.record(ctx, a, &identity.AuditEvent{Type: "admin.user.created", UserID: u.ID,
 			Details: map[string]string{"email": email, "admin": strconv.FormatBool(in.Admin)}}, err)
 	}()
-	if u.Email, err = normalizeEmail(in.Email); err != nil {
+	if u.Email, err = identity.NormalizeEmail(in.Email); err != nil {
 		return nil, err
 	}
 	if u.PasswordHash, err = hashPassword(in.Password); err != nil {
