@@ -18,6 +18,9 @@ import (
 
 // config is config/petstore-api.yaml; see that file for what each key means.
 type config struct {
+	// Dev allows plain HTTP (production refuses to start without TLS).
+	Dev                    bool          `yaml:"dev"`
+	TLS                    tlsFiles      `yaml:"tls"`
 	Listen                 string        `yaml:"listen"`
 	DatabaseURL            string        `yaml:"database_url"`
 	Issuer                 string        `yaml:"issuer"`
@@ -50,7 +53,7 @@ func defaults() config {
 // LogValue keeps the client secret out of logs.
 func (c config) LogValue() slog.Value {
 	return slog.GroupValue(
-		slog.String("listen", c.Listen), slog.String("database", redactURL(c.DatabaseURL)),
+		slog.Bool("dev", c.Dev), slog.Bool("tls", c.TLS.enabled()), slog.String("listen", c.Listen), slog.String("database", redactURL(c.DatabaseURL)),
 		slog.String("issuer", c.Issuer), slog.String("client_id", c.ClientID),
 		slog.String("audience", c.Audience), slog.String("mode", c.Mode),
 		slog.String("cache_ttl", c.CacheTTL.String()), slog.String("revocation_poll_interval", c.RevocationPollInterval.String()),
@@ -78,6 +81,8 @@ var envOverrides = []struct {
 	{"PETSTORE_API_CLIENT_SECRET", func(c *config, v string) { c.ClientSecret = v }},
 	{"PETSTORE_API_MODE", func(c *config, v string) { c.Mode = v }},
 	{"PETSTORE_API_REDIS_URL", func(c *config, v string) { c.RedisURL = v }},
+	{"PETSTORE_API_TLS_CERT_FILE", func(c *config, v string) { c.TLS.CertFile = v }},
+	{"PETSTORE_API_TLS_KEY_FILE", func(c *config, v string) { c.TLS.KeyFile = v }},
 }
 
 // loadConfig reads the YAML file (a missing file is fine unless required),
@@ -110,8 +115,14 @@ func loadConfig(path string, required bool, getenv func(string) string) (config,
 		}
 		c.RateLimitPerMinute = n
 	}
+	var devErr error
+	if v := getenv("PETSTORE_API_DEV"); v != "" {
+		if c.Dev, err = strconv.ParseBool(v); err != nil {
+			devErr = fmt.Errorf("PETSTORE_API_DEV: %q is not true or false", v)
+		}
+	}
 	c.Issuer = strings.TrimRight(c.Issuer, "/")
-	return c, errors.Join(envErr, c.validate())
+	return c, errors.Join(envErr, devErr, c.validate())
 }
 
 // validate reports every problem at once.
@@ -153,5 +164,6 @@ func (c config) validate() error {
 	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
 		bad("redis_url: must start with redis:// or rediss://")
 	}
+	errs = append(errs, c.transportProblems()...)
 	return errors.Join(errs...)
 }

@@ -16,7 +16,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
 	"regexp"
@@ -54,8 +53,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, logOut 
 	}
 	log := slog.New(slog.NewJSONHandler(logOut, nil))
 	slog.SetDefault(log)
-	if u, _ := url.Parse(cfg.Issuer); u.Scheme == "http" && !isLoopback(u.Hostname()) {
-		log.Warn("the issuer is plain http on a non-loopback host: the API's client secret and users' tokens cross the network unencrypted", "issuer", cfg.Issuer)
+	for _, w := range cfg.plainHTTPWarnings() {
+		log.Warn("development mode: "+w, "listen", cfg.Listen, "issuer", cfg.Issuer)
 	}
 
 	handler, cleanup, err := build(ctx, cfg, log)
@@ -129,8 +128,17 @@ func serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logge
 		MaxHeaderBytes:    16 << 10, // room for a 4 KiB Authorization header, not for abuse
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	if cfg.TLS.enabled() {
+		srv.Handler, srv.TLSConfig = hsts(h), tlsConfig()
+	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if cfg.TLS.enabled() {
+			errc <- srv.ServeTLS(ln, cfg.TLS.CertFile, cfg.TLS.KeyFile)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
 	log.Info("petstore-api listening", "addr", ln.Addr().String(), "config", cfg)
 	select {
 	case err := <-errc:

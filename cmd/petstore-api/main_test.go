@@ -34,6 +34,7 @@ func TestShippedConfigLoads(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := defaults()
+	want.Dev = true // the shipped file is for a laptop; production turns it off
 	want.ClientID, want.ClientSecret = "petstore-api", "s"
 	if c != want {
 		t.Fatalf("shipped config %+v differs from the defaults %+v", c, want)
@@ -50,9 +51,11 @@ func TestLoadConfig(t *testing.T) {
 	}{
 		{
 			name: "file values",
-			file: "client_id: api\nclient_secret: s\nmode: live\ncache_ttl: 10s\nissuer: https://auth.example/\n",
+			file: "client_id: api\nclient_secret: s\nmode: live\ncache_ttl: 10s\nissuer: https://auth.example/\n" +
+				"tls:\n  cert_file: c.pem\n  key_file: k.pem\n",
 			check: func(c config) bool {
-				return c.Mode == "live" && c.CacheTTL == 10*time.Second && c.Issuer == "https://auth.example"
+				return c.Mode == "live" && c.CacheTTL == 10*time.Second && c.Issuer == "https://auth.example" &&
+					!c.Dev && c.TLS == tlsFiles{CertFile: "c.pem", KeyFile: "k.pem"}
 			},
 		},
 		{
@@ -60,18 +63,20 @@ func TestLoadConfig(t *testing.T) {
 			file: "client_id: api\nclient_secret: s\nlisten: 127.0.0.1:1\n",
 			env: map[string]string{"PETSTORE_API_LISTEN": "0.0.0.0:9000", "PETSTORE_API_CLIENT_SECRET": "from-env",
 				"PETSTORE_AUTH_ISSUER": "https://a.example", "PETSTORE_API_MODE": "live",
-				"PETSTORE_API_DATABASE_URL": "postgres://u@h/db", "PETSTORE_API_CLIENT_ID": "env-id"},
+				"PETSTORE_API_DATABASE_URL": "postgres://u@h/db", "PETSTORE_API_CLIENT_ID": "env-id",
+				"PETSTORE_API_TLS_CERT_FILE": "/tls/c.pem", "PETSTORE_API_TLS_KEY_FILE": "/tls/k.pem"},
 			check: func(c config) bool {
 				return c.Listen == "0.0.0.0:9000" && c.ClientSecret == "from-env" && c.Issuer == "https://a.example" &&
-					c.Mode == "live" && c.DatabaseURL == "postgres://u@h/db" && c.ClientID == "env-id"
+					c.Mode == "live" && c.DatabaseURL == "postgres://u@h/db" && c.ClientID == "env-id" &&
+					c.TLS == tlsFiles{CertFile: "/tls/c.pem", KeyFile: "/tls/k.pem"}
 			},
 		},
 		{
 			name: "comments only means defaults",
 			file: "# nothing\n",
-			env:  map[string]string{"PETSTORE_API_CLIENT_ID": "a", "PETSTORE_API_CLIENT_SECRET": "b"},
+			env:  map[string]string{"PETSTORE_API_CLIENT_ID": "a", "PETSTORE_API_CLIENT_SECRET": "b", "PETSTORE_API_DEV": "true"},
 			check: func(c config) bool {
-				return c.Listen == "127.0.0.1:8081" && c.Mode == "test"
+				return c.Listen == "127.0.0.1:8081" && c.Mode == "test" && c.Dev
 			},
 		},
 		{
@@ -108,7 +113,7 @@ func TestLoadConfig(t *testing.T) {
 		})
 	}
 	t.Run("missing default file is fine, missing explicit file is not", func(t *testing.T) {
-		e := env(map[string]string{"PETSTORE_API_CLIENT_ID": "a", "PETSTORE_API_CLIENT_SECRET": "b"})
+		e := env(map[string]string{"PETSTORE_API_CLIENT_ID": "a", "PETSTORE_API_CLIENT_SECRET": "b", "PETSTORE_API_DEV": "1"})
 		if _, err := loadConfig(filepath.Join(t.TempDir(), "none.yaml"), false, e); err != nil {
 			t.Fatal(err)
 		}

@@ -61,7 +61,7 @@ func (a *app) keysCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			p, err := provider.New(cmd.Context(), provider.Config{Issuer: cfg.Issuer, Secret: secret,
+			p, err := provider.New(cmd.Context(), provider.Config{Issuer: cfg.Issuer, Secret: secret, PreviousSecrets: cfg.PreviousSecretBytes(),
 				AccessTokenLifespan: time.Duration(cfg.Tokens.AccessTokenLifespan), JWTAudience: cfg.Tokens.JWTAudience},
 				st, provider.Options{Logger: slog.New(slog.DiscardHandler)})
 			if err != nil {

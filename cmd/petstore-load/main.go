@@ -106,6 +106,16 @@ func run(o options) error {
 	transport := &http.Transport{MaxIdleConnsPerHost: o.workers * 2, MaxConnsPerHost: o.workers * 2}
 	client := &http.Client{Transport: transport, Timeout: 10 * time.Second}
 	refreshChains := strings.Split(o.refreshToken, ",")
+	// One sign-in serves every worker: login attempts are rate limited per
+	// account, and codes are independent of each other.
+	var signedIn *user
+	session := func() (*user, error) {
+		var err error
+		if signedIn == nil {
+			signedIn, err = signIn(o, transport)
+		}
+		return signedIn, err
+	}
 	makeWorker := func(i int) (requestFunc, error) {
 		switch o.scenario {
 		case "client_credentials":
@@ -122,7 +132,7 @@ func run(o options) error {
 				return err
 			}, nil
 		case "authcode":
-			u, err := signIn(o, transport)
+			u, err := session()
 			if err != nil {
 				return nil, err
 			}
@@ -136,7 +146,7 @@ func run(o options) error {
 			case i < len(refreshChains) && refreshChains[i] != "":
 				rt = refreshChains[i]
 			case o.email != "":
-				u, err := signIn(o, transport)
+				u, err := session()
 				if err != nil {
 					return nil, err
 				}

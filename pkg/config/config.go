@@ -44,15 +44,29 @@ type Config struct {
 	DatabaseURL string `yaml:"database_url"`
 	// Secret is the system secret (≥32 bytes): HMAC key of opaque tokens,
 	// session cookie keys, encryption of signing keys. Prefer PETSTORE_SECRET.
-	Secret  string `yaml:"secret"`
-	DataDir string `yaml:"data_dir"`
-	WebDir  string `yaml:"web_dir"` // where templates/ and static/ live; "" = embedded
-	TLS     TLS    `yaml:"tls"`
-	Tokens  Tokens `yaml:"tokens"`
+	Secret string `yaml:"secret"`
+	// PreviousSecrets are system secrets being rotated out: tokens, session
+	// cookies and sealed keys made with them stay valid, nothing new is made
+	// with them. Remove one once its tokens have expired.
+	PreviousSecrets []string `yaml:"previous_secrets"`
+	DataDir         string   `yaml:"data_dir"`
+	WebDir          string   `yaml:"web_dir"` // where templates/ and static/ live; "" = embedded
+	TLS             TLS      `yaml:"tls"`
+	Tokens          Tokens   `yaml:"tokens"`
 	// RedisURL, when set, shares rate limits between replicas.
 	RedisURL   string     `yaml:"redis_url"`
 	RateLimits RateLimits `yaml:"rate_limits"`
+	Limits     Limits     `yaml:"limits"`
 	LogLevel   string     `yaml:"log_level"`
+}
+
+// Limits protect the server from overload.
+type Limits struct {
+	// MaxInFlight is how many requests are served at once; more get 503 +
+	// Retry-After at once instead of queueing. 0 switches it off.
+	MaxInFlight int `yaml:"max_in_flight"`
+	// RequestTimeout is the deadline of every request's database work.
+	RequestTimeout Duration `yaml:"request_timeout"`
 }
 
 // TLS names the certificate and key served by petstore-auth.
@@ -96,6 +110,7 @@ func Default() Config {
 		DataDir:     "data",
 		LogLevel:    "info",
 		RateLimits:  RateLimits{PerIP: 6000, PerClient: 30000},
+		Limits:      Limits{MaxInFlight: 512, RequestTimeout: Duration(10 * time.Second)},
 		Tokens: Tokens{
 			AuthorizeCodeLifespan:        Duration(60 * time.Second),
 			AccessTokenLifespan:          Duration(15 * time.Minute),
@@ -154,6 +169,9 @@ func applyEnv(c *Config, env func(string) (string, bool)) error {
 	str("PETSTORE_LISTEN", &c.Listen)
 	str("PETSTORE_DATABASE_URL", &c.DatabaseURL)
 	str("PETSTORE_SECRET", &c.Secret)
+	if v, ok := env("PETSTORE_PREVIOUS_SECRETS"); ok {
+		c.PreviousSecrets = strings.FieldsFunc(v, func(r rune) bool { return r == ',' })
+	}
 	str("PETSTORE_DATA_DIR", &c.DataDir)
 	str("PETSTORE_WEB_DIR", &c.WebDir)
 	str("PETSTORE_TLS_CERT_FILE", &c.TLS.CertFile)
@@ -166,6 +184,7 @@ func applyEnv(c *Config, env func(string) (string, bool)) error {
 	dur("PETSTORE_REFRESH_TOKEN_IDLE_LIFESPAN", &c.Tokens.RefreshTokenIdleLifespan)
 	dur("PETSTORE_REFRESH_TOKEN_ABSOLUTE_LIFESPAN", &c.Tokens.RefreshTokenAbsoluteLifespan)
 	dur("PETSTORE_REFRESH_GRACE_WINDOW", &c.Tokens.RefreshGraceWindow)
+	dur("PETSTORE_REQUEST_TIMEOUT", &c.Limits.RequestTimeout)
 	num := func(name string, dst *int) {
 		if v, ok := env(name); ok {
 			n, err := strconv.Atoi(v)
@@ -178,6 +197,7 @@ func applyEnv(c *Config, env func(string) (string, bool)) error {
 	}
 	num("PETSTORE_RATE_LIMIT_PER_IP", &c.RateLimits.PerIP)
 	num("PETSTORE_RATE_LIMIT_PER_CLIENT", &c.RateLimits.PerClient)
+	num("PETSTORE_MAX_IN_FLIGHT", &c.Limits.MaxInFlight)
 	if v, ok := env("PETSTORE_DEV"); ok {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -219,6 +239,11 @@ func (c *Config) Validate() error {
 	} else if c.Secret != "" && len(c.Secret) < 32 {
 		bad("secret: %d bytes is too short; at least 32 bytes are required", len(c.Secret))
 	}
+	for i, p := range c.PreviousSecrets {
+		if len(p) < 32 {
+			bad("previous_secrets[%d]: %d bytes is too short; at least 32 bytes are required", i, len(p))
+		}
+	}
 	if c.TLS.Enabled() && (c.TLS.CertFile == "" || c.TLS.KeyFile == "") {
 		bad("tls: both cert_file and key_file are required")
 	}
@@ -243,6 +268,12 @@ func (c *Config) Validate() error {
 	}
 	if c.RateLimits.PerIP < 0 || c.RateLimits.PerClient < 0 {
 		bad("rate_limits: limits must be 0 (off) or positive")
+	}
+	if c.Limits.MaxInFlight < 0 {
+		bad("limits.max_in_flight: must be 0 (off) or positive")
+	}
+	if d := time.Duration(c.Limits.RequestTimeout); d < time.Second || d > 2*time.Minute {
+		bad("limits.request_timeout: must be between 1s and 2m")
 	}
 	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
 		bad("redis_url: %q must start with redis:// or rediss://", redactURL(c.RedisURL))
@@ -314,6 +345,15 @@ func redactURL(s string) string {
 		return s
 	}
 	return u.Redacted()
+}
+
+// PreviousSecretBytes returns the secrets being rotated out.
+func (c *Config) PreviousSecretBytes() [][]byte {
+	var out [][]byte
+	for _, p := range c.PreviousSecrets {
+		out = append(out, []byte(p))
+	}
+	return out
 }
 
 // Redacted returns the database URL without its password, for logs.

@@ -120,6 +120,9 @@ func (s *Store) Close() error { return s.db.Close() }
 // Ping checks that the database answers (readiness).
 func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
+// Stats returns the connection-pool statistics, for metrics.
+func (s *Store) Stats() sql.DBStats { return s.db.Stats() }
+
 // Page selects part of a list: after a cursor (an id) or from an offset.
 type Page struct {
 	Limit  int

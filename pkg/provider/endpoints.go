@@ -61,7 +61,7 @@ func parseForm(w http.ResponseWriter, r *http.Request) bool {
 		oauthError(w, http.StatusBadRequest, "invalid_request", "The request body must be application/x-www-form-urlencoded.")
 		return false
 	}
-	if name := duplicated(r.URL.Query(), r.PostForm); name != "" {
+	if name, dup := duplicated(r.URL.Query(), r.PostForm); dup {
 		oauthError(w, http.StatusBadRequest, "invalid_request", "The parameter '"+name+"' is included more than once.")
 		return false
 	}
@@ -78,19 +78,19 @@ func parseForm(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-// duplicated returns the first parameter that appears more than once in
-// any of the sets or in more than one of them.
-func duplicated(sets ...url.Values) string {
+// duplicated returns a parameter that appears more than once in any of
+// the sets or in more than one of them (its name may be empty).
+func duplicated(sets ...url.Values) (string, bool) {
 	seen := map[string]bool{}
 	for _, s := range sets {
 		for k, v := range s {
 			if len(v) > 1 || seen[k] {
-				return k
+				return k, true
 			}
 			seen[k] = true
 		}
 	}
-	return ""
+	return "", false
 }
 
 func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
@@ -259,6 +259,10 @@ func (p *Provider) revokeRequest(r *http.Request, requestID string) {
 func (p *Provider) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if !parseForm(w, r) {
+		return
+	}
+	if _, _, basic := r.BasicAuth(); !basic && r.PostForm.Get("client_id") == "" {
+		oauthError(w, http.StatusUnauthorized, "invalid_client", "Client authentication is required (HTTP Basic, or client_id for public clients).")
 		return
 	}
 	err := p.OAuth2.NewRevocationRequest(ctx, r)

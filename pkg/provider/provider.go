@@ -39,7 +39,11 @@ type Config struct {
 	Issuer string
 	// Secret is the system secret; keys for token HMACs and sealing are
 	// derived from it.
-	Secret                       []byte
+	Secret []byte
+	// PreviousSecrets are being rotated out: what they made still
+	// validates (opaque tokens, sealed signing keys and refresh successors);
+	// nothing new is made with them.
+	PreviousSecrets              [][]byte
 	AuthorizeCodeLifespan        time.Duration
 	AccessTokenLifespan          time.Duration
 	RefreshTokenIdleLifespan     time.Duration
@@ -96,6 +100,7 @@ func New(ctx context.Context, cfg Config, st Storage, opts Options) (*Provider, 
 		AccessTokenLifespan:            cfg.AccessTokenLifespan,
 		RefreshTokenLifespan:           cfg.RefreshTokenIdleLifespan,
 		GlobalSecret:                   deriveKey(cfg.Secret, "token-hmac"),
+		RotatedGlobalSecrets:           deriveKeys(cfg.PreviousSecrets, "token-hmac"),
 		EnforcePKCE:                    true,
 		EnablePKCEPlainChallengeMethod: false,
 		ScopeStrategy:                  fosite.ExactScopeStrategy,
@@ -104,7 +109,7 @@ func New(ctx context.Context, cfg Config, st Storage, opts Options) (*Provider, 
 		RefreshTokenScopes:             []string{identity.ScopeOfflineAccess},
 		SendDebugMessagesToClients:     false,
 	}
-	seal, err := newSealer(deriveKey(cfg.Secret, "seal"))
+	seal, err := newSealer(deriveKey(cfg.Secret, "seal"), deriveKeys(cfg.PreviousSecrets, "seal")...)
 	if err != nil {
 		return nil, err
 	}

@@ -24,19 +24,36 @@ func deriveKey(secret []byte, purpose string) []byte {
 // system secret (session cookies).
 func DeriveKey(secret []byte, purpose string) []byte { return deriveKey(secret, purpose) }
 
-// sealer encrypts small blobs with AES-256-GCM.
-type sealer struct{ aead cipher.AEAD }
+// deriveKeys derives the key for purpose from each of several secrets.
+func deriveKeys(secrets [][]byte, purpose string) [][]byte {
+	var out [][]byte
+	for _, s := range secrets {
+		out = append(out, deriveKey(s, purpose))
+	}
+	return out
+}
 
-func newSealer(key []byte) (*sealer, error) {
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, err
+// sealer encrypts small blobs with AES-256-GCM under the current key, and
+// opens blobs sealed under the current or a previous one (secret rotation).
+type sealer struct {
+	aead     cipher.AEAD
+	previous []cipher.AEAD
+}
+
+func newSealer(key []byte, previous ...[]byte) (*sealer, error) {
+	var aeads []cipher.AEAD
+	for _, k := range append([][]byte{key}, previous...) {
+		block, err := aes.NewCipher(k)
+		if err != nil {
+			return nil, err
+		}
+		aead, err := cipher.NewGCM(block)
+		if err != nil {
+			return nil, err
+		}
+		aeads = append(aeads, aead)
 	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, err
-	}
-	return &sealer{aead}, nil
+	return &sealer{aead: aeads[0], previous: aeads[1:]}, nil
 }
 
 // seal binds the ciphertext to ad (e.g. the row it is stored in) so that a
@@ -52,5 +69,12 @@ func (s *sealer) open(sealed, ad []byte) ([]byte, error) {
 	if len(sealed) < n {
 		return nil, errors.New("sealed blob too short")
 	}
-	return s.aead.Open(nil, sealed[:n], sealed[n:], ad)
+	plain, err := s.aead.Open(nil, sealed[:n], sealed[n:], ad)
+	for _, prev := range s.previous {
+		if err == nil {
+			break
+		}
+		plain, err = prev.Open(nil, sealed[:n], sealed[n:], ad)
+	}
+	return plain, err
 }

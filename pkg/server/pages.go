@@ -21,8 +21,14 @@ func (s *Server) mountPages(r *mux.Router, files fs.FS, secret []byte, now func(
 		return errors.New("server: no templates: pass Options.Web (the embedded files) or set web_dir")
 	}
 	kit, err := ui.New(ui.Config{
-		FS:       files,
-		Secret:   provider.DeriveKey(secret, "session-cookies"),
+		FS:     files,
+		Secret: provider.DeriveKey(secret, "session-cookies"),
+		PreviousSecrets: func() (out [][]byte) {
+			for _, p := range s.Config.PreviousSecretBytes() {
+				out = append(out, provider.DeriveKey(p, "session-cookies"))
+			}
+			return out
+		}(),
 		Insecure: s.Config.Insecure(),
 		Required: append(append([]string{}, web.Templates...), admin.Templates...),
 		Sessions: s.Store,

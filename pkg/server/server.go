@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
@@ -39,6 +40,7 @@ type Server struct {
 	Audit *audit.Log
 
 	metrics *metrics
+	guard   *dbGuard
 	cancel  context.CancelFunc
 }
 
@@ -71,7 +73,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Server, error)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", cfg.RedactedDatabaseURL(), err)
 	}
-	s := &Server{Config: cfg, Store: st, Logger: opts.Logger, metrics: newMetrics()}
+	s := &Server{Config: cfg, Store: st, Logger: opts.Logger, metrics: newMetrics(), guard: &dbGuard{ping: st.Ping}}
 	fail := func(err error) (*Server, error) {
 		if s.Audit != nil {
 			_ = s.Audit.Close(ctx)
@@ -89,7 +91,15 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Server, error)
 	}
 	s.Audit = audit.New(st, opts.Logger, opts.Now)
 	s.Audit.Observe = s.metrics.observeEvent
-	s.metrics.registry.MustRegister(collectors.NewDBStatsCollector(st.DB(), "petstore_auth"))
+	s.metrics.registry.MustRegister(collectors.NewDBStatsCollector(st.DB(), "petstore_auth"),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "petstore_auth_database_up", Help: "1 when the last database ping (every second) succeeded.",
+		}, func() float64 {
+			if s.guard.down.Load() {
+				return 0
+			}
+			return 1
+		}))
 	limiter, err := newLimiter(ctx, cfg, opts.Now)
 	if err != nil {
 		return fail(err)
@@ -98,6 +108,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Server, error)
 	s.Provider, err = provider.New(ctx, provider.Config{
 		Issuer:                       cfg.Issuer,
 		Secret:                       secret,
+		PreviousSecrets:              cfg.PreviousSecretBytes(),
 		AuthorizeCodeLifespan:        time.Duration(cfg.Tokens.AuthorizeCodeLifespan),
 		AccessTokenLifespan:          time.Duration(cfg.Tokens.AccessTokenLifespan),
 		RefreshTokenIdleLifespan:     time.Duration(cfg.Tokens.RefreshTokenIdleLifespan),
@@ -121,6 +132,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Server, error)
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
 	go s.Provider.Run(bg)
+	go s.guard.run(bg, time.Second)
 	go s.housekeeping(bg, time.Minute, opts.Now)
 	return s, nil
 }
@@ -140,7 +152,7 @@ func (s *Server) Close() error {
 
 func (s *Server) routes(web fs.FS, secret []byte, now func() time.Time) (http.Handler, error) {
 	r := mux.NewRouter()
-	r.Use(s.metrics.middleware)
+	r.Use(s.metrics.middleware, s.guard.middleware)
 	s.Provider.Mount(r)
 	if err := s.mountPages(r, web, secret, now); err != nil {
 		return nil, err
@@ -154,7 +166,11 @@ func (s *Server) routes(web fs.FS, secret []byte, now func() time.Time) (http.Ha
 		httpx.JSON(w, http.StatusNotFound, map[string]string{"error": "not_found", "error_description": "No such endpoint."})
 	})
 	var h http.Handler = r
+	h = httpx.Deadline(time.Duration(s.Config.Limits.RequestTimeout))(h)
 	h = httpx.SecurityHeaders(s.Config.TLS.Enabled())(h)
+	h = httpx.MaxInFlight(s.Config.Limits.MaxInFlight, func(r *http.Request) bool {
+		return r.URL.Path == "/healthz" || r.URL.Path == "/metrics"
+	})(h)
 	h = httpx.Middleware(s.Logger, nil)(h)
 	return h, nil
 }

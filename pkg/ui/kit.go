@@ -31,6 +31,9 @@ type Config struct {
 	// Secret is the system secret (at least 32 bytes); the session keys are
 	// derived from it.
 	Secret []byte
+	// PreviousSecrets are system secrets being rotated out: cookies sealed
+	// with them still open; new cookies use Secret.
+	PreviousSecrets [][]byte
 	// Insecure drops the __Host- prefix and the Secure flag from the session
 	// cookie. Set it only in development mode with a plain-http loopback
 	// issuer: browsers refuse Secure cookies over http.
@@ -135,7 +138,7 @@ func New(cfg Config) (*Kit, error) {
 		k.log = slog.Default()
 	}
 	var err error
-	if k.store, err = newCookieStore(cfg.Secret, k.remember); err != nil {
+	if k.store, err = newCookieStore(append([][]byte{cfg.Secret}, cfg.PreviousSecrets...), k.remember); err != nil {
 		return nil, err
 	}
 	k.cookie = "__Host-petstore_session"

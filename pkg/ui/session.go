@@ -49,16 +49,22 @@ func SessionFrom(ctx context.Context) *Session {
 // newCookieStore derives the HMAC and AES keys from the system secret with
 // HKDF, each under its own label, so that they are independent of each
 // other and of every other key derived from the same secret.
-func newCookieStore(secret []byte, maxAge time.Duration) (*sessions.CookieStore, error) {
-	hashKey, err := hkdf.Key(sha256.New, secret, nil, "petstore-auth ui session hmac v1", 64)
-	if err != nil {
-		return nil, err
+// With several secrets, the first seals new cookies and all of them open
+// old ones (securecookie tries each pair in turn), for secret rotation.
+func newCookieStore(secrets [][]byte, maxAge time.Duration) (*sessions.CookieStore, error) {
+	var pairs [][]byte
+	for _, secret := range secrets {
+		hashKey, err := hkdf.Key(sha256.New, secret, nil, "petstore-auth ui session hmac v1", 64)
+		if err != nil {
+			return nil, err
+		}
+		blockKey, err := hkdf.Key(sha256.New, secret, nil, "petstore-auth ui session aes-256 v1", 32)
+		if err != nil {
+			return nil, err
+		}
+		pairs = append(pairs, hashKey, blockKey)
 	}
-	blockKey, err := hkdf.Key(sha256.New, secret, nil, "petstore-auth ui session aes-256 v1", 32)
-	if err != nil {
-		return nil, err
-	}
-	st := sessions.NewCookieStore(hashKey, blockKey)
+	st := sessions.NewCookieStore(pairs...)
 	st.MaxAge(int(maxAge / time.Second)) // the codecs' timestamp check
 	return st, nil
 }

@@ -173,6 +173,27 @@ func TestForgedCookieIsIgnored(t *testing.T) {
 	}
 }
 
+// MD-04: after the system secret is rotated, a cookie sealed with the
+// previous secret still opens while that secret is listed as previous.
+func TestCookieSurvivesSecretRotation(t *testing.T) {
+	oldSecret := []byte("the-old-secret-the-old-secret-the-old")
+	old := newKit(t, func(c *Config) { c.Secret = oldSecret })
+	rotated := newKit(t, func(c *Config) { c.PreviousSecrets = [][]byte{oldSecret} })
+	rec := httptest.NewRecorder()
+	old.Pages(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = old.SignIn(w, r, "usr_1", "a@example.com", 1, false)
+	})).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	cs := rec.Result().Cookies()
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req.AddCookie(cs[len(cs)-1])
+	var s *Session
+	rotated.Pages(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s = SessionFrom(r.Context()) })).
+		ServeHTTP(httptest.NewRecorder(), req)
+	if !s.SignedIn() || s.UserID != "usr_1" {
+		t.Fatal("a cookie sealed with the previous secret was refused after rotation")
+	}
+}
+
 func TestAllowFormTargetsDropsInjection(t *testing.T) {
 	for _, tc := range []struct {
 		name    string

@@ -35,7 +35,7 @@ func (h *Handler) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	}
 	// RFC 6749 §3.1: parameters MUST NOT appear twice. fosite takes the
 	// first value silently (RD-10); refuse before anything is trusted.
-	if dup := duplicated(r.Form); dup != "" {
+	if dup, ok := duplicated(r.Form); ok {
 		h.badAuthorizeRequest(w, r, "The parameter “"+dup+"” appears more than once.")
 		return
 	}
@@ -176,7 +176,7 @@ func authorizeRequestFrom(r *http.Request, returnTo string) (*http.Request, bool
 		return nil, false
 	}
 	q, err := url.ParseQuery(u.RawQuery)
-	if err != nil || duplicated(q) != "" {
+	if _, dup := duplicated(q); err != nil || dup {
 		return nil, false
 	}
 	req := r.Clone(r.Context())
@@ -193,10 +193,17 @@ func authorizeRequestFrom(r *http.Request, returnTo string) (*http.Request, bool
 // sign-in: an authorization request or the account page. Anything else
 // could be an open redirect.
 func validReturnTo(s string) bool {
-	if len(s) > maxReturnTo || strings.ContainsAny(s, "\\\r\n\t") {
+	// Controls and spaces never occur in what we build (a request URI or
+	// an encoded form); browsers drop some of them, which could turn a
+	// path into a scheme-relative URL.
+	if len(s) > maxReturnTo || strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' || r == 0x7f || r == '\\' }) {
 		return false
 	}
-	return s == "/account" || strings.HasPrefix(s, authPath+"?")
+	if s == "/account" {
+		return true
+	}
+	u, err := url.Parse(s)
+	return err == nil && strings.HasPrefix(s, authPath+"?") && u.Path == authPath
 }
 
 // parseAuthorize runs fosite's validation of req plus our own policy: code
@@ -335,14 +342,15 @@ func (w *issWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-// duplicated returns the first parameter given more than once.
-func duplicated(v url.Values) string {
+// duplicated returns a parameter given more than once (its name may be
+// empty).
+func duplicated(v url.Values) (string, bool) {
 	for k, vs := range v {
 		if len(vs) > 1 {
-			return k
+			return k, true
 		}
 	}
-	return ""
+	return "", false
 }
 
 func (h *Handler) clientName(r *http.Request, id string) string {

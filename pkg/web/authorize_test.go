@@ -48,6 +48,7 @@ func TestAuthorizeRefusesDuplicatedParameters(t *testing.T) {
 		{"redirect_uri twice", func() page {
 			return b.get(authPathFor("read:pets") + "&redirect_uri=" + url.QueryEscape("https://evil.example/cb"))
 		}},
+		{"nameless parameter twice", func() page { return b.get(authPathFor("read:pets") + "&=a&=b") }},
 		{"client_id in query and body", func() page {
 			return b.post(authPathFor("read:pets"), url.Values{"client_id": {testClient}})
 		}},

@@ -1,0 +1,94 @@
+package identity
+
+import (
+	"net"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// FuzzParseScopes: never panics; accepts only known scopes, each once, from
+// a bounded string, and keeps them in the order given; refusals are EINVALID.
+// Seeds: testdata/fuzz/FuzzParseScopes (SC-02, SC-03 vectors).
+func FuzzParseScopes(f *testing.F) {
+	f.Add("read:pets offline_access")
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := ParseScopes(s)
+		if err != nil {
+			if ErrorCode(err) != EINVALID {
+				t.Fatalf("ParseScopes(%q): error code %q, want %q", s, ErrorCode(err), EINVALID)
+			}
+			return
+		}
+		if len(s) > MaxScopeLength || len(got) > len(Scopes) {
+			t.Fatalf("ParseScopes(%q) accepted an oversized value: %q", s, got)
+		}
+		for i, g := range got {
+			if _, ok := LookupScope(g); !ok {
+				t.Fatalf("ParseScopes(%q) returned unknown scope %q", s, g)
+			}
+			if slices.Contains(got[:i], g) {
+				t.Fatalf("ParseScopes(%q) returned %q twice", s, g)
+			}
+		}
+		var want []string
+		for _, w := range strings.Split(s, " ") {
+			if w != "" {
+				want = append(want, w)
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("ParseScopes(%q) = %q, want the space-separated words %q", s, got, want)
+		}
+	})
+}
+
+// FuzzValidateRedirectURI: never panics; an accepted URI is absolute https,
+// or http on a loopback host, without fragment, user info, wildcard or
+// whitespace, and parses back to the same string.
+// Seeds: testdata/fuzz/FuzzValidateRedirectURI (RD-01, RD-03, RD-04 vectors).
+func FuzzValidateRedirectURI(f *testing.F) {
+	f.Add("https://app.example/cb")
+	f.Fuzz(func(t *testing.T, raw string) {
+		err := ValidateRedirectURI(raw)
+		if err != nil {
+			if ErrorCode(err) != EINVALID {
+				t.Fatalf("ValidateRedirectURI(%q): error code %q, want %q", raw, ErrorCode(err), EINVALID)
+			}
+			return
+		}
+		u, perr := url.Parse(raw)
+		if perr != nil {
+			t.Fatalf("accepted %q, which url.Parse refuses: %v", raw, perr)
+		}
+		if u.String() != raw {
+			t.Fatalf("accepted %q, which does not round-trip through url.Parse (%q)", raw, u.String())
+		}
+		lower := strings.ToLower(raw)
+		switch {
+		case strings.ContainsAny(raw, "#*\\ \t\r\n") || u.Fragment != "":
+			t.Fatalf("accepted %q with a fragment, wildcard or whitespace", raw)
+		case u.User != nil || strings.Contains(u.Host, "@"):
+			t.Fatalf("accepted %q with user info", raw)
+		case strings.HasPrefix(lower, "javascript:") || strings.HasPrefix(lower, "data:") || strings.HasPrefix(lower, "vbscript:"):
+			t.Fatalf("accepted the script scheme of %q", raw)
+		case u.Scheme != "https" && u.Scheme != "http":
+			t.Fatalf("accepted the scheme of %q", raw)
+		case u.Hostname() == "":
+			t.Fatalf("accepted %q without a host", raw)
+		case u.Scheme == "http" && u.Hostname() != "localhost" && !isLoopbackIP(u.Hostname()):
+			t.Fatalf("accepted plain http on the non-loopback host of %q", raw)
+		}
+		for _, k := range []string{"code", "state", "iss", "error"} {
+			if u.Query().Has(k) {
+				t.Fatalf("accepted %q, which already carries %q", raw, k)
+			}
+		}
+	})
+}
+
+func isLoopbackIP(h string) bool {
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Runs every load-generator scenario against real petstore-auth and
+# petstore-api processes on loopback, on SQLite and (when
+# PETSTORE_BENCH_POSTGRES_DSN is set) PostgreSQL in a schema of its own, and
+# prints one table. Rate limits are off; each scenario runs for a fixed time.
+#
+#   PETSTORE_BENCH_POSTGRES_DSN='postgres://postgres@127.0.0.1:5432/test?sslmode=disable' scripts/bench-all.sh
+#
+# Environment: BENCH_DURATION (10s), BENCH_AUTH_WORKERS (8), BENCH_API_WORKERS (32),
+# BENCH_AUTH_PORT (18080), BENCH_API_PORT (18081).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+duration=${BENCH_DURATION:-10s}
+auth_workers=${BENCH_AUTH_WORKERS:-8}
+api_workers=${BENCH_API_WORKERS:-32}
+auth_port=${BENCH_AUTH_PORT:-18080}
+api_port=${BENCH_API_PORT:-18081}
+auth=http://127.0.0.1:$auth_port
+api=http://127.0.0.1:$api_port
+work=$(mktemp -d)
+bin=$work/bin
+results=$work/results.tsv
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+for p in "$auth_port" "$api_port"; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "port $p is in use; set BENCH_AUTH_PORT / BENCH_API_PORT" >&2; exit 2; fi
+done
+CGO_ENABLED=0 go build -o "$bin/" ./cmd/petstore-auth ./cmd/petstore-api ./cmd/petstore-load
+echo "start: $(uptime)"
+
+# wait_up URL LOG: waits up to 30 s for URL to answer; shows LOG if it never does.
+wait_up() {
+  for _ in $(seq 1 300); do curl -sf "$1" >/dev/null && return 0; sleep 0.1; done
+  echo "not up: $1" >&2; tail -20 "$2" >&2; return 1
+}
+
+# load DB LABEL PID [petstore-load flags…]: runs one scenario, appends a row.
+load() {
+  local db=$1 label=$2 pid=$3; shift 3
+  local out
+  out=$("$bin/petstore-load" -target "$auth" -api "$api" -duration "$duration" -server-pid "$pid" "$@" 2>&1) || { echo "$out" >&2; out=""; }
+  echo "== $db $label"; echo "$out"
+  awk -v db="$db" -v label="$label" '
+    /^scenario=/ { split($2, a, "="); workers = a[2] }
+    /^requests=/ { for (i = 1; i <= NF; i++) { split($i, a, "="); v[a[1]] = a[2] } }
+    /^latency/ { for (i = 2; i <= NF; i++) { split($i, a, "="); v[a[1]] = a[2] } }
+    /^server cpu/ { split($3, a, "="); cpu = a[2] }
+    END { printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", db, label, workers, v["rate"], v["p50"], v["p90"], v["p99"], v["errors"], cpu }
+  ' <<<"$out" >>"$results"
+}
+
+run() { # $1 = label, $2 = auth database URL, $3 = API database URL
+  local db=$1 data=$work/$1
+  mkdir -p "$data"
+  export PETSTORE_DEV=true PETSTORE_DATA_DIR=$data PETSTORE_DATABASE_URL=$2 PETSTORE_LISTEN=127.0.0.1:$auth_port \
+    PETSTORE_ISSUER=$auth PETSTORE_RATE_LIMIT_PER_IP=0 PETSTORE_RATE_LIMIT_PER_CLIENT=0 PETSTORE_LOG_LEVEL=warn \
+    PETSTORE_SECRET=bench-secret-bench-secret-bench-secret
+  local cli=$bin/petstore-auth
+  "$cli" migrate up >/dev/null
+  client() { "$cli" client create -o json "$@"; }
+  local svc svcjwt web webjwt rs key
+  svc=$(client --name bench-svc --grant-type client_credentials --scope read:pets)
+  svcjwt=$(client --name bench-svc-jwt --grant-type client_credentials --scope read:pets --token-format jwt)
+  web=$(client --name bench-web --redirect-uri https://app.example/cb --scope "read:pets offline_access")
+  webjwt=$(client --name bench-web-jwt --redirect-uri https://app.example/cb --scope "read:pets offline_access" --token-format jwt)
+  rs=$(client --name bench-rs --introspect --grant-type client_credentials)
+  echo 'bench password 123' | "$cli" user create --email bench@example.com --password-stdin >/dev/null
+  key=$("$cli" apikey create --owner bench@example.com --scope read:pets --env test -o json | jq -r '.key // .api_key // .secret')
+  id() { jq -r .client_id <<<"$1"; }
+  sec() { jq -r .client_secret <<<"$1"; }
+
+  "$cli" serve 2>"$data/auth.log" & local auth_pid=$!; pids+=("$auth_pid")
+  wait_up "$auth/healthz" "$data/auth.log"
+  PETSTORE_API_DEV=true PETSTORE_API_LISTEN=127.0.0.1:$api_port PETSTORE_API_DATABASE_URL=$3 PETSTORE_AUTH_ISSUER=$auth \
+    PETSTORE_API_CLIENT_ID=$(id "$rs") PETSTORE_API_CLIENT_SECRET=$(sec "$rs") PETSTORE_API_RATE_LIMIT=0 \
+    "$bin/petstore-api" --config /dev/null 2>"$data/api.log" & local api_pid=$!; pids+=("$api_pid")
+  wait_up "$api/healthz" "$data/api.log"
+
+  token() { curl -sf -u "$(id "$1"):$(sec "$1")" -d grant_type=client_credentials -d scope=read:pets "$auth/oauth2/token" | jq -r .access_token; }
+  local opaque jwt
+  opaque=$(token "$svc"); jwt=$(token "$svcjwt")
+  local aw=(-workers "$auth_workers") pw=(-workers "$api_workers")
+  export PETSTORE_LOAD_PASSWORD='bench password 123'
+  PETSTORE_LOAD_CLIENT_SECRET=$(sec "$svc") load "$db" "client_credentials (opaque)" "$auth_pid" "${aw[@]}" -scenario client_credentials -client-id "$(id "$svc")"
+  PETSTORE_LOAD_CLIENT_SECRET=$(sec "$svcjwt") load "$db" "client_credentials (JWT)" "$auth_pid" "${aw[@]}" -scenario client_credentials -client-id "$(id "$svcjwt")"
+  PETSTORE_LOAD_RS_SECRET=$(sec "$rs") PETSTORE_LOAD_TOKEN=$opaque load "$db" "introspect (opaque)" "$auth_pid" "${aw[@]}" -scenario introspect -rs-id "$(id "$rs")"
+  PETSTORE_LOAD_RS_SECRET=$(sec "$rs") PETSTORE_LOAD_TOKEN=$key load "$db" "introspect (API key)" "$auth_pid" "${aw[@]}" -scenario introspect -rs-id "$(id "$rs")"
+  PETSTORE_LOAD_CLIENT_SECRET=$(sec "$web") load "$db" "refresh (opaque)" "$auth_pid" "${aw[@]}" -scenario refresh -client-id "$(id "$web")" -email bench@example.com
+  PETSTORE_LOAD_CLIENT_SECRET=$(sec "$webjwt") load "$db" "refresh (JWT)" "$auth_pid" "${aw[@]}" -scenario refresh -client-id "$(id "$webjwt")" -email bench@example.com
+  PETSTORE_LOAD_CLIENT_SECRET=$(sec "$web") load "$db" "authcode (signed in)" "$auth_pid" "${aw[@]}" -scenario authcode -client-id "$(id "$web")" -email bench@example.com -scope read:pets
+  load "$db" "api /healthz (no auth)" "$api_pid" "${pw[@]}" -scenario api-noauth
+  PETSTORE_LOAD_TOKEN=$jwt load "$db" "api /v1/pets (JWT)" "$api_pid" "${pw[@]}" -scenario api-bearer
+  PETSTORE_LOAD_TOKEN=$opaque load "$db" "api /v1/pets (opaque)" "$api_pid" "${pw[@]}" -scenario api-bearer
+  PETSTORE_LOAD_TOKEN=$key load "$db" "api /v1/pets (API key)" "$api_pid" "${pw[@]}" -scenario api-bearer
+  kill "$api_pid" "$auth_pid"; wait "$api_pid" "$auth_pid" 2>/dev/null || true
+  pids=()
+}
+
+run sqlite "sqlite://$work/sqlite/auth.db" "sqlite://$work/sqlite/api.db"
+if [ -n "${PETSTORE_BENCH_POSTGRES_DSN:-}" ]; then
+  s1="bench_auth_$$" s2="bench_api_$$"
+  psql "$PETSTORE_BENCH_POSTGRES_DSN" -qc "CREATE SCHEMA $s1; CREATE SCHEMA $s2"
+  trap 'PGOPTIONS="-c client_min_messages=warning" psql "$PETSTORE_BENCH_POSTGRES_DSN" -qc "DROP SCHEMA IF EXISTS $s1 CASCADE; DROP SCHEMA IF EXISTS $s2 CASCADE"; cleanup' EXIT
+  run postgres "${PETSTORE_BENCH_POSTGRES_DSN}&search_path=$s1" "${PETSTORE_BENCH_POSTGRES_DSN}&search_path=$s2"
+fi
+
+echo
+echo "end: $(uptime)"
+echo "| database | scenario | workers | req/s | p50 | p90 | p99 | errors | server CPU/req |"
+echo "|---|---|---|---|---|---|---|---|---|"
+awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8, $9 }' "$results"
