@@ -105,7 +105,7 @@ func build(ctx context.Context, cfg config, log *slog.Logger) (http.Handler, fun
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		petstore.WriteError(w, http.StatusMethodNotAllowed, "Method not allowed")
 	})
-	r.Use(m.middleware, credentialLimit(limiter, cfg.RateLimitPerMinute, log, m.limited.Inc))
+	r.Use(m.http.Middleware, credentialLimit(limiter, cfg.RateLimitPerMinute, log, m.limited.Inc))
 	(&petstore.Handler{Store: store, Verifier: v, Logger: log}).Mount(r)
 	r.Handle("/metrics", m.handler()).Methods(http.MethodGet)
 	cleanup := func() {

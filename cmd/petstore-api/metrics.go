@@ -2,36 +2,27 @@ package main
 
 import (
 	"net/http"
-	"strconv"
-	"time"
 
-	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/petstore-auth/petstore-auth/pkg/bearer"
+	"github.com/petstore-auth/petstore-auth/pkg/httpmetrics"
 	"github.com/petstore-auth/petstore-auth/pkg/petstore"
 )
 
 // metrics are the API's Prometheus collectors.
 type metrics struct {
 	registry *prometheus.Registry
-	requests *prometheus.CounterVec
-	latency  *prometheus.HistogramVec
+	http     *httpmetrics.Metrics
 	limited  prometheus.Counter
 }
 
 func newMetrics(v *bearer.Verifier, store *petstore.Store) *metrics {
 	m := &metrics{
 		registry: prometheus.NewRegistry(),
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "petstore_api_http_requests_total", Help: "HTTP requests by route template, method and status.",
-		}, []string{"route", "method", "status"}),
-		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "petstore_api_http_request_duration_seconds", Help: "HTTP request latency by route template.",
-			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
-		}, []string{"route", "method"}),
+		http:     httpmetrics.New("petstore_api"),
 		limited: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "petstore_api_rate_limited_total", Help: "Requests answered 429 by the per-credential rate limit.",
 		}),
@@ -43,7 +34,8 @@ func newMetrics(v *bearer.Verifier, store *petstore.Store) *metrics {
 	pool := func(name, help string, f func() float64) prometheus.Collector {
 		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "petstore_api_db_" + name, Help: help}, f)
 	}
-	m.registry.MustRegister(m.requests, m.latency, m.limited,
+	m.registry.MustRegister(m.http.Collectors()...)
+	m.registry.MustRegister(m.limited,
 		counter("petstore_api_introspection_cache_hits_total", "Credentials answered from the introspection cache.",
 			func(s bearer.CacheStats) uint64 { return s.Hits }),
 		counter("petstore_api_introspection_cache_misses_total", "Credentials not in the introspection cache.",
@@ -61,25 +53,4 @@ func newMetrics(v *bearer.Verifier, store *petstore.Store) *metrics {
 
 func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
-}
-
-// middleware runs after routing so that the route template, never the raw
-// path (unbounded cardinality), labels the series.
-func (m *metrics) middleware(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		route := "unmatched"
-		if cr := mux.CurrentRoute(r); cr != nil {
-			if t, err := cr.GetPathTemplate(); err == nil {
-				route = t
-			}
-		}
-		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r)
-		if sw.status == 0 {
-			sw.status = http.StatusOK
-		}
-		m.requests.WithLabelValues(route, r.Method, strconv.Itoa(sw.status)).Inc()
-		m.latency.WithLabelValues(route, r.Method).Observe(time.Since(start).Seconds())
-	})
 }

@@ -53,7 +53,7 @@ func run() error {
 	h := &demo.Handler{Config: cfg, Pages: pages, Static: static, Logger: logger, Now: time.Now}
 	r := mux.NewRouter()
 	m := newMetrics()
-	r.Use(m.middleware)
+	r.Use(m.http.Middleware)
 	h.Mount(r)
 	r.Handle("/metrics", m.handler()).Methods(http.MethodGet)
 

@@ -152,7 +152,7 @@ func (s *Server) Close() error {
 
 func (s *Server) routes(web fs.FS, secret []byte, now func() time.Time) (http.Handler, error) {
 	r := mux.NewRouter()
-	r.Use(s.metrics.middleware, s.guard.middleware)
+	r.Use(s.metrics.http.Middleware, s.guard.middleware)
 	s.Provider.Mount(r)
 	if err := s.mountPages(r, web, secret, now); err != nil {
 		return nil, err
