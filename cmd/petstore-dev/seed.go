@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/subtle"
 	"slices"
 
 	"github.com/petstore-auth/petstore-auth/pkg/apikey"
@@ -77,7 +78,7 @@ func ensureClient(ctx context.Context, s *server.Server, want *identity.Client, 
 	} else if err != nil {
 		return err
 	}
-	if slices.Equal(have.SecretHash, want.SecretHash) && slices.Equal(have.RedirectURIs, want.RedirectURIs) && !have.Disabled {
+	if subtle.ConstantTimeCompare(have.SecretHash, want.SecretHash) == 1 && slices.Equal(have.RedirectURIs, want.RedirectURIs) && !have.Disabled {
 		return nil
 	}
 	have.SecretHash, have.RedirectURIs, have.Disabled = want.SecretHash, want.RedirectURIs, false

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"crypto/subtle"
 	"net/http"
 	"net/url"
 
@@ -147,7 +148,7 @@ func (h *Handler) pageSetUserDisabled(disabled bool) pageFunc {
 // pageResetPassword serves POST /admin/users/{id}/password.
 func (h *Handler) pageResetPassword(w http.ResponseWriter, r *http.Request, u *identity.User) {
 	pw := r.PostForm.Get("password")
-	if pw != r.PostForm.Get("password_confirm") {
+	if subtle.ConstantTimeCompare([]byte(pw), []byte(r.PostForm.Get("password_confirm"))) != 1 {
 		h.renderUser(w, r, u, http.StatusBadRequest, "The two passwords differ.")
 		return
 	}
