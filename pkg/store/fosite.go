@@ -273,7 +273,12 @@ func (s *Store) CreateAccessTokenSession(ctx context.Context, signature string, 
 		return fmt.Errorf("store: create access token row: %w", err)
 	}
 	if row.Req.GrantID != nil {
-		err := db.Model(&grantRow{}).Where("id = ?", *row.Req.GrantID).Update("last_used_at", s.now()).Error
+		// Only when the recorded time is a minute old: every token of a
+		// grant would otherwise write (and lock) the same grant row, which
+		// serialises all refreshes of that grant across replicas.
+		now := s.now()
+		err := db.Model(&grantRow{}).Where("id = ? AND last_used_at < ?", *row.Req.GrantID, now.Add(-grantTouchInterval)).
+			Update("last_used_at", now).Error
 		if err != nil {
 			return fmt.Errorf("store: touch grant: %w", err)
 		}
@@ -340,6 +345,9 @@ func (s *Store) GetRefreshTokenSession(ctx context.Context, signature string, se
 func (s *Store) DeleteRefreshTokenSession(ctx context.Context, signature string) error {
 	return s.deleteRequest(ctx, tableRefresh, signature)
 }
+
+// grantTouchInterval is the resolution of a grant's "last used" time.
+const grantTouchInterval = time.Minute
 
 // RotateRefreshToken retires the presented refresh token with a conditional
 // update: exactly one of several concurrent rotations changes the row, the
