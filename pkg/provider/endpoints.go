@@ -117,9 +117,6 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusUnauthorized, "invalid_client", "Client authentication is required (HTTP Basic, or client_id for public clients).")
 		return
 	}
-	if grantType == "refresh_token" && p.replayRotation(w, r) {
-		return
-	}
 	if grantType == "refresh_token" {
 		ctx, _ = withCapture(ctx, p.strategy.RefreshTokenSignature(ctx, r.PostForm.Get("refresh_token")))
 	}
