@@ -12,6 +12,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
+	"github.com/petstore-auth/petstore-auth/pkg/webtest"
 )
 
 // TestAuditTrail walks the security-relevant events through real HTTP and
@@ -30,7 +31,7 @@ func TestAuditTrail(t *testing.T) {
 	v := oauth2.GenerateVerifier()
 	authURL := e.conf.AuthCodeURL("state-12345678", oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("scope", "read:pets offline_access"))
 	p := b.get(authURL)
-	bad := hidden(p.body)
+	bad := webtest.Hidden(p.body)
 	bad.Set("email", "alice@example.com")
 	bad.Set("password", "wrong password!")
 	b.post(ts.URL+"/login", bad)                                                        // login.failure
@@ -81,12 +82,12 @@ func TestAuditTrail(t *testing.T) {
 	}
 	acct := b.get(ts.URL + "/account")
 	if m := regexp.MustCompile(`action="(/account/grants/[^"]+/revoke)"`).FindStringSubmatch(acct.body); m != nil {
-		b.post(ts.URL+html.UnescapeString(m[1]), hidden(acct.body)) // grant.revoked
+		b.post(ts.URL+html.UnescapeString(m[1]), webtest.Hidden(acct.body)) // grant.revoked
 	} else {
 		t.Fatal("no grant to revoke on the account page")
 	}
 	acct = b.get(ts.URL + "/account")
-	b.post(ts.URL+"/logout", hidden(acct.body)) // logout
+	b.post(ts.URL+"/logout", webtest.Hidden(acct.body)) // logout
 
 	s.Audit.Flush(ctx)
 	events, _, err := s.Audit.ListAudit(ctx, identity.AuditFilter{Page: identity.Page{Limit: 500}})

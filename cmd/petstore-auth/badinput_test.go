@@ -8,12 +8,11 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/petstore-auth/petstore-auth/pkg/store/storetest"
 	"golang.org/x/oauth2/clientcredentials"
 )
 
@@ -126,7 +125,7 @@ func TestNoSecretsAtRest(t *testing.T) {
 			if !strings.Contains(logs.String(), `"event":"token.issued"`) {
 				t.Fatal("the log is empty: the test would prove nothing")
 			}
-			dump := dumpDatabase(t, s.Store.DB(), db)
+			dump := storetest.Dump(t, s.Store.DB(), db)
 			for what, secret := range map[string]string{"client secret": svc.ClientSecret, "resource server secret": rs.ClientSecret,
 				"access token": tok.AccessToken, "api key": key.Key, "password": "a-long-user-password",
 				"access token body": strings.SplitN(strings.TrimPrefix(tok.AccessToken, "pst_at_"), ".", 2)[0]} {
@@ -142,64 +141,6 @@ func TestNoSecretsAtRest(t *testing.T) {
 			}
 		})
 	}
-}
-
-// dumpDatabase returns every row of every table as text; for SQLite also the
-// raw database and WAL files.
-func dumpDatabase(t *testing.T, db *sql.DB, dbURL string) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	var q string
-	if strings.HasPrefix(dbURL, "sqlite://") {
-		q = "SELECT name FROM sqlite_master WHERE type='table'"
-		path := strings.TrimPrefix(dbURL, "sqlite://")
-		for _, f := range []string{path, path + "-wal"} {
-			b, _ := os.ReadFile(filepath.Clean(f))
-			buf.Write(b)
-		}
-	} else {
-		q = "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
-	}
-	rows, err := db.Query(q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tables []string
-	for rows.Next() {
-		var n string
-		rows.Scan(&n)
-		tables = append(tables, n)
-	}
-	rows.Close()
-	for _, tbl := range tables {
-		r, err := db.Query(`SELECT * FROM "` + tbl + `"`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cols, _ := r.Columns()
-		for r.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			r.Scan(ptrs...)
-			for _, v := range vals {
-				switch v := v.(type) {
-				case []byte:
-					buf.Write(v)
-				case string:
-					buf.WriteString(v)
-				}
-				buf.WriteByte('|')
-			}
-		}
-		r.Close()
-	}
-	if buf.Len() < 100 {
-		t.Fatal("the dump is suspiciously empty")
-	}
-	return buf.Bytes()
 }
 
 // syncBuffer is a bytes.Buffer safe for the server's concurrent writes.

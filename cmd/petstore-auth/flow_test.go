@@ -17,6 +17,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/petstore-auth/petstore-auth/pkg/server"
+	"github.com/petstore-auth/petstore-auth/pkg/webtest"
 )
 
 const appCallback = "https://app.example/cb"
@@ -70,22 +71,6 @@ func (b *browser) post(u string, form url.Values) page {
 	return b.do(req)
 }
 
-var hiddenRe = regexp.MustCompile(`<input[^>]*type="hidden"[^>]*>`)
-var nameRe = regexp.MustCompile(`name="([^"]*)"`)
-var valueRe = regexp.MustCompile(`value="([^"]*)"`)
-
-// hidden returns the hidden inputs of a page.
-func hidden(body string) url.Values {
-	v := url.Values{}
-	for _, in := range hiddenRe.FindAllString(body, -1) {
-		n, val := nameRe.FindStringSubmatch(in), valueRe.FindStringSubmatch(in)
-		if n != nil && val != nil {
-			v.Set(n[1], html.UnescapeString(val[1]))
-		}
-	}
-	return v
-}
-
 // flowEnv is a running server with a confidential web client and a user.
 type flowEnv struct {
 	server *server.Server
@@ -114,7 +99,7 @@ func (e *flowEnv) signIn(t *testing.T, b *browser, p page) page {
 	if !strings.Contains(p.url, "/login") {
 		t.Fatalf("expected the login page, got %s (%d)", p.url, p.status)
 	}
-	form := hidden(p.body)
+	form := webtest.Hidden(p.body)
 	form.Set("email", "alice@example.com")
 	form.Set("password", "correct horse battery")
 	return b.post(e.ts.URL+"/login", form)
@@ -126,7 +111,7 @@ func (e *flowEnv) consent(t *testing.T, b *browser, p page, decision string, rem
 	if !strings.Contains(p.body, `name="decision"`) {
 		t.Fatalf("expected the consent page, got %d %s", p.status, p.url)
 	}
-	form := hidden(p.body)
+	form := webtest.Hidden(p.body)
 	form.Set("decision", decision)
 	for _, s := range scopes {
 		form.Add("scope", s)
@@ -217,7 +202,7 @@ func TestConnectWithPetStore(t *testing.T) {
 			if m == nil {
 				t.Fatal("no revoke button on the account page")
 			}
-			form := hidden(acct.body)
+			form := webtest.Hidden(acct.body)
 			if p := b.post(e.ts.URL+html.UnescapeString(m[1]), form); p.status >= 400 {
 				t.Fatalf("revoke: %d %.200s", p.status, p.body)
 			}
@@ -266,7 +251,7 @@ func TestLoginInOneBrowserCannotCompleteInAnother(t *testing.T) {
 	victim, attacker := newBrowser(t, e.ts.URL), newBrowser(t, e.ts.URL)
 	v := oauth2.GenerateVerifier()
 	p := attacker.get(e.conf.AuthCodeURL("state-12345678", oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("scope", "read:pets")))
-	form := hidden(p.body) // the attacker's login form, CSRF token and all
+	form := webtest.Hidden(p.body) // the attacker's login form, CSRF token and all
 	form.Set("email", "alice@example.com")
 	form.Set("password", "correct horse battery")
 	if p := victim.post(e.ts.URL+"/login", form); p.status != http.StatusForbidden {
@@ -360,7 +345,7 @@ func TestLogoutKillsCopiedCookie(t *testing.T) {
 		t.Fatal("the copied cookie should work before logout (else this test proves nothing)")
 	}
 	acct := b.get(e.ts.URL + "/account")
-	b.post(e.ts.URL+"/logout", hidden(acct.body))
+	b.post(e.ts.URL+"/logout", webtest.Hidden(acct.body))
 	if p := thief.get(e.ts.URL + "/account"); strings.Contains(p.body, "alice@example.com") || !strings.Contains(p.url, "/login") {
 		t.Fatalf("the copied cookie still works after logout: %d at %s", p.status, p.url)
 	}

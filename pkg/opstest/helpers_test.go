@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"html"
 	"io"
 	"log/slog"
 	"net/http"
@@ -15,7 +14,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -198,23 +196,6 @@ func (b *browser) do(method, u, origin string, form url.Values) page {
 	defer res.Body.Close()
 	rb, _ := io.ReadAll(res.Body)
 	return page{res.StatusCode, string(rb), res.Header.Get("Location"), res.Request.URL.Path}
-}
-
-var (
-	hiddenRe = regexp.MustCompile(`<input[^>]*type="hidden"[^>]*>`)
-	nameRe   = regexp.MustCompile(`name="([^"]*)"`)
-	valueRe  = regexp.MustCompile(`value="([^"]*)"`)
-)
-
-func hidden(body string) url.Values {
-	v := url.Values{}
-	for _, in := range hiddenRe.FindAllString(body, -1) {
-		n, val := nameRe.FindStringSubmatch(in), valueRe.FindStringSubmatch(in)
-		if n != nil && val != nil {
-			v.Set(n[1], html.UnescapeString(val[1]))
-		}
-	}
-	return v
 }
 
 // authURL starts an authorization with PKCE and returns the verifier.

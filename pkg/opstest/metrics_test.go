@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/petstore-auth/petstore-auth/pkg/webtest"
 )
 
 // TestMetricsAndProbes: what an operator scrapes and probes tells them what
@@ -18,7 +20,7 @@ func TestMetricsAndProbes(t *testing.T) {
 	clientCredentials(t, r.ts.URL, f.svc)
 	br := newBrowser(t)
 	p := br.do(http.MethodGet, r.ts.URL+"/login", "", nil)
-	form := hidden(p.body)
+	form := webtest.Hidden(p.body)
 	form.Set("email", userEmail)
 	form.Set("password", "wrong password")
 	br.do(http.MethodPost, r.ts.URL+"/login", r.ts.URL, form)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/petstore-auth/petstore-auth/pkg/webtest"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -28,7 +29,7 @@ func TestReplicasBehaveAsOne(t *testing.T) {
 		if !strings.Contains(p.path, "/login") {
 			t.Fatalf("expected the login page at A, got %d %s", p.status, p.path)
 		}
-		form := hidden(p.body)
+		form := webtest.Hidden(p.body)
 		form.Set("email", userEmail)
 		form.Set("password", userPass)
 		p = br.do(http.MethodPost, a.ts.URL+"/login", a.ts.URL, form)
@@ -45,11 +46,11 @@ func TestReplicasBehaveAsOne(t *testing.T) {
 		br := newBrowser(t)
 		u, verifier := authURL(a.ts.URL, f.web, "read:pets offline_access")
 		p := br.do(http.MethodGet, u, "", nil)
-		form := hidden(p.body)
+		form := webtest.Hidden(p.body)
 		form.Set("email", userEmail)
 		form.Set("password", userPass)
 		p = br.do(http.MethodPost, a.ts.URL+"/login", a.ts.URL, form)
-		form = hidden(p.body)
+		form = webtest.Hidden(p.body)
 		form.Set("decision", "allow")
 		form["scope"] = []string{"read:pets", "offline_access"}
 		form.Set("remember", "on")

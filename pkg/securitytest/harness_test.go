@@ -37,6 +37,7 @@ import (
 	"github.com/petstore-auth/petstore-auth/pkg/petstore"
 	"github.com/petstore-auth/petstore-auth/pkg/server"
 	"github.com/petstore-auth/petstore-auth/pkg/store/storetest"
+	"github.com/petstore-auth/petstore-auth/pkg/webtest"
 )
 
 // The fixture of the catalogue (section 0), with our scope names.
@@ -398,7 +399,7 @@ func (e *world) remember(secret, what string) {
 // refresh tokens, API keys.
 func checkNoSecretsAtRest(t testing.TB, e *world) {
 	t.Helper()
-	dump := dumpDatabase(t, e.srv.Store.DB(), e.dbURL)
+	dump := storetest.Dump(t, e.srv.Store.DB(), e.dbURL)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for secret, what := range e.secrets {
@@ -413,66 +414,6 @@ func checkNoSecretsAtRest(t testing.TB, e *world) {
 			}
 		}
 	}
-}
-
-// dumpDatabase returns every row of every table as text; for SQLite also
-// the raw database and WAL files.
-func dumpDatabase(t testing.TB, db *sql.DB, dbURL string) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	q := "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
-	if strings.HasPrefix(dbURL, "sqlite://") {
-		q = "SELECT name FROM sqlite_master WHERE type='table'"
-		path := strings.TrimPrefix(dbURL, "sqlite://")
-		for _, f := range []string{path, path + "-wal"} {
-			b, _ := os.ReadFile(filepath.Clean(f))
-			buf.Write(b)
-		}
-	}
-	rows, err := db.Query(q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tables []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		tables = append(tables, n)
-	}
-	rows.Close()
-	for _, tbl := range tables {
-		r, err := db.Query(`SELECT * FROM "` + tbl + `"`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cols, _ := r.Columns()
-		for r.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := r.Scan(ptrs...); err != nil {
-				t.Fatal(err)
-			}
-			for _, v := range vals {
-				switch v := v.(type) {
-				case []byte:
-					buf.Write(v)
-				case string:
-					buf.WriteString(v)
-				}
-				buf.WriteByte('|')
-			}
-		}
-		r.Close()
-	}
-	if buf.Len() < 100 {
-		t.Fatal("the dump is suspiciously empty")
-	}
-	return buf.Bytes()
 }
 
 // syncBuffer collects the server's logs.
@@ -686,24 +627,6 @@ func (b *browser) post(path string, form url.Values) page {
 	return b.do(req)
 }
 
-var (
-	hiddenRe = regexp.MustCompile(`<input[^>]*type="hidden"[^>]*>`)
-	nameRe   = regexp.MustCompile(`name="([^"]*)"`)
-	valueRe  = regexp.MustCompile(`value="([^"]*)"`)
-)
-
-// hidden returns the hidden inputs of a page.
-func hidden(body string) url.Values {
-	v := url.Values{}
-	for _, in := range hiddenRe.FindAllString(body, -1) {
-		n, val := nameRe.FindStringSubmatch(in), valueRe.FindStringSubmatch(in)
-		if n != nil && val != nil {
-			v.Set(n[1], html.UnescapeString(val[1]))
-		}
-	}
-	return v
-}
-
 func isLoginPage(p page) bool   { return strings.Contains(p.body, `action="/login"`) }
 func isConsentPage(p page) bool { return strings.Contains(p.body, `name="decision"`) }
 
@@ -713,7 +636,7 @@ func (b *browser) signIn(p page, u user) page {
 	if !isLoginPage(p) {
 		b.e.t.Fatalf("expected the login page, got %d at %s: %.300s", p.status, p.url, p.body)
 	}
-	form := hidden(p.body)
+	form := webtest.Hidden(p.body)
 	form.Set("email", u.Email)
 	form.Set("password", u.Password)
 	return b.post("/login", form)
@@ -726,7 +649,7 @@ func (b *browser) consent(p page, decision string, scopes ...string) page {
 	if !isConsentPage(p) {
 		b.e.t.Fatalf("expected the consent page, got %d at %s: %.300s", p.status, p.url, p.body)
 	}
-	form := hidden(p.body)
+	form := webtest.Hidden(p.body)
 	form.Set("decision", decision)
 	if scopes == nil {
 		for _, m := range regexp.MustCompile(`name="scope" value="([^"]+)"`).FindAllStringSubmatch(p.body, -1) {

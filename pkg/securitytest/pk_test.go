@@ -14,6 +14,7 @@ import (
 	"github.com/petstore-auth/petstore-auth/pkg/bearer"
 	"github.com/petstore-auth/petstore-auth/pkg/config"
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
+	"github.com/petstore-auth/petstore-auth/pkg/webtest"
 )
 
 // wantTokenError asserts an RFC 6749 §5.2 error and that no token came back.
@@ -185,7 +186,7 @@ func TestPK08_CodeEntropy(t *testing.T) {
 	// Remember consent once so the rest are plain redirects.
 	p := b.get(e.authURL(c, webCallback, oauth2.GenerateVerifier(), url.Values{"scope": {"read:pets"}}))
 	if isConsentPage(p) {
-		form := hidden(p.body)
+		form := webtest.Hidden(p.body)
 		form.Set("decision", "allow")
 		form.Set("scope", "read:pets")
 		form.Set("remember", "on")

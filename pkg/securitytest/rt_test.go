@@ -16,6 +16,7 @@ import (
 	"github.com/petstore-auth/petstore-auth/pkg/config"
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
 	"github.com/petstore-auth/petstore-auth/pkg/server"
+	"github.com/petstore-auth/petstore-auth/pkg/webtest"
 )
 
 var grantRevokeRe = regexp.MustCompile(`action="(/account/grants/[^"]+/revoke)"`)
@@ -190,7 +191,7 @@ func TestRT07_FamilyRevocationTriggers(t *testing.T) {
 		if m == nil {
 			t.Fatal("no revoke button on the account page")
 		}
-		if p := b.post(m[1], hidden(acct.body)); p.status >= 400 {
+		if p := b.post(m[1], webtest.Hidden(acct.body)); p.status >= 400 {
 			t.Fatalf("revoke on the account page: %d", p.status)
 		}
 		e.wantInactive("refresh token after consent withdrawal", t2.refresh)
