@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -227,6 +228,17 @@ func ValidateOrigin(raw string) error {
 	}
 	if strings.Contains(u.Host, "%") {
 		return invalid("must not percent-encode the host")
+	}
+	for _, r := range u.Host {
+		if r > 0x7e {
+			// Browsers send international names in punycode (xn--…).
+			return invalid("must write the host in ASCII (punycode)")
+		}
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 || p[0] == '0' {
+			return invalid("must have a port between 1 and 65535")
+		}
 	}
 	if canon, ok := OriginOf(raw); !ok || canon != raw {
 		return invalid("must be written as the browser sends it (" + canon + ")")
