@@ -31,6 +31,10 @@ func TestCLIBadInput(t *testing.T) {
 		{"public client_credentials", "", []string{"client", "create", "--name", "x", "--public", "--grant-type", "client_credentials"}, 2, "public client"},
 		{"bad token format", "", []string{"client", "create", "--name", "x", "--token-format", "xml"}, 2, "token format"},
 		{"missing name", "", []string{"client", "create"}, 1, "name"},
+		{"origin with a path", "", []string{"client", "create", "--name", "x", "--public", "--redirect-uri", "https://spa.example/cb", "--allowed-origin", "https://spa.example/app"}, 2, "without path"},
+		{"wildcard origin", "", []string{"client", "create", "--name", "x", "--public", "--redirect-uri", "https://spa.example/cb", "--allowed-origin", "*"}, 2, "wildcard"},
+		{"http origin off loopback", "", []string{"client", "create", "--name", "x", "--public", "--redirect-uri", "https://spa.example/cb", "--allowed-origin", "http://spa.example"}, 2, "loopback"},
+		{"origin for a confidential client", "", []string{"client", "create", "--name", "x", "--redirect-uri", "https://spa.example/cb", "--allowed-origin", "https://spa.example"}, 2, "public clients only"},
 		{"oversized name", "", []string{"client", "create", "--name", strings.Repeat("n", 500)}, 2, "name"},
 		{"bad output", "", []string{"client", "list", "--output", "yaml"}, 2, "--output"},
 		{"password in a flag", "", []string{"user", "create", "--email", "bob@example.com"}, 2, "--password-stdin"},
@@ -75,5 +79,41 @@ func TestCLIBadInput(t *testing.T) {
 	json.Unmarshal([]byte(out), &users)
 	if len(users) != 1 {
 		t.Fatalf("refused commands wrote users: %s", out)
+	}
+}
+
+// TestCLIAllowedOrigins: --allowed-origin is repeatable and shows in
+// client show and list, as text and JSON.
+func TestCLIAllowedOrigins(t *testing.T) {
+	setEnv(t, "sqlite://"+filepath.Join(t.TempDir(), "auth.db"))
+	out, err := cli(t, "", "client", "create", "--name", "SPA", "--id", "spa", "--public", "--redirect-uri", "https://spa.example/cb",
+		"--scope", "read:pets", "--allowed-origin", "https://static.example", "--allowed-origin", "http://127.0.0.1:5173")
+	if err != nil {
+		t.Fatal(out, err)
+	}
+	if !strings.Contains(out, "https://spa.example https://static.example http://127.0.0.1:5173") {
+		t.Errorf("create does not list the CORS origins:\n%s", out)
+	}
+	out, err = cli(t, "", "client", "show", "spa", "--output", "json")
+	if err != nil {
+		t.Fatal(out, err)
+	}
+	var v struct {
+		AllowedOrigins []string `json:"allowed_origins"`
+	}
+	if err := json.Unmarshal([]byte(out), &v); err != nil || strings.Join(v.AllowedOrigins, " ") != "https://static.example http://127.0.0.1:5173" {
+		t.Fatalf("show --output json: %s (%v)", out, err)
+	}
+	out, _ = cli(t, "", "client", "show", "spa")
+	if !strings.Contains(out, "allowed_origins:") || !strings.Contains(out, "http://127.0.0.1:5173") {
+		t.Errorf("show text:\n%s", out)
+	}
+	out, _ = cli(t, "", "client", "list")
+	if !strings.Contains(out, "ALLOWED ORIGINS") || !strings.Contains(out, "https://static.example http://127.0.0.1:5173") {
+		t.Errorf("list text:\n%s", out)
+	}
+	out, _ = cli(t, "", "client", "list", "--output", "json")
+	if !strings.Contains(out, `"allowed_origins"`) {
+		t.Errorf("list json:\n%s", out)
 	}
 }

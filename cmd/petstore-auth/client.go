@@ -14,20 +14,23 @@ import (
 
 // clientView is what the CLI shows of a client: never the secret hash.
 type clientView struct {
-	ClientID      string    `json:"client_id"`
-	Name          string    `json:"name"`
-	RedirectURIs  []string  `json:"redirect_uris"`
-	GrantTypes    []string  `json:"grant_types"`
-	Scopes        []string  `json:"scopes"`
-	Public        bool      `json:"public"`
-	CanIntrospect bool      `json:"introspect"`
-	TokenFormat   string    `json:"token_format"`
-	Disabled      bool      `json:"disabled"`
-	CreatedAt     time.Time `json:"created_at"`
+	ClientID     string   `json:"client_id"`
+	Name         string   `json:"name"`
+	RedirectURIs []string `json:"redirect_uris"`
+	GrantTypes   []string `json:"grant_types"`
+	Scopes       []string `json:"scopes"`
+	Public       bool     `json:"public"`
+	// AllowedOrigins are the extra browser origins of a public client;
+	// the origins of its redirect URIs are allowed too.
+	AllowedOrigins []string  `json:"allowed_origins"`
+	CanIntrospect  bool      `json:"introspect"`
+	TokenFormat    string    `json:"token_format"`
+	Disabled       bool      `json:"disabled"`
+	CreatedAt      time.Time `json:"created_at"`
 }
 
 func viewClient(c *identity.Client) clientView {
-	return clientView{c.ID, c.Name, nonNil(c.RedirectURIs), nonNil(c.GrantTypes), nonNil(c.Scopes), c.Public, c.CanIntrospect, c.TokenFormat, c.Disabled, c.CreatedAt}
+	return clientView{c.ID, c.Name, nonNil(c.RedirectURIs), nonNil(c.GrantTypes), nonNil(c.Scopes), c.Public, nonNil(c.AllowedOrigins), c.CanIntrospect, c.TokenFormat, c.Disabled, c.CreatedAt}
 }
 
 func nonNil(s []string) []string {
@@ -47,6 +50,7 @@ func (a *app) clientCreateCmd() *cobra.Command {
 	var (
 		id, name, scope, format string
 		redirects, grants       []string
+		origins                 []string
 		public, introspect      bool
 	)
 	cmd := &cobra.Command{
@@ -72,7 +76,7 @@ func (a *app) clientCreateCmd() *cobra.Command {
 				id = identity.NewClientID(name)
 			}
 			c := &identity.Client{ID: id, Name: strings.TrimSpace(name), RedirectURIs: redirects, GrantTypes: grants, Scopes: scopes,
-				Public: public, CanIntrospect: introspect, TokenFormat: format}
+				Public: public, AllowedOrigins: origins, CanIntrospect: introspect, TokenFormat: format}
 			if err := c.Validate(); err != nil {
 				return err
 			}
@@ -100,6 +104,9 @@ func (a *app) clientCreateCmd() *cobra.Command {
 					fmt.Fprintf(w, "client_secret:\t%s\n", secret)
 				}
 				fmt.Fprintf(w, "grant_types:\t%s\nscopes:\t%s\nredirect_uris:\t%s\n", joinOrDash(c.GrantTypes), joinOrDash(c.Scopes), joinOrDash(c.RedirectURIs))
+				if c.Public {
+					fmt.Fprintf(w, "cors_origins:\t%s\n", joinOrDash(c.CORSOrigins()))
+				}
 				if secret != "" {
 					fmt.Fprintln(w, "\nStore the secret now: it is shown only once and cannot be recovered.")
 				}
@@ -113,6 +120,7 @@ func (a *app) clientCreateCmd() *cobra.Command {
 	f.StringVar(&scope, "scope", "", `space-separated scopes the client may request, e.g. "read:pets write:pets offline_access"`)
 	f.StringArrayVar(&grants, "grant-type", nil, "authorization_code, refresh_token or client_credentials (repeatable)")
 	f.BoolVar(&public, "public", false, "public client (no secret; PKCE only), e.g. a native or single-page app")
+	f.StringArrayVar(&origins, "allowed-origin", nil, "public client: extra browser origin (https://host[:port]) that may call the token and revocation endpoints; the redirect URIs' origins are allowed already (repeatable)")
 	f.BoolVar(&introspect, "introspect", false, "resource server: may call /oauth2/introspect")
 	f.StringVar(&format, "token-format", identity.TokenFormatOpaque, "access token format: opaque or jwt")
 	_ = cmd.MarkFlagRequired("name")
@@ -137,7 +145,7 @@ func (a *app) clientListCmd() *cobra.Command {
 				views = append(views, viewClient(c))
 			}
 			return a.print(views, func(w *tabwriter.Writer) {
-				fmt.Fprintln(w, "CLIENT ID\tNAME\tGRANTS\tSCOPES\tFORMAT\tFLAGS")
+				fmt.Fprintln(w, "CLIENT ID\tNAME\tGRANTS\tSCOPES\tFORMAT\tFLAGS\tALLOWED ORIGINS")
 				for _, c := range views {
 					var flags []string
 					if c.Public {
@@ -149,7 +157,7 @@ func (a *app) clientListCmd() *cobra.Command {
 					if c.Disabled {
 						flags = append(flags, "disabled")
 					}
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ClientID, c.Name, joinOrDash(c.GrantTypes), joinOrDash(c.Scopes), c.TokenFormat, joinOrDash(flags))
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ClientID, c.Name, joinOrDash(c.GrantTypes), joinOrDash(c.Scopes), c.TokenFormat, joinOrDash(flags), joinOrDash(c.AllowedOrigins))
 				}
 			})
 		},
@@ -171,8 +179,8 @@ func (a *app) clientShowCmd() *cobra.Command {
 			}
 			v := viewClient(c)
 			return a.print(v, func(w *tabwriter.Writer) {
-				fmt.Fprintf(w, "client_id:\t%s\nname:\t%s\ngrant_types:\t%s\nscopes:\t%s\nredirect_uris:\t%s\npublic:\t%v\nintrospect:\t%v\ntoken_format:\t%s\ndisabled:\t%v\ncreated:\t%s\n",
-					v.ClientID, v.Name, joinOrDash(v.GrantTypes), joinOrDash(v.Scopes), joinOrDash(v.RedirectURIs), v.Public, v.CanIntrospect, v.TokenFormat, v.Disabled, v.CreatedAt.Format(time.RFC3339))
+				fmt.Fprintf(w, "client_id:\t%s\nname:\t%s\ngrant_types:\t%s\nscopes:\t%s\nredirect_uris:\t%s\npublic:\t%v\nallowed_origins:\t%s\ncors_origins:\t%s\nintrospect:\t%v\ntoken_format:\t%s\ndisabled:\t%v\ncreated:\t%s\n",
+					v.ClientID, v.Name, joinOrDash(v.GrantTypes), joinOrDash(v.Scopes), joinOrDash(v.RedirectURIs), v.Public, joinOrDash(v.AllowedOrigins), joinOrDash(c.CORSOrigins()), v.CanIntrospect, v.TokenFormat, v.Disabled, v.CreatedAt.Format(time.RFC3339))
 			})
 		},
 	}

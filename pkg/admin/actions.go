@@ -34,26 +34,29 @@ func (h *Handler) record(ctx context.Context, a *actor, e *identity.AuditEvent, 
 
 // ClientInput is a client registration as an admin submits it.
 type ClientInput struct {
-	ID            string   `json:"id,omitempty"`
-	Name          string   `json:"name"`
-	RedirectURIs  []string `json:"redirect_uris,omitempty"`
-	GrantTypes    []string `json:"grant_types,omitempty"`
-	Scopes        []string `json:"scopes,omitempty"`
-	Audience      []string `json:"audience,omitempty"`
-	Public        bool     `json:"public,omitempty"`
-	CanIntrospect bool     `json:"can_introspect,omitempty"`
-	TokenFormat   string   `json:"token_format,omitempty"`
+	ID           string   `json:"id,omitempty"`
+	Name         string   `json:"name"`
+	RedirectURIs []string `json:"redirect_uris,omitempty"`
+	GrantTypes   []string `json:"grant_types,omitempty"`
+	Scopes       []string `json:"scopes,omitempty"`
+	Audience     []string `json:"audience,omitempty"`
+	Public       bool     `json:"public,omitempty"`
+	// AllowedOrigins: extra browser origins of a public client (CORS).
+	AllowedOrigins []string `json:"allowed_origins,omitempty"`
+	CanIntrospect  bool     `json:"can_introspect,omitempty"`
+	TokenFormat    string   `json:"token_format,omitempty"`
 }
 
 // ClientPatch changes some fields of a client; nil fields stay as they are.
 type ClientPatch struct {
-	Name          *string   `json:"name,omitempty"`
-	RedirectURIs  *[]string `json:"redirect_uris,omitempty"`
-	GrantTypes    *[]string `json:"grant_types,omitempty"`
-	Scopes        *[]string `json:"scopes,omitempty"`
-	Audience      *[]string `json:"audience,omitempty"`
-	CanIntrospect *bool     `json:"can_introspect,omitempty"`
-	TokenFormat   *string   `json:"token_format,omitempty"`
+	Name           *string   `json:"name,omitempty"`
+	RedirectURIs   *[]string `json:"redirect_uris,omitempty"`
+	GrantTypes     *[]string `json:"grant_types,omitempty"`
+	Scopes         *[]string `json:"scopes,omitempty"`
+	Audience       *[]string `json:"audience,omitempty"`
+	AllowedOrigins *[]string `json:"allowed_origins,omitempty"`
+	CanIntrospect  *bool     `json:"can_introspect,omitempty"`
+	TokenFormat    *string   `json:"token_format,omitempty"`
 }
 
 func orEmpty(s []string) []string {
@@ -69,7 +72,7 @@ func (h *Handler) createClient(ctx context.Context, a *actor, in ClientInput) (_
 	c := &identity.Client{
 		ID: strings.TrimSpace(in.ID), Name: strings.TrimSpace(in.Name),
 		RedirectURIs: orEmpty(in.RedirectURIs), GrantTypes: in.GrantTypes, Scopes: orEmpty(in.Scopes),
-		Audience: orEmpty(in.Audience), Public: in.Public, CanIntrospect: in.CanIntrospect, TokenFormat: in.TokenFormat,
+		Audience: orEmpty(in.Audience), Public: in.Public, AllowedOrigins: in.AllowedOrigins, CanIntrospect: in.CanIntrospect, TokenFormat: in.TokenFormat,
 	}
 	if c.ID == "" {
 		c.ID = identity.NewClientID(c.Name)
@@ -130,6 +133,7 @@ func (h *Handler) updateClient(ctx context.Context, a *actor, id string, p Clien
 	set("grant_types", p.GrantTypes != nil, func() { c.GrantTypes = orEmpty(*p.GrantTypes) })
 	set("scopes", p.Scopes != nil, func() { c.Scopes = orEmpty(*p.Scopes) })
 	set("audience", p.Audience != nil, func() { c.Audience = orEmpty(*p.Audience) })
+	set("allowed_origins", p.AllowedOrigins != nil, func() { c.AllowedOrigins = *p.AllowedOrigins })
 	set("can_introspect", p.CanIntrospect != nil, func() { c.CanIntrospect = *p.CanIntrospect })
 	set("token_format", p.TokenFormat != nil, func() { c.TokenFormat = *p.TokenFormat })
 	if len(changed) == 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -409,5 +410,34 @@ func TestAuditFilterValidation(t *testing.T) {
 	e := newEnv(t)
 	for _, q := range []string{"outcome=maybe", "since=yesterday", "until=2026-13-01T00:00:00Z"} {
 		t.Run(q, func(t *testing.T) { e.do("GET", api+"/audit?"+q, credClient, nil).want(t, 400) })
+	}
+}
+
+// TestClientAllowedOrigins: a public client's CORS origins are set at
+// creation and by PATCH, validated like redirect URIs, and shown with the
+// redirect URIs' origins in cors_origins.
+func TestClientAllowedOrigins(t *testing.T) {
+	e := newEnv(t)
+	res := e.do("POST", api+"/clients", credClient, map[string]any{"id": "spa", "name": "SPA", "public": true,
+		"redirect_uris": []string{"https://spa.example/cb"}, "allowed_origins": []string{"https://static.example"}}).want(t, 201)
+	if got := fmt.Sprint(res.json["allowed_origins"], res.json["cors_origins"]); got != "[https://static.example] [https://spa.example https://static.example]" {
+		t.Errorf("created client's origins: %s", got)
+	}
+	for name, body := range map[string]map[string]any{
+		"path":         {"allowed_origins": []string{"https://static.example/app"}},
+		"wildcard":     {"allowed_origins": []string{"https://*.example"}},
+		"http":         {"allowed_origins": []string{"http://static.example"}},
+		"not a string": {"allowed_origins": "https://static.example"},
+	} {
+		t.Run(name, func(t *testing.T) { e.do("PATCH", api+"/clients/spa", credClient, body).want(t, 400) })
+	}
+	e.do("POST", api+"/clients", credClient, map[string]any{"id": "web", "name": "Web", "redirect_uris": []string{"https://web.example/cb"},
+		"allowed_origins": []string{"https://web.example"}}).want(t, 400)
+	res = e.do("PATCH", api+"/clients/spa", credClient, map[string]any{"allowed_origins": []string{"http://127.0.0.1:5173"}}).want(t, 200)
+	if got := fmt.Sprint(res.json["allowed_origins"]); got != "[http://127.0.0.1:5173]" {
+		t.Errorf("patched allowed_origins: %s", got)
+	}
+	if c, _ := e.st.ClientByID(context.Background(), "spa"); strings.Join(c.AllowedOrigins, " ") != "http://127.0.0.1:5173" {
+		t.Errorf("stored allowed origins %v", c.AllowedOrigins)
 	}
 }

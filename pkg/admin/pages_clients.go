@@ -23,6 +23,7 @@ type clientForm struct {
 	Name          string
 	Kind          string
 	RedirectURIs  string // one per line
+	Origins       string // allowed origins, one per line
 	Scopes        []string
 	CanIntrospect bool
 	TokenFormat   string
@@ -35,14 +36,19 @@ func parseClientForm(r *http.Request) clientForm {
 	f := r.PostForm
 	return clientForm{
 		ID: strings.TrimSpace(f.Get("id")), Name: strings.TrimSpace(f.Get("name")), Kind: f.Get("kind"),
-		RedirectURIs: f.Get("redirect_uris"), Scopes: f["scopes"], CanIntrospect: f.Get("can_introspect") == "on",
+		RedirectURIs: f.Get("redirect_uris"), Origins: f.Get("allowed_origins"), Scopes: f["scopes"], CanIntrospect: f.Get("can_introspect") == "on",
 		TokenFormat: f.Get("token_format"),
 	}
 }
 
-func (f clientForm) uris() []string {
+func (f clientForm) uris() []string { return lines(f.RedirectURIs) }
+
+func (f clientForm) origins() []string { return lines(f.Origins) }
+
+// lines splits a textarea into its non-empty trimmed lines.
+func lines(text string) []string {
 	var out []string
-	for _, l := range strings.Split(f.RedirectURIs, "\n") {
+	for _, l := range strings.Split(text, "\n") {
 		if l = strings.TrimSpace(l); l != "" {
 			out = append(out, l)
 		}
@@ -111,7 +117,7 @@ type secretPage struct {
 // that ever shows the secret.
 func (h *Handler) pageCreateClient(w http.ResponseWriter, r *http.Request, u *identity.User) {
 	f := parseClientForm(r)
-	in := ClientInput{ID: f.ID, Name: f.Name, RedirectURIs: f.uris(), Scopes: f.Scopes, CanIntrospect: f.CanIntrospect, TokenFormat: f.TokenFormat}
+	in := ClientInput{ID: f.ID, Name: f.Name, RedirectURIs: f.uris(), AllowedOrigins: f.origins(), Scopes: f.Scopes, CanIntrospect: f.CanIntrospect, TokenFormat: f.TokenFormat}
 	switch f.Kind {
 	case kindWeb:
 		in.GrantTypes = []string{identity.GrantAuthorizationCode, identity.GrantRefreshToken}
@@ -151,7 +157,7 @@ func (h *Handler) pageClient(w http.ResponseWriter, r *http.Request, u *identity
 		h.fail(w, r, err)
 		return
 	}
-	f := clientForm{Name: c.Name, RedirectURIs: strings.Join(c.RedirectURIs, "\n"), Scopes: c.Scopes,
+	f := clientForm{Name: c.Name, RedirectURIs: strings.Join(c.RedirectURIs, "\n"), Origins: strings.Join(c.AllowedOrigins, "\n"), Scopes: c.Scopes,
 		CanIntrospect: c.CanIntrospect, TokenFormat: c.TokenFormat}
 	h.renderClient(w, r, u, http.StatusOK, c, f, "")
 }
@@ -171,8 +177,8 @@ func (h *Handler) renderClient(w http.ResponseWriter, r *http.Request, u *identi
 // pageUpdateClient serves POST /admin/clients/{id}.
 func (h *Handler) pageUpdateClient(w http.ResponseWriter, r *http.Request, u *identity.User) {
 	f := parseClientForm(r)
-	uris, scopes := orEmpty(f.uris()), orEmpty(f.Scopes)
-	patch := ClientPatch{Name: &f.Name, RedirectURIs: &uris, Scopes: &scopes, CanIntrospect: &f.CanIntrospect, TokenFormat: &f.TokenFormat}
+	uris, scopes, origins := orEmpty(f.uris()), orEmpty(f.Scopes), f.origins()
+	patch := ClientPatch{Name: &f.Name, RedirectURIs: &uris, AllowedOrigins: &origins, Scopes: &scopes, CanIntrospect: &f.CanIntrospect, TokenFormat: &f.TokenFormat}
 	_, err := h.updateClient(r.Context(), actorFrom(r.Context()), pathID(r), patch)
 	if identity.ErrorCode(err) == identity.EINVALID {
 		c, cerr := h.Clients.ClientByID(r.Context(), pathID(r))

@@ -358,3 +358,34 @@ func TestResetPasswordPageNeverEchoesThePassword(t *testing.T) {
 		t.Error("the new password reached the log or the audit table")
 	}
 }
+
+// TestClientOriginsOnThePage: the console form sets a public client's
+// allowed origins and shows them again on the client's page.
+func TestClientOriginsOnThePage(t *testing.T) {
+	e := newPageEnv(t)
+	b := e.browser(e.admin)
+	token := b.get("/admin/clients").want(t, http.StatusOK).csrf(t)
+	p := b.post("/admin/clients", url.Values{"csrf_token": {token}, "name": {"Bad SPA"}, "id": {"bad-spa"}, "kind": {"native"},
+		"redirect_uris": {"https://spa.example/cb"}, "allowed_origins": {"https://static.example/path"}, "scopes": {"read:pets"},
+		"token_format": {"opaque"}}).want(t, http.StatusBadRequest)
+	if !strings.Contains(p.body, "without path") || !strings.Contains(p.body, "https://static.example/path") {
+		t.Errorf("the form is not shown again with the problem and the input:\n%.3000s", p.body)
+	}
+	b.post("/admin/clients", url.Values{"csrf_token": {token}, "name": {"SPA"}, "id": {"spa"}, "kind": {"native"},
+		"redirect_uris": {"https://spa.example/cb"}, "allowed_origins": {"https://static.example\r\nhttp://127.0.0.1:5173"}, "scopes": {"read:pets"},
+		"token_format": {"opaque"}}).want(t, http.StatusCreated)
+	c, err := e.st.ClientByID(context.Background(), "spa")
+	if err != nil || strings.Join(c.AllowedOrigins, " ") != "https://static.example http://127.0.0.1:5173" {
+		t.Fatalf("stored client %+v, %v", c, err)
+	}
+	page := b.get("/admin/clients/spa").want(t, http.StatusOK)
+	if !strings.Contains(page.body, `name="allowed_origins"`) || !strings.Contains(page.body, "http://127.0.0.1:5173") {
+		t.Errorf("client page does not show the allowed origins:\n%.3000s", page.body)
+	}
+	token = page.csrf(t)
+	b.post("/admin/clients/spa", url.Values{"csrf_token": {token}, "name": {"SPA"}, "redirect_uris": {"https://spa.example/cb"},
+		"allowed_origins": {""}, "scopes": {"read:pets"}, "token_format": {"opaque"}}).want(t, http.StatusSeeOther)
+	if c, _ := e.st.ClientByID(context.Background(), "spa"); len(c.AllowedOrigins) != 0 {
+		t.Errorf("clearing the field left %v", c.AllowedOrigins)
+	}
+}

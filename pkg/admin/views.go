@@ -10,24 +10,29 @@ import (
 // appears only in the response that created it.
 
 type clientView struct {
-	ID            string    `json:"id"`
-	Name          string    `json:"name"`
-	RedirectURIs  []string  `json:"redirect_uris"`
-	GrantTypes    []string  `json:"grant_types"`
-	Scopes        []string  `json:"scopes"`
-	Audience      []string  `json:"audience"`
-	Public        bool      `json:"public"`
-	CanIntrospect bool      `json:"can_introspect"`
-	TokenFormat   string    `json:"token_format"`
-	Disabled      bool      `json:"disabled"`
-	CreatedAt     time.Time `json:"created_at"`
-	UpdatedAt     time.Time `json:"updated_at"`
+	ID           string   `json:"id"`
+	Name         string   `json:"name"`
+	RedirectURIs []string `json:"redirect_uris"`
+	GrantTypes   []string `json:"grant_types"`
+	Scopes       []string `json:"scopes"`
+	Audience     []string `json:"audience"`
+	Public       bool     `json:"public"`
+	// AllowedOrigins are the extra origins; CORSOrigins all origins a
+	// browser app may call the token endpoint from (redirect URIs' too).
+	AllowedOrigins []string  `json:"allowed_origins"`
+	CORSOrigins    []string  `json:"cors_origins"`
+	CanIntrospect  bool      `json:"can_introspect"`
+	TokenFormat    string    `json:"token_format"`
+	Disabled       bool      `json:"disabled"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
 }
 
 func viewClient(c *identity.Client) clientView {
 	return clientView{
 		ID: c.ID, Name: c.Name, RedirectURIs: orEmpty(c.RedirectURIs), GrantTypes: orEmpty(c.GrantTypes),
 		Scopes: orEmpty(c.Scopes), Audience: orEmpty(c.Audience), Public: c.Public, CanIntrospect: c.CanIntrospect,
+		AllowedOrigins: orEmpty(c.AllowedOrigins), CORSOrigins: orEmpty(c.CORSOrigins()),
 		TokenFormat: c.TokenFormat, Disabled: c.Disabled, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}
 }

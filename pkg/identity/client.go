@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -82,6 +83,15 @@ func (c *Client) Validate() error {
 		if err := ValidateRedirectURI(u); err != nil {
 			bad(ErrorMessage(err))
 		}
+	}
+	for _, o := range c.AllowedOrigins {
+		if err := ValidateOrigin(o); err != nil {
+			bad(ErrorMessage(err))
+		}
+	}
+	if len(c.AllowedOrigins) > 0 && !c.Public {
+		// A browser cannot keep a client secret (RFC 9700 §2.1.1).
+		bad("allowed origins are for public clients only")
 	}
 	for _, s := range c.Scopes {
 		if _, ok := LookupScope(s); !ok {
@@ -182,4 +192,100 @@ func RedirectURIMatches(registered, requested string) bool {
 	withPort := *req
 	withPort.Host = reg.Host
 	return req.Scheme == "http" && req.User == nil && req.Hostname() == reg.Hostname() && withPort.String() == registered
+}
+
+// ValidateOrigin checks an origin a public client may call the token and
+// revocation endpoints from (CORS, the Fetch standard's serialization of an
+// origin): scheme://host[:port] in lower case, https (http only on loopback,
+// as for redirect URIs, RFC 8252 §8.3), no path, query, fragment, user info
+// or wildcard, and no default port.
+func ValidateOrigin(raw string) error {
+	invalid := func(why string) error { return Errorf(EINVALID, "allowed origin %q %s", raw, why) }
+	if raw == "" || len(raw) > 300 {
+		return invalid("must be 1-300 characters")
+	}
+	if strings.ContainsAny(raw, " \t\r\n\\*") {
+		return invalid("must not contain spaces, backslashes or wildcards")
+	}
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() || u.Opaque != "" || u.Host == "" || u.Hostname() == "" {
+		return invalid("must be an absolute origin such as https://app.example")
+	}
+	if u.User != nil {
+		return invalid("must not carry user info")
+	}
+	if u.Path != "" || u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(raw, "?#") {
+		return invalid("must be an origin (scheme://host[:port]) without path, query or fragment")
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !isLoopbackHost(u.Hostname()) {
+			return invalid("may use http only on a loopback address")
+		}
+	default:
+		return invalid("must use https (or http on loopback)")
+	}
+	if strings.Contains(u.Host, "%") {
+		return invalid("must not percent-encode the host")
+	}
+	for _, r := range u.Host {
+		if r > 0x7e {
+			// Browsers send international names in punycode (xn--…).
+			return invalid("must write the host in ASCII (punycode)")
+		}
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 || p[0] == '0' {
+			return invalid("must have a port between 1 and 65535")
+		}
+	}
+	if canon, ok := OriginOf(raw); !ok || canon != raw {
+		return invalid("must be written as the browser sends it (" + canon + ")")
+	}
+	return nil
+}
+
+// OriginOf returns the origin of an http(s) URL as a browser serializes it
+// in the Origin header: lower-case scheme and host, the port only when it
+// is not the scheme's default. ok is false for other schemes.
+func OriginOf(raw string) (origin string, ok bool) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "", false
+	}
+	scheme := strings.ToLower(u.Scheme)
+	if scheme != "https" && scheme != "http" {
+		return "", false
+	}
+	host, port := strings.ToLower(u.Hostname()), u.Port()
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if port == "" || (scheme == "https" && port == "443") || (scheme == "http" && port == "80") {
+		return scheme + "://" + host, true
+	}
+	return scheme + "://" + host + ":" + port, true
+}
+
+// CORSOrigins returns the browser origins a public client may call the
+// token and revocation endpoints from: the origins of its http(s) redirect
+// URIs and its AllowedOrigins. A confidential client has none: its secret
+// must never be in a browser.
+func (c *Client) CORSOrigins() []string {
+	if !c.Public || c.Disabled {
+		return nil
+	}
+	var out []string
+	for _, u := range c.RedirectURIs {
+		if o, ok := OriginOf(u); ok && !slices.Contains(out, o) {
+			out = append(out, o)
+		}
+	}
+	for _, o := range c.AllowedOrigins {
+		if !slices.Contains(out, o) {
+			out = append(out, o)
+		}
+	}
+	return out
 }

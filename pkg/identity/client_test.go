@@ -129,3 +129,79 @@ func TestRedirectURIMatches(t *testing.T) {
 		})
 	}
 }
+
+// Allowed origins for browser apps (CORS) follow the redirect-URI rules and
+// must be written the way a browser sends the Origin header.
+func TestValidateOrigin(t *testing.T) {
+	tests := []struct {
+		origin string
+		ok     bool
+	}{
+		{"https://app.example", true},
+		{"https://app.example:8443", true},
+		{"http://127.0.0.1:5173", true},
+		{"http://localhost:3000", true},
+		{"http://[::1]:8080", true},
+		{"http://app.example", false},       // http only on loopback
+		{"https://app.example/", false},     // a path
+		{"https://app.example/spa", false},  // a path
+		{"https://app.example?x=1", false},  // a query
+		{"https://app.example#x", false},    // a fragment
+		{"https://user@app.example", false}, // user info
+		{"https://*.app.example", false},    // wildcard
+		{"*", false},                        // wildcard
+		{"null", false},                     // opaque origin
+		{"https://App.Example", false},      // not as the browser sends it
+		{"https://app.example:443", false},  // default port
+		{"ftp://app.example", false},        // scheme
+		{"app.example", false},              // not absolute
+		{"https://0%8a0000", false},         // percent-encoded host
+		{"", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.origin, func(t *testing.T) {
+			err := ValidateOrigin(tt.origin)
+			if (err == nil) != tt.ok {
+				t.Fatalf("ValidateOrigin(%q) = %v, want ok=%v", tt.origin, err, tt.ok)
+			}
+			if err != nil && ErrorCode(err) != EINVALID {
+				t.Fatalf("code %q, want invalid", ErrorCode(err))
+			}
+		})
+	}
+}
+
+func TestCORSOrigins(t *testing.T) {
+	c := &Client{Public: true,
+		RedirectURIs:   []string{"https://spa.example/cb", "https://spa.example/other", "https://Spa.Example:443/x", "http://127.0.0.1:5173/cb", "com.example.app:/cb"},
+		AllowedOrigins: []string{"https://static.example", "https://spa.example"}}
+	got := strings.Join(c.CORSOrigins(), " ")
+	if want := "https://spa.example http://127.0.0.1:5173 https://static.example"; got != want {
+		t.Fatalf("CORSOrigins = %q, want %q", got, want)
+	}
+	c.Public = false
+	if got := c.CORSOrigins(); got != nil {
+		t.Fatalf("confidential client has CORS origins %q", got)
+	}
+	c.Public, c.Disabled = true, true
+	if got := c.CORSOrigins(); got != nil {
+		t.Fatalf("disabled client has CORS origins %q", got)
+	}
+}
+
+func TestAllowedOriginsOnlyForPublicClients(t *testing.T) {
+	c := &Client{ID: "web-app", Name: "Web", GrantTypes: []string{GrantAuthorizationCode},
+		RedirectURIs: []string{"https://app.example/cb"}, TokenFormat: TokenFormatOpaque,
+		AllowedOrigins: []string{"https://app.example"}}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "public clients only") {
+		t.Fatalf("confidential client with allowed origins: %v", err)
+	}
+	c.Public = true
+	if err := c.Validate(); err != nil {
+		t.Fatalf("public client with allowed origin: %v", err)
+	}
+	c.AllowedOrigins = []string{"https://app.example/"}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "without path") {
+		t.Fatalf("origin with a path: %v", err)
+	}
+}

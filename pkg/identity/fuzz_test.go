@@ -92,3 +92,34 @@ func isLoopbackIP(h string) bool {
 	ip := net.ParseIP(h)
 	return ip != nil && ip.IsLoopback()
 }
+
+// FuzzValidateOrigin: never panics; an accepted origin is https, or http on
+// a loopback host, with a host and nothing after it, and is exactly what
+// OriginOf makes of it (the form a browser sends in the Origin header).
+// Seeds: testdata/fuzz/FuzzValidateOrigin.
+func FuzzValidateOrigin(f *testing.F) {
+	f.Add("https://app.example")
+	f.Add("http://[::1]:8080")
+	f.Fuzz(func(t *testing.T, raw string) {
+		err := ValidateOrigin(raw)
+		if err != nil {
+			if ErrorCode(err) != EINVALID {
+				t.Fatalf("ValidateOrigin(%q): error code %q, want %q", raw, ErrorCode(err), EINVALID)
+			}
+			return
+		}
+		u, perr := url.Parse(raw)
+		if perr != nil || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			t.Fatalf("ValidateOrigin accepted %q, which is not a bare origin", raw)
+		}
+		if u.Scheme != "https" && !(u.Scheme == "http" && isLoopbackHost(u.Hostname())) {
+			t.Fatalf("ValidateOrigin accepted %q: scheme %q on host %q", raw, u.Scheme, u.Hostname())
+		}
+		if o, ok := OriginOf(raw); !ok || o != raw {
+			t.Fatalf("ValidateOrigin accepted %q, but its origin is %q", raw, o)
+		}
+		if strings.ContainsAny(raw, "*\\ \t\r\n") {
+			t.Fatalf("ValidateOrigin accepted %q with a wildcard, backslash or space", raw)
+		}
+	})
+}

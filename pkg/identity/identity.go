@@ -31,19 +31,23 @@ const (
 
 // Client is an OAuth 2.0 client application.
 type Client struct {
-	ID            string
-	Name          string
-	SecretHash    []byte // SHA-256 of the server-generated secret; empty for public clients
-	RedirectURIs  []string
-	GrantTypes    []string
-	Scopes        []string
-	Audience      []string
-	Public        bool   // no secret; authenticates with PKCE only
-	CanIntrospect bool   // a resource server allowed to call /oauth2/introspect
-	TokenFormat   string // TokenFormatOpaque or TokenFormatJWT
-	Disabled      bool
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	ID           string
+	Name         string
+	SecretHash   []byte // SHA-256 of the server-generated secret; empty for public clients
+	RedirectURIs []string
+	GrantTypes   []string
+	Scopes       []string
+	Audience     []string
+	Public       bool // no secret; authenticates with PKCE only
+	// AllowedOrigins are browser origins (scheme://host[:port]) besides
+	// those of RedirectURIs from which a public client may call the token
+	// and revocation endpoints (CORS).
+	AllowedOrigins []string
+	CanIntrospect  bool   // a resource server allowed to call /oauth2/introspect
+	TokenFormat    string // TokenFormatOpaque or TokenFormatJWT
+	Disabled       bool
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 // Grant is a user's consent for a client to act with some scopes. Every token

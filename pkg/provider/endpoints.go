@@ -20,12 +20,14 @@ import (
 
 // Mount registers the machine endpoints.
 func (p *Provider) Mount(r *mux.Router) {
-	r.Handle("/oauth2/token", p.limit(p.handleToken)).Methods(http.MethodPost)
-	r.Handle("/oauth2/revoke", p.limit(p.handleRevoke)).Methods(http.MethodPost)
+	// CORS (cors.go): token and revoke for public clients' origins;
+	// introspection and the revocation list are for servers only.
+	r.Handle("/oauth2/token", p.corsClients(p.limit(p.handleToken))).Methods(http.MethodPost, http.MethodOptions)
+	r.Handle("/oauth2/revoke", p.corsClients(p.limit(p.handleRevoke))).Methods(http.MethodPost, http.MethodOptions)
 	r.Handle("/oauth2/introspect", p.limit(p.handleIntrospect)).Methods(http.MethodPost)
 	r.HandleFunc("/oauth2/revoked-jwts", p.handleRevokedJWTs).Methods(http.MethodGet)
-	r.HandleFunc("/.well-known/oauth-authorization-server", p.handleMetadata).Methods(http.MethodGet)
-	r.HandleFunc("/.well-known/jwks.json", p.handleJWKS).Methods(http.MethodGet)
+	r.Handle("/.well-known/oauth-authorization-server", corsPublic(p.handleMetadata)).Methods(http.MethodGet, http.MethodOptions)
+	r.Handle("/.well-known/jwks.json", corsPublic(p.handleJWKS)).Methods(http.MethodGet, http.MethodOptions)
 	for _, path := range []string{"/oauth2/token", "/oauth2/revoke", "/oauth2/introspect"} {
 		r.HandleFunc(path, methodNotAllowed)
 	}

@@ -32,6 +32,8 @@ type Storage interface {
 	RotationOf(ctx context.Context, oldRefreshSignature string) (store.Rotation, error)
 	APIKeyByHash(ctx context.Context, hash []byte) (*identity.APIKey, error)
 	TouchAPIKeys(ctx context.Context, lastUsed map[string]time.Time) error
+	// ListClients feeds the CORS origins of public clients (cors.go).
+	ListClients(ctx context.Context, f identity.ClientFilter) ([]*identity.Client, int, error)
 }
 
 // Config is the part of the server configuration the protocol core needs.
@@ -70,6 +72,8 @@ type Provider struct {
 	now      func() time.Time
 	keyUsage keyUsage
 	limiter  ratelimit.Limiter
+
+	corsOrigins corsOrigins
 }
 
 // Options are the optional collaborators of New.

@@ -9,6 +9,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/petstore-auth/petstore-auth/pkg/admin"
+	"github.com/petstore-auth/petstore-auth/pkg/identity"
 	"github.com/petstore-auth/petstore-auth/pkg/provider"
 	"github.com/petstore-auth/petstore-auth/pkg/ui"
 	"github.com/petstore-auth/petstore-auth/pkg/web"
@@ -39,8 +40,11 @@ func (s *Server) mountPages(r *mux.Router, files fs.FS, secret []byte, now func(
 		return err
 	}
 	st := s.Store
+	// Client changes through the console, its API or the web pages drop the
+	// provider's cached CORS origins at once.
+	clients := clientsNotifying{ClientStore: st, changed: s.Provider.ClientsChanged}
 	(&admin.Handler{
-		Auth: s.Provider, Users: st, Clients: st, Grants: st, APIKeys: st, Audit: s.Audit, UI: kit, Now: now, Logger: s.Logger,
+		Auth: s.Provider, Users: st, Clients: clients, Grants: st, APIKeys: st, Audit: s.Audit, UI: kit, Now: now, Logger: s.Logger,
 		Stats: admin.StatsFunc(func(ctx context.Context, since time.Time) (admin.Counts, error) {
 			c, err := st.Stats(ctx, since)
 			return admin.Counts{Clients: c.Clients, Users: c.Users, ActiveGrants: c.ActiveGrants,
@@ -49,8 +53,33 @@ func (s *Server) mountPages(r *mux.Router, files fs.FS, secret []byte, now func(
 	}).Mount(r)
 	(&web.Handler{
 		OAuth2: s.Provider.OAuth2, Issuer: s.Config.Issuer, NewSession: provider.NewSessionFunc,
-		Users: st, Clients: st, Grants: st, APIKeys: st, Audit: s.Audit, UI: kit,
+		Users: st, Clients: clients, Grants: st, APIKeys: st, Audit: s.Audit, UI: kit,
 		Limiter: s.Limiter, Now: now, Logger: s.Logger, Dev: s.Config.Dev,
 	}).Mount(r)
 	return nil
+}
+
+// clientsNotifying calls changed after every successful client write.
+type clientsNotifying struct {
+	identity.ClientStore
+	changed func()
+}
+
+func (c clientsNotifying) CreateClient(ctx context.Context, cl *identity.Client) error {
+	return c.notify(c.ClientStore.CreateClient(ctx, cl))
+}
+
+func (c clientsNotifying) UpdateClient(ctx context.Context, cl *identity.Client) error {
+	return c.notify(c.ClientStore.UpdateClient(ctx, cl))
+}
+
+func (c clientsNotifying) DeleteClient(ctx context.Context, id string) error {
+	return c.notify(c.ClientStore.DeleteClient(ctx, id))
+}
+
+func (c clientsNotifying) notify(err error) error {
+	if err == nil {
+		c.changed()
+	}
+	return err
 }

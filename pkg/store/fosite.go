@@ -439,18 +439,19 @@ func (s *Store) revokeAccessTokens(ctx context.Context, cond string, args ...any
 
 func (r *clientRow) toIdentity() *identity.Client {
 	return &identity.Client{
-		ID:            r.ID,
-		Name:          r.Name,
-		SecretHash:    r.SecretHash,
-		RedirectURIs:  []string(r.RedirectURIs),
-		GrantTypes:    []string(r.GrantTypes),
-		Scopes:        []string(r.Scopes),
-		Audience:      []string(r.Audience),
-		Public:        r.Public,
-		CanIntrospect: r.CanIntrospect,
-		TokenFormat:   r.TokenFormat,
-		Disabled:      r.Disabled,
-		CreatedAt:     r.CreatedAt.UTC(),
-		UpdatedAt:     r.UpdatedAt.UTC(),
+		ID:             r.ID,
+		Name:           r.Name,
+		SecretHash:     r.SecretHash,
+		RedirectURIs:   []string(r.RedirectURIs),
+		GrantTypes:     []string(r.GrantTypes),
+		Scopes:         []string(r.Scopes),
+		Audience:       []string(r.Audience),
+		Public:         r.Public,
+		AllowedOrigins: []string(r.AllowedOrigins),
+		CanIntrospect:  r.CanIntrospect,
+		TokenFormat:    r.TokenFormat,
+		Disabled:       r.Disabled,
+		CreatedAt:      r.CreatedAt.UTC(),
+		UpdatedAt:      r.UpdatedAt.UTC(),
 	}
 }

@@ -56,6 +56,19 @@ func (s *Store) MigrateUp(ctx context.Context) error {
 	return nil
 }
 
+// MigrateUpTo applies pending migrations up to and including version; the
+// upgrade tests use it to build the schema of an earlier release.
+func (s *Store) MigrateUpTo(ctx context.Context, version int64) error {
+	p, err := s.migrations()
+	if err != nil {
+		return err
+	}
+	if _, err := p.UpTo(ctx, version); err != nil {
+		return fmt.Errorf("store: migrate up to %d: %w", version, err)
+	}
+	return nil
+}
+
 // MigrationStatus lists every known migration and whether it is applied.
 func (s *Store) MigrationStatus(ctx context.Context) ([]MigrationStatus, error) {
 	p, err := s.migrations()

@@ -91,19 +91,20 @@ type userRow struct {
 func (userRow) TableName() string { return "users" }
 
 type clientRow struct {
-	ID            string     `gorm:"column:id;primaryKey"`
-	Name          string     `gorm:"column:name"`
-	SecretHash    []byte     `gorm:"column:secret_hash"`
-	RedirectURIs  stringList `gorm:"column:redirect_uris"`
-	GrantTypes    stringList `gorm:"column:grant_types"`
-	Scopes        stringList `gorm:"column:scopes"`
-	Audience      stringList `gorm:"column:audience"`
-	Public        bool       `gorm:"column:public"`
-	CanIntrospect bool       `gorm:"column:can_introspect"`
-	TokenFormat   string     `gorm:"column:token_format"`
-	Disabled      bool       `gorm:"column:disabled"`
-	CreatedAt     time.Time  `gorm:"column:created_at"`
-	UpdatedAt     time.Time  `gorm:"column:updated_at"`
+	ID             string     `gorm:"column:id;primaryKey"`
+	Name           string     `gorm:"column:name"`
+	SecretHash     []byte     `gorm:"column:secret_hash"`
+	RedirectURIs   stringList `gorm:"column:redirect_uris"`
+	GrantTypes     stringList `gorm:"column:grant_types"`
+	Scopes         stringList `gorm:"column:scopes"`
+	Audience       stringList `gorm:"column:audience"`
+	Public         bool       `gorm:"column:public"`
+	AllowedOrigins stringList `gorm:"column:allowed_origins"`
+	CanIntrospect  bool       `gorm:"column:can_introspect"`
+	TokenFormat    string     `gorm:"column:token_format"`
+	Disabled       bool       `gorm:"column:disabled"`
+	CreatedAt      time.Time  `gorm:"column:created_at"`
+	UpdatedAt      time.Time  `gorm:"column:updated_at"`
 }
 
 func (clientRow) TableName() string { return "clients" }

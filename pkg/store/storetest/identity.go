@@ -559,3 +559,43 @@ func testStats(t *testing.T, s *store.Store) {
 		t.Errorf("Stats = %+v; want %+v", st, want)
 	}
 }
+
+// testClientAllowedOrigins: a public client's CORS origins survive create,
+// list and update, and a client without any reads back as none.
+func testClientAllowedOrigins(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	spa := &identity.Client{ID: "spa", Name: "SPA", Public: true,
+		RedirectURIs:   []string{"https://spa.example/cb"},
+		GrantTypes:     []string{identity.GrantAuthorizationCode},
+		AllowedOrigins: []string{"https://static.example", "http://127.0.0.1:5173"},
+		TokenFormat:    identity.TokenFormatOpaque}
+	if err := s.CreateClient(ctx, spa); err != nil {
+		t.Fatalf("CreateClient: %v", err)
+	}
+	mustClient(t, s, "plain")
+	got, err := s.ClientByID(ctx, "spa")
+	if err != nil || !slices.Equal(got.AllowedOrigins, spa.AllowedOrigins) {
+		t.Fatalf("ClientByID = %+v, %v; want allowed origins %v", got, err, spa.AllowedOrigins)
+	}
+	if plain, _ := s.ClientByID(ctx, "plain"); plain == nil || plain.AllowedOrigins != nil {
+		t.Errorf("client without allowed origins reads back %+v", plain)
+	}
+	list, _, err := s.ListClients(ctx, identity.ClientFilter{})
+	if err != nil || len(list) != 2 || list[1].ID != "spa" || !slices.Equal(list[1].AllowedOrigins, spa.AllowedOrigins) {
+		t.Fatalf("ListClients = %+v, %v", list, err)
+	}
+	got.AllowedOrigins = []string{"https://new.example"}
+	if err := s.UpdateClient(ctx, got); err != nil {
+		t.Fatalf("UpdateClient: %v", err)
+	}
+	if again, _ := s.ClientByID(ctx, "spa"); again == nil || !slices.Equal(again.AllowedOrigins, []string{"https://new.example"}) {
+		t.Errorf("after update: %+v", again)
+	}
+	got.AllowedOrigins = nil
+	if err := s.UpdateClient(ctx, got); err != nil {
+		t.Fatalf("UpdateClient: %v", err)
+	}
+	if again, _ := s.ClientByID(ctx, "spa"); again == nil || again.AllowedOrigins != nil {
+		t.Errorf("after clearing: %+v", again)
+	}
+}

@@ -64,6 +64,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.Store) {
 		{"ClientAssertionJWT", testClientAssertionJWT},
 		{"Users", testUsers},
 		{"Clients", testClients},
+		{"ClientAllowedOrigins", testClientAllowedOrigins},
 		{"Grants", testGrants},
 		{"RevokeGrant", testRevokeGrant},
 		{"APIKeys", testAPIKeys},

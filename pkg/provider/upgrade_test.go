@@ -1,0 +1,224 @@
+package provider
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/mux"
+	"golang.org/x/oauth2"
+
+	"github.com/petstore-auth/petstore-auth/pkg/apikey"
+	"github.com/petstore-auth/petstore-auth/pkg/identity"
+	"github.com/petstore-auth/petstore-auth/pkg/password"
+	"github.com/petstore-auth/petstore-auth/pkg/store"
+	"github.com/petstore-auth/petstore-auth/pkg/store/storetest"
+)
+
+// previousRelease is the schema version of the release before the current
+// migrations: the version users upgrade from. Raise it with each release.
+const previousRelease = 2
+
+// upgradeState is what the seed made and the check proves still works.
+type upgradeState struct {
+	password, webSecret, rsSecret, apiKey string
+	access, refresh                       string
+	kids                                  []string
+}
+
+// TestUpgradeFromPreviousRelease is the upgrade test every schema change
+// extends: a database of the previous release, holding a user, a
+// confidential and a public client, a resource server, an API key, a
+// signing key and a grant with a live access and refresh token, is migrated
+// to the latest schema; then the user's password verifies, the clients
+// authenticate, the API key and the access token introspect active, the
+// refresh token refreshes, the JWKS still has the key, and the public client
+// gets CORS from its redirect URI's origin.
+func TestUpgradeFromPreviousRelease(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) {
+		upgradeTest(func(tb testing.TB) string { return "sqlite://" + filepath.Join(tb.TempDir(), "u.db") }).Run(t)
+	})
+	if os.Getenv(storetest.PostgresEnv) != "" {
+		t.Run("postgres", func(t *testing.T) { upgradeTest(storetest.PostgresURL).Run(t) })
+	}
+}
+
+func upgradeTest(newURL func(testing.TB) string) storetest.Upgrade {
+	var st upgradeState
+	return storetest.Upgrade{From: previousRelease, NewURL: newURL,
+		Seed:  func(t *testing.T, s *store.Store) { st = seedRelease(t, s) },
+		Check: func(t *testing.T, s *store.Store) { checkRelease(t, s, st) },
+	}
+}
+
+func upgradeProvider(t *testing.T, s *store.Store) (*Provider, *httptest.Server) {
+	t.Helper()
+	p, err := New(context.Background(), Config{Issuer: "https://auth.example", Secret: []byte(strings.Repeat("k", 32)),
+		AuthorizeCodeLifespan: time.Minute, AccessTokenLifespan: 15 * time.Minute, RefreshTokenIdleLifespan: 24 * time.Hour,
+		RefreshTokenAbsoluteLifespan: 72 * time.Hour, RefreshGraceWindow: 10 * time.Second},
+		s, Options{Audit: s, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := mux.NewRouter()
+	p.Mount(r)
+	ts := httptest.NewServer(r)
+	t.Cleanup(ts.Close)
+	return p, ts
+}
+
+func seedRelease(t *testing.T, s *store.Store) upgradeState {
+	ctx := context.Background()
+	st := upgradeState{password: "correct horse battery staple"}
+	hash, err := password.Hash(st.password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := &identity.User{Email: "alice@example.com", PasswordHash: hash}
+	must(t, s.CreateUser(ctx, user))
+	var webHash, rsHash []byte
+	st.webSecret, webHash = identity.NewClientSecret()
+	st.rsSecret, rsHash = identity.NewClientSecret()
+	must(t, s.CreateClient(ctx, &identity.Client{ID: "web", Name: "Web", SecretHash: webHash, RedirectURIs: []string{redirectURI},
+		GrantTypes: []string{"authorization_code", "refresh_token"}, Scopes: []string{"read:pets", "offline_access"}, TokenFormat: "opaque"}))
+	must(t, s.CreateClient(ctx, &identity.Client{ID: "spa", Name: "SPA", Public: true, RedirectURIs: []string{spaRedirect},
+		GrantTypes: []string{"authorization_code", "refresh_token"}, Scopes: []string{"read:pets", "offline_access"}, TokenFormat: "opaque"}))
+	must(t, s.CreateClient(ctx, &identity.Client{ID: "rs", Name: "RS", SecretHash: rsHash, GrantTypes: []string{"client_credentials"},
+		CanIntrospect: true, TokenFormat: "opaque"}))
+	st.apiKey, err = apikey.Generate(identity.EnvTest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(t, s.CreateAPIKey(ctx, &identity.APIKey{OwnerID: user.ID, Name: "ci", Env: identity.EnvTest,
+		Prefix: apikey.DisplayPrefix(st.apiKey), Hash: apikey.Hash(st.apiKey), Scopes: []string{"read:pets"}}))
+
+	p, ts := upgradeProvider(t, s) // creates the first signing key
+	keys, err := s.ListSigningKeys(ctx)
+	if err != nil || len(keys) == 0 {
+		t.Fatalf("no signing key: %v", err)
+	}
+	for _, k := range keys {
+		st.kids = append(st.kids, k.ID)
+	}
+	grant, err := s.UpsertGrant(ctx, user.ID, "web", []string{"read:pets", "offline_access"}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := oauth2.GenerateVerifier()
+	q := url.Values{"response_type": {"code"}, "client_id": {"web"}, "redirect_uri": {redirectURI},
+		"scope": {"read:pets offline_access"}, "state": {"state-12345678"},
+		"code_challenge": {oauth2.S256ChallengeFromVerifier(v)}, "code_challenge_method": {"S256"}}
+	ar, err := p.OAuth2.NewAuthorizeRequest(ctx, httptest.NewRequest(http.MethodGet, "/oauth2/auth?"+q.Encode(), nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ar.GrantScope("read:pets")
+	ar.GrantScope("offline_access")
+	resp, err := p.OAuth2.NewAuthorizeResponse(ctx, ar, NewSession(user.ID, grant.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, tok := postBasic(t, ts.URL+"/oauth2/token", "web", st.webSecret, url.Values{"grant_type": {"authorization_code"},
+		"code": {resp.GetParameters().Get("code")}, "redirect_uri": {redirectURI}, "code_verifier": {v}})
+	st.access, st.refresh = str(tok, "access_token"), str(tok, "refresh_token")
+	if status != 200 || st.access == "" || st.refresh == "" {
+		t.Fatalf("seed exchange: %d %v", status, tok)
+	}
+	return st
+}
+
+func checkRelease(t *testing.T, s *store.Store, st upgradeState) {
+	ctx := context.Background()
+	u, err := s.UserByEmail(ctx, "alice@example.com")
+	if err != nil || !password.Verify(u.PasswordHash, st.password) {
+		t.Fatalf("the user cannot sign in after the upgrade: %v", err)
+	}
+	_, ts := upgradeProvider(t, s)
+	introspect := func(token string) map[string]any {
+		status, m := postBasic(t, ts.URL+"/oauth2/introspect", "rs", st.rsSecret, url.Values{"token": {token}})
+		if status != 200 {
+			t.Fatalf("introspection (the resource server authenticates): %d %v", status, m)
+		}
+		return m
+	}
+	if m := introspect(st.access); m["active"] != true {
+		t.Errorf("the access token is not active after the upgrade: %v", m)
+	}
+	if m := introspect(st.apiKey); m["active"] != true {
+		t.Errorf("the API key is not active after the upgrade: %v", m)
+	}
+	status, tok := postBasic(t, ts.URL+"/oauth2/token", "web", st.webSecret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {st.refresh}})
+	if status != 200 || str(tok, "access_token") == "" {
+		t.Fatalf("the refresh token does not refresh after the upgrade: %d %v", status, tok)
+	}
+	if m := introspect(str(tok, "access_token")); m["active"] != true {
+		t.Errorf("the refreshed access token is not active: %v", m)
+	}
+	res, err := http.Get(ts.URL + "/.well-known/jwks.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var jwks struct {
+		Keys []struct {
+			Kid string `json:"kid"`
+		} `json:"keys"`
+	}
+	_ = json.NewDecoder(res.Body).Decode(&jwks)
+	for _, kid := range st.kids {
+		found := false
+		for _, k := range jwks.Keys {
+			found = found || k.Kid == kid
+		}
+		if !found {
+			t.Errorf("the JWKS lost key %s after the upgrade: %+v", kid, jwks)
+		}
+	}
+	// 00003: clients of the previous release have no allowed origins, and a
+	// public one may call from its redirect URI's origin.
+	spa, err := s.ClientByID(ctx, "spa")
+	if err != nil || spa.AllowedOrigins != nil || strings.Join(spa.CORSOrigins(), " ") != spaOrigin {
+		t.Fatalf("public client after the upgrade: %+v, %v", spa, err)
+	}
+	req, _ := http.NewRequest(http.MethodOptions, ts.URL+"/oauth2/token", nil)
+	req.Header.Set("Origin", spaOrigin)
+	req.Header.Set("Access-Control-Request-Method", "POST")
+	pre, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pre.Body.Close()
+	if pre.StatusCode != http.StatusNoContent || pre.Header.Get("Access-Control-Allow-Origin") != spaOrigin {
+		t.Errorf("preflight for an upgraded public client: %d %q", pre.StatusCode, pre.Header.Get("Access-Control-Allow-Origin"))
+	}
+}
+
+func postBasic(t *testing.T, u, id, secret string, form url.Values) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var m map[string]any
+	_ = json.NewDecoder(res.Body).Decode(&m)
+	return res.StatusCode, m
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
