@@ -117,6 +117,8 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Server, error)
 		JWTAudience:                  cfg.Tokens.JWTAudience,
 		RateLimitPerIP:               cfg.RateLimits.PerIP,
 		RateLimitPerClient:           cfg.RateLimits.PerClient,
+		RateLimitFailedAuthPerIP:     cfg.RateLimits.FailedAuthPerIP,
+		RateLimitFailedAuthPerClient: cfg.RateLimits.FailedAuthPerClient,
 	}, st, provider.Options{Audit: s.Audit, Logger: opts.Logger, Now: opts.Now, Limiter: limiter})
 	if err != nil {
 		return fail(err)
