@@ -24,7 +24,7 @@ const (
 
 	bodyLen     = 43 // 62^43 > 2^256
 	checksumLen = tokenformat.ChecksumLen
-	displayLen  = 6  // body characters shown in lists
+	displayLen  = 6 // body characters shown in lists
 
 	// Len is the length of every valid key.
 	Len = prefixLen + bodyLen + checksumLen
