@@ -254,9 +254,9 @@ func (c *Config) Validate() error {
 		bad("listen: %q is not host:port", c.Listen)
 	}
 	if c.MetricsListen != "" {
-		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
+		if _, port, err := net.SplitHostPort(c.MetricsListen); err != nil {
 			bad("metrics_listen: %q is not host:port (or empty to switch it off)", c.MetricsListen)
-		} else if c.MetricsListen == c.Listen {
+		} else if c.MetricsListen == c.Listen && port != "0" {
 			bad("metrics_listen: must differ from listen; /metrics gets a listener of its own")
 		}
 	}
