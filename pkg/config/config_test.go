@@ -138,3 +138,16 @@ func TestRateLimitAndMetricsSettings(t *testing.T) {
 		t.Fatalf("metrics_listen without port accepted: %v", err)
 	}
 }
+
+// TestShippedConfigIsTheDefaults: config/petstore-auth.yaml documents the
+// defaults; it must load and say the same (dev aside).
+func TestShippedConfigIsTheDefaults(t *testing.T) {
+	cfg, err := Load("../../config/petstore-auth.yaml", false, envMap(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := Default()
+	if cfg.RateLimits != d.RateLimits || cfg.MetricsListen != d.MetricsListen || cfg.Listen != d.Listen {
+		t.Fatalf("shipped %+v %q, defaults %+v %q", cfg.RateLimits, cfg.MetricsListen, d.RateLimits, d.MetricsListen)
+	}
+}
