@@ -23,7 +23,8 @@ import (
 // SHA-256 of the Authorization header, so the key never holds the secret —
 // or against the client address when there is none, and answers 429 with
 // Retry-After above perMinute. It runs before the credential is checked, so
-// a flood of bad tokens cannot make the API flood introspection either.
+// one credential replayed in a loop costs at most perMinute introspections;
+// a new junk token on every request is failureLimit's job.
 func credentialLimit(l ratelimit.Limiter, perMinute int, log *slog.Logger, onLimited func()) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		if perMinute <= 0 {
