@@ -92,7 +92,13 @@ func (p *Provider) limit(next http.HandlerFunc) http.Handler {
 		case outcome.authenticated.Load() && id != "":
 			p.charge(r, "client:"+route+":"+id, rl.RateLimitPerClient)
 		case sw.Status() == http.StatusUnauthorized:
-			p.charge(r, "authfail:ip:"+addr, rl.RateLimitFailedAuthPerIP)
+			// The address's failures are counted whenever either failure
+			// limit is on: the per-id limit reads them too.
+			perIP := rl.RateLimitFailedAuthPerIP
+			if perIP <= 0 && rl.RateLimitFailedAuthPerClient > 0 {
+				perIP = math.MaxInt32
+			}
+			p.charge(r, "authfail:ip:"+addr, perIP)
 			if id != "" {
 				p.charge(r, "authfail:client:"+id, rl.RateLimitFailedAuthPerClient)
 			}

@@ -174,3 +174,19 @@ func TestUnauthenticatedRequestsStillLimitedPerAddress(t *testing.T) {
 		t.Fatalf("the budget is per endpoint: introspection %d", w.Code)
 	}
 }
+
+// TestClientIDFailureLimitWithoutAddressLimit: the per-id failure limit
+// works on its own, with the per-address failure limit off.
+func TestClientIDFailureLimitWithoutAddressLimit(t *testing.T) {
+	f := newFixture(t, "sqlite://"+t.TempDir()+"/p.db", "opaque")
+	f.p.cfg.RateLimitFailedAuthPerClient = 3
+	for i := range 3 {
+		if w := f.from("198.51.100.9", "/oauth2/token", f.rsID, "wrong", url.Values{"grant_type": {"client_credentials"}}); w.Code != http.StatusUnauthorized {
+			t.Fatalf("failure %d: %d", i+1, w.Code)
+		}
+	}
+	assert429(t, f.from("198.51.100.9", "/oauth2/token", f.rsID, "wrong", url.Values{"grant_type": {"client_credentials"}}), "4th failure for the id")
+	if w := f.from("192.0.2.30", "/oauth2/token", f.rsID, f.rsSecret, url.Values{"grant_type": {"client_credentials"}}); w.Code != http.StatusOK {
+		t.Fatalf("owner from a clean address: %d %s", w.Code, w.Body)
+	}
+}
