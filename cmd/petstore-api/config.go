@@ -33,6 +33,15 @@ type config struct {
 	// RateLimitPerMinute bounds requests per credential (per client address
 	// for requests without one); 0 switches it off.
 	RateLimitPerMinute int `yaml:"rate_limit_per_minute"`
+	// FailedPerIPPerMinute bounds refused credentials (401 invalid_token)
+	// per client address; above it the address gets 429 without its
+	// credentials being checked, except those already known to be valid.
+	// 0 switches it off.
+	FailedPerIPPerMinute int `yaml:"failed_credentials_per_ip_per_minute"`
+	// MetricsListen serves /metrics (and nothing else) on a listener of its
+	// own; the public listener serves it only in development mode. ""
+	// switches it off.
+	MetricsListen string `yaml:"metrics_listen"`
 	// RedisURL, when set, shares the rate-limit counts between replicas.
 	RedisURL string `yaml:"redis_url"`
 }
@@ -47,6 +56,8 @@ func defaults() config {
 		CacheTTL:               30 * time.Second,
 		RevocationPollInterval: 5 * time.Second,
 		RateLimitPerMinute:     6000,
+		FailedPerIPPerMinute:   100,
+		MetricsListen:          "127.0.0.1:9465",
 	}
 }
 
@@ -57,7 +68,8 @@ func (c config) LogValue() slog.Value {
 		slog.String("issuer", c.Issuer), slog.String("client_id", c.ClientID),
 		slog.String("audience", c.Audience), slog.String("mode", c.Mode),
 		slog.String("cache_ttl", c.CacheTTL.String()), slog.String("revocation_poll_interval", c.RevocationPollInterval.String()),
-		slog.Int("rate_limit_per_minute", c.RateLimitPerMinute), slog.String("redis", redactURL(c.RedisURL)))
+		slog.Int("rate_limit_per_minute", c.RateLimitPerMinute), slog.Int("failed_credentials_per_ip_per_minute", c.FailedPerIPPerMinute),
+		slog.String("metrics_listen", c.MetricsListen), slog.String("redis", redactURL(c.RedisURL)))
 }
 
 // redactURL hides a database password.
@@ -81,6 +93,7 @@ var envOverrides = []struct {
 	{"PETSTORE_API_CLIENT_SECRET", func(c *config, v string) { c.ClientSecret = v }},
 	{"PETSTORE_API_MODE", func(c *config, v string) { c.Mode = v }},
 	{"PETSTORE_API_REDIS_URL", func(c *config, v string) { c.RedisURL = v }},
+	{"PETSTORE_API_METRICS_LISTEN", func(c *config, v string) { c.MetricsListen = v }},
 	{"PETSTORE_API_TLS_CERT_FILE", func(c *config, v string) { c.TLS.CertFile = v }},
 	{"PETSTORE_API_TLS_KEY_FILE", func(c *config, v string) { c.TLS.KeyFile = v }},
 }
@@ -107,14 +120,18 @@ func loadConfig(path string, required bool, getenv func(string) string) (config,
 			o.set(&c, v)
 		}
 	}
-	var envErr error
-	if v := getenv("PETSTORE_API_RATE_LIMIT"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			envErr = fmt.Errorf("PETSTORE_API_RATE_LIMIT: %q is not a number", v)
+	var envErrs []error
+	for name, dst := range map[string]*int{"PETSTORE_API_RATE_LIMIT": &c.RateLimitPerMinute,
+		"PETSTORE_API_RATE_LIMIT_FAILED_PER_IP": &c.FailedPerIPPerMinute} {
+		if v := getenv(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				envErrs = append(envErrs, fmt.Errorf("%s: %q is not a number", name, v))
+			}
+			*dst = n
 		}
-		c.RateLimitPerMinute = n
 	}
+	envErr := errors.Join(envErrs...)
 	var devErr error
 	if v := getenv("PETSTORE_API_DEV"); v != "" {
 		if c.Dev, err = strconv.ParseBool(v); err != nil {
@@ -160,6 +177,16 @@ func (c config) validate() error {
 	}
 	if c.RateLimitPerMinute < 0 {
 		bad("rate_limit_per_minute: must be 0 (off) or positive")
+	}
+	if c.FailedPerIPPerMinute < 0 {
+		bad("failed_credentials_per_ip_per_minute: must be 0 (off) or positive")
+	}
+	if c.MetricsListen != "" {
+		if _, port, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			bad("metrics_listen: %q is not host:port (or empty to switch it off)", c.MetricsListen)
+		} else if c.MetricsListen == c.Listen && port != "0" {
+			bad("metrics_listen: must differ from listen; /metrics gets a listener of its own")
+		}
 	}
 	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
 		bad("redis_url: must start with redis:// or rediss://")

@@ -7,13 +7,14 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"net"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/petstore-auth/petstore-auth/pkg/clientaddr"
+	"github.com/petstore-auth/petstore-auth/pkg/httpmetrics"
 	"github.com/petstore-auth/petstore-auth/pkg/petstore"
 	"github.com/petstore-auth/petstore-auth/pkg/ratelimit"
 )
@@ -22,7 +23,8 @@ import (
 // SHA-256 of the Authorization header, so the key never holds the secret —
 // or against the client address when there is none, and answers 429 with
 // Retry-After above perMinute. It runs before the credential is checked, so
-// a flood of bad tokens cannot make the API flood introspection either.
+// one credential replayed in a loop costs at most perMinute introspections;
+// a new junk token on every request is failureLimit's job.
 func credentialLimit(l ratelimit.Limiter, perMinute int, log *slog.Logger, onLimited func()) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		if perMinute <= 0 {
@@ -33,7 +35,7 @@ func credentialLimit(l ratelimit.Limiter, perMinute int, log *slog.Logger, onLim
 				next.ServeHTTP(w, r)
 				return
 			}
-			key := "ip:" + clientIP(r)
+			key := "ip:" + clientaddr.Of(r)
 			if a := r.Header.Get("Authorization"); a != "" {
 				sum := sha256.Sum256([]byte(a))
 				key = "cred:" + hex.EncodeToString(sum[:16])
@@ -56,12 +58,45 @@ func credentialLimit(l ratelimit.Limiter, perMinute int, log *slog.Logger, onLim
 	}
 }
 
-func clientIP(r *http.Request) string {
-	ip, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
+// failureLimit counts refused credentials (401 invalid_token: unknown,
+// expired, malformed) per client address. Above perMinute the address gets
+// 429 with Retry-After before its credential is checked, so a flood of junk
+// tokens from one address costs at most perMinute introspections a minute
+// and cannot spend the API's budget at the authorization server. A
+// credential with a cached positive answer (known) still passes, so that a
+// flood from a shared address does not lock out callers already served.
+func failureLimit(l ratelimit.Limiter, perMinute int, known func(authorization string) bool, log *slog.Logger, onLimited func()) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		pk, ok := l.(ratelimit.Peeker)
+		if perMinute <= 0 || !ok {
+			return next
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !strings.HasPrefix(r.URL.Path, "/v1/") {
+				next.ServeHTTP(w, r)
+				return
+			}
+			key := "fail:ip:" + clientaddr.Of(r)
+			n, retry, err := pk.Peek(r.Context(), key, time.Minute)
+			if err != nil {
+				log.WarnContext(r.Context(), "rate limiter unavailable", "err", err)
+			} else if n >= perMinute && !known(r.Header.Get("Authorization")) {
+				if onLimited != nil {
+					onLimited()
+				}
+				w.Header().Set("Retry-After", fmt.Sprint(max(1, int(math.Ceil(retry.Seconds())))))
+				petstore.WriteError(w, http.StatusTooManyRequests, "Too many invalid credentials from this address; retry after the time in Retry-After.")
+				return
+			}
+			sw := &httpmetrics.StatusWriter{ResponseWriter: w}
+			next.ServeHTTP(sw, r)
+			if sw.Status() == http.StatusUnauthorized && strings.Contains(sw.Header().Get("WWW-Authenticate"), `error="invalid_token"`) {
+				if _, _, err := l.Allow(r.Context(), key, perMinute, time.Minute); err != nil {
+					log.WarnContext(r.Context(), "rate limiter unavailable", "err", err)
+				}
+			}
+		})
 	}
-	return ip
 }
 
 // newLimiter counts in Redis when redisURL is set (falling back to in-process

@@ -58,16 +58,34 @@ func run(ctx context.Context, args []string, getenv func(string) string, logOut 
 		log.Warn("development mode: "+w, "listen", cfg.Listen, "issuer", cfg.Issuer)
 	}
 
-	handler, cleanup, err := build(ctx, cfg, log)
+	a, err := build(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	defer cleanup()
+	defer a.cleanup()
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return err
 	}
-	return serve(ctx, ln, handler, log, cfg)
+	if cfg.MetricsListen != "" {
+		// A metrics port already taken must not take the API down with it.
+		if mln, err := net.Listen("tcp", cfg.MetricsListen); err != nil {
+			log.Error("metrics listener not started", "addr", cfg.MetricsListen, "err", err)
+		} else {
+			msrv := metricsServer(a.metrics)
+			log.Info("metrics listening", "addr", mln.Addr().String())
+			go func() { _ = msrv.Serve(mln) }()
+			defer msrv.Close()
+		}
+	}
+	return serve(ctx, ln, a.handler, log, cfg)
+}
+
+// api is the assembled service: the public handler, the metrics handler
+// (for metrics_listen) and what stops it.
+type api struct {
+	handler, metrics http.Handler
+	cleanup          func()
 }
 
 func isLoopback(host string) bool {
@@ -80,10 +98,10 @@ func isLoopback(host string) bool {
 
 // build opens the database and assembles the router. cleanup stops the
 // revocation poller and closes the database.
-func build(ctx context.Context, cfg config, log *slog.Logger) (http.Handler, func(), error) {
+func build(ctx context.Context, cfg config, log *slog.Logger) (api, error) {
 	store, err := petstore.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
-		return nil, nil, fmt.Errorf("database: %w", err)
+		return api{}, fmt.Errorf("database: %w", err)
 	}
 	v := &bearer.Verifier{
 		Issuer: cfg.Issuer, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, Audience: cfg.Audience,
@@ -92,7 +110,7 @@ func build(ctx context.Context, cfg config, log *slog.Logger) (http.Handler, fun
 	limiter, err := newLimiter(ctx, cfg.RedisURL)
 	if err != nil {
 		store.Close()
-		return nil, nil, err
+		return api{}, err
 	}
 	m := newMetrics(v, store)
 	pollCtx, stopPolling := context.WithCancel(context.WithoutCancel(ctx))
@@ -106,15 +124,20 @@ func build(ctx context.Context, cfg config, log *slog.Logger) (http.Handler, fun
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		petstore.WriteError(w, http.StatusMethodNotAllowed, "Method not allowed")
 	})
-	r.Use(m.http.Middleware, credentialLimit(limiter, cfg.RateLimitPerMinute, log, m.limited.Inc))
+	r.Use(m.http.Middleware,
+		failureLimit(limiter, cfg.FailedPerIPPerMinute, v.Known, log, m.limited.Inc),
+		credentialLimit(limiter, cfg.RateLimitPerMinute, log, m.limited.Inc))
 	(&petstore.Handler{Store: store, Verifier: v, Logger: log}).Mount(r)
-	r.Handle("/metrics", m.handler()).Methods(http.MethodGet)
+	if cfg.Dev {
+		// Development only; in production /metrics is on metrics_listen.
+		r.Handle("/metrics", m.handler()).Methods(http.MethodGet)
+	}
 	cleanup := func() {
 		stopPolling()
 		<-done
 		store.Close()
 	}
-	return accessLog(log, recoverer(log, r)), cleanup, nil
+	return api{handler: accessLog(log, recoverer(log, r)), metrics: m.handler(), cleanup: cleanup}, nil
 }
 
 // serve runs the HTTP server on ln until ctx is done, then drains

@@ -80,6 +80,21 @@ func TestLoadConfig(t *testing.T) {
 			},
 		},
 		{
+			name: "abuse limits and metrics listener",
+			file: "client_id: a\nclient_secret: b\ndev: true\nmetrics_listen: 127.0.0.1:9999\n",
+			env:  map[string]string{"PETSTORE_API_RATE_LIMIT_FAILED_PER_IP": "7"},
+			check: func(c config) bool {
+				return c.FailedPerIPPerMinute == 7 && c.MetricsListen == "127.0.0.1:9999" &&
+					defaults().FailedPerIPPerMinute == 100 && defaults().MetricsListen == "127.0.0.1:9465"
+			},
+		},
+		{
+			name:    "bad abuse limits and metrics listener",
+			file:    "client_id: a\nclient_secret: b\ndev: true\nmetrics_listen: 127.0.0.1:8081\nfailed_credentials_per_ip_per_minute: -1\n",
+			env:     map[string]string{"PETSTORE_API_RATE_LIMIT_FAILED_PER_IP": "many"},
+			wantErr: []string{"metrics_listen:", "PETSTORE_API_RATE_LIMIT_FAILED_PER_IP"},
+		},
+		{
 			name:    "unknown key",
 			file:    "client_id: a\nclient_secret: b\ncache_tll: 5s\n",
 			wantErr: []string{"cache_tll"},
@@ -163,17 +178,17 @@ func TestServe(t *testing.T) {
 	log := slog.New(slog.NewJSONHandler(&logs, nil))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	h, cleanup, err := build(ctx, cfg, log)
+	a, err := build(ctx, cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cleanup()
+	defer a.cleanup()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, ln, h, log, cfg) }()
+	go func() { done <- serve(ctx, ln, a.handler, log, cfg) }()
 	base := "http://" + ln.Addr().String()
 
 	jwt := as.JWT(as.Claims("read:pets write:pets"))

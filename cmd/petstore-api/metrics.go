@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -24,7 +25,7 @@ func newMetrics(v *bearer.Verifier, store *petstore.Store) *metrics {
 		registry: prometheus.NewRegistry(),
 		http:     httpmetrics.New("petstore_api"),
 		limited: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "petstore_api_rate_limited_total", Help: "Requests answered 429 by the per-credential rate limit.",
+			Name: "petstore_api_rate_limited_total", Help: "Requests answered 429 by the rate limits (per credential, and per address for refused credentials).",
 		}),
 	}
 	counter := func(name, help string, f func(bearer.CacheStats) uint64) prometheus.Collector {
@@ -53,4 +54,12 @@ func newMetrics(v *bearer.Verifier, store *petstore.Store) *metrics {
 
 func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+}
+
+// metricsServer serves h at /metrics and nothing else, for metrics_listen.
+func metricsServer(h http.Handler) *http.Server {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", h)
+	return &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second, MaxHeaderBytes: 16 << 10}
 }

@@ -15,7 +15,13 @@ import (
 )
 
 // newAPI builds the API's handler against a fake authorization server.
+// Its metrics are served by a second test server (metricsURL).
 func newAPI(t *testing.T, mutate func(*config)) (*bearertest.Server, *httptest.Server) {
+	as, srv, _ := newAPIWithMetrics(t, mutate)
+	return as, srv
+}
+
+func newAPIWithMetrics(t *testing.T, mutate func(*config)) (*bearertest.Server, *httptest.Server, string) {
 	t.Helper()
 	as := bearertest.NewServer(t, nil)
 	cfg := defaults()
@@ -24,14 +30,16 @@ func newAPI(t *testing.T, mutate func(*config)) (*bearertest.Server, *httptest.S
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	h, cleanup, err := build(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	a, err := build(context.Background(), cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(cleanup)
-	srv := httptest.NewServer(h)
+	t.Cleanup(a.cleanup)
+	srv := httptest.NewServer(a.handler)
 	t.Cleanup(srv.Close)
-	return as, srv
+	msrv := httptest.NewServer(metricsServer(a.metrics).Handler)
+	t.Cleanup(msrv.Close)
+	return as, srv, msrv.URL + "/metrics"
 }
 
 func get(t *testing.T, url, token string) (*http.Response, string) {
@@ -50,8 +58,8 @@ func get(t *testing.T, url, token string) (*http.Response, string) {
 }
 
 func TestRateLimitPerCredential(t *testing.T) {
-	as, srv := newAPI(t, func(c *config) { c.RateLimitPerMinute = 3 })
-	a := as.AccessToken("opaque-a", "read:pets")
+	as, srv, metricsURL := newAPIWithMetrics(t, func(c *config) { c.RateLimitPerMinute = 3 })
+	a := as.AccessToken(bearertest.Opaque("a"), "read:pets")
 	b := as.APIKey("test", "read:pets")
 	for i := range 3 {
 		if res, body := get(t, srv.URL+"/v1/pets", a); res.StatusCode != http.StatusOK {
@@ -71,21 +79,24 @@ func TestRateLimitPerCredential(t *testing.T) {
 	if res, _ := get(t, srv.URL+"/healthz", ""); res.StatusCode != http.StatusOK {
 		t.Fatalf("liveness is rate limited: %d", res.StatusCode)
 	}
-	_, metrics := get(t, srv.URL+"/metrics", "")
+	_, metrics := get(t, metricsURL, "")
 	if !strings.Contains(metrics, "petstore_api_rate_limited_total 1") {
 		t.Fatalf("the refusal is not counted:\n%s", grep(metrics, "rate_limited"))
 	}
 }
 
 func TestMetrics(t *testing.T) {
-	as, srv := newAPI(t, nil)
-	tok := as.AccessToken("opaque-m", "read:pets")
+	as, srv, metricsURL := newAPIWithMetrics(t, nil)
+	tok := as.AccessToken(bearertest.Opaque("m"), "read:pets")
 	for range 3 {
 		get(t, srv.URL+"/v1/pets", tok)
 	}
 	get(t, srv.URL+"/v1/pets", "")
 	get(t, srv.URL+"/v1/pets/abc-123", tok) // one series per route, not per id
-	res, body := get(t, srv.URL+"/metrics", "")
+	if res, _ := get(t, srv.URL+"/metrics", ""); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("/metrics on the public listener outside development mode: %d, want 404", res.StatusCode)
+	}
+	res, body := get(t, metricsURL, "")
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("/metrics: %d", res.StatusCode)
 	}
@@ -104,7 +115,7 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("metrics lack %s\n%s", want, grep(body, "petstore_api_"))
 		}
 	}
-	if strings.Contains(body, "opaque-m") {
+	if strings.Contains(body, tok) {
 		t.Fatal("a token is in the metrics")
 	}
 }

@@ -84,17 +84,17 @@ func TestServeTLS(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	h, cleanup, err := build(ctx, cfg, log)
+	a, err := build(ctx, cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cleanup()
+	defer a.cleanup()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, ln, h, log, cfg) }()
+	go func() { done <- serve(ctx, ln, a.handler, log, cfg) }()
 	addr := ln.Addr().String()
 
 	t.Run("handshakes", func(t *testing.T) { tlstest.CheckPolicy(t, addr, certFile, keyFile, pool) })

@@ -37,6 +37,9 @@ func (a *app) serveCmd() *cobra.Command {
 			return s.Serve(cmd.Context(), func(addr string) {
 				logger.Info("petstore-auth listening", "addr", addr, "issuer", cfg.Issuer, "database", cfg.RedactedDatabaseURL(), "dev", cfg.Dev)
 				fmt.Fprintf(a.err, "petstore-auth serving %s on %s\n", cfg.Issuer, addr)
+				if m := s.MetricsAddr(); m != "" {
+					fmt.Fprintf(a.err, "metrics on http://%s/metrics\n", m)
+				}
 			})
 		},
 	}

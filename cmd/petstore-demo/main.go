@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -55,7 +56,25 @@ func run() error {
 	m := newMetrics()
 	r.Use(m.http.Middleware)
 	h.Mount(r)
-	r.Handle("/metrics", m.handler()).Methods(http.MethodGet)
+	if !cfg.SecureCookies() {
+		// Local development (plain-http loopback) only; otherwise
+		// /metrics is on metrics_listen alone.
+		r.Handle("/metrics", m.handler()).Methods(http.MethodGet)
+	}
+	if cfg.MetricsListen != "" {
+		// A metrics port already taken must not take MyApp down with it.
+		if mln, err := net.Listen("tcp", cfg.MetricsListen); err != nil {
+			logger.Error("metrics listener not started", "addr", cfg.MetricsListen, "err", err)
+		} else {
+			mux := http.NewServeMux()
+			mux.Handle("GET /metrics", m.handler())
+			msrv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+				WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second, MaxHeaderBytes: 16 << 10}
+			logger.Info("metrics listening", "addr", mln.Addr().String())
+			go func() { _ = msrv.Serve(mln) }()
+			defer msrv.Close()
+		}
+	}
 
 	srv := &http.Server{
 		Addr:              cfg.Listen,

@@ -9,7 +9,9 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -24,6 +26,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/petstore-auth/petstore-auth/pkg/tokenformat"
 )
 
 type options struct {
@@ -46,7 +50,7 @@ func main() {
 	var o options
 	flag.StringVar(&o.target, "target", "http://127.0.0.1:8080", "authorization server base URL (loopback only)")
 	flag.StringVar(&o.apiURL, "api", "http://127.0.0.1:8081", "PetStore API base URL for the api-* scenarios (loopback only)")
-	flag.StringVar(&o.scenario, "scenario", "client_credentials", "client_credentials | introspect | refresh | authcode | api-noauth | api-bearer")
+	flag.StringVar(&o.scenario, "scenario", "client_credentials", "client_credentials | introspect | refresh | authcode | api-noauth | api-bearer | api-junk | api-forged")
 	flag.IntVar(&o.workers, "workers", 8, "concurrent workers (closed loop)")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "how long to run (max 5m)")
 	flag.IntVar(&o.maxRequests, "max-requests", 1_000_000, "stop after this many requests")
@@ -171,6 +175,21 @@ func run(o options) error {
 				}
 				rt = next
 				return nil
+			}, nil
+		case "api-junk", "api-forged":
+			// A new made-up bearer token on every request: random after the
+			// prefix (api-junk), or well-formed with a valid checksum
+			// (api-forged). Expect 401s, then 429s.
+			return func(ctx context.Context, c *http.Client) error {
+				b := make([]byte, 32)
+				_, _ = rand.Read(b)
+				tok := "pst_at_" + hex.EncodeToString(b)
+				if o.scenario == "api-forged" {
+					tok = tokenformat.Seal(tokenformat.AccessToken, base64.RawURLEncoding.EncodeToString(b)+"."+base64.RawURLEncoding.EncodeToString(b))
+				}
+				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, o.apiURL+"/v1/pets", nil)
+				req.Header.Set("Authorization", "Bearer "+tok)
+				return do(c, req, nil)
 			}, nil
 		case "api-noauth", "api-bearer":
 			path := "/v1/pets"

@@ -4,9 +4,10 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
-	"hash/crc32"
 	"math/big"
 	"strings"
+
+	"github.com/petstore-auth/petstore-auth/pkg/tokenformat"
 )
 
 // Environments a key belongs to; a live server refuses test keys and the
@@ -22,8 +23,8 @@ const (
 	prefixLen  = len(prefixLive) // both prefixes have the same length
 
 	bodyLen     = 43 // 62^43 > 2^256
-	checksumLen = 6  // 62^6 > 2^32
-	displayLen  = 6  // body characters shown in lists
+	checksumLen = tokenformat.ChecksumLen
+	displayLen  = 6 // body characters shown in lists
 
 	// Len is the length of every valid key.
 	Len = prefixLen + bodyLen + checksumLen
@@ -122,15 +123,8 @@ func LooksLikeKey(s string) bool {
 	return strings.HasPrefix(s, prefixLive) || strings.HasPrefix(s, prefixTest)
 }
 
-func checksum(payload string) string {
-	n := crc32.ChecksumIEEE([]byte(payload))
-	var out [checksumLen]byte
-	for i := checksumLen - 1; i >= 0; i-- {
-		out[i] = alphabet[n%62]
-		n /= 62
-	}
-	return string(out[:])
-}
+// checksum is the CRC-32 in base62 that opaque tokens carry too.
+func checksum(payload string) string { return tokenformat.Checksum(payload) }
 
 // encode writes n in base62, left-padded with '0' to width characters.
 func encode(n *big.Int, width int) string {

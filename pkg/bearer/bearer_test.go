@@ -2,8 +2,11 @@ package bearer
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -112,7 +115,7 @@ func TestEachCredentialKind(t *testing.T) {
 		make                func(scope string) string
 	}{
 		{"opaque", KindOpaque, "user-1", func(scope string) string {
-			return e.as.AccessToken("pst_at_"+strings.NewReplacer(":", "-", " ", "_").Replace(scope)+".sig", scope)
+			return e.as.AccessToken(bearertest.Opaque(scope), scope)
 		}},
 		{"jwt", KindJWT, "user-3", func(scope string) string { return e.as.JWT(e.as.Claims(scope)) }},
 		{"api key", KindAPIKey, "user-2", func(scope string) string { return e.as.APIKey("test", scope) }},
@@ -145,7 +148,7 @@ func TestEachCredentialKind(t *testing.T) {
 					e.as.Forget(k)
 					wantInvalid(t, e.get(t, k))
 				default:
-					wantInvalid(t, e.get(t, "pst_at_never-issued.sig"))
+					wantInvalid(t, e.get(t, bearertest.Opaque("never-issued")))
 				}
 			})
 		})
@@ -154,7 +157,7 @@ func TestEachCredentialKind(t *testing.T) {
 
 func TestMissingAndMalformed(t *testing.T) {
 	e := newEnv(t)
-	good := e.as.AccessToken("pst_at_good.sig", "read:pets")
+	good := e.as.AccessToken(bearertest.Opaque("good"), "read:pets")
 	for _, tc := range []struct {
 		name          string
 		authorization []string
@@ -319,7 +322,7 @@ func TestIntrospectionAnswersRefused(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			a := base()
 			tc.edit(a)
-			tok := "pst_at_" + strings.ReplaceAll(tc.name, " ", "-") + ".sig"
+			tok := bearertest.Opaque(tc.name)
 			e.as.SetAnswer(tok, a)
 			wantInvalid(t, e.get(t, tok))
 		})
@@ -373,7 +376,7 @@ func TestAPIKeys(t *testing.T) {
 
 func TestIntrospectionCache(t *testing.T) {
 	e := newEnv(t, func(v *Verifier) { v.CacheTTL = 10 * time.Second })
-	tok := e.as.AccessToken("pst_at_cached.sig", "read:pets")
+	tok := e.as.AccessToken(bearertest.Opaque("cached"), "read:pets")
 	wantPrincipal(t, e.get(t, tok), "user-1", KindOpaque)
 	n := e.as.Introspections()
 	wantPrincipal(t, e.get(t, tok), "user-1", KindOpaque)
@@ -396,29 +399,29 @@ func TestIntrospectionCache(t *testing.T) {
 
 	t.Run("negative answers are cached briefly", func(t *testing.T) {
 		n := e.as.Introspections()
-		wantInvalid(t, e.get(t, "pst_at_nobody.sig"))
-		wantInvalid(t, e.get(t, "pst_at_nobody.sig"))
+		wantInvalid(t, e.get(t, bearertest.Opaque("nobody")))
+		wantInvalid(t, e.get(t, bearertest.Opaque("nobody")))
 		if got := e.as.Introspections() - n; got != 1 {
 			t.Fatalf("%d introspections, want 1", got)
 		}
-		e.as.AccessToken("pst_at_nobody.sig", "read:pets")
+		e.as.AccessToken(bearertest.Opaque("nobody"), "read:pets")
 		e.clock.Advance(DefaultNegativeTTL + time.Second)
-		wantPrincipal(t, e.get(t, "pst_at_nobody.sig"), "user-1", KindOpaque)
+		wantPrincipal(t, e.get(t, bearertest.Opaque("nobody")), "user-1", KindOpaque)
 	})
 	t.Run("TTL bounded by the token's exp", func(t *testing.T) {
-		e.as.SetAnswer("pst_at_short.sig", map[string]any{"scope": "read:pets", "client_id": "app", "sub": "user-1",
+		e.as.SetAnswer(bearertest.Opaque("short"), map[string]any{"scope": "read:pets", "client_id": "app", "sub": "user-1",
 			"aud": "petstore-api", "token_type": "access_token", "token_use": "access_token",
 			"exp": e.clock.Now().Add(3 * time.Second).Unix()})
-		wantPrincipal(t, e.get(t, "pst_at_short.sig"), "user-1", KindOpaque)
+		wantPrincipal(t, e.get(t, bearertest.Opaque("short")), "user-1", KindOpaque)
 		e.clock.Advance(4 * time.Second)
-		wantInvalid(t, e.get(t, "pst_at_short.sig"))
+		wantInvalid(t, e.get(t, bearertest.Opaque("short")))
 	})
 }
 
 func TestCacheIsBounded(t *testing.T) {
 	e := newEnv(t, func(v *Verifier) { v.CacheSize = 5 })
 	for i := range 20 {
-		tok := e.as.AccessToken("pst_at_"+string(rune('a'+i))+".sig", "read:pets")
+		tok := e.as.AccessToken(bearertest.Opaque(string(rune('a'+i))), "read:pets")
 		wantPrincipal(t, e.get(t, tok), "user-1", KindOpaque)
 	}
 	if n := e.v.cache.len(); n > 5 {
@@ -435,7 +438,7 @@ func TestAuthorizationServerDown(t *testing.T) {
 	}
 	t.Run("5xx", func(t *testing.T) {
 		e := newEnv(t)
-		tok := e.as.AccessToken("pst_at_x.sig", "read:pets")
+		tok := e.as.AccessToken(bearertest.Opaque("x"), "read:pets")
 		key := e.as.APIKey("test", "read:pets")
 		e.as.SetDown(true)
 		wantUnavailable(t, e.get(t, tok))
@@ -446,13 +449,13 @@ func TestAuthorizationServerDown(t *testing.T) {
 	})
 	t.Run("unreachable", func(t *testing.T) {
 		e := newEnv(t)
-		tok := e.as.AccessToken("pst_at_x.sig", "read:pets")
+		tok := e.as.AccessToken(bearertest.Opaque("x"), "read:pets")
 		e.as.Close()
 		wantUnavailable(t, e.get(t, tok))
 	})
 	t.Run("our client refused", func(t *testing.T) {
 		e := newEnv(t, func(v *Verifier) { v.ClientSecret = "wrong" })
-		wantUnavailable(t, e.get(t, e.as.AccessToken("pst_at_x.sig", "read:pets")))
+		wantUnavailable(t, e.get(t, e.as.AccessToken(bearertest.Opaque("x"), "read:pets")))
 	})
 	t.Run("JWTs keep working briefly with loaded keys", func(t *testing.T) {
 		e := newEnv(t)
@@ -518,5 +521,66 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not reached")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestMalformedOpaqueTokensRefusedOffline: a made-up, mistyped or truncated
+// pst_at_ token is refused from its checksum, without a call to the
+// authorization server; a well-formed one, and one issued before checksums
+// existed, are introspected.
+func TestMalformedOpaqueTokensRefusedOffline(t *testing.T) {
+	e := newEnv(t)
+	good := e.as.AccessToken(bearertest.Opaque("good"), "read:pets")
+	typo := []byte(good)
+	typo[10] ^= 1
+	junk := []string{string(typo), good[:len(good)-1], good + "x", "pst_at_", "not-ours", "pst_rt_" + good[7:]}
+	for range 200 {
+		b := make([]byte, 24)
+		rand.Read(b)
+		junk = append(junk, "pst_at_"+hex.EncodeToString(b))
+	}
+	for _, tok := range junk {
+		wantInvalid(t, e.get(t, tok))
+	}
+	if n := e.as.Introspections(); n != 0 {
+		t.Fatalf("%d junk tokens reached the authorization server", n)
+	}
+	wantPrincipal(t, e.get(t, good), "user-1", KindOpaque)
+	legacy := e.as.AccessToken(bearertest.LegacyOpaque("old"), "read:pets")
+	wantPrincipal(t, e.get(t, legacy), "user-1", KindOpaque)
+	if n := e.as.Introspections(); n != 2 {
+		t.Fatalf("%d introspections for two well-formed tokens", n)
+	}
+}
+
+// TestUnknownTokensDoNotEvictKnownOnes: refused credentials are cached apart
+// from accepted ones, both bounded, so a flood of well-formed unknown tokens
+// neither grows memory nor pushes a known token out of the cache.
+func TestUnknownTokensDoNotEvictKnownOnes(t *testing.T) {
+	e := newEnv(t, func(v *Verifier) { v.CacheSize, v.NegativeCacheSize = 5, 50 })
+	var known []string
+	for i := range 5 {
+		tok := e.as.AccessToken(bearertest.Opaque(fmt.Sprint("known", i)), "read:pets")
+		wantPrincipal(t, e.get(t, tok), "user-1", KindOpaque)
+		known = append(known, tok)
+	}
+	for i := range 500 {
+		wantInvalid(t, e.get(t, bearertest.Opaque(fmt.Sprint("unknown", i))))
+	}
+	if n := e.v.negCache.len(); n > 50 {
+		t.Fatalf("negative cache holds %d entries, bound is 50", n)
+	}
+	before := e.as.Introspections()
+	for _, tok := range known {
+		if !e.v.Known("Bearer " + tok) {
+			t.Fatalf("a known token lost its cache entry to the flood")
+		}
+		wantPrincipal(t, e.get(t, tok), "user-1", KindOpaque)
+	}
+	if n := e.as.Introspections() - before; n != 0 {
+		t.Fatalf("known tokens needed %d introspections after the flood", n)
+	}
+	if e.v.Known("Bearer " + bearertest.Opaque("unknown1")) {
+		t.Fatal("a refused token reads as known")
 	}
 }

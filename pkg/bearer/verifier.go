@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/petstore-auth/petstore-auth/pkg/apikey"
+	"github.com/petstore-auth/petstore-auth/pkg/tokenformat"
 )
 
 // Errors returned by Verify. Wrapped errors carry the reason for logs;
@@ -72,6 +73,7 @@ const (
 	DefaultCacheTTL               = 30 * time.Second
 	DefaultNegativeTTL            = 5 * time.Second
 	DefaultCacheSize              = 10000
+	DefaultNegativeCacheSize      = 10000
 	DefaultRevocationPollInterval = 5 * time.Second
 	DefaultRevocationMaxAge       = 60 * time.Second
 
@@ -100,6 +102,10 @@ type Verifier struct {
 	CacheTTL    time.Duration // upper bound on how long a positive answer is reused
 	NegativeTTL time.Duration
 	CacheSize   int // entries; random eviction when full
+	// NegativeCacheSize bounds the refused credentials remembered for
+	// NegativeTTL. They live apart from the positive answers so that a
+	// flood of unknown tokens can never evict a known one.
+	NegativeCacheSize int
 
 	RevocationPollInterval time.Duration // how often Run polls the JWT revocation list
 	RevocationMaxAge       time.Duration // older than this, JWTs are refused (503)
@@ -109,6 +115,7 @@ type Verifier struct {
 
 	once     sync.Once
 	cache    *cache
+	negCache *cache // refused credentials only
 	jwtCache *cache // verified JWTs: signature checks cost more than the request
 	inflight singleflight.Group
 	jwks     jwksState
@@ -150,6 +157,9 @@ func (v *Verifier) init() {
 		if v.CacheSize <= 0 {
 			v.CacheSize = DefaultCacheSize
 		}
+		if v.NegativeCacheSize <= 0 {
+			v.NegativeCacheSize = DefaultNegativeCacheSize
+		}
 		if v.RevocationPollInterval <= 0 {
 			v.RevocationPollInterval = DefaultRevocationPollInterval
 		}
@@ -164,6 +174,7 @@ func (v *Verifier) init() {
 		}
 		v.Issuer = strings.TrimRight(v.Issuer, "/")
 		v.cache = newCache(v.CacheSize)
+		v.negCache = newCache(v.NegativeCacheSize)
 		v.jwtCache = newCache(v.CacheSize)
 		v.revoke.jtis = map[string]time.Time{}
 	})
@@ -191,8 +202,34 @@ func (v *Verifier) Verify(ctx context.Context, authorization string) (*Principal
 	case looksLikeJWT(token):
 		return v.verifyJWTCached(ctx, token)
 	default:
+		// Only our own opaque tokens are worth a network call; a made-up,
+		// mistyped or truncated one fails its checksum here. Tokens issued
+		// before checksums existed pass on their shape alone.
+		if _, _, err := tokenformat.Open(tokenformat.AccessToken, token); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+		}
 		return v.introspectCached(ctx, token, KindOpaque)
 	}
+}
+
+// Known reports whether the credential in an Authorization header value has
+// a cached positive answer: it would be accepted (scopes aside) without a
+// call to the authorization server. Rate limits use it so that a flood of
+// unknown credentials from an address never locks out known ones.
+func (v *Verifier) Known(authorization string) bool {
+	v.init()
+	token, err := ParseAuthorization(authorization)
+	if err != nil {
+		return false
+	}
+	key := sha256.Sum256([]byte(token))
+	now := v.Now()
+	if looksLikeJWT(token) {
+		e, ok := v.jwtCache.get(key, now)
+		return ok && e.principal != nil
+	}
+	e, ok := v.cache.get(key, now)
+	return ok && e.principal != nil
 }
 
 // introspectCached answers from the cache or asks the authorization server.
@@ -202,10 +239,11 @@ func (v *Verifier) introspectCached(ctx context.Context, token, kind string) (*P
 	now := v.Now()
 	if e, ok := v.cache.get(key, now); ok {
 		v.hits.Add(1)
-		if e.principal == nil {
-			return nil, e.err
-		}
 		return e.principal.clone(), nil
+	}
+	if e, ok := v.negCache.get(key, now); ok {
+		v.hits.Add(1)
+		return nil, e.err
 	}
 	v.misses.Add(1)
 	// Concurrent misses for one token share one call; it is detached from
@@ -219,7 +257,7 @@ func (v *Verifier) introspectCached(ctx context.Context, token, kind string) (*P
 	case errors.Is(err, ErrUnavailable):
 		return nil, err
 	case err != nil:
-		v.cache.put(key, cacheEntry{err: err, expires: now.Add(v.NegativeTTL)})
+		v.negCache.put(key, cacheEntry{err: err, expires: now.Add(v.NegativeTTL)})
 		return nil, err
 	}
 	ttl := v.CacheTTL

@@ -38,10 +38,14 @@ func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(),
 type Config struct {
 	// Dev relaxes production checks: http loopback issuer, generated secret,
 	// migrations applied on start.
-	Dev         bool   `yaml:"dev"`
-	Issuer      string `yaml:"issuer"`
-	Listen      string `yaml:"listen"`
-	DatabaseURL string `yaml:"database_url"`
+	Dev    bool   `yaml:"dev"`
+	Issuer string `yaml:"issuer"`
+	Listen string `yaml:"listen"`
+	// MetricsListen is where /metrics is served, on a listener of its own
+	// that serves nothing else (default loopback). The public listener
+	// serves /metrics only in development mode. "" switches it off.
+	MetricsListen string `yaml:"metrics_listen"`
+	DatabaseURL   string `yaml:"database_url"`
 	// Secret is the system secret (≥32 bytes): HMAC key of opaque tokens,
 	// session cookie keys, encryption of signing keys. Prefer PETSTORE_SECRET.
 	Secret string `yaml:"secret"`
@@ -78,11 +82,23 @@ type TLS struct {
 // Enabled reports whether a certificate is configured.
 func (t TLS) Enabled() bool { return t.CertFile != "" || t.KeyFile != "" }
 
-// RateLimits bound the protocol endpoints (token, introspect, revoke) per
-// client address and per client id, per minute; 0 switches a limit off.
+// RateLimits bound the protocol endpoints (token, introspect, revoke), per
+// minute; 0 switches a limit off. A client's own budget is charged only
+// after it authenticated, so knowing a client id is not enough to spend it.
 type RateLimits struct {
-	PerIP     int `yaml:"per_ip_per_minute"`
+	// PerIP: requests from one address that did not authenticate as a
+	// confidential client (public clients, malformed requests, failures),
+	// per endpoint. Authenticated clients are not counted here.
+	PerIP int `yaml:"per_ip_per_minute"`
+	// PerClient: requests by one authenticated client, per endpoint.
 	PerClient int `yaml:"per_client_per_minute"`
+	// FailedAuthPerIP: failed client authentications from one address
+	// across the endpoints; beyond it the address gets 429.
+	FailedAuthPerIP int `yaml:"failed_auth_per_ip_per_minute"`
+	// FailedAuthPerClient: failed authentications naming one client id;
+	// beyond it, addresses that failed get 429 for that id while the
+	// right secret from any other address still works.
+	FailedAuthPerClient int `yaml:"failed_auth_per_client_per_minute"`
 }
 
 // Tokens holds lifetimes and policies of codes and tokens.
@@ -109,8 +125,11 @@ func Default() Config {
 		DatabaseURL: "sqlite://data/petstore-auth.db",
 		DataDir:     "data",
 		LogLevel:    "info",
-		RateLimits:  RateLimits{PerIP: 6000, PerClient: 30000},
-		Limits:      Limits{MaxInFlight: 512, RequestTimeout: Duration(10 * time.Second)},
+		// PerClient 120,000/min is 2,000/s per endpoint: an introspecting
+		// resource server is limited by capacity, not by this default.
+		RateLimits:    RateLimits{PerIP: 6000, PerClient: 120000, FailedAuthPerIP: 100, FailedAuthPerClient: 50},
+		MetricsListen: "127.0.0.1:9464",
+		Limits:        Limits{MaxInFlight: 512, RequestTimeout: Duration(10 * time.Second)},
 		Tokens: Tokens{
 			AuthorizeCodeLifespan:        Duration(60 * time.Second),
 			AccessTokenLifespan:          Duration(15 * time.Minute),
@@ -167,6 +186,7 @@ func applyEnv(c *Config, env func(string) (string, bool)) error {
 	}
 	str("PETSTORE_ISSUER", &c.Issuer)
 	str("PETSTORE_LISTEN", &c.Listen)
+	str("PETSTORE_METRICS_LISTEN", &c.MetricsListen)
 	str("PETSTORE_DATABASE_URL", &c.DatabaseURL)
 	str("PETSTORE_SECRET", &c.Secret)
 	if v, ok := env("PETSTORE_PREVIOUS_SECRETS"); ok {
@@ -197,6 +217,8 @@ func applyEnv(c *Config, env func(string) (string, bool)) error {
 	}
 	num("PETSTORE_RATE_LIMIT_PER_IP", &c.RateLimits.PerIP)
 	num("PETSTORE_RATE_LIMIT_PER_CLIENT", &c.RateLimits.PerClient)
+	num("PETSTORE_RATE_LIMIT_FAILED_AUTH_PER_IP", &c.RateLimits.FailedAuthPerIP)
+	num("PETSTORE_RATE_LIMIT_FAILED_AUTH_PER_CLIENT", &c.RateLimits.FailedAuthPerClient)
 	num("PETSTORE_MAX_IN_FLIGHT", &c.Limits.MaxInFlight)
 	if v, ok := env("PETSTORE_DEV"); ok {
 		b, err := strconv.ParseBool(v)
@@ -230,6 +252,13 @@ func (c *Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		bad("listen: %q is not host:port", c.Listen)
+	}
+	if c.MetricsListen != "" {
+		if _, port, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			bad("metrics_listen: %q is not host:port (or empty to switch it off)", c.MetricsListen)
+		} else if c.MetricsListen == c.Listen && port != "0" {
+			bad("metrics_listen: must differ from listen; /metrics gets a listener of its own")
+		}
 	}
 	if !strings.HasPrefix(c.DatabaseURL, "sqlite://") && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
 		bad("database_url: %q must start with sqlite:// or postgres://", redactURL(c.DatabaseURL))
@@ -266,7 +295,7 @@ func (c *Config) Validate() error {
 	if t.JWTAudience == "" {
 		bad("tokens.jwt_audience: required")
 	}
-	if c.RateLimits.PerIP < 0 || c.RateLimits.PerClient < 0 {
+	if rl := c.RateLimits; rl.PerIP < 0 || rl.PerClient < 0 || rl.FailedAuthPerIP < 0 || rl.FailedAuthPerClient < 0 {
 		bad("rate_limits: limits must be 0 (off) or positive")
 	}
 	if c.Limits.MaxInFlight < 0 {

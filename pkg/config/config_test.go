@@ -109,3 +109,45 @@ func TestDevSecretIsGeneratedOnceAndKept(t *testing.T) {
 		t.Fatalf("secret file mode %v", fi.Mode().Perm())
 	}
 }
+
+func TestRateLimitAndMetricsSettings(t *testing.T) {
+	cfg, err := Load("", true, envMap(map[string]string{
+		"PETSTORE_DEV": "true", "PETSTORE_RATE_LIMIT_FAILED_AUTH_PER_IP": "7",
+		"PETSTORE_RATE_LIMIT_FAILED_AUTH_PER_CLIENT": "3", "PETSTORE_METRICS_LISTEN": "127.0.0.1:0",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.RateLimits.FailedAuthPerIP != 7 || cfg.RateLimits.FailedAuthPerClient != 3 || cfg.MetricsListen != "127.0.0.1:0" {
+		t.Fatalf("env not applied: %+v %q", cfg.RateLimits, cfg.MetricsListen)
+	}
+	if d := Default(); d.RateLimits.FailedAuthPerIP != 100 || d.RateLimits.PerClient < 60000 || d.MetricsListen != "127.0.0.1:9464" {
+		t.Fatalf("defaults: %+v %q", d.RateLimits, d.MetricsListen)
+	}
+	if _, err := Load("", true, envMap(map[string]string{"PETSTORE_RATE_LIMIT_FAILED_AUTH_PER_IP": "-1"})); err == nil {
+		t.Fatal("negative limit accepted")
+	}
+	cfg.RateLimits.FailedAuthPerClient = -1
+	cfg.MetricsListen = cfg.Listen
+	err = cfg.Validate()
+	if err == nil || !strings.Contains(err.Error(), "rate_limits") || !strings.Contains(err.Error(), "metrics_listen") {
+		t.Fatalf("bad rate limit / metrics_listen not reported: %v", err)
+	}
+	cfg.MetricsListen = "nonsense"
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "metrics_listen") {
+		t.Fatalf("metrics_listen without port accepted: %v", err)
+	}
+}
+
+// TestShippedConfigIsTheDefaults: config/petstore-auth.yaml documents the
+// defaults; it must load and say the same (dev aside).
+func TestShippedConfigIsTheDefaults(t *testing.T) {
+	cfg, err := Load("../../config/petstore-auth.yaml", false, envMap(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := Default()
+	if cfg.RateLimits != d.RateLimits || cfg.MetricsListen != d.MetricsListen || cfg.Listen != d.Listen {
+		t.Fatalf("shipped %+v %q, defaults %+v %q", cfg.RateLimits, cfg.MetricsListen, d.RateLimits, d.MetricsListen)
+	}
+}

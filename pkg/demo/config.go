@@ -26,6 +26,10 @@ type Config struct {
 	// endpoints (client_secret_basic). Prefer PETSTORE_DEMO_CLIENT_SECRET.
 	ClientSecret string `yaml:"client_secret"`
 	Scopes       Scopes `yaml:"scopes"`
+	// MetricsListen serves /metrics (and nothing else) on a listener of its
+	// own; the public listener serves it only for a plain-http loopback
+	// public_url (local development). "" switches it off.
+	MetricsListen string `yaml:"metrics_listen"`
 }
 
 // Scopes is a scope list, written in YAML either as a list or as one
@@ -55,6 +59,8 @@ func Default() Config {
 		APIURL:    "http://127.0.0.1:8081",
 		ClientID:  "myapp",
 		Scopes:    Scopes{"read:pets", "write:pets", "offline_access"},
+		// Loopback: scrapers on this machine reach it, the public does not.
+		MetricsListen: "127.0.0.1:9466",
 	}
 }
 
@@ -64,6 +70,7 @@ var envKeys = []struct {
 	set  func(*Config, string)
 }{
 	{"PETSTORE_DEMO_LISTEN", func(c *Config, v string) { c.Listen = v }},
+	{"PETSTORE_DEMO_METRICS_LISTEN", func(c *Config, v string) { c.MetricsListen = v }},
 	{"PETSTORE_DEMO_PUBLIC_URL", func(c *Config, v string) { c.PublicURL = v }},
 	{"PETSTORE_DEMO_ISSUER", func(c *Config, v string) { c.Issuer = v }},
 	{"PETSTORE_DEMO_API_URL", func(c *Config, v string) { c.APIURL = v }},
@@ -105,6 +112,13 @@ func (c Config) Validate() error {
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		bad("listen: %q is not host:port", c.Listen)
+	}
+	if c.MetricsListen != "" {
+		if _, port, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			bad("metrics_listen: %q is not host:port (or empty to switch it off)", c.MetricsListen)
+		} else if c.MetricsListen == c.Listen && port != "0" {
+			bad("metrics_listen: must differ from listen; /metrics gets a listener of its own")
+		}
 	}
 	for _, u := range []struct{ key, val string }{
 		{"public_url", c.PublicURL}, {"issuer", c.Issuer}, {"api_url", c.APIURL},
@@ -200,6 +214,7 @@ func (c Config) OAuth2() *oauth2.Config {
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("listen", c.Listen),
+		slog.String("metrics_listen", c.MetricsListen),
 		slog.String("public_url", c.PublicURL),
 		slog.String("issuer", c.Issuer),
 		slog.String("api_url", c.APIURL),

@@ -92,7 +92,7 @@ func newAPI(t testing.TB, store *Store) *api {
 
 // token returns an opaque token for subject with scope.
 func (a *api) token(subject, scope string) string {
-	tok := "pst_at_" + subject + "-" + strings.NewReplacer(":", "-", " ", "_").Replace(scope)
+	tok := bearertest.Opaque(subject + " " + scope)
 	a.as.SetAnswer(tok, map[string]any{"scope": scope, "client_id": "app", "sub": subject,
 		"exp": time.Now().Add(time.Hour).Unix(), "aud": bearertest.Audience,
 		"token_type": "access_token", "token_use": "access_token"})

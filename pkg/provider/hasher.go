@@ -23,11 +23,14 @@ func (SHA256Hasher) Hash(_ context.Context, data []byte) ([]byte, error) {
 	return sum[:], nil
 }
 
-// Compare implements fosite.Hasher in constant time.
-func (SHA256Hasher) Compare(_ context.Context, hash, data []byte) error {
+// Compare implements fosite.Hasher in constant time. A match is recorded
+// in ctx: the rate limits charge a client's own budget only once it has
+// proved its secret.
+func (SHA256Hasher) Compare(ctx context.Context, hash, data []byte) error {
 	sum := sha256.Sum256(data)
 	if len(hash) != len(sum) || subtle.ConstantTimeCompare(hash, sum[:]) != 1 {
 		return errors.New("client secret mismatch")
 	}
+	markAuthenticated(ctx)
 	return nil
 }

@@ -53,7 +53,12 @@ type Config struct {
 	RefreshGraceWindow           time.Duration
 	JWTAudience                  string
 	// Requests per minute on token, introspect and revoke; 0 is unlimited.
+	// PerIP counts requests that did not authenticate a confidential
+	// client, PerClient those that did (see limit.go).
 	RateLimitPerIP, RateLimitPerClient int
+	// Failed client authentications per minute, by address and by the
+	// client id named; 0 is unlimited.
+	RateLimitFailedAuthPerIP, RateLimitFailedAuthPerClient int
 }
 
 // Provider is the protocol core: fosite composed over our storage.

@@ -8,15 +8,31 @@ import (
 	"github.com/ory/fosite/handler/oauth2"
 
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
+	"github.com/petstore-auth/petstore-auth/pkg/tokenformat"
 )
 
 // Every credential carries a distinct, greppable prefix so that secret
-// scanners and humans can tell them apart (API keys use sk_live_/sk_test_).
+// scanners and humans can tell them apart (API keys use sk_live_/sk_test_),
+// and a checksum so that junk is refused before any lookup
+// (pkg/tokenformat).
 const (
-	PrefixAccessToken   = "pst_at_"
-	PrefixRefreshToken  = "pst_rt_"
-	PrefixAuthorizeCode = "pst_ac_"
+	PrefixAccessToken   = tokenformat.AccessToken
+	PrefixRefreshToken  = tokenformat.RefreshToken
+	PrefixAuthorizeCode = tokenformat.AuthorizeCode
 )
+
+// hmacBody returns fosite's HMAC token inside one of ours. Legacy tokens
+// (issued before checksums) are still accepted: access tokens for at most
+// their lifespan after an upgrade, refresh tokens for their idle and
+// absolute lifetimes. Anything else yields "", whose signature matches no
+// stored token.
+func hmacBody(prefix, token string) string {
+	body, _, err := tokenformat.Open(prefix, token)
+	if err != nil {
+		return ""
+	}
+	return body
+}
 
 // identityClient is implemented by the store's fosite.Client adapter.
 type identityClient interface{ Identity() *identity.Client }
@@ -43,7 +59,7 @@ func (s *tokenStrategy) AccessTokenSignature(ctx context.Context, token string) 
 	if isJWT(token) {
 		return jwtSignature(token)
 	}
-	return s.hmac.AccessTokenSignature(ctx, strings.TrimPrefix(token, PrefixAccessToken))
+	return s.hmac.AccessTokenSignature(ctx, hmacBody(PrefixAccessToken, token))
 }
 
 func (s *tokenStrategy) GenerateAccessToken(ctx context.Context, r fosite.Requester) (token, sig string, err error) {
@@ -52,7 +68,7 @@ func (s *tokenStrategy) GenerateAccessToken(ctx context.Context, r fosite.Reques
 	} else {
 		var t string
 		t, sig, err = s.hmac.GenerateAccessToken(ctx, r)
-		token = PrefixAccessToken + t
+		token = tokenformat.Seal(PrefixAccessToken, t)
 	}
 	if err == nil {
 		captureIssued(ctx, token, "")
@@ -67,43 +83,53 @@ func (s *tokenStrategy) ValidateAccessToken(ctx context.Context, r fosite.Reques
 		}
 		return s.jwt.validate(ctx, r, token)
 	}
-	if !strings.HasPrefix(token, PrefixAccessToken) {
+	body := hmacBody(PrefixAccessToken, token)
+	if body == "" {
 		return fosite.ErrTokenSignatureMismatch.WithHint("Not an access token.")
 	}
-	return s.hmac.ValidateAccessToken(ctx, r, strings.TrimPrefix(token, PrefixAccessToken))
+	return s.hmac.ValidateAccessToken(ctx, r, body)
 }
 
 func (s *tokenStrategy) RefreshTokenSignature(ctx context.Context, token string) string {
-	return s.hmac.RefreshTokenSignature(ctx, strings.TrimPrefix(token, PrefixRefreshToken))
+	return s.hmac.RefreshTokenSignature(ctx, hmacBody(PrefixRefreshToken, token))
 }
 
 func (s *tokenStrategy) GenerateRefreshToken(ctx context.Context, r fosite.Requester) (string, string, error) {
 	t, sig, err := s.hmac.GenerateRefreshToken(ctx, r)
-	captureIssued(ctx, "", PrefixRefreshToken+t)
-	return PrefixRefreshToken + t, sig, err
+	if err != nil {
+		return "", "", err
+	}
+	token := tokenformat.Seal(PrefixRefreshToken, t)
+	captureIssued(ctx, "", token)
+	return token, sig, nil
 }
 
 func (s *tokenStrategy) ValidateRefreshToken(ctx context.Context, r fosite.Requester, token string) error {
-	if !strings.HasPrefix(token, PrefixRefreshToken) {
+	body := hmacBody(PrefixRefreshToken, token)
+	if body == "" {
 		return fosite.ErrTokenSignatureMismatch.WithHint("Not a refresh token.")
 	}
-	return s.hmac.ValidateRefreshToken(ctx, r, strings.TrimPrefix(token, PrefixRefreshToken))
+	return s.hmac.ValidateRefreshToken(ctx, r, body)
 }
 
 func (s *tokenStrategy) AuthorizeCodeSignature(ctx context.Context, token string) string {
-	return s.hmac.AuthorizeCodeSignature(ctx, strings.TrimPrefix(token, PrefixAuthorizeCode))
+	return s.hmac.AuthorizeCodeSignature(ctx, hmacBody(PrefixAuthorizeCode, token))
 }
 
 func (s *tokenStrategy) GenerateAuthorizeCode(ctx context.Context, r fosite.Requester) (string, string, error) {
 	t, sig, err := s.hmac.GenerateAuthorizeCode(ctx, r)
-	return PrefixAuthorizeCode + t, sig, err
+	if err != nil {
+		return "", "", err
+	}
+	return tokenformat.Seal(PrefixAuthorizeCode, t), sig, nil
 }
 
 func (s *tokenStrategy) ValidateAuthorizeCode(ctx context.Context, r fosite.Requester, token string) error {
-	if !strings.HasPrefix(token, PrefixAuthorizeCode) {
+	body := hmacBody(PrefixAuthorizeCode, token)
+	if body == "" {
 		return fosite.ErrTokenSignatureMismatch.WithHint("Not an authorization code.")
 	}
-	return s.hmac.ValidateAuthorizeCode(ctx, r, strings.TrimPrefix(token, PrefixAuthorizeCode))
+	return s.hmac.ValidateAuthorizeCode(ctx, r, body)
 }
 
 // issued collects the plaintext tokens generated while one refresh request is

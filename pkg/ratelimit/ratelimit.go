@@ -20,6 +20,15 @@ type Limiter interface {
 	Allow(ctx context.Context, key string, limit int, window time.Duration) (ok bool, retryAfter time.Duration, err error)
 }
 
+// Peeker reads a count without adding to it, for budgets that are charged
+// only after the outcome of a request is known (failed authentications,
+// authenticated clients) but must be checked before the work is done.
+type Peeker interface {
+	// Peek returns the events counted for key in the current window and
+	// how long that window still runs (0 and 0 when there is none).
+	Peek(ctx context.Context, key string, window time.Duration) (count int, retryAfter time.Duration, err error)
+}
+
 // Memory is an in-process Limiter. Counters are exact under concurrency.
 type Memory struct {
 	Now func() time.Time
@@ -34,7 +43,25 @@ type window struct {
 	count int
 }
 
-var _ Limiter = (*Memory)(nil)
+var (
+	_ Limiter = (*Memory)(nil)
+	_ Peeker  = (*Memory)(nil)
+)
+
+// Peek implements Peeker.
+func (m *Memory) Peek(_ context.Context, key string, per time.Duration) (int, time.Duration, error) {
+	now := time.Now()
+	if m.Now != nil {
+		now = m.Now()
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	w := m.windows[key]
+	if w == nil || now.Sub(w.start) >= per {
+		return 0, 0, nil
+	}
+	return w.count, w.start.Add(per).Sub(now), nil
+}
 
 // Allow implements Limiter.
 func (m *Memory) Allow(_ context.Context, key string, limit int, per time.Duration) (bool, time.Duration, error) {
@@ -75,7 +102,28 @@ type Redis struct {
 	Prefix string // e.g. "petstore:rl:"
 }
 
-var _ Limiter = (*Redis)(nil)
+var (
+	_ Limiter = (*Redis)(nil)
+	_ Peeker  = (*Redis)(nil)
+)
+
+// peek reads a counter and its remaining lifetime in one round trip.
+var peek = redis.NewScript(`
+local n = redis.call("GET", KEYS[1])
+if not n then return {0, 0} end
+return {tonumber(n), redis.call("PTTL", KEYS[1])}`)
+
+// Peek implements Peeker.
+func (r *Redis) Peek(ctx context.Context, key string, _ time.Duration) (int, time.Duration, error) {
+	res, err := peek.Run(ctx, r.Client, []string{r.Prefix + key}).Int64Slice()
+	if err != nil {
+		return 0, 0, err
+	}
+	if res[1] < 0 {
+		res[1] = 0
+	}
+	return int(res[0]), time.Duration(res[1]) * time.Millisecond, nil
+}
 
 // incr counts and sets the expiry of a new window in one round trip.
 var incr = redis.NewScript(`
@@ -109,4 +157,17 @@ func (f FailOpen) Allow(ctx context.Context, key string, limit int, per time.Dur
 		return f.Fallback.Allow(ctx, key, limit, per)
 	}
 	return ok, retry, nil
+}
+
+// Peek implements Peeker; either limiter that cannot peek reads as empty.
+func (f FailOpen) Peek(ctx context.Context, key string, per time.Duration) (int, time.Duration, error) {
+	if p, ok := f.Shared.(Peeker); ok {
+		if n, retry, err := p.Peek(ctx, key, per); err == nil {
+			return n, retry, nil
+		}
+	}
+	if p, ok := f.Fallback.(Peeker); ok {
+		return p.Peek(ctx, key, per)
+	}
+	return 0, 0, nil
 }

@@ -33,6 +33,18 @@ func exercise(t *testing.T, l Limiter, key string) {
 	if allowed.Load() != 10 {
 		t.Fatalf("100 parallel events with a limit of 10: %d allowed", allowed.Load())
 	}
+	if p, isPeeker := l.(Peeker); isPeeker {
+		// Peeking reads the count without adding to it.
+		for range 2 {
+			n, retry, err := p.Peek(ctx, key, time.Minute)
+			if err != nil || n != 100 || retry <= 0 || retry > time.Minute {
+				t.Fatalf("Peek after 100 events: n=%d retry=%v err=%v", n, retry, err)
+			}
+		}
+		if n, retry, err := p.Peek(ctx, key+"-unused", time.Minute); err != nil || n != 0 || retry != 0 {
+			t.Fatalf("Peek of an unused key: n=%d retry=%v err=%v", n, retry, err)
+		}
+	}
 	ok, retry, _ := l.Allow(ctx, key, 10, time.Minute)
 	if ok || retry <= 0 || retry > time.Minute {
 		t.Fatalf("over the limit: ok=%v retryAfter=%v", ok, retry)

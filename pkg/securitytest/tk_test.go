@@ -244,7 +244,9 @@ func TestTK10_DisabledOrDeletedPrincipals(t *testing.T) {
 
 func TestTK12_ClientSecretBruteForce(t *testing.T) {
 	t.Parallel()
-	e := freshSQLite(t, func(c *config.Config) { c.RateLimits.PerClient = 20 })
+	// Wrong secrets are counted per client id (and per address); the
+	// client's own budget is not theirs to spend.
+	e := freshSQLite(t, func(c *config.Config) { c.RateLimits.FailedAuthPerClient = 20 })
 	limited := 0
 	for range 40 {
 		r := e.token(client{ID: e.svc.ID, Secret: "pst_cs_guess"}, url.Values{"grant_type": {"client_credentials"}})
@@ -259,7 +261,7 @@ func TestTK12_ClientSecretBruteForce(t *testing.T) {
 		t.Fatalf("%d of 40 guesses were throttled, want 20 (limit 20 per minute)", limited)
 	}
 	if r := e.token(e.svc, url.Values{"grant_type": {"client_credentials"}}); r.status != http.StatusTooManyRequests {
-		t.Fatalf("the right secret inside the throttled window: %d", r.status)
+		t.Fatalf("the right secret from the guessing address inside the throttled window: %d", r.status)
 	}
 	e.clock.Advance(61 * time.Second)
 	if r := e.token(e.svc, url.Values{"grant_type": {"client_credentials"}}); r.status != http.StatusOK {

@@ -39,9 +39,10 @@ type Server struct {
 	// Audit writes security events in batches; Close flushes it.
 	Audit *audit.Log
 
-	metrics *metrics
-	guard   *dbGuard
-	cancel  context.CancelFunc
+	metrics     *metrics
+	guard       *dbGuard
+	cancel      context.CancelFunc
+	metricsAddr string
 }
 
 // Options are the optional parts of Open.
@@ -117,6 +118,8 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Server, error)
 		JWTAudience:                  cfg.Tokens.JWTAudience,
 		RateLimitPerIP:               cfg.RateLimits.PerIP,
 		RateLimitPerClient:           cfg.RateLimits.PerClient,
+		RateLimitFailedAuthPerIP:     cfg.RateLimits.FailedAuthPerIP,
+		RateLimitFailedAuthPerClient: cfg.RateLimits.FailedAuthPerClient,
 	}, st, provider.Options{Audit: s.Audit, Logger: opts.Logger, Now: opts.Now, Limiter: limiter})
 	if err != nil {
 		return fail(err)
@@ -161,7 +164,11 @@ func (s *Server) routes(web fs.FS, secret []byte, now func() time.Time) (http.Ha
 		httpx.JSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	}).Methods(http.MethodGet)
 	r.HandleFunc("/readyz", s.handleReady).Methods(http.MethodGet)
-	r.Handle("/metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})).Methods(http.MethodGet)
+	if s.Config.Dev {
+		// Development only: in production the public listener does not
+		// reveal traffic, client and database figures (metrics_listen).
+		r.Handle("/metrics", s.MetricsHandler()).Methods(http.MethodGet)
+	}
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		httpx.JSON(w, http.StatusNotFound, map[string]string{"error": "not_found", "error_description": "No such endpoint."})
 	})
@@ -173,6 +180,25 @@ func (s *Server) routes(web fs.FS, secret []byte, now func() time.Time) (http.Ha
 	})(h)
 	h = httpx.Middleware(s.Logger, nil)(h)
 	return h, nil
+}
+
+// MetricsHandler serves the Prometheus metrics; Serve puts it on the
+// metrics_listen address.
+func (s *Server) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})
+}
+
+// MetricsAddr is the address the metrics listener is bound to once Serve
+// has called ready ("" when it is off).
+func (s *Server) MetricsAddr() string { return s.metricsAddr }
+
+// MetricsServer serves h at /metrics and nothing else, for a listener of its
+// own (metrics_listen): scrapers reach it, the public does not.
+func MetricsServer(h http.Handler) *http.Server {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", h)
+	return &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 16 << 10}
 }
 
 // handleReady reports ready when the database answers and its schema is
@@ -219,6 +245,19 @@ func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
 		return err
 	}
 	srv := HTTPServer(s.Handler)
+	if s.Config.MetricsListen != "" {
+		// A metrics port already taken must not take the server down with
+		// it: the error is logged and serving goes on without metrics.
+		if mln, err := net.Listen("tcp", s.Config.MetricsListen); err != nil {
+			s.Logger.Error("metrics listener not started", "addr", s.Config.MetricsListen, "err", err)
+		} else {
+			msrv := MetricsServer(s.MetricsHandler())
+			s.metricsAddr = mln.Addr().String()
+			s.Logger.Info("metrics listening", "addr", s.metricsAddr)
+			go func() { _ = msrv.Serve(mln) }()
+			defer msrv.Close()
+		}
+	}
 	errc := make(chan error, 1)
 	go func() {
 		if s.Config.TLS.Enabled() {

@@ -23,6 +23,7 @@ func productionConfig(t *testing.T) config.Config {
 	cfg.Dev = false
 	cfg.Issuer = "https://auth.example"
 	cfg.Listen = "127.0.0.1:0"
+	cfg.MetricsListen = "127.0.0.1:0"
 	cfg.Secret = strings.Repeat("s", 32)
 	cfg.DataDir = t.TempDir()
 	cfg.DatabaseURL = "sqlite://" + filepath.Join(cfg.DataDir, "auth.db")

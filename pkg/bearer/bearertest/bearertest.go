@@ -9,8 +9,10 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -25,6 +27,7 @@ import (
 	"github.com/go-jose/go-jose/v3/jwt"
 
 	"github.com/petstore-auth/petstore-auth/pkg/apikey"
+	"github.com/petstore-auth/petstore-auth/pkg/tokenformat"
 )
 
 // The credentials the fake expects from the resource server.
@@ -189,6 +192,21 @@ func (s *Server) AccessToken(token, scope string) string {
 		"exp": s.now().Add(time.Hour).Unix(), "aud": []string{Audience},
 		"token_type": "access_token", "token_use": "access_token"})
 	return token
+}
+
+// Opaque returns a well-formed opaque access token (checksummed, as
+// petstore-auth issues them) derived from name: the same name gives the
+// same token. Register it with AccessToken or SetAnswer.
+func Opaque(name string) string {
+	return tokenformat.Seal(tokenformat.AccessToken, hmacLike(name))
+}
+
+// LegacyOpaque is Opaque in the format issued before checksums existed.
+func LegacyOpaque(name string) string { return tokenformat.AccessToken + hmacLike(name) }
+
+func hmacLike(name string) string {
+	k, sig := sha256.Sum256([]byte("key:"+name)), sha256.Sum256([]byte("sig:"+name))
+	return base64.RawURLEncoding.EncodeToString(k[:]) + "." + base64.RawURLEncoding.EncodeToString(sig[:])
 }
 
 // APIKey generates and registers an active API key of user-2.

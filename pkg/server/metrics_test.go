@@ -1,0 +1,84 @@
+package server
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/petstore-auth/petstore-auth/pkg/config"
+	"github.com/petstore-auth/petstore-auth/pkg/tlstest"
+)
+
+// TestMetricsNotOnThePublicListenerInProduction: in production /metrics is
+// served on metrics_listen only, which serves nothing else; the public
+// listener answers 404 for it.
+func TestMetricsNotOnThePublicListenerInProduction(t *testing.T) {
+	certFile, keyFile, pool := tlstest.Cert(t)
+	cfg := productionConfig(t)
+	cfg.TLS = config.TLS{CertFile: certFile, KeyFile: keyFile}
+	s, err := Open(context.Background(), cfg, Options{Logger: slog.New(slog.DiscardHandler), Web: os.DirFS("../..")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	addr, done := make(chan string, 1), make(chan error, 1)
+	go func() { done <- s.Serve(ctx, func(a string) { addr <- a }) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		s.Close()
+	})
+	public := <-addr
+	c := tlstest.Client(pool)
+	defer c.CloseIdleConnections()
+	get := func(c *http.Client, url string) (int, string) {
+		t.Helper()
+		res, err := c.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	if st, body := get(c, "https://"+public+"/metrics"); st != http.StatusNotFound || strings.Contains(body, "go_goroutines") {
+		t.Fatalf("public /metrics in production: %d %.100s", st, body)
+	}
+	if st, _ := get(c, "https://"+public+"/healthz"); st != http.StatusOK {
+		t.Fatalf("public /healthz: %d", st)
+	}
+	m := s.MetricsAddr()
+	if m == "" {
+		t.Fatal("no metrics listener")
+	}
+	if st, body := get(http.DefaultClient, "http://"+m+"/metrics"); st != http.StatusOK || !strings.Contains(body, "petstore_auth_http_requests_total") {
+		t.Fatalf("metrics listener: %d %.200s", st, body)
+	}
+	for _, p := range []string{"/healthz", "/oauth2/token", "/admin", "/"} {
+		if st, _ := get(http.DefaultClient, "http://"+m+p); st != http.StatusNotFound && st != http.StatusMethodNotAllowed {
+			t.Fatalf("metrics listener serves %s: %d", p, st)
+		}
+	}
+}
+
+// TestMetricsOnTheMainListenerInDevelopment keeps `make run` and the local
+// scripts working: development mode also serves /metrics publicly.
+func TestMetricsOnTheMainListenerInDevelopment(t *testing.T) {
+	cfg := productionConfig(t)
+	cfg.Dev, cfg.Issuer = true, "http://127.0.0.1:8080"
+	s, err := Open(context.Background(), cfg, Options{Logger: slog.New(slog.DiscardHandler), Web: os.DirFS("../..")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	rec := httptest.NewRecorder()
+	s.Handler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "go_goroutines") {
+		t.Fatalf("dev /metrics: %d", rec.Code)
+	}
+}
