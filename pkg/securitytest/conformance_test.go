@@ -13,7 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/oauth2"
+
 	"github.com/petstore-auth/petstore-auth/pkg/config"
+	"github.com/petstore-auth/petstore-auth/pkg/identity"
 	"github.com/petstore-auth/petstore-auth/pkg/store/storetest"
 )
 
@@ -288,4 +291,158 @@ func TestProtocolErrorSweep(t *testing.T) {
 			_ = os.WriteFile(filepath.Join(dir, "sweep-"+e.db+".md"), []byte(table.String()), 0o644)
 		}
 	}, func(c *config.Config) { c.Tokens.AuthorizeCodeLifespan = config.Duration(3 * time.Second) })
+}
+
+// scopeSet is a scope string as a sorted set, to compare answers.
+func scopeSet(s string) string {
+	f := strings.Fields(s)
+	sort.Strings(f)
+	return strings.Join(f, " ")
+}
+
+// TestRefreshNarrowsScope (issue 12, item 1; RFC 6749 §6): the scope of a
+// refresh request narrows the new access token, for opaque and JWT
+// clients alike; a scope not granted is invalid_scope and rotates
+// nothing; the new refresh token keeps the full scope; a replay within the
+// grace window must ask the same scope.
+func TestRefreshNarrowsScope(t *testing.T) {
+	t.Parallel()
+	shared(t, func(outer *env) {
+		for _, cl := range []client{outer.web, outer.jwt} {
+			outer.t.(*testing.T).Run(cl.ID, func(t *testing.T) {
+				e := &env{world: outer.world, t: t}
+				tk := e.aliceBrowser().login(cl, sweepScope)
+				// Not granted: refused, and the refresh token still works.
+				for _, bad := range []string{"read:pets admin", "read:pets nonsense", "read:pets read:pets"} {
+					r := e.token(cl, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tk.refresh}, "scope": {bad}})
+					wantTokenError(t, "refresh asking "+bad, r, http.StatusBadRequest, "invalid_scope")
+				}
+				e.wantActive("refresh token after an invalid_scope", tk.refresh)
+
+				r := e.token(cl, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tk.refresh}, "scope": {"read:pets offline_access"}})
+				if r.status != http.StatusOK || scopeSet(r.str("scope")) != "offline_access read:pets" || r.str("refresh_token") == "" {
+					t.Fatalf("narrowing refresh: %d %s", r.status, r.body)
+				}
+				narrow, next := r.str("access_token"), r.str("refresh_token")
+				if got := e.introspect(narrow)["scope"]; scopeSet(fmt.Sprint(got)) != "offline_access read:pets" {
+					t.Errorf("introspection of the narrowed token: scope %v", got)
+				}
+				if a := e.api(http.MethodPost, "/v1/pets", narrow, `{"name":"Rex","species":"dog"}`); a.status != http.StatusForbidden {
+					t.Errorf("narrowed token wrote a pet: %d %s", a.status, a.body)
+				}
+				// Within the grace window the old token answers the same pair
+				// for the same scope, and nothing for another.
+				again := e.token(cl, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tk.refresh}, "scope": {"offline_access read:pets"}})
+				if again.status != http.StatusOK || again.str("refresh_token") != next {
+					t.Errorf("replay with the same scope: %d %s", again.status, again.body)
+				}
+				wantTokenError(t, "replay with the full scope", e.refresh(cl, tk.refresh), http.StatusBadRequest, "invalid_grant")
+				e.wantActive("successor after a refused replay", next)
+
+				// The new refresh token keeps the grant's full scope.
+				r = e.refresh(cl, next)
+				if r.status != http.StatusOK || scopeSet(r.str("scope")) != scopeSet(sweepScope) {
+					t.Fatalf("refresh without scope after narrowing: %d %s", r.status, r.body)
+				}
+				if got := e.introspect(r.str("access_token"))["scope"]; scopeSet(fmt.Sprint(got)) != scopeSet(sweepScope) {
+					t.Errorf("introspection after widening again: scope %v", got)
+				}
+				// Narrowed without offline_access: still a refresh token (the grant has it).
+				r = e.token(cl, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {r.str("refresh_token")}, "scope": {"write:pets"}})
+				if r.status != http.StatusOK || r.str("scope") != "write:pets" || r.str("refresh_token") == "" {
+					t.Fatalf("refresh narrowed to write:pets: %d %s", r.status, r.body)
+				}
+				r = e.token(cl, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {r.str("refresh_token")}, "scope": {"read:pets write:pets"}})
+				if r.status != http.StatusOK || scopeSet(r.str("scope")) != "read:pets write:pets" {
+					t.Fatalf("refresh asking the wider set again: %d %s", r.status, r.body)
+				}
+			})
+		}
+	})
+}
+
+// TestRevocationAnswers (issue 12, items 2 and 10; RFC 7009 §2.1, §2.2):
+// another client's token is refused with unauthorized_client and stays
+// active; a wrong token_type_hint still revokes; unknown tokens are a
+// success; every success is `{}` as JSON, not cached.
+func TestRevocationAnswers(t *testing.T) {
+	t.Parallel()
+	shared(t, func(e *env) {
+		b := e.aliceBrowser()
+		tk := b.login(e.web, sweepScope)
+		for _, tc := range []struct{ what, token, hint string }{
+			{"access token", tk.access, ""}, {"refresh token", tk.refresh, ""},
+			{"refresh token, hint refresh_token", tk.refresh, "refresh_token"}, {"access token, hint access_token", tk.access, "access_token"},
+		} {
+			form := url.Values{"token": {tc.token}}
+			if tc.hint != "" {
+				form.Set("token_type_hint", tc.hint)
+			}
+			wantTokenError(t, "other client revoking web's "+tc.what, e.post("/oauth2/revoke", e.other, form), http.StatusBadRequest, "unauthorized_client")
+			e.wantActive("web's "+tc.what+" after another client's revocation", tc.token)
+		}
+		wantOK := func(what string, r response) {
+			t.Helper()
+			if r.status != http.StatusOK || string(bytes.TrimSpace(r.body)) != "{}" ||
+				!strings.HasPrefix(r.header.Get("Content-Type"), "application/json") || r.header.Get("Cache-Control") != "no-store" {
+				t.Errorf("%s: %d %q Content-Type=%q Cache-Control=%q, want 200 {} as JSON, no-store", what, r.status, r.body,
+					r.header.Get("Content-Type"), r.header.Get("Cache-Control"))
+			}
+		}
+		wantOK("unknown token", e.post("/oauth2/revoke", e.web, url.Values{"token": {"pst_at_unknown.unknown"}}))
+		wantOK("unknown token, unknown hint", e.post("/oauth2/revoke", e.web, url.Values{"token": {"x"}, "token_type_hint": {"id_token"}}))
+		// The hint is only a hint (§2.1): a wrong one still revokes.
+		wantOK("access token with hint refresh_token", e.post("/oauth2/revoke", e.web, url.Values{"token": {tk.access}, "token_type_hint": {"refresh_token"}}))
+		e.wantInactive("access token revoked with a wrong hint", tk.access)
+		tk = b.login(e.web, sweepScope)
+		wantOK("refresh token with hint access_token", e.post("/oauth2/revoke", e.web, url.Values{"token": {tk.refresh}, "token_type_hint": {"access_token"}}))
+		e.wantInactive("refresh token revoked with a wrong hint", tk.refresh)
+		e.wantInactive("its access token", tk.access)
+		tk = b.login(e.web, sweepScope)
+		wantOK("refresh token with an unknown hint", e.post("/oauth2/revoke", e.web, url.Values{"token": {tk.refresh}, "token_type_hint": {"id_token"}}))
+		e.wantInactive("refresh token revoked with an unknown hint", tk.refresh)
+	})
+}
+
+// TestRD03_LoopbackRuleByClientKind: RFC 8252 §7.3's any-port loopback rule
+// is for public (native) clients; a confidential client's loopback URI
+// matches exactly, port included, at the authorization endpoint and at
+// the token endpoint alike.
+func TestRD03_LoopbackRuleByClientKind(t *testing.T) {
+	t.Parallel()
+	shared(t, func(e *env) {
+		v := oauth2.GenerateVerifier()
+		read := url.Values{"scope": {"read:pets"}}
+		const reg = "http://127.0.0.1:8000/cb"
+		code := []string{identity.GrantAuthorizationCode}
+		conf := e.createClient(identity.Client{ID: "rd03k-conf-" + e.db, RedirectURIs: []string{reg}, GrantTypes: code, Scopes: []string{identity.ScopeReadPets}})
+		pub := e.createClient(identity.Client{ID: "rd03k-pub-" + e.db, Public: true, RedirectURIs: []string{reg}, GrantTypes: code, Scopes: []string{identity.ScopeReadPets}})
+		wantSignIn(t, "confidential, registered port", e.anon(e.authURL(conf, reg, v, read)))
+		wantErrorPage(t, "confidential, other port", e.anon(e.authURL(conf, "http://127.0.0.1:9000/cb", v, read)))
+		wantErrorPage(t, "confidential, no port", e.anon(e.authURL(conf, "http://127.0.0.1/cb", v, read)))
+		wantSignIn(t, "public, registered port", e.anon(e.authURL(pub, reg, v, read)))
+		wantSignIn(t, "public, other port", e.anon(e.authURL(pub, "http://127.0.0.1:9000/cb", v, read)))
+
+		// Token endpoint: a code issued without redirect_uri (the one
+		// registered URI applies) redeemed with another port.
+		b := e.aliceBrowser()
+		redeemAt := func(c client, uri string) response {
+			p := b.get(e.authURL(c, "", v, url.Values{"scope": {"read:pets"}, "redirect_uri": nil}))
+			if isConsentPage(p) {
+				p = b.consent(p, "allow")
+			}
+			q := e.redirectQuery(p)
+			if q.Get("code") == "" {
+				t.Fatalf("%s: no code: %v", c.ID, q)
+			}
+			return e.token(c, url.Values{"grant_type": {"authorization_code"}, "code": {q.Get("code")}, "redirect_uri": {uri}, "code_verifier": {v}})
+		}
+		wantTokenError(t, "confidential redeems with another port", redeemAt(conf, "http://127.0.0.1:9000/cb"), http.StatusBadRequest, "invalid_grant")
+		if r := redeemAt(conf, reg); r.status != http.StatusOK {
+			t.Errorf("confidential redeems with its registered URI: %d %s", r.status, r.body)
+		}
+		if r := redeemAt(pub, "http://127.0.0.1:9000/cb"); r.status != http.StatusOK {
+			t.Errorf("public redeems with another loopback port: %d %s", r.status, r.body)
+		}
+	})
 }
