@@ -2,6 +2,8 @@ package securitytest
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -326,6 +328,19 @@ func TestRefreshNarrowsScope(t *testing.T) {
 				narrow, next := r.str("access_token"), r.str("refresh_token")
 				if got := e.introspect(narrow)["scope"]; scopeSet(fmt.Sprint(got)) != "offline_access read:pets" {
 					t.Errorf("introspection of the narrowed token: scope %v", got)
+				}
+				if cl.ID == e.jwt.ID { // what a resource server verifying locally reads
+					parts := strings.Split(narrow, ".")
+					var claims struct {
+						Scope string `json:"scope"`
+					}
+					if len(parts) != 3 {
+						t.Fatalf("not a JWT: %.20s", narrow)
+					}
+					payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
+					if err := json.Unmarshal(payload, &claims); err != nil || scopeSet(claims.Scope) != "offline_access read:pets" {
+						t.Errorf("JWT scope claim %q (%v)", claims.Scope, err)
+					}
 				}
 				if a := e.api(http.MethodPost, "/v1/pets", narrow, `{"name":"Rex","species":"dog"}`); a.status != http.StatusForbidden {
 					t.Errorf("narrowed token wrote a pet: %d %s", a.status, a.body)
