@@ -289,6 +289,8 @@ func TestProtocolErrorSweep(t *testing.T) {
 		run(phase3)
 		e.clock.Advance(time.Duration(e.cfg.Tokens.RefreshTokenAbsoluteLifespan))
 		run(phase4)
+		// PETSTORE_SWEEP_TABLE=DIR writes the answers as a Markdown table
+		// (endpoint, case, status and error, state changed) for the issue.
 		if dir := os.Getenv("PETSTORE_SWEEP_TABLE"); dir != "" {
 			_ = os.WriteFile(filepath.Join(dir, "sweep-"+e.db+".md"), []byte(table.String()), 0o644)
 		}
