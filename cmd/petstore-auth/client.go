@@ -116,7 +116,9 @@ func (a *app) clientCreateCmd() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&name, "name", "", "display name shown on the consent screen (required)")
 	f.StringVar(&id, "id", "", "client id (default: derived from the name)")
-	f.StringArrayVar(&redirects, "redirect-uri", nil, "allowed redirect URI, exact match (repeatable)")
+	f.StringArrayVar(&redirects, "redirect-uri", nil, "allowed redirect URI (repeatable): https, or http on a loopback address; matched byte for byte, "+
+		"except that a --public client's URI on a loopback IP (http://127.0.0.1, http://[::1]) matches any port (RFC 8252 §7.3); "+
+		"a confidential client's matches exactly, port included")
 	f.StringVar(&scope, "scope", "", `space-separated scopes the client may request, e.g. "read:pets write:pets offline_access"`)
 	f.StringArrayVar(&grants, "grant-type", nil, "authorization_code, refresh_token or client_credentials (repeatable)")
 	f.BoolVar(&public, "public", false, "public client (no secret; PKCE only), e.g. a native or single-page app")

@@ -168,13 +168,20 @@ func isLoopbackHost(h string) bool {
 }
 
 // RedirectURIMatches reports whether a requested redirect_uri may be used
-// for a registered one: byte-identical, or, for an http URI on a loopback IP
-// literal, the same URI with any port (RFC 8252 §7.3; RFC 9700 §4.1.3). It
-// is stricter than fosite's matcher, which compares loopback URIs by their
-// decoded path and ignores the registered scheme and any user info.
-func RedirectURIMatches(registered, requested string) bool {
+// for a registered one: byte-identical; or, for a public (native) client
+// only, and an http URI on a loopback IP literal, the same URI with any
+// port (RFC 8252 §7.3; RFC 9700 §4.1.3). A confidential client's loopback
+// URI matches exactly, port included: the any-port rule exists because a
+// native app cannot reserve a port, which a server-side client can. It is
+// stricter than fosite's matcher, which allows any port for every client,
+// compares loopback URIs by their decoded path and ignores the registered
+// scheme and any user info.
+func RedirectURIMatches(registered, requested string, public bool) bool {
 	if requested == registered {
 		return true
+	}
+	if !public {
+		return false
 	}
 	reg, err := url.Parse(registered)
 	if err != nil || reg.Scheme != "http" || net.ParseIP(reg.Hostname()) == nil || !isLoopbackHost(reg.Hostname()) {

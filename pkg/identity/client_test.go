@@ -99,8 +99,8 @@ func TestParseScopes(t *testing.T) {
 	}
 }
 
-// RD-01, RD-03: only a byte-identical URI, or a loopback IP URI with another
-// port, matches.
+// RD-01, RD-03: only a byte-identical URI, or, for a public client, a
+// loopback IP URI with another port, matches.
 func TestRedirectURIMatches(t *testing.T) {
 	for _, tc := range []struct {
 		name, registered, requested string
@@ -123,8 +123,12 @@ func TestRedirectURIMatches(t *testing.T) {
 		{"non-numeric port", "http://127.0.0.1/cb", "http://127.0.0.1:x/cb", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := RedirectURIMatches(tc.registered, tc.requested); got != tc.want {
-				t.Fatalf("RedirectURIMatches(%q, %q) = %v, want %v", tc.registered, tc.requested, got, tc.want)
+			if got := RedirectURIMatches(tc.registered, tc.requested, true); got != tc.want {
+				t.Fatalf("public: RedirectURIMatches(%q, %q) = %v, want %v", tc.registered, tc.requested, got, tc.want)
+			}
+			// A confidential client's URI matches exactly, port included.
+			if got := RedirectURIMatches(tc.registered, tc.requested, false); got != (tc.registered == tc.requested) {
+				t.Fatalf("confidential: RedirectURIMatches(%q, %q) = %v, want %v", tc.registered, tc.requested, got, !got)
 			}
 		})
 	}

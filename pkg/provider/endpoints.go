@@ -119,8 +119,9 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusUnauthorized, "invalid_client", "Client authentication is required (HTTP Basic, or client_id for public clients).")
 		return
 	}
+	var capture *issued
 	if grantType == "refresh_token" {
-		ctx, _ = withCapture(ctx, p.strategy.RefreshTokenSignature(ctx, r.PostForm.Get("refresh_token")))
+		ctx, capture = withCapture(ctx, p.strategy.RefreshTokenSignature(ctx, r.PostForm.Get("refresh_token")))
 	}
 	sess := NewSession("", "")
 	ar, err := p.OAuth2.NewAccessRequest(ctx, r, sess)
@@ -132,13 +133,19 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 			err = fosite.ErrInvalidGrant.WithHint("The refresh token was already used.")
 		}
 		if grantType == "authorization_code" {
-			p.burnCode(r)
+			p.burnCode(r, ar)
 		}
 		p.tokenError(w, r, ar, err)
 		return
 	}
 	client := ar.GetClient()
 	switch {
+	case ar.GetGrantTypes().ExactOne("authorization_code"):
+		if !redirectRegistered(client, r.PostForm.Get("redirect_uri")) {
+			p.burnCode(r, ar)
+			p.tokenError(w, r, ar, fosite.ErrInvalidGrant.WithHint("The 'redirect_uri' is not one this client registered."))
+			return
+		}
 	case ar.GetGrantTypes().ExactOne("client_credentials"):
 		sess.Subject = client.GetID()
 		for _, s := range ar.GetRequestedScopes() {
@@ -156,6 +163,10 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 				s.SetExpiresAt(fosite.RefreshToken, end)
 			}
 		}
+		if err := narrowScope(ar, r.PostForm.Get("scope"), capture); err != nil {
+			p.tokenError(w, r, ar, err)
+			return
+		}
 	}
 	resp, err := p.OAuth2.NewAccessResponse(ctx, ar)
 	if err != nil {
@@ -166,7 +177,7 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 			if errors.Is(err, fosite.ErrInvalidatedAuthorizeCode) { // a parallel redemption won
 				err = fosite.ErrInvalidGrant.WithHint("The authorization code has already been used.")
 			}
-			p.burnCode(r)
+			p.burnCode(r, ar)
 		}
 		p.tokenError(w, r, ar, err)
 		return
@@ -206,6 +217,52 @@ func (p *Provider) tokenError(w http.ResponseWriter, r *http.Request, ar fosite.
 	p.OAuth2.WriteAccessError(ctx, w, ar, err)
 }
 
+// redirectRegistered applies the authorization endpoint's rule
+// (identity.RedirectURIMatches: exact, loopback any-port for public clients
+// only) to the redirect_uri of a code redemption. fosite only compares it
+// with the authorization request's, and not at all when that request named
+// none.
+func redirectRegistered(c fosite.Client, uri string) bool {
+	if uri == "" {
+		return true
+	}
+	for _, reg := range c.GetRedirectURIs() {
+		if identity.RedirectURIMatches(reg, uri, c.IsPublic()) {
+			return true
+		}
+	}
+	return false
+}
+
+// narrowScope applies the scope parameter of a refresh request (RFC 6749
+// §6), which fosite ignores: the new access token gets exactly the
+// requested scopes, each of which must have been granted to the refresh
+// token (else invalid_scope, before anything rotates); the new refresh token
+// keeps the full scope, so a later refresh may ask for it again.
+func narrowScope(ar fosite.AccessRequester, scope string, capture *issued) error {
+	capture.requested = normaliseScope(scope)
+	if capture.requested == "" {
+		return nil
+	}
+	granted := ar.GetGrantedScopes()
+	requested, err := identity.ParseScopes(scope)
+	if err != nil {
+		return fosite.ErrInvalidScope.WithHint("The 'scope' parameter names an unknown or repeated scope.")
+	}
+	for _, s := range requested {
+		if !granted.Has(s) {
+			return fosite.ErrInvalidScope.WithHintf("The scope '%s' was not granted to this refresh token.", s)
+		}
+	}
+	a, ok := ar.(*fosite.AccessRequest)
+	if !ok {
+		return fosite.ErrServerError.WithDebug("unexpected access request type")
+	}
+	capture.grantScope = append(fosite.Arguments(nil), granted...)
+	a.GrantedScope = fosite.Arguments(requested)
+	return nil
+}
+
 // challengeOn401 adds the WWW-Authenticate header RFC 6749 §5.2 requires
 // with a 401, which fosite's error writers leave out.
 func challengeOn401(w http.ResponseWriter, status int) {
@@ -221,13 +278,20 @@ func challengeOn401(w http.ResponseWriter, status int) {
 // revoked (RFC 6749 §4.1.2: a code used twice revokes what it issued). On
 // PostgreSQL the update waits for a racing redemption to commit and on
 // SQLite transactions are serialised, so this never runs before the
-// winner's tokens exist. A failed attempt thus burns the code (PK-05).
-func (p *Provider) burnCode(r *http.Request) {
+// winner's tokens exist. A failed attempt by the code's own, authenticated
+// client thus burns the code (PK-05); anyone else's attempt changes nothing.
+func (p *Provider) burnCode(r *http.Request, ar fosite.AccessRequester) {
 	ctx := r.Context()
+	if ar == nil || ar.GetClient() == nil {
+		return // the client did not authenticate: it may not touch any code
+	}
 	sig := p.strategy.AuthorizeCodeSignature(ctx, r.PostForm.Get("code"))
 	req, err := p.store.GetAuthorizeCodeSession(ctx, sig, NewSession("", ""))
 	if req == nil || (err != nil && !errors.Is(err, fosite.ErrInvalidatedAuthorizeCode)) {
 		return // unknown code: nothing to burn
+	}
+	if req.GetClient().GetID() != ar.GetClient().GetID() {
+		return // another client's code: it stays the owner's to redeem
 	}
 	tx, err := p.store.BeginTX(ctx)
 	if err != nil {
@@ -255,6 +319,12 @@ func (p *Provider) revokeRequest(r *http.Request, requestID string) {
 	}
 }
 
+// handleRevoke is RFC 7009. fosite's response writer turns every error it
+// does not know into a 200 with an empty body; here a success is `{}` as
+// JSON (§2.2; some client libraries refuse an empty body), an unknown or
+// already dead token is a success (§2.2), a token of another client is
+// refused with unauthorized_client (§2.1, §2.2.1) and revokes nothing, and
+// a failure to store the revocation is a 503 (§2.2.1), never a 200.
 func (p *Provider) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if !parseForm(w, r) {
@@ -268,25 +338,31 @@ func (p *Provider) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = p.revokeRotatedChain(r)
 	}
-	if errors.Is(err, fosite.ErrTemporarilyUnavailable) {
-		// fosite answers 200 to errors it does not know, but a 200 must mean
-		// the revocation is committed (RFC 7009 §2.2.1 allows 503).
-		httpx.Logger(ctx).Error("revocation not stored", "err", err)
-		httpx.Unavailable(w, 5, "The revocation could not be stored; retry.")
-		return
-	}
 	if err == nil {
 		p.record(ctx, "token.revoked", "success", r.PostForm.Get("client_id"), "", map[string]string{"hint": r.PostForm.Get("token_type_hint")})
-	} else {
-		challengeOn401(w, fosite.ErrorToRFC6749Error(err).CodeField)
+		w.Header().Set("Pragma", "no-cache")
+		httpx.JSON(w, http.StatusOK, struct{}{})
+		return
 	}
-	p.OAuth2.WriteRevocationResponse(ctx, w, err)
+	rfc := fosite.ErrorToRFC6749Error(err)
+	switch {
+	case errors.Is(err, fosite.ErrTemporarilyUnavailable) || rfc.CodeField >= 500:
+		httpx.Logger(ctx).Error("revocation not stored", "err", rfc.WithExposeDebug(true).GetDescription())
+		httpx.Unavailable(w, 5, "The revocation could not be stored; retry.")
+	case rfc.ErrorField == fosite.ErrInvalidClient.ErrorField:
+		oauthError(w, http.StatusUnauthorized, "invalid_client", "Client authentication failed.")
+	case rfc.ErrorField == fosite.ErrUnauthorizedClient.ErrorField:
+		oauthError(w, http.StatusBadRequest, "unauthorized_client", "The token was issued to another client; only that client may revoke it.")
+	default:
+		oauthError(w, rfc.CodeField, rfc.ErrorField, rfc.GetDescription())
+	}
 }
 
 // revokeRotatedChain revokes the chain of a refresh token that was already
 // rotated: fosite answers 200 for it without revoking anything, but
 // revoking any refresh token of a chain must end the chain (RT-07). Only
-// the owning client may; fosite has authenticated the caller.
+// the owning client may (another one gets unauthorized_client, as for a
+// live token); fosite has authenticated the caller.
 func (p *Provider) revokeRotatedChain(r *http.Request) error {
 	ctx := r.Context()
 	sig := p.strategy.RefreshTokenSignature(ctx, r.PostForm.Get("token"))
@@ -301,7 +377,7 @@ func (p *Provider) revokeRotatedChain(r *http.Request) error {
 		caller = r.PostForm.Get("client_id")
 	}
 	if req.GetClient().GetID() != caller {
-		return nil
+		return fosite.ErrUnauthorizedClient
 	}
 	if err := p.store.RevokeRefreshToken(ctx, req.GetID()); err != nil && !errors.Is(err, fosite.ErrNotFound) {
 		return fosite.ErrTemporarilyUnavailable.WithWrap(err)

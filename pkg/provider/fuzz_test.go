@@ -158,8 +158,8 @@ func FuzzIntrospect(f *testing.F) {
 // FuzzRedirectURIMatch: for any redirect URI that passes registration, the
 // authorization endpoint's matching (fosite's matcher, then our stricter
 // identity.RedirectURIMatches, as pkg/web applies them) accepts a requested
-// redirect_uri only when it is byte-identical, absent, or the same loopback
-// IP URI on another port (RFC 8252 §7.3).
+// redirect_uri only when it is byte-identical, absent, or, for a public
+// client only, the same loopback IP URI on another port (RFC 8252 §7.3).
 // Seeds: testdata/fuzz/FuzzRedirectURIMatch (RD-01, RD-02, RD-03, V4).
 func FuzzRedirectURIMatch(f *testing.F) {
 	f.Add("https://app.example/cb", "https://app.example/cb/")
@@ -167,16 +167,18 @@ func FuzzRedirectURIMatch(f *testing.F) {
 		if identity.ValidateRedirectURI(registered) != nil {
 			return
 		}
-		got, err := fosite.MatchRedirectURIWithClientRedirectURIs(requested, &fosite.DefaultClient{RedirectURIs: []string{registered}})
-		if err != nil || (requested != "" && !identity.RedirectURIMatches(registered, requested)) {
-			return
-		}
-		switch {
-		case requested == "" && got.String() == registered:
-		case requested == registered && got.String() == registered:
-		case loopbackPortOnly(registered, requested) && got.String() == requested:
-		default:
-			t.Fatalf("registered %q, requested %q: accepted as %q", registered, requested, got)
+		for _, public := range []bool{true, false} {
+			got, err := fosite.MatchRedirectURIWithClientRedirectURIs(requested, &fosite.DefaultClient{RedirectURIs: []string{registered}, Public: public})
+			if err != nil || (requested != "" && !identity.RedirectURIMatches(registered, requested, public)) {
+				continue
+			}
+			switch {
+			case requested == "" && got.String() == registered:
+			case requested == registered && got.String() == registered:
+			case public && loopbackPortOnly(registered, requested) && got.String() == requested:
+			default:
+				t.Fatalf("registered %q, requested %q, public %v: accepted as %q", registered, requested, public, got)
+			}
 		}
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -79,11 +80,48 @@ func (cc *clientCache) put(id string, c fosite.Client, now time.Time) {
 // sealed successor pair instead.
 var errGraceReplay = errors.New("refresh token rotated within the grace window")
 
-// GetRefreshTokenSession reports a recently rotated token as errGraceReplay
-// rather than fosite.ErrInactiveToken.
+// tokenCaller is the client that authenticated at the token endpoint, read
+// from the access request fosite carries in the context; "" elsewhere
+// (revocation, introspection) and before the client has authenticated.
+func tokenCaller(ctx context.Context) (string, bool) {
+	ar, ok := ctx.Value(fosite.AccessRequestContextKey).(fosite.AccessRequester)
+	if !ok || ar.GetClient() == nil {
+		return "", false
+	}
+	return ar.GetClient().GetID(), true
+}
+
+// notTheCallers reports whether req, found at the token endpoint, belongs
+// to another client than the one that authenticated. fosite checks the
+// owner only after acting on a used code or a rotated refresh token
+// (revoking what they issued), so another client presenting them would
+// revoke the owner's tokens: such a credential is answered as unknown
+// (RFC 6749 §4.1.3, §6: it was not issued to the caller) and changes nothing.
+func notTheCallers(ctx context.Context, req fosite.Requester) bool {
+	caller, ok := tokenCaller(ctx)
+	return ok && req != nil && req.GetClient() != nil && req.GetClient().GetID() != caller
+}
+
+// GetAuthorizeCodeSession hides another client's code from the token
+// endpoint (see notTheCallers).
+func (g *graceStorage) GetAuthorizeCodeSession(ctx context.Context, sig string, s fosite.Session) (fosite.Requester, error) {
+	req, err := g.Storage.GetAuthorizeCodeSession(ctx, sig, s)
+	if notTheCallers(ctx, req) {
+		return nil, fosite.ErrNotFound
+	}
+	return req, err
+}
+
+// GetRefreshTokenSession hides another client's refresh token from the
+// token endpoint (see notTheCallers) and there reports a recently rotated
+// token as errGraceReplay rather than fosite.ErrInactiveToken. Revocation
+// and introspection see the stored verdict unchanged.
 func (g *graceStorage) GetRefreshTokenSession(ctx context.Context, sig string, s fosite.Session) (fosite.Requester, error) {
 	req, err := g.Storage.GetRefreshTokenSession(ctx, sig, s)
-	if errors.Is(err, fosite.ErrInactiveToken) && g.p.cfg.RefreshGraceWindow > 0 {
+	if notTheCallers(ctx, req) {
+		return nil, fosite.ErrNotFound
+	}
+	if _, atToken := tokenCaller(ctx); atToken && errors.Is(err, fosite.ErrInactiveToken) && g.p.cfg.RefreshGraceWindow > 0 {
 		if rot, rerr := g.Storage.RotationOf(ctx, sig); rerr == nil && len(rot.Sealed) > 0 &&
 			g.p.now().Sub(rot.RotatedAt) <= g.p.cfg.RefreshGraceWindow {
 			return req, errGraceReplay
@@ -99,19 +137,34 @@ type successor struct {
 	Scope        string    `json:"scope"`
 	ExpiresAt    time.Time `json:"expires_at"`
 	RefreshSig   string    `json:"refresh_sig"`
+	// Requested is the normalised scope parameter of the rotating request.
+	Requested string `json:"requested,omitempty"`
 }
 
+// withScope is a requester whose granted scope is replaced: the new refresh
+// token keeps the grant's full scope while its access token was narrowed.
+type withScope struct {
+	fosite.Requester
+	scope fosite.Arguments
+}
+
+func (w withScope) GetGrantedScopes() fosite.Arguments { return w.scope }
+
 func (g *graceStorage) CreateRefreshTokenSession(ctx context.Context, sig, accessSig string, r fosite.Requester) error {
-	if err := g.Storage.CreateRefreshTokenSession(ctx, sig, accessSig, r); err != nil {
+	c, ok := ctx.Value(issuedKey{}).(*issued)
+	stored := r
+	if ok && c.grantScope != nil {
+		stored = withScope{r, c.grantScope}
+	}
+	if err := g.Storage.CreateRefreshTokenSession(ctx, sig, accessSig, stored); err != nil {
 		return err
 	}
-	c, ok := ctx.Value(issuedKey{}).(*issued)
 	if !ok || c.oldSignature == "" || g.p.cfg.RefreshGraceWindow <= 0 {
 		return nil
 	}
 	blob, err := json.Marshal(successor{
 		AccessToken: c.access, RefreshToken: c.refresh, Scope: strings.Join(r.GetGrantedScopes(), " "),
-		ExpiresAt: r.GetSession().GetExpiresAt(fosite.AccessToken), RefreshSig: sig,
+		ExpiresAt: r.GetSession().GetExpiresAt(fosite.AccessToken), RefreshSig: sig, Requested: c.requested,
 	})
 	if err != nil {
 		return err
@@ -150,6 +203,13 @@ func (p *Provider) replayRotation(w http.ResponseWriter, r *http.Request) bool {
 	if _, err := p.store.GetRefreshTokenSession(ctx, s.RefreshSig, NewSession("", "")); err != nil {
 		return false
 	}
+	// The pair answers the request that made it: a replay asking for
+	// another scope would get tokens it did not ask for. It is refused and
+	// changes nothing; the client may use the successor it received.
+	if normaliseScope(r.PostForm.Get("scope")) != s.Requested {
+		p.tokenError(w, r, nil, fosite.ErrInvalidGrant.WithHint("The refresh token was just rotated; repeat the request with the same scope, or use the new refresh token."))
+		return true
+	}
 	p.record(ctx, "token.refresh_replayed", "success", rot.ClientID, "", map[string]string{"request_id": rot.RequestID})
 	expiresIn := int64(time.Until(s.ExpiresAt).Seconds())
 	if expiresIn < 0 {
@@ -168,4 +228,11 @@ func (p *Provider) replayRotation(w http.ResponseWriter, r *http.Request) bool {
 // lostRace reports whether err is a storage conflict with a parallel request.
 func lostRace(err error) bool {
 	return errors.Is(err, fosite.ErrSerializationFailure)
+}
+
+// normaliseScope is a scope parameter as a sorted set, to compare requests.
+func normaliseScope(scope string) string {
+	f := strings.Fields(scope)
+	slices.Sort(f)
+	return strings.Join(slices.Compact(f), " ")
 }

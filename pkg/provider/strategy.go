@@ -139,6 +139,12 @@ type issued struct {
 	oldSignature string
 	access       string
 	refresh      string
+	// grantScope is the refresh token's full scope when the new access
+	// token was narrowed (RFC 6749 §6); the new refresh token keeps it.
+	grantScope fosite.Arguments
+	// requested is the scope parameter of the refresh request, normalised;
+	// a replay within the grace window must ask the same.
+	requested string
 }
 
 type issuedKey struct{}

@@ -253,7 +253,7 @@ func registeredRedirect(ar fosite.AuthorizeRequester) bool {
 		return true // fosite took the one registered URI
 	}
 	for _, reg := range ar.GetClient().GetRedirectURIs() {
-		if identity.RedirectURIMatches(reg, raw) {
+		if identity.RedirectURIMatches(reg, raw, ar.GetClient().IsPublic()) {
 			return true
 		}
 	}
