@@ -81,6 +81,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		AuthorizeCodeLifespan: time.Minute,
 		EnforcePKCE:           true,
 		ScopeStrategy:         fosite.ExactScopeStrategy,
+		MinParameterEntropy:   1, // as pkg/provider
 	}
 	ms := storage.NewMemoryStore()
 	ms.Clients[testClient] = &fosite.DefaultClient{

@@ -39,7 +39,8 @@ func (h *Handler) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 		h.internalError(w, r, err)
 		return
 	}
-	if u != nil {
+	// prompt=login: a signed-in user signs in again before coming back.
+	if u != nil && !h.needsReauth(r, returnTo) {
 		http.Redirect(w, r, orDefault(returnTo, "/account"), http.StatusSeeOther)
 		return
 	}
