@@ -115,6 +115,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		APIKeys:    e.keys,
 		Audit:      e.audit,
 		UI:         kit,
+		AuditKey:   []byte("audit-key-for-the-tests-32-bytes"),
 		Now:        now,
 		Logger:     slog.New(slog.DiscardHandler),
 	}

@@ -73,8 +73,12 @@ func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	page := loginPage{Email: truncate(email, 320), ReturnTo: returnTo}
 	fail := func(reason, userID string) {
-		h.audit(r, identity.AuditEvent{Type: "login.failure", Outcome: "failure", UserID: userID,
-			Details: map[string]string{"reason": reason, "email": page.Email}})
+		details := map[string]string{"reason": reason}
+		if userID == "" {
+			// People type passwords into the email field: never the text.
+			details["email_hmac"] = h.emailDigest(email)
+		}
+		h.audit(r, identity.AuditEvent{Type: "login.failure", Outcome: "failure", UserID: userID, Details: details})
 	}
 
 	if retry, limited := h.loginLimited(r, email); limited {
