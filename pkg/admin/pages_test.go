@@ -16,6 +16,7 @@ import (
 
 	"github.com/petstore-auth/petstore-auth/pkg/admin"
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
+	"github.com/petstore-auth/petstore-auth/pkg/password"
 	"github.com/petstore-auth/petstore-auth/pkg/ui"
 )
 
@@ -356,5 +357,30 @@ func TestResetPasswordPageNeverEchoesThePassword(t *testing.T) {
 		"password": {"new secret words"}, "password_confirm": {"new secret words"}}).want(t, http.StatusSeeOther)
 	if strings.Contains(e.logs.String(), "new secret words") || strings.Contains(e.dumpAuditTable(), "new secret words") {
 		t.Error("the new password reached the log or the audit table")
+	}
+}
+
+// WB-16 in the console: creating an account or resetting a password to the
+// account's own email is refused with the policy's message.
+func TestConsoleRefusesPasswordEqualToEmail(t *testing.T) {
+	e := newPageEnv(t)
+	b := e.browser(e.admin)
+	token := b.get("/admin/users").csrf(t)
+	p := b.post("/admin/users", url.Values{"csrf_token": {token}, "email": {"console.person@example.com"},
+		"password": {"Console.Person@example.com"}, "password_confirm": {"Console.Person@example.com"}}).want(t, http.StatusBadRequest)
+	if !strings.Contains(p.body, "must not be the email address") {
+		t.Errorf("create page:\n%.2000s", p.body)
+	}
+	if _, err := e.st.UserByEmail(context.Background(), "console.person@example.com"); err == nil {
+		t.Fatal("the refused account was created")
+	}
+	token = b.get("/admin/users/" + e.user.ID).csrf(t)
+	p = b.post("/admin/users/"+e.user.ID+"/password", url.Values{"csrf_token": {token},
+		"password": {strings.ToUpper(e.user.Email)}, "password_confirm": {strings.ToUpper(e.user.Email)}}).want(t, http.StatusBadRequest)
+	if !strings.Contains(p.body, "must not be the email address") {
+		t.Errorf("reset page:\n%.2000s", p.body)
+	}
+	if u, _ := e.st.UserByID(context.Background(), e.user.ID); password.Verify(u.PasswordHash, strings.ToUpper(e.user.Email)) {
+		t.Error("the refused reset changed the password")
 	}
 }
