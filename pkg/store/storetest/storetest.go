@@ -66,6 +66,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.Store) {
 		{"Clients", testClients},
 		{"Grants", testGrants},
 		{"RevokeGrant", testRevokeGrant},
+		{"NarrowedConsent", testNarrowedConsent},
 		{"APIKeys", testAPIKeys},
 		{"SigningKeys", testSigningKeys},
 		{"Audit", testAudit},
