@@ -3,9 +3,14 @@ package securitytest
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
 
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
 	"github.com/petstore-auth/petstore-auth/pkg/store/storetest"
@@ -64,6 +69,68 @@ func TestFailedSignInAuditKeepsNoTypedText(t *testing.T) {
 		}
 		if !strings.Contains(logs, "detail.email_hmac=hmac-sha256:") {
 			t.Errorf("the audit log lines lack the digest:\n%s", logs)
+		}
+	})
+}
+
+// Consenting again with fewer scopes narrows the grant's one scope set: the
+// tokens issued under the broader set stop working at once, for opaque and
+// JWT access tokens, and the account page, introspection, the token
+// endpoint and the API agree.
+func TestNarrowedConsentRevokesBroaderTokens(t *testing.T) {
+	t.Parallel()
+	fresh(t, func(e *env) {
+		for _, c := range []client{e.web, e.jwt} {
+			b := e.aliceBrowser()
+			broad := b.login(c, "read:pets write:pets offline_access")
+			if got := broad.resp.str("scope"); !strings.Contains(got, "write:pets") || broad.refresh == "" {
+				t.Fatalf("%s: first connection granted %q", c.ID, got)
+			}
+			if acct := b.get(e.as.URL + "/account"); !strings.Contains(acct.body, ">Manage your pets</li>") {
+				t.Fatalf("%s: the account page does not show the write permission before narrowing", c.ID)
+			}
+
+			// Connect again, unticking "Manage your pets".
+			v := oauth2.GenerateVerifier()
+			p := b.get(e.authURL(c, callbackOf(c), v, url.Values{"scope": {"read:pets write:pets offline_access"}, "prompt": {"consent"}}))
+			q := e.redirectQuery(b.consent(p, "allow", "read:pets", "offline_access"))
+			r := e.redeem(c, q.Get("code"), v)
+			if r.status != http.StatusOK || strings.Contains(r.str("scope"), "write:pets") {
+				t.Fatalf("%s: narrowed code: %d %s", c.ID, r.status, r.body)
+			}
+			narrow := tokens{access: r.str("access_token"), refresh: r.str("refresh_token"), resp: r}
+
+			if acct := b.get(e.as.URL + "/account"); strings.Contains(acct.body, ">Manage your pets</li>") || !strings.Contains(acct.body, ">View your pets</li>") {
+				t.Errorf("%s: the account page does not show read-only access after narrowing", c.ID)
+			}
+			e.wantInactive(c.ID+": access token of the broader consent", broad.access)
+			e.wantInactive(c.ID+": refresh token of the broader consent", broad.refresh)
+			if r := e.refresh(c, broad.refresh); r.status == http.StatusOK {
+				if strings.Contains(r.str("scope"), "write:pets") {
+					t.Fatalf("%s: the old refresh token still yields write:pets: %s", c.ID, r.body)
+				}
+				t.Errorf("%s: the old refresh token still refreshes: %s", c.ID, r.body)
+			}
+			if c.ID == e.jwt.ID {
+				// The API learns revoked JWT ids from the list it polls; a
+				// list older than RevocationMaxAge is refreshed first.
+				e.clock.Advance(e.ver.RevocationMaxAge + time.Second)
+			}
+			if r := e.api(http.MethodPost, "/v1/pets", broad.access, `{"name":"Rex","species":"dog","age":2}`); r.status != http.StatusUnauthorized {
+				t.Errorf("%s: the API accepted the broader access token: %d %s", c.ID, r.status, r.body)
+			}
+			if r := e.api(http.MethodGet, "/v1/pets", narrow.access, ""); r.status != http.StatusOK {
+				t.Errorf("%s: the narrowed access token cannot read: %d", c.ID, r.status)
+			}
+			if r := e.api(http.MethodPost, "/v1/pets", narrow.access, `{"name":"Rex","species":"dog","age":2}`); r.status != http.StatusForbidden {
+				t.Errorf("%s: the narrowed access token can write: %d", c.ID, r.status)
+			}
+			if in := e.introspect(narrow.access); in["active"] != true || strings.Contains(fmt.Sprint(in["scope"]), "write:pets") {
+				t.Errorf("%s: introspection of the narrowed token: %v", c.ID, in)
+			}
+			if t2 := e.mustRefresh(c, narrow.refresh); strings.Contains(t2.resp.str("scope"), "write:pets") {
+				t.Errorf("%s: the narrowed refresh token yields %q", c.ID, t2.resp.str("scope"))
+			}
 		}
 	})
 }
