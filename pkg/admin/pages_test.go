@@ -46,7 +46,7 @@ func newPageEnv(t *testing.T) *pageEnv {
 			http.Error(w, err.Error(), 400)
 			return
 		}
-		if err := kit.SignIn(w, r, u.ID, u.Email, u.UpdatedAt.Unix(), false); err != nil {
+		if err := kit.SignIn(w, r, u.ID, u.Email, identity.SessionVersion(u), false); err != nil {
 			http.Error(w, err.Error(), 500)
 		}
 	})))

@@ -130,9 +130,9 @@ func (h *Handler) currentUser(w http.ResponseWriter, r *http.Request) (*identity
 	return u, err
 }
 
-// userVersion fingerprints what must end a session when it changes: any
-// update of the user (disabling, password or email change).
-func userVersion(u *identity.User) int64 { return u.UpdatedAt.Unix() }
+// userVersion fingerprints what must end a session when it changes
+// (identity.SessionVersion, shared with pkg/admin).
+func userVersion(u *identity.User) int64 { return identity.SessionVersion(u) }
 
 func (h *Handler) audit(r *http.Request, e identity.AuditEvent) {
 	e.Time = h.now()
