@@ -14,6 +14,7 @@ import (
 
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
 	"github.com/petstore-auth/petstore-auth/pkg/store/storetest"
+	"github.com/petstore-auth/petstore-auth/pkg/webtest"
 )
 
 // A failed sign-in never records what was typed into the email field:
@@ -133,4 +134,57 @@ func TestNarrowedConsentRevokesBroaderTokens(t *testing.T) {
 			}
 		}
 	})
+}
+
+// RD-18 through the real server: prompt=login makes a signed-in user sign
+// in again before a code; prompt=none never shows a page; parameters we
+// do not support are refused at the redirect URI with iss and state.
+func TestRD18_PromptAndRefusedParameters(t *testing.T) {
+	t.Parallel()
+	e := freshSQLite(t)
+	b := e.browser()
+	v := oauth2.GenerateVerifier()
+	// Signed in, consent remembered.
+	p := b.signIn(b.get(e.authURL(e.web, webCallback, v, url.Values{"scope": {"read:pets"}})), e.alice)
+	if !isConsentPage(p) {
+		t.Fatalf("expected the consent page, got %d at %s", p.status, p.url)
+	}
+	form := webtest.Hidden(p.body)
+	form.Set("decision", "allow")
+	form.Set("scope", "read:pets")
+	form.Set("remember", "on")
+	if q := e.redirectQuery(b.post("/oauth2/consent", form)); q.Get("code") == "" {
+		t.Fatalf("first connection: %v", q)
+	}
+	if q := e.redirectQuery(b.get(e.authURL(e.web, webCallback, v, url.Values{"scope": {"read:pets"}, "prompt": {"none"}}))); q.Get("code") == "" {
+		t.Fatalf("prompt=none with a session and consent: %v", q)
+	}
+	p = b.get(e.authURL(e.web, webCallback, v, url.Values{"scope": {"read:pets"}, "prompt": {"login"}}))
+	if !isLoginPage(p) {
+		t.Fatalf("prompt=login while signed in: %d at %s, want the sign-in page", p.status, p.url)
+	}
+	q := e.redirectQuery(b.signIn(p, e.alice))
+	if q.Get("code") == "" || q.Get("iss") != e.cfg.Issuer {
+		t.Fatalf("after signing in again: %v", q)
+	}
+	for _, tc := range []struct {
+		params  url.Values
+		wantErr string
+	}{
+		{url.Values{"prompt": {"none login"}}, "invalid_request"},
+		{url.Values{"prompt": {"select_account"}}, "invalid_request"},
+		{url.Values{"request": {"eyJhbGciOiJub25lIn0.e30."}}, "request_not_supported"},
+		{url.Values{"request_uri": {"urn:ietf:params:oauth:request_uri:abc"}}, "request_uri_not_supported"},
+		{url.Values{"max_age": {"0"}}, "invalid_request"},
+	} {
+		tc.params.Set("scope", "read:pets")
+		e.wantErrorRedirect(fmt.Sprint(tc.params), b.get(e.authURL(e.web, webCallback, v, tc.params)).asResponse(), tc.wantErr, "state-0123456789")
+	}
+	anon := e.browser()
+	e.wantErrorRedirect("prompt=none signed out", anon.get(e.authURL(e.web, webCallback, v, url.Values{"prompt": {"none"}})).asResponse(), "login_required", "state-0123456789")
+}
+
+// asResponse is a page seen as the response that produced it.
+func (p page) asResponse() response {
+	return response{status: p.status, header: p.header, body: []byte(p.body)}
 }
