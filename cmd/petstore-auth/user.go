@@ -39,10 +39,7 @@ func (a *app) userCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := password.Check(pw, addr); err != nil {
-				return err
-			}
-			hash, err := password.Hash(pw)
+			hash, err := password.ForAccount(pw, addr)
 			if err != nil {
 				return err
 			}

@@ -48,7 +48,7 @@ func ensureUser(ctx context.Context, s *server.Server, email, pw string, admin b
 	u, err := s.Store.UserByEmail(ctx, email)
 	switch {
 	case identity.IsNotFound(err):
-		hash, err := password.Hash(pw)
+		hash, err := password.ForAccount(pw, email)
 		if err != nil {
 			return nil, err
 		}
@@ -57,7 +57,7 @@ func ensureUser(ctx context.Context, s *server.Server, email, pw string, admin b
 	case err != nil:
 		return nil, err
 	case !password.Verify(u.PasswordHash, pw) || u.Admin != admin || u.Disabled:
-		hash, err := password.Hash(pw)
+		hash, err := password.ForAccount(pw, email)
 		if err != nil {
 			return nil, err
 		}

@@ -193,13 +193,6 @@ func (h *Handler) deleteClient(ctx context.Context, a *actor, id string) (err er
 	return h.Clients.DeleteClient(ctx, id)
 }
 
-func hashPassword(pw string) (string, error) {
-	if err := password.Check(pw, ""); err != nil {
-		return "", err
-	}
-	return password.Hash(pw)
-}
-
 // UserInput is a new account as an admin submits it.
 type UserInput struct {
 	Email    string `json:"email"`
@@ -218,7 +211,7 @@ func (h *Handler) createUser(ctx context.Context, a *actor, in UserInput) (_ *id
 	if u.Email, err = identity.NormalizeEmail(in.Email); err != nil {
 		return nil, err
 	}
-	if u.PasswordHash, err = hashPassword(in.Password); err != nil {
+	if u.PasswordHash, err = password.ForAccount(in.Password, u.Email); err != nil {
 		return nil, err
 	}
 	if err := h.Users.CreateUser(ctx, u); err != nil {
@@ -288,7 +281,7 @@ func (h *Handler) resetPassword(ctx context.Context, a *actor, id, pw string) (e
 	if err != nil {
 		return err
 	}
-	if u.PasswordHash, err = hashPassword(pw); err != nil {
+	if u.PasswordHash, err = password.ForAccount(pw, u.Email); err != nil {
 		return err
 	}
 	if err := h.Users.UpdateUser(ctx, u); err != nil {

@@ -441,3 +441,27 @@ func TestClientAllowedOrigins(t *testing.T) {
 		t.Errorf("stored allowed origins %v", c.AllowedOrigins)
 	}
 }
+
+// WB-16: the password policy refuses the account's own email, in any case,
+// on every path that sets a password (the same password.Check the CLI
+// uses).
+func TestAPIRefusesPasswordEqualToEmail(t *testing.T) {
+	e := newEnv(t)
+	for _, pw := range []string{"long.person@example.com", "LONG.Person@Example.com"} {
+		res := e.do("POST", api+"/users", credClient, map[string]any{"email": "Long.Person@example.com", "password": pw}).want(t, 400)
+		if !strings.Contains(res.Body.String(), "must not be the email address") {
+			t.Errorf("create with password %q: %s", pw, res.Body)
+		}
+	}
+	if _, err := e.st.UserByEmail(context.Background(), "long.person@example.com"); err == nil {
+		t.Fatal("the refused account was created")
+	}
+	id := e.do("POST", api+"/users", credClient, map[string]any{"email": "long.person@example.com", "password": "a long passphrase"}).want(t, 201).json["id"].(string)
+	res := e.do("POST", api+"/users/"+id+"/password", credClient, map[string]any{"password": "Long.Person@Example.com"}).want(t, 400)
+	if !strings.Contains(res.Body.String(), "must not be the email address") {
+		t.Errorf("reset: %s", res.Body)
+	}
+	if u, _ := e.st.UserByID(context.Background(), id); !password.Verify(u.PasswordHash, "a long passphrase") {
+		t.Error("the refused reset changed the password")
+	}
+}

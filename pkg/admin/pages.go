@@ -69,9 +69,9 @@ func (h *Handler) mountPages(r *mux.Router) {
 // pageFunc is a console handler; u is the signed-in admin.
 type pageFunc func(w http.ResponseWriter, r *http.Request, u *identity.User)
 
-// userVersion must match pkg/web's fingerprint of a user at sign-in: any
-// update of the user (disabling, password change) ends their sessions.
-func userVersion(u *identity.User) int64 { return u.UpdatedAt.Unix() }
+// userVersion is pkg/web's fingerprint of a user at sign-in: any update of
+// the user (disabling, password change) ends their sessions.
+func userVersion(u *identity.User) int64 { return identity.SessionVersion(u) }
 
 // requireAdminSession checks on every request that the session's user
 // still exists, is enabled, unchanged since sign-in and an admin.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/petstore-auth/petstore-auth/pkg/admin"
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
+	"github.com/petstore-auth/petstore-auth/pkg/password"
 	"github.com/petstore-auth/petstore-auth/pkg/ui"
 )
 
@@ -45,7 +46,7 @@ func newPageEnv(t *testing.T) *pageEnv {
 			http.Error(w, err.Error(), 400)
 			return
 		}
-		if err := kit.SignIn(w, r, u.ID, u.Email, u.UpdatedAt.Unix(), false); err != nil {
+		if err := kit.SignIn(w, r, u.ID, u.Email, identity.SessionVersion(u), false); err != nil {
 			http.Error(w, err.Error(), 500)
 		}
 	})))
@@ -387,5 +388,30 @@ func TestClientOriginsOnThePage(t *testing.T) {
 		"allowed_origins": {""}, "scopes": {"read:pets"}, "token_format": {"opaque"}}).want(t, http.StatusSeeOther)
 	if c, _ := e.st.ClientByID(context.Background(), "spa"); len(c.AllowedOrigins) != 0 {
 		t.Errorf("clearing the field left %v", c.AllowedOrigins)
+	}
+}
+
+// WB-16 in the console: creating an account or resetting a password to the
+// account's own email is refused with the policy's message.
+func TestConsoleRefusesPasswordEqualToEmail(t *testing.T) {
+	e := newPageEnv(t)
+	b := e.browser(e.admin)
+	token := b.get("/admin/users").csrf(t)
+	p := b.post("/admin/users", url.Values{"csrf_token": {token}, "email": {"console.person@example.com"},
+		"password": {"Console.Person@example.com"}, "password_confirm": {"Console.Person@example.com"}}).want(t, http.StatusBadRequest)
+	if !strings.Contains(p.body, "must not be the email address") {
+		t.Errorf("create page:\n%.2000s", p.body)
+	}
+	if _, err := e.st.UserByEmail(context.Background(), "console.person@example.com"); err == nil {
+		t.Fatal("the refused account was created")
+	}
+	token = b.get("/admin/users/" + e.user.ID).csrf(t)
+	p = b.post("/admin/users/"+e.user.ID+"/password", url.Values{"csrf_token": {token},
+		"password": {strings.ToUpper(e.user.Email)}, "password_confirm": {strings.ToUpper(e.user.Email)}}).want(t, http.StatusBadRequest)
+	if !strings.Contains(p.body, "must not be the email address") {
+		t.Errorf("reset page:\n%.2000s", p.body)
+	}
+	if u, _ := e.st.UserByID(context.Background(), e.user.ID); password.Verify(u.PasswordHash, strings.ToUpper(e.user.Email)) {
+		t.Error("the refused reset changed the password")
 	}
 }

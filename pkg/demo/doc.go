@@ -4,7 +4,7 @@
 //
 //	GET  /           invitation to connect, or the user's pets
 //	GET  /connect    new state (130 bits) + PKCE S256 verifier in the session → 303 to /oauth2/auth
-//	GET  /callback   state checked and consumed, iss checked (RFC 9207),
+//	GET  /callback   state checked and consumed, iss required and equal to the issuer (RFC 9207),
 //	                 access_denied shown kindly, code exchanged → tokens in the session
 //	POST /pets       add a pet (POST /v1/pets)
 //	POST /disconnect revoke the refresh and access token (RFC 7009), forget them

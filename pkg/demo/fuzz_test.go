@@ -11,7 +11,7 @@ import (
 // FuzzCallback sends arbitrary callback queries to MyApp after "Connect
 // with PetStore" was pressed: it never fails with a 5xx of its own, never
 // exchanges a code and never connects unless the answer carries exactly the
-// state it sent (and no foreign iss), and no token reaches the browser or
+// state it sent and the issuer's iss (RFC 9207), and no token reaches the browser or
 // the logs (checked by the env's cleanup).
 // In the seeds, $STATE, $CODE and $ISS stand for the live values.
 // Seeds: testdata/fuzz/FuzzCallback (CL-style state/iss/code vectors, RD-12).
@@ -38,7 +38,7 @@ func FuzzCallback(f *testing.F) {
 			t.Fatalf("HTTP %d for %q:\n%s", p.status, query, p.body)
 		}
 		q, _ := url.ParseQuery(query)
-		stateOK := len(q["state"]) == 1 && q.Get("state") == state && (!q.Has("iss") || q.Get("iss") == e.asSrv.URL)
+		stateOK := len(q["state"]) == 1 && q.Get("state") == state && len(q["iss"]) == 1 && q.Get("iss") == e.asSrv.URL
 		if exchanges, _, _ := e.as.stats(); exchanges > 0 && !stateOK {
 			t.Fatalf("code exchanged for callback %q although its state or iss does not match", query)
 		}

@@ -257,13 +257,20 @@ func (h *Handler) handleCallback(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	// RFC 9207: an answer naming another issuer is an attempted mix-up.
-	if q.Has("iss") && q.Get("iss") != h.Config.Issuer {
-		h.log().Warn("callback from an unexpected issuer refused", "iss", truncate(q.Get("iss"), 200))
+	// RFC 9207 §2.4: PetStore advertises
+	// authorization_response_iss_parameter_supported, so every answer, code
+	// or error, must name it; a missing or other issuer is an attempted
+	// mix-up (or a forged link) and is refused like a bad state.
+	if iss := q.Get("iss"); iss != h.Config.Issuer {
+		detail := "unexpected issuer"
+		if !q.Has("iss") {
+			detail = "missing issuer"
+		}
+		h.log().Warn("callback refused", "reason", detail, "iss", truncate(iss, 200))
 		h.Pages.renderMessage(w, h.log(), http.StatusBadRequest, messageData{
 			Kind: "problem", Title: "Connection refused",
 			Text:    "The answer did not come from the PetStore server MyApp works with, so MyApp ignored it. Nothing was connected.",
-			Detail:  "unexpected issuer",
+			Detail:  detail,
 			Connect: true,
 		})
 		return

@@ -76,6 +76,15 @@ func TestCallbackRefusesForeignAnswers(t *testing.T) {
 		{"state mismatch", func(e *env, q url.Values) { q.Set("state", "attacker-state-0123456789abcdef") }, "This link cannot be used"},
 		{"state repeated", func(e *env, q url.Values) { q.Add("state", q.Get("state")) }, "This link cannot be used"},
 		{"issuer mismatch", func(e *env, q url.Values) { q.Set("iss", "https://evil.example") }, "did not come from the PetStore server"},
+		{"issuer missing", func(e *env, q url.Values) { q.Del("iss") }, "did not come from the PetStore server"},
+		{"issuer empty", func(e *env, q url.Values) { q.Set("iss", "") }, "did not come from the PetStore server"},
+		{"issuer with a trailing slash", func(e *env, q url.Values) { q.Set("iss", e.asSrv.URL+"/") }, "did not come from the PetStore server"},
+		{"issuer repeated", func(e *env, q url.Values) { q.Add("iss", q.Get("iss")) }, "This link cannot be used"},
+		{"error without issuer", func(e *env, q url.Values) {
+			q.Del("code")
+			q.Del("iss")
+			q.Set("error", "access_denied")
+		}, "did not come from the PetStore server"},
 		{"no cookie", func(e *env, q url.Values) { e.browser.Jar = nil }, "This link cannot be used"},
 	}
 	for _, tc := range tests {
@@ -118,7 +127,7 @@ func TestCallbackAccessDenied(t *testing.T) {
 func TestCallbackOtherError(t *testing.T) {
 	e := newEnv(t)
 	ar := e.startConnect()
-	p := e.callback(url.Values{"error": {"server_error"}, "state": {ar.Get("state")}})
+	p := e.callback(url.Values{"error": {"server_error"}, "state": {ar.Get("state")}, "iss": {e.asSrv.URL}})
 	assertContains(t, p, "PetStore could not connect MyApp", "server_error")
 	assertNotConnected(t, e)
 }

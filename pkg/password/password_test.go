@@ -54,3 +54,25 @@ func TestCheckPolicy(t *testing.T) {
 		}
 	}
 }
+
+// WB-15: Argon2id with the OWASP minimum (19 MiB, 2 iterations, 1 lane), a
+// 16-byte salt and a 32-byte key, as a PHC string.
+func TestHashParameters(t *testing.T) {
+	h, err := Hash("correct horse battery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const prefix = "$argon2id$v=19$m=19456,t=2,p=1$"
+	if !strings.HasPrefix(h, prefix) {
+		t.Fatalf("hash %q does not start with %q", h, prefix)
+	}
+	parts := strings.Split(strings.TrimPrefix(h, prefix), "$")
+	if len(parts) != 2 {
+		t.Fatalf("hash %q: want salt$key", h)
+	}
+	salt, errS := b64.DecodeString(parts[0])
+	key, errK := b64.DecodeString(parts[1])
+	if errS != nil || errK != nil || len(salt) != 16 || len(key) != 32 {
+		t.Fatalf("salt %d bytes (%v), key %d bytes (%v); want 16 and 32", len(salt), errS, len(key), errK)
+	}
+}

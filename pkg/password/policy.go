@@ -45,3 +45,13 @@ func Check(pw, email string) error {
 	}
 	return nil
 }
+
+// ForAccount is the one way a password is set, whoever sets it (CLI, admin
+// console, admin API, dev seeding): Check against the policy for the
+// account's email, then Hash.
+func ForAccount(pw, email string) (string, error) {
+	if err := Check(pw, email); err != nil {
+		return "", err
+	}
+	return Hash(pw)
+}

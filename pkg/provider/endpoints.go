@@ -575,7 +575,9 @@ func (p *Provider) Metadata() map[string]any {
 		"introspection_endpoint_auth_methods_supported":  []string{"client_secret_basic", "client_secret_post"},
 		"code_challenge_methods_supported":               []string{"S256"},
 		"authorization_response_iss_parameter_supported": true,
-		"service_documentation":                          p.Issuer + "/",
+		// OIDC Discovery §3; the values pkg/web honours (web.PromptValues).
+		"prompt_values_supported": []string{"none", "login", "consent"},
+		"service_documentation":   p.Issuer + "/",
 	}
 }
 

@@ -117,6 +117,11 @@ func New(ctx context.Context, cfg Config, st Storage, opts Options) (*Provider, 
 		ClientSecretsHasher:            SHA256Hasher{},
 		RefreshTokenScopes:             []string{identity.ScopeOfflineAccess},
 		SendDebugMessagesToClients:     false,
+		// No minimum state length (fosite's default is 8, answered with the
+		// non-RFC invalid_state): PKCE is required for every client, so a
+		// short state is echoed as sent and a missing one is accepted by
+		// pkg/web (DESIGN §5). fosite treats values below 1 as its default.
+		MinParameterEntropy: 1,
 	}
 	seal, err := newSealer(deriveKey(cfg.Secret, "seal"), deriveKeys(cfg.PreviousSecrets, "seal")...)
 	if err != nil {

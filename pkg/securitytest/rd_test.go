@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -302,16 +303,32 @@ func TestRD11_Robustness(t *testing.T) {
 	}
 }
 
-// Our policy (docs/security.md): state is required and at least 8
-// characters (fosite's minimum entropy), echoed byte-exact up to the
-// request size limit.
+// Our policy (docs/security.md): PKCE is required for every client, so
+// state is optional. A missing state is accepted and none is sent back (no
+// "state=" either), on success and on error; any state is echoed
+// byte-exact up to the request size limit. invalid_state is not an RFC 6749
+// error code and is never answered.
 func TestRD12_StatePolicy(t *testing.T) {
 	t.Parallel()
 	e := sharedSQLite(t)
 	v := oauth2.GenerateVerifier()
-	for _, st := range []string{"", "short"} {
-		e.wantErrorRedirect("state "+strconvQuote(st), e.anon(e.authURL(e.web, webCallback, v, url.Values{"state": {st}})), "invalid_state", st)
+	for _, tc := range []struct {
+		name  string
+		state []string
+	}{{"missing", nil}, {"short", []string{"abc"}}, {"one character", []string{"x"}}} {
+		q := e.aliceBrowser().authorize(e.web, e.alice, v, url.Values{"state": tc.state, "scope": {"read:pets"}})
+		if q.Get("code") == "" || q.Get("error") != "" {
+			t.Fatalf("state %s: %v; want a code", tc.name, q)
+		}
+		if got, sent := q["state"], tc.state; !slices.Equal(got, sent) {
+			t.Fatalf("state %s: callback carries state %q, want %q", tc.name, got, sent)
+		}
 	}
+	r := e.anon(e.authURL(e.web, webCallback, v, url.Values{"state": nil, "prompt": {"none"}}))
+	if q := e.wantErrorRedirect("prompt=none without state", r, "login_required", ""); q != nil && q.Has("state") {
+		t.Fatalf("error redirect carries a state although none was sent: %v", q)
+	}
+	e.wantErrorRedirect("short state", e.anon(e.authURL(e.web, webCallback, v, url.Values{"state": {"abc"}, "prompt": {"none"}})), "login_required", "abc")
 	long := strings.Repeat("s-~._", 300) // 1500 bytes
 	q := e.aliceBrowser().authorize(e.web, e.alice, v, url.Values{"state": {long}, "scope": {"read:pets"}})
 	if q.Get("state") != long || q.Get("code") == "" {

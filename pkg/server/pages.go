@@ -54,7 +54,8 @@ func (s *Server) mountPages(r *mux.Router, files fs.FS, secret []byte, now func(
 	(&web.Handler{
 		OAuth2: s.Provider.OAuth2, Issuer: s.Config.Issuer, NewSession: provider.NewSessionFunc,
 		Users: st, Clients: clients, Grants: st, APIKeys: st, Audit: s.Audit, UI: kit,
-		Limiter: s.Limiter, Now: now, Logger: s.Logger, Dev: s.Config.Dev,
+		AuditKey: provider.DeriveKey(secret, "audit-email"),
+		Limiter:  s.Limiter, Now: now, Logger: s.Logger, Dev: s.Config.Dev,
 	}).Mount(r)
 	return nil
 }

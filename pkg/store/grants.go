@@ -11,7 +11,11 @@ var _ identity.GrantStore = (*Store)(nil)
 
 // UpsertGrant records consent: it updates the one active grant of (user,
 // client) — scopes replaced, remember flag set — or creates it (grt_…).
-// Unknown user or client is ENOTFOUND.
+// A grant has one scope set: when the new consent drops a scope the grant
+// had, every code, access and refresh token issued under the broader set
+// is revoked in the same transaction (JWT ids listed as revoked), so no
+// token outlives the consent it came from. Unknown user or client is
+// ENOTFOUND.
 func (s *Store) UpsertGrant(ctx context.Context, userID, clientID string, scopes []string, remember bool) (*identity.Grant, error) {
 	_, callerTx := ctx.Value(txKey{}).(*txState)
 	for attempt := 0; ; attempt++ {
@@ -37,6 +41,11 @@ func (s *Store) upsertGrant(ctx context.Context, userID, clientID string, scopes
 	err := db.Where("user_id = ? AND client_id = ? AND revoked_at IS NULL", userID, clientID).Take(&row).Error
 	switch {
 	case err == nil:
+		if !identity.HasAllScopes(scopes, row.Scopes) {
+			if err := s.revokeGrantTokens(ctx, row.ID); err != nil {
+				return nil, err
+			}
+		}
 		row.Scopes, row.Remember, row.UpdatedAt = scopes, remember, now
 		err = db.Model(&grantRow{}).Where("id = ?", row.ID).Updates(map[string]any{
 			"scopes": stringList(scopes), "remember": remember, "updated_at": now,
@@ -164,14 +173,20 @@ func (s *Store) revokeGrant(ctx context.Context, row *grantRow) error {
 		}
 		row.RevokedAt = &now
 	}
-	err := db.Table(tableCodes).Where("grant_id = ? AND active = ?", row.ID, true).Update("active", false).Error
+	return s.revokeGrantTokens(ctx, row.ID)
+}
+
+// revokeGrantTokens invalidates every code, access and refresh token of a
+// grant inside the caller's transaction.
+func (s *Store) revokeGrantTokens(ctx context.Context, grantID string) error {
+	err := s.conn(ctx).Table(tableCodes).Where("grant_id = ? AND active = ?", grantID, true).Update("active", false).Error
 	if err != nil {
 		return fmt.Errorf("store: invalidate codes of grant: %w", err)
 	}
-	if err := s.revokeAccessTokens(ctx, "grant_id = ?", row.ID); err != nil {
+	if err := s.revokeAccessTokens(ctx, "grant_id = ?", grantID); err != nil {
 		return err
 	}
-	return s.revokeRefreshTokens(ctx, "grant_id = ?", row.ID)
+	return s.revokeRefreshTokens(ctx, "grant_id = ?", grantID)
 }
 
 func (r *grantRow) toIdentity() *identity.Grant {

@@ -51,32 +51,46 @@ func (h *Handler) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	prompt := strings.Fields(ar.GetRequestForm().Get("prompt"))
+	prompt := promptOf(ar.GetRequestForm()) // validated by parseAuthorize
 	u, err := h.currentUser(w, r)
 	if err != nil {
 		h.internalError(w, r, err)
 		return
 	}
-	if u == nil {
-		if slices.Contains(prompt, "none") {
-			h.authorizeError(w, r, ar, fosite.ErrLoginRequired)
+	if u == nil && prompt.none {
+		h.authorizeError(w, r, ar, fosite.ErrLoginRequired.WithHint("The user is not signed in and prompt=none forbids asking."))
+		return
+	}
+	if prompt.login && (u == nil || !h.reauthenticated(r, ar.GetRequestForm())) {
+		// OIDC Core §3.1.2.1: sign in again even with a live session. The
+		// marker makes the sign-in that follows, and only it, satisfy the
+		// request, so the loop ends after one sign-in.
+		if !ar.GetRequestForm().Has(reauthParam) {
+			returnTo += "&" + reauthParam + "=" + url.QueryEscape(h.reauthMarker(r))
+		}
+		if len(returnTo) > maxReturnTo {
+			h.badAuthorizeRequest(w, r, "The request is too long.")
 			return
 		}
+		http.Redirect(w, r, "/login?return_to="+url.QueryEscape(returnTo), http.StatusSeeOther)
+		return
+	}
+	if u == nil {
 		http.Redirect(w, r, "/login?return_to="+url.QueryEscape(returnTo), http.StatusSeeOther)
 		return
 	}
 	requested := []string(ar.GetRequestedScopes())
 	g, err := h.Grants.ActiveGrant(r.Context(), u.ID, ar.GetClient().GetID())
 	switch {
-	case err == nil && g.Remember && identity.HasAllScopes(g.Scopes, requested) && !slices.Contains(prompt, "consent"):
+	case err == nil && g.Remember && identity.HasAllScopes(g.Scopes, requested) && !prompt.consent:
 		h.issue(w, r, ar, u, g, requested)
 		return
 	case err != nil && !identity.IsNotFound(err):
 		h.internalError(w, r, err)
 		return
 	}
-	if slices.Contains(prompt, "none") {
-		h.authorizeError(w, r, ar, fosite.ErrConsentRequired)
+	if prompt.none {
+		h.authorizeError(w, r, ar, fosite.ErrConsentRequired.WithHint("The user has not consented to these scopes and prompt=none forbids asking."))
 		return
 	}
 	h.renderConsent(w, r, ar, u, returnTo)
@@ -210,7 +224,11 @@ func validReturnTo(s string) bool {
 // flow only, query response mode only, no admin scope in the browser. On
 // failure it has already answered.
 func (h *Handler) parseAuthorize(w http.ResponseWriter, r, req *http.Request) (fosite.AuthorizeRequester, bool) {
-	ar, err := h.OAuth2.NewAuthorizeRequest(r.Context(), req)
+	if err := req.ParseForm(); err != nil {
+		h.badAuthorizeRequest(w, r, "The request could not be read.")
+		return nil, false
+	}
+	ar, err := h.OAuth2.NewAuthorizeRequest(r.Context(), withoutRequestURI(req))
 	if ar != nil && ar.IsRedirectURIValid() && !registeredRedirect(ar) {
 		// fosite matched a loopback URI loosely (decoded path, scheme or user
 		// info ignored): no redirect there, not even with an error (RD-01).
@@ -218,6 +236,12 @@ func (h *Handler) parseAuthorize(w http.ResponseWriter, r, req *http.Request) (f
 		h.UI.Error(w, r, http.StatusBadRequest, "This sign-in link does not work",
 			"The application asked us to send you to an address it has not registered, so we will not.")
 		return nil, false
+	}
+	// fosite checks state last, after everything else has been validated;
+	// its only objection to a missing state (the minimum length is 1) is
+	// dropped: PKCE is required, so state is optional (DESIGN §5).
+	if errors.Is(err, fosite.ErrInvalidState) && ar != nil && ar.GetState() == "" && ar.IsRedirectURIValid() {
+		err = nil
 	}
 	if err == nil {
 		form := ar.GetRequestForm()
@@ -236,6 +260,11 @@ func (h *Handler) parseAuthorize(w http.ResponseWriter, r, req *http.Request) (f
 			err = fosite.ErrUnsupportedResponseMode.WithHint("Only the query response mode is supported.")
 		case ar.GetRequestedScopes().Has(identity.ScopeAdmin):
 			err = fosite.ErrInvalidScope.WithHint("The admin scope cannot be granted through the browser.")
+		default:
+			err = unsupportedParameter(req.Form)
+			if err == nil {
+				_, err = parsePrompt(form.Get("prompt"))
+			}
 		}
 	}
 	if err != nil {
@@ -243,6 +272,24 @@ func (h *Handler) parseAuthorize(w http.ResponseWriter, r, req *http.Request) (f
 		return nil, false
 	}
 	return ar, true
+}
+
+// withoutRequestURI hides request_uri from fosite, which would take a
+// urn:ietf:params:oauth:request_uri: value for a pushed request and fail
+// before validating the client and redirect URI; unsupportedParameter then
+// answers request_uri_not_supported at the redirect URI.
+func withoutRequestURI(req *http.Request) *http.Request {
+	if !req.Form.Has("request_uri") {
+		return req
+	}
+	c := req.Clone(req.Context())
+	c.Form = url.Values{}
+	for k, v := range req.Form {
+		if k != "request_uri" {
+			c.Form[k] = v
+		}
+	}
+	return c
 }
 
 // registeredRedirect reports whether the redirect_uri of ar, if any, is one
@@ -307,13 +354,20 @@ func (h *Handler) issue(w http.ResponseWriter, r *http.Request, ar fosite.Author
 		return
 	}
 	resp.AddParameter("iss", h.Issuer) // RFC 9207
+	if ar.GetState() == "" {
+		// No state sent, none returned: "state=" breaks strict clients
+		// (RFC 6749 §4.1.2: state is REQUIRED only if it was present).
+		resp.GetParameters().Del("state")
+	}
 	h.audit(r, identity.AuditEvent{Type: "code.issued", UserID: u.ID, ClientID: ar.GetClient().GetID(),
 		Details: map[string]string{"grant_id": g.ID, "scope": strings.Join(ar.GetGrantedScopes(), " ")}})
 	h.OAuth2.WriteAuthorizeResponse(r.Context(), w, ar, resp)
 }
 
 // issWriter adds iss (RFC 9207) to the redirect fosite writes for an
-// authorization error, which fosite does not do itself.
+// authorization error, which fosite does not do itself, and drops the empty
+// state fosite adds when the request had none (RFC 6749 §4.1.2.1: state is
+// REQUIRED only if it was present in the request).
 type issWriter struct {
 	http.ResponseWriter
 	iss   string
@@ -326,9 +380,12 @@ func (w *issWriter) WriteHeader(code int) {
 			q := u.Query()
 			if q.Get("iss") == "" {
 				q.Set("iss", w.iss)
-				u.RawQuery = q.Encode()
-				w.Header().Set("Location", u.String())
 			}
+			if q.Get("state") == "" {
+				q.Del("state")
+			}
+			u.RawQuery = q.Encode()
+			w.Header().Set("Location", u.String())
 		}
 	}
 	w.wrote = true

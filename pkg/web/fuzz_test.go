@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -75,6 +76,7 @@ func FuzzAuthorizeRequest(f *testing.F) {
 		}
 		if loc := rec.Header().Get("Location"); loc != "" {
 			checkAuthorizeLocation(t, loc)
+			checkStateEchoed(t, query, body, post, loc)
 		}
 		page := rec.Body.String()
 		if n := strings.Count(page, "<script") - strings.Count(page, `<script src="/static/`); n != 0 {
@@ -109,6 +111,34 @@ func checkAuthorizeLocation(t *testing.T, loc string) {
 	}
 	if q := u.Query(); q.Get("iss") != testIssuer {
 		t.Fatalf("Location %q lacks iss=%s (RFC 9207)", loc, testIssuer)
+	}
+}
+
+// checkStateEchoed: a redirect to the client carries the state as sent,
+// and none at all when none was sent (RFC 6749 §4.1.2).
+func checkStateEchoed(t *testing.T, query, body string, post bool, loc string) {
+	t.Helper()
+	if strings.HasPrefix(loc, "/") {
+		return // the sign-in page
+	}
+	sent, err := url.ParseQuery(query)
+	if post {
+		b, errB := url.ParseQuery(body)
+		for k, v := range b {
+			sent[k] = append(sent[k], v...)
+		}
+		err = errors.Join(err, errB)
+	}
+	u, errL := url.Parse(loc)
+	if err != nil || errL != nil {
+		return
+	}
+	got := u.Query()
+	switch {
+	case !sent.Has("state") && got.Has("state"):
+		t.Fatalf("no state sent, but %q carries one", loc)
+	case sent.Has("state") && sent.Get("state") != "" && got.Get("state") != sent.Get("state"):
+		t.Fatalf("state %q came back as %q in %q", sent.Get("state"), got.Get("state"), loc)
 	}
 }
 

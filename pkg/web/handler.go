@@ -2,9 +2,13 @@ package web
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -60,6 +64,9 @@ type Handler struct {
 	APIKeys identity.APIKeyStore
 	Audit   identity.AuditLog
 	UI      *ui.Kit
+	// AuditKey keys the digest of an email typed at a failed sign-in that
+	// matches no account (provider.DeriveKey(secret, "audit-email")).
+	AuditKey []byte
 	// Limiter counts login attempts; nil means an in-process counter.
 	Limiter Limiter
 	Now     func() time.Time
@@ -123,9 +130,9 @@ func (h *Handler) currentUser(w http.ResponseWriter, r *http.Request) (*identity
 	return u, err
 }
 
-// userVersion fingerprints what must end a session when it changes: any
-// update of the user (disabling, password or email change).
-func userVersion(u *identity.User) int64 { return u.UpdatedAt.Unix() }
+// userVersion fingerprints what must end a session when it changes
+// (identity.SessionVersion, shared with pkg/admin).
+func userVersion(u *identity.User) int64 { return identity.SessionVersion(u) }
 
 func (h *Handler) audit(r *http.Request, e identity.AuditEvent) {
 	e.Time = h.now()
@@ -140,6 +147,20 @@ func (h *Handler) audit(r *http.Request, e identity.AuditEvent) {
 	if err := h.Audit.RecordAudit(r.Context(), &e); err != nil {
 		h.log(r.Context()).Error("record audit event", "type", e.Type, "err", err)
 	}
+}
+
+// emailDigest is what the audit log records of a typed email that matches
+// no account: HMAC-SHA-256 under AuditKey of the normalised input, so the
+// same typo groups together while the text itself (often a password typed
+// into the wrong field) is never stored or logged.
+func (h *Handler) emailDigest(typed string) string {
+	norm, err := identity.NormalizeEmail(typed)
+	if err != nil {
+		norm = strings.ToLower(strings.TrimSpace(typed))
+	}
+	m := hmac.New(sha256.New, h.AuditKey)
+	m.Write([]byte(norm))
+	return "hmac-sha256:" + hex.EncodeToString(m.Sum(nil))
 }
 
 // internalError logs err and shows the generic error page.

@@ -81,6 +81,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		AuthorizeCodeLifespan: time.Minute,
 		EnforcePKCE:           true,
 		ScopeStrategy:         fosite.ExactScopeStrategy,
+		MinParameterEntropy:   1, // as pkg/provider
 	}
 	ms := storage.NewMemoryStore()
 	ms.Clients[testClient] = &fosite.DefaultClient{
@@ -114,6 +115,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		APIKeys:    e.keys,
 		Audit:      e.audit,
 		UI:         kit,
+		AuditKey:   []byte("audit-key-for-the-tests-32-bytes"),
 		Now:        now,
 		Logger:     slog.New(slog.DiscardHandler),
 	}

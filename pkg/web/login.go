@@ -39,7 +39,8 @@ func (h *Handler) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 		h.internalError(w, r, err)
 		return
 	}
-	if u != nil {
+	// prompt=login: a signed-in user signs in again before coming back.
+	if u != nil && !h.needsReauth(r, returnTo) {
 		http.Redirect(w, r, orDefault(returnTo, "/account"), http.StatusSeeOther)
 		return
 	}
@@ -72,8 +73,12 @@ func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	page := loginPage{Email: truncate(email, 320), ReturnTo: returnTo}
 	fail := func(reason, userID string) {
-		h.audit(r, identity.AuditEvent{Type: "login.failure", Outcome: "failure", UserID: userID,
-			Details: map[string]string{"reason": reason, "email": page.Email}})
+		details := map[string]string{"reason": reason}
+		if userID == "" {
+			// People type passwords into the email field: never the text.
+			details["email_hmac"] = h.emailDigest(email)
+		}
+		h.audit(r, identity.AuditEvent{Type: "login.failure", Outcome: "failure", UserID: userID, Details: details})
 	}
 
 	if retry, limited := h.loginLimited(r, email); limited {

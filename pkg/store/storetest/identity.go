@@ -305,6 +305,79 @@ func testRevokeGrant(t *testing.T, s *store.Store) {
 	wantCode(t, "revoke unknown grant", s.RevokeGrant(ctx, "grt_missing"), identity.ENOTFOUND)
 }
 
+// testNarrowedConsent: consenting again with fewer scopes revokes, in the
+// same transaction, every token issued under the broader set (JWT ids
+// listed); consenting to the same or more scopes revokes nothing.
+func testNarrowedConsent(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	mustClient(t, s, "app")
+	u := mustUser(t, s, "narrow@example.com")
+	g, err := s.UpsertGrant(ctx, u.ID, "app", []string{"read:pets", "write:pets", "offline_access"}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := mustGrant(t, s, mustUser(t, s, "bystander2@example.com").ID, "app")
+	sess := func(grantID, jti string) *Session {
+		se := emptySession()
+		se.GrantID, se.JTI = grantID, jti
+		return se
+	}
+	mint := func(tag string) {
+		t.Helper()
+		err := errors.Join(
+			s.CreateAccessTokenSession(ctx, "at-"+tag, newRequest("app", "req-"+tag, sess(g.ID, "jti-"+tag))),
+			s.CreateRefreshTokenSession(ctx, "rt-"+tag, "at-"+tag, newRequest("app", "req-"+tag, sess(g.ID, ""))),
+		)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	active := func(tag string) bool {
+		_, errA := s.GetAccessTokenSession(ctx, "at-"+tag, emptySession())
+		_, errR := s.GetRefreshTokenSession(ctx, "rt-"+tag, emptySession())
+		if (errA == nil) != (errR == nil) {
+			t.Fatalf("%s: access %v, refresh %v; want both alike", tag, errA, errR)
+		}
+		return errA == nil
+	}
+	mint("broad")
+	if err := s.CreateAccessTokenSession(ctx, "at-bystander", newRequest("app", "req-b", sess(other.ID, "jti-b"))); err != nil {
+		t.Fatal(err)
+	}
+
+	// The same set again, or a wider one, keeps the tokens.
+	for _, scopes := range [][]string{{"write:pets", "read:pets", "offline_access"}, {"read:pets", "write:pets", "offline_access", "admin"}} {
+		if _, err := s.UpsertGrant(ctx, u.ID, "app", scopes, true); err != nil {
+			t.Fatal(err)
+		}
+		if !active("broad") {
+			t.Fatalf("consent to %v revoked the grant's tokens", scopes)
+		}
+	}
+	since := time.Now().Add(-time.Minute)
+	narrowed, err := s.UpsertGrant(ctx, u.ID, "app", []string{"read:pets", "offline_access"}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if narrowed.ID != g.ID || narrowed.RevokedAt != nil || !slices.Equal(narrowed.Scopes, []string{"read:pets", "offline_access"}) {
+		t.Fatalf("narrowed grant %+v; want the same active grant with the new scopes", narrowed)
+	}
+	if active("broad") {
+		t.Fatal("tokens issued under the broader scope set survived the narrowed consent")
+	}
+	if revoked, _ := s.ListRevokedJWTs(ctx, since); !slices.Contains(jtisOf(revoked), "jti-broad") {
+		t.Errorf("revoked jtis %v lack jti-broad", jtisOf(revoked))
+	}
+	if _, err := s.GetAccessTokenSession(ctx, "at-bystander", emptySession()); err != nil {
+		t.Errorf("another grant's token was revoked: %v", err)
+	}
+	// Tokens issued under the narrowed grant live on.
+	mint("narrow")
+	if _, err := s.UpsertGrant(ctx, u.ID, "app", []string{"offline_access", "read:pets"}, false); err != nil || !active("narrow") {
+		t.Fatalf("same scopes again: %v, active=%v", err, active("narrow"))
+	}
+}
+
 func testAPIKeys(t *testing.T, s *store.Store) {
 	ctx := context.Background()
 	u := mustUser(t, s, "keys@example.com")

@@ -67,6 +67,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.Store) {
 		{"ClientAllowedOrigins", testClientAllowedOrigins},
 		{"Grants", testGrants},
 		{"RevokeGrant", testRevokeGrant},
+		{"NarrowedConsent", testNarrowedConsent},
 		{"APIKeys", testAPIKeys},
 		{"SigningKeys", testSigningKeys},
 		{"Audit", testAudit},
