@@ -7,13 +7,13 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"net"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/petstore-auth/petstore-auth/pkg/clientaddr"
 	"github.com/petstore-auth/petstore-auth/pkg/petstore"
 	"github.com/petstore-auth/petstore-auth/pkg/ratelimit"
 )
@@ -33,7 +33,7 @@ func credentialLimit(l ratelimit.Limiter, perMinute int, log *slog.Logger, onLim
 				next.ServeHTTP(w, r)
 				return
 			}
-			key := "ip:" + clientIP(r)
+			key := "ip:" + clientaddr.Of(r)
 			if a := r.Header.Get("Authorization"); a != "" {
 				sum := sha256.Sum256([]byte(a))
 				key = "cred:" + hex.EncodeToString(sum[:16])
@@ -54,14 +54,6 @@ func credentialLimit(l ratelimit.Limiter, perMinute int, log *slog.Logger, onLim
 			next.ServeHTTP(w, r)
 		})
 	}
-}
-
-func clientIP(r *http.Request) string {
-	ip, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return ip
 }
 
 // newLimiter counts in Redis when redisURL is set (falling back to in-process

@@ -25,6 +25,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/petstore-auth/petstore-auth/pkg/bearer"
+	"github.com/petstore-auth/petstore-auth/pkg/clientaddr"
 	"github.com/petstore-auth/petstore-auth/pkg/httpmetrics"
 	"github.com/petstore-auth/petstore-auth/pkg/petstore"
 )
@@ -114,7 +115,9 @@ func build(ctx context.Context, cfg config, log *slog.Logger) (http.Handler, fun
 		<-done
 		store.Close()
 	}
-	return accessLog(log, recoverer(log, r)), cleanup, nil
+	// The client address middleware is outermost: the access log and the
+	// rate limits read what it found.
+	return clientaddr.Middleware(cfg.trusted())(accessLog(log, hsts(recoverer(log, r)))), cleanup, nil
 }
 
 // serve runs the HTTP server on ln until ctx is done, then drains
@@ -130,7 +133,7 @@ func serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logge
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	if cfg.TLS.enabled() {
-		srv.Handler, srv.TLSConfig = hsts(h), tlsConfig()
+		srv.TLSConfig = tlsConfig()
 	}
 	errc := make(chan error, 1)
 	go func() {
@@ -176,7 +179,7 @@ func accessLog(log *slog.Logger, next http.Handler) http.Handler {
 		sw := &httpmetrics.StatusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
 		log.InfoContext(r.Context(), "request", "request_id", id, "method", r.Method, "path", r.URL.Path, "status", sw.Status(),
-			"duration_ms", time.Since(start).Milliseconds(), "remote", r.RemoteAddr)
+			"duration_ms", time.Since(start).Milliseconds(), "client", clientaddr.Of(r))
 	})
 }
 

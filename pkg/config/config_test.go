@@ -109,3 +109,46 @@ func TestDevSecretIsGeneratedOnceAndKept(t *testing.T) {
 		t.Fatalf("secret file mode %v", fi.Mode().Perm())
 	}
 }
+
+func TestTrustedProxies(t *testing.T) {
+	for _, tc := range []struct {
+		name, file string
+		env        map[string]string
+		want       []string
+		wantErr    string
+	}{
+		{"YAML list", "trusted_proxies: [127.0.0.1/32, '10.0.0.0/8']\n", nil, []string{"127.0.0.1/32", "10.0.0.0/8"}, ""},
+		{"comma string", "trusted_proxies: 127.0.0.1, ::1\n", nil, []string{"127.0.0.1/32", "::1/128"}, ""},
+		{"environment wins", "trusted_proxies: [10.0.0.0/8]\n", map[string]string{"PETSTORE_TRUSTED_PROXIES": "192.0.2.0/24,"}, []string{"192.0.2.0/24"}, ""},
+		{"every bad entry reported", "trusted_proxies: [10.0.0.0/33, proxy.local, 127.0.0.1]\n", nil, nil, `"10.0.0.0/33", "proxy.local"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "c.yaml")
+			if err := os.WriteFile(path, []byte("issuer: https://auth.example\nsecret: "+strings.Repeat("s", 32)+"\n"+tc.file), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			c, err := Load(path, false, func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok })
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = c.Validate()
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), "trusted_proxies") || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error %v, want one naming %s", err, tc.wantErr)
+				}
+				return
+			}
+			// No TLS files: a trusted proxy terminating TLS is enough in production.
+			if err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+			var got []string
+			for _, p := range c.TrustedProxyPrefixes() {
+				got = append(got, p.String())
+			}
+			if strings.Join(got, " ") != strings.Join(tc.want, " ") {
+				t.Fatalf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

@@ -3,13 +3,13 @@ package provider
 import (
 	"fmt"
 	"math"
-	"net"
 	"net/http"
 	"net/url"
 	"time"
 
 	"github.com/gorilla/mux"
 
+	"github.com/petstore-auth/petstore-auth/pkg/clientaddr"
 	"github.com/petstore-auth/petstore-auth/pkg/httpx"
 )
 
@@ -37,11 +37,7 @@ func (p *Provider) limit(next http.HandlerFunc) http.Handler {
 			}
 			return ok
 		}
-		ip, _, err := net.SplitHostPort(r.RemoteAddr)
-		if err != nil {
-			ip = r.RemoteAddr
-		}
-		if !check("ip:"+route+":"+ip, p.cfg.RateLimitPerIP) {
+		if !check("ip:"+route+":"+clientaddr.Of(r), p.cfg.RateLimitPerIP) {
 			return
 		}
 		if id := clientIDOf(r); id != "" && !check("client:"+route+":"+id, p.cfg.RateLimitPerClient) {

@@ -19,6 +19,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/petstore-auth/petstore-auth/pkg/audit"
+	"github.com/petstore-auth/petstore-auth/pkg/clientaddr"
 	"github.com/petstore-auth/petstore-auth/pkg/config"
 	"github.com/petstore-auth/petstore-auth/pkg/httpx"
 	"github.com/petstore-auth/petstore-auth/pkg/provider"
@@ -167,11 +168,15 @@ func (s *Server) routes(web fs.FS, secret []byte, now func() time.Time) (http.Ha
 	})
 	var h http.Handler = r
 	h = httpx.Deadline(time.Duration(s.Config.Limits.RequestTimeout))(h)
-	h = httpx.SecurityHeaders(s.Config.TLS.Enabled())(h)
+	h = httpx.SecurityHeaders()(h)
 	h = httpx.MaxInFlight(s.Config.Limits.MaxInFlight, func(r *http.Request) bool {
 		return r.URL.Path == "/healthz" || r.URL.Path == "/metrics"
 	})(h)
 	h = httpx.Middleware(s.Logger, nil)(h)
+	// Outermost: everything inside reads the client address and scheme
+	// through clientaddr, which believes forwarded headers only from
+	// trusted_proxies.
+	h = clientaddr.Middleware(s.Config.TrustedProxyPrefixes())(h)
 	return h, nil
 }
 

@@ -3,13 +3,13 @@ package web
 import (
 	"context"
 	"log/slog"
-	"net"
 	"net/http"
 	"time"
 
 	"github.com/gorilla/mux"
 	"github.com/ory/fosite"
 
+	"github.com/petstore-auth/petstore-auth/pkg/clientaddr"
 	"github.com/petstore-auth/petstore-auth/pkg/httpx"
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
 	"github.com/petstore-auth/petstore-auth/pkg/ratelimit"
@@ -129,7 +129,7 @@ func userVersion(u *identity.User) int64 { return u.UpdatedAt.Unix() }
 
 func (h *Handler) audit(r *http.Request, e identity.AuditEvent) {
 	e.Time = h.now()
-	e.IP = clientIP(r)
+	e.IP = clientaddr.Of(r)
 	e.UserAgent = truncate(r.UserAgent(), 256)
 	if e.Outcome == "" {
 		e.Outcome = "success"
@@ -151,16 +151,6 @@ func (h *Handler) internalError(w http.ResponseWriter, r *http.Request, err erro
 
 func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
 	h.UI.Error(w, r, http.StatusNotFound, "Not found", "There is nothing here, or it is not yours.")
-}
-
-// clientIP is the TCP peer. Behind a reverse proxy, put a middleware in
-// front that rewrites RemoteAddr from a trusted header.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 func truncate(s string, n int) string {
