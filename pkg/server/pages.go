@@ -50,7 +50,7 @@ func (s *Server) mountPages(r *mux.Router, files fs.FS, secret []byte, now func(
 	(&web.Handler{
 		OAuth2: s.Provider.OAuth2, Issuer: s.Config.Issuer, NewSession: provider.NewSessionFunc,
 		Users: st, Clients: st, Grants: st, APIKeys: st, Audit: s.Audit, UI: kit,
-		Limiter: s.Limiter, Now: now, Logger: s.Logger, Dev: s.Config.Dev,
+		Throttle: s.Throttle, Now: now, Logger: s.Logger, Dev: s.Config.Dev,
 	}).Mount(r)
 	return nil
 }

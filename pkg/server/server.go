@@ -37,6 +37,8 @@ type Server struct {
 	// Limiter counts requests for rate limits: in process, or in Redis when
 	// redis_url is set so that replicas share the counts.
 	Limiter ratelimit.Limiter
+	// Throttle counts failed sign-ins, in the same place as Limiter.
+	Throttle ratelimit.Throttle
 	// Audit writes security events in batches; Close flushes it.
 	Audit *audit.Log
 
@@ -105,7 +107,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Server, error)
 	if err != nil {
 		return fail(err)
 	}
-	s.Limiter = limiter
+	s.Limiter, s.Throttle = limiter, limiter
 	s.Provider, err = provider.New(ctx, provider.Config{
 		Issuer:                       cfg.Issuer,
 		Secret:                       secret,
@@ -253,7 +255,10 @@ func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
 
 // newLimiter returns the Redis limiter when redis_url is set (falling back
 // to in-process counting while Redis is unreachable), else in-process.
-func newLimiter(ctx context.Context, cfg config.Config, now func() time.Time) (ratelimit.Limiter, error) {
+func newLimiter(ctx context.Context, cfg config.Config, now func() time.Time) (interface {
+	ratelimit.Limiter
+	ratelimit.Throttle
+}, error) {
 	mem := &ratelimit.Memory{Now: now}
 	if cfg.RedisURL == "" {
 		return mem, nil
