@@ -5,5 +5,5 @@
 // https issuer and trusted_proxies: 127.0.0.1/32. It has no code of its own.
 //
 // Without nginx on PATH (or in /usr/sbin) the test is skipped, unless CI is
-// set to true: then it fails, so CI cannot silently lose it.
+// set (as in CI): then it fails, so CI cannot silently lose it.
 package proxytest

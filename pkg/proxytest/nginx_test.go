@@ -221,7 +221,7 @@ func TestBehindNginx(t *testing.T) {
 }
 
 // findNginx returns the nginx binary; without one it skips, or fails when
-// CI=true.
+// CI is set.
 func findNginx(t *testing.T) string {
 	if p, err := exec.LookPath("nginx"); err == nil {
 		return p
@@ -229,8 +229,8 @@ func findNginx(t *testing.T) string {
 	if _, err := os.Stat("/usr/sbin/nginx"); err == nil {
 		return "/usr/sbin/nginx"
 	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("nginx not found and CI=true: install it (apt-get install nginx; .ci/run does)")
+	if os.Getenv("CI") != "" {
+		t.Fatal("nginx not found and CI is set: install it (apt-get install nginx; .ci/run does)")
 	}
 	t.Skip("nginx not found (apt-get install nginx)")
 	return ""
