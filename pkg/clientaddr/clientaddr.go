@@ -161,13 +161,13 @@ func Resolve(r *http.Request, trusted []netip.Prefix) Client {
 	// believed further left, so the client is the last proxy we trusted.
 	for i := len(hops) - 1; i >= 0; i-- {
 		h := hops[i]
+		if h.proto != "" { // written by the trusted proxy right of this hop
+			c.Scheme = h.proto
+		}
 		if !h.addr.IsValid() {
 			return c
 		}
 		c.Addr = h.addr.Unmap().String()
-		if h.proto != "" {
-			c.Scheme = h.proto
-		}
 		if !isTrusted(h.addr, trusted) {
 			return c
 		}

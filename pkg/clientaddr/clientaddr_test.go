@@ -95,6 +95,7 @@ func TestResolve(t *testing.T) {
 		{"Forwarded obfuscated: the proxy is the client", "127.0.0.1:5000", false,
 			[][2]string{{"Forwarded", "for=_hidden"}}, "127.0.0.1", "http"},
 		{"Forwarded unknown", "127.0.0.1:5000", false, [][2]string{{"Forwarded", "for=unknown"}}, "127.0.0.1", "http"},
+		{"Forwarded proto only", "127.0.0.1:5000", false, [][2]string{{"Forwarded", "proto=https"}}, "127.0.0.1", "https"},
 		{"Forwarded quoted comma stays in one element", "127.0.0.1:5000", false,
 			[][2]string{{"Forwarded", `for=203.0.113.7;ext="a,b"`}}, "203.0.113.7", "http"},
 		{"trusted IPv6 peer", "[2001:db8:1::5]:5000", false, [][2]string{{"X-Forwarded-For", "203.0.113.7"}}, "203.0.113.7", "http"},
