@@ -70,6 +70,10 @@ func TestProductionNeedsHTTPSAndTLS(t *testing.T) {
 		{"no tls in production", func(c *Config) { c.TLS = TLS{} }, "production needs tls"},
 		{"http non-loopback in dev", func(c *Config) { c.Dev = true; c.Issuer = "http://auth.example.com" }, "loopback only"},
 		{"ok production", func(c *Config) {}, ""},
+		{"TLS at a trusted proxy", func(c *Config) { c.TLS, c.TrustedProxies = TLS{}, StringList{"10.0.0.0/8"} }, ""},
+		{"trusted proxy does not make an http issuer fine", func(c *Config) {
+			c.TLS, c.TrustedProxies, c.Issuer = TLS{}, StringList{"10.0.0.0/8"}, "http://auth.example.com"
+		}, "production needs https"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
