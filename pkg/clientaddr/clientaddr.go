@@ -6,8 +6,14 @@
 // then takes the client from the proxy's headers, but only when the peer is
 // one of the configured trusted proxies (RFC 9700 §4.13; RFC 7239):
 //
-//   - Forwarded (RFC 7239 §4): the for= and proto= parameters of the elements;
-//   - otherwise X-Forwarded-For and X-Forwarded-Proto.
+//   - X-Forwarded-For and X-Forwarded-Proto, which nginx, HAProxy and the
+//     cloud load balancers set;
+//   - without X-Forwarded-For, Forwarded (RFC 7239 §4): the for= and proto=
+//     parameters of its elements.
+//
+// X-Forwarded-For comes first because proxies that set only it pass a
+// client's own Forwarded header through untouched; a proxy that sets only
+// Forwarded must drop X-Forwarded-For from clients.
 //
 // The hops are read right to left and the first one that is not itself a
 // trusted proxy is the client: everything to its left was written by the
@@ -27,17 +33,11 @@ import (
 
 type ctxKey struct{}
 
-// client is what Middleware found for a request.
-type client struct {
-	addr   string
-	scheme string
-}
-
 // Of returns the client's IP address for r (no port): the one Middleware
 // derived, else the TCP peer.
 func Of(r *http.Request) string {
-	if c, ok := r.Context().Value(ctxKey{}).(client); ok {
-		return c.addr
+	if c, ok := r.Context().Value(ctxKey{}).(Client); ok {
+		return c.Addr
 	}
 	return peer(r)
 }
@@ -46,8 +46,8 @@ func Of(r *http.Request) string {
 // trusted proxy when Middleware saw X-Forwarded-Proto or Forwarded proto=
 // from one, else whether this connection is TLS.
 func Scheme(r *http.Request) string {
-	if c, ok := r.Context().Value(ctxKey{}).(client); ok && c.scheme != "" {
-		return c.scheme
+	if c, ok := r.Context().Value(ctxKey{}).(Client); ok && c.Scheme != "" {
+		return c.Scheme
 	}
 	if r.TLS != nil {
 		return "https"
@@ -116,8 +116,7 @@ func ParsePrefix(s string) (netip.Prefix, error) {
 func Middleware(trusted []netip.Prefix) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			c := Resolve(r, trusted)
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, c.toClient())))
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, Resolve(r, trusted))))
 		})
 	}
 }
@@ -128,12 +127,10 @@ type Client struct {
 	Scheme string // "https" or "http"
 }
 
-func (c Client) toClient() client { return client{addr: c.Addr, scheme: c.Scheme} }
-
 // Resolve derives the client of r given the trusted proxies, without
 // touching the request: the TCP peer unless it is trusted, in which case
-// the Forwarded header (RFC 7239) when present, else X-Forwarded-For and
-// X-Forwarded-Proto.
+// X-Forwarded-For and X-Forwarded-Proto when X-Forwarded-For is present,
+// else the Forwarded header (RFC 7239).
 func Resolve(r *http.Request, trusted []netip.Prefix) Client {
 	c := Client{Addr: peer(r), Scheme: "http"}
 	if r.TLS != nil {
@@ -144,17 +141,12 @@ func Resolve(r *http.Request, trusted []netip.Prefix) Client {
 		return c
 	}
 	var hops []hop
-	if fw := r.Header.Values("Forwarded"); len(fw) > 0 {
+	if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+		hops = parseXFF(xff, r.Header.Values("X-Forwarded-Proto"))
+	} else if fw := r.Header.Values("Forwarded"); len(fw) > 0 {
 		hops = parseForwarded(fw)
-	} else {
-		hops = parseXFF(r.Header.Values("X-Forwarded-For"), r.Header.Values("X-Forwarded-Proto"))
-	}
-	if len(hops) == 0 {
-		// A proxy that only tells the scheme (X-Forwarded-Proto alone).
-		if p := lastProto(r.Header.Values("X-Forwarded-Proto")); p != "" && len(r.Header.Values("Forwarded")) == 0 {
-			c.Scheme = p
-		}
-		return c
+	} else if p := lastProto(r.Header.Values("X-Forwarded-Proto")); p != "" {
+		c.Scheme = p // a proxy that only tells the scheme
 	}
 	// Right to left: skip our own proxies; the first other hop is the client.
 	// A hop we cannot parse stops the walk: whoever wrote it is not to be

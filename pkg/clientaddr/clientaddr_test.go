@@ -86,8 +86,10 @@ func TestResolve(t *testing.T) {
 			[][2]string{{"X-Forwarded-For", "203.0.113.7"}, {"X-Forwarded-Proto", "http, https"}}, "203.0.113.7", "https"},
 		{"Forwarded", "127.0.0.1:5000", false,
 			[][2]string{{"Forwarded", "for=203.0.113.7;proto=https;by=127.0.0.1"}}, "203.0.113.7", "https"},
-		{"Forwarded wins over X-Forwarded-For", "127.0.0.1:5000", false,
-			[][2]string{{"Forwarded", "for=203.0.113.7"}, {"X-Forwarded-For", "198.51.100.1"}}, "203.0.113.7", "http"},
+		// nginx with $proxy_add_x_forwarded_for passes a client's own
+		// Forwarded header through: X-Forwarded-For must win.
+		{"X-Forwarded-For wins over a passed-through Forwarded", "127.0.0.1:5000", false,
+			[][2]string{{"Forwarded", "for=203.0.113.7;proto=https"}, {"X-Forwarded-For", "198.51.100.1"}, {"X-Forwarded-Proto", "http"}}, "198.51.100.1", "http"},
 		{"Forwarded quoted IPv6 with port", "127.0.0.1:5000", false,
 			[][2]string{{"Forwarded", `For="[2001:db8:cafe::17]:4711"`}}, "2001:db8:cafe::17", "http"},
 		{"Forwarded several elements", "10.0.0.5:5000", false,

@@ -162,9 +162,10 @@ func TestBehindNginx(t *testing.T) {
 		apiLog.want(t, `"path":"/v1/pets","status":200`, `"client":"127.0.0.2"`)
 	})
 
-	t.Run("X-Forwarded-For sent through nginx cannot choose the address", func(t *testing.T) {
+	t.Run("forwarded headers sent through nginx cannot choose the address", func(t *testing.T) {
 		c := newClient(t, "127.0.0.3", pool)
-		if resp := c.login(issuer, "wrong password", map[string]string{"X-Forwarded-For": "203.0.113.7"}); resp.StatusCode != http.StatusUnauthorized {
+		forged := map[string]string{"X-Forwarded-For": "203.0.113.7", "Forwarded": "for=203.0.113.7", "X-Real-IP": "203.0.113.7"}
+		if resp := c.login(issuer, "wrong password", forged); resp.StatusCode != http.StatusUnauthorized {
 			t.Fatalf("wrong password: HTTP %d", resp.StatusCode)
 		}
 		audit.want(t, "login.failure", "127.0.0.3")
