@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/petstore-auth/petstore-auth/pkg/clientaddr"
 )
 
 // config is config/petstore-api.yaml; see that file for what each key means.
@@ -44,6 +47,41 @@ type config struct {
 	MetricsListen string `yaml:"metrics_listen"`
 	// RedisURL, when set, shares the rate-limit counts between replicas.
 	RedisURL string `yaml:"redis_url"`
+	// TrustedProxies: the reverse proxies (CIDRs or IPs) whose
+	// X-Forwarded-For / Forwarded / X-Forwarded-Proto are believed.
+	TrustedProxies proxyList `yaml:"trusted_proxies"`
+}
+
+// proxyList is a YAML list or one comma-separated string.
+type proxyList []string
+
+func (l *proxyList) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		*l = splitList(n.Value)
+		return nil
+	}
+	var items []string
+	if err := n.Decode(&items); err != nil {
+		return err
+	}
+	*l = items
+	return nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
+// trusted returns the trusted proxies parsed (validate reports bad ones).
+func (c config) trusted() []netip.Prefix {
+	p, _ := clientaddr.ParsePrefixes(strings.Join(c.TrustedProxies, ","))
+	return p
 }
 
 func defaults() config {
@@ -69,7 +107,8 @@ func (c config) LogValue() slog.Value {
 		slog.String("audience", c.Audience), slog.String("mode", c.Mode),
 		slog.String("cache_ttl", c.CacheTTL.String()), slog.String("revocation_poll_interval", c.RevocationPollInterval.String()),
 		slog.Int("rate_limit_per_minute", c.RateLimitPerMinute), slog.Int("failed_credentials_per_ip_per_minute", c.FailedPerIPPerMinute),
-		slog.String("metrics_listen", c.MetricsListen), slog.String("redis", redactURL(c.RedisURL)))
+		slog.String("metrics_listen", c.MetricsListen), slog.String("redis", redactURL(c.RedisURL)),
+		slog.Any("trusted_proxies", []string(c.TrustedProxies)))
 }
 
 // redactURL hides a database password.
@@ -96,6 +135,7 @@ var envOverrides = []struct {
 	{"PETSTORE_API_METRICS_LISTEN", func(c *config, v string) { c.MetricsListen = v }},
 	{"PETSTORE_API_TLS_CERT_FILE", func(c *config, v string) { c.TLS.CertFile = v }},
 	{"PETSTORE_API_TLS_KEY_FILE", func(c *config, v string) { c.TLS.KeyFile = v }},
+	{"PETSTORE_API_TRUSTED_PROXIES", func(c *config, v string) { c.TrustedProxies = splitList(v) }},
 }
 
 // loadConfig reads the YAML file (a missing file is fine unless required),
@@ -190,6 +230,9 @@ func (c config) validate() error {
 	}
 	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
 		bad("redis_url: must start with redis:// or rediss://")
+	}
+	if _, err := clientaddr.ParsePrefixes(strings.Join(c.TrustedProxies, ",")); err != nil {
+		bad("trusted_proxies: %v", err)
 	}
 	errs = append(errs, c.transportProblems()...)
 	return errors.Join(errs...)

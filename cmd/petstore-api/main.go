@@ -25,6 +25,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/petstore-auth/petstore-auth/pkg/bearer"
+	"github.com/petstore-auth/petstore-auth/pkg/clientaddr"
 	"github.com/petstore-auth/petstore-auth/pkg/httpmetrics"
 	"github.com/petstore-auth/petstore-auth/pkg/petstore"
 )
@@ -137,7 +138,9 @@ func build(ctx context.Context, cfg config, log *slog.Logger) (api, error) {
 		<-done
 		store.Close()
 	}
-	return api{handler: accessLog(log, recoverer(log, r)), metrics: m.handler(), cleanup: cleanup}, nil
+	// The client address middleware is outermost: the access log and the
+	// rate limits read what it found.
+	return api{handler: clientaddr.Middleware(cfg.trusted())(accessLog(log, hsts(recoverer(log, r)))), metrics: m.handler(), cleanup: cleanup}, nil
 }
 
 // serve runs the HTTP server on ln until ctx is done, then drains
@@ -153,7 +156,7 @@ func serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logge
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	if cfg.TLS.enabled() {
-		srv.Handler, srv.TLSConfig = hsts(h), tlsConfig()
+		srv.TLSConfig = tlsConfig()
 	}
 	errc := make(chan error, 1)
 	go func() {
@@ -199,7 +202,7 @@ func accessLog(log *slog.Logger, next http.Handler) http.Handler {
 		sw := &httpmetrics.StatusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
 		log.InfoContext(r.Context(), "request", "request_id", id, "method", r.Method, "path", r.URL.Path, "status", sw.Status(),
-			"duration_ms", time.Since(start).Milliseconds(), "remote", r.RemoteAddr)
+			"duration_ms", time.Since(start).Milliseconds(), "client", clientaddr.Of(r))
 	})
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -36,7 +37,7 @@ func TestShippedConfigLoads(t *testing.T) {
 	want := defaults()
 	want.Dev = true // the shipped file is for a laptop; production turns it off
 	want.ClientID, want.ClientSecret = "petstore-api", "s"
-	if c != want {
+	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("shipped config %+v differs from the defaults %+v", c, want)
 	}
 }
@@ -93,6 +94,21 @@ func TestLoadConfig(t *testing.T) {
 			file:    "client_id: a\nclient_secret: b\ndev: true\nmetrics_listen: 127.0.0.1:8081\nfailed_credentials_per_ip_per_minute: -1\n",
 			env:     map[string]string{"PETSTORE_API_RATE_LIMIT_FAILED_PER_IP": "many"},
 			wantErr: []string{"metrics_listen:", "PETSTORE_API_RATE_LIMIT_FAILED_PER_IP"},
+		},
+		{
+			name: "trusted proxies: list in the file, comma string in the environment",
+			file: "client_id: a\nclient_secret: b\ntrusted_proxies: [10.0.0.0/8]\n",
+			env:  map[string]string{"PETSTORE_API_TRUSTED_PROXIES": "127.0.0.1, ::1", "PETSTORE_AUTH_ISSUER": "https://auth.example"},
+			check: func(c config) bool {
+				// No TLS files: the trusted proxy terminates TLS.
+				p := c.trusted()
+				return len(p) == 2 && p[0].String() == "127.0.0.1/32" && p[1].String() == "::1/128"
+			},
+		},
+		{
+			name:    "bad trusted proxies, every one named",
+			file:    "client_id: a\nclient_secret: b\ndev: true\ntrusted_proxies: 10.0.0.0/33, proxy.local\n",
+			wantErr: []string{"trusted_proxies:", `"10.0.0.0/33"`, `"proxy.local"`},
 		},
 		{
 			name:    "unknown key",

@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+
+	"github.com/petstore-auth/petstore-auth/pkg/clientaddr"
 )
 
 // tlsFiles names the certificate and key the API serves HTTPS with.
@@ -27,8 +29,8 @@ func (c config) transportProblems() []error {
 	if c.Dev {
 		return errs
 	}
-	if !c.TLS.enabled() {
-		errs = append(errs, fmt.Errorf("tls: production needs tls.cert_file and tls.key_file (set dev: true only for local development)"))
+	if !c.TLS.enabled() && len(c.TrustedProxies) == 0 {
+		errs = append(errs, fmt.Errorf("tls: production needs tls.cert_file and tls.key_file, or trusted_proxies naming the proxy that terminates TLS (set dev: true only for local development)"))
 	}
 	if u, err := url.Parse(c.Issuer); err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) {
 		errs = append(errs, fmt.Errorf("issuer: %q is plain http on a non-loopback host; production needs https", c.Issuer))
@@ -50,10 +52,13 @@ func tlsConfig() *tls.Config {
 	}
 }
 
-// hsts tells browsers to use HTTPS only for two years.
+// hsts tells browsers to use HTTPS only for two years, on responses to
+// requests that came over HTTPS (directly or through a trusted proxy).
 func hsts(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		if clientaddr.Scheme(r) == "https" {
+			w.Header().Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		}
 		next.ServeHTTP(w, r)
 	})
 }

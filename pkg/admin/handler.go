@@ -3,13 +3,13 @@ package admin
 import (
 	"context"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
 
+	"github.com/petstore-auth/petstore-auth/pkg/clientaddr"
 	"github.com/petstore-auth/petstore-auth/pkg/httpx"
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
 	"github.com/petstore-auth/petstore-auth/pkg/provider"
@@ -112,14 +112,6 @@ func actorFrom(ctx context.Context) *actor {
 	return a
 }
 
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 func userAgent(r *http.Request) string {
 	ua := r.UserAgent()
 	if len(ua) > 256 {
@@ -174,13 +166,13 @@ func (h *Handler) requireAdmin(next http.Handler) http.Handler {
 		if err != nil {
 			if identity.ErrorCode(err) == identity.EFORBIDDEN {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="petstore-auth admin", error="insufficient_scope", scope="admin"`)
-				h.record(ctx, &actor{ID: p.Subject, Kind: "unknown", Via: "api", Cred: p.Kind, IP: clientIP(r), UA: userAgent(r)},
+				h.record(ctx, &actor{ID: p.Subject, Kind: "unknown", Via: "api", Cred: p.Kind, IP: clientaddr.Of(r), UA: userAgent(r)},
 					&identity.AuditEvent{Type: "admin.access_denied", Details: map[string]string{"path": r.URL.Path}}, err)
 			}
 			httpx.Error(w, r, err)
 			return
 		}
-		a.IP, a.UA = clientIP(r), userAgent(r)
+		a.IP, a.UA = clientaddr.Of(r), userAgent(r)
 		next.ServeHTTP(w, r.WithContext(withActor(ctx, a)))
 	})
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/petstore-auth/petstore-auth/pkg/clientaddr"
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
 	"github.com/petstore-auth/petstore-auth/pkg/ui"
 )
@@ -104,7 +105,7 @@ func (h *Handler) requireAdminSession(next pageFunc) http.Handler {
 				"Your account cannot use the admin console. Ask an administrator if you need access.")
 			return
 		}
-		a := &actor{ID: u.ID, Kind: "user", Via: "page", Cred: "session", IP: clientIP(r), UA: userAgent(r)}
+		a := &actor{ID: u.ID, Kind: "user", Via: "page", Cred: "session", IP: clientaddr.Of(r), UA: userAgent(r)}
 		next(w, r.WithContext(withActor(r.Context(), a)), u)
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -16,6 +17,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/petstore-auth/petstore-auth/pkg/clientaddr"
 )
 
 // Duration is a time.Duration written as "15m" or "720h" in YAML.
@@ -33,6 +36,36 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 
 // MarshalYAML writes Go duration syntax.
 func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+// StringList is a YAML list of strings, or one comma-separated string.
+type StringList []string
+
+// UnmarshalYAML accepts both forms.
+func (l *StringList) UnmarshalYAML(n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		*l = splitList(n.Value)
+		return nil
+	case yaml.SequenceNode:
+		var items []string
+		if err := n.Decode(&items); err != nil {
+			return err
+		}
+		*l = items
+		return nil
+	}
+	return fmt.Errorf("line %d: want a list or a comma-separated string", n.Line)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
 
 // Config is the whole configuration of petstore-auth.
 type Config struct {
@@ -62,6 +95,23 @@ type Config struct {
 	RateLimits RateLimits `yaml:"rate_limits"`
 	Limits     Limits     `yaml:"limits"`
 	LogLevel   string     `yaml:"log_level"`
+	// TrustedProxies are the addresses (CIDR prefixes or bare IPs) of the
+	// reverse proxies in front of the server. Only from these peers are
+	// X-Forwarded-For, Forwarded and X-Forwarded-Proto believed; with a
+	// proxy terminating TLS, production may listen on plain HTTP.
+	TrustedProxies StringList `yaml:"trusted_proxies"`
+}
+
+// TrustedProxyPrefixes returns TrustedProxies parsed; Validate reports the
+// entries that do not parse, which are left out here.
+func (c *Config) TrustedProxyPrefixes() []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range c.TrustedProxies {
+		if p, err := clientaddr.ParsePrefix(strings.TrimSpace(s)); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // Limits protect the server from overload.
@@ -192,6 +242,9 @@ func applyEnv(c *Config, env func(string) (string, bool)) error {
 	if v, ok := env("PETSTORE_PREVIOUS_SECRETS"); ok {
 		c.PreviousSecrets = strings.FieldsFunc(v, func(r rune) bool { return r == ',' })
 	}
+	if v, ok := env("PETSTORE_TRUSTED_PROXIES"); ok {
+		c.TrustedProxies = splitList(v)
+	}
 	str("PETSTORE_DATA_DIR", &c.DataDir)
 	str("PETSTORE_WEB_DIR", &c.WebDir)
 	str("PETSTORE_TLS_CERT_FILE", &c.TLS.CertFile)
@@ -276,8 +329,11 @@ func (c *Config) Validate() error {
 	if c.TLS.Enabled() && (c.TLS.CertFile == "" || c.TLS.KeyFile == "") {
 		bad("tls: both cert_file and key_file are required")
 	}
-	if !c.Dev && !c.TLS.Enabled() {
-		bad("tls: production needs tls.cert_file and tls.key_file (set dev: true only for local development)")
+	if !c.Dev && !c.TLS.Enabled() && len(c.TrustedProxies) == 0 {
+		bad("tls: production needs tls.cert_file and tls.key_file, or trusted_proxies naming the proxy that terminates TLS (set dev: true only for local development)")
+	}
+	if _, err := clientaddr.ParsePrefixes(strings.Join(c.TrustedProxies, ",")); err != nil {
+		bad("trusted_proxies: %v", err)
 	}
 	t := c.Tokens
 	if t.AuthorizeCodeLifespan <= 0 || time.Duration(t.AuthorizeCodeLifespan) > 10*time.Minute {

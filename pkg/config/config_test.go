@@ -70,6 +70,10 @@ func TestProductionNeedsHTTPSAndTLS(t *testing.T) {
 		{"no tls in production", func(c *Config) { c.TLS = TLS{} }, "production needs tls"},
 		{"http non-loopback in dev", func(c *Config) { c.Dev = true; c.Issuer = "http://auth.example.com" }, "loopback only"},
 		{"ok production", func(c *Config) {}, ""},
+		{"TLS at a trusted proxy", func(c *Config) { c.TLS, c.TrustedProxies = TLS{}, StringList{"10.0.0.0/8"} }, ""},
+		{"trusted proxy does not make an http issuer fine", func(c *Config) {
+			c.TLS, c.TrustedProxies, c.Issuer = TLS{}, StringList{"10.0.0.0/8"}, "http://auth.example.com"
+		}, "production needs https"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -149,5 +153,48 @@ func TestShippedConfigIsTheDefaults(t *testing.T) {
 	d := Default()
 	if cfg.RateLimits != d.RateLimits || cfg.MetricsListen != d.MetricsListen || cfg.Listen != d.Listen {
 		t.Fatalf("shipped %+v %q, defaults %+v %q", cfg.RateLimits, cfg.MetricsListen, d.RateLimits, d.MetricsListen)
+	}
+}
+
+func TestTrustedProxies(t *testing.T) {
+	for _, tc := range []struct {
+		name, file string
+		env        map[string]string
+		want       []string
+		wantErr    string
+	}{
+		{"YAML list", "trusted_proxies: [127.0.0.1/32, '10.0.0.0/8']\n", nil, []string{"127.0.0.1/32", "10.0.0.0/8"}, ""},
+		{"comma string", "trusted_proxies: 127.0.0.1, ::1\n", nil, []string{"127.0.0.1/32", "::1/128"}, ""},
+		{"environment wins", "trusted_proxies: [10.0.0.0/8]\n", map[string]string{"PETSTORE_TRUSTED_PROXIES": "192.0.2.0/24,"}, []string{"192.0.2.0/24"}, ""},
+		{"every bad entry reported", "trusted_proxies: [10.0.0.0/33, proxy.local, 127.0.0.1]\n", nil, nil, `"10.0.0.0/33", "proxy.local"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "c.yaml")
+			if err := os.WriteFile(path, []byte("issuer: https://auth.example\nsecret: "+strings.Repeat("s", 32)+"\n"+tc.file), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			c, err := Load(path, false, func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok })
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = c.Validate()
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), "trusted_proxies") || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error %v, want one naming %s", err, tc.wantErr)
+				}
+				return
+			}
+			// No TLS files: a trusted proxy terminating TLS is enough in production.
+			if err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+			var got []string
+			for _, p := range c.TrustedProxyPrefixes() {
+				got = append(got, p.String())
+			}
+			if strings.Join(got, " ") != strings.Join(tc.want, " ") {
+				t.Fatalf("got %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

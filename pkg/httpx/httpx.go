@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/petstore-auth/petstore-auth/pkg/clientaddr"
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
 )
 
@@ -151,7 +152,7 @@ func Middleware(base *slog.Logger, observe Observe) func(http.Handler) http.Hand
 					observe(r, sw.status, d)
 				}
 				log.Info("request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
-					"duration_ms", float64(d.Microseconds())/1000, "bytes", sw.bytes, "remote", r.RemoteAddr)
+					"duration_ms", float64(d.Microseconds())/1000, "bytes", sw.bytes, "client", clientaddr.Of(r))
 			}()
 			next.ServeHTTP(sw, r)
 		})
@@ -159,8 +160,9 @@ func Middleware(base *slog.Logger, observe Observe) func(http.Handler) http.Hand
 }
 
 // SecurityHeaders sets the headers every response of the authorization
-// server carries; HTML pages add their own CSP on top.
-func SecurityHeaders(hsts bool) func(http.Handler) http.Handler {
+// server carries; HTML pages add their own CSP on top. HSTS goes on answers
+// to requests that came over HTTPS, directly or through a trusted proxy.
+func SecurityHeaders() func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			h := w.Header()
@@ -170,7 +172,7 @@ func SecurityHeaders(hsts bool) func(http.Handler) http.Handler {
 			if h.Get("Content-Security-Policy") == "" {
 				h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
 			}
-			if hsts {
+			if clientaddr.Scheme(r) == "https" {
 				h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 			}
 			next.ServeHTTP(w, r)

@@ -1,8 +1,9 @@
 // Package opstest holds the operational tests of petstore-auth: several
 // replicas on one PostgreSQL behaving as one server, rate limits shared
 // through Redis, SQLite under many concurrent writers, a database outage
-// answered with fast 503s, and bad input at volume against a real
-// http.Server with production limits. It has no code of its own.
+// answered with fast 503s, bad input at volume against a real http.Server
+// with production limits, and sign-in throttling behind a trusted proxy.
+// It has no code of its own.
 //
 // Environment: PETSTORE_TEST_POSTGRES_DSN (replica tests; skipped when
 // unset, failing when set and unreachable) and PETSTORE_TEST_REDIS_ADDR,

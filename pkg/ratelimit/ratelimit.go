@@ -1,5 +1,6 @@
-// Package ratelimit counts requests per key in fixed windows, in process or
-// shared between replicas through Redis. Fixed windows are the one scheme
+// Package ratelimit counts requests per key in fixed windows, and failures
+// per key with growing delays (Throttle), in process or shared between
+// replicas through Redis. Fixed windows are the one scheme
 // that is a single atomic INCR in Redis, so every replica sees the same
 // count; the price (up to twice the limit across a window boundary) is
 // acceptable for abuse protection.
@@ -36,6 +37,8 @@ type Memory struct {
 	mu      sync.Mutex
 	windows map[string]*window
 	sweep   time.Time
+
+	bo memBackoff
 }
 
 type window struct {

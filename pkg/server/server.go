@@ -19,6 +19,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/petstore-auth/petstore-auth/pkg/audit"
+	"github.com/petstore-auth/petstore-auth/pkg/clientaddr"
 	"github.com/petstore-auth/petstore-auth/pkg/config"
 	"github.com/petstore-auth/petstore-auth/pkg/httpx"
 	"github.com/petstore-auth/petstore-auth/pkg/provider"
@@ -36,6 +37,8 @@ type Server struct {
 	// Limiter counts requests for rate limits: in process, or in Redis when
 	// redis_url is set so that replicas share the counts.
 	Limiter ratelimit.Limiter
+	// Throttle counts failed sign-ins, in the same place as Limiter.
+	Throttle ratelimit.Throttle
 	// Audit writes security events in batches; Close flushes it.
 	Audit *audit.Log
 
@@ -105,7 +108,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Server, error)
 	if err != nil {
 		return fail(err)
 	}
-	s.Limiter = limiter
+	s.Limiter, s.Throttle = limiter, limiter
 	s.Provider, err = provider.New(ctx, provider.Config{
 		Issuer:                       cfg.Issuer,
 		Secret:                       secret,
@@ -174,11 +177,15 @@ func (s *Server) routes(web fs.FS, secret []byte, now func() time.Time) (http.Ha
 	})
 	var h http.Handler = r
 	h = httpx.Deadline(time.Duration(s.Config.Limits.RequestTimeout))(h)
-	h = httpx.SecurityHeaders(s.Config.TLS.Enabled())(h)
+	h = httpx.SecurityHeaders()(h)
 	h = httpx.MaxInFlight(s.Config.Limits.MaxInFlight, func(r *http.Request) bool {
 		return r.URL.Path == "/healthz" || r.URL.Path == "/metrics"
 	})(h)
 	h = httpx.Middleware(s.Logger, nil)(h)
+	// Outermost: everything inside reads the client address and scheme
+	// through clientaddr, which believes forwarded headers only from
+	// trusted_proxies.
+	h = clientaddr.Middleware(s.Config.TrustedProxyPrefixes())(h)
 	return h, nil
 }
 
@@ -287,7 +294,10 @@ func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
 
 // newLimiter returns the Redis limiter when redis_url is set (falling back
 // to in-process counting while Redis is unreachable), else in-process.
-func newLimiter(ctx context.Context, cfg config.Config, now func() time.Time) (ratelimit.Limiter, error) {
+func newLimiter(ctx context.Context, cfg config.Config, now func() time.Time) (interface {
+	ratelimit.Limiter
+	ratelimit.Throttle
+}, error) {
 	mem := &ratelimit.Memory{Now: now}
 	if cfg.RedisURL == "" {
 		return mem, nil

@@ -2,7 +2,7 @@
 // PetStore":
 //
 //	GET|POST /oauth2/auth         validate (fosite) → sign in → consent → 303 with code, state, iss
-//	GET|POST /login               email + password; rate limited per account and IP
+//	GET|POST /login               email + password; failures throttled per account and address
 //	POST     /logout              ends the session
 //	POST     /oauth2/consent      the consent form; re-validates the request from return_to
 //	GET      /account             connected apps and API keys
@@ -17,11 +17,17 @@
 // ticked scopes (intersected with the requested ones) and "remember" come
 // from the form. The admin scope is never granted in the browser.
 //
-// Sign-in attempts are counted per account and per IP before the password
-// is checked (successful ones too), so that a burst of parallel guesses is
-// counted exactly; 10 per account and 50 per IP in 15 minutes are far above
-// what a person needs. Unknown email, wrong password and disabled account
-// give the same page after the same Argon2id work.
+// Sign-in throttling follows NIST SP 800-63B §5.2.2: only failures count.
+// Each attempt is charged as a failure before the password is checked, so a
+// burst of parallel guesses is counted exactly, and refunded when it
+// succeeds. Failures are throttled per (account, client address) and per
+// address over all accounts (password spraying) with doubling waits; after
+// LoginAccountCeiling consecutive failures of an account each address gets
+// a single free failure, while an address without failures always reaches
+// the password check, so nobody can lock the owner out. The client address
+// is clientaddr.Of (the trusted proxy's forwarded address). Unknown email,
+// wrong password and disabled account give the same page after the same
+// Argon2id work.
 //
 // Sessions and CSRF come from pkg/ui. A session ends when its user is
 // disabled or updated after sign-in (the session's version is the user's

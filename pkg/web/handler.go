@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/ory/fosite"
 
+	"github.com/petstore-auth/petstore-auth/pkg/clientaddr"
 	"github.com/petstore-auth/petstore-auth/pkg/httpx"
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
 	"github.com/petstore-auth/petstore-auth/pkg/ratelimit"
@@ -29,25 +29,30 @@ type OAuth2 interface {
 	WriteAuthorizeResponse(ctx context.Context, rw http.ResponseWriter, ar fosite.AuthorizeRequester, resp fosite.AuthorizeResponder)
 }
 
-// Limiter counts events per key in a window; ratelimit.Memory and
-// ratelimit.Redis implement it.
-type Limiter interface {
-	Allow(ctx context.Context, key string, limit int, window time.Duration) (ok bool, retryAfter time.Duration, err error)
-}
-
 // Templates are the pages this package renders; pass them to ui.Config
 // Required so that a missing one stops the server at startup.
 var Templates = []string{"index", "login", "consent", "account", "error"}
 
-// Login limits: attempts, successful or not, per account and per client IP
-// in a 15-minute window.
-const (
-	LoginLimitPerAccount = 10
-	LoginLimitPerIP      = 50
-	LoginLimitWindow     = 15 * time.Minute
+// Sign-in throttling (NIST SP 800-63B §5.2.2): only failed attempts count,
+// each with delays that double after the free ones. See login.go.
+var (
+	// LoginPerAccountAddress bounds failures of one account from one client
+	// address: 5 free, then 15 s doubling up to 1 h; forgotten a day after
+	// the last failure or at a successful sign-in from that address.
+	LoginPerAccountAddress = ratelimit.Backoff{Free: 5, Base: 15 * time.Second, Max: time.Hour, Forget: 24 * time.Hour}
+	// LoginPerAddress bounds failures from one client address over all
+	// accounts (password spraying): 50 free, then 15 s doubling up to 15 min;
+	// forgotten an hour after the last failure. Successful sign-ins do not
+	// count, so a NAT or proxy full of users is not throttled by them.
+	LoginPerAddress = ratelimit.Backoff{Free: 50, Base: 15 * time.Second, Max: 15 * time.Minute, Forget: time.Hour}
+	// LoginAccountCeiling is the number of consecutive failures of one
+	// account, from all addresses, after which each address gets only one
+	// free failure for it before the delays start. It slows a distributed
+	// guesser and never blocks an address without failures.
+	LoginAccountCeiling = 20
 )
 
-// Handler serves the user's pages. Every field except Limiter, Now, Logger
+// Handler serves the user's pages. Every field except Throttle, Now, Logger
 // and Dev is required.
 type Handler struct {
 	// OAuth2 is fosite's provider (provider.Provider.OAuth2).
@@ -67,10 +72,11 @@ type Handler struct {
 	// AuditKey keys the digest of an email typed at a failed sign-in that
 	// matches no account (provider.DeriveKey(secret, "audit-email")).
 	AuditKey []byte
-	// Limiter counts login attempts; nil means an in-process counter.
-	Limiter Limiter
-	Now     func() time.Time
-	Logger  *slog.Logger
+	// Throttle counts failed sign-ins (ratelimit.Redis to share them
+	// between replicas); nil means an in-process counter.
+	Throttle ratelimit.Throttle
+	Now      func() time.Time
+	Logger   *slog.Logger
 	// Dev shows fosite's reason on the error page of a refused
 	// authorization request, to help whoever is registering a client.
 	Dev bool
@@ -78,8 +84,8 @@ type Handler struct {
 
 // Mount registers the pages on r.
 func (h *Handler) Mount(r *mux.Router) {
-	if h.Limiter == nil {
-		h.Limiter = &ratelimit.Memory{Now: h.Now}
+	if h.Throttle == nil {
+		h.Throttle = &ratelimit.Memory{Now: h.Now}
 	}
 	page := func(f http.HandlerFunc) http.Handler { return h.UI.Pages(h.UI.Protect(f)) }
 	r.Handle("/", page(h.handleIndex)).Methods(http.MethodGet, http.MethodHead)
@@ -136,7 +142,7 @@ func userVersion(u *identity.User) int64 { return identity.SessionVersion(u) }
 
 func (h *Handler) audit(r *http.Request, e identity.AuditEvent) {
 	e.Time = h.now()
-	e.IP = clientIP(r)
+	e.IP = clientaddr.Of(r)
 	e.UserAgent = truncate(r.UserAgent(), 256)
 	if e.Outcome == "" {
 		e.Outcome = "success"
@@ -172,16 +178,6 @@ func (h *Handler) internalError(w http.ResponseWriter, r *http.Request, err erro
 
 func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
 	h.UI.Error(w, r, http.StatusNotFound, "Not found", "There is nothing here, or it is not yours.")
-}
-
-// clientIP is the TCP peer. Behind a reverse proxy, put a middleware in
-// front that rewrites RemoteAddr from a trusted header.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 func truncate(s string, n int) string {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"math"
@@ -10,8 +11,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/petstore-auth/petstore-auth/pkg/clientaddr"
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
 	"github.com/petstore-auth/petstore-auth/pkg/password"
+	"github.com/petstore-auth/petstore-auth/pkg/ratelimit"
 	"github.com/petstore-auth/petstore-auth/pkg/ui"
 )
 
@@ -60,9 +63,10 @@ func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, status int
 	h.UI.Render(w, r, status, "login", p)
 }
 
-// handleLogin serves POST /login. Every attempt is counted before the
-// password is checked, so parallel guesses cannot slip past the limit; an
-// unknown email costs the same Argon2id work as a wrong password.
+// handleLogin serves POST /login. Every attempt is charged as a failure
+// before the password is checked, so parallel guesses cannot slip past the
+// throttle, and refunded when it succeeds; an unknown email costs the same
+// Argon2id work as a wrong password.
 func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 	email := strings.ToLower(strings.TrimSpace(r.PostForm.Get("email")))
 	pw := r.PostForm.Get("password")
@@ -81,12 +85,12 @@ func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 		h.audit(r, identity.AuditEvent{Type: "login.failure", Outcome: "failure", UserID: userID, Details: details})
 	}
 
-	if retry, limited := h.loginLimited(r, email); limited {
+	attempt, retry := h.chargeLogin(r, email)
+	if attempt == nil {
 		fail("rate_limited", "")
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
-		minutes := int(math.Ceil(retry.Minutes()))
-		h.UI.Error(w, r, http.StatusTooManyRequests, "Too many sign-in attempts",
-			"For your security, signing in is paused. Please try again in "+plural(minutes, "minute")+".")
+		page.Error = "Too many failed sign-in attempts. Try again in " + waitText(retry) + "."
+		h.renderLogin(w, r, http.StatusTooManyRequests, page)
 		return
 	}
 
@@ -113,6 +117,7 @@ func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 		h.renderLogin(w, r, http.StatusUnauthorized, page)
 		return
 	}
+	attempt.succeeded()
 	if err := h.UI.SignIn(w, r, u.ID, u.Email, userVersion(u), remember); err != nil {
 		h.internalError(w, r, err)
 		return
@@ -125,33 +130,85 @@ func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, orDefault(returnTo, "/account"), http.StatusSeeOther)
 }
 
-// loginLimited counts the attempt against the client IP and the account
-// (both, always) and reports whether either is over its limit. A limiter
-// failure lets the attempt through: Argon2id still slows guessing down.
-func (h *Handler) loginLimited(r *http.Request, email string) (time.Duration, bool) {
-	// The account key is a hash, so emails do not end up in Redis.
+// accountCounter counts an account's consecutive failures from all
+// addresses; it never refuses by itself (see LoginAccountCeiling).
+var accountCounter = ratelimit.Backoff{Free: math.MaxInt32, Forget: 24 * time.Hour}
+
+// loginAttempt is a sign-in attempt charged as a failure in advance, so
+// that parallel guesses are all counted before any password is checked.
+type loginAttempt struct {
+	h                *Handler
+	r                *http.Request
+	pair, addr, acct string // throttle keys; "" when the charge failed open
+}
+
+// chargeLogin charges the attempt as a failure of (account, address), of
+// the address and of the account, and returns nil with the wait when the
+// pair or the address is within its delay (then nothing is charged). An
+// address that has no failures for the account passes even when the
+// account is over LoginAccountCeiling: the owner signing in from their own
+// device is slowed at most, never locked out (NIST SP 800-63B §5.2.2). A
+// throttle error lets the attempt through: Argon2id still slows guessing.
+func (h *Handler) chargeLogin(r *http.Request, email string) (*loginAttempt, time.Duration) {
+	ctx := r.Context()
+	// The account key is a hash, so emails do not end up in Redis; unknown
+	// emails are throttled like real ones so the answers look alike.
 	sum := sha256.Sum256([]byte(email))
-	keys := []struct {
-		key   string
-		limit int
-	}{
-		{"login:ip:" + clientIP(r), LoginLimitPerIP},
-		{"login:acct:" + hex.EncodeToString(sum[:16]), LoginLimitPerAccount},
-	}
-	var retry time.Duration
-	limited := false
-	for _, k := range keys {
-		ok, after, err := h.Limiter.Allow(r.Context(), k.key, k.limit, LoginLimitWindow)
+	acct, ip := hex.EncodeToString(sum[:16]), clientaddr.Of(r)
+	a := &loginAttempt{h: h, r: r}
+	charge := func(dst *string, key string, b ratelimit.Backoff) (bool, time.Duration) {
+		ok, retry, err := h.Throttle.Charge(ctx, key, b)
 		if err != nil {
-			h.log(r.Context()).Error("login rate limiter", "err", err)
-			continue
+			h.log(ctx).Error("sign-in throttle", "err", err)
+			return true, 0
 		}
-		if !ok {
-			limited = true
-			retry = max(retry, after)
+		if ok {
+			*dst = key
 		}
+		return ok, retry
 	}
-	return max(retry, time.Second), limited
+	pair := LoginPerAccountAddress
+	if n, err := h.Throttle.Failures(ctx, "login:acct:"+acct); err != nil {
+		h.log(ctx).Error("sign-in throttle", "err", err)
+	} else if n >= LoginAccountCeiling {
+		pair.Free = 1
+	}
+	if ok, retry := charge(&a.pair, "login:pair:"+acct+":"+ip, pair); !ok {
+		return nil, max(retry, time.Second)
+	}
+	if ok, retry := charge(&a.addr, "login:addr:"+ip, LoginPerAddress); !ok {
+		a.undo(a.h.Throttle.Refund, a.pair)
+		return nil, max(retry, time.Second)
+	}
+	charge(&a.acct, "login:acct:"+acct, accountCounter)
+	return a, 0
+}
+
+// succeeded takes the attempt's charges back: a successful sign-in ends the
+// account's run of consecutive failures and those of this address for it,
+// and is refunded (not reset) from the address's count, so that signing in
+// to one's own account does not wipe out a spraying count.
+func (a *loginAttempt) succeeded() {
+	a.undo(a.h.Throttle.Reset, a.pair)
+	a.undo(a.h.Throttle.Reset, a.acct)
+	a.undo(a.h.Throttle.Refund, a.addr)
+}
+
+func (a *loginAttempt) undo(f func(context.Context, string) error, key string) {
+	if key == "" {
+		return
+	}
+	if err := f(a.r.Context(), key); err != nil {
+		a.h.log(a.r.Context()).Error("sign-in throttle", "err", err)
+	}
+}
+
+// waitText says how long to wait, rounded up: "45 seconds", "2 minutes".
+func waitText(d time.Duration) string {
+	if d < time.Minute {
+		return plural(max(1, int(math.Ceil(d.Seconds()))), "second")
+	}
+	return plural(int(math.Ceil(d.Minutes())), "minute")
 }
 
 // handleLogout serves POST /logout.

@@ -2,11 +2,8 @@ package web
 
 import (
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 )
 
@@ -37,72 +34,6 @@ func TestLoginFailuresLookAlike(t *testing.T) {
 	}
 	if p := b.get("/account"); p.status != http.StatusSeeOther {
 		t.Fatalf("signed in after failed logins: HTTP %d", p.status)
-	}
-}
-
-// 100 parallel wrong passwords for one account (from 100 addresses) are all
-// counted: exactly 10 reach the password check, 90 are refused with 429.
-func TestLoginRateLimitCountsParallelAttempts(t *testing.T) {
-	e := newEnv(t)
-	// One anonymous session shared by all attempts, like a script would.
-	rec := httptest.NewRecorder()
-	e.router.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "https://auth.example/login", nil))
-	cookie := rec.Result().Cookies()[0]
-	token := csrfOf(t, page{body: rec.Body.String()})
-
-	attempt := func(ip, email, pw string) *httptest.ResponseRecorder {
-		form := url.Values{"email": {email}, "password": {pw}, "csrf_token": {token}}
-		req := httptest.NewRequest(http.MethodPost, "https://auth.example/login", strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.RemoteAddr = ip + ":40000"
-		req.AddCookie(cookie)
-		rec := httptest.NewRecorder()
-		e.router.ServeHTTP(rec, req)
-		return rec
-	}
-
-	const n = 100
-	statuses := make([]int, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			rec := attempt("10.0.0."+strconv.Itoa(i), "alice@example.com", "guess-"+strconv.Itoa(i))
-			statuses[i] = rec.Code
-			if rec.Code == http.StatusTooManyRequests && rec.Header().Get("Retry-After") == "" {
-				t.Error("429 without Retry-After")
-			}
-		})
-	}
-	wg.Wait()
-	counts := map[int]int{}
-	for _, s := range statuses {
-		counts[s]++
-	}
-	if counts[http.StatusUnauthorized] != LoginLimitPerAccount || counts[http.StatusTooManyRequests] != n-LoginLimitPerAccount {
-		t.Fatalf("statuses %v; want %d×401 and %d×429", counts, LoginLimitPerAccount, n-LoginLimitPerAccount)
-	}
-	if got := e.audit.count("login.failure", ""); got != n {
-		t.Fatalf("%d login.failure events, want %d", got, n)
-	}
-	if got := e.audit.count("login.failure", "rate_limited"); got != n-LoginLimitPerAccount {
-		t.Fatalf("%d rate_limited events, want %d", got, n-LoginLimitPerAccount)
-	}
-	// The right password does not get through while the account is locked.
-	if rec := attempt("10.0.1.1", "alice@example.com", alicePass); rec.Code != http.StatusTooManyRequests {
-		t.Fatalf("correct password during lockout: HTTP %d, want 429", rec.Code)
-	}
-	// Another account from another address is unaffected.
-	if rec := attempt("10.0.1.2", "bob@example.com", alicePass); rec.Code != http.StatusSeeOther {
-		t.Fatalf("other account: HTTP %d, want 303", rec.Code)
-	}
-
-	// Per IP: after 50 attempts from one address, the next one is refused
-	// whatever the account.
-	for i := range LoginLimitPerIP {
-		attempt("10.9.9.9", "user"+strconv.Itoa(i)+"@example.com", "x")
-	}
-	if rec := attempt("10.9.9.9", "someone-else@example.com", "x"); rec.Code != http.StatusTooManyRequests {
-		t.Fatalf("attempt %d from one IP: HTTP %d, want 429", LoginLimitPerIP+1, rec.Code)
 	}
 }
 
