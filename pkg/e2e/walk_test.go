@@ -380,33 +380,40 @@ func newWalker(t *testing.T, path string) *walker {
 // ended at wantURL. No response so far was a 5xx.
 func (w *walker) step(name, wantURL string, want int, sel string, actions ...chromedp.Action[chromedp.Void]) {
 	w.t.Helper()
-	res, err := chromedp.RunResponse(w.ctx, actions...)
-	if err == nil {
-		err = chromedp.Do(w.ctx, chromedp.WaitVisible(chromedp.CSS(sel)))
-	}
+	// Each page gets 30 s, so a broken one fails fast instead of using up
+	// the whole walk's deadline.
+	ctx, cancel := context.WithTimeout(w.ctx, 30*time.Second)
+	defer cancel()
+	res, err := chromedp.RunResponse(ctx, actions...)
 	loc, _ := chromedp.Run(w.ctx, chromedp.Location())
-	if err != nil {
-		body, _ := chromedp.Run(w.ctx, chromedp.Text(chromedp.CSS(`body`)))
-		w.t.Fatalf("%s: %v (at %s): %.500q", name, err, loc, body)
+	body := func() string {
+		b, _ := chromedp.Run(w.ctx, chromedp.Text(chromedp.CSS(`body`)))
+		return b
 	}
-	u, _ := url.Parse(loc)
 	w.mu.Lock()
-	w.visited = append(w.visited, fmt.Sprintf("%-45s %d %s", name, res.Status, u.RequestURI()))
 	serverErrors := append([]string(nil), w.serverErrors...)
-	w.mu.Unlock()
-	if len(serverErrors) > 0 {
-		w.t.Fatalf("%s: server errors: %v", name, serverErrors)
+	if err == nil {
+		u, _ := url.Parse(loc)
+		w.visited = append(w.visited, fmt.Sprintf("%-45s %d %s", name, res.Status, u.RequestURI()))
 	}
-	if int(res.Status) != want {
-		w.t.Fatalf("%s: HTTP %d at %s, want %d", name, res.Status, loc, want)
+	w.mu.Unlock()
+	switch {
+	case len(serverErrors) > 0:
+		w.t.Fatalf("%s: server errors: %v (at %s): %.500q", name, serverErrors, loc, body())
+	case err != nil:
+		w.t.Fatalf("%s: %v (at %s): %.500q", name, err, loc, body())
+	case int(res.Status) != want:
+		w.t.Fatalf("%s: HTTP %d at %s, want %d: %.500q", name, res.Status, loc, want, body())
+	}
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
+		w.t.Fatalf("%s: %s never showed: %v (at %s): %.500q", name, sel, err, loc, body())
 	}
 	isError, err := chromedp.Run(w.ctx, chromedp.Evaluate[bool](`document.querySelector('.card-error, .message-problem, .banner-problem, .alert-error') !== null`))
 	if err != nil {
 		w.t.Fatal(err)
 	}
 	if isError != (want >= 400) {
-		body, _ := chromedp.Run(w.ctx, chromedp.Text(chromedp.CSS(`body`)))
-		w.t.Fatalf("%s: error page shown = %v at %s (HTTP %d): %.500q", name, isError, loc, res.Status, body)
+		w.t.Fatalf("%s: error page shown = %v at %s (HTTP %d): %.500q", name, isError, loc, res.Status, body())
 	}
 	if wantURL != "" && loc != wantURL {
 		w.t.Fatalf("%s: the browser is at %s, want %s", name, loc, wantURL)
