@@ -19,7 +19,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -158,6 +160,7 @@ func TestWalkBuiltBinaries(t *testing.T) {
 	}
 	for _, pg := range pages {
 		w.step(pg.path, authURL+pg.path, 200, `.admin-main`, chromedp.Navigate(authURL+pg.path))
+		w.phoneFits(pg.path)
 		if pg.shot != "" {
 			w.shoot(pg.shot)
 		}
@@ -458,7 +461,7 @@ func (w *walker) shoot(name string) {
 		if err != nil {
 			w.t.Fatal(err)
 		}
-		png, err := chromedp.Run(w.ctx, chromedp.FullScreenshot(100))
+		png, err := chromedp.Run(w.ctx, pageScreenshot(size.w))
 		if err != nil {
 			w.t.Fatal(err)
 		}
@@ -468,6 +471,58 @@ func (w *walker) shoot(name string) {
 	}
 	if err := chromedp.Do(w.ctx, chromedp.EmulateViewport(1280, 900)); err != nil {
 		w.t.Fatal(err)
+	}
+}
+
+// overflowJS lists the elements that stick out of the viewport on the
+// right: on a phone they make the whole page scroll sideways.
+const overflowJS = `(() => {
+	if (document.documentElement.scrollWidth <= window.innerWidth) return [];
+	const out = [];
+	for (const el of document.querySelectorAll('body *')) {
+		const r = el.getBoundingClientRect();
+		if (r.right > window.innerWidth + 1 && !el.closest('.table-wrap')) {
+			out.push(el.tagName.toLowerCase() + (el.className ? '.' + String(el.className).trim().replace(/\s+/g, '.') : '') + ' right=' + Math.round(r.right));
+		}
+	}
+	return out.slice(0, 8);
+})()`
+
+// phoneFits checks that the page fits a phone's width: nothing but a
+// scrollable table sticks out to the right.
+func (w *walker) phoneFits(name string) {
+	w.t.Helper()
+	err := chromedp.Do(w.ctx, chromedp.EmulateViewport(390, 844))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer chromedp.Do(w.ctx, chromedp.EmulateViewport(1280, 900))
+	out, err := chromedp.Run(w.ctx, chromedp.Evaluate[[]string](overflowJS))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if len(out) > 0 {
+		w.t.Errorf("%s: wider than a phone (390 px); sticking out: %v", name, out)
+	}
+}
+
+// pageScreenshot captures the whole height of the page at the viewport's
+// width. (FullScreenshot widens the image to the scrollable overflow of a
+// wide table, which the page itself does not show.)
+func pageScreenshot(width int64) chromedp.Action[[]byte] {
+	return func(ctx context.Context, t *chromedp.Target) ([]byte, error) {
+		h, err := chromedp.Evaluate[float64](`document.documentElement.scrollHeight`)(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		r, err := cdp.Call(ctx, t, page.CaptureScreenshot, page.CaptureScreenshotParams{
+			Format: page.CaptureScreenshotFormatPng, CaptureBeyondViewport: new(true),
+			Clip: &page.Viewport{Width: float64(width), Height: h, Scale: 1},
+		})
+		if err != nil {
+			return nil, err
+		}
+		return r.Data, nil
 	}
 }
 
