@@ -85,8 +85,10 @@ func TestWalkBuiltBinaries(t *testing.T) {
 
 	// MyApp: connect → sign in → consent → back at MyApp listing pets.
 	w.step("MyApp home", demoURL+"/", 200, `a.ps-button`, chromedp.Navigate(demoURL+"/"))
+	w.phoneFits("MyApp home")
 	w.step("sign-in page (from MyApp)", "", 200, `input[name="email"]`, chromedp.Click(chromedp.CSS(`a.ps-button`)))
 	w.shoot("login")
+	w.phoneFits("login")
 	w.step("consent page", "", 200, `button[value="allow"]`,
 		chromedp.SendKeys(chromedp.CSS(`input[name="email"]`), userEmail),
 		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), password),
@@ -95,6 +97,7 @@ func TestWalkBuiltBinaries(t *testing.T) {
 		t.Fatalf("the consent page does not name MyApp: %.300q", text)
 	}
 	w.shoot("consent")
+	w.phoneFits("consent")
 	w.step("MyApp connected", demoURL+"/", 200, `form[action="/pets"]`, chromedp.Click(chromedp.CSS(`button[value="allow"]`)))
 	w.step("MyApp lists the added pet", demoURL+"/", 200, `li.pet`,
 		chromedp.SendKeys(chromedp.CSS(`input[name="name"]`), "Pixel"),
@@ -103,6 +106,7 @@ func TestWalkBuiltBinaries(t *testing.T) {
 	if pets := w.text(`ul.pet-grid`); !strings.Contains(pets, "Pixel") {
 		t.Fatalf("MyApp does not list the pet it added: %q", pets)
 	}
+	w.phoneFits("MyApp pets")
 	w.step("MyApp unknown page", demoURL+"/no-such-page", 404, `.message-problem`, chromedp.Navigate(demoURL+"/no-such-page"))
 
 	// The user's own pages on the authorization server.
@@ -112,6 +116,7 @@ func TestWalkBuiltBinaries(t *testing.T) {
 		t.Fatalf("the account page lacks the connected app or the API key: %.500q", text)
 	}
 	w.shoot("account")
+	w.phoneFits("account")
 	w.step("error page: unknown client", "", 400, `.card-error`,
 		chromedp.Navigate(authURL+"/oauth2/auth?response_type=code&client_id=nobody&state=abcdefgh"))
 	w.step("error page: unregistered redirect_uri", "", 400, `.card-error`,
