@@ -17,6 +17,12 @@
 // ticked scopes (intersected with the requested ones) and "remember" come
 // from the form. The admin scope is never granted in the browser.
 //
+// After sign-in, /login sends the user back to return_to when it is one of
+// our own pages — /account…, /admin… or /oauth2/auth?… — and to /account
+// otherwise (validReturnTo: no other path, scheme, host, "//", "\", dot
+// segment, fragment or control character), so the login page is never an
+// open redirect.
+//
 // Sign-in attempts are counted per account and per IP before the password
 // is checked (successful ones too), so that a burst of parallel guesses is
 // counted exactly; 10 per account and 50 per IP in 15 minutes are far above
