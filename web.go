@@ -6,7 +6,9 @@ package petstoreauth
 
 import "embed"
 
-// Web is the repository's templates/ and static/ directories.
+// Web is the repository's templates/ and static/ directories, every file:
+// "all:" keeps the partials whose names start with "_" (_shell.html …),
+// which a plain pattern silently leaves out.
 //
-//go:embed templates static
+//go:embed all:templates all:static
 var Web embed.FS

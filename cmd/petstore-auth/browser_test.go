@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -19,8 +18,6 @@ import (
 	"github.com/chromedp/chromedp"
 	"golang.org/x/oauth2"
 )
-
-var screenshots = flag.Bool("screenshots", false, "write page screenshots to docs/screenshots")
 
 // chrome starts headless Chromium (Debian's package) for one test. Without
 // it the test is skipped locally; CI installs it, so there it fails.
@@ -56,30 +53,6 @@ func chrome(t *testing.T) context.Context {
 		}
 	}()
 	return ctx
-}
-
-// shoot saves the current page at desktop and phone width when -screenshots.
-func shoot(ctx context.Context, t *testing.T, name string) {
-	t.Helper()
-	if !*screenshots {
-		return
-	}
-	dir := filepath.Join("..", "..", "docs", "screenshots")
-	os.MkdirAll(dir, 0o755)
-	for _, size := range []struct {
-		suffix string
-		w, h   int64
-	}{{"desktop", 1280, 900}, {"phone", 390, 844}} {
-		if err := chromedp.Do(ctx, chromedp.EmulateViewport(size.w, size.h), chromedp.Sleep(150*time.Millisecond)); err != nil {
-			t.Fatal(err)
-		}
-		buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatal(err)
-		}
-		os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%s.png", name, size.suffix)), buf, 0o644)
-	}
-	chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900))
 }
 
 // appServer plays the third-party app's callback: it records what arrives.
@@ -136,7 +109,6 @@ func TestBrowserConnectConsentRevoke(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	shoot(ctx, t, "login")
 	err = chromedp.Do(ctx,
 		chromedp.SendKeys(chromedp.CSS(`input[name="email"]`), "alice@example.com"),
 		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), "correct horse battery"),
@@ -153,7 +125,6 @@ func TestBrowserConnectConsentRevoke(t *testing.T) {
 	if !strings.Contains(consentText, "MyApp") || !strings.Contains(consentText, "Manage your pets") {
 		t.Fatalf("consent page does not name the app and the scopes: %q", consentText)
 	}
-	shoot(ctx, t, "consent")
 	err = chromedp.Do(ctx,
 		chromedp.Click(chromedp.CSS(`#scope-write\:pets`)), // untick write:pets
 		chromedp.Click(chromedp.CSS(`button[value="allow"]`)),
@@ -190,7 +161,6 @@ func TestBrowserConnectConsentRevoke(t *testing.T) {
 	if !strings.Contains(accountText, "MyApp") {
 		t.Fatalf("connected apps do not list MyApp: %q", accountText)
 	}
-	shoot(ctx, t, "account")
 	err = chromedp.Do(ctx,
 		chromedp.Click(chromedp.CSS(`form[action^="/account/grants/"] button`)),
 		chromedp.WaitNotPresent(chromedp.CSS(`form[action^="/account/grants/"]`)),

@@ -21,6 +21,7 @@ import (
 	"github.com/petstore-auth/petstore-auth/pkg/config"
 	"github.com/petstore-auth/petstore-auth/pkg/server"
 	"github.com/petstore-auth/petstore-auth/pkg/store/storetest"
+	"github.com/petstore-auth/petstore-auth/pkg/webtest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -92,7 +93,7 @@ func startServerLogging(t *testing.T, w io.Writer) (*server.Server, *httptest.Se
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	s, err := server.Open(context.Background(), cfg, server.Options{Logger: logger, Web: os.DirFS("../..")})
+	s, err := server.Open(context.Background(), cfg, server.Options{Logger: logger, Web: webtest.Files()})
 	if err != nil {
 		t.Fatalf("open server: %v", err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
+	"github.com/petstore-auth/petstore-auth/pkg/webtest"
 )
 
 var screenshots = flag.Bool("screenshots", false, "write the guided-tour screenshots to docs/screenshots")
@@ -38,7 +39,7 @@ func TestQuickstartStory(t *testing.T) {
 	)
 	ctx := context.Background()
 	s, err := start(ctx, options{AuthAddr: "127.0.0.1:0", APIAddr: "127.0.0.1:0", DemoAddr: "127.0.0.1:0", DataDir: t.TempDir(),
-		AccessTokenLifespan: 3 * time.Second, APICacheTTL: time.Second, Web: os.DirFS("../.."),
+		AccessTokenLifespan: 3 * time.Second, APICacheTTL: time.Second, Web: webtest.Files(),
 		observeAPI: func(r *http.Request) {
 			if a := r.Header.Get("Authorization"); a != "" {
 				mu.Lock()

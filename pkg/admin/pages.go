@@ -80,9 +80,12 @@ func (h *Handler) requireAdminSession(next pageFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := ui.SessionFrom(r.Context())
 		toLogin := func() {
-			target := r.URL.Path
-			if r.Method == http.MethodGet && r.URL.RawQuery != "" {
-				target += "?" + r.URL.RawQuery
+			// Back to this page after sign-in; pkg/web checks it is one of
+			// ours. A form POST (session expired meanwhile) may have no
+			// page at its address, so it returns to the dashboard.
+			target := "/admin"
+			if r.Method == http.MethodGet || r.Method == http.MethodHead {
+				target = r.URL.RequestURI()
 			}
 			http.Redirect(w, r, "/login?return_to="+url.QueryEscape(target), http.StatusSeeOther)
 		}

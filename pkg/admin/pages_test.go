@@ -7,7 +7,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -18,6 +17,7 @@ import (
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
 	"github.com/petstore-auth/petstore-auth/pkg/password"
 	"github.com/petstore-auth/petstore-auth/pkg/ui"
+	"github.com/petstore-auth/petstore-auth/pkg/webtest"
 )
 
 // pageEnv is env with the console mounted on a real HTTP server, the
@@ -30,7 +30,7 @@ type pageEnv struct {
 func newPageEnv(t *testing.T) *pageEnv {
 	t.Helper()
 	e := newEnv(t)
-	kit, err := ui.New(ui.Config{FS: os.DirFS("../.."), Secret: []byte(strings.Repeat("s", 32)), Insecure: true,
+	kit, err := ui.New(ui.Config{FS: webtest.Files(), Secret: []byte(strings.Repeat("s", 32)), Insecure: true,
 		Required: admin.Templates})
 	if err != nil {
 		t.Fatal(err)

@@ -7,12 +7,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
+
+	"github.com/petstore-auth/petstore-auth/pkg/webtest"
 )
 
 const (
@@ -255,7 +257,11 @@ func newEnv(t *testing.T) *env {
 	t.Cleanup(e.apiSrv.Close)
 	e.as.issuer = e.asSrv.URL
 
-	pages, err := LoadPages(os.DirFS("../.."))
+	pages, err := LoadPages(webtest.Files())
+	if err != nil {
+		t.Fatal(err)
+	}
+	static, err := fs.Sub(webtest.Files(), "static/demo")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,7 +271,7 @@ func newEnv(t *testing.T) *env {
 			Listen: "127.0.0.1:0", PublicURL: "http://" + e.app.Listener.Addr().String(), Issuer: e.asSrv.URL, APIURL: e.apiSrv.URL,
 			ClientID: testClientID, ClientSecret: testClientSecret, Scopes: Default().Scopes,
 		},
-		Pages: pages, Static: os.DirFS("../../static/demo"),
+		Pages: pages, Static: static,
 		Logger: slog.New(slog.NewTextHandler(&e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 	if err := e.h.Config.Validate(); err != nil {

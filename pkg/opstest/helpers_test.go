@@ -22,6 +22,7 @@ import (
 	"github.com/petstore-auth/petstore-auth/pkg/password"
 	"github.com/petstore-auth/petstore-auth/pkg/server"
 	"github.com/petstore-auth/petstore-auth/pkg/store/storetest"
+	"github.com/petstore-auth/petstore-auth/pkg/webtest"
 )
 
 const (
@@ -63,7 +64,7 @@ type replica struct {
 
 func openReplica(t *testing.T, cfg config.Config) replica {
 	t.Helper()
-	s, err := server.Open(context.Background(), cfg, server.Options{Logger: slog.New(slog.DiscardHandler), Web: os.DirFS("../..")})
+	s, err := server.Open(context.Background(), cfg, server.Options{Logger: slog.New(slog.DiscardHandler), Web: webtest.Files()})
 	if err != nil {
 		t.Fatalf("open replica: %v", err)
 	}

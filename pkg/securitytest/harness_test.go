@@ -305,7 +305,7 @@ func newWorld(t testing.TB, dbURL string, tempDir func() string, cleanup func(fu
 	}
 	e.cfg = cfg
 	logger := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv, err := server.Open(ctx, cfg, server.Options{Logger: logger, Web: os.DirFS("../.."), Now: e.clock.Now})
+	srv, err := server.Open(ctx, cfg, server.Options{Logger: logger, Web: webtest.Files(), Now: e.clock.Now})
 	if err != nil {
 		t.Fatalf("open server: %v", err)
 	}

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -234,7 +233,7 @@ func TestRT09_StateSurvivesRestart(t *testing.T) {
 		e.post("/oauth2/revoke", e.web, url.Values{"token": {revoked.refresh}})
 		e.pastGrace()
 		// A second process on the same database: nothing held in memory.
-		s2, err := server.Open(context.Background(), e.cfg, server.Options{Logger: slog.New(slog.DiscardHandler), Web: os.DirFS("../.."), Now: e.clock.Now})
+		s2, err := server.Open(context.Background(), e.cfg, server.Options{Logger: slog.New(slog.DiscardHandler), Web: webtest.Files(), Now: e.clock.Now})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,6 +12,7 @@ import (
 	"github.com/petstore-auth/petstore-auth/pkg/config"
 	"github.com/petstore-auth/petstore-auth/pkg/store"
 	"github.com/petstore-auth/petstore-auth/pkg/tlstest"
+	"github.com/petstore-auth/petstore-auth/pkg/webtest"
 )
 
 // productionConfig is a production configuration (dev off) on a migrated
@@ -42,7 +42,7 @@ func productionConfig(t *testing.T) config.Config {
 // address.
 func serveTLS(t *testing.T, cfg config.Config) string {
 	t.Helper()
-	s, err := Open(context.Background(), cfg, Options{Logger: slog.New(slog.DiscardHandler), Web: os.DirFS("../..")})
+	s, err := Open(context.Background(), cfg, Options{Logger: slog.New(slog.DiscardHandler), Web: webtest.Files()})
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
@@ -124,7 +124,7 @@ func TestOpenRefusesInsecureProduction(t *testing.T) {
 			cfg := productionConfig(t)
 			cfg.TLS = config.TLS{CertFile: certFile, KeyFile: keyFile}
 			tc.change(&cfg)
-			s, err := Open(context.Background(), cfg, Options{Logger: slog.New(slog.DiscardHandler), Web: os.DirFS("../..")})
+			s, err := Open(context.Background(), cfg, Options{Logger: slog.New(slog.DiscardHandler), Web: webtest.Files()})
 			if err == nil {
 				s.Close()
 				t.Fatal("server opened")
@@ -137,7 +137,7 @@ func TestOpenRefusesInsecureProduction(t *testing.T) {
 	t.Run("dev on loopback over plain HTTP", func(t *testing.T) {
 		cfg := productionConfig(t)
 		cfg.Dev, cfg.Issuer = true, "http://127.0.0.1:8080"
-		s, err := Open(context.Background(), cfg, Options{Logger: slog.New(slog.DiscardHandler), Web: os.DirFS("../..")})
+		s, err := Open(context.Background(), cfg, Options{Logger: slog.New(slog.DiscardHandler), Web: webtest.Files()})
 		if err != nil {
 			t.Fatalf("development mode refused: %v", err)
 		}

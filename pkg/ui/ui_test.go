@@ -3,11 +3,12 @@ package ui
 import (
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
+
+	"github.com/petstore-auth/petstore-auth/pkg/webtest"
 )
 
 var secret = []byte("0123456789abcdef0123456789abcdef-ui-test")
@@ -50,7 +51,7 @@ func TestNewReportsEveryMissingTemplate(t *testing.T) {
 }
 
 func TestTheRealTemplatesLoad(t *testing.T) {
-	if _, err := New(Config{FS: os.DirFS("../.."), Secret: secret, Required: []string{"login", "consent", "account", "index"}}); err != nil {
+	if _, err := New(Config{FS: webtest.Files(), Secret: secret, Required: []string{"login", "consent", "account", "index"}}); err != nil {
 		t.Fatal(err)
 	}
 }

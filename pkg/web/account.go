@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -135,7 +136,7 @@ func (h *Handler) requireUser(w http.ResponseWriter, r *http.Request) (*identity
 	}
 	if u == nil {
 		if r.Method == http.MethodGet {
-			http.Redirect(w, r, "/login?return_to=%2Faccount", http.StatusSeeOther)
+			http.Redirect(w, r, "/login?return_to="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 		} else {
 			http.Redirect(w, r, "/login", http.StatusSeeOther)
 		}

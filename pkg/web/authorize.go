@@ -4,9 +4,12 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"path"
 	"regexp"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/ory/fosite"
 
@@ -203,21 +206,39 @@ func authorizeRequestFrom(r *http.Request, returnTo string) (*http.Request, bool
 	return req, true
 }
 
-// validReturnTo accepts only local paths we send people back to after
-// sign-in: an authorization request or the account page. Anything else
-// could be an open redirect.
+// validReturnTo accepts only our own pages as the place to send someone
+// after sign-in: the account pages (/account, /account/…), the admin console
+// (/admin, /admin/…) and an authorization request (/oauth2/auth?…). Anything
+// else could be an open redirect (RFC 9700 §4.11), so it is refused: other
+// paths, a scheme or host, "//" or "\" (browsers read "/\evil" as
+// "//evil"), dot segments, fragments, controls and non-ASCII.
 func validReturnTo(s string) bool {
 	// Controls and spaces never occur in what we build (a request URI or
 	// an encoded form); browsers drop some of them, which could turn a
 	// path into a scheme-relative URL.
-	if len(s) > maxReturnTo || strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' || r == 0x7f || r == '\\' }) {
+	if len(s) > maxReturnTo || !utf8.ValidString(s) || !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") ||
+		strings.ContainsFunc(s, func(r rune) bool {
+			return r <= ' ' || unicode.IsControl(r) || unicode.IsSpace(r) || r == '\\' || r == '#'
+		}) {
 		return false
 	}
-	if s == "/account" {
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" || strings.Contains(u.Path, `\`) {
+		return false
+	}
+	// The decoded path must be clean: "/admin/../x", "/admin/%2e%2e/x" or
+	// "/admin//x" would lead elsewhere once a browser resolves it.
+	if u.Path != path.Clean(u.Path) && u.Path != path.Clean(u.Path)+"/" {
+		return false
+	}
+	switch {
+	case u.Path == authPath:
+		return strings.HasPrefix(s, authPath+"?") && u.RawQuery != ""
+	case u.Path == "/account" || strings.HasPrefix(u.Path, "/account/"),
+		u.Path == "/admin" || strings.HasPrefix(u.Path, "/admin/"):
 		return true
 	}
-	u, err := url.Parse(s)
-	return err == nil && strings.HasPrefix(s, authPath+"?") && u.Path == authPath
+	return false
 }
 
 // parseAuthorize runs fosite's validation of req plus our own policy: code

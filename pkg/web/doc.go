@@ -17,6 +17,12 @@
 // ticked scopes (intersected with the requested ones) and "remember" come
 // from the form. The admin scope is never granted in the browser.
 //
+// After sign-in, /login sends the user back to return_to when it is one of
+// our own pages — /account…, /admin… or /oauth2/auth?… — and to /account
+// otherwise (validReturnTo: no other path, scheme, host, "//", "\", dot
+// segment, fragment or control character), so the login page is never an
+// open redirect.
+//
 // Sign-in throttling follows NIST SP 800-63B §5.2.2: only failures count.
 // Each attempt is charged as a failure before the password is checked, so a
 // burst of parallel guesses is counted exactly, and refunded when it

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path"
 	"strings"
 	"testing"
 )
@@ -90,6 +91,16 @@ func FuzzAuthorizeRequest(f *testing.F) {
 	})
 }
 
+// ourPage reports whether p is a page a sign-in may lead back to.
+func ourPage(p string) bool {
+	for _, prefix := range []string{"/account", "/admin"} {
+		if p == prefix || strings.HasPrefix(p, prefix+"/") {
+			return true
+		}
+	}
+	return p == authPath
+}
+
 func checkAuthorizeLocation(t *testing.T, loc string) {
 	t.Helper()
 	if strings.HasPrefix(loc, "/login?return_to=") {
@@ -142,9 +153,9 @@ func checkStateEchoed(t *testing.T, query, body string, post bool, loc string) {
 	}
 }
 
-// FuzzReturnTo: the return_to of the login page is only ever a local path
-// (the account page or an authorization request), both in validReturnTo and
-// in the redirect a signed-in visitor of /login gets.
+// FuzzReturnTo: the return_to of the login page is only ever one of our
+// pages (account, admin console or an authorization request), both in
+// validReturnTo and in the redirect a signed-in visitor of /login gets.
 // Seeds: testdata/fuzz/FuzzReturnTo (WB-06 vectors).
 func FuzzReturnTo(f *testing.F) {
 	e := newFuzzEnv(f)
@@ -152,7 +163,7 @@ func FuzzReturnTo(f *testing.F) {
 	f.Fuzz(func(t *testing.T, returnTo string) {
 		if validReturnTo(returnTo) {
 			u, err := url.Parse(returnTo)
-			if err != nil || !sameSite(returnTo) || (returnTo != "/account" && u.Path != authPath) {
+			if err != nil || !sameSite(returnTo) || !ourPage(u.Path) || path.Clean(u.Path) != strings.TrimSuffix(u.Path, "/") && u.Path != "/admin/" {
 				t.Fatalf("validReturnTo accepted %q", returnTo)
 			}
 		}

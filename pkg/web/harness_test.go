@@ -10,7 +10,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -25,6 +24,7 @@ import (
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
 	"github.com/petstore-auth/petstore-auth/pkg/password"
 	"github.com/petstore-auth/petstore-auth/pkg/ui"
+	"github.com/petstore-auth/petstore-auth/pkg/webtest"
 )
 
 const (
@@ -68,7 +68,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		}
 	})
 	now := func() time.Time { return time.Now().UTC() }
-	cfg := ui.Config{FS: os.DirFS("../.."), Secret: []byte("0123456789abcdef0123456789abcdef-test"), Required: Templates}
+	cfg := ui.Config{FS: webtest.Files(), Secret: []byte("0123456789abcdef0123456789abcdef-test"), Required: Templates}
 	for _, o := range opts {
 		o(&cfg)
 	}

@@ -190,15 +190,97 @@ func TestFormsRefuseCrossOriginAndBadCSRF(t *testing.T) {
 	}
 }
 
-// Open redirects: return_to outside an authorization request is ignored.
-func TestLoginReturnToIsLocal(t *testing.T) {
-	for _, rt := range []string{"https://evil.example/", "//evil.example/oauth2/auth?x", "/oauth2/authx", "/account/../x"} {
-		t.Run(rt, func(t *testing.T) {
+// After sign-in the user lands on the page that sent them to /login when it
+// is one of ours; any other return_to (an open redirect) lands on /account.
+func TestLoginReturnTo(t *testing.T) {
+	for _, tc := range []struct{ returnTo, want string }{
+		{"/admin/clients", "/admin/clients"},
+		{"/admin/grants?user=alice%40example.com", "/admin/grants?user=alice%40example.com"},
+		{"/account", "/account"},
+		{authPathFor("read:pets"), ""}, // consent page, checked below
+		{"https://evil.example/", "/account"},
+		{"//evil.example/oauth2/auth?x", "/account"},
+		{"/\\evil.example", "/account"},
+		{"/oauth2/authx", "/account"},
+		{"/account/../x", "/account"},
+		{"/logout", "/account"},
+	} {
+		t.Run(tc.returnTo, func(t *testing.T) {
 			b := newEnv(t).browser()
-			p := b.login("alice@example.com", alicePass, url.Values{"return_to": {rt}})
-			if p.status != http.StatusSeeOther || p.location() != "/account" {
-				t.Fatalf("HTTP %d to %q; want 303 to /account", p.status, p.location())
+			p := b.login("alice@example.com", alicePass, url.Values{"return_to": {tc.returnTo}})
+			want := tc.want
+			if want == "" {
+				want = tc.returnTo
+			}
+			if p.status != http.StatusSeeOther || p.location() != want {
+				t.Fatalf("HTTP %d to %q; want 303 to %q", p.status, p.location(), want)
 			}
 		})
+	}
+}
+
+// TestValidReturnTo is the list of places a sign-in may lead back to:
+// our account, admin and authorization pages, and nothing else.
+func TestValidReturnTo(t *testing.T) {
+	for _, tc := range []struct {
+		in string
+		ok bool
+	}{
+		{"/account", true},
+		{"/account/apps", true},
+		{"/account?tab=keys", true},
+		{"/admin", true},
+		{"/admin/", true},
+		{"/admin/clients", true},
+		{"/admin/users/usr_123", true},
+		{"/admin/grants?user=alice%40example.com&client=myapp", true},
+		{"/admin/audit?type=login.failure", true},
+		{"/oauth2/auth?client_id=myapp&response_type=code", true},
+
+		{"", false},
+		{"/", false},
+		{"/login", false},
+		{"/logout", false},
+		{"/accounts", false},
+		{"/administrator", false},
+		{"/admin.evil", false},
+		{"/oauth2/auth", false},
+		{"/oauth2/auth?", false},
+		{"/oauth2/authx?client_id=a", false},
+		{"/oauth2/token?x=1", false},
+		{"admin", false},
+		{"account", false},
+		{"//evil.example", false},
+		{"//evil.example/admin", false},
+		{"///evil.example/admin", false},
+		{"/\\evil.example", false},
+		{"/admin\\..\\..\\evil", false},
+		{"/admin/%5c%5cevil", false},
+		{"\\/evil.example", false},
+		{"https://evil.example/admin", false},
+		{"http:/admin", false},
+		{"javascript:alert(1)", false},
+		{"/admin/../login", false},
+		{"/admin/./clients", false},
+		{"/admin//clients", false},
+		{"/admin/%2e%2e/login", false},
+		{"/admin%2f..%2f..%2flogin", false},
+		{"/admin/clients#frag", false},
+		{"/admin\tx", false},
+		{"/\t/evil.example", false},
+		{"/\n/evil.example", false},
+		{"/admin\r\nSet-Cookie: x=1", false},
+		{"/admin\x00", false},
+		{"/admin\x7f", false},
+		{"/admin\u0085", false},
+		{"/admin\u00a0x", false},
+		{"/admin/\xff", false},
+		{"/admin /x", false},
+		{"/" + strings.Repeat("a", maxReturnTo), false},
+		{"/admin?" + strings.Repeat("a", maxReturnTo), false},
+	} {
+		if got := validReturnTo(tc.in); got != tc.ok {
+			t.Errorf("validReturnTo(%q) = %v, want %v", tc.in, got, tc.ok)
+		}
 	}
 }

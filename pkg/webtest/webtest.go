@@ -1,5 +1,6 @@
-// Package webtest helps black-box tests drive the HTML pages as a browser
-// would: reading the hidden fields (CSRF token, return_to) of a form.
+// Package webtest helps tests drive the HTML pages as a browser would:
+// the embedded web files every test renders from (Files), and the hidden
+// fields (CSRF token, return_to) of a form.
 package webtest
 
 import (

@@ -1,0 +1,541 @@
+package e2e_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+)
+
+var screenshots = flag.Bool("screenshots", false, "write the README screenshots to docs/screenshots")
+
+const (
+	adminEmail = "admin@example.com"
+	userEmail  = "alice@example.com"
+	password   = "correct horse battery staple"
+)
+
+// TestWalkBuiltBinaries runs what users run: the three programs built with
+// `go build`, seeded with the README's CLI commands, started as processes
+// from the shipped config/ files (only the ports moved, through the
+// documented environment variables, and the data in a temporary
+// directory). In Chromium it walks MyApp's connect → sign-in → consent →
+// pets story, the account page, the error pages and every page of the
+// admin console, failing on any 5xx response and on any error page where
+// none is expected.
+func TestWalkBuiltBinaries(t *testing.T) {
+	browser := chromium(t)
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	began := time.Now()
+	bin := build(t, root)
+	t.Logf("go build of the three programs: %s", time.Since(began).Round(time.Millisecond))
+
+	// The shipped configuration files, run from a fresh directory: the
+	// relative data paths (data/…) land in it.
+	work := t.TempDir()
+	if err := os.CopyFS(filepath.Join(work, "config"), os.DirFS(filepath.Join(root, "config"))); err != nil {
+		t.Fatal(err)
+	}
+	authAddr, apiAddr, demoAddr := freeAddr(t), freeAddr(t), freeAddr(t)
+	authURL, apiURL, demoURL := "http://"+authAddr, "http://"+apiAddr, "http://"+demoAddr
+	env := []string{
+		"PETSTORE_LISTEN=" + authAddr, "PETSTORE_ISSUER=" + authURL,
+		"PETSTORE_API_LISTEN=" + apiAddr, "PETSTORE_AUTH_ISSUER=" + authURL,
+		"PETSTORE_DEMO_LISTEN=" + demoAddr, "PETSTORE_DEMO_PUBLIC_URL=" + demoURL,
+		"PETSTORE_DEMO_ISSUER=" + authURL, "PETSTORE_DEMO_API_URL=" + apiURL,
+	}
+	p := &procs{t: t, dir: work, env: env, bin: bin}
+
+	// Seed exactly as the README's CLI reference and Docker section do.
+	p.cli(password+"\n", "user", "create", "--email", adminEmail, "--admin", "--password-stdin")
+	p.cli(password+"\n", "user", "create", "--email", userEmail, "--password-stdin")
+	api := p.client("client", "create", "--name", "PetStore API", "--introspect", "-o", "json")
+	myapp := p.client("client", "create", "--id", "myapp", "--name", "MyApp", "--redirect-uri", demoURL+"/callback",
+		"--scope", "read:pets write:pets offline_access", "-o", "json")
+	p.cli("", "apikey", "create", "--owner", userEmail, "--scope", "read:pets", "--env", "test", "--name", "Nightly sync")
+
+	p.start("petstore-auth", nil, "serve")
+	waitOK(t, authURL+"/readyz")
+	p.start("petstore-api", []string{"PETSTORE_API_CLIENT_ID=" + api.ClientID, "PETSTORE_API_CLIENT_SECRET=" + api.ClientSecret})
+	waitOK(t, apiURL+"/healthz")
+	p.start("petstore-demo", []string{"PETSTORE_DEMO_CLIENT_SECRET=" + myapp.ClientSecret})
+	waitOK(t, demoURL+"/")
+
+	w := newWalker(t, browser)
+	defer w.report()
+
+	// MyApp: connect → sign in → consent → back at MyApp listing pets.
+	w.step("MyApp home", demoURL+"/", 200, `a.ps-button`, chromedp.Navigate(demoURL+"/"))
+	w.phoneFits("MyApp home")
+	w.step("sign-in page (from MyApp)", "", 200, `input[name="email"]`, chromedp.Click(chromedp.CSS(`a.ps-button`)))
+	w.shoot("login")
+	w.phoneFits("login")
+	w.step("consent page", "", 200, `button[value="allow"]`,
+		chromedp.SendKeys(chromedp.CSS(`input[name="email"]`), userEmail),
+		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), password),
+		chromedp.Click(chromedp.CSS(`button[type="submit"]`)))
+	if text := w.text(`main`); !strings.Contains(text, "MyApp") {
+		t.Fatalf("the consent page does not name MyApp: %.300q", text)
+	}
+	w.shoot("consent")
+	w.phoneFits("consent")
+	w.step("MyApp connected", demoURL+"/", 200, `form[action="/pets"]`, chromedp.Click(chromedp.CSS(`button[value="allow"]`)))
+	w.step("MyApp lists the added pet", demoURL+"/", 200, `li.pet`,
+		chromedp.SendKeys(chromedp.CSS(`input[name="name"]`), "Pixel"),
+		chromedp.SendKeys(chromedp.CSS(`input[name="species"]`), "cat"),
+		chromedp.Click(chromedp.CSS(`form[action="/pets"] button[type="submit"]`)))
+	if pets := w.text(`ul.pet-grid`); !strings.Contains(pets, "Pixel") {
+		t.Fatalf("MyApp does not list the pet it added: %q", pets)
+	}
+	w.phoneFits("MyApp pets")
+	w.step("MyApp unknown page", demoURL+"/no-such-page", 404, `.message-problem`, chromedp.Navigate(demoURL+"/no-such-page"))
+
+	// The user's own pages on the authorization server.
+	w.step("home (signed in: to the account)", authURL+"/account", 200, `main`, chromedp.Navigate(authURL+"/"))
+	w.step("account", authURL+"/account", 200, `form[action^="/account/grants/"]`, chromedp.Navigate(authURL+"/account"))
+	if text := w.text(`main`); !strings.Contains(text, "MyApp") || !strings.Contains(text, "Nightly sync") {
+		t.Fatalf("the account page lacks the connected app or the API key: %.500q", text)
+	}
+	w.shoot("account")
+	w.phoneFits("account")
+	w.step("error page: unknown client", "", 400, `.card-error`,
+		chromedp.Navigate(authURL+"/oauth2/auth?response_type=code&client_id=nobody&state=abcdefgh"))
+	w.step("error page: unregistered redirect_uri", "", 400, `.card-error`,
+		chromedp.Navigate(authURL+"/oauth2/auth?response_type=code&client_id=myapp&state=abcdefgh&redirect_uri="+
+			url.QueryEscape("https://evil.example/cb")))
+	w.step("non-admin on /admin", authURL+"/admin", 403, `.card-error`, chromedp.Navigate(authURL+"/admin"))
+	w.step("account", authURL+"/account", 200, `form[action="/logout"] button`, chromedp.Navigate(authURL+"/account"))
+	w.step("signed out", "", 200, `input[name="email"]`, chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)))
+
+	// The admin console: signing in from a console page lands back on it.
+	target := "/admin/grants?user=" + url.QueryEscape(userEmail)
+	w.step("sign-in page (from the console)", "", 200, `input[name="email"]`, chromedp.Navigate(authURL+target))
+	w.step("back on the console page after sign-in", authURL+target, 200, `.admin-main`,
+		chromedp.SendKeys(chromedp.CSS(`input[name="email"]`), adminEmail),
+		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), password),
+		chromedp.Click(chromedp.CSS(`button[type="submit"]`)))
+
+	w.step("users", authURL+"/admin/users", 200, `.admin-main`, chromedp.Navigate(authURL+"/admin/users"))
+	userPath := w.href(`a[href^="/admin/users/"]`, userEmail)
+	w.step("grants", authURL+"/admin/grants", 200, `.admin-main`, chromedp.Navigate(authURL+"/admin/grants"))
+	grantRevoke := w.href(`a[href^="/admin/grants/"][href*="/revoke"]`, "")
+	w.step("API keys", authURL+"/admin/api-keys", 200, `.admin-main`, chromedp.Navigate(authURL+"/admin/api-keys"))
+	keyRevoke := w.href(`a[href^="/admin/api-keys/"][href*="/revoke"]`, "")
+	userID := strings.TrimPrefix(userPath, "/admin/users/")
+
+	pages := []struct{ shot, path string }{
+		{"admin-dashboard", "/admin"},
+		{"admin-clients", "/admin/clients"},
+		{"admin-client", "/admin/clients/myapp"},
+		{"", "/admin/clients/myapp/rotate-secret"},
+		{"", "/admin/clients/myapp/disable"},
+		{"", "/admin/clients/myapp/delete"},
+		{"admin-users", "/admin/users"},
+		{"", "/admin/users?q=alice"},
+		{"admin-user", userPath},
+		{"", userPath + "/disable"},
+		{"admin-grants", "/admin/grants"},
+		{"", "/admin/grants?user=" + url.QueryEscape(userEmail)},
+		{"", "/admin/grants/revoke?user_id=" + userID},
+		{"", "/admin/grants/revoke?client_id=myapp"},
+		{"admin-grant-revoke-confirm", grantRevoke},
+		{"admin-apikeys", "/admin/api-keys"},
+		{"", keyRevoke},
+		{"admin-audit", "/admin/audit"},
+		{"", "/admin/audit?type=login.success"},
+	}
+	for _, pg := range pages {
+		w.step(pg.path, authURL+pg.path, 200, `.admin-main`, chromedp.Navigate(authURL+pg.path))
+		w.phoneFits(pg.path)
+		if pg.shot != "" {
+			w.shoot(pg.shot)
+		}
+	}
+	w.step("console: unknown client", "", 404, `.card-error`, chromedp.Navigate(authURL+"/admin/clients/no-such-client"))
+	w.step("console: grants revoke without a target", "", 400, `.card-error`, chromedp.Navigate(authURL+"/admin/grants/revoke"))
+
+	// Forms: a new client shows its secret once; revoking the grant ends
+	// it and MyApp notices.
+	w.step("clients", authURL+"/admin/clients", 200, `#new-client input[name="name"]`, chromedp.Navigate(authURL+"/admin/clients"))
+	w.step("new client: secret page", authURL+"/admin/clients", 201, `.admin-main code`,
+		chromedp.SendKeys(chromedp.CSS(`#new-client input[name="name"]`), "Vet Portal"),
+		chromedp.SendKeys(chromedp.CSS(`#redirect_uris`), "https://vets.example/oauth/cb"),
+		chromedp.Click(chromedp.CSS(`#new-client button[type="submit"]`)))
+	if text := w.text(`.admin-main`); !strings.Contains(text, "pst_cs_") {
+		t.Fatalf("the new client's page shows no secret: %.500q", text)
+	}
+	w.step("grant revoke: confirm", authURL+grantRevoke, 200, `form.confirm-actions button[type="submit"]`, chromedp.Navigate(authURL+grantRevoke))
+	w.step("grant revoked", authURL+"/admin/grants?done=grant_revoked", 200, `.alert-success`,
+		chromedp.Click(chromedp.CSS(`form.confirm-actions button[type="submit"]`)))
+	w.step("logout", "", 200, `input[name="email"]`, chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)))
+}
+
+// chromium finds Debian's Chromium. Without it the test is skipped locally;
+// CI (CI set) installs it, so there its absence fails the test.
+func chromium(t *testing.T) string {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("chromium is not installed; .ci/run installs it")
+		}
+		t.Skip("chromium not installed (CI is not set)")
+	}
+	return path
+}
+
+// build compiles the three programs the way users do (go build ./cmd/…),
+// from the module at root, into a temporary directory.
+func build(t *testing.T, root string) string {
+	t.Helper()
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("go is not on PATH: %v", err)
+	}
+	out := t.TempDir()
+	cmd := exec.Command(gobin, "build", "-o", out+string(filepath.Separator),
+		"./cmd/petstore-auth", "./cmd/petstore-api", "./cmd/petstore-demo")
+	cmd.Dir = root
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, b)
+	}
+	return out
+}
+
+// freeAddr returns a loopback address with a port nobody listens on now.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// procs runs the built programs in one directory with one environment and
+// stops them at the end of the test, showing their logs if it failed.
+type procs struct {
+	t   *testing.T
+	dir string
+	env []string
+	bin string
+}
+
+// environ is the test's environment without PETSTORE_* variables (a
+// developer's own settings must not change the run), plus env and extra.
+func (p *procs) environ(extra []string) []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "PETSTORE_") {
+			out = append(out, kv)
+		}
+	}
+	return append(append(out, p.env...), extra...)
+}
+
+// cli runs `petstore-auth args…` with stdin and returns its standard output.
+func (p *procs) cli(stdin string, args ...string) string {
+	p.t.Helper()
+	cmd := exec.Command(filepath.Join(p.bin, "petstore-auth"), args...)
+	cmd.Dir, cmd.Env, cmd.Stdin = p.dir, p.environ(nil), strings.NewReader(stdin)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		p.t.Fatalf("petstore-auth %s: %v\n%s%s", strings.Join(args, " "), err, stdout.String(), stderr.String())
+	}
+	return stdout.String()
+}
+
+type created struct {
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret"`
+}
+
+// client runs a `client create … -o json` command and reads its answer.
+func (p *procs) client(args ...string) created {
+	p.t.Helper()
+	out := p.cli("", args...)
+	var c created
+	if err := json.Unmarshal([]byte(out), &c); err != nil || c.ClientID == "" || c.ClientSecret == "" {
+		p.t.Fatalf("client create printed %q: %v", out, err)
+	}
+	return c
+}
+
+// start runs a built program until the end of the test; SIGTERM stops it.
+func (p *procs) start(name string, extra []string, args ...string) {
+	p.t.Helper()
+	cmd := exec.Command(filepath.Join(p.bin, name), args...)
+	cmd.Dir, cmd.Env = p.dir, p.environ(extra)
+	logs := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		p.t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	p.t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-done:
+			var exit *exec.ExitError
+			if err != nil && !errors.As(err, &exit) {
+				p.t.Errorf("%s: %v", name, err)
+			}
+		case <-time.After(15 * time.Second):
+			_ = cmd.Process.Kill()
+			p.t.Errorf("%s did not stop within 15 s of SIGTERM", name)
+		}
+		if p.t.Failed() {
+			p.t.Logf("--- %s log ---\n%s", name, logs.String())
+		}
+	})
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// waitOK waits until u answers 200 (the program has started).
+func waitOK(t *testing.T, u string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		res, err := http.Get(u)
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not answer 200 within 60 s (last: %v)", u, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// walker drives one Chromium tab and records every response it sees.
+type walker struct {
+	t   *testing.T
+	ctx context.Context
+
+	mu           sync.Mutex
+	serverErrors []string // every 5xx, of documents and subresources alike
+	visited      []string
+}
+
+func newWalker(t *testing.T, path string) *walker {
+	w := &walker{t: t}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("hide-scrollbars", true),
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 900))
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelC := chromedp.NewContext(actx, chromedp.WithListener(func(ev any) {
+		if e, ok := ev.(*network.EventResponseReceived); ok && e.Response.Status >= 500 {
+			w.mu.Lock()
+			w.serverErrors = append(w.serverErrors, fmt.Sprintf("%d %s", e.Response.Status, e.Response.URL))
+			w.mu.Unlock()
+		}
+	}))
+	if err := chromedp.Do(ctx); err != nil { // start the browser without a deadline
+		t.Fatalf("start chromium: %v", err)
+	}
+	ctx, cancelT := context.WithTimeout(ctx, 3*time.Minute)
+	t.Cleanup(func() { cancelT(); cancelC(); cancelA() })
+	w.ctx = ctx
+	return w
+}
+
+// step runs actions that load a page, then checks it: the document's
+// status is want, the page shows sel, it is the friendly error page
+// exactly when want is an error, and (when wantURL is set) the browser
+// ended at wantURL. No response so far was a 5xx.
+func (w *walker) step(name, wantURL string, want int, sel string, actions ...chromedp.Action[chromedp.Void]) {
+	w.t.Helper()
+	// Each page gets 30 s, so a broken one fails fast instead of using up
+	// the whole walk's deadline.
+	ctx, cancel := context.WithTimeout(w.ctx, 30*time.Second)
+	defer cancel()
+	res, err := chromedp.RunResponse(ctx, actions...)
+	loc, _ := chromedp.Run(w.ctx, chromedp.Location())
+	body := func() string {
+		b, _ := chromedp.Run(w.ctx, chromedp.Text(chromedp.CSS(`body`)))
+		return b
+	}
+	w.mu.Lock()
+	serverErrors := append([]string(nil), w.serverErrors...)
+	if err == nil {
+		u, _ := url.Parse(loc)
+		w.visited = append(w.visited, fmt.Sprintf("%-45s %d %s", name, res.Status, u.RequestURI()))
+	}
+	w.mu.Unlock()
+	switch {
+	case len(serverErrors) > 0:
+		w.t.Fatalf("%s: server errors: %v (at %s): %.500q", name, serverErrors, loc, body())
+	case err != nil:
+		w.t.Fatalf("%s: %v (at %s): %.500q", name, err, loc, body())
+	case int(res.Status) != want:
+		w.t.Fatalf("%s: HTTP %d at %s, want %d: %.500q", name, res.Status, loc, want, body())
+	}
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
+		w.t.Fatalf("%s: %s never showed: %v (at %s): %.500q", name, sel, err, loc, body())
+	}
+	isError, err := chromedp.Run(w.ctx, chromedp.Evaluate[bool](`document.querySelector('.card-error, .message-problem, .banner-problem, .alert-error') !== null`))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if isError != (want >= 400) {
+		w.t.Fatalf("%s: error page shown = %v at %s (HTTP %d): %.500q", name, isError, loc, res.Status, body())
+	}
+	if wantURL != "" && loc != wantURL {
+		w.t.Fatalf("%s: the browser is at %s, want %s", name, loc, wantURL)
+	}
+}
+
+// text returns the visible text of the first element matching sel.
+func (w *walker) text(sel string) string {
+	w.t.Helper()
+	s, err := chromedp.Run(w.ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return s
+}
+
+// href returns the href of the first link matching sel whose row mentions
+// contains (any link when contains is empty).
+func (w *walker) href(sel, contains string) string {
+	w.t.Helper()
+	js := fmt.Sprintf(`(() => { const a = [...document.querySelectorAll(%q)].find(a => (a.closest('tr') || a).textContent.includes(%q)); return a ? a.getAttribute('href') : ''; })()`, sel, contains)
+	h, err := chromedp.Run(w.ctx, chromedp.Evaluate[string](js))
+	if err != nil || h == "" || !strings.HasPrefix(h, "/admin/") {
+		w.t.Fatalf("no link %s mentioning %q on the page: %q %v", sel, contains, h, err)
+	}
+	return h
+}
+
+// shoot writes the page at desktop and phone width to
+// docs/screenshots/NAME-desktop.png and NAME-phone.png when -screenshots.
+func (w *walker) shoot(name string) {
+	w.t.Helper()
+	if !*screenshots {
+		return
+	}
+	dir := filepath.Join("..", "..", "docs", "screenshots")
+	for _, size := range []struct {
+		suffix string
+		w, h   int64
+	}{{"desktop", 1280, 900}, {"phone", 390, 844}} {
+		err := chromedp.Do(w.ctx, chromedp.EmulateViewport(size.w, size.h), chromedp.Sleep(200*time.Millisecond))
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		png, err := chromedp.Run(w.ctx, pageScreenshot(size.w))
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name+"-"+size.suffix+".png"), png, 0o644); err != nil {
+			w.t.Fatal(err)
+		}
+	}
+	if err := chromedp.Do(w.ctx, chromedp.EmulateViewport(1280, 900)); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// overflowJS lists the elements that stick out of the viewport on the
+// right: on a phone they make the whole page scroll sideways.
+const overflowJS = `(() => {
+	if (document.documentElement.scrollWidth <= window.innerWidth) return [];
+	const out = [];
+	for (const el of document.querySelectorAll('body *')) {
+		const r = el.getBoundingClientRect();
+		if (r.right > window.innerWidth + 1 && !el.closest('.table-wrap')) {
+			out.push(el.tagName.toLowerCase() + (el.className ? '.' + String(el.className).trim().replace(/\s+/g, '.') : '') + ' right=' + Math.round(r.right));
+		}
+	}
+	return out.slice(0, 8);
+})()`
+
+// phoneFits checks that the page fits a phone's width: nothing but a
+// scrollable table sticks out to the right.
+func (w *walker) phoneFits(name string) {
+	w.t.Helper()
+	err := chromedp.Do(w.ctx, chromedp.EmulateViewport(390, 844))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer chromedp.Do(w.ctx, chromedp.EmulateViewport(1280, 900))
+	out, err := chromedp.Run(w.ctx, chromedp.Evaluate[[]string](overflowJS))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if len(out) > 0 {
+		w.t.Errorf("%s: wider than a phone (390 px); sticking out: %v", name, out)
+	}
+}
+
+// pageScreenshot captures the whole height of the page at the viewport's
+// width. (FullScreenshot widens the image to the scrollable overflow of a
+// wide table, which the page itself does not show.)
+func pageScreenshot(width int64) chromedp.Action[[]byte] {
+	return func(ctx context.Context, t *chromedp.Target) ([]byte, error) {
+		h, err := chromedp.Evaluate[float64](`document.documentElement.scrollHeight`)(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		r, err := cdp.Call(ctx, t, page.CaptureScreenshot, page.CaptureScreenshotParams{
+			Format: page.CaptureScreenshotFormatPng, CaptureBeyondViewport: new(true),
+			Clip: &page.Viewport{Width: float64(width), Height: h, Scale: 1},
+		})
+		if err != nil {
+			return nil, err
+		}
+		return r.Data, nil
+	}
+}
+
+// report logs the pages walked (go test -v shows them).
+func (w *walker) report() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.t.Logf("pages walked (%d):\n%s", len(w.visited), strings.Join(w.visited, "\n"))
+}
