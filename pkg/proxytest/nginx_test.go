@@ -219,6 +219,36 @@ func TestBehindNginx(t *testing.T) {
 			t.Fatal("API logged the forged address")
 		}
 	})
+
+	// A server that answers before reading a large body must not turn into
+	// a 502 at the proxy: nginx speaks HTTP/1.1 with keep-alive upstream, so
+	// the servers drain the body instead of resetting the connection.
+	t.Run("large refused bodies are answered, not 502", func(t *testing.T) {
+		c := newClient(t, "127.0.0.7", pool)
+		for i := range 20 {
+			big := strings.Repeat("x", []int{120 << 10, 700 << 10}[i%2])
+			for _, tc := range []struct {
+				method, url, ctype string
+				want               int
+			}{
+				{http.MethodPost, issuer + "/oauth2/token", "application/json", http.StatusBadRequest},
+				{http.MethodPut, apiURL + "/v1/pets", "application/json", http.StatusUnauthorized},
+				{http.MethodPost, apiURL + "/v1/pets", "application/json", http.StatusUnauthorized},
+			} {
+				req, _ := http.NewRequest(tc.method, tc.url, strings.NewReader(`{"a":"`+big+`"}`))
+				req.Header.Set("Content-Type", tc.ctype)
+				if tc.url != issuer+"/oauth2/token" {
+					req.Header.Set("Authorization", "Bearer sk_test_unknown")
+				}
+				resp := c.do(req)
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode >= 500 {
+					t.Fatalf("round %d: %s %s answered %d through nginx, want a 4xx", i, tc.method, tc.url, resp.StatusCode)
+				}
+			}
+		}
+	})
 }
 
 // findNginx returns the nginx binary; without one it skips, or fails when
