@@ -2,10 +2,8 @@ package provider
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"net/http"
-	"net/url"
 	"sync/atomic"
 	"time"
 
@@ -66,7 +64,8 @@ func (p *Provider) limit(next http.HandlerFunc) http.Handler {
 			p.over(w, r, "ip:"+route+":"+addr, rl.RateLimitPerIP) {
 			return
 		}
-		if !parseForm(w, r) {
+		if err := parseForm(r); err != nil {
+			p.writeError(w, r, err)
 			p.charge(r, "ip:"+route+":"+addr, rl.RateLimitPerIP)
 			return
 		}
@@ -133,8 +132,7 @@ func (p *Provider) over(w http.ResponseWriter, r *http.Request, key string, limi
 	if n < limit {
 		return false
 	}
-	w.Header().Set("Retry-After", fmt.Sprint(max(1, int(math.Ceil(retry.Seconds())))))
-	oauthError(w, http.StatusTooManyRequests, "rate_limited", "Too many requests; retry after the time in Retry-After.")
+	p.writeError(w, r, rateLimited{retryAfter: retry})
 	return true
 }
 
@@ -146,22 +144,4 @@ func (p *Provider) charge(r *http.Request, key string, limit int) {
 	if _, _, err := p.limiter.Allow(r.Context(), key, limit, limitWindow); err != nil {
 		httpx.Logger(r.Context()).Warn("rate limiter unavailable", "err", err)
 	}
-}
-
-// clientIDOf returns the client id the request names: from Basic
-// credentials (RFC 6749 §2.3.1, form-encoded) or the parsed client_id
-// parameter. Call it after the form is parsed.
-func clientIDOf(r *http.Request) string {
-	id, _, ok := r.BasicAuth()
-	if ok {
-		if u, err := url.QueryUnescape(id); err == nil {
-			id = u
-		}
-	} else {
-		id = r.PostForm.Get("client_id")
-	}
-	if len(id) > 200 {
-		return ""
-	}
-	return id
 }
