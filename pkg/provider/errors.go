@@ -18,7 +18,7 @@ func oauthError(status int, code, description string) *fosite.RFC6749Error {
 	return &fosite.RFC6749Error{CodeField: status, ErrorField: code, DescriptionField: description}
 }
 
-// errUnavailable is the answer while the database cannot be reached: the
+// unavailableRetry is the Retry-After of the answer while the database cannot be reached: the
 // client must retry, not conclude its credentials or token are bad.
 const unavailableRetry = 5 * time.Second
 
@@ -50,6 +50,11 @@ func (p *Provider) writeError(w http.ResponseWriter, r *http.Request, err error)
 		err = oauthError(http.StatusTooManyRequests, "temporarily_unavailable", "Too many requests; retry after the time in Retry-After.")
 	}
 	rfc := fosite.ErrorToRFC6749Error(err)
+	if rfc.CodeField != http.StatusServiceUnavailable && errors.Is(err, fosite.ErrTemporarilyUnavailable) {
+		// fosite wraps a storage failure while loading the client
+		// (fositeStorage.GetClient) in invalid_client; the cause wins.
+		rfc = oauthError(http.StatusServiceUnavailable, "temporarily_unavailable", "The request could not be processed now; retry.").WithWrap(err)
+	}
 	switch {
 	case rfc.CodeField == http.StatusUnauthorized:
 		w.Header().Set("WWW-Authenticate", `Basic realm="petstore-auth"`)
