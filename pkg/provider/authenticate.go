@@ -36,37 +36,47 @@ func (p *Principal) HasScope(scope string) bool {
 // Refresh tokens and codes are never accepted. Every failure is EUNAUTHORIZED
 // with the same message, so nothing is learnt from the difference.
 func (p *Provider) Authenticate(ctx context.Context, credential string) (*Principal, error) {
-	fail := identity.Errorf(identity.EUNAUTHORIZED, "Invalid or expired credential.")
 	credential = strings.TrimSpace(credential)
-	if credential == "" || len(credential) > 4096 {
-		return nil, fail
+	switch {
+	case credential == "" || len(credential) > 4096:
+		return nil, errBadCredential
+	case apikey.LooksLikeKey(credential):
+		return p.authenticateAPIKey(ctx, credential)
 	}
-	if apikey.LooksLikeKey(credential) {
-		if _, err := apikey.Parse(credential); err != nil {
-			return nil, fail
-		}
-		k, err := p.store.APIKeyByHash(ctx, apikey.Hash(credential))
-		if identity.ErrorCode(err) == identity.EINTERNAL {
-			return nil, identity.Errorf(identity.EUNAVAILABLE, "The credential store is unavailable.")
-		} else if err != nil || !k.Active(p.now()) {
-			return nil, fail
-		}
-		p.noteKeyUse(k)
-		pr := &Principal{Kind: "api_key", Subject: k.OwnerID, Scopes: k.Scopes}
-		if k.ExpiresAt != nil {
-			pr.Expiry = *k.ExpiresAt
-		}
-		return pr, nil
+	return p.authenticateToken(ctx, credential)
+}
+
+// errBadCredential is every refusal of Authenticate.
+var errBadCredential = identity.Errorf(identity.EUNAUTHORIZED, "Invalid or expired credential.")
+
+func (p *Provider) authenticateAPIKey(ctx context.Context, key string) (*Principal, error) {
+	if _, err := apikey.Parse(key); err != nil {
+		return nil, errBadCredential
 	}
-	if !isJWT(credential) {
-		if _, _, err := tokenformat.Open(PrefixAccessToken, credential); err != nil {
-			return nil, fail // malformed or made up: no database lookup
+	k, err := p.store.APIKeyByHash(ctx, apikey.Hash(key))
+	if identity.ErrorCode(err) == identity.EINTERNAL {
+		return nil, identity.Errorf(identity.EUNAVAILABLE, "The credential store is unavailable.")
+	} else if err != nil || !k.Active(p.now()) {
+		return nil, errBadCredential
+	}
+	p.noteKeyUse(k)
+	pr := &Principal{Kind: "api_key", Subject: k.OwnerID, Scopes: k.Scopes}
+	if k.ExpiresAt != nil {
+		pr.Expiry = *k.ExpiresAt
+	}
+	return pr, nil
+}
+
+func (p *Provider) authenticateToken(ctx context.Context, token string) (*Principal, error) {
+	if !isJWT(token) {
+		if _, _, err := tokenformat.Open(PrefixAccessToken, token); err != nil {
+			return nil, errBadCredential // malformed or made up: no database lookup
 		}
 	}
 	sess := NewSession("", "")
-	use, ar, err := p.fosite.IntrospectToken(ctx, credential, fosite.AccessToken, sess)
+	use, ar, err := p.fosite.IntrospectToken(ctx, token, fosite.AccessToken, sess)
 	if err != nil || use != fosite.AccessToken {
-		return nil, fail
+		return nil, errBadCredential
 	}
 	return &Principal{Kind: "token", Subject: sess.Subject, ClientID: ar.GetClient().GetID(),
 		Scopes: ar.GetGrantedScopes(), Expiry: sess.GetExpiresAt(fosite.AccessToken)}, nil

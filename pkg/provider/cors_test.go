@@ -119,30 +119,7 @@ func TestCORSPreflight(t *testing.T) {
 					if res.StatusCode != http.StatusNoContent {
 						t.Fatalf("status %d, want 204", res.StatusCode)
 					}
-					h := res.Header
-					if !strings.Contains(strings.Join(h.Values("Vary"), ","), "Origin") {
-						t.Errorf("no Vary: Origin: %v", h)
-					}
-					if !tc.allowed {
-						for k := range h {
-							if strings.HasPrefix(k, "Access-Control-") {
-								t.Errorf("disallowed origin got %s: %s", k, h.Get(k))
-							}
-						}
-						return
-					}
-					if got := h.Get("Access-Control-Allow-Origin"); got != tc.origin {
-						t.Errorf("Allow-Origin %q, want %q", got, tc.origin)
-					}
-					if got := h.Get("Access-Control-Allow-Methods"); got != "POST" {
-						t.Errorf("Allow-Methods %q", got)
-					}
-					if got := h.Get("Access-Control-Allow-Headers"); got != "Content-Type, Authorization, DPoP" {
-						t.Errorf("Allow-Headers %q", got)
-					}
-					if h.Get("Access-Control-Max-Age") == "" || h.Get("Access-Control-Allow-Credentials") != "" {
-						t.Errorf("Max-Age %q, Allow-Credentials %q", h.Get("Access-Control-Max-Age"), h.Get("Access-Control-Allow-Credentials"))
-					}
+					checkPreflight(t, res.Header, tc.origin, tc.allowed)
 				})
 			}
 		}
@@ -152,6 +129,34 @@ func TestCORSPreflight(t *testing.T) {
 			t.Errorf("introspect preflight: %d %v", res.StatusCode, res.Header)
 		}
 	})
+}
+
+// checkPreflight checks the CORS headers of a preflight's 204.
+func checkPreflight(t *testing.T, h http.Header, origin string, allowed bool) {
+	t.Helper()
+	if !strings.Contains(strings.Join(h.Values("Vary"), ","), "Origin") {
+		t.Errorf("no Vary: Origin: %v", h)
+	}
+	if !allowed {
+		for k := range h {
+			if strings.HasPrefix(k, "Access-Control-") {
+				t.Errorf("disallowed origin got %s: %s", k, h.Get(k))
+			}
+		}
+		return
+	}
+	if got := h.Get("Access-Control-Allow-Origin"); got != origin {
+		t.Errorf("Allow-Origin %q, want %q", got, origin)
+	}
+	if got := h.Get("Access-Control-Allow-Methods"); got != "POST" {
+		t.Errorf("Allow-Methods %q", got)
+	}
+	if got := h.Get("Access-Control-Allow-Headers"); got != "Content-Type, Authorization, DPoP" {
+		t.Errorf("Allow-Headers %q", got)
+	}
+	if h.Get("Access-Control-Max-Age") == "" || h.Get("Access-Control-Allow-Credentials") != "" {
+		t.Errorf("Max-Age %q, Allow-Credentials %q", h.Get("Access-Control-Max-Age"), h.Get("Access-Control-Allow-Credentials"))
+	}
 }
 
 // TestCORSTokenExchange: the actual POST carries Access-Control-Allow-Origin
@@ -187,44 +192,8 @@ func TestCORSTokenExchange(t *testing.T) {
 			}
 		}
 
-		// Another origin: the server answers, the browser hides it.
-		res, _ := exchange("https://evil.example")
-		if got := res.Header.Get("Access-Control-Allow-Origin"); got != "" {
-			t.Errorf("other origin got Allow-Origin %q", got)
-		}
-		// Another public client's origin passes the preflight (it names no
-		// client) but gets nothing on a request naming this client.
-		other := &identity.Client{ID: "spa2", Name: "SPA 2", Public: true, RedirectURIs: []string{"https://other-spa.example/cb"},
-			GrantTypes: []string{"authorization_code"}, TokenFormat: "opaque"}
-		if err := f.st.CreateClient(context.Background(), other); err != nil {
-			t.Fatal(err)
-		}
-		f.p.ClientsChanged()
-		if pre := f.do(http.MethodOptions, "/oauth2/token", "https://other-spa.example", nil, preflightHeaders()); pre.Header.Get("Access-Control-Allow-Origin") != "https://other-spa.example" {
-			t.Errorf("preflight from another public client's origin refused")
-		}
-		res, _ = exchange("https://other-spa.example")
-		if got := res.Header.Get("Access-Control-Allow-Origin"); got != "" {
-			t.Errorf("another public client's origin got Allow-Origin %q on a request naming spa", got)
-		}
-		// The confidential client's redirect origin is not the SPA's.
-		res, _ = exchange("https://app.example")
-		if got := res.Header.Get("Access-Control-Allow-Origin"); got != "" {
-			t.Errorf("confidential client's origin got Allow-Origin %q on a SPA request", got)
-		}
-
-		// A confidential client never gets CORS, even from its own
-		// redirect URI's origin: its secret does not belong in a browser.
-		v := oauth2.GenerateVerifier()
-		req := url.Values{"grant_type": {"authorization_code"}, "code": {f.authorize(v, "read:pets")}, "redirect_uri": {redirectURI}, "code_verifier": {v}}
-		cres := f.do(http.MethodPost, "/oauth2/token", "https://app.example", req, map[string]string{"Authorization": basic("web", f.secret)})
-		if cres.StatusCode != 200 || cres.Header.Get("Access-Control-Allow-Origin") != "" {
-			t.Errorf("confidential client: %d, Allow-Origin %q", cres.StatusCode, cres.Header.Get("Access-Control-Allow-Origin"))
-		}
-		pre := f.do(http.MethodOptions, "/oauth2/token", "https://app.example", nil, preflightHeaders())
-		if pre.Header.Get("Access-Control-Allow-Origin") != "" {
-			t.Errorf("confidential client's redirect origin passed the preflight")
-		}
+		checkCORSOtherOrigins(t, f, exchange)
+		checkNoCORSForConfidential(t, f)
 
 		// A disabled SPA loses its origins once the change is seen.
 		spa, _ := f.st.ClientByID(context.Background(), "spa")
@@ -305,4 +274,52 @@ func basic(id, secret string) string {
 	req, _ := http.NewRequest(http.MethodGet, "/", nil)
 	req.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
 	return req.Header.Get("Authorization")
+}
+
+// checkCORSOtherOrigins: a request naming the SPA from any origin but its
+// own is answered without Allow-Origin, so the browser hides the answer.
+func checkCORSOtherOrigins(t *testing.T, f *fixture, exchange func(origin string) (*http.Response, map[string]any)) {
+	t.Helper()
+	// Another origin: the server answers, the browser hides it.
+	res, _ := exchange("https://evil.example")
+	if got := res.Header.Get("Access-Control-Allow-Origin"); got != "" {
+		t.Errorf("other origin got Allow-Origin %q", got)
+	}
+	// Another public client's origin passes the preflight (it names no
+	// client) but gets nothing on a request naming this client.
+	other := &identity.Client{ID: "spa2", Name: "SPA 2", Public: true, RedirectURIs: []string{"https://other-spa.example/cb"},
+		GrantTypes: []string{"authorization_code"}, TokenFormat: "opaque"}
+	if err := f.st.CreateClient(context.Background(), other); err != nil {
+		t.Fatal(err)
+	}
+	f.p.ClientsChanged()
+	if pre := f.do(http.MethodOptions, "/oauth2/token", "https://other-spa.example", nil, preflightHeaders()); pre.Header.Get("Access-Control-Allow-Origin") != "https://other-spa.example" {
+		t.Errorf("preflight from another public client's origin refused")
+	}
+	res, _ = exchange("https://other-spa.example")
+	if got := res.Header.Get("Access-Control-Allow-Origin"); got != "" {
+		t.Errorf("another public client's origin got Allow-Origin %q on a request naming spa", got)
+	}
+	// The confidential client's redirect origin is not the SPA's.
+	res, _ = exchange("https://app.example")
+	if got := res.Header.Get("Access-Control-Allow-Origin"); got != "" {
+		t.Errorf("confidential client's origin got Allow-Origin %q on a SPA request", got)
+	}
+}
+
+// checkNoCORSForConfidential: a confidential client never gets CORS, even
+// from its own redirect URI's origin: its secret does not belong in a
+// browser.
+func checkNoCORSForConfidential(t *testing.T, f *fixture) {
+	t.Helper()
+	v := oauth2.GenerateVerifier()
+	req := url.Values{"grant_type": {"authorization_code"}, "code": {f.authorize(v, "read:pets")}, "redirect_uri": {redirectURI}, "code_verifier": {v}}
+	cres := f.do(http.MethodPost, "/oauth2/token", "https://app.example", req, map[string]string{"Authorization": basic("web", f.secret)})
+	if cres.StatusCode != 200 || cres.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("confidential client: %d, Allow-Origin %q", cres.StatusCode, cres.Header.Get("Access-Control-Allow-Origin"))
+	}
+	pre := f.do(http.MethodOptions, "/oauth2/token", "https://app.example", nil, preflightHeaders())
+	if pre.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("confidential client's redirect origin passed the preflight")
+	}
 }

@@ -19,4 +19,13 @@
 //     {"active":false} for anything else.
 //   - The loser of a parallel code redemption gets invalid_grant (not a 500)
 //     and the tokens of the winner are revoked, as for a sequential replay.
+//
+// Where things are: routes.go mounts one file per endpoint (token.go,
+// revoke.go, introspect.go, revoked_jwts.go, metadata.go, jwks.go). The
+// token endpoint parses a request once (token.go), runs it through one
+// pipeline and one grant per grant type (token_code.go, token_refresh.go,
+// token_client_credentials.go); grants return errors and never write. The
+// grace window is refresh_grace.go, the storage rules fosite sees are
+// fosite_storage.go, the form rules form.go, the rate limits limit.go,
+// and every error answer of every endpoint is written by errors.go.
 package provider

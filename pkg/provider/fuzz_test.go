@@ -172,15 +172,24 @@ func FuzzRedirectURIMatch(f *testing.F) {
 			if err != nil || (requested != "" && !identity.RedirectURIMatches(registered, requested, public)) {
 				continue
 			}
-			switch {
-			case requested == "" && got.String() == registered:
-			case requested == registered && got.String() == registered:
-			case public && loopbackPortOnly(registered, requested) && got.String() == requested:
-			default:
+			if !allowedMatch(registered, requested, got.String(), public) {
 				t.Fatalf("registered %q, requested %q, public %v: accepted as %q", registered, requested, public, got)
 			}
 		}
 	})
+}
+
+// allowedMatch reports whether accepting requested as got is one of the
+// three allowed outcomes.
+func allowedMatch(registered, requested, got string, public bool) bool {
+	switch {
+	case requested == "" && got == registered:
+	case requested == registered && got == registered:
+	case public && loopbackPortOnly(registered, requested) && got == requested:
+	default:
+		return false
+	}
+	return true
 }
 
 // loopbackPortOnly reports whether b is a, an http URI on a loopback IP
@@ -195,10 +204,15 @@ func loopbackPortOnly(a, b string) bool {
 		return false
 	}
 	ip := net.ParseIP(ua.Hostname())
-	return ua.Scheme == "http" && ip != nil && ip.IsLoopback() &&
-		ub.Scheme == ua.Scheme && ub.Hostname() == ua.Hostname() && ub.User == nil &&
-		ub.EscapedPath() == ua.EscapedPath() && ub.RawQuery == ua.RawQuery && ub.Fragment == "" &&
-		!strings.Contains(b, "#") && ub.Opaque == "" && strings.Trim(ub.Port(), "0123456789") == ""
+	return ua.Scheme == "http" && ip != nil && ip.IsLoopback() && samePlaceOtherPort(ua, ub) && !strings.Contains(b, "#")
+}
+
+// samePlaceOtherPort reports whether b is a with at most a numeric port
+// changed.
+func samePlaceOtherPort(a, b *url.URL) bool {
+	return b.Scheme == a.Scheme && b.Hostname() == a.Hostname() && b.User == nil &&
+		b.EscapedPath() == a.EscapedPath() && b.RawQuery == a.RawQuery && b.Fragment == "" &&
+		b.Opaque == "" && strings.Trim(b.Port(), "0123456789") == ""
 }
 
 // FuzzDuplicated: the duplicate-parameter check names a parameter exactly

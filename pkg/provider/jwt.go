@@ -46,17 +46,9 @@ func jwtSignature(token string) string { return token[strings.LastIndexByte(toke
 // reload reads the keys from the database, creating the first one if there
 // is none.
 func (j *jwtIssuer) reload(ctx context.Context) error {
-	keys, err := j.keys.ListSigningKeys(ctx)
+	keys, err := j.listOrCreate(ctx)
 	if err != nil {
-		return fmt.Errorf("load signing keys: %w", err)
-	}
-	if len(keys) == 0 {
-		if _, err := j.rotate(ctx); err != nil {
-			return err
-		}
-		if keys, err = j.keys.ListSigningKeys(ctx); err != nil {
-			return err
-		}
+		return err
 	}
 	now := j.now()
 	verify := map[string]*jose.JSONWebKey{}
@@ -73,15 +65,9 @@ func (j *jwtIssuer) reload(ctx context.Context) error {
 		verify[k.ID] = &pub
 		public.Keys = append(public.Keys, pub)
 		if current == nil && k.RetiredAt == nil {
-			raw, err := j.sealer.open(k.EncryptedPrivateKey, []byte(k.ID))
-			if err != nil {
-				return fmt.Errorf("signing key %s does not open with this system secret: %w", k.ID, err)
+			if current, err = j.openPrivate(k); err != nil {
+				return err
 			}
-			var priv jose.JSONWebKey
-			if err := priv.UnmarshalJSON(raw); err != nil {
-				return fmt.Errorf("signing key %s: %w", k.ID, err)
-			}
-			current = &priv
 		}
 	}
 	if current == nil {
@@ -91,6 +77,35 @@ func (j *jwtIssuer) reload(ctx context.Context) error {
 	j.current, j.verify, j.public, j.loadedAt = current, verify, public, now
 	j.mu.Unlock()
 	return nil
+}
+
+// listOrCreate lists the signing keys, creating the first one if there is
+// none.
+func (j *jwtIssuer) listOrCreate(ctx context.Context) ([]*identity.SigningKey, error) {
+	keys, err := j.keys.ListSigningKeys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load signing keys: %w", err)
+	}
+	if len(keys) > 0 {
+		return keys, nil
+	}
+	if _, err := j.rotate(ctx); err != nil {
+		return nil, err
+	}
+	return j.keys.ListSigningKeys(ctx)
+}
+
+// openPrivate unseals the private half of k.
+func (j *jwtIssuer) openPrivate(k *identity.SigningKey) (*jose.JSONWebKey, error) {
+	raw, err := j.sealer.open(k.EncryptedPrivateKey, []byte(k.ID))
+	if err != nil {
+		return nil, fmt.Errorf("signing key %s does not open with this system secret: %w", k.ID, err)
+	}
+	var priv jose.JSONWebKey
+	if err := priv.UnmarshalJSON(raw); err != nil {
+		return nil, fmt.Errorf("signing key %s: %w", k.ID, err)
+	}
+	return &priv, nil
 }
 
 // maybeReload refreshes the key set when it is older than a minute, so that a

@@ -2,10 +2,8 @@ package provider
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"net/http"
-	"net/url"
 	"sync/atomic"
 	"time"
 
@@ -54,59 +52,92 @@ func markAuthenticated(ctx context.Context) {
 // answers 429 with Retry-After before any database work is done.
 func (p *Provider) limit(next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		route := r.URL.Path
-		if cr := mux.CurrentRoute(r); cr != nil {
-			route, _ = cr.GetPathTemplate()
-		}
-		addr := clientaddr.Of(r)
-		rl := p.cfg
-		// An address that keeps failing, or that spent its budget for
-		// unauthenticated requests, is refused outright.
-		if p.over(w, r, "authfail:ip:"+addr, rl.RateLimitFailedAuthPerIP) ||
-			p.over(w, r, "ip:"+route+":"+addr, rl.RateLimitPerIP) {
+		b := budgetsOf(r)
+		if err := p.admit(r, b); err != nil {
+			p.writeError(w, r, err)
 			return
 		}
-		if !parseForm(w, r) {
-			p.charge(r, "ip:"+route+":"+addr, rl.RateLimitPerIP)
+		if err := parseForm(r); err != nil {
+			p.writeError(w, r, err)
+			p.charge(r, b.ip, p.cfg.RateLimitPerIP)
 			return
 		}
-		id := clientIDOf(r)
-		if id != "" {
-			// A client id under attack: addresses that failed in this
-			// window get no further tries for it; the right secret from
-			// any other address still works.
-			if n, _ := p.peek(r, "authfail:ip:"+addr); n > 0 && p.over(w, r, "authfail:client:"+id, rl.RateLimitFailedAuthPerClient) {
-				return
-			}
-			// Only the authenticated client fills its own budget, so
-			// reading it here refuses nobody but the client itself.
-			if p.over(w, r, "client:"+route+":"+id, rl.RateLimitPerClient) {
-				return
-			}
+		b.client = clientIDOf(r)
+		if err := p.admitClient(r, b); err != nil {
+			p.writeError(w, r, err)
+			return
 		}
 		outcome := &authOutcome{}
 		r = r.WithContext(context.WithValue(r.Context(), authOutcomeKey{}, outcome))
 		sw := &httpmetrics.StatusWriter{ResponseWriter: w}
 		next(sw, r)
-		switch {
-		case outcome.authenticated.Load() && id != "":
-			p.charge(r, "client:"+route+":"+id, rl.RateLimitPerClient)
-		case sw.Status() == http.StatusUnauthorized:
-			// The address's failures are counted whenever either failure
-			// limit is on: the per-id limit reads them too.
-			perIP := rl.RateLimitFailedAuthPerIP
-			if perIP <= 0 && rl.RateLimitFailedAuthPerClient > 0 {
-				perIP = math.MaxInt32
-			}
-			p.charge(r, "authfail:ip:"+addr, perIP)
-			if id != "" {
-				p.charge(r, "authfail:client:"+id, rl.RateLimitFailedAuthPerClient)
-			}
-			p.charge(r, "ip:"+route+":"+addr, rl.RateLimitPerIP)
-		default:
-			p.charge(r, "ip:"+route+":"+addr, rl.RateLimitPerIP)
-		}
+		p.settle(r, b, outcome.authenticated.Load(), sw.Status())
 	})
+}
+
+// budgets names the budget keys of one request.
+type budgets struct {
+	route, addr string
+	ip          string // this endpoint's budget of the address
+	client      string // the client id named, "" for none
+}
+
+func budgetsOf(r *http.Request) *budgets {
+	route := r.URL.Path
+	if cr := mux.CurrentRoute(r); cr != nil {
+		route, _ = cr.GetPathTemplate()
+	}
+	addr := clientaddr.Of(r)
+	return &budgets{route: route, addr: addr, ip: "ip:" + route + ":" + addr}
+}
+
+// admit refuses an address that keeps failing, or that spent its budget
+// for unauthenticated requests.
+func (p *Provider) admit(r *http.Request, b *budgets) error {
+	if err := p.over(r, "authfail:ip:"+b.addr, p.cfg.RateLimitFailedAuthPerIP); err != nil {
+		return err
+	}
+	return p.over(r, b.ip, p.cfg.RateLimitPerIP)
+}
+
+// admitClient applies the budgets of the client id the request names.
+func (p *Provider) admitClient(r *http.Request, b *budgets) error {
+	if b.client == "" {
+		return nil
+	}
+	// A client id under attack: addresses that failed in this window get
+	// no further tries for it; the right secret from any other address
+	// still works.
+	if n, _ := p.peek(r, "authfail:ip:"+b.addr); n > 0 {
+		if err := p.over(r, "authfail:client:"+b.client, p.cfg.RateLimitFailedAuthPerClient); err != nil {
+			return err
+		}
+	}
+	// Only the authenticated client fills its own budget, so reading it
+	// here refuses nobody but the client itself.
+	return p.over(r, "client:"+b.route+":"+b.client, p.cfg.RateLimitPerClient)
+}
+
+// settle charges the request to the budget its outcome calls for.
+func (p *Provider) settle(r *http.Request, b *budgets, authenticated bool, status int) {
+	rl := p.cfg
+	switch {
+	case authenticated && b.client != "":
+		p.charge(r, "client:"+b.route+":"+b.client, rl.RateLimitPerClient)
+		return
+	case status == http.StatusUnauthorized:
+		// The address's failures are counted whenever either failure
+		// limit is on: the per-id limit reads them too.
+		perIP := rl.RateLimitFailedAuthPerIP
+		if perIP <= 0 && rl.RateLimitFailedAuthPerClient > 0 {
+			perIP = math.MaxInt32
+		}
+		p.charge(r, "authfail:ip:"+b.addr, perIP)
+		if b.client != "" {
+			p.charge(r, "authfail:client:"+b.client, rl.RateLimitFailedAuthPerClient)
+		}
+	}
+	p.charge(r, b.ip, rl.RateLimitPerIP)
 }
 
 // peek reads a budget without charging it. Limiters that cannot peek read
@@ -124,18 +155,16 @@ func (p *Provider) peek(r *http.Request, key string) (int, time.Duration) {
 	return n, retry
 }
 
-// over reports whether the budget key is spent, and then writes the 429.
-func (p *Provider) over(w http.ResponseWriter, r *http.Request, key string, limit int) bool {
+// over returns the 429 refusal when the budget key is spent.
+func (p *Provider) over(r *http.Request, key string, limit int) error {
 	if limit <= 0 {
-		return false
+		return nil
 	}
 	n, retry := p.peek(r, key)
 	if n < limit {
-		return false
+		return nil
 	}
-	w.Header().Set("Retry-After", fmt.Sprint(max(1, int(math.Ceil(retry.Seconds())))))
-	oauthError(w, http.StatusTooManyRequests, "rate_limited", "Too many requests; retry after the time in Retry-After.")
-	return true
+	return rateLimited{retryAfter: retry}
 }
 
 // charge counts one event against the budget key.
@@ -146,22 +175,4 @@ func (p *Provider) charge(r *http.Request, key string, limit int) {
 	if _, _, err := p.limiter.Allow(r.Context(), key, limit, limitWindow); err != nil {
 		httpx.Logger(r.Context()).Warn("rate limiter unavailable", "err", err)
 	}
-}
-
-// clientIDOf returns the client id the request names: from Basic
-// credentials (RFC 6749 §2.3.1, form-encoded) or the parsed client_id
-// parameter. Call it after the form is parsed.
-func clientIDOf(r *http.Request) string {
-	id, _, ok := r.BasicAuth()
-	if ok {
-		if u, err := url.QueryUnescape(id); err == nil {
-			id = u
-		}
-	} else {
-		id = r.PostForm.Get("client_id")
-	}
-	if len(id) > 200 {
-		return ""
-	}
-	return id
 }

@@ -32,6 +32,7 @@ type Storage interface {
 	RotationOf(ctx context.Context, oldRefreshSignature string) (store.Rotation, error)
 	APIKeyByHash(ctx context.Context, hash []byte) (*identity.APIKey, error)
 	TouchAPIKeys(ctx context.Context, lastUsed map[string]time.Time) error
+	SetRefreshTokenScopes(ctx context.Context, refreshSignature string, scopes []string) error
 	// ListClients feeds the CORS origins of public clients (cors.go).
 	ListClients(ctx context.Context, f identity.ClientFilter) ([]*identity.Client, int, error)
 }
@@ -77,6 +78,8 @@ type Provider struct {
 	now      func() time.Time
 	keyUsage keyUsage
 	limiter  ratelimit.Limiter
+	// grantTypes are the token endpoint's grants (token.go).
+	grantTypes map[string]grant
 
 	corsOrigins corsOrigins
 }
@@ -140,7 +143,7 @@ func New(ctx context.Context, cfg Config, st Storage, opts Options) (*Provider, 
 	if err := p.strategy.jwt.reload(ctx); err != nil {
 		return nil, err
 	}
-	p.OAuth2 = compose.Compose(fc, &graceStorage{Storage: st, p: p}, &compose.CommonStrategy{CoreStrategy: p.strategy},
+	p.OAuth2 = compose.Compose(fc, &fositeStorage{Storage: st, p: p}, &compose.CommonStrategy{CoreStrategy: p.strategy},
 		compose.OAuth2AuthorizeExplicitFactory,
 		compose.OAuth2PKCEFactory,
 		compose.OAuth2RefreshTokenGrantFactory,
@@ -149,6 +152,7 @@ func New(ctx context.Context, cfg Config, st Storage, opts Options) (*Provider, 
 		compose.OAuth2TokenIntrospectionFactory,
 	)
 	p.fosite = p.OAuth2.(*fosite.Fosite)
+	p.grantTypes = p.grants()
 	return p, nil
 }
 

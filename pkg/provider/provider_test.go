@@ -460,46 +460,48 @@ func TestJWKSAndRotation(t *testing.T) {
 // under it still work; with the old secret dropped, they do not.
 func TestSecretRotation(t *testing.T) {
 	for _, format := range []string{"opaque", "jwt"} {
-		t.Run(format, func(t *testing.T) {
-			f := newFixture(t, "sqlite://"+filepath.Join(t.TempDir(), "p.db"), format)
-			v := oauth2.GenerateVerifier()
-			_, tok := f.exchange(f.authorize(v, "read:pets", "offline_access"), v)
-			restart := func(secret string, previous ...string) (*Provider, error) {
-				cfg := f.p.cfg
-				cfg.Secret = []byte(secret)
-				cfg.PreviousSecrets = nil
-				for _, p := range previous {
-					cfg.PreviousSecrets = append(cfg.PreviousSecrets, []byte(p))
-				}
-				return New(context.Background(), cfg, f.st, Options{Audit: f.st, Logger: slog.New(slog.DiscardHandler), Now: f.clock})
-			}
-			oldSecret, newSecret := strings.Repeat("k", 32), strings.Repeat("n", 32)
-			p, err := restart(newSecret, oldSecret)
-			if err != nil {
-				t.Fatalf("restart with the old secret as previous: %v", err)
-			}
-			if pr, err := p.Authenticate(context.Background(), str(tok, "access_token")); err != nil || pr.Subject != f.user.ID {
-				t.Fatalf("a token made under the previous secret is refused: %v", err)
-			}
-			if _, err := restart(newSecret); err == nil {
-				t.Fatal("the signing key sealed under the dropped secret opened: it was not sealed with the secret at all")
-			}
-			// The documented way to drop a secret: rotate the signing key while
-			// both are configured, then drop it.
-			if _, err := p.RotateKeys(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			p, err = restart(newSecret)
-			if err != nil {
-				t.Fatalf("restart after rotating the signing key: %v", err)
-			}
-			_, err = p.Authenticate(context.Background(), str(tok, "access_token"))
-			switch {
-			case format == "opaque" && err == nil:
-				t.Fatal("an opaque token made under a dropped secret still works")
-			case format == "jwt" && err != nil:
-				t.Fatalf("a JWT does not depend on the system secret, yet it was refused: %v", err)
-			}
-		})
+		t.Run(format, func(t *testing.T) { testSecretRotation(t, format) })
+	}
+}
+
+func testSecretRotation(t *testing.T, format string) {
+	f := newFixture(t, "sqlite://"+filepath.Join(t.TempDir(), "p.db"), format)
+	v := oauth2.GenerateVerifier()
+	_, tok := f.exchange(f.authorize(v, "read:pets", "offline_access"), v)
+	restart := func(secret string, previous ...string) (*Provider, error) {
+		cfg := f.p.cfg
+		cfg.Secret = []byte(secret)
+		cfg.PreviousSecrets = nil
+		for _, p := range previous {
+			cfg.PreviousSecrets = append(cfg.PreviousSecrets, []byte(p))
+		}
+		return New(context.Background(), cfg, f.st, Options{Audit: f.st, Logger: slog.New(slog.DiscardHandler), Now: f.clock})
+	}
+	oldSecret, newSecret := strings.Repeat("k", 32), strings.Repeat("n", 32)
+	p, err := restart(newSecret, oldSecret)
+	if err != nil {
+		t.Fatalf("restart with the old secret as previous: %v", err)
+	}
+	if pr, err := p.Authenticate(context.Background(), str(tok, "access_token")); err != nil || pr.Subject != f.user.ID {
+		t.Fatalf("a token made under the previous secret is refused: %v", err)
+	}
+	if _, err := restart(newSecret); err == nil {
+		t.Fatal("the signing key sealed under the dropped secret opened: it was not sealed with the secret at all")
+	}
+	// The documented way to drop a secret: rotate the signing key while
+	// both are configured, then drop it.
+	if _, err := p.RotateKeys(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	p, err = restart(newSecret)
+	if err != nil {
+		t.Fatalf("restart after rotating the signing key: %v", err)
+	}
+	_, err = p.Authenticate(context.Background(), str(tok, "access_token"))
+	switch {
+	case format == "opaque" && err == nil:
+		t.Fatal("an opaque token made under a dropped secret still works")
+	case format == "jwt" && err != nil:
+		t.Fatalf("a JWT does not depend on the system secret, yet it was refused: %v", err)
 	}
 }

@@ -70,9 +70,6 @@ func (s *tokenStrategy) GenerateAccessToken(ctx context.Context, r fosite.Reques
 		t, sig, err = s.hmac.GenerateAccessToken(ctx, r)
 		token = tokenformat.Seal(PrefixAccessToken, t)
 	}
-	if err == nil {
-		captureIssued(ctx, token, "")
-	}
 	return token, sig, err
 }
 
@@ -99,9 +96,7 @@ func (s *tokenStrategy) GenerateRefreshToken(ctx context.Context, r fosite.Reque
 	if err != nil {
 		return "", "", err
 	}
-	token := tokenformat.Seal(PrefixRefreshToken, t)
-	captureIssued(ctx, "", token)
-	return token, sig, nil
+	return tokenformat.Seal(PrefixRefreshToken, t), sig, nil
 }
 
 func (s *tokenStrategy) ValidateRefreshToken(ctx context.Context, r fosite.Requester, token string) error {
@@ -130,39 +125,4 @@ func (s *tokenStrategy) ValidateAuthorizeCode(ctx context.Context, r fosite.Requ
 		return fosite.ErrTokenSignatureMismatch.WithHint("Not an authorization code.")
 	}
 	return s.hmac.ValidateAuthorizeCode(ctx, r, body)
-}
-
-// issued collects the plaintext tokens generated while one refresh request is
-// served, so that the storage wrapper can seal them for the grace window in
-// the same transaction that rotates the old token.
-type issued struct {
-	oldSignature string
-	access       string
-	refresh      string
-	// grantScope is the refresh token's full scope when the new access
-	// token was narrowed (RFC 6749 §6); the new refresh token keeps it.
-	grantScope fosite.Arguments
-	// requested is the scope parameter of the refresh request, normalised;
-	// a replay within the grace window must ask the same.
-	requested string
-}
-
-type issuedKey struct{}
-
-func withCapture(ctx context.Context, oldSignature string) (context.Context, *issued) {
-	c := &issued{oldSignature: oldSignature}
-	return context.WithValue(ctx, issuedKey{}, c), c
-}
-
-func captureIssued(ctx context.Context, access, refresh string) {
-	c, ok := ctx.Value(issuedKey{}).(*issued)
-	if !ok {
-		return
-	}
-	if access != "" {
-		c.access = access
-	}
-	if refresh != "" {
-		c.refresh = refresh
-	}
 }

@@ -162,7 +162,13 @@ func checkRelease(t *testing.T, s *store.Store, st upgradeState) {
 	if m := introspect(str(tok, "access_token")); m["active"] != true {
 		t.Errorf("the refreshed access token is not active: %v", m)
 	}
-	res, err := http.Get(ts.URL + "/.well-known/jwks.json")
+	checkJWKSAfterUpgrade(t, ts.URL, st.kids)
+	checkCORSAfterUpgrade(t, s, ts.URL)
+}
+
+// checkJWKSAfterUpgrade: the keys of the previous release are published.
+func checkJWKSAfterUpgrade(t *testing.T, base string, kids []string) {
+	res, err := http.Get(base + "/.well-known/jwks.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +179,7 @@ func checkRelease(t *testing.T, s *store.Store, st upgradeState) {
 		} `json:"keys"`
 	}
 	_ = json.NewDecoder(res.Body).Decode(&jwks)
-	for _, kid := range st.kids {
+	for _, kid := range kids {
 		found := false
 		for _, k := range jwks.Keys {
 			found = found || k.Kid == kid
@@ -182,13 +188,17 @@ func checkRelease(t *testing.T, s *store.Store, st upgradeState) {
 			t.Errorf("the JWKS lost key %s after the upgrade: %+v", kid, jwks)
 		}
 	}
-	// 00003: clients of the previous release have no allowed origins, and a
-	// public one may call from its redirect URI's origin.
-	spa, err := s.ClientByID(ctx, "spa")
+}
+
+// checkCORSAfterUpgrade (00003): clients of the previous release have no
+// allowed origins, and a public one may call from its redirect URI's
+// origin.
+func checkCORSAfterUpgrade(t *testing.T, s *store.Store, base string) {
+	spa, err := s.ClientByID(context.Background(), "spa")
 	if err != nil || spa.AllowedOrigins != nil || strings.Join(spa.CORSOrigins(), " ") != spaOrigin {
 		t.Fatalf("public client after the upgrade: %+v, %v", spa, err)
 	}
-	req, _ := http.NewRequest(http.MethodOptions, ts.URL+"/oauth2/token", nil)
+	req, _ := http.NewRequest(http.MethodOptions, base+"/oauth2/token", nil)
 	req.Header.Set("Origin", spaOrigin)
 	req.Header.Set("Access-Control-Request-Method", "POST")
 	pre, err := http.DefaultClient.Do(req)

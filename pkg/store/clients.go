@@ -70,6 +70,7 @@ func (s *Store) ListClients(ctx context.Context, f identity.ClientFilter) ([]*id
 func (s *Store) UpdateClient(ctx context.Context, c *identity.Client) error {
 	c.UpdatedAt = s.now()
 	row := clientToRow(c)
+	defer s.forgetClient(c.ID)
 	return s.inTx(ctx, func(ctx context.Context) error {
 		res := s.conn(ctx).Model(&clientRow{}).Where("id = ?", c.ID).Updates(map[string]any{
 			"name":            row.Name,
@@ -104,6 +105,7 @@ func (s *Store) UpdateClient(ctx context.Context, c *identity.Client) error {
 // DeleteClient deletes a client; its grants, codes and tokens go with it
 // (ON DELETE CASCADE), after its JWT ids are put on the revocation list.
 func (s *Store) DeleteClient(ctx context.Context, id string) error {
+	defer s.forgetClient(id)
 	return s.inTx(ctx, func(ctx context.Context) error {
 		if err := s.revokeAccessTokens(ctx, "client_id = ?", id); err != nil {
 			return err
@@ -117,4 +119,13 @@ func (s *Store) DeleteClient(ctx context.Context, id string) error {
 		}
 		return nil
 	})
+}
+
+// forgetClient evicts a changed client from the cache. It runs after the
+// change, so a load racing the change cannot keep the old row longer than
+// the cache's ttl.
+func (s *Store) forgetClient(id string) {
+	if s.clientCache != nil {
+		s.clientCache.forget(id)
+	}
 }

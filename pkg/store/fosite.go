@@ -39,18 +39,13 @@ var secretFormKeys = []string{
 // has no expiry.
 const revokedJWTFallbackTTL = 24 * time.Hour
 
-// GetClient returns the client as a *Client. Disabled and unknown clients are
+// GetClient returns the client as a *Client, through the client cache
+// (clientcache.go) when the store has one. Disabled and unknown clients are
 // both fosite.ErrNotFound, so a disabled client can neither start a flow nor
-// use its existing tokens.
+// use its existing tokens. The requests the store rebuilds (codes, tokens)
+// load their client the same way.
 func (s *Store) GetClient(ctx context.Context, id string) (fosite.Client, error) {
-	var row clientRow
-	if err := s.conn(ctx).Where("id = ?", id).Take(&row).Error; err != nil {
-		return nil, fositeErr(err, "get client")
-	}
-	if row.Disabled {
-		return nil, fosite.ErrNotFound
-	}
-	return NewClient(row.toIdentity()), nil
+	return s.clients.GetClient(ctx, id)
 }
 
 // ClientAssertionJWTValid returns fosite.ErrJTIKnown when jti was seen and

@@ -68,3 +68,21 @@ func (s *Store) ClearRotations(ctx context.Context, olderThan time.Time) (int64,
 	}
 	return res.RowsAffected, nil
 }
+
+// SetRefreshTokenScopes replaces the granted scopes of the refresh token
+// signature. A refresh request that narrows its access token's scope (RFC
+// 6749 §6) has fosite store the narrowed scope with the new refresh token
+// too; the provider calls this in the rotating transaction so the new
+// refresh token keeps the grant's full scope. fosite.ErrNotFound when the
+// token does not exist.
+func (s *Store) SetRefreshTokenScopes(ctx context.Context, signature string, scopes []string) error {
+	res := s.conn(ctx).Table(tableRefresh).Where("signature = ?", signature).
+		Update("granted_scopes", stringList(scopes))
+	if res.Error != nil {
+		return fmt.Errorf("store: set refresh token scopes: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fosite.ErrNotFound
+	}
+	return nil
+}

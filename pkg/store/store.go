@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -47,6 +48,10 @@ type Options struct {
 	// AuditRetention is how long DeleteExpired keeps audit events;
 	// DefaultAuditRetention when zero.
 	AuditRetention time.Duration
+	// ClientCacheTTL is how long GetClient answers from memory
+	// (clientcache.go); DefaultClientCacheTTL when zero, no cache when
+	// negative.
+	ClientCacheTTL time.Duration
 }
 
 // Store is the gorm-backed storage of the authorization server. It is safe
@@ -58,6 +63,8 @@ type Store struct {
 	clock          func() time.Time
 	log            *slog.Logger
 	auditRetention time.Duration
+	clients        clientLoader
+	clientCache    *clientCache // nil without a cache
 }
 
 // Open connects to databaseURL: sqlite://PATH (a relative or absolute file
@@ -81,6 +88,11 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error)
 	}
 	if s.auditRetention <= 0 {
 		s.auditRetention = DefaultAuditRetention
+	}
+	s.clients = uncachedClients{s}
+	if ttl := cmp.Or(opts.ClientCacheTTL, DefaultClientCacheTTL); ttl > 0 {
+		s.clientCache = newClientCache(s.clients, ttl, s.now)
+		s.clients = s.clientCache
 	}
 	cfg := &gorm.Config{
 		// SQL arguments hold token signatures and hashes: never log them.

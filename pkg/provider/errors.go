@@ -1,0 +1,69 @@
+package provider
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"time"
+
+	"github.com/ory/fosite"
+
+	"github.com/petstore-auth/petstore-auth/pkg/httpx"
+)
+
+// oauthError is an RFC 6749 §5.2 error with this server's own description
+// (fosite's would add its generic sentence before the hint).
+func oauthError(status int, code, description string) *fosite.RFC6749Error {
+	return &fosite.RFC6749Error{CodeField: status, ErrorField: code, DescriptionField: description}
+}
+
+// unavailableRetry is the Retry-After of the answer while the database cannot be reached: the
+// client must retry, not conclude its credentials or token are bad.
+const unavailableRetry = 5 * time.Second
+
+// unavailable is a 503 temporarily_unavailable with description.
+func unavailable(description string, cause error) error {
+	return oauthError(http.StatusServiceUnavailable, "temporarily_unavailable", description).WithWrap(cause)
+}
+
+// rateLimited is the refusal of a request over a budget (limit.go): HTTP
+// 429 (RFC 6585) with Retry-After. RFC 6749 has no rate-limit code; the
+// body says temporarily_unavailable, the registered code whose meaning
+// ("currently unable to handle the request due to a temporary overloading",
+// §4.1.2.1) a client already handles by waiting and retrying, where
+// invalid_request would tell it to fix a request that has nothing wrong
+// (docs/security.md, "Rate limits").
+type rateLimited struct{ retryAfter time.Duration }
+
+func (e rateLimited) Error() string { return fmt.Sprintf("rate limited for %s", e.retryAfter) }
+
+// writeError is the one writer of every OAuth endpoint's error answer: an
+// RFC 6749 §5.2 JSON body written by fosite's error writer (Cache-Control:
+// no-store), plus the headers the status calls for: WWW-Authenticate with
+// a 401 (§5.2), Retry-After with a 429 or 503 (RFC 9110 §10.2.3).
+// Anything that is not an RFC 6749 error becomes server_error.
+func (p *Provider) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var limited rateLimited
+	if errors.As(err, &limited) {
+		w.Header().Set("Retry-After", fmt.Sprint(max(1, int(math.Ceil(limited.retryAfter.Seconds())))))
+		err = oauthError(http.StatusTooManyRequests, "temporarily_unavailable", "Too many requests; retry after the time in Retry-After.")
+	}
+	rfc := fosite.ErrorToRFC6749Error(err)
+	if rfc.CodeField != http.StatusServiceUnavailable && errors.Is(err, fosite.ErrTemporarilyUnavailable) {
+		// fosite wraps a storage failure while loading the client
+		// (fositeStorage.GetClient) in invalid_client; the cause wins.
+		rfc = oauthError(http.StatusServiceUnavailable, "temporarily_unavailable", "The request could not be processed now; retry.").WithWrap(err)
+	}
+	switch {
+	case rfc.CodeField == http.StatusUnauthorized:
+		w.Header().Set("WWW-Authenticate", `Basic realm="petstore-auth"`)
+	case rfc.CodeField == http.StatusServiceUnavailable:
+		w.Header().Set("Retry-After", fmt.Sprint(int(unavailableRetry.Seconds())))
+		w.Header().Set("Connection", "close") // shed the connection too, not only the request
+		httpx.Logger(r.Context()).Error("oauth endpoint unavailable", "path", r.URL.Path, "err", rfc.WithExposeDebug(true).GetDescription(), "cause", rfc.Unwrap())
+	case rfc.CodeField >= 500:
+		httpx.Logger(r.Context()).Error("oauth endpoint", "path", r.URL.Path, "err", rfc.WithExposeDebug(true).GetDescription(), "cause", rfc.Unwrap())
+	}
+	p.fosite.WriteAccessError(r.Context(), w, nil, rfc)
+}

@@ -1,0 +1,64 @@
+package provider
+
+import (
+	"context"
+	"errors"
+
+	"github.com/ory/fosite"
+)
+
+// fositeStorage is the storage fosite sees: ours (which caches clients,
+// pkg/store/clientcache.go), with three token-endpoint rules fosite does
+// not have: a storage failure while loading the client is
+// temporarily_unavailable, not invalid_client; another client's code or
+// refresh token is unknown; a used code is unknown (codeGrant.failed
+// revokes what it issued, once). The grace window's part is in
+// refresh_grace.go.
+type fositeStorage struct {
+	Storage
+	p *Provider
+}
+
+// GetClient marks a storage failure so that the endpoints answer 503, not
+// invalid_client: a client must not conclude its credentials are wrong
+// during an outage.
+func (s *fositeStorage) GetClient(ctx context.Context, id string) (fosite.Client, error) {
+	c, err := s.Storage.GetClient(ctx, id)
+	if err != nil && !errors.Is(err, fosite.ErrNotFound) {
+		return nil, fosite.ErrTemporarilyUnavailable.WithWrap(err)
+	}
+	return c, err
+}
+
+// GetAuthorizeCodeSession hides another client's code (see notTheCallers)
+// and a used one: fosite would revoke what the code issued and answer
+// before codeGrant.failed, which does both in one place.
+func (s *fositeStorage) GetAuthorizeCodeSession(ctx context.Context, sig string, sess fosite.Session) (fosite.Requester, error) {
+	req, err := s.Storage.GetAuthorizeCodeSession(ctx, sig, sess)
+	if notTheCallers(ctx, req) || errors.Is(err, fosite.ErrInvalidatedAuthorizeCode) {
+		return nil, fosite.ErrNotFound
+	}
+	return req, err
+}
+
+// tokenCaller is the client that authenticated at the token endpoint, read
+// from the access request fosite carries in the context; "" elsewhere
+// (revocation, introspection) and before the client has authenticated.
+func tokenCaller(ctx context.Context) (string, bool) {
+	ar, ok := ctx.Value(fosite.AccessRequestContextKey).(fosite.AccessRequester)
+	if !ok || ar.GetClient() == nil {
+		return "", false
+	}
+	return ar.GetClient().GetID(), true
+}
+
+// notTheCallers reports whether req, found at the token endpoint, belongs
+// to another client than the one that authenticated. fosite checks the
+// owner only after acting on a rotated refresh token (revoking what it
+// issued), so another client presenting it would revoke the owner's
+// tokens: such a credential is answered as unknown (RFC 6749 §4.1.3, §6: it
+// was not issued to the caller) and changes nothing.
+func notTheCallers(ctx context.Context, req fosite.Requester) bool {
+	caller, ok := tokenCaller(ctx)
+	return ok && req != nil && req.GetClient() != nil && req.GetClient().GetID() != caller
+}

@@ -1,0 +1,51 @@
+package provider
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/petstore-auth/petstore-auth/pkg/identity"
+)
+
+// Metadata is the RFC 8414 document; it states exactly what the server does.
+func (p *Provider) Metadata() map[string]any {
+	return map[string]any{
+		"issuer":                                         p.Issuer,
+		"authorization_endpoint":                         p.Issuer + "/oauth2/auth",
+		"token_endpoint":                                 p.Issuer + "/oauth2/token",
+		"revocation_endpoint":                            p.Issuer + "/oauth2/revoke",
+		"introspection_endpoint":                         p.Issuer + "/oauth2/introspect",
+		"jwks_uri":                                       p.Issuer + "/.well-known/jwks.json",
+		"scopes_supported":                               scopeNames(),
+		"response_types_supported":                       []string{"code"},
+		"response_modes_supported":                       []string{"query"},
+		"grant_types_supported":                          []string{"authorization_code", "refresh_token", "client_credentials"},
+		"token_endpoint_auth_methods_supported":          []string{"client_secret_basic", "client_secret_post", "none"},
+		"revocation_endpoint_auth_methods_supported":     []string{"client_secret_basic", "client_secret_post", "none"},
+		"introspection_endpoint_auth_methods_supported":  []string{"client_secret_basic", "client_secret_post"},
+		"code_challenge_methods_supported":               []string{"S256"},
+		"authorization_response_iss_parameter_supported": true,
+		// OIDC Discovery §3; the values pkg/web honours (web.PromptValues).
+		"prompt_values_supported": []string{"none", "login", "consent"},
+		"service_documentation":   p.Issuer + "/",
+	}
+}
+
+func scopeNames() []string {
+	var out []string
+	for _, s := range identity.Scopes {
+		out = append(out, s.Name)
+	}
+	return out
+}
+
+// handleMetadata serves Metadata (RFC 8414 §3), cacheable and readable
+// from any origin.
+func (p *Provider) handleMetadata(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(p.Metadata())
+}

@@ -1,0 +1,82 @@
+package store
+
+import (
+	"fmt"
+	"maps"
+	"sync"
+	"sync/atomic"
+
+	"gorm.io/gorm"
+)
+
+// StatementCounter counts the SQL statements a Store sends, by table, so a
+// test can pin how many round trips an endpoint costs. BEGIN, COMMIT and
+// savepoints are not counted: they are not gorm statements.
+type StatementCounter struct {
+	mu      sync.Mutex
+	byTable map[string]int
+	stop    func()
+}
+
+var counterSeq atomic.Uint64
+
+// CountStatements starts counting every statement the store sends, from any
+// goroutine, until Stop. It is a test hook: counting costs a lock per
+// statement.
+func (s *Store) CountStatements() *StatementCounter {
+	c := &StatementCounter{byTable: map[string]int{}}
+	name := fmt.Sprintf("petstore:count_statements_%d", counterSeq.Add(1))
+	cb := s.db.Callback()
+	record := func(db *gorm.DB) {
+		table := db.Statement.Table
+		if table == "" {
+			table = "(raw)"
+		}
+		c.mu.Lock()
+		c.byTable[table]++
+		c.mu.Unlock()
+	}
+	_ = cb.Query().After("gorm:query").Register(name, record)
+	_ = cb.Create().After("gorm:create").Register(name, record)
+	_ = cb.Update().After("gorm:update").Register(name, record)
+	_ = cb.Delete().After("gorm:delete").Register(name, record)
+	_ = cb.Row().After("gorm:row").Register(name, record)
+	_ = cb.Raw().After("gorm:raw").Register(name, record)
+	c.stop = func() {
+		_ = cb.Query().Remove(name)
+		_ = cb.Create().Remove(name)
+		_ = cb.Update().Remove(name)
+		_ = cb.Delete().Remove(name)
+		_ = cb.Row().Remove(name)
+		_ = cb.Raw().Remove(name)
+	}
+	return c
+}
+
+// Reset sets the counts back to zero.
+func (c *StatementCounter) Reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.byTable = map[string]int{}
+}
+
+// Total is the number of statements counted since the start or Reset.
+func (c *StatementCounter) Total() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, v := range c.byTable {
+		n += v
+	}
+	return n
+}
+
+// ByTable returns the counts per table.
+func (c *StatementCounter) ByTable() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.byTable)
+}
+
+// Stop stops counting.
+func (c *StatementCounter) Stop() { c.stop() }
