@@ -35,7 +35,7 @@ func credentialLimit(l ratelimit.Limiter, perMinute int, log *slog.Logger, onLim
 				next.ServeHTTP(w, r)
 				return
 			}
-			key := "ip:" + clientaddr.Of(r)
+			key := "ip:" + clientaddr.Bucket(r)
 			if a := r.Header.Get("Authorization"); a != "" {
 				sum := sha256.Sum256([]byte(a))
 				key = "cred:" + hex.EncodeToString(sum[:16])
@@ -76,7 +76,7 @@ func failureLimit(l ratelimit.Limiter, perMinute int, known func(authorization s
 				next.ServeHTTP(w, r)
 				return
 			}
-			key := "fail:ip:" + clientaddr.Of(r)
+			key := "fail:ip:" + clientaddr.Bucket(r)
 			n, retry, err := pk.Peek(r.Context(), key, time.Minute)
 			if err != nil {
 				log.WarnContext(r.Context(), "rate limiter unavailable", "err", err)

@@ -42,6 +42,23 @@ func Of(r *http.Request) string {
 	return peer(r)
 }
 
+// Bucket returns the key under which rate limits and throttles count r's
+// client: its IPv4 address, or the /64 network of an IPv6 address, since one
+// subscriber is routinely given a whole /64 (RFC 6177) and could otherwise
+// step to a fresh address for every request.
+func Bucket(r *http.Request) string {
+	a, err := netip.ParseAddr(Of(r))
+	if err != nil {
+		return Of(r)
+	}
+	a = a.Unmap()
+	if a.Is4() {
+		return a.String()
+	}
+	p, _ := a.WithZone("").Prefix(64)
+	return p.String()
+}
+
 // Scheme returns "https" or "http": what the client used to reach the first
 // trusted proxy when Middleware saw X-Forwarded-Proto or Forwarded proto=
 // from one, else whether this connection is TLS.

@@ -163,3 +163,20 @@ func FuzzResolve(f *testing.F) {
 		}
 	})
 }
+
+func TestBucket(t *testing.T) {
+	for _, tc := range []struct{ remote, want string }{
+		{"192.0.2.7:4000", "192.0.2.7"},
+		{"[::ffff:192.0.2.7]:4000", "192.0.2.7"},
+		{"[2001:db8:1:2:aaaa::1]:4000", "2001:db8:1:2::/64"},
+		{"[2001:db8:1:2:bbbb::9]:4000", "2001:db8:1:2::/64"},
+		{"[2001:db8:1:3::1]:4000", "2001:db8:1:3::/64"},
+		{"[fe80::1%eth0]:4000", "fe80::/64"},
+	} {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.RemoteAddr = tc.remote
+		if got := Bucket(r); got != tc.want {
+			t.Errorf("Bucket(%s) = %q, want %q", tc.remote, got, tc.want)
+		}
+	}
+}

@@ -26,11 +26,16 @@ func (SHA256Hasher) Hash(_ context.Context, data []byte) ([]byte, error) {
 // Compare implements fosite.Hasher in constant time. A match is recorded
 // in ctx: the rate limits charge a client's own budget only once it has
 // proved its secret.
-func (SHA256Hasher) Compare(ctx context.Context, hash, data []byte) error {
-	sum := sha256.Sum256(data)
-	if len(hash) != len(sum) || subtle.ConstantTimeCompare(hash, sum[:]) != 1 {
+func (h SHA256Hasher) Compare(ctx context.Context, hash, data []byte) error {
+	if !h.matches(hash, data) {
 		return errors.New("client secret mismatch")
 	}
 	markAuthenticated(ctx)
 	return nil
+}
+
+// matches compares data with hash in constant time.
+func (SHA256Hasher) matches(hash, data []byte) bool {
+	sum := sha256.Sum256(data)
+	return len(hash) == len(sum) && subtle.ConstantTimeCompare(hash, sum[:]) == 1
 }

@@ -4,10 +4,12 @@ import (
 	"context"
 	"math"
 	"net/http"
+	"net/url"
 	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/mux"
+	"github.com/ory/fosite"
 
 	"github.com/petstore-auth/petstore-auth/pkg/clientaddr"
 	"github.com/petstore-auth/petstore-auth/pkg/httpmetrics"
@@ -49,21 +51,23 @@ func markAuthenticated(ctx context.Context) {
 }
 
 // limit applies the budgets above around a protocol endpoint; over one it
-// answers 429 with Retry-After before any database work is done.
+// answers 429 with Retry-After before the endpoint does any work. A request
+// whose client secret is right is judged by its client's own budget alone:
+// failures by others — at its address or under its client id — never
+// refuse the authenticated owner.
 func (p *Provider) limit(next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b := budgetsOf(r)
-		if err := p.admit(r, b); err != nil {
-			p.writeError(w, r, err)
-			return
-		}
 		if err := parseForm(r); err != nil {
+			if over := p.admit(r, b); over != nil {
+				err = over
+			}
 			p.writeError(w, r, err)
 			p.charge(r, b.ip, p.cfg.RateLimitPerIP)
 			return
 		}
 		b.client = clientIDOf(r)
-		if err := p.admitClient(r, b); err != nil {
+		if err := p.admitRequest(r, b); err != nil {
 			p.writeError(w, r, err)
 			return
 		}
@@ -73,6 +77,64 @@ func (p *Provider) limit(next http.HandlerFunc) http.Handler {
 		next(sw, r)
 		p.settle(r, b, outcome.authenticated.Load(), sw.Status())
 	})
+}
+
+// admitRequest decides before the endpoint runs: the owner of a client
+// (its secret matches) only against its own budget; anyone else against
+// the address's budgets and the failure budget of the client id it named.
+func (p *Provider) admitRequest(r *http.Request, b *budgets) error {
+	if b.client != "" && p.secretMatches(r, b.client) {
+		return p.over(r, "client:"+b.route+":"+b.client, p.cfg.RateLimitPerClient)
+	}
+	if err := p.admit(r, b); err != nil {
+		return err
+	}
+	if b.client != "" && presentsSecret(r) {
+		// A client id under attack: further wrong secrets for it are
+		// refused from every address; the right one still passes above.
+		return p.over(r, "authfail:client:"+b.client, p.cfg.RateLimitFailedAuthPerClient)
+	}
+	return nil
+}
+
+// presentsSecret reports whether r carries a client secret (Basic or
+// client_secret_post, RFC 6749 §2.3.1).
+func presentsSecret(r *http.Request) bool {
+	if _, secret, ok := r.BasicAuth(); ok {
+		return secret != ""
+	}
+	return r.PostForm.Get("client_secret") != ""
+}
+
+// secretMatches reports whether r presents the right secret of client id.
+// It reads the client through the store's client cache and compares in
+// constant time; the endpoint authenticates again as usual, so this only
+// chooses the budget, it grants nothing.
+func (p *Provider) secretMatches(r *http.Request, id string) bool {
+	secret := r.PostForm.Get("client_secret")
+	if _, s, ok := r.BasicAuth(); ok {
+		if u, err := url.QueryUnescape(s); err == nil {
+			s = u
+		}
+		secret = s
+	}
+	if secret == "" {
+		return false
+	}
+	c, err := p.store.GetClient(r.Context(), id)
+	if err != nil || c.IsPublic() {
+		return false
+	}
+	hashes := [][]byte{c.GetHashedSecret()}
+	if rc, ok := c.(fosite.ClientWithSecretRotation); ok {
+		hashes = append(hashes, rc.GetRotatedHashes()...)
+	}
+	for _, h := range hashes {
+		if len(h) > 0 && (SHA256Hasher{}).matches(h, []byte(secret)) {
+			return true
+		}
+	}
+	return false
 }
 
 // budgets names the budget keys of one request.
@@ -87,7 +149,7 @@ func budgetsOf(r *http.Request) *budgets {
 	if cr := mux.CurrentRoute(r); cr != nil {
 		route, _ = cr.GetPathTemplate()
 	}
-	addr := clientaddr.Of(r)
+	addr := clientaddr.Bucket(r)
 	return &budgets{route: route, addr: addr, ip: "ip:" + route + ":" + addr}
 }
 
@@ -98,24 +160,6 @@ func (p *Provider) admit(r *http.Request, b *budgets) error {
 		return err
 	}
 	return p.over(r, b.ip, p.cfg.RateLimitPerIP)
-}
-
-// admitClient applies the budgets of the client id the request names.
-func (p *Provider) admitClient(r *http.Request, b *budgets) error {
-	if b.client == "" {
-		return nil
-	}
-	// A client id under attack: addresses that failed in this window get
-	// no further tries for it; the right secret from any other address
-	// still works.
-	if n, _ := p.peek(r, "authfail:ip:"+b.addr); n > 0 {
-		if err := p.over(r, "authfail:client:"+b.client, p.cfg.RateLimitFailedAuthPerClient); err != nil {
-			return err
-		}
-	}
-	// Only the authenticated client fills its own budget, so reading it
-	// here refuses nobody but the client itself.
-	return p.over(r, "client:"+b.route+":"+b.client, p.cfg.RateLimitPerClient)
 }
 
 // settle charges the request to the budget its outcome calls for.

@@ -3,6 +3,7 @@ package provider
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -30,7 +31,7 @@ func (f *fixture) from(addr, path, id, secret string, form url.Values) *httptest
 	f.p.Mount(r)
 	req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.RemoteAddr = addr + ":40000"
+	req.RemoteAddr = net.JoinHostPort(addr, "40000")
 	if id != "" {
 		req.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
 	}
@@ -189,4 +190,32 @@ func TestClientIDFailureLimitWithoutAddressLimit(t *testing.T) {
 	if w := f.from("192.0.2.30", "/oauth2/token", f.rsID, f.rsSecret, url.Values{"grant_type": {"client_credentials"}}); w.Code != http.StatusOK {
 		t.Fatalf("owner from a clean address: %d %s", w.Code, w.Body)
 	}
+}
+
+// TestOwnerSharingAnAttackersAddress: the resource server sits behind the
+// same NAT or proxy address as someone sending wrong secrets — for its own
+// client id and for others — until that address is over every failure
+// budget. The right secret from that very address still succeeds; the
+// wrong ones get 429.
+func TestOwnerSharingAnAttackersAddress(t *testing.T) {
+	eachDatabase(t, func(t *testing.T, db string) {
+		f := newFixture(t, db, "opaque")
+		withDefaultLimits(f)
+		shared := "2001:db8:7:7::1"
+		for i := range 120 {
+			id := f.rsID
+			if i%2 == 1 {
+				id = fmt.Sprintf("other-%d", i)
+			}
+			f.from(shared, "/oauth2/token", id, "wrong", url.Values{"grant_type": {"client_credentials"}})
+		}
+		assert429(t, f.from(shared, "/oauth2/token", f.rsID, "wrong", url.Values{"grant_type": {"client_credentials"}}), "wrong secret over the budgets")
+		// Another address in the same IPv6 /64 is the same subscriber.
+		assert429(t, f.from("2001:db8:7:7::2", "/oauth2/token", "other-x", "wrong", url.Values{"grant_type": {"client_credentials"}}), "a neighbour in the /64")
+		for _, p := range []string{"/oauth2/introspect", "/oauth2/token"} {
+			if w := f.from(shared, p, f.rsID, f.rsSecret, url.Values{"token": {"pst_at_x"}, "grant_type": {"client_credentials"}}); w.Code != http.StatusOK {
+				t.Fatalf("owner from the shared address on %s: %d %s", p, w.Code, w.Body)
+			}
+		}
+	})
 }

@@ -260,11 +260,16 @@ func TestTK12_ClientSecretBruteForce(t *testing.T) {
 	if limited != 20 {
 		t.Fatalf("%d of 40 guesses were throttled, want 20 (limit 20 per minute)", limited)
 	}
-	if r := e.token(e.svc, url.Values{"grant_type": {"client_credentials"}}); r.status != http.StatusTooManyRequests {
-		t.Fatalf("the right secret from the guessing address inside the throttled window: %d", r.status)
+	// The owner is never locked out (issue 11 §4): the right secret passes
+	// even from the guessing address, while guesses stay refused.
+	if r := e.token(e.svc, url.Values{"grant_type": {"client_credentials"}}); r.status != http.StatusOK {
+		t.Fatalf("the right secret from the guessing address inside the throttled window: %d %s", r.status, r.body)
+	}
+	if r := e.token(client{ID: e.svc.ID, Secret: "pst_cs_guess"}, url.Values{"grant_type": {"client_credentials"}}); r.status != http.StatusTooManyRequests {
+		t.Fatalf("a guess inside the throttled window: %d", r.status)
 	}
 	e.clock.Advance(61 * time.Second)
-	if r := e.token(e.svc, url.Values{"grant_type": {"client_credentials"}}); r.status != http.StatusOK {
-		t.Fatalf("after the window: %d %s", r.status, r.body)
+	if r := e.token(client{ID: e.svc.ID, Secret: "pst_cs_guess"}, url.Values{"grant_type": {"client_credentials"}}); r.status != http.StatusUnauthorized {
+		t.Fatalf("a guess after the window: %d %s", r.status, r.body)
 	}
 }

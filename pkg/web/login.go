@@ -154,7 +154,7 @@ func (h *Handler) chargeLogin(r *http.Request, email string) (*loginAttempt, tim
 	// The account key is a hash, so emails do not end up in Redis; unknown
 	// emails are throttled like real ones so the answers look alike.
 	sum := sha256.Sum256([]byte(email))
-	acct, ip := hex.EncodeToString(sum[:16]), clientaddr.Of(r)
+	acct, ip := hex.EncodeToString(sum[:16]), clientaddr.Bucket(r)
 	a := &loginAttempt{h: h, r: r}
 	charge := func(dst *string, key string, b ratelimit.Backoff) (bool, time.Duration) {
 		ok, retry, err := h.Throttle.Charge(ctx, key, b)
