@@ -30,7 +30,7 @@ type APIKeyInput struct {
 func (s *Service) CreateAPIKey(ctx context.Context, a Actor, in APIKeyInput) (k *identity.APIKey, key string, err error) {
 	k = &identity.APIKey{OwnerID: in.OwnerID, Name: strings.TrimSpace(in.Name), Env: in.Env, Scopes: in.Scopes, ExpiresAt: in.ExpiresAt}
 	defer func() {
-		s.record(ctx, a, &identity.AuditEvent{Type: identity.EventAPIKeyCreated, UserID: in.OwnerID, Details: map[string]string{
+		s.Record(ctx, a, &identity.AuditEvent{Type: identity.EventAPIKeyCreated, UserID: in.OwnerID, Details: map[string]string{
 			"key_id": k.ID, "name": k.Name, "env": k.Env, "prefix": k.Prefix, "scopes": strings.Join(k.Scopes, " "),
 		}}, err)
 	}()
@@ -87,7 +87,7 @@ var errNoKey = identity.Errorf(identity.ENOTFOUND, "No such API key.")
 // (the account page), only that user's active keys can be revoked.
 func (s *Service) RevokeAPIKey(ctx context.Context, a Actor, idOrPrefix, owner string) (k *identity.APIKey, err error) {
 	e := &identity.AuditEvent{Type: identity.EventAPIKeyRevoked, UserID: owner, Details: map[string]string{"key_id": idOrPrefix}}
-	defer func() { s.record(ctx, a, e, err) }()
+	defer func() { s.Record(ctx, a, e, err) }()
 	k, err = s.APIKeys.APIKeyByID(ctx, idOrPrefix)
 	if identity.IsNotFound(err) || err == nil && owner != "" && (k.OwnerID != owner || k.RevokedAt != nil) {
 		return nil, errNoKey

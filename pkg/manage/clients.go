@@ -74,7 +74,7 @@ func (s *Service) CreateClient(ctx context.Context, a Actor, in ClientInput) (_ 
 		c.TokenFormat = identity.TokenFormatOpaque
 	}
 	defer func() {
-		s.record(ctx, a, &identity.AuditEvent{Type: identity.EventClientCreated, ClientID: c.ID, Details: map[string]string{
+		s.Record(ctx, a, &identity.AuditEvent{Type: identity.EventClientCreated, ClientID: c.ID, Details: map[string]string{
 			"name": c.Name, "scopes": strings.Join(c.Scopes, " "), "grant_types": strings.Join(c.GrantTypes, " "),
 			"public": strconv.FormatBool(c.Public),
 		}}, err)
@@ -102,7 +102,7 @@ func (s *Service) CreateClient(ctx context.Context, a Actor, in ClientInput) (_ 
 func (s *Service) UpdateClient(ctx context.Context, a Actor, id string, p ClientPatch) (c *identity.Client, err error) {
 	var changed []string
 	defer func() {
-		s.record(ctx, a, &identity.AuditEvent{Type: identity.EventClientUpdated, ClientID: id,
+		s.Record(ctx, a, &identity.AuditEvent{Type: identity.EventClientUpdated, ClientID: id,
 			Details: map[string]string{"fields": strings.Join(changed, " ")}}, err)
 	}()
 	c, err = s.Clients.ClientByID(ctx, id)
@@ -139,7 +139,7 @@ func (s *Service) UpdateClient(ctx context.Context, a Actor, id string, p Client
 // stops working at once.
 func (s *Service) RotateClientSecret(ctx context.Context, a Actor, id string) (c *identity.Client, secret string, err error) {
 	defer func() {
-		s.record(ctx, a, &identity.AuditEvent{Type: identity.EventClientSecretRotated, ClientID: id}, err)
+		s.Record(ctx, a, &identity.AuditEvent{Type: identity.EventClientSecretRotated, ClientID: id}, err)
 	}()
 	c, err = s.Clients.ClientByID(ctx, id)
 	if err != nil {
@@ -162,7 +162,7 @@ func (s *Service) SetClientDisabled(ctx context.Context, a Actor, id string, dis
 	if disabled {
 		typ = identity.EventClientDisabled
 	}
-	defer func() { s.record(ctx, a, &identity.AuditEvent{Type: typ, ClientID: id}, err) }()
+	defer func() { s.Record(ctx, a, &identity.AuditEvent{Type: typ, ClientID: id}, err) }()
 	c, err = s.Clients.ClientByID(ctx, id)
 	if err != nil {
 		return nil, err
@@ -176,6 +176,6 @@ func (s *Service) SetClientDisabled(ctx context.Context, a Actor, id string, dis
 
 // DeleteClient deletes a client with its grants and tokens.
 func (s *Service) DeleteClient(ctx context.Context, a Actor, id string) (err error) {
-	defer func() { s.record(ctx, a, &identity.AuditEvent{Type: identity.EventClientDeleted, ClientID: id}, err) }()
+	defer func() { s.Record(ctx, a, &identity.AuditEvent{Type: identity.EventClientDeleted, ClientID: id}, err) }()
 	return s.Clients.DeleteClient(ctx, id)
 }

@@ -15,7 +15,7 @@ var errNoGrant = identity.Errorf(identity.ENOTFOUND, "No such grant.")
 // are "not found", like grants that do not exist.
 func (s *Service) RevokeGrant(ctx context.Context, a Actor, id, owner string) (g *identity.Grant, err error) {
 	e := &identity.AuditEvent{Type: identity.EventGrantRevoked, UserID: owner, Details: map[string]string{"grant_id": id}}
-	defer func() { s.record(ctx, a, e, err) }()
+	defer func() { s.Record(ctx, a, e, err) }()
 	g, err = s.Grants.GrantByID(ctx, id)
 	if identity.IsNotFound(err) || err == nil && owner != "" && (g.UserID != owner || g.RevokedAt != nil) {
 		return nil, errNoGrant
@@ -34,7 +34,7 @@ func (s *Service) RevokeGrant(ctx context.Context, a Actor, id, owner string) (g
 // user for one client, and returns how many it revoked.
 func (s *Service) RevokeGrants(ctx context.Context, a Actor, userID, clientID string) (n int, err error) {
 	defer func() {
-		s.record(ctx, a, &identity.AuditEvent{Type: identity.EventGrantsRevoked, UserID: userID, ClientID: clientID,
+		s.Record(ctx, a, &identity.AuditEvent{Type: identity.EventGrantsRevoked, UserID: userID, ClientID: clientID,
 			Details: map[string]string{"count": strconv.Itoa(n)}}, err)
 	}()
 	if userID == "" && clientID == "" {

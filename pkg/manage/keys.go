@@ -15,7 +15,7 @@ type KeyRotator interface {
 // stay published in the JWKS until their tokens expire.
 func (s *Service) RotateSigningKey(ctx context.Context, a Actor, r KeyRotator) (k *identity.SigningKey, err error) {
 	e := &identity.AuditEvent{Type: identity.EventSigningKeyRotated, Details: map[string]string{}}
-	defer func() { s.record(ctx, a, e, err) }()
+	defer func() { s.Record(ctx, a, e, err) }()
 	if k, err = r.RotateKeys(ctx); err != nil {
 		return nil, err
 	}

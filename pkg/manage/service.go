@@ -86,8 +86,10 @@ func (s *Service) now() time.Time {
 	return time.Now().UTC()
 }
 
-// record writes one audit event for an action that ran with outcome err.
-func (s *Service) record(ctx context.Context, a Actor, e *identity.AuditEvent, err error) {
+// Record writes one audit event with a's identity and channel and the
+// outcome err: what every action records, also usable for acts outside
+// this package (a refused admin request).
+func (s *Service) Record(ctx context.Context, a Actor, e *identity.AuditEvent, err error) {
 	e.Time = s.now()
 	e.ActorID, e.IP, e.UserAgent = a.ID, a.IP, a.UserAgent
 	e.Outcome = "success"

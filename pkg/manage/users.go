@@ -22,7 +22,7 @@ type UserInput struct {
 func (s *Service) CreateUser(ctx context.Context, a Actor, in UserInput) (_ *identity.User, err error) {
 	u := &identity.User{Email: strings.ToLower(strings.TrimSpace(in.Email)), Admin: in.Admin}
 	defer func() {
-		s.record(ctx, a, &identity.AuditEvent{Type: identity.EventUserCreated, UserID: u.ID,
+		s.Record(ctx, a, &identity.AuditEvent{Type: identity.EventUserCreated, UserID: u.ID,
 			Details: map[string]string{"email": u.Email, "admin": strconv.FormatBool(in.Admin)}}, err)
 	}()
 	if u.Email, err = identity.NormalizeEmail(in.Email); err != nil {
@@ -45,7 +45,7 @@ func (s *Service) CreateUser(ctx context.Context, a Actor, in UserInput) (_ *ide
 // version changes) and their grants are revoked.
 func (s *Service) ResetPassword(ctx context.Context, a Actor, id, pw string) (err error) {
 	defer func() {
-		s.record(ctx, a, &identity.AuditEvent{Type: identity.EventUserPasswordReset, UserID: id}, err)
+		s.Record(ctx, a, &identity.AuditEvent{Type: identity.EventUserPasswordReset, UserID: id}, err)
 	}()
 	u, err := s.Users.UserByID(ctx, id)
 	if err != nil {
@@ -73,7 +73,7 @@ func (s *Service) SetUserDisabled(ctx context.Context, a Actor, id string, disab
 	}
 	var keys int
 	defer func() {
-		s.record(ctx, a, &identity.AuditEvent{Type: typ, UserID: id, Details: map[string]string{
+		s.Record(ctx, a, &identity.AuditEvent{Type: typ, UserID: id, Details: map[string]string{
 			"grants_revoked": strconv.Itoa(revoked), "api_keys_revoked": strconv.Itoa(keys),
 		}}, err)
 	}()
