@@ -8,16 +8,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
-	"github.com/petstore-auth/petstore-auth/pkg/password"
+	"github.com/petstore-auth/petstore-auth/pkg/manage"
 )
-
-type userView struct {
-	ID        string    `json:"id"`
-	Email     string    `json:"email"`
-	Admin     bool      `json:"admin"`
-	Disabled  bool      `json:"disabled"`
-	CreatedAt time.Time `json:"created_at"`
-}
 
 func (a *app) userCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "user", Short: "Manage users"}
@@ -31,15 +23,7 @@ func (a *app) userCmd() *cobra.Command {
 			if !stdin {
 				return identity.Errorf(identity.EINVALID, "--password-stdin is required: passwords are never taken from flags (shell history)")
 			}
-			addr, err := identity.NormalizeEmail(email)
-			if err != nil {
-				return err
-			}
 			pw, err := a.readSecretLine()
-			if err != nil {
-				return err
-			}
-			hash, err := password.ForAccount(pw, addr)
 			if err != nil {
 				return err
 			}
@@ -48,12 +32,11 @@ func (a *app) userCmd() *cobra.Command {
 				return err
 			}
 			defer st.Close()
-			u := &identity.User{Email: addr, PasswordHash: hash, Admin: admin}
-			if err := st.CreateUser(cmd.Context(), u); err != nil {
+			u, err := a.service(st).CreateUser(cmd.Context(), manage.CLI, manage.UserInput{Email: email, Password: pw, Admin: admin})
+			if err != nil {
 				return err
 			}
-			a.audit(cmd.Context(), st, "user.created", u.ID, "", map[string]string{"admin": fmt.Sprint(u.Admin)})
-			v := userView{u.ID, u.Email, u.Admin, u.Disabled, u.CreatedAt}
+			v := manage.ViewUser(u)
 			return a.print(v, func(w *tabwriter.Writer) {
 				fmt.Fprintf(w, "created user %s (%s)", v.Email, v.ID)
 				if v.Admin {
@@ -81,9 +64,9 @@ func (a *app) userCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			views := []userView{}
+			views := []manage.UserView{}
 			for _, u := range users {
-				views = append(views, userView{u.ID, u.Email, u.Admin, u.Disabled, u.CreatedAt})
+				views = append(views, manage.ViewUser(u))
 			}
 			return a.print(views, func(w *tabwriter.Writer) {
 				fmt.Fprintln(w, "ID\tEMAIL\tADMIN\tDISABLED\tCREATED")

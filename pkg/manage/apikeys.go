@@ -27,8 +27,8 @@ type APIKeyInput struct {
 
 // CreateAPIKey creates a key for an enabled user. The key is returned once;
 // only its SHA-256 and a display prefix are stored.
-func (s *Service) CreateAPIKey(ctx context.Context, a Actor, in APIKeyInput) (k *identity.APIKey, key string, err error) {
-	k = &identity.APIKey{OwnerID: in.OwnerID, Name: strings.TrimSpace(in.Name), Env: in.Env, Scopes: in.Scopes, ExpiresAt: in.ExpiresAt}
+func (s *Service) CreateAPIKey(ctx context.Context, a Actor, in APIKeyInput) (_ *identity.APIKey, key string, err error) {
+	k := &identity.APIKey{OwnerID: in.OwnerID, Name: strings.TrimSpace(in.Name), Env: in.Env, Scopes: in.Scopes, ExpiresAt: in.ExpiresAt}
 	defer func() {
 		s.Record(ctx, a, &identity.AuditEvent{Type: identity.EventAPIKeyCreated, UserID: in.OwnerID, Details: map[string]string{
 			"key_id": k.ID, "name": k.Name, "env": k.Env, "prefix": k.Prefix, "scopes": strings.Join(k.Scopes, " "),
