@@ -13,7 +13,8 @@ import (
 
 func (a *app) clientCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "client", Short: "Manage OAuth clients"}
-	cmd.AddCommand(a.clientCreateCmd(), a.clientListCmd(), a.clientShowCmd(), a.clientDeleteCmd())
+	cmd.AddCommand(a.clientCreateCmd(), a.clientListCmd(), a.clientShowCmd(), a.clientDeleteCmd(),
+		a.clientRotateSecretCmd(), a.clientSetDisabledCmd(true), a.clientSetDisabledCmd(false))
 	return cmd
 }
 
@@ -149,6 +150,58 @@ func (a *app) clientDeleteCmd() *cobra.Command {
 			}
 			fmt.Fprintf(a.out, "deleted client %s\n", args[0])
 			return nil
+		},
+	}
+}
+
+// A running server caches clients for a few seconds (provider's client
+// cache): what these commands change reaches it within that time.
+
+func (a *app) clientRotateSecretCmd() *cobra.Command {
+	return &cobra.Command{
+		Use: "rotate-secret CLIENT_ID", Short: "Replace a confidential client's secret; prints the new one once", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, _, err := a.openStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			c, secret, err := a.service(st).RotateClientSecret(cmd.Context(), manage.CLI, args[0])
+			if err != nil {
+				return err
+			}
+			return a.print(viewClient(manage.ViewClient(c), secret), func(w *tabwriter.Writer) {
+				fmt.Fprintf(w, "client_id:\t%s\nclient_secret:\t%s\n", c.ID, secret)
+				fmt.Fprintln(w, "\nStore the secret now: it is shown only once. A running server stops accepting the old one within seconds.")
+			})
+		},
+	}
+}
+
+func (a *app) clientSetDisabledCmd(disabled bool) *cobra.Command {
+	use, short := "enable CLIENT_ID", "Enable a disabled client again"
+	if disabled {
+		use, short = "disable CLIENT_ID", "Disable a client: its tokens stop working and it gets no new ones"
+	}
+	return &cobra.Command{
+		Use: use, Short: short, Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, _, err := a.openStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			c, err := a.service(st).SetClientDisabled(cmd.Context(), manage.CLI, args[0], disabled)
+			if err != nil {
+				return err
+			}
+			return a.print(viewClient(manage.ViewClient(c), ""), func(w *tabwriter.Writer) {
+				state := "enabled"
+				if c.Disabled {
+					state = "disabled"
+				}
+				fmt.Fprintf(w, "%s client %s\n", state, c.ID)
+			})
 		},
 	}
 }

@@ -89,3 +89,68 @@ func TestCLIGoesThroughManage(t *testing.T) {
 		t.Errorf("audit events %v, want %v", got, want)
 	}
 }
+
+// TestCLIUserAndClientLifecycle: the commands that reach the remaining
+// actions of pkg/manage — set a password (policy for the account's
+// email), disable and enable a user, rotate a secret, disable a client.
+func TestCLIUserAndClientLifecycle(t *testing.T) {
+	db := "sqlite://" + filepath.Join(t.TempDir(), "auth.db")
+	setEnv(t, db)
+	if out, err := cli(t, "a long enough passphrase\n", "user", "create", "--email", "pat@example.com", "--password-stdin"); err != nil {
+		t.Fatal(out, err)
+	}
+	if _, err := cli(t, "pat@example.com\n", "user", "set-password", "PAT@example.com", "--password-stdin"); err == nil ||
+		friendly(err) != "The password must not be the email address." {
+		t.Fatalf("set-password to the email: %v", err)
+	}
+	if out, err := cli(t, "another long passphrase\n", "user", "set-password", "pat@example.com", "--password-stdin"); err != nil {
+		t.Fatal(out, err)
+	}
+	// An unknown email stops at the lookup, before any action (no event).
+	if _, err := cli(t, "", "user", "disable", "nobody@example.com"); exitCode(err) != 3 {
+		t.Fatalf("disable unknown user: %v", err)
+	}
+	out, err := cli(t, "", "user", "disable", "pat@example.com", "-o", "json")
+	if err != nil || !strings.Contains(out, `"disabled": true`) {
+		t.Fatal(out, err)
+	}
+	if _, err := cli(t, "", "apikey", "create", "--owner", "pat@example.com", "--scope", "read:pets"); err == nil || !strings.Contains(friendly(err), "disabled") {
+		t.Fatalf("a key for a disabled user: %v", err)
+	}
+	if out, err := cli(t, "", "user", "enable", "pat@example.com"); err != nil || !strings.Contains(out, "enabled pat@example.com") {
+		t.Fatal(out, err)
+	}
+
+	svc := createClient(t, "--name", "Svc", "--id", "svc", "--scope", "read:pets")
+	out, err = cli(t, "", "client", "rotate-secret", "svc", "-o", "json")
+	var rotated created
+	if err != nil || json.Unmarshal([]byte(out), &rotated) != nil || rotated.ClientSecret == "" || rotated.ClientSecret == svc.ClientSecret {
+		t.Fatalf("rotate-secret: %s %v", out, err)
+	}
+	if out, err := cli(t, "", "client", "disable", "svc"); err != nil || !strings.Contains(out, "disabled client svc") {
+		t.Fatal(out, err)
+	}
+	if _, err := cli(t, "", "client", "create", "--name", "Pub", "--id", "pub", "--public", "--redirect-uri", "https://p.example/cb"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli(t, "", "client", "rotate-secret", "pub"); err == nil || friendly(err) != "A public client has no secret." {
+		t.Fatalf("rotate a public client: %v", err)
+	}
+
+	st, err := store.Open(context.Background(), db, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	u, _ := st.UserByEmail(context.Background(), "pat@example.com")
+	c, _ := st.ClientByID(context.Background(), "svc")
+	if u.Disabled || !c.Disabled {
+		t.Fatalf("user disabled %v, client disabled %v", u.Disabled, c.Disabled)
+	}
+	for typ, want := range map[string]int{"user.password_reset": 2, "user.disabled": 1, "user.enabled": 1, "client.secret_rotated": 2, "client.disabled": 1} {
+		_, n, err := st.ListAudit(context.Background(), identity.AuditFilter{Type: typ})
+		if err != nil || n != want {
+			t.Errorf("%s: %d events, want %d (%v)", typ, n, want, err)
+		}
+	}
+}

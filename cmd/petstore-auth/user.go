@@ -77,6 +77,72 @@ func (a *app) userCmd() *cobra.Command {
 		},
 	}
 	list.Flags().StringVar(&query, "search", "", "only emails containing this text")
-	cmd.AddCommand(create, list)
+	cmd.AddCommand(create, list, a.userSetPasswordCmd(), a.userSetDisabledCmd(true), a.userSetDisabledCmd(false))
 	return cmd
+}
+
+func (a *app) userSetPasswordCmd() *cobra.Command {
+	var stdin bool
+	cmd := &cobra.Command{
+		Use:   "set-password EMAIL",
+		Short: "Set a user's password, read from stdin; their sessions end and their grants are revoked",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !stdin {
+				return identity.Errorf(identity.EINVALID, "--password-stdin is required: passwords are never taken from flags (shell history)")
+			}
+			pw, err := a.readSecretLine()
+			if err != nil {
+				return err
+			}
+			st, _, err := a.openStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			u, err := userByEmail(cmd.Context(), st, args[0])
+			if err != nil {
+				return err
+			}
+			if err := a.service(st).ResetPassword(cmd.Context(), manage.CLI, u.ID, pw); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.out, "set the password of %s; their sessions and grants have ended\n", u.Email)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&stdin, "password-stdin", false, "read the password from stdin")
+	return cmd
+}
+
+func (a *app) userSetDisabledCmd(disabled bool) *cobra.Command {
+	use, short := "enable EMAIL", "Enable a disabled user again"
+	if disabled {
+		use, short = "disable EMAIL", "Disable a user: signed out everywhere, grants and API keys revoked"
+	}
+	return &cobra.Command{
+		Use: use, Short: short, Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, _, err := a.openStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			u, err := userByEmail(cmd.Context(), st, args[0])
+			if err != nil {
+				return err
+			}
+			u, n, err := a.service(st).SetUserDisabled(cmd.Context(), manage.CLI, u.ID, disabled)
+			if err != nil {
+				return err
+			}
+			return a.print(manage.ViewUser(u), func(w *tabwriter.Writer) {
+				if disabled {
+					fmt.Fprintf(w, "disabled %s; %d grant(s) and their tokens revoked, API keys revoked\n", u.Email, n)
+				} else {
+					fmt.Fprintf(w, "enabled %s\n", u.Email)
+				}
+			})
+		},
+	}
 }
