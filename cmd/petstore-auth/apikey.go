@@ -46,23 +46,25 @@ func (a *app) apikeyCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			st, _, err := a.openStore(cmd.Context())
+			var out cliAPIKey
+			err = a.act(cmd.Context(), func(st *store.Store, svc *manage.Service) error {
+				u, err := userByEmail(cmd.Context(), st, owner)
+				if err != nil {
+					return err
+				}
+				k, key, err := svc.CreateAPIKey(cmd.Context(), manage.CLI,
+					manage.APIKeyInput{OwnerID: u.ID, Name: name, Env: env, Scopes: scopes, ExpiresAt: exp})
+				if err != nil {
+					return err
+				}
+				out = cliAPIKey{Key: key, APIKeyView: manage.ViewAPIKey(k), Owner: u.Email}
+				return nil
+			})
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			u, err := userByEmail(cmd.Context(), st, owner)
-			if err != nil {
-				return err
-			}
-			k, key, err := a.service(st).CreateAPIKey(cmd.Context(), manage.CLI,
-				manage.APIKeyInput{OwnerID: u.ID, Name: name, Env: env, Scopes: scopes, ExpiresAt: exp})
-			if err != nil {
-				return err
-			}
-			out := cliAPIKey{Key: key, APIKeyView: manage.ViewAPIKey(k), Owner: u.Email}
 			return a.print(out, func(w *tabwriter.Writer) {
-				fmt.Fprintf(w, "key:\t%s\nid:\t%s\nscopes:\t%s\n", key, k.ID, joinOrDash(k.Scopes))
+				fmt.Fprintf(w, "key:\t%s\nid:\t%s\nscopes:\t%s\n", out.Key, out.ID, joinOrDash(out.Scopes))
 				fmt.Fprintln(w, "\nStore the key now: it is shown only once and cannot be recovered.")
 			})
 		},
@@ -122,12 +124,11 @@ func (a *app) apikeyCmd() *cobra.Command {
 	revoke := &cobra.Command{
 		Use: "revoke ID_OR_PREFIX", Short: "Revoke an API key", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, _, err := a.openStore(cmd.Context())
-			if err != nil {
+			var k *identity.APIKey
+			err := a.act(cmd.Context(), func(_ *store.Store, svc *manage.Service) (err error) {
+				k, err = svc.RevokeAPIKey(cmd.Context(), manage.CLI, strings.TrimSuffix(args[0], "…"), "")
 				return err
-			}
-			defer st.Close()
-			k, err := a.service(st).RevokeAPIKey(cmd.Context(), manage.CLI, strings.TrimSuffix(args[0], "…"), "")
+			})
 			if err != nil {
 				return err
 			}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
 	"github.com/petstore-auth/petstore-auth/pkg/manage"
+	"github.com/petstore-auth/petstore-auth/pkg/store"
 )
 
 func (a *app) clientCmd() *cobra.Command {
@@ -34,14 +35,14 @@ func (a *app) clientCreateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			st, _, err := a.openStore(cmd.Context())
-			if err != nil {
+			var c *identity.Client
+			var secret string
+			err = a.act(cmd.Context(), func(_ *store.Store, svc *manage.Service) (err error) {
+				c, secret, err = svc.CreateClient(cmd.Context(), manage.CLI, manage.ClientInput{ID: id, Name: name,
+					RedirectURIs: redirects, GrantTypes: grants, Scopes: scopes, Public: public, AllowedOrigins: origins,
+					CanIntrospect: introspect, TokenFormat: format})
 				return err
-			}
-			defer st.Close()
-			c, secret, err := a.service(st).CreateClient(cmd.Context(), manage.CLI, manage.ClientInput{ID: id, Name: name,
-				RedirectURIs: redirects, GrantTypes: grants, Scopes: scopes, Public: public, AllowedOrigins: origins,
-				CanIntrospect: introspect, TokenFormat: format})
+			})
 			if err != nil {
 				return err
 			}
@@ -140,12 +141,10 @@ func (a *app) clientDeleteCmd() *cobra.Command {
 	return &cobra.Command{
 		Use: "delete CLIENT_ID", Short: "Delete a client and every token issued to it", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, _, err := a.openStore(cmd.Context())
+			err := a.act(cmd.Context(), func(_ *store.Store, svc *manage.Service) error {
+				return svc.DeleteClient(cmd.Context(), manage.CLI, args[0])
+			})
 			if err != nil {
-				return err
-			}
-			defer st.Close()
-			if err := a.service(st).DeleteClient(cmd.Context(), manage.CLI, args[0]); err != nil {
 				return err
 			}
 			fmt.Fprintf(a.out, "deleted client %s\n", args[0])
@@ -161,12 +160,12 @@ func (a *app) clientRotateSecretCmd() *cobra.Command {
 	return &cobra.Command{
 		Use: "rotate-secret CLIENT_ID", Short: "Replace a confidential client's secret; prints the new one once", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, _, err := a.openStore(cmd.Context())
-			if err != nil {
+			var c *identity.Client
+			var secret string
+			err := a.act(cmd.Context(), func(_ *store.Store, svc *manage.Service) (err error) {
+				c, secret, err = svc.RotateClientSecret(cmd.Context(), manage.CLI, args[0])
 				return err
-			}
-			defer st.Close()
-			c, secret, err := a.service(st).RotateClientSecret(cmd.Context(), manage.CLI, args[0])
+			})
 			if err != nil {
 				return err
 			}
@@ -186,12 +185,11 @@ func (a *app) clientSetDisabledCmd(disabled bool) *cobra.Command {
 	return &cobra.Command{
 		Use: use, Short: short, Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, _, err := a.openStore(cmd.Context())
-			if err != nil {
+			var c *identity.Client
+			err := a.act(cmd.Context(), func(_ *store.Store, svc *manage.Service) (err error) {
+				c, err = svc.SetClientDisabled(cmd.Context(), manage.CLI, args[0], disabled)
 				return err
-			}
-			defer st.Close()
-			c, err := a.service(st).SetClientDisabled(cmd.Context(), manage.CLI, args[0], disabled)
+			})
 			if err != nil {
 				return err
 			}

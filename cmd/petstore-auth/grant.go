@@ -75,29 +75,25 @@ func (a *app) grantCmd() *cobra.Command {
 			if (len(args) == 1) == (user != "" || client != "") {
 				return identity.Errorf(identity.EINVALID, "give either a GRANT_ID or --user/--client")
 			}
-			st, _, err := a.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			svc := a.service(st)
-			if len(args) == 1 {
-				if _, err := svc.RevokeGrant(cmd.Context(), manage.CLI, args[0], ""); err != nil {
+			return a.act(cmd.Context(), func(st *store.Store, svc *manage.Service) error {
+				if len(args) == 1 {
+					if _, err := svc.RevokeGrant(cmd.Context(), manage.CLI, args[0], ""); err != nil {
+						return err
+					}
+					fmt.Fprintf(a.out, "revoked grant %s and every token issued under it\n", args[0])
+					return nil
+				}
+				f, err := filterFor(cmd, st)
+				if err != nil {
 					return err
 				}
-				fmt.Fprintf(a.out, "revoked grant %s and every token issued under it\n", args[0])
+				n, err := svc.RevokeGrants(cmd.Context(), manage.CLI, f.UserID, f.ClientID)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(a.out, "revoked %d grant(s) and every token issued under them\n", n)
 				return nil
-			}
-			f, err := filterFor(cmd, st)
-			if err != nil {
-				return err
-			}
-			n, err := svc.RevokeGrants(cmd.Context(), manage.CLI, f.UserID, f.ClientID)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(a.out, "revoked %d grant(s) and every token issued under them\n", n)
-			return nil
+			})
 		},
 	}
 	revoke.Flags().StringVar(&user, "user", "", "revoke all grants of this user (email)")

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"log/slog"
 
+	"github.com/petstore-auth/petstore-auth/pkg/identity"
 	"github.com/petstore-auth/petstore-auth/pkg/manage"
 	"github.com/petstore-auth/petstore-auth/pkg/store"
 )
@@ -14,6 +16,25 @@ import (
 func (a *app) service(st *store.Store) *manage.Service {
 	return &manage.Service{Users: st, Clients: st, Grants: st, APIKeys: st, Audit: st,
 		Logger: slog.New(slog.NewTextHandler(a.err, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+}
+
+// act opens the store and runs f with the service on it: the frame of
+// every command that changes something.
+func (a *app) act(ctx context.Context, f func(st *store.Store, svc *manage.Service) error) error {
+	st, _, err := a.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return f(st, a.service(st))
+}
+
+// readPassword reads the one-line password of --password-stdin.
+func (a *app) readPassword(stdin bool) (string, error) {
+	if !stdin {
+		return "", identity.Errorf(identity.EINVALID, "--password-stdin is required: passwords are never taken from flags (shell history)")
+	}
+	return a.readSecretLine()
 }
 
 // The CLI prints pkg/manage's views, the admin API's shapes, plus the keys

@@ -9,6 +9,7 @@ import (
 
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
 	"github.com/petstore-auth/petstore-auth/pkg/manage"
+	"github.com/petstore-auth/petstore-auth/pkg/store"
 )
 
 func (a *app) userCmd() *cobra.Command {
@@ -20,23 +21,22 @@ func (a *app) userCmd() *cobra.Command {
 		Short: "Create a user; the password is read from stdin",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if !stdin {
-				return identity.Errorf(identity.EINVALID, "--password-stdin is required: passwords are never taken from flags (shell history)")
-			}
-			pw, err := a.readSecretLine()
+			pw, err := a.readPassword(stdin)
 			if err != nil {
 				return err
 			}
-			st, _, err := a.openStore(cmd.Context())
+			var v manage.UserView
+			err = a.act(cmd.Context(), func(_ *store.Store, svc *manage.Service) error {
+				u, err := svc.CreateUser(cmd.Context(), manage.CLI, manage.UserInput{Email: email, Password: pw, Admin: admin})
+				if err != nil {
+					return err
+				}
+				v = manage.ViewUser(u)
+				return nil
+			})
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			u, err := a.service(st).CreateUser(cmd.Context(), manage.CLI, manage.UserInput{Email: email, Password: pw, Admin: admin})
-			if err != nil {
-				return err
-			}
-			v := manage.ViewUser(u)
 			return a.print(v, func(w *tabwriter.Writer) {
 				fmt.Fprintf(w, "created user %s (%s)", v.Email, v.ID)
 				if v.Admin {
@@ -88,27 +88,21 @@ func (a *app) userSetPasswordCmd() *cobra.Command {
 		Short: "Set a user's password, read from stdin; their sessions end and their grants are revoked",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !stdin {
-				return identity.Errorf(identity.EINVALID, "--password-stdin is required: passwords are never taken from flags (shell history)")
-			}
-			pw, err := a.readSecretLine()
+			pw, err := a.readPassword(stdin)
 			if err != nil {
 				return err
 			}
-			st, _, err := a.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			u, err := userByEmail(cmd.Context(), st, args[0])
-			if err != nil {
-				return err
-			}
-			if err := a.service(st).ResetPassword(cmd.Context(), manage.CLI, u.ID, pw); err != nil {
-				return err
-			}
-			fmt.Fprintf(a.out, "set the password of %s; their sessions and grants have ended\n", u.Email)
-			return nil
+			return a.act(cmd.Context(), func(st *store.Store, svc *manage.Service) error {
+				u, err := userByEmail(cmd.Context(), st, args[0])
+				if err != nil {
+					return err
+				}
+				if err := svc.ResetPassword(cmd.Context(), manage.CLI, u.ID, pw); err != nil {
+					return err
+				}
+				fmt.Fprintf(a.out, "set the password of %s; their sessions and grants have ended\n", u.Email)
+				return nil
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&stdin, "password-stdin", false, "read the password from stdin")
@@ -123,16 +117,16 @@ func (a *app) userSetDisabledCmd(disabled bool) *cobra.Command {
 	return &cobra.Command{
 		Use: use, Short: short, Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, _, err := a.openStore(cmd.Context())
-			if err != nil {
+			var u *identity.User
+			var n int
+			err := a.act(cmd.Context(), func(st *store.Store, svc *manage.Service) error {
+				who, err := userByEmail(cmd.Context(), st, args[0])
+				if err != nil {
+					return err
+				}
+				u, n, err = svc.SetUserDisabled(cmd.Context(), manage.CLI, who.ID, disabled)
 				return err
-			}
-			defer st.Close()
-			u, err := userByEmail(cmd.Context(), st, args[0])
-			if err != nil {
-				return err
-			}
-			u, n, err := a.service(st).SetUserDisabled(cmd.Context(), manage.CLI, u.ID, disabled)
+			})
 			if err != nil {
 				return err
 			}
