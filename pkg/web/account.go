@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"slices"
@@ -145,24 +146,40 @@ func (h *Handler) requireUser(w http.ResponseWriter, r *http.Request) (*identity
 	return u, true
 }
 
-// handleRevokeGrant serves POST /account/grants/{id}/revoke. A grant that
-// is not the user's own is "not found", like one that does not exist
-// (manage.Service.RevokeGrant with the owner set).
+// handleRevokeGrant serves POST /account/grants/{id}/revoke.
 func (h *Handler) handleRevokeGrant(w http.ResponseWriter, r *http.Request) {
+	h.revokeOwn(w, r, "grant_revoked", func(ctx context.Context, a manage.Actor, id, owner string) error {
+		_, err := h.service().RevokeGrant(ctx, a, id, owner)
+		return err
+	})
+}
+
+// handleRevokeKey serves POST /account/keys/{id}/revoke.
+func (h *Handler) handleRevokeKey(w http.ResponseWriter, r *http.Request) {
+	h.revokeOwn(w, r, "key_revoked", func(ctx context.Context, a manage.Actor, id, owner string) error {
+		_, err := h.service().RevokeAPIKey(ctx, a, id, owner)
+		return err
+	})
+}
+
+// revokeOwn revokes the signed-in user's grant or key {id} with the owner
+// set, so that one that is not theirs (or no longer active) is "not
+// found", like one that does not exist.
+func (h *Handler) revokeOwn(w http.ResponseWriter, r *http.Request, notice string,
+	revoke func(ctx context.Context, a manage.Actor, id, owner string) error) {
 	u, ok := h.requireUser(w, r)
 	if !ok {
 		return
 	}
-	_, err := h.service().RevokeGrant(r.Context(), h.actor(r, u), mux.Vars(r)["id"], u.ID)
+	err := revoke(r.Context(), h.actor(r, u), mux.Vars(r)["id"], u.ID)
 	switch {
 	case identity.IsNotFound(err):
 		h.notFound(w, r)
-		return
 	case err != nil:
 		h.internalError(w, r, err)
-		return
+	default:
+		http.Redirect(w, r, "/account?notice="+notice, http.StatusSeeOther)
 	}
-	http.Redirect(w, r, "/account?notice=grant_revoked", http.StatusSeeOther)
 }
 
 // service is the operator service (pkg/manage) on this handler's stores:
@@ -218,24 +235,6 @@ func (h *Handler) handleCreateKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.renderAccount(w, r, http.StatusCreated, u, accountPage{NewKey: key, NewKeyName: keyName(k)})
-}
-
-// handleRevokeKey serves POST /account/keys/{id}/revoke.
-func (h *Handler) handleRevokeKey(w http.ResponseWriter, r *http.Request) {
-	u, ok := h.requireUser(w, r)
-	if !ok {
-		return
-	}
-	_, err := h.service().RevokeAPIKey(r.Context(), h.actor(r, u), mux.Vars(r)["id"], u.ID)
-	switch {
-	case identity.IsNotFound(err):
-		h.notFound(w, r)
-		return
-	case err != nil:
-		h.internalError(w, r, err)
-		return
-	}
-	http.Redirect(w, r, "/account?notice=key_revoked", http.StatusSeeOther)
 }
 
 // keyName is what the page calls a key: its name, which is optional
