@@ -99,6 +99,8 @@ func (s *Service) CreateClient(ctx context.Context, a Actor, in ClientInput) (_ 
 }
 
 // UpdateClient applies a patch and validates the result before storing it.
+// A patch that adds offline_access to an authorization-code client without
+// touching its grant types adds refresh_token (DefaultGrantTypes' rule).
 func (s *Service) UpdateClient(ctx context.Context, a Actor, id string, p ClientPatch) (c *identity.Client, err error) {
 	var changed []string
 	defer func() {
@@ -125,6 +127,14 @@ func (s *Service) UpdateClient(ctx context.Context, a Actor, id string, p Client
 	set("token_format", p.TokenFormat != nil, func() { c.TokenFormat = *p.TokenFormat })
 	if len(changed) == 0 {
 		return nil, identity.Errorf(identity.EINVALID, "Nothing to change.")
+	}
+	// The rule of DefaultGrantTypes, kept when scopes change alone: a
+	// code client that may now ask for offline_access can also redeem the
+	// refresh token it will get (the console has no grant-type field).
+	if p.GrantTypes == nil && slices.Contains(c.Scopes, identity.ScopeOfflineAccess) &&
+		slices.Contains(c.GrantTypes, identity.GrantAuthorizationCode) && !slices.Contains(c.GrantTypes, identity.GrantRefreshToken) {
+		c.GrantTypes = append(slices.Clone(c.GrantTypes), identity.GrantRefreshToken)
+		changed = append(changed, "grant_types")
 	}
 	if err := c.Validate(); err != nil {
 		return nil, err

@@ -252,6 +252,24 @@ func TestChangeClient(t *testing.T) {
 			t.Fatalf("name %q", c.Name)
 		}
 	})
+	t.Run("update: offline_access brings refresh_token", func(t *testing.T) {
+		web, _, err := e.svc.CreateClient(e.ctx, manage.CLI, manage.ClientInput{ID: "web", Name: "Web", RedirectURIs: []string{"https://w.example/cb"},
+			Scopes: []string{identity.ScopeReadPets}})
+		if err != nil || !slices.Equal(web.GrantTypes, []string{"authorization_code"}) {
+			t.Fatalf("%v %v", web, err)
+		}
+		scopes := []string{identity.ScopeReadPets, identity.ScopeOfflineAccess}
+		wantErr(t, e.act(identity.EventClientUpdated, admin, func() error {
+			_, err := e.svc.UpdateClient(e.ctx, admin, "web", manage.ClientPatch{Scopes: &scopes})
+			return err
+		}), "", "")
+		if c, _ := e.st.ClientByID(e.ctx, "web"); !slices.Equal(c.GrantTypes, []string{"authorization_code", "refresh_token"}) {
+			t.Fatalf("grant types %v", c.GrantTypes)
+		}
+		if d := e.audit.since(e.audit.len() - 1)[0].Details; d["fields"] != "scopes grant_types" {
+			t.Errorf("fields %q", d["fields"])
+		}
+	})
 	t.Run("rotate: public client", func(t *testing.T) {
 		wantErr(t, e.act(identity.EventClientSecretRotated, admin, func() error { _, _, err := e.svc.RotateClientSecret(e.ctx, admin, pub.ID); return err }),
 			identity.EINVALID, "no secret")
