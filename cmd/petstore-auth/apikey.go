@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -9,26 +10,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/petstore-auth/petstore-auth/pkg/apikey"
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
+	"github.com/petstore-auth/petstore-auth/pkg/manage"
+	"github.com/petstore-auth/petstore-auth/pkg/store"
 )
-
-type apiKeyView struct {
-	ID         string     `json:"id"`
-	Prefix     string     `json:"prefix"`
-	Name       string     `json:"name"`
-	Owner      string     `json:"owner"`
-	Env        string     `json:"env"`
-	Scopes     []string   `json:"scopes"`
-	CreatedAt  time.Time  `json:"created_at"`
-	LastUsedAt *time.Time `json:"last_used_at"`
-	ExpiresAt  *time.Time `json:"expires_at"`
-	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
-}
-
-func viewKey(k *identity.APIKey, owner string) apiKeyView {
-	return apiKeyView{k.ID, k.Prefix, k.Name, owner, k.Env, nonNil(k.Scopes), k.CreatedAt, k.LastUsedAt, k.ExpiresAt, k.RevokedAt}
-}
 
 // parseExpiry reads "90d", "12h", "never".
 func parseExpiry(s string, now time.Time) (*time.Time, error) {
@@ -57,47 +42,29 @@ func (a *app) apikeyCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if len(scopes) == 0 {
-				return identity.Errorf(identity.EINVALID, "--scope is required, e.g. --scope read:pets")
-			}
-			if env != identity.EnvLive && env != identity.EnvTest {
-				return identity.Errorf(identity.EINVALID, "--env must be live or test")
-			}
 			exp, err := parseExpiry(expires, time.Now())
 			if err != nil {
 				return err
 			}
-			if len(name) > 100 {
-				return identity.Errorf(identity.EINVALID, "--name is longer than 100 characters")
-			}
-			st, _, err := a.openStore(cmd.Context())
+			var out cliAPIKey
+			err = a.act(cmd.Context(), func(st *store.Store, svc *manage.Service) error {
+				u, err := userByEmail(cmd.Context(), st, owner)
+				if err != nil {
+					return err
+				}
+				k, key, err := svc.CreateAPIKey(cmd.Context(), manage.CLI,
+					manage.APIKeyInput{OwnerID: u.ID, Name: name, Env: env, Scopes: scopes, ExpiresAt: exp})
+				if err != nil {
+					return err
+				}
+				out = cliAPIKey{Key: key, APIKeyView: manage.ViewAPIKey(k), Owner: u.Email}
+				return nil
+			})
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			addr, err := identity.NormalizeEmail(owner)
-			if err != nil {
-				return err
-			}
-			u, err := st.UserByEmail(cmd.Context(), addr)
-			if err != nil {
-				return err
-			}
-			key, err := apikey.Generate(env)
-			if err != nil {
-				return err
-			}
-			k := &identity.APIKey{OwnerID: u.ID, Name: name, Env: env, Prefix: apikey.DisplayPrefix(key), Hash: apikey.Hash(key), Scopes: scopes, ExpiresAt: exp}
-			if err := st.CreateAPIKey(cmd.Context(), k); err != nil {
-				return err
-			}
-			a.audit(cmd.Context(), st, "apikey.created", u.ID, "", map[string]string{"key_id": k.ID, "prefix": k.Prefix, "scopes": joinOrDash(k.Scopes)})
-			out := struct {
-				Key string `json:"key"`
-				apiKeyView
-			}{key, viewKey(k, u.Email)}
 			return a.print(out, func(w *tabwriter.Writer) {
-				fmt.Fprintf(w, "key:\t%s\nid:\t%s\nscopes:\t%s\n", key, k.ID, joinOrDash(k.Scopes))
+				fmt.Fprintf(w, "key:\t%s\nid:\t%s\nscopes:\t%s\n", out.Key, out.ID, joinOrDash(out.Scopes))
 				fmt.Fprintln(w, "\nStore the key now: it is shown only once and cannot be recovered.")
 			})
 		},
@@ -107,7 +74,7 @@ func (a *app) apikeyCmd() *cobra.Command {
 	f.StringVar(&scope, "scope", "", `space-separated scopes, e.g. "read:pets"`)
 	f.StringVar(&env, "env", identity.EnvTest, "test or live")
 	f.StringVar(&expires, "expires", "never", "lifetime, e.g. 90d, 720h or never")
-	f.StringVar(&name, "name", "", "a name to recognise the key by")
+	f.StringVar(&name, "name", "", "a name to recognise the key by (optional, at most 64 characters)")
 	_ = create.MarkFlagRequired("owner")
 
 	var listOwner string
@@ -122,11 +89,7 @@ func (a *app) apikeyCmd() *cobra.Command {
 			defer st.Close()
 			filter := identity.APIKeyFilter{IncludeRevoked: all, Page: identity.Page{Limit: 500}}
 			if listOwner != "" {
-				addr, err := identity.NormalizeEmail(listOwner)
-				if err != nil {
-					return err
-				}
-				u, err := st.UserByEmail(cmd.Context(), addr)
+				u, err := userByEmail(cmd.Context(), st, listOwner)
 				if err != nil {
 					return err
 				}
@@ -137,14 +100,14 @@ func (a *app) apikeyCmd() *cobra.Command {
 				return err
 			}
 			emails := map[string]string{}
-			views := []apiKeyView{}
+			views := []cliAPIKey{}
 			for _, k := range keys {
 				if _, ok := emails[k.OwnerID]; !ok {
 					if u, err := st.UserByID(cmd.Context(), k.OwnerID); err == nil {
 						emails[k.OwnerID] = u.Email
 					}
 				}
-				views = append(views, viewKey(k, emails[k.OwnerID]))
+				views = append(views, cliAPIKey{APIKeyView: manage.ViewAPIKey(k), Owner: emails[k.OwnerID]})
 			}
 			return a.print(views, func(w *tabwriter.Writer) {
 				fmt.Fprintln(w, "ID\tPREFIX\tNAME\tOWNER\tSCOPES\tCREATED\tLAST USED\tEXPIRES")
@@ -161,19 +124,14 @@ func (a *app) apikeyCmd() *cobra.Command {
 	revoke := &cobra.Command{
 		Use: "revoke ID_OR_PREFIX", Short: "Revoke an API key", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, _, err := a.openStore(cmd.Context())
+			var k *identity.APIKey
+			err := a.act(cmd.Context(), func(_ *store.Store, svc *manage.Service) (err error) {
+				k, err = svc.RevokeAPIKey(cmd.Context(), manage.CLI, strings.TrimSuffix(args[0], "…"), "")
+				return err
+			})
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			k, err := st.APIKeyByID(cmd.Context(), strings.TrimSuffix(args[0], "…"))
-			if err != nil {
-				return err
-			}
-			if err := st.RevokeAPIKey(cmd.Context(), k.ID); err != nil {
-				return err
-			}
-			a.audit(cmd.Context(), st, "apikey.revoked", k.OwnerID, "", map[string]string{"key_id": k.ID, "prefix": k.Prefix})
 			fmt.Fprintf(a.out, "revoked API key %s (%s…)\n", k.ID, k.Prefix)
 			return nil
 		},
@@ -187,4 +145,13 @@ func fmtTime(t *time.Time, zero string) string {
 		return zero
 	}
 	return t.Format("2006-01-02 15:04")
+}
+
+// userByEmail finds the user an --owner or --user flag names.
+func userByEmail(ctx context.Context, st *store.Store, email string) (*identity.User, error) {
+	addr, err := identity.NormalizeEmail(email)
+	if err != nil {
+		return nil, err
+	}
+	return st.UserByEmail(ctx, addr)
 }

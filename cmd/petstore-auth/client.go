@@ -2,47 +2,20 @@ package main
 
 import (
 	"fmt"
-	"slices"
-	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
+	"github.com/petstore-auth/petstore-auth/pkg/manage"
+	"github.com/petstore-auth/petstore-auth/pkg/store"
 )
-
-// clientView is what the CLI shows of a client: never the secret hash.
-type clientView struct {
-	ClientID     string   `json:"client_id"`
-	Name         string   `json:"name"`
-	RedirectURIs []string `json:"redirect_uris"`
-	GrantTypes   []string `json:"grant_types"`
-	Scopes       []string `json:"scopes"`
-	Public       bool     `json:"public"`
-	// AllowedOrigins are the extra browser origins of a public client;
-	// the origins of its redirect URIs are allowed too.
-	AllowedOrigins []string  `json:"allowed_origins"`
-	CanIntrospect  bool      `json:"introspect"`
-	TokenFormat    string    `json:"token_format"`
-	Disabled       bool      `json:"disabled"`
-	CreatedAt      time.Time `json:"created_at"`
-}
-
-func viewClient(c *identity.Client) clientView {
-	return clientView{c.ID, c.Name, nonNil(c.RedirectURIs), nonNil(c.GrantTypes), nonNil(c.Scopes), c.Public, nonNil(c.AllowedOrigins), c.CanIntrospect, c.TokenFormat, c.Disabled, c.CreatedAt}
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
 
 func (a *app) clientCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "client", Short: "Manage OAuth clients"}
-	cmd.AddCommand(a.clientCreateCmd(), a.clientListCmd(), a.clientShowCmd(), a.clientDeleteCmd())
+	cmd.AddCommand(a.clientCreateCmd(), a.clientListCmd(), a.clientShowCmd(), a.clientDeleteCmd(),
+		a.clientRotateSecretCmd(), a.clientSetDisabledCmd(true), a.clientSetDisabledCmd(false))
 	return cmd
 }
 
@@ -62,43 +35,18 @@ func (a *app) clientCreateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if len(grants) == 0 {
-				if len(redirects) > 0 {
-					grants = []string{identity.GrantAuthorizationCode}
-					if slices.Contains(scopes, identity.ScopeOfflineAccess) {
-						grants = append(grants, identity.GrantRefreshToken)
-					}
-				} else if !public {
-					grants = []string{identity.GrantClientCredentials}
-				}
-			}
-			if id == "" {
-				id = identity.NewClientID(name)
-			}
-			c := &identity.Client{ID: id, Name: strings.TrimSpace(name), RedirectURIs: redirects, GrantTypes: grants, Scopes: scopes,
-				Public: public, AllowedOrigins: origins, CanIntrospect: introspect, TokenFormat: format}
-			if err := c.Validate(); err != nil {
-				return err
-			}
+			var c *identity.Client
 			var secret string
-			if !public {
-				secret, c.SecretHash = identity.NewClientSecret()
-			}
-			st, _, err := a.openStore(cmd.Context())
+			err = a.act(cmd.Context(), func(_ *store.Store, svc *manage.Service) (err error) {
+				c, secret, err = svc.CreateClient(cmd.Context(), manage.CLI, manage.ClientInput{ID: id, Name: name,
+					RedirectURIs: redirects, GrantTypes: grants, Scopes: scopes, Public: public, AllowedOrigins: origins,
+					CanIntrospect: introspect, TokenFormat: format})
+				return err
+			})
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			if err := st.CreateClient(cmd.Context(), c); err != nil {
-				return err
-			}
-			a.audit(cmd.Context(), st, "client.created", "", c.ID, map[string]string{"name": c.Name, "scopes": joinOrDash(c.Scopes)})
-			out := struct {
-				ClientID     string `json:"client_id"`
-				ClientSecret string `json:"client_secret,omitempty"`
-				clientView
-			}{c.ID, secret, viewClient(c)}
-			return a.print(out, func(w *tabwriter.Writer) {
+			return a.print(viewClient(manage.ViewClient(c), secret), func(w *tabwriter.Writer) {
 				fmt.Fprintf(w, "client_id:\t%s\n", c.ID)
 				if secret != "" {
 					fmt.Fprintf(w, "client_secret:\t%s\n", secret)
@@ -120,7 +68,8 @@ func (a *app) clientCreateCmd() *cobra.Command {
 		"except that a --public client's URI on a loopback IP (http://127.0.0.1, http://[::1]) matches any port (RFC 8252 §7.3); "+
 		"a confidential client's matches exactly, port included")
 	f.StringVar(&scope, "scope", "", `space-separated scopes the client may request, e.g. "read:pets write:pets offline_access"`)
-	f.StringArrayVar(&grants, "grant-type", nil, "authorization_code, refresh_token or client_credentials (repeatable)")
+	f.StringArrayVar(&grants, "grant-type", nil, "authorization_code, refresh_token or client_credentials (repeatable; default: "+
+		"authorization_code, plus refresh_token if --scope has offline_access, for a client with redirect URIs or --public; else client_credentials)")
 	f.BoolVar(&public, "public", false, "public client (no secret; PKCE only), e.g. a native or single-page app")
 	f.StringArrayVar(&origins, "allowed-origin", nil, "public client: extra browser origin (https://host[:port]) that may call the token and revocation endpoints; the redirect URIs' origins are allowed already (repeatable)")
 	f.BoolVar(&introspect, "introspect", false, "resource server: may call /oauth2/introspect")
@@ -142,9 +91,9 @@ func (a *app) clientListCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			views := []clientView{}
+			views := []cliClient{}
 			for _, c := range clients {
-				views = append(views, viewClient(c))
+				views = append(views, viewClient(manage.ViewClient(c), ""))
 			}
 			return a.print(views, func(w *tabwriter.Writer) {
 				fmt.Fprintln(w, "CLIENT ID\tNAME\tGRANTS\tSCOPES\tFORMAT\tFLAGS\tALLOWED ORIGINS")
@@ -179,7 +128,7 @@ func (a *app) clientShowCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			v := viewClient(c)
+			v := viewClient(manage.ViewClient(c), "")
 			return a.print(v, func(w *tabwriter.Writer) {
 				fmt.Fprintf(w, "client_id:\t%s\nname:\t%s\ngrant_types:\t%s\nscopes:\t%s\nredirect_uris:\t%s\npublic:\t%v\nallowed_origins:\t%s\ncors_origins:\t%s\nintrospect:\t%v\ntoken_format:\t%s\ndisabled:\t%v\ncreated:\t%s\n",
 					v.ClientID, v.Name, joinOrDash(v.GrantTypes), joinOrDash(v.Scopes), joinOrDash(v.RedirectURIs), v.Public, joinOrDash(v.AllowedOrigins), joinOrDash(c.CORSOrigins()), v.CanIntrospect, v.TokenFormat, v.Disabled, v.CreatedAt.Format(time.RFC3339))
@@ -192,17 +141,65 @@ func (a *app) clientDeleteCmd() *cobra.Command {
 	return &cobra.Command{
 		Use: "delete CLIENT_ID", Short: "Delete a client and every token issued to it", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, _, err := a.openStore(cmd.Context())
+			err := a.act(cmd.Context(), func(_ *store.Store, svc *manage.Service) error {
+				return svc.DeleteClient(cmd.Context(), manage.CLI, args[0])
+			})
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			if err := st.DeleteClient(cmd.Context(), args[0]); err != nil {
-				return err
-			}
-			a.audit(cmd.Context(), st, "client.deleted", "", args[0], nil)
 			fmt.Fprintf(a.out, "deleted client %s\n", args[0])
 			return nil
+		},
+	}
+}
+
+// A running server caches clients for a few seconds (provider's client
+// cache): what these commands change reaches it within that time.
+
+func (a *app) clientRotateSecretCmd() *cobra.Command {
+	return &cobra.Command{
+		Use: "rotate-secret CLIENT_ID", Short: "Replace a confidential client's secret; prints the new one once", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var c *identity.Client
+			var secret string
+			err := a.act(cmd.Context(), func(_ *store.Store, svc *manage.Service) (err error) {
+				c, secret, err = svc.RotateClientSecret(cmd.Context(), manage.CLI, args[0])
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			return a.print(viewClient(manage.ViewClient(c), secret), func(w *tabwriter.Writer) {
+				fmt.Fprintf(w, "client_id:\t%s\nclient_secret:\t%s\n", c.ID, secret)
+				fmt.Fprintln(w, "\nStore the secret now: it is shown only once. A running server stops accepting the old one within seconds.")
+			})
+		},
+	}
+}
+
+func (a *app) clientSetDisabledCmd(disabled bool) *cobra.Command {
+	use, short := "enable CLIENT_ID", "Enable a disabled client again"
+	if disabled {
+		use, short = "disable CLIENT_ID", "Disable a client: its tokens stop working and it gets no new ones"
+	}
+	return &cobra.Command{
+		Use: use, Short: short, Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var c *identity.Client
+			err := a.act(cmd.Context(), func(_ *store.Store, svc *manage.Service) (err error) {
+				c, err = svc.SetClientDisabled(cmd.Context(), manage.CLI, args[0], disabled)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			return a.print(viewClient(manage.ViewClient(c), ""), func(w *tabwriter.Writer) {
+				state := "enabled"
+				if c.Disabled {
+					state = "disabled"
+				}
+				fmt.Fprintf(w, "%s client %s\n", state, c.ID)
+			})
 		},
 	}
 }

@@ -3,23 +3,13 @@ package main
 import (
 	"fmt"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
+	"github.com/petstore-auth/petstore-auth/pkg/manage"
 	"github.com/petstore-auth/petstore-auth/pkg/store"
 )
-
-type grantView struct {
-	ID         string     `json:"id"`
-	User       string     `json:"user"`
-	ClientID   string     `json:"client_id"`
-	Scopes     []string   `json:"scopes"`
-	CreatedAt  time.Time  `json:"created_at"`
-	LastUsedAt time.Time  `json:"last_used_at"`
-	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
-}
 
 func (a *app) grantCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "grant", Short: "List and revoke the grants users gave to apps"}
@@ -28,11 +18,7 @@ func (a *app) grantCmd() *cobra.Command {
 	filterFor := func(cmd *cobra.Command, st *store.Store) (identity.GrantFilter, error) {
 		f := identity.GrantFilter{ClientID: client, IncludeRevoked: all, Page: identity.Page{Limit: 500}}
 		if user != "" {
-			addr, err := identity.NormalizeEmail(user)
-			if err != nil {
-				return f, err
-			}
-			u, err := st.UserByEmail(cmd.Context(), addr)
+			u, err := userByEmail(cmd.Context(), st, user)
 			if err != nil {
 				return f, err
 			}
@@ -56,13 +42,13 @@ func (a *app) grantCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			views := []grantView{}
+			views := []cliGrant{}
 			for _, g := range grants {
 				email := g.UserID
 				if u, err := st.UserByID(cmd.Context(), g.UserID); err == nil {
 					email = u.Email
 				}
-				views = append(views, grantView{g.ID, email, g.ClientID, nonNil(g.Scopes), g.CreatedAt, g.LastUsedAt, g.RevokedAt})
+				views = append(views, cliGrant{manage.ViewGrant(g), email})
 			}
 			return a.print(views, func(w *tabwriter.Writer) {
 				fmt.Fprintln(w, "GRANT ID\tUSER\tCLIENT\tSCOPES\tGRANTED\tLAST USED\tSTATE")
@@ -89,34 +75,25 @@ func (a *app) grantCmd() *cobra.Command {
 			if (len(args) == 1) == (user != "" || client != "") {
 				return identity.Errorf(identity.EINVALID, "give either a GRANT_ID or --user/--client")
 			}
-			st, _, err := a.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			audit := func(g string, n int) {
-				a.audit(cmd.Context(), st, "grant.revoked", "", client, map[string]string{"grant_id": g, "count": fmt.Sprint(n), "user": user, "via": "cli"})
-			}
-			if len(args) == 1 {
-				if err := st.RevokeGrant(cmd.Context(), args[0]); err != nil {
+			return a.act(cmd.Context(), func(st *store.Store, svc *manage.Service) error {
+				if len(args) == 1 {
+					if _, err := svc.RevokeGrant(cmd.Context(), manage.CLI, args[0], ""); err != nil {
+						return err
+					}
+					fmt.Fprintf(a.out, "revoked grant %s and every token issued under it\n", args[0])
+					return nil
+				}
+				f, err := filterFor(cmd, st)
+				if err != nil {
 					return err
 				}
-				audit(args[0], 1)
-				fmt.Fprintf(a.out, "revoked grant %s and every token issued under it\n", args[0])
+				n, err := svc.RevokeGrants(cmd.Context(), manage.CLI, f.UserID, f.ClientID)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(a.out, "revoked %d grant(s) and every token issued under them\n", n)
 				return nil
-			}
-			f, err := filterFor(cmd, st)
-			if err != nil {
-				return err
-			}
-			f.IncludeRevoked = false
-			n, err := st.RevokeGrants(cmd.Context(), f)
-			if err != nil {
-				return err
-			}
-			audit("", n)
-			fmt.Fprintf(a.out, "revoked %d grant(s) and every token issued under them\n", n)
-			return nil
+			})
 		},
 	}
 	revoke.Flags().StringVar(&user, "user", "", "revoke all grants of this user (email)")

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/petstore-auth/petstore-auth/pkg/manage"
 	"github.com/petstore-auth/petstore-auth/pkg/provider"
 )
 
@@ -25,15 +26,9 @@ func (a *app) keysCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			type view struct {
-				KID       string     `json:"kid"`
-				Algorithm string     `json:"alg"`
-				CreatedAt time.Time  `json:"created_at"`
-				RetiredAt *time.Time `json:"retired_at,omitempty"`
-			}
-			views := []view{}
+			views := []manage.SigningKeyView{}
 			for _, k := range keys {
-				views = append(views, view{k.ID, k.Algorithm, k.CreatedAt, k.RetiredAt})
+				views = append(views, manage.ViewSigningKey(k))
 			}
 			return a.print(views, func(w *tabwriter.Writer) {
 				fmt.Fprintln(w, "KID\tALG\tCREATED\tSTATE")
@@ -67,7 +62,7 @@ func (a *app) keysCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			k, err := p.RotateKeys(cmd.Context())
+			k, err := a.service(st).RotateSigningKey(cmd.Context(), manage.CLI, p)
 			if err != nil {
 				return err
 			}

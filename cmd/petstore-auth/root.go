@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -112,16 +111,6 @@ func (a *app) readSecretLine() (string, error) {
 		return "", identity.Errorf(identity.EINVALID, "stdin must hold exactly one line (the password)")
 	}
 	return s, nil
-}
-
-// audit records what an operator did through the CLI (actor "cli"). The
-// command has already succeeded; a failed audit write is reported, not fatal.
-func (a *app) audit(ctx context.Context, st *store.Store, typ, userID, clientID string, details map[string]string) {
-	err := st.RecordAudit(ctx, &identity.AuditEvent{Time: time.Now().UTC(), Type: typ, Outcome: "success",
-		ActorID: "cli", UserID: userID, ClientID: clientID, Details: details})
-	if err != nil {
-		fmt.Fprintln(a.err, "warning: audit event not recorded:", err)
-	}
 }
 
 func joinOrDash(s []string) string {

@@ -8,16 +8,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
-	"github.com/petstore-auth/petstore-auth/pkg/password"
+	"github.com/petstore-auth/petstore-auth/pkg/manage"
+	"github.com/petstore-auth/petstore-auth/pkg/store"
 )
-
-type userView struct {
-	ID        string    `json:"id"`
-	Email     string    `json:"email"`
-	Admin     bool      `json:"admin"`
-	Disabled  bool      `json:"disabled"`
-	CreatedAt time.Time `json:"created_at"`
-}
 
 func (a *app) userCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "user", Short: "Manage users"}
@@ -28,32 +21,22 @@ func (a *app) userCmd() *cobra.Command {
 		Short: "Create a user; the password is read from stdin",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if !stdin {
-				return identity.Errorf(identity.EINVALID, "--password-stdin is required: passwords are never taken from flags (shell history)")
-			}
-			addr, err := identity.NormalizeEmail(email)
+			pw, err := a.readPassword(stdin)
 			if err != nil {
 				return err
 			}
-			pw, err := a.readSecretLine()
+			var v manage.UserView
+			err = a.act(cmd.Context(), func(_ *store.Store, svc *manage.Service) error {
+				u, err := svc.CreateUser(cmd.Context(), manage.CLI, manage.UserInput{Email: email, Password: pw, Admin: admin})
+				if err != nil {
+					return err
+				}
+				v = manage.ViewUser(u)
+				return nil
+			})
 			if err != nil {
 				return err
 			}
-			hash, err := password.ForAccount(pw, addr)
-			if err != nil {
-				return err
-			}
-			st, _, err := a.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			u := &identity.User{Email: addr, PasswordHash: hash, Admin: admin}
-			if err := st.CreateUser(cmd.Context(), u); err != nil {
-				return err
-			}
-			a.audit(cmd.Context(), st, "user.created", u.ID, "", map[string]string{"admin": fmt.Sprint(u.Admin)})
-			v := userView{u.ID, u.Email, u.Admin, u.Disabled, u.CreatedAt}
 			return a.print(v, func(w *tabwriter.Writer) {
 				fmt.Fprintf(w, "created user %s (%s)", v.Email, v.ID)
 				if v.Admin {
@@ -81,9 +64,9 @@ func (a *app) userCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			views := []userView{}
+			views := []manage.UserView{}
 			for _, u := range users {
-				views = append(views, userView{u.ID, u.Email, u.Admin, u.Disabled, u.CreatedAt})
+				views = append(views, manage.ViewUser(u))
 			}
 			return a.print(views, func(w *tabwriter.Writer) {
 				fmt.Fprintln(w, "ID\tEMAIL\tADMIN\tDISABLED\tCREATED")
@@ -94,6 +77,66 @@ func (a *app) userCmd() *cobra.Command {
 		},
 	}
 	list.Flags().StringVar(&query, "search", "", "only emails containing this text")
-	cmd.AddCommand(create, list)
+	cmd.AddCommand(create, list, a.userSetPasswordCmd(), a.userSetDisabledCmd(true), a.userSetDisabledCmd(false))
 	return cmd
+}
+
+func (a *app) userSetPasswordCmd() *cobra.Command {
+	var stdin bool
+	cmd := &cobra.Command{
+		Use:   "set-password EMAIL",
+		Short: "Set a user's password, read from stdin; their sessions end and their grants are revoked",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			pw, err := a.readPassword(stdin)
+			if err != nil {
+				return err
+			}
+			return a.act(cmd.Context(), func(st *store.Store, svc *manage.Service) error {
+				u, err := userByEmail(cmd.Context(), st, args[0])
+				if err != nil {
+					return err
+				}
+				if err := svc.ResetPassword(cmd.Context(), manage.CLI, u.ID, pw); err != nil {
+					return err
+				}
+				fmt.Fprintf(a.out, "set the password of %s; their sessions and grants have ended\n", u.Email)
+				return nil
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&stdin, "password-stdin", false, "read the password from stdin")
+	return cmd
+}
+
+func (a *app) userSetDisabledCmd(disabled bool) *cobra.Command {
+	use, short := "enable EMAIL", "Enable a disabled user again"
+	if disabled {
+		use, short = "disable EMAIL", "Disable a user: signed out everywhere, grants and API keys revoked"
+	}
+	return &cobra.Command{
+		Use: use, Short: short, Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var u *identity.User
+			var n int
+			err := a.act(cmd.Context(), func(st *store.Store, svc *manage.Service) error {
+				who, err := userByEmail(cmd.Context(), st, args[0])
+				if err != nil {
+					return err
+				}
+				u, n, err = svc.SetUserDisabled(cmd.Context(), manage.CLI, who.ID, disabled)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			return a.print(manage.ViewUser(u), func(w *tabwriter.Writer) {
+				if disabled {
+					fmt.Fprintf(w, "disabled %s; %d grant(s) and their tokens revoked, API keys revoked\n", u.Email, n)
+				} else {
+					fmt.Fprintf(w, "enabled %s\n", u.Email)
+				}
+			})
+		},
+	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/petstore-auth/petstore-auth/pkg/httpx"
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
+	"github.com/petstore-auth/petstore-auth/pkg/manage"
 )
 
 // Page sizes of the API.
@@ -163,23 +164,23 @@ func (h *Handler) apiListClients(w http.ResponseWriter, r *http.Request) {
 		httpx.Error(w, r, err)
 		return
 	}
-	httpx.JSON(w, http.StatusOK, newList(cs, total, p, viewClient))
+	httpx.JSON(w, http.StatusOK, manage.NewList(cs, total, p, manage.ViewClient))
 }
 
 // apiCreateClient handles POST /clients; the answer carries the secret once.
 func (h *Handler) apiCreateClient(w http.ResponseWriter, r *http.Request) {
-	var in ClientInput
+	var in manage.ClientInput
 	if err := decode(w, r, &in); err != nil {
 		httpx.Error(w, r, err)
 		return
 	}
-	c, secret, err := h.createClient(r.Context(), actorFrom(r.Context()), in)
+	c, secret, err := h.service().CreateClient(r.Context(), actorFrom(r.Context()), in)
 	if err != nil {
 		httpx.Error(w, r, err)
 		return
 	}
 	w.Header().Set("Location", APIPrefix+"/clients/"+c.ID)
-	httpx.JSON(w, http.StatusCreated, clientWithSecret{viewClient(c), secret})
+	httpx.JSON(w, http.StatusCreated, manage.ClientWithSecret{ClientView: manage.ViewClient(c), ClientSecret: secret})
 }
 
 // apiGetClient handles GET /clients/{id}.
@@ -189,27 +190,27 @@ func (h *Handler) apiGetClient(w http.ResponseWriter, r *http.Request) {
 		httpx.Error(w, r, err)
 		return
 	}
-	httpx.JSON(w, http.StatusOK, viewClient(c))
+	httpx.JSON(w, http.StatusOK, manage.ViewClient(c))
 }
 
 // apiUpdateClient handles PATCH /clients/{id}.
 func (h *Handler) apiUpdateClient(w http.ResponseWriter, r *http.Request) {
-	var p ClientPatch
+	var p manage.ClientPatch
 	if err := decode(w, r, &p); err != nil {
 		httpx.Error(w, r, err)
 		return
 	}
-	c, err := h.updateClient(r.Context(), actorFrom(r.Context()), pathID(r), p)
+	c, err := h.service().UpdateClient(r.Context(), actorFrom(r.Context()), pathID(r), p)
 	if err != nil {
 		httpx.Error(w, r, err)
 		return
 	}
-	httpx.JSON(w, http.StatusOK, viewClient(c))
+	httpx.JSON(w, http.StatusOK, manage.ViewClient(c))
 }
 
 // apiDeleteClient handles DELETE /clients/{id}.
 func (h *Handler) apiDeleteClient(w http.ResponseWriter, r *http.Request) {
-	if err := h.deleteClient(r.Context(), actorFrom(r.Context()), pathID(r)); err != nil {
+	if err := h.service().DeleteClient(r.Context(), actorFrom(r.Context()), pathID(r)); err != nil {
 		httpx.Error(w, r, err)
 		return
 	}
@@ -218,23 +219,23 @@ func (h *Handler) apiDeleteClient(w http.ResponseWriter, r *http.Request) {
 
 // apiRotateSecret handles POST /clients/{id}/rotate-secret.
 func (h *Handler) apiRotateSecret(w http.ResponseWriter, r *http.Request) {
-	c, secret, err := h.rotateClientSecret(r.Context(), actorFrom(r.Context()), pathID(r))
+	c, secret, err := h.service().RotateClientSecret(r.Context(), actorFrom(r.Context()), pathID(r))
 	if err != nil {
 		httpx.Error(w, r, err)
 		return
 	}
-	httpx.JSON(w, http.StatusOK, clientWithSecret{viewClient(c), secret})
+	httpx.JSON(w, http.StatusOK, manage.ClientWithSecret{ClientView: manage.ViewClient(c), ClientSecret: secret})
 }
 
 // apiSetClientDisabled handles POST /clients/{id}/disable and /enable.
 func (h *Handler) apiSetClientDisabled(disabled bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		c, err := h.setClientDisabled(r.Context(), actorFrom(r.Context()), pathID(r), disabled)
+		c, err := h.service().SetClientDisabled(r.Context(), actorFrom(r.Context()), pathID(r), disabled)
 		if err != nil {
 			httpx.Error(w, r, err)
 			return
 		}
-		httpx.JSON(w, http.StatusOK, viewClient(c))
+		httpx.JSON(w, http.StatusOK, manage.ViewClient(c))
 	}
 }
 
@@ -250,23 +251,23 @@ func (h *Handler) apiListUsers(w http.ResponseWriter, r *http.Request) {
 		httpx.Error(w, r, err)
 		return
 	}
-	httpx.JSON(w, http.StatusOK, newList(us, total, p, viewUser))
+	httpx.JSON(w, http.StatusOK, manage.NewList(us, total, p, manage.ViewUser))
 }
 
 // apiCreateUser handles POST /users.
 func (h *Handler) apiCreateUser(w http.ResponseWriter, r *http.Request) {
-	var in UserInput
+	var in manage.UserInput
 	if err := decode(w, r, &in); err != nil {
 		httpx.Error(w, r, err)
 		return
 	}
-	u, err := h.createUser(r.Context(), actorFrom(r.Context()), in)
+	u, err := h.service().CreateUser(r.Context(), actorFrom(r.Context()), in)
 	if err != nil {
 		httpx.Error(w, r, err)
 		return
 	}
 	w.Header().Set("Location", APIPrefix+"/users/"+u.ID)
-	httpx.JSON(w, http.StatusCreated, viewUser(u))
+	httpx.JSON(w, http.StatusCreated, manage.ViewUser(u))
 }
 
 // apiGetUser handles GET /users/{id}.
@@ -276,21 +277,21 @@ func (h *Handler) apiGetUser(w http.ResponseWriter, r *http.Request) {
 		httpx.Error(w, r, err)
 		return
 	}
-	httpx.JSON(w, http.StatusOK, viewUser(u))
+	httpx.JSON(w, http.StatusOK, manage.ViewUser(u))
 }
 
 // apiSetUserDisabled handles POST /users/{id}/disable and /enable.
 func (h *Handler) apiSetUserDisabled(disabled bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		u, n, err := h.setUserDisabled(r.Context(), actorFrom(r.Context()), pathID(r), disabled)
+		u, n, err := h.service().SetUserDisabled(r.Context(), actorFrom(r.Context()), pathID(r), disabled)
 		if err != nil {
 			httpx.Error(w, r, err)
 			return
 		}
 		httpx.JSON(w, http.StatusOK, struct {
-			userView
+			manage.UserView
 			GrantsRevoked int `json:"grants_revoked"`
-		}{viewUser(u), n})
+		}{manage.ViewUser(u), n})
 	}
 }
 
@@ -303,7 +304,7 @@ func (h *Handler) apiResetPassword(w http.ResponseWriter, r *http.Request) {
 		httpx.Error(w, r, err)
 		return
 	}
-	if err := h.resetPassword(r.Context(), actorFrom(r.Context()), pathID(r), in.Password); err != nil {
+	if err := h.service().ResetPassword(r.Context(), actorFrom(r.Context()), pathID(r), in.Password); err != nil {
 		httpx.Error(w, r, err)
 		return
 	}
@@ -329,7 +330,7 @@ func (h *Handler) apiListGrants(w http.ResponseWriter, r *http.Request) {
 		httpx.Error(w, r, err)
 		return
 	}
-	httpx.JSON(w, http.StatusOK, newList(gs, total, p, viewGrant))
+	httpx.JSON(w, http.StatusOK, manage.NewList(gs, total, p, manage.ViewGrant))
 }
 
 // apiGetGrant handles GET /grants/{id}.
@@ -339,17 +340,17 @@ func (h *Handler) apiGetGrant(w http.ResponseWriter, r *http.Request) {
 		httpx.Error(w, r, err)
 		return
 	}
-	httpx.JSON(w, http.StatusOK, viewGrant(g))
+	httpx.JSON(w, http.StatusOK, manage.ViewGrant(g))
 }
 
 // apiRevokeGrant handles POST /grants/{id}/revoke.
 func (h *Handler) apiRevokeGrant(w http.ResponseWriter, r *http.Request) {
-	g, err := h.revokeGrant(r.Context(), actorFrom(r.Context()), pathID(r))
+	g, err := h.service().RevokeGrant(r.Context(), actorFrom(r.Context()), pathID(r), "")
 	if err != nil {
 		httpx.Error(w, r, err)
 		return
 	}
-	httpx.JSON(w, http.StatusOK, viewGrant(g))
+	httpx.JSON(w, http.StatusOK, manage.ViewGrant(g))
 }
 
 // apiRevokeGrants handles POST /grants/revoke {"user_id"|"client_id"}.
@@ -362,7 +363,7 @@ func (h *Handler) apiRevokeGrants(w http.ResponseWriter, r *http.Request) {
 		httpx.Error(w, r, err)
 		return
 	}
-	n, err := h.revokeGrants(r.Context(), actorFrom(r.Context()), in.UserID, in.ClientID)
+	n, err := h.service().RevokeGrants(r.Context(), actorFrom(r.Context()), in.UserID, in.ClientID)
 	if err != nil {
 		httpx.Error(w, r, err)
 		return
@@ -388,7 +389,7 @@ func (h *Handler) apiListAPIKeys(w http.ResponseWriter, r *http.Request) {
 		httpx.Error(w, r, err)
 		return
 	}
-	httpx.JSON(w, http.StatusOK, newList(ks, total, p, viewAPIKey))
+	httpx.JSON(w, http.StatusOK, manage.NewList(ks, total, p, manage.ViewAPIKey))
 }
 
 // apiGetAPIKey handles GET /api-keys/{id}.
@@ -398,17 +399,17 @@ func (h *Handler) apiGetAPIKey(w http.ResponseWriter, r *http.Request) {
 		httpx.Error(w, r, err)
 		return
 	}
-	httpx.JSON(w, http.StatusOK, viewAPIKey(k))
+	httpx.JSON(w, http.StatusOK, manage.ViewAPIKey(k))
 }
 
 // apiRevokeAPIKey handles POST /api-keys/{id}/revoke.
 func (h *Handler) apiRevokeAPIKey(w http.ResponseWriter, r *http.Request) {
-	k, err := h.revokeAPIKey(r.Context(), actorFrom(r.Context()), pathID(r))
+	k, err := h.service().RevokeAPIKey(r.Context(), actorFrom(r.Context()), pathID(r), "")
 	if err != nil {
 		httpx.Error(w, r, err)
 		return
 	}
-	httpx.JSON(w, http.StatusOK, viewAPIKey(k))
+	httpx.JSON(w, http.StatusOK, manage.ViewAPIKey(k))
 }
 
 // auditFilter parses the audit log's query parameters (shared with the
@@ -445,5 +446,5 @@ func (h *Handler) apiListAudit(w http.ResponseWriter, r *http.Request) {
 		httpx.Error(w, r, err)
 		return
 	}
-	httpx.JSON(w, http.StatusOK, newList(es, total, f.Page, viewAudit))
+	httpx.JSON(w, http.StatusOK, manage.NewList(es, total, f.Page, manage.ViewAudit))
 }

@@ -37,25 +37,25 @@ func TestEachActionRecordsOneAuditEvent(t *testing.T) {
 	var newUserID string
 	steps := []step{
 		{"create client", "POST", "/clients", map[string]any{"id": "audited", "name": "Audited", "redirect_uris": []string{"https://a.example/cb"}}, 201,
-			"admin.client.created", "success", "", "audited"},
+			"client.created", "success", "", "audited"},
 		{"create client with bad URI", "POST", "/clients", map[string]any{"id": "bad", "name": "Bad", "redirect_uris": []string{"javascript:x"}}, 400,
-			"admin.client.created", "failure", "", "bad"},
+			"client.created", "failure", "", "bad"},
 		{"update client", "PATCH", "/clients/audited", map[string]any{"scopes": []string{"read:pets"}}, 200,
-			"admin.client.updated", "success", "", "audited"},
-		{"rotate secret", "POST", "/clients/audited/rotate-secret", nil, 200, "admin.client.secret_rotated", "success", "", "audited"},
-		{"disable client", "POST", "/clients/audited/disable", nil, 200, "admin.client.disabled", "success", "", "audited"},
-		{"enable client", "POST", "/clients/audited/enable", nil, 200, "admin.client.enabled", "success", "", "audited"},
-		{"delete client", "DELETE", "/clients/audited", nil, 204, "admin.client.deleted", "success", "", "audited"},
-		{"delete missing client", "DELETE", "/clients/audited", nil, 404, "admin.client.deleted", "failure", "", "audited"},
+			"client.updated", "success", "", "audited"},
+		{"rotate secret", "POST", "/clients/audited/rotate-secret", nil, 200, "client.secret_rotated", "success", "", "audited"},
+		{"disable client", "POST", "/clients/audited/disable", nil, 200, "client.disabled", "success", "", "audited"},
+		{"enable client", "POST", "/clients/audited/enable", nil, 200, "client.enabled", "success", "", "audited"},
+		{"delete client", "DELETE", "/clients/audited", nil, 204, "client.deleted", "success", "", "audited"},
+		{"delete missing client", "DELETE", "/clients/audited", nil, 404, "client.deleted", "failure", "", "audited"},
 		{"create user", "POST", "/users", map[string]any{"email": "fresh@example.com", "password": "s3cret passphrase one"}, 201,
-			"admin.user.created", "success", "*", ""},
+			"user.created", "success", "*", ""},
 		{"reset password", "POST", "/users/" + e.user.ID + "/password", map[string]any{"password": "s3cret passphrase two"}, 204,
-			"admin.user.password_reset", "success", e.user.ID, ""},
-		{"revoke grant", "POST", "/grants/" + g.ID + "/revoke", nil, 200, "admin.grant.revoked", "success", e.user.ID, "app"},
-		{"revoke grants of client", "POST", "/grants/revoke", map[string]any{"client_id": "app"}, 200, "admin.grants.revoked", "success", "", "app"},
-		{"revoke key", "POST", "/api-keys/" + key.ID + "/revoke", nil, 200, "admin.api_key.revoked", "success", e.user.ID, ""},
-		{"disable user", "POST", "/users/" + e.user.ID + "/disable", nil, 200, "admin.user.disabled", "success", e.user.ID, ""},
-		{"enable user", "POST", "/users/" + e.user.ID + "/enable", nil, 200, "admin.user.enabled", "success", e.user.ID, ""},
+			"user.password_reset", "success", e.user.ID, ""},
+		{"revoke grant", "POST", "/grants/" + g.ID + "/revoke", nil, 200, "grant.revoked", "success", e.user.ID, "app"},
+		{"revoke grants of client", "POST", "/grants/revoke", map[string]any{"client_id": "app"}, 200, "grants.revoked", "success", "", "app"},
+		{"revoke key", "POST", "/api-keys/" + key.ID + "/revoke", nil, 200, "apikey.revoked", "success", e.user.ID, ""},
+		{"disable user", "POST", "/users/" + e.user.ID + "/disable", nil, 200, "user.disabled", "success", e.user.ID, ""},
+		{"enable user", "POST", "/users/" + e.user.ID + "/enable", nil, 200, "user.enabled", "success", e.user.ID, ""},
 	}
 	for _, s := range steps {
 		t.Run(s.name, func(t *testing.T) {
@@ -85,7 +85,7 @@ func TestEachActionRecordsOneAuditEvent(t *testing.T) {
 			if ev.UserID != s.wantUser {
 				t.Errorf("event user %q, want %q", ev.UserID, s.wantUser)
 			}
-			if ev.Details["actor_kind"] != "client" || ev.Details["via"] != "api" || ev.IP == "" {
+			if ev.Details["actor_kind"] != "client" || ev.Details["via"] != "admin_api" || ev.IP == "" {
 				t.Errorf("event lacks actor kind, channel or IP: %+v", ev)
 			}
 			if !ev.Time.Equal(e.now) {
@@ -102,7 +102,7 @@ func TestEachActionRecordsOneAuditEvent(t *testing.T) {
 
 	dump := e.dumpAuditTable()
 	logs := e.logs.String()
-	if !strings.Contains(dump, "admin.grant.revoked") || !strings.Contains(logs, "admin.grant.revoked") {
+	if !strings.Contains(dump, "grant.revoked") || !strings.Contains(logs, "grant.revoked") {
 		t.Fatal("the dump or the log misses events; the search below would prove nothing")
 	}
 	for _, s := range secrets {

@@ -1,7 +1,8 @@
 // Package admin serves the administration surface of the authorization
 // server: a JSON API under /admin/api/v1 for scripts and an HTML console
-// under /admin for people. Both call the same actions (actions.go), so a
-// grant revoked from the console, the API or the CLI ends the same way: in
+// under /admin for people. Both call the operator service (pkg/manage),
+// as the CLI and the account page do, so a grant revoked from the console,
+// the API or the CLI ends the same way: in
 // identity.GrantStore.RevokeGrant / RevokeGrants, which revokes the grant,
 // its tokens and lists its JWT ids in one transaction.
 //
@@ -21,8 +22,11 @@
 //	                  non-admin gets 403.
 //
 // Every action, successful or not, records one audit event through
-// Handler.Audit (type "admin.<thing>.<verb>", actor, target user/client,
-// outcome, channel); pkg/audit's Log writes the row and the one slog line.
+// Handler.Audit (type identity.Event*, e.g. "client.created" whatever the
+// channel; actor, target user/client, outcome, and the channel "admin_api"
+// or "console" in Details["via"]); pkg/audit's Log writes the row and the
+// one slog line. The JSON answers are pkg/manage's views, the same that
+// `petstore-auth --output json` prints.
 // A 403 on the API is recorded as "admin.access_denied"; 401s are not (they
 // are unauthenticated noise). Secrets — client secrets, passwords, keys,
 // tokens — never reach the audit log: a new client secret is shown once in

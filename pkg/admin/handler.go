@@ -12,6 +12,7 @@ import (
 	"github.com/petstore-auth/petstore-auth/pkg/clientaddr"
 	"github.com/petstore-auth/petstore-auth/pkg/httpx"
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
+	"github.com/petstore-auth/petstore-auth/pkg/manage"
 	"github.com/petstore-auth/petstore-auth/pkg/provider"
 	"github.com/petstore-auth/petstore-auth/pkg/ui"
 )
@@ -89,26 +90,25 @@ func (h *Handler) logger(ctx context.Context) *slog.Logger {
 	return l
 }
 
-// actor is who performs an admin action, for the audit log.
-type actor struct {
-	ID   string // user id, or client id for a client_credentials token
-	Kind string // "user" or "client"
-	Via  string // "api" or "page"
-	Cred string // "token", "api_key" or "session"
-	IP   string
-	UA   string
+// service is the service every action goes through, on this handler's
+// stores (pkg/manage holds the rules; the CLI and pkg/web use it too).
+func (h *Handler) service() *manage.Service {
+	return &manage.Service{Users: h.Users, Clients: h.Clients, Grants: h.Grants, APIKeys: h.APIKeys,
+		Audit: h.Audit, Now: h.Now, Logger: h.Logger}
 }
 
 type ctxKey int
 
 const actorKey ctxKey = iota
 
-func withActor(ctx context.Context, a *actor) context.Context {
+// withActor remembers who acts (the admin behind the credential or
+// session) for the actions the request performs.
+func withActor(ctx context.Context, a manage.Actor) context.Context {
 	return context.WithValue(ctx, actorKey, a)
 }
 
-func actorFrom(ctx context.Context) *actor {
-	a, _ := ctx.Value(actorKey).(*actor)
+func actorFrom(ctx context.Context) manage.Actor {
+	a, _ := ctx.Value(actorKey).(manage.Actor)
 	return a
 }
 
@@ -166,36 +166,37 @@ func (h *Handler) requireAdmin(next http.Handler) http.Handler {
 		if err != nil {
 			if identity.ErrorCode(err) == identity.EFORBIDDEN {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="petstore-auth admin", error="insufficient_scope", scope="admin"`)
-				h.record(ctx, &actor{ID: p.Subject, Kind: "unknown", Via: "api", Cred: p.Kind, IP: clientaddr.Of(r), UA: userAgent(r)},
-					&identity.AuditEvent{Type: "admin.access_denied", Details: map[string]string{"path": r.URL.Path}}, err)
+				h.service().Record(ctx, manage.Actor{ID: p.Subject, Kind: "unknown", Channel: identity.ChannelAdminAPI, Credential: p.Kind,
+					IP: clientaddr.Of(r), UserAgent: userAgent(r)},
+					&identity.AuditEvent{Type: identity.EventAdminAccessDenied, Details: map[string]string{"path": r.URL.Path}}, err)
 			}
 			httpx.Error(w, r, err)
 			return
 		}
-		a.IP, a.UA = clientaddr.Of(r), userAgent(r)
+		a.IP, a.UserAgent = clientaddr.Of(r), userAgent(r)
 		next.ServeHTTP(w, r.WithContext(withActor(ctx, a)))
 	})
 }
 
 // principalActor decides whether an authenticated principal may act as an
 // admin.
-func (h *Handler) principalActor(ctx context.Context, p *provider.Principal) (*actor, error) {
+func (h *Handler) principalActor(ctx context.Context, p *provider.Principal) (manage.Actor, error) {
 	if !p.HasScope(identity.ScopeAdmin) || p.Subject == "" {
-		return nil, errNotAdmin
+		return manage.Actor{}, errNotAdmin
 	}
 	if p.Kind == "token" && p.Subject == p.ClientID {
 		// client_credentials: the client itself was registered with the
 		// admin scope by an admin.
-		return &actor{ID: p.ClientID, Kind: "client", Via: "api", Cred: p.Kind}, nil
+		return manage.Actor{ID: p.ClientID, Kind: manage.ActorClient, Channel: identity.ChannelAdminAPI, Credential: p.Kind}, nil
 	}
 	u, err := h.Users.UserByID(ctx, p.Subject)
 	switch {
 	case identity.IsNotFound(err):
-		return nil, errNotAdmin
+		return manage.Actor{}, errNotAdmin
 	case err != nil:
-		return nil, err
+		return manage.Actor{}, err
 	case !u.Admin || u.Disabled:
-		return nil, errNotAdmin
+		return manage.Actor{}, errNotAdmin
 	}
-	return &actor{ID: u.ID, Kind: "user", Via: "api", Cred: p.Kind}, nil
+	return manage.Actor{ID: u.ID, Kind: manage.ActorUser, Channel: identity.ChannelAdminAPI, Credential: p.Kind}, nil
 }

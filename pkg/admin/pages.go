@@ -12,6 +12,7 @@ import (
 
 	"github.com/petstore-auth/petstore-auth/pkg/clientaddr"
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
+	"github.com/petstore-auth/petstore-auth/pkg/manage"
 	"github.com/petstore-auth/petstore-auth/pkg/ui"
 )
 
@@ -108,7 +109,8 @@ func (h *Handler) requireAdminSession(next pageFunc) http.Handler {
 				"Your account cannot use the admin console. Ask an administrator if you need access.")
 			return
 		}
-		a := &actor{ID: u.ID, Kind: "user", Via: "page", Cred: "session", IP: clientaddr.Of(r), UA: userAgent(r)}
+		a := manage.Actor{ID: u.ID, Kind: manage.ActorUser, Channel: identity.ChannelConsole, Credential: "session",
+			IP: clientaddr.Of(r), UserAgent: userAgent(r)}
 		next(w, r.WithContext(withActor(r.Context(), a)), u)
 	})
 }

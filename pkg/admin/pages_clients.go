@@ -8,13 +8,14 @@ import (
 	"time"
 
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
+	"github.com/petstore-auth/petstore-auth/pkg/manage"
 )
 
 // Client kinds offered by the console form, each a fixed set of grant
 // types: the combinations that make sense.
 const (
-	kindWeb     = "web"     // confidential, authorization code + refresh
-	kindNative  = "native"  // public, authorization code + PKCE + refresh
+	kindWeb     = "web"     // confidential, authorization code (+ refresh with offline_access)
+	kindNative  = "native"  // public, authorization code + PKCE (+ refresh with offline_access)
 	kindService = "service" // confidential, client_credentials
 )
 
@@ -108,7 +109,7 @@ func (h *Handler) renderClients(w http.ResponseWriter, r *http.Request, u *ident
 
 type secretPage struct {
 	base
-	Client clientView
+	Client manage.ClientView
 	Secret string
 	Fresh  bool // created rather than rotated
 }
@@ -117,19 +118,20 @@ type secretPage struct {
 // that ever shows the secret.
 func (h *Handler) pageCreateClient(w http.ResponseWriter, r *http.Request, u *identity.User) {
 	f := parseClientForm(r)
-	in := ClientInput{ID: f.ID, Name: f.Name, RedirectURIs: f.uris(), AllowedOrigins: f.origins(), Scopes: f.Scopes, CanIntrospect: f.CanIntrospect, TokenFormat: f.TokenFormat}
+	in := manage.ClientInput{ID: f.ID, Name: f.Name, RedirectURIs: f.uris(), AllowedOrigins: f.origins(), Scopes: f.Scopes, CanIntrospect: f.CanIntrospect, TokenFormat: f.TokenFormat}
+	// Web and native clients get manage.DefaultGrantTypes (refresh_token
+	// with offline_access only), as from the CLI and the API.
 	switch f.Kind {
 	case kindWeb:
-		in.GrantTypes = []string{identity.GrantAuthorizationCode, identity.GrantRefreshToken}
 	case kindNative:
-		in.GrantTypes, in.Public = []string{identity.GrantAuthorizationCode, identity.GrantRefreshToken}, true
+		in.Public = true
 	case kindService:
 		in.GrantTypes = []string{identity.GrantClientCredentials}
 	default:
 		h.renderClients(w, r, u, http.StatusBadRequest, f, "Choose what kind of client this is.")
 		return
 	}
-	c, secret, err := h.createClient(r.Context(), actorFrom(r.Context()), in)
+	c, secret, err := h.service().CreateClient(r.Context(), actorFrom(r.Context()), in)
 	if code := identity.ErrorCode(err); code == identity.EINVALID || code == identity.ECONFLICT {
 		h.renderClients(w, r, u, http.StatusBadRequest, f, identity.ErrorMessage(err))
 		return
@@ -138,12 +140,12 @@ func (h *Handler) pageCreateClient(w http.ResponseWriter, r *http.Request, u *id
 		return
 	}
 	h.UI.Render(w, r, http.StatusCreated, "admin/secret",
-		secretPage{base: h.base(r, u, "clients", "Client created"), Client: viewClient(c), Secret: secret, Fresh: true})
+		secretPage{base: h.base(r, u, "clients", "Client created"), Client: manage.ViewClient(c), Secret: secret, Fresh: true})
 }
 
 type clientPage struct {
 	base
-	Client       clientView
+	Client       manage.ClientView
 	Kind         string
 	Form         clientForm
 	AllScopes    []identity.ScopeInfo
@@ -163,7 +165,7 @@ func (h *Handler) pageClient(w http.ResponseWriter, r *http.Request, u *identity
 }
 
 func (h *Handler) renderClient(w http.ResponseWriter, r *http.Request, u *identity.User, status int, c *identity.Client, f clientForm, errMsg string) {
-	p := clientPage{base: h.base(r, u, "clients", c.Name), Client: viewClient(c), Kind: kindOf(c), Form: f, AllScopes: identity.Scopes}
+	p := clientPage{base: h.base(r, u, "clients", c.Name), Client: manage.ViewClient(c), Kind: kindOf(c), Form: f, AllScopes: identity.Scopes}
 	p.Error = errMsg
 	_, n, err := h.Grants.ListGrants(r.Context(), identity.GrantFilter{ClientID: c.ID, Page: identity.Page{Limit: 1}})
 	if err != nil {
@@ -177,9 +179,9 @@ func (h *Handler) renderClient(w http.ResponseWriter, r *http.Request, u *identi
 // pageUpdateClient serves POST /admin/clients/{id}.
 func (h *Handler) pageUpdateClient(w http.ResponseWriter, r *http.Request, u *identity.User) {
 	f := parseClientForm(r)
-	uris, scopes, origins := orEmpty(f.uris()), orEmpty(f.Scopes), f.origins()
-	patch := ClientPatch{Name: &f.Name, RedirectURIs: &uris, AllowedOrigins: &origins, Scopes: &scopes, CanIntrospect: &f.CanIntrospect, TokenFormat: &f.TokenFormat}
-	_, err := h.updateClient(r.Context(), actorFrom(r.Context()), pathID(r), patch)
+	uris, scopes, origins := f.uris(), f.Scopes, f.origins()
+	patch := manage.ClientPatch{Name: &f.Name, RedirectURIs: &uris, AllowedOrigins: &origins, Scopes: &scopes, CanIntrospect: &f.CanIntrospect, TokenFormat: &f.TokenFormat}
+	_, err := h.service().UpdateClient(r.Context(), actorFrom(r.Context()), pathID(r), patch)
 	if identity.ErrorCode(err) == identity.EINVALID {
 		c, cerr := h.Clients.ClientByID(r.Context(), pathID(r))
 		if cerr != nil {
@@ -230,19 +232,19 @@ func (h *Handler) confirmClient(action string) pageFunc {
 
 // pageRotateSecret serves POST /admin/clients/{id}/rotate-secret.
 func (h *Handler) pageRotateSecret(w http.ResponseWriter, r *http.Request, u *identity.User) {
-	c, secret, err := h.rotateClientSecret(r.Context(), actorFrom(r.Context()), pathID(r))
+	c, secret, err := h.service().RotateClientSecret(r.Context(), actorFrom(r.Context()), pathID(r))
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	h.UI.Render(w, r, http.StatusOK, "admin/secret",
-		secretPage{base: h.base(r, u, "clients", "Secret rotated"), Client: viewClient(c), Secret: secret})
+		secretPage{base: h.base(r, u, "clients", "Secret rotated"), Client: manage.ViewClient(c), Secret: secret})
 }
 
 // pageSetClientDisabled serves POST /admin/clients/{id}/disable and /enable.
 func (h *Handler) pageSetClientDisabled(disabled bool) pageFunc {
 	return func(w http.ResponseWriter, r *http.Request, u *identity.User) {
-		if _, err := h.setClientDisabled(r.Context(), actorFrom(r.Context()), pathID(r), disabled); err != nil {
+		if _, err := h.service().SetClientDisabled(r.Context(), actorFrom(r.Context()), pathID(r), disabled); err != nil {
 			h.fail(w, r, err)
 			return
 		}
@@ -256,7 +258,7 @@ func (h *Handler) pageSetClientDisabled(disabled bool) pageFunc {
 
 // pageDeleteClient serves POST /admin/clients/{id}/delete.
 func (h *Handler) pageDeleteClient(w http.ResponseWriter, r *http.Request, u *identity.User) {
-	if err := h.deleteClient(r.Context(), actorFrom(r.Context()), pathID(r)); err != nil {
+	if err := h.service().DeleteClient(r.Context(), actorFrom(r.Context()), pathID(r)); err != nil {
 		h.fail(w, r, err)
 		return
 	}

@@ -140,7 +140,7 @@ func orID(name, id string) string {
 
 // pageRevokeGrant serves POST /admin/grants/{id}/revoke.
 func (h *Handler) pageRevokeGrant(w http.ResponseWriter, r *http.Request, u *identity.User) {
-	if _, err := h.revokeGrant(r.Context(), actorFrom(r.Context()), pathID(r)); err != nil {
+	if _, err := h.service().RevokeGrant(r.Context(), actorFrom(r.Context()), pathID(r), ""); err != nil {
 		h.fail(w, r, err)
 		return
 	}
@@ -181,7 +181,7 @@ func (h *Handler) confirmRevokeGrants(w http.ResponseWriter, r *http.Request, u 
 // pageRevokeGrants serves POST /admin/grants/revoke.
 func (h *Handler) pageRevokeGrants(w http.ResponseWriter, r *http.Request, u *identity.User) {
 	userID, clientID := r.PostForm.Get("user_id"), r.PostForm.Get("client_id")
-	if _, err := h.revokeGrants(r.Context(), actorFrom(r.Context()), userID, clientID); err != nil {
+	if _, err := h.service().RevokeGrants(r.Context(), actorFrom(r.Context()), userID, clientID); err != nil {
 		h.fail(w, r, err)
 		return
 	}
@@ -269,7 +269,7 @@ func (h *Handler) confirmRevokeAPIKey(w http.ResponseWriter, r *http.Request, u 
 
 // pageRevokeAPIKey serves POST /admin/api-keys/{id}/revoke.
 func (h *Handler) pageRevokeAPIKey(w http.ResponseWriter, r *http.Request, u *identity.User) {
-	if _, err := h.revokeAPIKey(r.Context(), actorFrom(r.Context()), pathID(r)); err != nil {
+	if _, err := h.service().RevokeAPIKey(r.Context(), actorFrom(r.Context()), pathID(r), ""); err != nil {
 		h.fail(w, r, err)
 		return
 	}
@@ -318,6 +318,7 @@ func (h *Handler) auditRows(ctx context.Context, es []*identity.AuditEvent) []au
 type auditPage struct {
 	base
 	Type, User, Client, Outcome, Since, Until string
+	Types                                     []string // offered by the type filter
 	Events                                    []auditRow
 	Pager                                     pager
 }
@@ -341,7 +342,8 @@ func (h *Handler) pageAudit(w http.ResponseWriter, r *http.Request, u *identity.
 	ctx := r.Context()
 	q := r.URL.Query()
 	p := auditPage{base: h.base(r, u, "audit", "Audit log"), Type: strings.TrimSpace(q.Get("type")), User: strings.TrimSpace(q.Get("user")),
-		Client: strings.TrimSpace(q.Get("client")), Outcome: q.Get("outcome"), Since: q.Get("since"), Until: q.Get("until")}
+		Client: strings.TrimSpace(q.Get("client")), Outcome: q.Get("outcome"), Since: q.Get("since"), Until: q.Get("until"),
+		Types: identity.AuditEventTypes}
 	f := identity.AuditFilter{Type: p.Type, ClientID: p.Client, Page: pageOf(r)}
 	var problems []string
 	if p.Outcome == "success" || p.Outcome == "failure" {

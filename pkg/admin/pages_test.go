@@ -249,8 +249,8 @@ func TestRevokeGrantFromThePage(t *testing.T) {
 	}
 	e.assertRevoked(g, "page")
 	events := e.audit()[before:]
-	if len(events) != 1 || events[0].Type != "admin.grant.revoked" || events[0].ActorID != e.admin.ID ||
-		events[0].UserID != e.user.ID || events[0].ClientID != "shop" || events[0].Details["via"] != "page" {
+	if len(events) != 1 || events[0].Type != "grant.revoked" || events[0].ActorID != e.admin.ID ||
+		events[0].UserID != e.user.ID || events[0].ClientID != "shop" || events[0].Details["via"] != "console" {
 		t.Errorf("audit after page revoke: %+v", events)
 	}
 	if p := b.get(p.location); !strings.Contains(p.body, "The grant was revoked") {

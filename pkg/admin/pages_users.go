@@ -6,6 +6,7 @@ import (
 	"net/url"
 
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
+	"github.com/petstore-auth/petstore-auth/pkg/manage"
 )
 
 type userForm struct {
@@ -16,7 +17,7 @@ type userForm struct {
 type usersPage struct {
 	base
 	Query string
-	Users []userView
+	Users []manage.UserView
 	Pager pager
 	Form  userForm
 }
@@ -36,7 +37,7 @@ func (h *Handler) renderUsers(w http.ResponseWriter, r *http.Request, u *identit
 		return
 	}
 	for _, x := range us {
-		p.Users = append(p.Users, viewUser(x))
+		p.Users = append(p.Users, manage.ViewUser(x))
 	}
 	p.Pager = newPager(r, pg, total)
 	h.UI.Render(w, r, status, "admin/users", p)
@@ -45,7 +46,7 @@ func (h *Handler) renderUsers(w http.ResponseWriter, r *http.Request, u *identit
 // pageCreateUser serves POST /admin/users.
 func (h *Handler) pageCreateUser(w http.ResponseWriter, r *http.Request, u *identity.User) {
 	f := userForm{Email: r.PostForm.Get("email"), Admin: r.PostForm.Get("admin") == "on"}
-	nu, err := h.createUser(r.Context(), actorFrom(r.Context()), UserInput{Email: f.Email, Password: r.PostForm.Get("password"), Admin: f.Admin})
+	nu, err := h.service().CreateUser(r.Context(), actorFrom(r.Context()), manage.UserInput{Email: f.Email, Password: r.PostForm.Get("password"), Admin: f.Admin})
 	if code := identity.ErrorCode(err); code == identity.EINVALID || code == identity.ECONFLICT {
 		h.renderUsers(w, r, u, http.StatusBadRequest, f, identity.ErrorMessage(err))
 		return
@@ -58,7 +59,7 @@ func (h *Handler) pageCreateUser(w http.ResponseWriter, r *http.Request, u *iden
 
 type userPage struct {
 	base
-	User   userView
+	User   manage.UserView
 	Self   bool
 	Grants grantTable
 	Keys   keyTable
@@ -76,7 +77,7 @@ func (h *Handler) renderUser(w http.ResponseWriter, r *http.Request, u *identity
 		h.fail(w, r, err)
 		return
 	}
-	p := userPage{base: h.base(r, u, "users", target.Email), User: viewUser(target), Self: target.ID == u.ID}
+	p := userPage{base: h.base(r, u, "users", target.Email), User: manage.ViewUser(target), Self: target.ID == u.ID}
 	p.Error = errMsg
 	gs, _, err := h.Grants.ListGrants(ctx, identity.GrantFilter{UserID: target.ID, Page: identity.Page{Limit: 100}})
 	if err != nil {
@@ -129,7 +130,7 @@ func (h *Handler) confirmDisableUser(w http.ResponseWriter, r *http.Request, u *
 // pageSetUserDisabled serves POST /admin/users/{id}/disable and /enable.
 func (h *Handler) pageSetUserDisabled(disabled bool) pageFunc {
 	return func(w http.ResponseWriter, r *http.Request, u *identity.User) {
-		_, _, err := h.setUserDisabled(r.Context(), actorFrom(r.Context()), pathID(r), disabled)
+		_, _, err := h.service().SetUserDisabled(r.Context(), actorFrom(r.Context()), pathID(r), disabled)
 		if identity.ErrorCode(err) == identity.EINVALID {
 			h.renderUser(w, r, u, http.StatusBadRequest, identity.ErrorMessage(err))
 			return
@@ -152,7 +153,7 @@ func (h *Handler) pageResetPassword(w http.ResponseWriter, r *http.Request, u *i
 		h.renderUser(w, r, u, http.StatusBadRequest, "The two passwords differ.")
 		return
 	}
-	err := h.resetPassword(r.Context(), actorFrom(r.Context()), pathID(r), pw)
+	err := h.service().ResetPassword(r.Context(), actorFrom(r.Context()), pathID(r), pw)
 	if identity.ErrorCode(err) == identity.EINVALID {
 		h.renderUser(w, r, u, http.StatusBadRequest, identity.ErrorMessage(err))
 		return

@@ -1,17 +1,18 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gorilla/mux"
 
-	"github.com/petstore-auth/petstore-auth/pkg/apikey"
+	"github.com/petstore-auth/petstore-auth/pkg/clientaddr"
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
+	"github.com/petstore-auth/petstore-auth/pkg/manage"
 )
 
 // keyScopes are the scopes a user can put on an API key.
@@ -120,7 +121,7 @@ func (h *Handler) renderAccount(w http.ResponseWriter, r *http.Request, status i
 			continue
 		}
 		p.Keys = append(p.Keys, keyView{
-			ID: k.ID, Name: k.Name, Prefix: k.Prefix, Env: k.Env, Scopes: k.Scopes,
+			ID: k.ID, Name: keyName(k), Prefix: k.Prefix, Env: k.Env, Scopes: k.Scopes,
 			CreatedAt: k.CreatedAt, LastUsedAt: k.LastUsedAt, ExpiresAt: k.ExpiresAt, Expired: !k.Active(now),
 		})
 	}
@@ -145,30 +146,54 @@ func (h *Handler) requireUser(w http.ResponseWriter, r *http.Request) (*identity
 	return u, true
 }
 
-// handleRevokeGrant serves POST /account/grants/{id}/revoke. A grant that
-// is not the user's own is "not found", like one that does not exist.
+// handleRevokeGrant serves POST /account/grants/{id}/revoke.
 func (h *Handler) handleRevokeGrant(w http.ResponseWriter, r *http.Request) {
+	h.revokeOwn(w, r, "grant_revoked", func(ctx context.Context, a manage.Actor, id, owner string) error {
+		_, err := h.service().RevokeGrant(ctx, a, id, owner)
+		return err
+	})
+}
+
+// handleRevokeKey serves POST /account/keys/{id}/revoke.
+func (h *Handler) handleRevokeKey(w http.ResponseWriter, r *http.Request) {
+	h.revokeOwn(w, r, "key_revoked", func(ctx context.Context, a manage.Actor, id, owner string) error {
+		_, err := h.service().RevokeAPIKey(ctx, a, id, owner)
+		return err
+	})
+}
+
+// revokeOwn revokes the signed-in user's grant or key {id} with the owner
+// set, so that one that is not theirs (or no longer active) is "not
+// found", like one that does not exist.
+func (h *Handler) revokeOwn(w http.ResponseWriter, r *http.Request, notice string,
+	revoke func(ctx context.Context, a manage.Actor, id, owner string) error) {
 	u, ok := h.requireUser(w, r)
 	if !ok {
 		return
 	}
-	id := mux.Vars(r)["id"]
-	g, err := h.Grants.GrantByID(r.Context(), id)
+	err := revoke(r.Context(), h.actor(r, u), mux.Vars(r)["id"], u.ID)
 	switch {
-	case identity.IsNotFound(err) || (err == nil && (g.UserID != u.ID || g.RevokedAt != nil)):
+	case identity.IsNotFound(err):
 		h.notFound(w, r)
-		return
 	case err != nil:
 		h.internalError(w, r, err)
-		return
+	default:
+		http.Redirect(w, r, "/account?notice="+notice, http.StatusSeeOther)
 	}
-	if err := h.Grants.RevokeGrant(r.Context(), g.ID); err != nil {
-		h.internalError(w, r, err)
-		return
-	}
-	h.audit(r, identity.AuditEvent{Type: "grant.revoked", UserID: u.ID, ClientID: g.ClientID,
-		Details: map[string]string{"grant_id": g.ID}})
-	http.Redirect(w, r, "/account?notice=grant_revoked", http.StatusSeeOther)
+}
+
+// service is the operator service (pkg/manage) on this handler's stores:
+// the account page's actions follow the same rules, and leave the same
+// audit events, as the CLI's and the admin console's.
+func (h *Handler) service() *manage.Service {
+	return &manage.Service{Users: h.Users, Clients: h.Clients, Grants: h.Grants, APIKeys: h.APIKeys,
+		Audit: h.Audit, Now: h.Now, Logger: h.Logger}
+}
+
+// actor is the signed-in user acting on their own account.
+func (h *Handler) actor(r *http.Request, u *identity.User) manage.Actor {
+	return manage.Actor{ID: u.ID, Kind: manage.ActorUser, Channel: identity.ChannelAccount, Credential: "session",
+		IP: clientaddr.Of(r), UserAgent: truncate(r.UserAgent(), 256)}
 }
 
 // handleCreateKey serves POST /account/keys. The key is shown once on the
@@ -189,66 +214,34 @@ func (h *Handler) handleCreateKey(w http.ResponseWriter, r *http.Request) {
 			f.Scopes = append(f.Scopes, s)
 		}
 	}
-	days, okExpiry := keyExpiries[f.Expiry]
-	var problem string
-	switch {
-	case f.Name == "" || utf8.RuneCountInString(f.Name) > 64:
-		problem = "Give the key a name of up to 64 characters."
-	case f.Env != identity.EnvTest && f.Env != identity.EnvLive:
-		problem = "Choose test or live mode."
-	case len(f.Scopes) == 0:
-		problem = "Choose at least one permission."
-	case !okExpiry:
-		problem = "Choose when the key expires."
-	}
-	if problem != "" {
-		h.renderAccount(w, r, http.StatusBadRequest, u, accountPage{Form: f, FormError: problem})
+	days, ok := keyExpiries[f.Expiry]
+	if !ok {
+		h.renderAccount(w, r, http.StatusBadRequest, u, accountPage{Form: f, FormError: "Choose when the key expires."})
 		return
 	}
-	key, err := apikey.Generate(f.Env)
-	if err != nil {
-		h.internalError(w, r, err)
-		return
-	}
-	k := &identity.APIKey{
-		OwnerID: u.ID, Name: f.Name, Env: f.Env, Scopes: f.Scopes,
-		Prefix: apikey.DisplayPrefix(key), Hash: apikey.Hash(key), CreatedAt: h.now(),
-	}
+	in := manage.APIKeyInput{OwnerID: u.ID, Name: f.Name, Env: f.Env, Scopes: f.Scopes}
 	if days > 0 {
 		exp := h.now().AddDate(0, 0, days)
-		k.ExpiresAt = &exp
+		in.ExpiresAt = &exp
 	}
-	if err := h.APIKeys.CreateAPIKey(r.Context(), k); err != nil {
+	// The name, environment and scope rules are pkg/manage's, the same as
+	// for `petstore-auth apikey create`.
+	k, key, err := h.service().CreateAPIKey(r.Context(), h.actor(r, u), in)
+	if identity.ErrorCode(err) == identity.EINVALID {
+		h.renderAccount(w, r, http.StatusBadRequest, u, accountPage{Form: f, FormError: identity.ErrorMessage(err)})
+		return
+	} else if err != nil {
 		h.internalError(w, r, err)
 		return
 	}
-	h.audit(r, identity.AuditEvent{Type: "apikey.created", UserID: u.ID, Details: map[string]string{
-		"key_id": k.ID, "name": k.Name, "env": k.Env, "prefix": k.Prefix, "scopes": strings.Join(k.Scopes, " "),
-	}})
-	h.renderAccount(w, r, http.StatusCreated, u, accountPage{NewKey: key, NewKeyName: k.Name})
+	h.renderAccount(w, r, http.StatusCreated, u, accountPage{NewKey: key, NewKeyName: keyName(k)})
 }
 
-// handleRevokeKey serves POST /account/keys/{id}/revoke.
-func (h *Handler) handleRevokeKey(w http.ResponseWriter, r *http.Request) {
-	u, ok := h.requireUser(w, r)
-	if !ok {
-		return
+// keyName is what the page calls a key: its name, which is optional
+// (manage.MaxAPIKeyName), or its display prefix.
+func keyName(k *identity.APIKey) string {
+	if k.Name == "" {
+		return k.Prefix + "…"
 	}
-	k, err := h.APIKeys.APIKeyByID(r.Context(), mux.Vars(r)["id"])
-	switch {
-	case identity.IsNotFound(err) || (err == nil && (k.OwnerID != u.ID || k.RevokedAt != nil)):
-		h.notFound(w, r)
-		return
-	case err != nil:
-		h.internalError(w, r, err)
-		return
-	}
-	if err := h.APIKeys.RevokeAPIKey(r.Context(), k.ID); err != nil {
-		h.internalError(w, r, err)
-		return
-	}
-	h.audit(r, identity.AuditEvent{Type: "apikey.revoked", UserID: u.ID, Details: map[string]string{
-		"key_id": k.ID, "prefix": k.Prefix,
-	}})
-	http.Redirect(w, r, "/account?notice=key_revoked", http.StatusSeeOther)
+	return k.Name
 }

@@ -109,9 +109,9 @@ func TestCreateAPIKeyValidation(t *testing.T) {
 		form url.Values
 		want string
 	}{
-		{"no name", url.Values{"env": {"test"}, "scope": {"read:pets"}, "expiry": {"30"}}, "Give the key a name"},
-		{"bad env", url.Values{"name": {"x"}, "env": {"prod"}, "scope": {"read:pets"}, "expiry": {"30"}}, "test or live"},
-		{"no scope", url.Values{"name": {"x"}, "env": {"test"}, "scope": {"admin"}, "expiry": {"30"}}, "at least one permission"},
+		{"name too long", url.Values{"name": {strings.Repeat("é", 65)}, "env": {"test"}, "scope": {"read:pets"}, "expiry": {"30"}}, "more than 64 characters"},
+		{"bad env", url.Values{"name": {"x"}, "env": {"prod"}, "scope": {"read:pets"}, "expiry": {"30"}}, "live or test"},
+		{"no scope", url.Values{"name": {"x"}, "env": {"test"}, "scope": {"admin"}, "expiry": {"30"}}, "at least one scope"},
 		{"bad expiry", url.Values{"name": {"x"}, "env": {"test"}, "scope": {"read:pets"}, "expiry": {"7"}}, "when the key expires"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

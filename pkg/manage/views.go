@@ -1,4 +1,4 @@
-package admin
+package manage
 
 import (
 	"time"
@@ -6,10 +6,13 @@ import (
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
 )
 
-// The JSON shapes of the API. They hold no secret hashes: a client secret
-// appears only in the response that created it.
+// The JSON views below are the one wire shape of each object: the admin
+// API answers them (docs/admin-openapi.json) and `--output json` prints
+// them. They hold no secret hashes: a client secret or an API key appears
+// only in the answer that created it.
 
-type clientView struct {
+// ClientView is a client.
+type ClientView struct {
 	ID           string   `json:"id"`
 	Name         string   `json:"name"`
 	RedirectURIs []string `json:"redirect_uris"`
@@ -28,8 +31,9 @@ type clientView struct {
 	UpdatedAt      time.Time `json:"updated_at"`
 }
 
-func viewClient(c *identity.Client) clientView {
-	return clientView{
+// ViewClient returns the view of c.
+func ViewClient(c *identity.Client) ClientView {
+	return ClientView{
 		ID: c.ID, Name: c.Name, RedirectURIs: orEmpty(c.RedirectURIs), GrantTypes: orEmpty(c.GrantTypes),
 		Scopes: orEmpty(c.Scopes), Audience: orEmpty(c.Audience), Public: c.Public, CanIntrospect: c.CanIntrospect,
 		AllowedOrigins: orEmpty(c.AllowedOrigins), CORSOrigins: orEmpty(c.CORSOrigins()),
@@ -37,14 +41,15 @@ func viewClient(c *identity.Client) clientView {
 	}
 }
 
-// clientWithSecret is the answer to create and rotate: the only place the
-// secret is ever shown.
-type clientWithSecret struct {
-	clientView
+// ClientWithSecret answers create and rotate: the only place the secret
+// is ever shown.
+type ClientWithSecret struct {
+	ClientView
 	ClientSecret string `json:"client_secret,omitempty"`
 }
 
-type userView struct {
+// UserView is an account.
+type UserView struct {
 	ID        string    `json:"id"`
 	Email     string    `json:"email"`
 	Admin     bool      `json:"admin"`
@@ -53,11 +58,13 @@ type userView struct {
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
-func viewUser(u *identity.User) userView {
-	return userView{ID: u.ID, Email: u.Email, Admin: u.Admin, Disabled: u.Disabled, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
+// ViewUser returns the view of u.
+func ViewUser(u *identity.User) UserView {
+	return UserView{ID: u.ID, Email: u.Email, Admin: u.Admin, Disabled: u.Disabled, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
 }
 
-type grantView struct {
+// GrantView is a grant.
+type GrantView struct {
 	ID         string     `json:"id"`
 	UserID     string     `json:"user_id"`
 	ClientID   string     `json:"client_id"`
@@ -68,12 +75,14 @@ type grantView struct {
 	RevokedAt  *time.Time `json:"revoked_at"`
 }
 
-func viewGrant(g *identity.Grant) grantView {
-	return grantView{ID: g.ID, UserID: g.UserID, ClientID: g.ClientID, Scopes: orEmpty(g.Scopes), Remember: g.Remember,
+// ViewGrant returns the view of g.
+func ViewGrant(g *identity.Grant) GrantView {
+	return GrantView{ID: g.ID, UserID: g.UserID, ClientID: g.ClientID, Scopes: orEmpty(g.Scopes), Remember: g.Remember,
 		CreatedAt: g.CreatedAt, LastUsedAt: g.LastUsedAt, RevokedAt: g.RevokedAt}
 }
 
-type apiKeyView struct {
+// APIKeyView is an API key, never the key itself.
+type APIKeyView struct {
 	ID         string     `json:"id"`
 	OwnerID    string     `json:"owner_id"`
 	Name       string     `json:"name"`
@@ -86,12 +95,14 @@ type apiKeyView struct {
 	RevokedAt  *time.Time `json:"revoked_at"`
 }
 
-func viewAPIKey(k *identity.APIKey) apiKeyView {
-	return apiKeyView{ID: k.ID, OwnerID: k.OwnerID, Name: k.Name, Env: k.Env, Prefix: k.Prefix, Scopes: orEmpty(k.Scopes),
+// ViewAPIKey returns the view of k.
+func ViewAPIKey(k *identity.APIKey) APIKeyView {
+	return APIKeyView{ID: k.ID, OwnerID: k.OwnerID, Name: k.Name, Env: k.Env, Prefix: k.Prefix, Scopes: orEmpty(k.Scopes),
 		CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt, LastUsedAt: k.LastUsedAt, RevokedAt: k.RevokedAt}
 }
 
-type auditView struct {
+// AuditView is an audit event.
+type AuditView struct {
 	ID        int64             `json:"id"`
 	Time      time.Time         `json:"time"`
 	Type      string            `json:"type"`
@@ -104,25 +115,40 @@ type auditView struct {
 	Details   map[string]string `json:"details"`
 }
 
-func viewAudit(e *identity.AuditEvent) auditView {
+// ViewAudit returns the view of e.
+func ViewAudit(e *identity.AuditEvent) AuditView {
 	d := e.Details
 	if d == nil {
 		d = map[string]string{}
 	}
-	return auditView{ID: e.ID, Time: e.Time, Type: e.Type, Outcome: e.Outcome, ActorID: e.ActorID, UserID: e.UserID,
+	return AuditView{ID: e.ID, Time: e.Time, Type: e.Type, Outcome: e.Outcome, ActorID: e.ActorID, UserID: e.UserID,
 		ClientID: e.ClientID, IP: e.IP, UserAgent: e.UserAgent, Details: d}
 }
 
-// list is one page of a collection.
-type list[T any] struct {
+// SigningKeyView is the public description of a JWT signing key.
+type SigningKeyView struct {
+	KID       string     `json:"kid"`
+	Algorithm string     `json:"alg"`
+	CreatedAt time.Time  `json:"created_at"`
+	RetiredAt *time.Time `json:"retired_at,omitempty"`
+}
+
+// ViewSigningKey returns the view of k.
+func ViewSigningKey(k *identity.SigningKey) SigningKeyView {
+	return SigningKeyView{KID: k.ID, Algorithm: k.Algorithm, CreatedAt: k.CreatedAt, RetiredAt: k.RetiredAt}
+}
+
+// List is one page of a collection.
+type List[T any] struct {
 	Items  []T `json:"items"`
 	Total  int `json:"total"`
 	Offset int `json:"offset"`
 	Limit  int `json:"limit"`
 }
 
-func newList[E, T any](items []E, total int, p identity.Page, view func(E) T) list[T] {
-	out := list[T]{Items: make([]T, 0, len(items)), Total: total, Offset: p.Offset, Limit: p.Limit}
+// NewList views one page of items.
+func NewList[E, T any](items []E, total int, p identity.Page, view func(E) T) List[T] {
+	out := List[T]{Items: make([]T, 0, len(items)), Total: total, Offset: p.Offset, Limit: p.Limit}
 	for _, it := range items {
 		out.Items = append(out.Items, view(it))
 	}

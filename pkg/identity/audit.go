@@ -1,0 +1,65 @@
+package identity
+
+// Audit event types (AuditEvent.Type). One type per act, whatever the
+// channel it came through; the channel is in Details[DetailChannel].
+const (
+	// Operator actions (pkg/manage).
+	EventClientCreated       = "client.created"
+	EventClientUpdated       = "client.updated"
+	EventClientSecretRotated = "client.secret_rotated"
+	EventClientDisabled      = "client.disabled"
+	EventClientEnabled       = "client.enabled"
+	EventClientDeleted       = "client.deleted"
+	EventUserCreated         = "user.created"
+	EventUserDisabled        = "user.disabled"
+	EventUserEnabled         = "user.enabled"
+	EventUserPasswordReset   = "user.password_reset"
+	EventAPIKeyCreated       = "apikey.created"
+	EventAPIKeyRevoked       = "apikey.revoked"
+	EventGrantRevoked        = "grant.revoked"  // one grant
+	EventGrantsRevoked       = "grants.revoked" // every grant of a user and/or client
+	EventSigningKeyRotated   = "keys.rotated"
+	EventAdminAccessDenied   = "admin.access_denied"
+
+	// The user's sign-in and consent (pkg/web).
+	EventLoginSuccess   = "login.success"
+	EventLoginFailure   = "login.failure"
+	EventLogout         = "logout"
+	EventConsentGranted = "consent.granted"
+	EventConsentDenied  = "consent.denied"
+	EventCodeIssued     = "code.issued"
+
+	// The OAuth endpoints (pkg/provider).
+	EventCodeRedeemed         = "code.redeemed"
+	EventCodeReused           = "code.reused"
+	EventTokenIssued          = "token.issued"
+	EventTokenRefreshed       = "token.refreshed"
+	EventTokenRefreshReplayed = "token.refresh_replayed"
+	EventTokenReuseDetected   = "token.reuse_detected"
+	EventTokenRevoked         = "token.revoked"
+	EventIntrospectionDenied  = "introspection.denied"
+	EventAPIKeyFirstUsed      = "apikey.first_used"
+)
+
+// AuditEventTypes lists every type above, for filters and pickers.
+var AuditEventTypes = []string{
+	EventLoginSuccess, EventLoginFailure, EventLogout, EventConsentGranted, EventConsentDenied, EventCodeIssued,
+	EventCodeRedeemed, EventCodeReused, EventTokenIssued, EventTokenRefreshed, EventTokenRefreshReplayed,
+	EventTokenReuseDetected, EventTokenRevoked, EventIntrospectionDenied, EventAPIKeyFirstUsed,
+	EventClientCreated, EventClientUpdated, EventClientSecretRotated, EventClientDisabled, EventClientEnabled,
+	EventClientDeleted, EventUserCreated, EventUserDisabled, EventUserEnabled, EventUserPasswordReset,
+	EventAPIKeyCreated, EventAPIKeyRevoked, EventGrantRevoked, EventGrantsRevoked, EventSigningKeyRotated,
+	EventAdminAccessDenied,
+}
+
+// DetailChannel is the Details key naming the channel an operator action
+// came through: one of the Channel constants.
+const DetailChannel = "via"
+
+// Channels through which operator actions arrive.
+const (
+	ChannelCLI      = "cli"       // cmd/petstore-auth
+	ChannelAdminAPI = "admin_api" // /admin/api/v1
+	ChannelConsole  = "console"   // the /admin pages
+	ChannelAccount  = "account"   // the user's own /account page
+)

@@ -1,0 +1,44 @@
+package manage
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/petstore-auth/petstore-auth/pkg/identity"
+)
+
+var errNoGrant = identity.Errorf(identity.ENOTFOUND, "No such grant.")
+
+// RevokeGrant revokes one grant with every token issued under it (RFC 7009
+// §2.1: revoking a grant invalidates its tokens). With owner set (the
+// account page), only that user's active grants can be revoked; others
+// are "not found", like grants that do not exist.
+func (s *Service) RevokeGrant(ctx context.Context, a Actor, id, owner string) (g *identity.Grant, err error) {
+	e := &identity.AuditEvent{Type: identity.EventGrantRevoked, UserID: owner, Details: map[string]string{"grant_id": id}}
+	defer func() { s.Record(ctx, a, e, err) }()
+	g, err = s.Grants.GrantByID(ctx, id)
+	if identity.IsNotFound(err) || err == nil && owner != "" && (g.UserID != owner || g.RevokedAt != nil) {
+		return nil, errNoGrant
+	}
+	if err != nil {
+		return nil, err
+	}
+	e.UserID, e.ClientID = g.UserID, g.ClientID
+	if err := s.Grants.RevokeGrant(ctx, id); err != nil {
+		return nil, err
+	}
+	return s.Grants.GrantByID(ctx, id)
+}
+
+// RevokeGrants revokes every active grant of a user, of a client, or of a
+// user for one client, and returns how many it revoked.
+func (s *Service) RevokeGrants(ctx context.Context, a Actor, userID, clientID string) (n int, err error) {
+	defer func() {
+		s.Record(ctx, a, &identity.AuditEvent{Type: identity.EventGrantsRevoked, UserID: userID, ClientID: clientID,
+			Details: map[string]string{"count": strconv.Itoa(n)}}, err)
+	}()
+	if userID == "" && clientID == "" {
+		return 0, identity.Errorf(identity.EINVALID, "A user or a client is required to revoke grants.")
+	}
+	return s.Grants.RevokeGrants(ctx, identity.GrantFilter{UserID: userID, ClientID: clientID})
+}
