@@ -285,7 +285,11 @@ func (h *Handler) handleCallback(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		h.log().Info("authorization failed", "error", e)
-		h.Pages.renderMessage(w, h.log(), http.StatusBadGateway, messageData{
+		status := http.StatusBadRequest // the request was refused, not the server broken
+		if e == "server_error" || e == "temporarily_unavailable" {
+			status = http.StatusBadGateway
+		}
+		h.Pages.renderMessage(w, h.log(), status, messageData{
 			Kind: "problem", Title: "PetStore could not connect MyApp",
 			Text:    "PetStore stopped the connection. Please try again in a moment.",
 			Detail:  "error: " + truncate(e, 64),
@@ -302,13 +306,19 @@ func (h *Handler) handleCallback(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	tok, err := h.Config.OAuth2().Exchange(withClient(ctx, h.client()), code, oauth2.VerifierOption(pending.verifier))
 	if err != nil {
+		// A code PetStore refused (made up, expired, used) is a bad
+		// request to MyApp; only an unreachable or failing PetStore is 502.
+		status := http.StatusBadGateway
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) {
 			h.log().Warn("code exchange refused", "error", re.ErrorCode)
+			if re.Response != nil && re.Response.StatusCode < 500 {
+				status = http.StatusBadRequest
+			}
 		} else {
 			h.log().Warn("code exchange failed", "err", redactErr(err))
 		}
-		h.Pages.renderMessage(w, h.log(), http.StatusBadGateway, messageData{
+		h.Pages.renderMessage(w, h.log(), status, messageData{
 			Kind: "problem", Title: "The connection did not complete",
 			Text:    "PetStore did not confirm the connection. Please try again.",
 			Connect: true,

@@ -129,6 +129,15 @@ func TestCallbackOtherError(t *testing.T) {
 	ar := e.startConnect()
 	p := e.callback(url.Values{"error": {"server_error"}, "state": {ar.Get("state")}, "iss": {e.asSrv.URL}})
 	assertContains(t, p, "PetStore could not connect MyApp", "server_error")
+	if p.status != http.StatusBadGateway {
+		t.Errorf("server_error: status %d, want 502", p.status)
+	}
+	assertNotConnected(t, e)
+	ar = e.startConnect()
+	p = e.callback(url.Values{"error": {"invalid_scope"}, "state": {ar.Get("state")}, "iss": {e.asSrv.URL}})
+	if p.status != http.StatusBadRequest {
+		t.Errorf("invalid_scope: status %d, want 400", p.status)
+	}
 	assertNotConnected(t, e)
 }
 
@@ -138,7 +147,7 @@ func TestCallbackCodeRefused(t *testing.T) {
 	q := e.approve(ar)
 	q.Set("code", "code_not_issued")
 	p := e.callback(q)
-	if p.status != http.StatusBadGateway {
+	if p.status != http.StatusBadRequest { // a refused code is bad input, not a PetStore failure
 		t.Errorf("status %d", p.status)
 	}
 	assertContains(t, p, "The connection did not complete")

@@ -484,15 +484,19 @@ func (w *walker) shoot(name string) {
 // overflowJS lists the elements that stick out of the viewport on the
 // right: on a phone they make the whole page scroll sideways.
 const overflowJS = `(() => {
-	if (document.documentElement.scrollWidth <= window.innerWidth) return [];
-	const out = [];
+	const doc = document.documentElement.scrollWidth;
+	if (doc <= window.innerWidth + 1) return [];
+	const out = [], inTables = [];
 	for (const el of document.querySelectorAll('body *')) {
 		const r = el.getBoundingClientRect();
-		if (r.right > window.innerWidth + 1 && !el.closest('.table-wrap')) {
-			out.push(el.tagName.toLowerCase() + (el.className ? '.' + String(el.className).trim().replace(/\s+/g, '.') : '') + ' right=' + Math.round(r.right));
-		}
+		if (r.right <= window.innerWidth + 1) continue;
+		const name = el.tagName.toLowerCase() + (el.className ? '.' + String(el.className).trim().replace(/\s+/g, '.') : '') + ' right=' + Math.round(r.right);
+		(el.closest('.table-wrap') ? inTables : out).push(name);
 	}
-	return out.slice(0, 8);
+	// Content of a scrollable table scrolls inside it; if the document is
+	// wider all the same, something escaped the table (e.g. an absolutely
+	// positioned element whose containing block is outside it).
+	return (out.length ? out : inTables).slice(0, 8).concat(['document width ' + doc]);
 })()`
 
 // phoneFits checks that the page fits a phone's width: nothing but a
