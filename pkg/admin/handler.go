@@ -12,7 +12,6 @@ import (
 	"github.com/petstore-auth/petstore-auth/pkg/clientaddr"
 	"github.com/petstore-auth/petstore-auth/pkg/httpx"
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
-	"github.com/petstore-auth/petstore-auth/pkg/provider"
 	"github.com/petstore-auth/petstore-auth/pkg/ui"
 )
 
@@ -22,7 +21,7 @@ const APIPrefix = "/admin/api/v1"
 // Authenticator checks a bearer credential presented to this server;
 // (*provider.Provider).Authenticate implements it.
 type Authenticator interface {
-	Authenticate(ctx context.Context, credential string) (*provider.Principal, error)
+	Authenticate(ctx context.Context, credential string) (*identity.Principal, error)
 }
 
 // Counts are the numbers on the dashboard.
@@ -179,7 +178,7 @@ func (h *Handler) requireAdmin(next http.Handler) http.Handler {
 
 // principalActor decides whether an authenticated principal may act as an
 // admin.
-func (h *Handler) principalActor(ctx context.Context, p *provider.Principal) (*actor, error) {
+func (h *Handler) principalActor(ctx context.Context, p *identity.Principal) (*actor, error) {
 	if !p.HasScope(identity.ScopeAdmin) || p.Subject == "" {
 		return nil, errNotAdmin
 	}
