@@ -12,7 +12,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/petstore-auth/petstore-auth/pkg/clientaddr"
-	"github.com/petstore-auth/petstore-auth/pkg/httpmetrics"
+	"github.com/petstore-auth/petstore-auth/pkg/httpkit"
 	"github.com/petstore-auth/petstore-auth/pkg/httpx"
 	"github.com/petstore-auth/petstore-auth/pkg/ratelimit"
 )
@@ -86,12 +86,12 @@ func (p *Provider) limit(next http.HandlerFunc) http.Handler {
 		}
 		outcome := &authOutcome{}
 		r = r.WithContext(context.WithValue(r.Context(), authOutcomeKey{}, outcome))
-		sw := &httpmetrics.StatusWriter{ResponseWriter: w}
+		sw, rec := httpkit.Record(w)
 		next(sw, r)
 		switch {
 		case outcome.authenticated.Load() && id != "":
 			p.charge(r, "client:"+route+":"+id, rl.RateLimitPerClient)
-		case sw.Status() == http.StatusUnauthorized:
+		case rec.Status == http.StatusUnauthorized:
 			// The address's failures are counted whenever either failure
 			// limit is on: the per-id limit reads them too.
 			perIP := rl.RateLimitFailedAuthPerIP

@@ -181,7 +181,7 @@ func (s *Server) routes(web fs.FS, secret []byte, now func() time.Time) (http.Ha
 	h = httpx.MaxInFlight(s.Config.Limits.MaxInFlight, func(r *http.Request) bool {
 		return r.URL.Path == "/healthz" || r.URL.Path == "/metrics"
 	})(h)
-	h = httpx.Middleware(s.Logger, nil)(h)
+	h = httpx.Middleware(s.Logger)(h)
 	// Outermost: everything inside reads the client address and scheme
 	// through clientaddr, which believes forwarded headers only from
 	// trusted_proxies.
