@@ -13,6 +13,13 @@ import (
 	"github.com/petstore-auth/petstore-auth/pkg/ratelimit"
 )
 
+// The API's default limits (petstore-api's configuration file overrides
+// them; petstore-dev runs with them).
+const (
+	DefaultRateLimitPerMinute   = 6000
+	DefaultFailedPerIPPerMinute = 100
+)
+
 // ServerConfig is what NewServer needs of the API's configuration.
 type ServerConfig struct {
 	// TrustedProxies may set X-Forwarded-For/-Proto (clientaddr).
