@@ -17,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/petstore-auth/petstore-auth/pkg/clientaddr"
+	"github.com/petstore-auth/petstore-auth/pkg/petstore"
 )
 
 // config is config/petstore-api.yaml; see that file for what each key means.
@@ -93,8 +94,8 @@ func defaults() config {
 		Mode:                   "test",
 		CacheTTL:               30 * time.Second,
 		RevocationPollInterval: 5 * time.Second,
-		RateLimitPerMinute:     6000,
-		FailedPerIPPerMinute:   100,
+		RateLimitPerMinute:     petstore.DefaultRateLimitPerMinute,
+		FailedPerIPPerMinute:   petstore.DefaultFailedPerIPPerMinute,
 		MetricsListen:          "127.0.0.1:9465",
 	}
 }

@@ -7,9 +7,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -18,16 +15,13 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"regexp"
 	"syscall"
 	"time"
 
-	"github.com/gorilla/mux"
-
 	"github.com/petstore-auth/petstore-auth/pkg/bearer"
-	"github.com/petstore-auth/petstore-auth/pkg/clientaddr"
-	"github.com/petstore-auth/petstore-auth/pkg/httpmetrics"
+	"github.com/petstore-auth/petstore-auth/pkg/httpkit"
 	"github.com/petstore-auth/petstore-auth/pkg/petstore"
+	"github.com/petstore-auth/petstore-auth/pkg/ratelimit"
 )
 
 func main() {
@@ -97,8 +91,9 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// build opens the database and assembles the router. cleanup stops the
-// revocation poller and closes the database.
+// build opens the database, the verifier and the limiter and assembles the
+// API with petstore.NewServer (the same builder petstore-dev uses). cleanup
+// stops the revocation poller and closes the database.
 func build(ctx context.Context, cfg config, log *slog.Logger) (api, error) {
 	store, err := petstore.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
@@ -108,39 +103,27 @@ func build(ctx context.Context, cfg config, log *slog.Logger) (api, error) {
 		Issuer: cfg.Issuer, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, Audience: cfg.Audience,
 		Mode: cfg.Mode, CacheTTL: cfg.CacheTTL, RevocationPollInterval: cfg.RevocationPollInterval, Logger: log,
 	}
-	limiter, err := newLimiter(ctx, cfg.RedisURL)
+	limiter, err := ratelimit.FromURL(ctx, cfg.RedisURL, "petstore-api:rl:", nil)
 	if err != nil {
 		store.Close()
 		return api{}, err
 	}
-	m := newMetrics(v, store)
+	srv := petstore.NewServer(petstore.ServerConfig{
+		TrustedProxies:       cfg.trusted(),
+		RateLimitPerMinute:   cfg.RateLimitPerMinute,
+		FailedPerIPPerMinute: cfg.FailedPerIPPerMinute,
+		// Development only; in production /metrics is on metrics_listen.
+		MetricsOnRouter: cfg.Dev,
+	}, petstore.Deps{Store: store, Verifier: v, Limiter: limiter, Logger: log})
 	pollCtx, stopPolling := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
 	go func() { v.Run(pollCtx); close(done) }()
-
-	r := mux.NewRouter()
-	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		petstore.WriteError(w, http.StatusNotFound, "Not found")
-	})
-	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		petstore.WriteError(w, http.StatusMethodNotAllowed, "Method not allowed")
-	})
-	r.Use(m.http.Middleware,
-		failureLimit(limiter, cfg.FailedPerIPPerMinute, v.Known, log, m.limited.Inc),
-		credentialLimit(limiter, cfg.RateLimitPerMinute, log, m.limited.Inc))
-	(&petstore.Handler{Store: store, Verifier: v, Logger: log}).Mount(r)
-	if cfg.Dev {
-		// Development only; in production /metrics is on metrics_listen.
-		r.Handle("/metrics", m.handler()).Methods(http.MethodGet)
-	}
 	cleanup := func() {
 		stopPolling()
 		<-done
 		store.Close()
 	}
-	// The client address middleware is outermost: the access log and the
-	// rate limits read what it found.
-	return api{handler: clientaddr.Middleware(cfg.trusted())(accessLog(log, hsts(recoverer(log, r)))), metrics: m.handler(), cleanup: cleanup}, nil
+	return api{handler: srv.Handler, metrics: srv.Metrics, cleanup: cleanup}, nil
 }
 
 // serve runs the HTTP server on ln until ctx is done, then drains
@@ -155,69 +138,20 @@ func serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logge
 		MaxHeaderBytes:    16 << 10, // room for a 4 KiB Authorization header, not for abuse
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	var files httpkit.TLSFiles
 	if cfg.TLS.enabled() {
 		srv.TLSConfig = tlsConfig()
+		files = httpkit.TLSFiles{CertFile: cfg.TLS.CertFile, KeyFile: cfg.TLS.KeyFile}
 	}
-	errc := make(chan error, 1)
-	go func() {
-		if cfg.TLS.enabled() {
-			errc <- srv.ServeTLS(ln, cfg.TLS.CertFile, cfg.TLS.KeyFile)
-		} else {
-			errc <- srv.Serve(ln)
-		}
-	}()
 	log.Info("petstore-api listening", "addr", ln.Addr().String(), "config", cfg)
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return err
-	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	defer log.Info("shut down")
+	return httpkit.Serve(ctx, srv, ln, files, 10*time.Second)
 }
 
-var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
-
-// accessLog logs one line per request with its request id (a well-formed
-// X-Request-ID is kept, so one id follows a call through both servers):
-// never headers or the query string, where credentials could be.
-func accessLog(log *slog.Logger, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		id := r.Header.Get("X-Request-ID")
-		if !validRequestID.MatchString(id) {
-			b := make([]byte, 12)
-			_, _ = rand.Read(b)
-			id = base64.RawURLEncoding.EncodeToString(b)
-		}
-		w.Header().Set("X-Request-ID", id)
-		sw := &httpmetrics.StatusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r)
-		log.InfoContext(r.Context(), "request", "request_id", id, "method", r.Method, "path", r.URL.Path, "status", sw.Status(),
-			"duration_ms", time.Since(start).Milliseconds(), "client", clientaddr.Of(r))
-	})
-}
-
-// recoverer turns a panic into a 500 without a stack trace in the answer.
-func recoverer(log *slog.Logger, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer func() {
-			if v := recover(); v != nil {
-				if v == http.ErrAbortHandler {
-					panic(v)
-				}
-				log.ErrorContext(r.Context(), "panic", "value", fmt.Sprint(v), "path", r.URL.Path)
-				petstore.WriteError(w, http.StatusInternalServerError, "Internal error")
-			}
-		}()
-		next.ServeHTTP(w, r)
-	})
+// metricsServer serves h at /metrics and nothing else, for metrics_listen.
+func metricsServer(h http.Handler) *http.Server {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", h)
+	return &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second, MaxHeaderBytes: 16 << 10}
 }

@@ -236,7 +236,7 @@ func TestServe(t *testing.T) {
 			if resp.StatusCode != tc.want {
 				t.Fatalf("status %d, want %d", resp.StatusCode, tc.want)
 			}
-			if ct := resp.Header.Get("Content-Type"); tc.want != 201 && ct != "application/json" {
+			if ct := resp.Header.Get("Content-Type"); tc.want != 201 && ct != "application/json; charset=utf-8" {
 				t.Fatalf("Content-Type %q", ct)
 			}
 		})

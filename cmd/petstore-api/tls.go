@@ -4,10 +4,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
-	"net/http"
 	"net/url"
-
-	"github.com/petstore-auth/petstore-auth/pkg/clientaddr"
 )
 
 // tlsFiles names the certificate and key the API serves HTTPS with.
@@ -50,17 +47,6 @@ func tlsConfig() *tls.Config {
 			tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305, tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305,
 		},
 	}
-}
-
-// hsts tells browsers to use HTTPS only for two years, on responses to
-// requests that came over HTTPS (directly or through a trusted proxy).
-func hsts(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if clientaddr.Scheme(r) == "https" {
-			w.Header().Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
-		}
-		next.ServeHTTP(w, r)
-	})
 }
 
 // plainHTTPWarnings lists what development mode lets through that

@@ -37,7 +37,7 @@ func TestAuditTrail(t *testing.T) {
 	b.post(ts.URL+"/login", bad)                                                        // login.failure
 	p = e.signIn(t, b, b.get(authURL))                                                  // login.success
 	q := callback(t, e.consent(t, b, p, "allow", false, "read:pets", "offline_access")) // consent.granted, code.issued
-	tok, err := e.conf.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(v))           // code.redeemed, token.issued
+	_, err := e.conf.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(v))             // code.redeemed, token.issued
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,8 @@ func TestAuditTrail(t *testing.T) {
 	v = oauth2.GenerateVerifier()
 	p = b.get(e.conf.AuthCodeURL("state-12345678", oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("scope", "read:pets offline_access")))
 	q = callback(t, e.consent(t, b, p, "allow", false, "read:pets", "offline_access"))
-	if tok, err = e.conf.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(v)); err != nil {
+	tok, err := e.conf.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(v))
+	if err != nil {
 		t.Fatal(err)
 	}
 	refresh := func(rt string) (int, map[string]any) {

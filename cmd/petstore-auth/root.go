@@ -13,6 +13,7 @@ import (
 
 	"github.com/petstore-auth/petstore-auth/pkg/config"
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
+	"github.com/petstore-auth/petstore-auth/pkg/server"
 	"github.com/petstore-auth/petstore-auth/pkg/store"
 )
 
@@ -58,27 +59,15 @@ func (a *app) config() (config.Config, error) {
 	return cfg, nil
 }
 
-// openStore opens the configured database; development mode migrates it.
+// openStore opens the configured database the way serve does
+// (server.OpenStore: development mode migrates, a stale schema is refused).
 func (a *app) openStore(ctx context.Context) (*store.Store, config.Config, error) {
 	cfg, err := a.config()
 	if err != nil {
 		return nil, cfg, err
 	}
-	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{Logger: slog.New(slog.NewTextHandler(a.err, &slog.HandlerOptions{Level: slog.LevelWarn}))})
-	if err != nil {
-		return nil, cfg, fmt.Errorf("open database %s: %w", cfg.RedactedDatabaseURL(), err)
-	}
-	if cfg.Dev {
-		if err := st.MigrateUp(ctx); err != nil {
-			st.Close()
-			return nil, cfg, err
-		}
-	}
-	if ok, err := st.MigrationsCurrent(ctx); err != nil || !ok {
-		st.Close()
-		return nil, cfg, fmt.Errorf("database schema is not current: run 'petstore-auth migrate up' (%v)", err)
-	}
-	return st, cfg, nil
+	st, err := server.OpenStore(ctx, cfg, slog.New(slog.NewTextHandler(a.err, &slog.HandlerOptions{Level: slog.LevelWarn})), nil)
+	return st, cfg, err
 }
 
 func (a *app) checkOutput() error {

@@ -25,6 +25,7 @@ import (
 	"github.com/petstore-auth/petstore-auth/pkg/demo"
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
 	"github.com/petstore-auth/petstore-auth/pkg/petstore"
+	"github.com/petstore-auth/petstore-auth/pkg/ratelimit"
 	"github.com/petstore-auth/petstore-auth/pkg/server"
 )
 
@@ -146,8 +147,17 @@ func start(ctx context.Context, o options) (*stack, error) {
 	pollCtx, stopPoll := context.WithCancel(context.WithoutCancel(ctx))
 	go verifier.Run(pollCtx)
 	s.cleanup = append(s.cleanup, stopPoll)
-	apiRouter := mux.NewRouter()
-	(&petstore.Handler{Store: pets, Verifier: verifier, Logger: o.Logger}).Mount(apiRouter)
+	// The same builder as petstore-api: client address, access log,
+	// recovery, rate limits and metrics, with the API's default limits.
+	limiter, err := ratelimit.FromURL(ctx, "", "", nil)
+	if err != nil {
+		return fail(err)
+	}
+	apiServer := petstore.NewServer(petstore.ServerConfig{
+		RateLimitPerMinute:   petstore.DefaultRateLimitPerMinute,
+		FailedPerIPPerMinute: petstore.DefaultFailedPerIPPerMinute,
+		MetricsOnRouter:      true, // as petstore-api with dev: true
+	}, petstore.Deps{Store: pets, Verifier: verifier, Limiter: limiter, Logger: o.Logger})
 
 	// 3. MyApp, the third-party demo.
 	dcfg := demo.Default()
@@ -167,9 +177,9 @@ func start(ctx context.Context, o options) (*stack, error) {
 	demoRouter := mux.NewRouter()
 	(&demo.Handler{Config: dcfg, Pages: pages, Static: static, Logger: o.Logger, Now: time.Now}).Mount(demoRouter)
 
-	var api http.Handler = apiRouter
+	api := apiServer.Handler
 	if o.observeAPI != nil {
-		api = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { o.observeAPI(r); apiRouter.ServeHTTP(w, r) })
+		api = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { o.observeAPI(r); apiServer.Handler.ServeHTTP(w, r) })
 	}
 	for i, h := range []http.Handler{s.auth.Handler, api, demoRouter} {
 		srv := server.HTTPServer(h)

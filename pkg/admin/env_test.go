@@ -20,15 +20,14 @@ import (
 	"github.com/petstore-auth/petstore-auth/pkg/audit"
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
 	"github.com/petstore-auth/petstore-auth/pkg/password"
-	"github.com/petstore-auth/petstore-auth/pkg/provider"
 	"github.com/petstore-auth/petstore-auth/pkg/store"
 )
 
 // fakeAuth maps bearer credentials to principals; anything else is
 // rejected the way provider.Authenticate rejects it.
-type fakeAuth map[string]*provider.Principal
+type fakeAuth map[string]*identity.Principal
 
-func (f fakeAuth) Authenticate(_ context.Context, cred string) (*provider.Principal, error) {
+func (f fakeAuth) Authenticate(_ context.Context, cred string) (*identity.Principal, error) {
 	if p, ok := f[cred]; ok {
 		return p, nil
 	}

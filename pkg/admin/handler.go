@@ -13,7 +13,6 @@ import (
 	"github.com/petstore-auth/petstore-auth/pkg/httpx"
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
 	"github.com/petstore-auth/petstore-auth/pkg/manage"
-	"github.com/petstore-auth/petstore-auth/pkg/provider"
 	"github.com/petstore-auth/petstore-auth/pkg/ui"
 )
 
@@ -23,7 +22,7 @@ const APIPrefix = "/admin/api/v1"
 // Authenticator checks a bearer credential presented to this server;
 // (*provider.Provider).Authenticate implements it.
 type Authenticator interface {
-	Authenticate(ctx context.Context, credential string) (*provider.Principal, error)
+	Authenticate(ctx context.Context, credential string) (*identity.Principal, error)
 }
 
 // Counts are the numbers on the dashboard.
@@ -180,7 +179,7 @@ func (h *Handler) requireAdmin(next http.Handler) http.Handler {
 
 // principalActor decides whether an authenticated principal may act as an
 // admin.
-func (h *Handler) principalActor(ctx context.Context, p *provider.Principal) (manage.Actor, error) {
+func (h *Handler) principalActor(ctx context.Context, p *identity.Principal) (manage.Actor, error) {
 	if !p.HasScope(identity.ScopeAdmin) || p.Subject == "" {
 		return manage.Actor{}, errNotAdmin
 	}

@@ -121,17 +121,11 @@ func (h *Handler) internalError(w http.ResponseWriter, r *http.Request, err erro
 		"We could not complete your request. Please try again in a moment.")
 }
 
-// fail shows an action's error: a caller-safe message for what the admin
-// can fix, the generic error page for the rest.
+// fail shows an action's error on the one error page (ui.Kit.Fail): the
+// status from the shared code→status map, a caller-safe message for what
+// the admin can fix, the generic page for the rest.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
-	switch identity.ErrorCode(err) {
-	case identity.ENOTFOUND:
-		h.UI.Error(w, r, http.StatusNotFound, "Not found", identity.ErrorMessage(err))
-	case identity.EINVALID, identity.ECONFLICT:
-		h.UI.Error(w, r, http.StatusBadRequest, "That did not work", identity.ErrorMessage(err))
-	default:
-		h.internalError(w, r, err)
-	}
+	h.UI.Fail(w, r, err)
 }
 
 // notices are the fixed messages a redirect can ask a page to show.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/petstore-auth/petstore-auth/pkg/httpx"
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
 	"github.com/petstore-auth/petstore-auth/pkg/manage"
 )
@@ -133,7 +134,7 @@ func (h *Handler) pageCreateClient(w http.ResponseWriter, r *http.Request, u *id
 	}
 	c, secret, err := h.service().CreateClient(r.Context(), actorFrom(r.Context()), in)
 	if code := identity.ErrorCode(err); code == identity.EINVALID || code == identity.ECONFLICT {
-		h.renderClients(w, r, u, http.StatusBadRequest, f, identity.ErrorMessage(err))
+		h.renderClients(w, r, u, httpx.StatusOf(err), f, identity.ErrorMessage(err))
 		return
 	} else if err != nil {
 		h.internalError(w, r, err)

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/petstore-auth/petstore-auth/pkg/httpx"
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
 	"github.com/petstore-auth/petstore-auth/pkg/manage"
 )
@@ -48,7 +49,7 @@ func (h *Handler) pageCreateUser(w http.ResponseWriter, r *http.Request, u *iden
 	f := userForm{Email: r.PostForm.Get("email"), Admin: r.PostForm.Get("admin") == "on"}
 	nu, err := h.service().CreateUser(r.Context(), actorFrom(r.Context()), manage.UserInput{Email: f.Email, Password: r.PostForm.Get("password"), Admin: f.Admin})
 	if code := identity.ErrorCode(err); code == identity.EINVALID || code == identity.ECONFLICT {
-		h.renderUsers(w, r, u, http.StatusBadRequest, f, identity.ErrorMessage(err))
+		h.renderUsers(w, r, u, httpx.StatusOf(err), f, identity.ErrorMessage(err))
 		return
 	} else if err != nil {
 		h.internalError(w, r, err)

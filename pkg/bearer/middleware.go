@@ -2,10 +2,11 @@ package bearer
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
+
+	"github.com/petstore-auth/petstore-auth/pkg/httpkit"
 )
 
 type ctxKey struct{}
@@ -82,46 +83,42 @@ func (v *Verifier) logRefusal(r *http.Request, err error) {
 	}
 }
 
-// Response bodies. Every invalid credential gets the same bytes, so that an
-// unknown key cannot be told from a revoked or malformed one (AK-06).
-var (
-	bodyMissing     = []byte(`{"error":"Missing API key"}` + "\n")
-	bodyInvalid     = []byte(`{"error":"Invalid token"}` + "\n")
-	bodyBadRequest  = []byte(`{"error":"Credentials must be sent once, in the Authorization header"}` + "\n")
-	bodyUnavailable = []byte(`{"error":"Authorization server unavailable, please retry"}` + "\n")
+// Response bodies, in the JSON APIs' one shape (httpkit.Error); the RFC
+// 6750 §3.1 error codes go in WWW-Authenticate. Every invalid credential
+// gets the same bytes, so that an unknown key cannot be told from a revoked,
+// expired or malformed one (AK-06).
+const (
+	msgMissing     = "Missing API key"
+	msgInvalid     = "Invalid token"
+	msgBadRequest  = "Credentials must be sent once, in the Authorization header"
+	msgUnavailable = "Authorization server unavailable, please retry"
 )
 
 // RetryAfterSeconds is sent with 503 answers.
 const RetryAfterSeconds = "5"
 
-// WriteError writes the RFC 6750 answer for an error from Verify.
+// WriteError writes the RFC 6750 §3 answer for an error from Verify.
 func WriteError(w http.ResponseWriter, err error) {
 	h := w.Header()
 	switch {
 	case errors.Is(err, ErrMissing):
 		h.Set("WWW-Authenticate", `Bearer realm="`+Realm+`"`)
-		writeBody(w, http.StatusUnauthorized, bodyMissing)
+		httpkit.Error(w, httpkit.CodeUnauthorized, msgMissing)
 	case errors.Is(err, ErrBadRequest):
 		h.Set("WWW-Authenticate", `Bearer realm="`+Realm+`", error="invalid_request"`)
-		writeBody(w, http.StatusBadRequest, bodyBadRequest)
+		httpkit.Error(w, httpkit.CodeInvalid, msgBadRequest)
 	case errors.Is(err, ErrInvalid):
 		h.Set("WWW-Authenticate", `Bearer realm="`+Realm+`", error="invalid_token"`)
-		writeBody(w, http.StatusUnauthorized, bodyInvalid)
+		httpkit.Error(w, httpkit.CodeUnauthorized, msgInvalid)
 	default:
 		h.Set("Retry-After", RetryAfterSeconds)
-		writeBody(w, http.StatusServiceUnavailable, bodyUnavailable)
+		httpkit.Error(w, httpkit.CodeUnavailable, msgUnavailable)
 	}
 }
 
+// writeInsufficientScope answers RFC 6750 §3.1 insufficient_scope; the
+// scope needed is in WWW-Authenticate and in the description.
 func writeInsufficientScope(w http.ResponseWriter, scope string) {
 	w.Header().Set("WWW-Authenticate", `Bearer realm="`+Realm+`", error="insufficient_scope", scope="`+scope+`"`)
-	b, _ := json.Marshal(map[string]string{"error": "Insufficient scope", "required_scope": scope})
-	writeBody(w, http.StatusForbidden, append(b, '\n'))
-}
-
-func writeBody(w http.ResponseWriter, status int, body []byte) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
+	httpkit.Error(w, httpkit.CodeForbidden, "Insufficient scope: this call needs "+scope)
 }

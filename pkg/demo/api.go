@@ -44,7 +44,7 @@ var errRevoked = errors.New("demo: the connection to PetStore was revoked or exp
 // apiError is an answer of the API other than success or 401.
 type apiError struct {
 	Status  int
-	Message string // the API's "error", shown escaped
+	Message string // the API's "error_description", shown escaped
 }
 
 func (e *apiError) Error() string {
@@ -112,11 +112,17 @@ func (h *Handler) call(ctx context.Context, s *session, method, path string, in,
 		return &unreachableError{Service: "api", Err: fmt.Errorf("status %d", resp.StatusCode)}
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		// The API's one error shape: a code and a message for people.
 		var e struct {
-			Error string `json:"error"`
+			Error       string `json:"error"`
+			Description string `json:"error_description"`
 		}
 		_ = json.NewDecoder(io.LimitReader(resp.Body, maxResponse)).Decode(&e)
-		return &apiError{Status: resp.StatusCode, Message: e.Error}
+		msg := e.Description
+		if msg == "" {
+			msg = e.Error
+		}
+		return &apiError{Status: resp.StatusCode, Message: msg}
 	}
 	if out == nil {
 		return nil

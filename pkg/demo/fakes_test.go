@@ -176,7 +176,7 @@ func (a *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !live {
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 		w.WriteHeader(http.StatusUnauthorized)
-		_, _ = io.WriteString(w, `{"error":"Invalid token"}`)
+		_, _ = io.WriteString(w, `{"error":"unauthorized","error_description":"Invalid token"}`)
 		return
 	}
 	switch {
@@ -186,7 +186,7 @@ func (a *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if scope != "" && !strings.Contains(scope, "write:pets") {
 			w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_scope"`)
 			w.WriteHeader(http.StatusForbidden)
-			_, _ = io.WriteString(w, `{"error":"insufficient_scope"}`)
+			_, _ = io.WriteString(w, `{"error":"forbidden","error_description":"Insufficient scope: this call needs write:pets"}`)
 			return
 		}
 		var p Pet

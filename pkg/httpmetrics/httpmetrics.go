@@ -9,8 +9,8 @@ package httpmetrics
 import (
 	"net/http"
 	"strconv"
-	"time"
 
+	"github.com/felixge/httpsnoop"
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -50,44 +50,8 @@ func (m *Metrics) Middleware(next http.Handler) http.Handler {
 				route = t
 			}
 		}
-		start := time.Now()
-		sw := &StatusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r)
-		m.requests.WithLabelValues(route, r.Method, strconv.Itoa(sw.Status())).Inc()
-		m.latency.WithLabelValues(route, r.Method).Observe(time.Since(start).Seconds())
+		got := httpsnoop.CaptureMetrics(next, w, r)
+		m.requests.WithLabelValues(route, r.Method, strconv.Itoa(got.Code)).Inc()
+		m.latency.WithLabelValues(route, r.Method).Observe(got.Duration.Seconds())
 	})
-}
-
-// StatusWriter remembers the status code a handler wrote, for metrics and
-// access logs.
-type StatusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-// WriteHeader implements http.ResponseWriter.
-func (w *StatusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-// Write implements http.ResponseWriter.
-func (w *StatusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController reach the underlying writer.
-func (w *StatusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// Status is the status written, 200 when the handler wrote none.
-func (w *StatusWriter) Status() int {
-	if w.status == 0 {
-		return http.StatusOK
-	}
-	return w.status
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/petstore-auth/petstore-auth/pkg/bearer"
+	"github.com/petstore-auth/petstore-auth/pkg/httpkit"
 )
 
 // Scopes the routes require.
@@ -70,7 +71,7 @@ func owner(r *http.Request) string { return bearer.FromContext(r.Context()).Subj
 func (h *Handler) handleList(w http.ResponseWriter, r *http.Request) {
 	page, err := parsePage(r)
 	if err != nil {
-		WriteError(w, http.StatusBadRequest, err.Error())
+		WriteError(w, httpkit.CodeInvalid, err.Error())
 		return
 	}
 	pets, more, err := h.Store.List(r.Context(), owner(r), page)
@@ -118,13 +119,13 @@ func parsePage(r *http.Request) (Page, error) {
 func (h *Handler) handleGet(w http.ResponseWriter, r *http.Request) {
 	id := mux.Vars(r)["id"]
 	if !validID(id) {
-		WriteError(w, http.StatusNotFound, "Pet not found")
+		WriteError(w, httpkit.CodeNotFound, "Pet not found")
 		return
 	}
 	p, err := h.Store.Get(r.Context(), owner(r), id)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		WriteError(w, http.StatusNotFound, "Pet not found")
+		WriteError(w, httpkit.CodeNotFound, "Pet not found")
 	case err != nil:
 		h.internal(w, r, "get pet", err)
 	default:
@@ -142,7 +143,7 @@ type newPet struct {
 // handleCreate serves POST /v1/pets.
 func (h *Handler) handleCreate(w http.ResponseWriter, r *http.Request) {
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-		WriteError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json")
+		WriteError(w, httpkit.CodeUnsupportedMedia, "Content-Type must be application/json")
 		return
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
@@ -151,14 +152,14 @@ func (h *Handler) handleCreate(w http.ResponseWriter, r *http.Request) {
 	if err := dec.Decode(&in); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			WriteError(w, http.StatusRequestEntityTooLarge, "The request body is larger than 64 KiB")
+			WriteError(w, httpkit.CodeTooLarge, "The request body is larger than 64 KiB")
 			return
 		}
-		WriteError(w, http.StatusBadRequest, "The body is not a valid pet: "+jsonProblem(err))
+		WriteError(w, httpkit.CodeInvalid, "The body is not a valid pet: "+jsonProblem(err))
 		return
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		WriteError(w, http.StatusBadRequest, "The body must contain one JSON object only")
+		WriteError(w, httpkit.CodeInvalid, "The body must contain one JSON object only")
 		return
 	}
 	var missing []string
@@ -171,7 +172,7 @@ func (h *Handler) handleCreate(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if missing != nil {
-		WriteError(w, http.StatusBadRequest, (&ValidationError{Problems: missing}).Error())
+		WriteError(w, httpkit.CodeInvalid, (&ValidationError{Problems: missing}).Error())
 		return
 	}
 	p := &Pet{Owner: owner(r), Name: *in.Name, Species: *in.Species, Age: *in.Age}
@@ -179,7 +180,7 @@ func (h *Handler) handleCreate(w http.ResponseWriter, r *http.Request) {
 	var invalid *ValidationError
 	switch {
 	case errors.As(err, &invalid):
-		WriteError(w, http.StatusBadRequest, invalid.Error())
+		WriteError(w, httpkit.CodeInvalid, invalid.Error())
 	case err != nil:
 		h.internal(w, r, "create pet", err)
 	default:
@@ -206,13 +207,13 @@ func jsonProblem(err error) string {
 func (h *Handler) handleDelete(w http.ResponseWriter, r *http.Request) {
 	id := mux.Vars(r)["id"]
 	if !validID(id) {
-		WriteError(w, http.StatusNotFound, "Pet not found")
+		WriteError(w, httpkit.CodeNotFound, "Pet not found")
 		return
 	}
 	err := h.Store.Delete(r.Context(), owner(r), id)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		WriteError(w, http.StatusNotFound, "Pet not found")
+		WriteError(w, httpkit.CodeNotFound, "Pet not found")
 	case err != nil:
 		h.internal(w, r, "delete pet", err)
 	default:
@@ -231,7 +232,7 @@ func (h *Handler) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	if err := h.Store.Ping(ctx); err != nil {
 		h.logger().WarnContext(ctx, "readiness: database unreachable", "err", err)
-		WriteError(w, http.StatusServiceUnavailable, "Database unavailable")
+		WriteError(w, httpkit.CodeUnavailable, "Database unavailable")
 		return
 	}
 	WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
@@ -239,19 +240,12 @@ func (h *Handler) handleReadyz(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) internal(w http.ResponseWriter, r *http.Request, what string, err error) {
 	h.logger().ErrorContext(r.Context(), what, "err", err)
-	WriteError(w, http.StatusInternalServerError, "Internal error")
+	WriteError(w, httpkit.CodeInternal, "Internal error")
 }
 
 // WriteJSON writes v as JSON with status; API answers are never cached.
-func WriteJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
+func WriteJSON(w http.ResponseWriter, status int, v any) { httpkit.JSON(w, status, v) }
 
-// WriteError writes {"error": msg} with status.
-func WriteError(w http.ResponseWriter, status int, msg string) {
-	WriteJSON(w, status, map[string]string{"error": msg})
-}
+// WriteError writes the JSON APIs' one error shape, {"error": code,
+// "error_description": msg}, with the status of code (httpkit.Error).
+func WriteError(w http.ResponseWriter, code, msg string) { httpkit.Error(w, code, msg) }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/petstore-auth/petstore-auth/pkg/bearer"
 	"github.com/petstore-auth/petstore-auth/pkg/bearer/bearertest"
+	"github.com/petstore-auth/petstore-auth/pkg/httpkit"
 )
 
 // openSQLiteStore opens a fresh SQLite file database.
@@ -112,11 +113,16 @@ func (r result) json(t *testing.T, v any) {
 	}
 }
 
+// errorMessage returns error_description of an error body, after checking
+// the body has the JSON APIs' one shape and a code matching the status.
 func (r result) errorMessage(t *testing.T) string {
 	t.Helper()
-	var e struct{ Error string }
+	var e httpkit.ErrorBody
 	r.json(t, &e)
-	return e.Error
+	if e.Error == "" || httpkit.StatusOf(e.Error) != r.status {
+		t.Fatalf("error code %q does not match status %d: %s", e.Error, r.status, r.body)
+	}
+	return e.Description
 }
 
 func (a *api) call(t testing.TB, method, path, token, contentType, body string) result {

@@ -12,7 +12,7 @@ import (
 	"github.com/ory/fosite"
 
 	"github.com/petstore-auth/petstore-auth/pkg/clientaddr"
-	"github.com/petstore-auth/petstore-auth/pkg/httpmetrics"
+	"github.com/petstore-auth/petstore-auth/pkg/httpkit"
 	"github.com/petstore-auth/petstore-auth/pkg/httpx"
 	"github.com/petstore-auth/petstore-auth/pkg/ratelimit"
 )
@@ -73,9 +73,9 @@ func (p *Provider) limit(next http.HandlerFunc) http.Handler {
 		}
 		outcome := &authOutcome{}
 		r = r.WithContext(context.WithValue(r.Context(), authOutcomeKey{}, outcome))
-		sw := &httpmetrics.StatusWriter{ResponseWriter: w}
+		sw, rec := httpkit.Record(w)
 		next(sw, r)
-		p.settle(r, b, outcome.authenticated.Load(), sw.Status())
+		p.settle(r, b, outcome.authenticated.Load(), rec.Status)
 	})
 }
 

@@ -16,7 +16,6 @@ import (
 
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
 	"github.com/petstore-auth/petstore-auth/pkg/ratelimit"
-	"github.com/petstore-auth/petstore-auth/pkg/store"
 )
 
 // Storage is what the provider needs from the database.
@@ -29,7 +28,7 @@ type Storage interface {
 	identity.SigningKeyStore
 	identity.RevocationList
 	SaveRotation(ctx context.Context, oldRefreshSignature string, sealed []byte) error
-	RotationOf(ctx context.Context, oldRefreshSignature string) (store.Rotation, error)
+	RotationOf(ctx context.Context, oldRefreshSignature string) (identity.Rotation, error)
 	APIKeyByHash(ctx context.Context, hash []byte) (*identity.APIKey, error)
 	TouchAPIKeys(ctx context.Context, lastUsed map[string]time.Time) error
 	SetRefreshTokenScopes(ctx context.Context, refreshSignature string, scopes []string) error

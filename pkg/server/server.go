@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -16,11 +15,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/petstore-auth/petstore-auth/pkg/audit"
 	"github.com/petstore-auth/petstore-auth/pkg/clientaddr"
 	"github.com/petstore-auth/petstore-auth/pkg/config"
+	"github.com/petstore-auth/petstore-auth/pkg/httpkit"
 	"github.com/petstore-auth/petstore-auth/pkg/httpx"
 	"github.com/petstore-auth/petstore-auth/pkg/provider"
 	"github.com/petstore-auth/petstore-auth/pkg/ratelimit"
@@ -57,8 +56,30 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Open connects to the database (migrating it in development mode), loads
-// the signing keys and builds the router. Close releases it.
+// Deps are the parts New assembles. The program opens them (OpenStore,
+// ratelimit.FromURL) and New wires them; nothing in New reads the
+// environment or opens a connection.
+type Deps struct {
+	// Config holds the values (issuer, lifespans, limits, listeners); it
+	// must have passed Validate.
+	Config config.Config
+	// Store is the opened, current database; New takes it over and Close
+	// closes it.
+	Store   *store.Store
+	Limiter interface {
+		ratelimit.Limiter
+		ratelimit.Throttle
+	}
+	Logger *slog.Logger
+	// Web holds templates/ and static/ (nil: cfg.WebDir when set, else the
+	// pages are not served).
+	Web fs.FS
+	Now func() time.Time
+}
+
+// Open is petstore-auth's builder as the programs use it: it opens the
+// database (OpenStore), the limiter (ratelimit.FromURL) and assembles the
+// server with New. Close releases it.
 func Open(ctx context.Context, cfg config.Config, opts Options) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -69,15 +90,57 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Server, error)
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	secret, err := cfg.SecretBytes()
+	st, err := OpenStore(ctx, cfg, opts.Logger, opts.Now)
 	if err != nil {
-		return nil, fmt.Errorf("system secret: %w", err)
+		return nil, err
 	}
-	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{Now: opts.Now, Logger: opts.Logger})
+	limiter, err := ratelimit.FromURL(ctx, cfg.RedisURL, "petstore:rl:", opts.Now)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return New(ctx, Deps{Config: cfg, Store: st, Limiter: limiter, Logger: opts.Logger, Web: opts.Web, Now: opts.Now})
+}
+
+// OpenStore is the one place petstore-auth opens its database, shared by
+// serve and every CLI command: it connects, migrates in development mode
+// and refuses a schema that is not current.
+func OpenStore(ctx context.Context, cfg config.Config, logger *slog.Logger, now func() time.Time) (*store.Store, error) {
+	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{Now: now, Logger: logger})
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", cfg.RedactedDatabaseURL(), err)
 	}
-	s := &Server{Config: cfg, Store: st, Logger: opts.Logger, metrics: newMetrics(), guard: &dbGuard{ping: st.Ping}}
+	if cfg.Dev {
+		if err := st.MigrateUp(ctx); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("migrate: %w", err)
+		}
+	}
+	if ok, err := st.MigrationsCurrent(ctx); err != nil || !ok {
+		st.Close()
+		return nil, fmt.Errorf("database schema is not current: run 'petstore-auth migrate up' (%v)", err)
+	}
+	return st, nil
+}
+
+// New is petstore-auth's composition root: from opened parts it builds the
+// audit log, the protocol core (provider), the pages and admin, the
+// router with its middleware, and starts the background work. Close stops
+// it and closes the store.
+func New(ctx context.Context, d Deps) (*Server, error) {
+	cfg, st := d.Config, d.Store
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	secret, err := cfg.SecretBytes()
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("system secret: %w", err)
+	}
+	s := &Server{Config: cfg, Store: st, Logger: d.Logger, metrics: newMetrics(), guard: &dbGuard{ping: st.Ping}}
 	fail := func(err error) (*Server, error) {
 		if s.Audit != nil {
 			_ = s.Audit.Close(ctx)
@@ -85,15 +148,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Server, error)
 		st.Close()
 		return nil, err
 	}
-	if cfg.Dev {
-		if err := st.MigrateUp(ctx); err != nil {
-			return fail(fmt.Errorf("migrate: %w", err))
-		}
-	}
-	if ok, err := st.MigrationsCurrent(ctx); err != nil || !ok {
-		return fail(fmt.Errorf("database schema is not current (run 'petstore-auth migrate up'): %v", err))
-	}
-	s.Audit = audit.New(st, opts.Logger, opts.Now)
+	s.Audit = audit.New(st, d.Logger, d.Now)
 	s.Audit.Observe = s.metrics.observeEvent
 	s.metrics.registry.MustRegister(collectors.NewDBStatsCollector(st.DB(), "petstore_auth"),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -104,11 +159,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Server, error)
 			}
 			return 1
 		}))
-	limiter, err := newLimiter(ctx, cfg, opts.Now)
-	if err != nil {
-		return fail(err)
-	}
-	s.Limiter, s.Throttle = limiter, limiter
+	s.Limiter, s.Throttle = d.Limiter, d.Limiter
 	s.Provider, err = provider.New(ctx, provider.Config{
 		Issuer:                       cfg.Issuer,
 		Secret:                       secret,
@@ -123,15 +174,15 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Server, error)
 		RateLimitPerClient:           cfg.RateLimits.PerClient,
 		RateLimitFailedAuthPerIP:     cfg.RateLimits.FailedAuthPerIP,
 		RateLimitFailedAuthPerClient: cfg.RateLimits.FailedAuthPerClient,
-	}, st, provider.Options{Audit: s.Audit, Logger: opts.Logger, Now: opts.Now, Limiter: limiter})
+	}, st, provider.Options{Audit: s.Audit, Logger: d.Logger, Now: d.Now, Limiter: d.Limiter})
 	if err != nil {
 		return fail(err)
 	}
-	web := opts.Web
+	web := d.Web
 	if web == nil && cfg.WebDir != "" {
 		web = os.DirFS(cfg.WebDir)
 	}
-	s.Handler, err = s.routes(web, secret, opts.Now)
+	s.Handler, err = s.routes(web, secret, d.Now)
 	if err != nil {
 		return fail(err)
 	}
@@ -139,7 +190,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Server, error)
 	s.cancel = cancel
 	go s.Provider.Run(bg)
 	go s.guard.run(bg, time.Second)
-	go s.housekeeping(bg, time.Minute, opts.Now)
+	go s.housekeeping(bg, time.Minute, d.Now)
 	return s, nil
 }
 
@@ -173,7 +224,7 @@ func (s *Server) routes(web fs.FS, secret []byte, now func() time.Time) (http.Ha
 		r.Handle("/metrics", s.MetricsHandler()).Methods(http.MethodGet)
 	}
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		httpx.JSON(w, http.StatusNotFound, map[string]string{"error": "not_found", "error_description": "No such endpoint."})
+		httpkit.Error(w, httpkit.CodeNotFound, "No such endpoint.")
 	})
 	var h http.Handler = r
 	h = httpx.Deadline(time.Duration(s.Config.Limits.RequestTimeout))(h)
@@ -181,7 +232,7 @@ func (s *Server) routes(web fs.FS, secret []byte, now func() time.Time) (http.Ha
 	h = httpx.MaxInFlight(s.Config.Limits.MaxInFlight, func(r *http.Request) bool {
 		return r.URL.Path == "/healthz" || r.URL.Path == "/metrics"
 	})(h)
-	h = httpx.Middleware(s.Logger, nil)(h)
+	h = httpx.Middleware(s.Logger)(h)
 	// Outermost: everything inside reads the client address and scheme
 	// through clientaddr, which believes forwarded headers only from
 	// trusted_proxies.
@@ -265,51 +316,14 @@ func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
 			defer msrv.Close()
 		}
 	}
-	errc := make(chan error, 1)
-	go func() {
-		if s.Config.TLS.Enabled() {
-			errc <- srv.ServeTLS(ln, s.Config.TLS.CertFile, s.Config.TLS.KeyFile)
-		} else {
-			errc <- srv.Serve(ln)
-		}
-	}()
+	var files httpkit.TLSFiles
+	if s.Config.TLS.Enabled() {
+		files = httpkit.TLSFiles{CertFile: s.Config.TLS.CertFile, KeyFile: s.Config.TLS.KeyFile}
+	}
 	if ready != nil {
+		// Serve below starts accepting at once; connections made before
+		// that wait in the listener's backlog.
 		ready(ln.Addr().String())
 	}
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdown); err != nil {
-		return err
-	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
-}
-
-// newLimiter returns the Redis limiter when redis_url is set (falling back
-// to in-process counting while Redis is unreachable), else in-process.
-func newLimiter(ctx context.Context, cfg config.Config, now func() time.Time) (interface {
-	ratelimit.Limiter
-	ratelimit.Throttle
-}, error) {
-	mem := &ratelimit.Memory{Now: now}
-	if cfg.RedisURL == "" {
-		return mem, nil
-	}
-	o, err := redis.ParseURL(cfg.RedisURL)
-	if err != nil {
-		return nil, fmt.Errorf("redis_url: %w", err)
-	}
-	o.DialTimeout, o.ReadTimeout, o.WriteTimeout = time.Second, 500*time.Millisecond, 500*time.Millisecond
-	c := redis.NewClient(o)
-	if err := c.Ping(ctx).Err(); err != nil {
-		return nil, fmt.Errorf("redis_url: Redis unreachable: %w", err)
-	}
-	return ratelimit.FailOpen{Shared: &ratelimit.Redis{Client: c, Prefix: "petstore:rl:"}, Fallback: mem}, nil
+	return httpkit.Serve(ctx, srv, ln, files, 20*time.Second)
 }

@@ -6,17 +6,9 @@ import (
 	"time"
 
 	"github.com/ory/fosite"
-)
 
-// Rotation is what the store keeps about a rotated refresh token for the
-// grace window: who owned it, when it was rotated and the sealed successor
-// pair (opaque to the store; the provider encrypts it).
-type Rotation struct {
-	RequestID string
-	ClientID  string
-	RotatedAt time.Time
-	Sealed    []byte
-}
+	"github.com/petstore-auth/petstore-auth/pkg/identity"
+)
 
 // SaveRotation attaches the sealed successor pair to the rotated refresh
 // token oldSignature. Call it with the context of the transaction that
@@ -38,17 +30,17 @@ func (s *Store) SaveRotation(ctx context.Context, oldSignature string, sealed []
 // RotationOf returns the grace-window record of a rotated refresh token.
 // fosite.ErrNotFound when the token is unknown, was never rotated, or its
 // successor was cleared (window over, or the family revoked).
-func (s *Store) RotationOf(ctx context.Context, oldSignature string) (Rotation, error) {
+func (s *Store) RotationOf(ctx context.Context, oldSignature string) (identity.Rotation, error) {
 	var row refreshTokenRow
 	err := s.conn(ctx).Select("request_id, client_id, rotated_at, rotation_sealed").
 		Where("signature = ?", oldSignature).Take(&row).Error
 	if err != nil {
-		return Rotation{}, fositeErr(err, "get rotation")
+		return identity.Rotation{}, fositeErr(err, "get rotation")
 	}
 	if row.RotatedAt == nil || len(row.RotationSealed) == 0 {
-		return Rotation{}, fosite.ErrNotFound
+		return identity.Rotation{}, fosite.ErrNotFound
 	}
-	return Rotation{
+	return identity.Rotation{
 		RequestID: row.Req.RequestID,
 		ClientID:  row.Req.ClientID,
 		RotatedAt: row.RotatedAt.UTC(),

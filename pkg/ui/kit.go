@@ -21,6 +21,7 @@ import (
 	"github.com/gorilla/sessions"
 
 	"github.com/petstore-auth/petstore-auth/pkg/httpx"
+	"github.com/petstore-auth/petstore-auth/pkg/identity"
 )
 
 // Config is what New needs. FS and Secret are required.
@@ -337,6 +338,32 @@ func (k *Kit) Error(w http.ResponseWriter, r *http.Request, status int, title, m
 		setPageHeaders(w.Header())
 		http.Error(w, title, status)
 	}
+}
+
+// errorTitles are the error page's headings per identity error code.
+var errorTitles = map[string]string{
+	identity.EINVALID:      "That did not work",
+	identity.ECONFLICT:     "That did not work",
+	identity.ENOTFOUND:     "Not found",
+	identity.EUNAUTHORIZED: "Please sign in",
+	identity.EFORBIDDEN:    "Not allowed",
+	identity.ERATELIMITED:  "Too many attempts",
+}
+
+// Fail renders the error page for err with the status of the one
+// code→status map the JSON APIs use (httpx.StatusOf), so a page and the
+// API answer the same failure alike (a conflict is 409 on both). The
+// caller-safe message of err is shown for what the user can fix; anything
+// else is logged and shown generically.
+func (k *Kit) Fail(w http.ResponseWriter, r *http.Request, err error) {
+	status := httpx.StatusOf(err)
+	title, ok := errorTitles[identity.ErrorCode(err)]
+	if !ok || status >= 500 {
+		httpx.Logger(r.Context()).Error("page failed", "path", r.URL.Path, "err", err)
+		k.Error(w, r, status, "Something went wrong", "We could not complete your request. Please try again in a moment.")
+		return
+	}
+	k.Error(w, r, status, title, identity.ErrorMessage(err))
 }
 
 // setPageHeaders sets the headers of every HTML page. Pages are never

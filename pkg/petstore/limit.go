@@ -1,7 +1,6 @@
-package main
+package petstore
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -11,11 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/petstore-auth/petstore-auth/pkg/clientaddr"
-	"github.com/petstore-auth/petstore-auth/pkg/httpmetrics"
-	"github.com/petstore-auth/petstore-auth/pkg/petstore"
+	"github.com/petstore-auth/petstore-auth/pkg/httpkit"
 	"github.com/petstore-auth/petstore-auth/pkg/ratelimit"
 )
 
@@ -50,7 +46,7 @@ func credentialLimit(l ratelimit.Limiter, perMinute int, log *slog.Logger, onLim
 					onLimited()
 				}
 				w.Header().Set("Retry-After", fmt.Sprint(max(1, int(math.Ceil(retry.Seconds())))))
-				petstore.WriteError(w, http.StatusTooManyRequests, "Too many requests; retry after the time in Retry-After.")
+				WriteError(w, httpkit.CodeRateLimited, "Too many requests; retry after the time in Retry-After.")
 				return
 			}
 			next.ServeHTTP(w, r)
@@ -85,35 +81,16 @@ func failureLimit(l ratelimit.Limiter, perMinute int, known func(authorization s
 					onLimited()
 				}
 				w.Header().Set("Retry-After", fmt.Sprint(max(1, int(math.Ceil(retry.Seconds())))))
-				petstore.WriteError(w, http.StatusTooManyRequests, "Too many invalid credentials from this address; retry after the time in Retry-After.")
+				WriteError(w, httpkit.CodeRateLimited, "Too many invalid credentials from this address; retry after the time in Retry-After.")
 				return
 			}
-			sw := &httpmetrics.StatusWriter{ResponseWriter: w}
-			next.ServeHTTP(sw, r)
-			if sw.Status() == http.StatusUnauthorized && strings.Contains(sw.Header().Get("WWW-Authenticate"), `error="invalid_token"`) {
+			rw, rec := httpkit.Record(w)
+			next.ServeHTTP(rw, r)
+			if rec.Status == http.StatusUnauthorized && strings.Contains(w.Header().Get("WWW-Authenticate"), `error="invalid_token"`) {
 				if _, _, err := l.Allow(r.Context(), key, perMinute, time.Minute); err != nil {
 					log.WarnContext(r.Context(), "rate limiter unavailable", "err", err)
 				}
 			}
 		})
 	}
-}
-
-// newLimiter counts in Redis when redisURL is set (falling back to in-process
-// counting while Redis is unreachable), else in process.
-func newLimiter(ctx context.Context, redisURL string) (ratelimit.Limiter, error) {
-	mem := &ratelimit.Memory{}
-	if redisURL == "" {
-		return mem, nil
-	}
-	o, err := redis.ParseURL(redisURL)
-	if err != nil {
-		return nil, fmt.Errorf("redis_url: %w", err)
-	}
-	o.DialTimeout, o.ReadTimeout, o.WriteTimeout = time.Second, 500*time.Millisecond, 500*time.Millisecond
-	c := redis.NewClient(o)
-	if err := c.Ping(ctx).Err(); err != nil {
-		return nil, fmt.Errorf("redis_url: Redis unreachable: %w", err)
-	}
-	return ratelimit.FailOpen{Shared: &ratelimit.Redis{Client: c, Prefix: "petstore-api:rl:"}, Fallback: mem}, nil
 }

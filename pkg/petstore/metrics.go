@@ -1,8 +1,7 @@
-package main
+package petstore
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/petstore-auth/petstore-auth/pkg/bearer"
 	"github.com/petstore-auth/petstore-auth/pkg/httpmetrics"
-	"github.com/petstore-auth/petstore-auth/pkg/petstore"
 )
 
 // metrics are the API's Prometheus collectors.
@@ -20,7 +18,7 @@ type metrics struct {
 	limited  prometheus.Counter
 }
 
-func newMetrics(v *bearer.Verifier, store *petstore.Store) *metrics {
+func newMetrics(v *bearer.Verifier, store *Store) *metrics {
 	m := &metrics{
 		registry: prometheus.NewRegistry(),
 		http:     httpmetrics.New("petstore_api"),
@@ -54,12 +52,4 @@ func newMetrics(v *bearer.Verifier, store *petstore.Store) *metrics {
 
 func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
-}
-
-// metricsServer serves h at /metrics and nothing else, for metrics_listen.
-func metricsServer(h http.Handler) *http.Server {
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", h)
-	return &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
-		WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second, MaxHeaderBytes: 16 << 10}
 }
