@@ -33,6 +33,15 @@ func (p Page) CSRF(tb testing.TB) string {
 	return m[1]
 }
 
+// Path is the path of the URL the answer came from.
+func (p Page) Path() string {
+	u, err := url.Parse(p.URL)
+	if err != nil {
+		return ""
+	}
+	return u.Path
+}
+
 // Hidden returns the hidden fields of the page's forms.
 func (p Page) Hidden() url.Values { return Hidden(p.Body) }
 
