@@ -33,6 +33,15 @@ func (p Page) CSRF(tb testing.TB) string {
 	return m[1]
 }
 
+// Want fails the test unless the page has the status, showing the body.
+func (p Page) Want(tb testing.TB, status int) Page {
+	tb.Helper()
+	if p.Status != status {
+		tb.Fatalf("status %d, want %d; body:\n%.2000s", p.Status, status, p.Body)
+	}
+	return p
+}
+
 // Path is the path of the URL the answer came from.
 func (p Page) Path() string {
 	u, err := url.Parse(p.URL)
