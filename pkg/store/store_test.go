@@ -19,14 +19,9 @@ import (
 const postgresEnv = "PETSTORE_TEST_POSTGRES_DSN"
 
 func TestSQLite(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) *store.Store {
+	storetest.Run(t, func(t *testing.T) storetest.Storage {
 		path := filepath.Join(t.TempDir(), "sub", "dir", "test.db") // parent created by Open
-		s, err := store.Open(context.Background(), "sqlite://"+path, store.Options{})
-		if err != nil {
-			t.Fatalf("Open: %v", err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
+		return openMigrated(t, "sqlite://"+path)
 	})
 }
 
@@ -34,14 +29,23 @@ func TestPostgres(t *testing.T) {
 	if os.Getenv(storetest.PostgresEnv) == "" {
 		t.Skipf("%s not set", storetest.PostgresEnv)
 	}
-	storetest.Run(t, func(t *testing.T) *store.Store {
-		s, err := store.Open(context.Background(), storetest.PostgresURL(t), store.Options{})
-		if err != nil {
-			t.Fatalf("Open: %v", err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
+	storetest.Run(t, func(t *testing.T) storetest.Storage {
+		return openMigrated(t, storetest.PostgresURL(t))
 	})
+}
+
+// openMigrated is a new, empty, migrated store, closed when t ends.
+func openMigrated(t *testing.T, dbURL string) *store.Store {
+	t.Helper()
+	s, err := store.Open(context.Background(), dbURL, store.Options{})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.MigrateUp(context.Background()); err != nil {
+		t.Fatalf("MigrateUp: %v", err)
+	}
+	return s
 }
 
 func TestOpenRejectsUnknownScheme(t *testing.T) {
