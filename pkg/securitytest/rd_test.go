@@ -336,8 +336,6 @@ func TestRD12_StatePolicy(t *testing.T) {
 	}
 }
 
-func strconvQuote(s string) string { return `"` + s + `"` }
-
 func TestRD13_No307AfterCredentialPost(t *testing.T) {
 	t.Parallel()
 	e := sharedSQLite(t)

@@ -2,21 +2,14 @@ package store_test
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver, for schema setup
 	"github.com/petstore-auth/petstore-auth/pkg/store"
 	"github.com/petstore-auth/petstore-auth/pkg/store/storetest"
 )
-
-const postgresEnv = "PETSTORE_TEST_POSTGRES_DSN"
 
 func TestSQLite(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Storage {
@@ -107,28 +100,4 @@ func TestSQLiteInMemory(t *testing.T) {
 	if ok, err := s.MigrationsCurrent(ctx); err != nil || !ok {
 		t.Fatalf("in-memory database lost its schema between connections: %v, %v", ok, err)
 	}
-}
-
-func randomHex(t *testing.T) string {
-	b := make([]byte, 6)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(b)
-}
-
-func withSearchPath(t *testing.T, dsn, schema string) string {
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatalf("bad %s: %v", postgresEnv, err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
-func exec(ctx context.Context, db *sql.DB, stmt string) error {
-	_, err := db.ExecContext(ctx, stmt)
-	return err
 }
