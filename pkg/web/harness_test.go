@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"html"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -176,7 +177,7 @@ func (e *env) consent(b *webtest.Browser, p page, decision string, scopes []stri
 	}
 	form := url.Values{
 		"csrf_token": {p.CSRF(e.t)},
-		"return_to":  {htmlUnescape(m[1])},
+		"return_to":  {html.UnescapeString(m[1])},
 		"decision":   {decision},
 		"scope":      scopes,
 	}
@@ -184,10 +185,6 @@ func (e *env) consent(b *webtest.Browser, p page, decision string, scopes []stri
 		form.Set("remember", "on")
 	}
 	return b.Post("/oauth2/consent", form)
-}
-
-func htmlUnescape(s string) string {
-	return strings.NewReplacer("&amp;", "&", "&#43;", "+", "&#39;", "'", "&quot;", `"`, "&lt;", "<", "&gt;", ">").Replace(s)
 }
 
 // redirectParams checks that p is a 303 to the client and returns the
