@@ -79,22 +79,12 @@ func startServer(t *testing.T) (*servertest.Server, *httptest.Server) {
 	return s, s.HTTP
 }
 
+// postForm posts a form as client user (HTTP Basic) and decodes the JSON
+// answer.
 func postForm(t *testing.T, u, user, pass string, form url.Values) (int, map[string]any) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if user != "" {
-		req.SetBasicAuth(url.QueryEscape(user), url.QueryEscape(pass))
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	body, _ := io.ReadAll(res.Body)
-	var m map[string]any
-	_ = json.Unmarshal(body, &m)
-	return res.StatusCode, m
+	r := servertest.PostForm(t, nil, u, servertest.Client{ID: user, Secret: pass}, form)
+	return r.Status, r.JSON
 }
 
 // TestClientCredentialsIntrospectRevoke is the core story of a backend

@@ -4,8 +4,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -84,23 +82,8 @@ func seed(t *testing.T, r replica) fixtures {
 // post sends a form with Basic client credentials and decodes a JSON answer.
 func post(t *testing.T, c *http.Client, u string, cr creds, form url.Values) (int, map[string]any, string) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if cr.id != "" {
-		req.SetBasicAuth(url.QueryEscape(cr.id), url.QueryEscape(cr.secret))
-	}
-	if c == nil {
-		c = http.DefaultClient
-	}
-	res, err := c.Do(req)
-	if err != nil {
-		t.Fatalf("POST %s: %v", u, err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	var m map[string]any
-	_ = json.Unmarshal(b, &m)
-	return res.StatusCode, m, string(b)
+	r := servertest.PostForm(t, c, u, servertest.Client{ID: cr.id, Secret: cr.secret}, form)
+	return r.Status, r.JSON, string(r.Body)
 }
 
 func clientCredentials(t *testing.T, base string, svc creds) string {

@@ -313,14 +313,12 @@ var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Reques
 
 func (e *env) do(req *http.Request) response {
 	e.t.Helper()
-	res, err := noRedirects.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	body, _ := io.ReadAll(res.Body)
-	out := response{status: res.StatusCode, header: res.Header, body: body}
-	_ = json.Unmarshal(body, &out.json)
+	return e.seen(servertest.Do(e.t, noRedirects, req))
+}
+
+// seen turns an answer into a response and remembers the tokens in it.
+func (e *env) seen(r servertest.Response) response {
+	out := response{status: r.Status, header: r.Header, body: r.Body, json: r.JSON}
 	for _, k := range []string{"access_token", "refresh_token"} {
 		if s := out.str(k); s != "" {
 			e.remember(s, k)
@@ -329,23 +327,11 @@ func (e *env) do(req *http.Request) response {
 	return out
 }
 
-// post sends a form to the authorization server, authenticating as c with
-// HTTP Basic (RFC 6749 §2.3.1 encoding) when c has a secret, or with
-// client_id in the body for a public client. A zero c sends no credentials.
+// post sends a form to the authorization server as client c
+// (servertest.PostForm).
 func (e *env) post(path string, c client, form url.Values) response {
 	e.t.Helper()
-	if form == nil {
-		form = url.Values{}
-	}
-	if c.ID != "" && c.Secret == "" {
-		form.Set("client_id", c.ID)
-	}
-	req, _ := http.NewRequest(http.MethodPost, e.as.URL+path, strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if c.Secret != "" {
-		req.SetBasicAuth(url.QueryEscape(c.ID), url.QueryEscape(c.Secret))
-	}
-	return e.do(req)
+	return e.seen(servertest.PostForm(e.t, noRedirects, e.as.URL+path, c, form))
 }
 
 func (e *env) token(c client, form url.Values) response { return e.post("/oauth2/token", c, form) }
