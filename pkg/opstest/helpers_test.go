@@ -64,7 +64,7 @@ type fixtures struct {
 func seed(t *testing.T, r replica) fixtures {
 	t.Helper()
 	mk := func(c identity.Client) creds {
-		cl := r.MustClient(c)
+		cl := r.MustClient(t, c)
 		return creds{cl.ID, cl.Secret}
 	}
 	f := fixtures{
@@ -75,7 +75,7 @@ func seed(t *testing.T, r replica) fixtures {
 			Scopes: []string{identity.ScopeReadPets}}),
 		rs: mk(identity.Client{Name: "api", GrantTypes: []string{identity.GrantClientCredentials}, CanIntrospect: true}),
 	}
-	r.MustUser(userEmail, userPass)
+	r.MustUser(t, userEmail, userPass)
 	return f
 }
 

@@ -236,7 +236,7 @@ func newWorld(t testing.TB, dbURL string, tempDir func() string, cleanup func(fu
 		}})
 	e.as, e.cfg, e.logs = e.srv.HTTP, e.srv.Config, e.srv.Logs
 	(&env{world: e, t: t}).seed()
-	e.rs = e.srv.StartAPI(e.rsc)
+	e.rs = e.srv.StartAPI(t, e.rsc)
 	e.ver, e.pets = e.rs.Verifier, e.rs.Pets
 	return e
 }
@@ -245,7 +245,7 @@ func newWorld(t testing.TB, dbURL string, tempDir func() string, cleanup func(fu
 // the way the CLI does.
 func (e *env) seed() {
 	mk := func(c identity.Client) client {
-		cl := e.srv.MustClient(c)
+		cl := e.srv.MustClient(e.t, c)
 		e.remember(cl.Secret, "client secret of "+cl.ID)
 		return cl
 	}
@@ -261,8 +261,8 @@ func (e *env) seed() {
 		Scopes: all, TokenFormat: identity.TokenFormatJWT})
 	e.admin = mk(identity.Client{ID: "ops", Name: "Ops automation", GrantTypes: []string{identity.GrantClientCredentials}, Scopes: []string{identity.ScopeAdmin}})
 
-	e.alice = e.srv.MustUser("alice@example.com", alicePassword)
-	e.bob = e.srv.MustUser("bob@example.com", bobPassword)
+	e.alice = e.srv.MustUser(e.t, "alice@example.com", alicePassword)
+	e.bob = e.srv.MustUser(e.t, "bob@example.com", bobPassword)
 	e.remember(alicePassword, "password of alice@example.com")
 	e.remember(bobPassword, "password of bob@example.com")
 }
@@ -561,7 +561,7 @@ func (e *env) refresh(c client, rt string) response {
 // newAPIKey stores an API key for alice directly, as the account page does.
 func (e *env) newAPIKey(env string, scopes ...string) (string, *identity.APIKey) {
 	e.t.Helper()
-	key, k := e.srv.MustAPIKey(e.alice.ID, env, "script", scopes...)
+	key, k := e.srv.MustAPIKey(e.t, e.alice.ID, env, "script", scopes...)
 	e.remember(key, "API key")
 	return key, k
 }

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"testing"
 
 	"github.com/gorilla/mux"
 
@@ -24,28 +25,28 @@ type Demo struct {
 // {its URL}/callback, the way the README's `client create` does, and
 // starts it against the server and api, rendering from the embedded web
 // files.
-func (s *Server) StartDemo(api *API) *Demo {
-	s.tb.Helper()
+func (s *Server) StartDemo(tb testing.TB, api *API) *Demo {
+	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		s.tb.Fatal(err)
+		tb.Fatal(err)
 	}
 	base := "http://" + ln.Addr().String()
 	cfg := demo.Default()
 	cfg.Listen, cfg.PublicURL, cfg.Issuer, cfg.APIURL, cfg.MetricsListen = ln.Addr().String(), base, s.Config.Issuer, api.URL, ""
-	c := s.MustClient(identity.Client{Name: "MyApp", RedirectURIs: []string{cfg.RedirectURL()},
+	c := s.MustClient(tb, identity.Client{Name: "MyApp", RedirectURIs: []string{cfg.RedirectURL()},
 		GrantTypes: []string{identity.GrantAuthorizationCode, identity.GrantRefreshToken}, Scopes: cfg.Scopes})
 	cfg.ClientID, cfg.ClientSecret = c.ID, c.Secret
 	if err := cfg.Validate(); err != nil {
-		s.tb.Fatalf("demo configuration: %v", err)
+		tb.Fatalf("demo configuration: %v", err)
 	}
 	pages, err := demo.LoadPages(webtest.Files())
 	if err != nil {
-		s.tb.Fatal(err)
+		tb.Fatal(err)
 	}
 	static, err := fs.Sub(webtest.Files(), "static/demo")
 	if err != nil {
-		s.tb.Fatal(err)
+		tb.Fatal(err)
 	}
 	r := mux.NewRouter()
 	(&demo.Handler{Config: cfg, Pages: pages, Static: static, Logger: s.Logger, Now: s.Now}).Mount(r)

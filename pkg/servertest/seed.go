@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"sync"
+	"testing"
 
 	"github.com/gorilla/mux"
 
@@ -28,8 +29,8 @@ type User struct {
 // MustClient stores c the way `petstore-auth client create` does: an ID
 // from the name when c has none, a generated secret (stored as its hash)
 // unless c is public, opaque tokens unless c says otherwise.
-func (s *Server) MustClient(c identity.Client) Client {
-	s.tb.Helper()
+func (s *Server) MustClient(tb testing.TB, c identity.Client) Client {
+	tb.Helper()
 	if c.ID == "" {
 		c.ID = identity.NewClientID(c.Name)
 	}
@@ -41,37 +42,37 @@ func (s *Server) MustClient(c identity.Client) Client {
 		c.TokenFormat = identity.TokenFormatOpaque
 	}
 	if err := s.Store.CreateClient(context.Background(), &c); err != nil {
-		s.tb.Fatalf("create client %s: %v", c.ID, err)
+		tb.Fatalf("create client %s: %v", c.ID, err)
 	}
 	return Client{ID: c.ID, Secret: secret}
 }
 
 // MustUser stores a user with an Argon2id hash of pw, as `petstore-auth
 // user create` does; mods change the user before it is stored.
-func (s *Server) MustUser(email, pw string, mods ...func(*identity.User)) User {
-	s.tb.Helper()
-	u := &identity.User{Email: email, PasswordHash: PasswordHash(s.tb, pw)}
+func (s *Server) MustUser(tb testing.TB, email, pw string, mods ...func(*identity.User)) User {
+	tb.Helper()
+	u := &identity.User{Email: email, PasswordHash: PasswordHash(tb, pw)}
 	for _, m := range mods {
 		m(u)
 	}
 	if err := s.Store.CreateUser(context.Background(), u); err != nil {
-		s.tb.Fatalf("create user %s: %v", email, err)
+		tb.Fatalf("create user %s: %v", email, err)
 	}
 	return User{ID: u.ID, Email: email, Password: pw}
 }
 
 // MustAPIKey stores an API key of owner, as the account page and
 // `petstore-auth apikey create` do, and returns the key once.
-func (s *Server) MustAPIKey(ownerID, env, name string, scopes ...string) (string, *identity.APIKey) {
-	s.tb.Helper()
+func (s *Server) MustAPIKey(tb testing.TB, ownerID, env, name string, scopes ...string) (string, *identity.APIKey) {
+	tb.Helper()
 	key, err := apikey.Generate(env)
 	if err != nil {
-		s.tb.Fatal(err)
+		tb.Fatal(err)
 	}
 	k := &identity.APIKey{OwnerID: ownerID, Name: name, Env: env, Scopes: scopes, Prefix: apikey.DisplayPrefix(key),
 		Hash: apikey.Hash(key), CreatedAt: s.Now()}
 	if err := s.Store.CreateAPIKey(context.Background(), k); err != nil {
-		s.tb.Fatal(err)
+		tb.Fatal(err)
 	}
 	return key, k
 }
@@ -81,10 +82,7 @@ func (s *Server) MustAPIKey(ownerID, env, name string, scopes ...string) (string
 var hashes sync.Map
 
 // PasswordHash is the Argon2id hash of pw, computed once per test binary.
-func PasswordHash(tb interface {
-	Helper()
-	Fatal(...any)
-}, pw string) string {
+func PasswordHash(tb testing.TB, pw string) string {
 	tb.Helper()
 	if h, ok := hashes.Load(pw); ok {
 		return h.(string)
@@ -107,12 +105,12 @@ type API struct {
 
 // StartAPI starts petstore-api with c as its introspecting client, on its
 // own SQLite database, with the server's clock.
-func (s *Server) StartAPI(c Client) *API {
-	s.tb.Helper()
+func (s *Server) StartAPI(tb testing.TB, c Client) *API {
+	tb.Helper()
 	ctx := context.Background()
 	pets, err := petstore.Open(ctx, "sqlite://"+filepath.Join(s.tempDir(), "pets.db"))
 	if err != nil {
-		s.tb.Fatal(err)
+		tb.Fatal(err)
 	}
 	ver := &bearer.Verifier{Issuer: s.Config.Issuer, ClientID: c.ID, ClientSecret: c.Secret, Audience: s.Config.Tokens.JWTAudience,
 		Mode: identity.EnvTest, Now: s.Now, Logger: s.Logger}

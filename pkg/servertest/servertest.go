@@ -57,7 +57,6 @@ type Server struct {
 	DatabaseURL string
 	Now         func() time.Time
 
-	tb      testing.TB
 	cleanup func(func())
 	tempDir func() string
 }
@@ -66,7 +65,7 @@ type Server struct {
 // closed when the test (or Options.Cleanup's owner) ends.
 func MustOpen(tb testing.TB, o Options) *Server {
 	tb.Helper()
-	s := &Server{tb: tb, Logs: &logtest.Buffer{}, cleanup: o.Cleanup, tempDir: o.TempDir, Now: o.Now}
+	s := &Server{Logs: &logtest.Buffer{}, cleanup: o.Cleanup, tempDir: o.TempDir, Now: o.Now}
 	if s.cleanup == nil {
 		s.cleanup = tb.Cleanup
 	}

@@ -22,7 +22,7 @@ func TestHarness(t *testing.T) {
 		if s.Dialect() != map[bool]string{true: "postgres", false: "sqlite"}[strings.HasPrefix(dbURL, "postgres")] {
 			t.Fatalf("Dialect %q for %s", s.Dialect(), dbURL)
 		}
-		alice := s.MustUser("alice@example.com", "correct horse battery staple")
+		alice := s.MustUser(t, "alice@example.com", "correct horse battery staple")
 
 		b := s.Browser(t)
 		p := b.Submit(b.Get("/login"), "/login", url.Values{"email": {alice.Email}, "password": {alice.Password}})
@@ -30,9 +30,9 @@ func TestHarness(t *testing.T) {
 			t.Fatalf("sign-in: %d at %s", p.Status, p.URL)
 		}
 
-		rs := s.MustClient(identity.Client{Name: "PetStore API", GrantTypes: []string{identity.GrantClientCredentials}, CanIntrospect: true})
-		svc := s.MustClient(identity.Client{Name: "sync", GrantTypes: []string{identity.GrantClientCredentials}, Scopes: []string{identity.ScopeReadPets}})
-		api := s.StartAPI(rs)
+		rs := s.MustClient(t, identity.Client{Name: "PetStore API", GrantTypes: []string{identity.GrantClientCredentials}, CanIntrospect: true})
+		svc := s.MustClient(t, identity.Client{Name: "sync", GrantTypes: []string{identity.GrantClientCredentials}, Scopes: []string{identity.ScopeReadPets}})
+		api := s.StartAPI(t, rs)
 		req, _ := http.NewRequest(http.MethodPost, s.URL+"/oauth2/token", strings.NewReader("grant_type=client_credentials&scope=read:pets"))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.SetBasicAuth(svc.ID, svc.Secret)
@@ -45,7 +45,7 @@ func TestHarness(t *testing.T) {
 		}
 		_ = json.NewDecoder(res.Body).Decode(&tok)
 		res.Body.Close()
-		key, _ := s.MustAPIKey(alice.ID, identity.EnvTest, "script", identity.ScopeReadPets)
+		key, _ := s.MustAPIKey(t, alice.ID, identity.EnvTest, "script", identity.ScopeReadPets)
 		for what, cred := range map[string]string{"token": tok.AccessToken, "API key": key} {
 			req, _ = http.NewRequest(http.MethodGet, api.URL+"/v1/pets", nil)
 			req.Header.Set("Authorization", "Bearer "+cred)
@@ -59,7 +59,7 @@ func TestHarness(t *testing.T) {
 			}
 		}
 
-		app := s.StartDemo(api)
+		app := s.StartDemo(t, api)
 		ua := webtest.NewBrowser(t, app.URL, webtest.BrowserOptions{Jar: b.Jar(), SameOrigin: true,
 			Follow: func(u *url.URL) bool { return u.Hostname() == "127.0.0.1" }})
 		p = ua.Get("/connect")
