@@ -10,11 +10,11 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/petstore-auth/petstore-auth/pkg/bearer/bearertest"
+	"github.com/petstore-auth/petstore-auth/pkg/logtest"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -165,24 +165,6 @@ func TestConfigLogValueHidesSecrets(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log sink safe for concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // TestServe runs the real server on a loopback port with a fake
 // authorization server, then shuts it down gracefully.
 func TestServe(t *testing.T) {
@@ -190,7 +172,7 @@ func TestServe(t *testing.T) {
 	cfg := defaults()
 	cfg.DatabaseURL = "sqlite://" + filepath.Join(t.TempDir(), "api.db")
 	cfg.Issuer, cfg.ClientID, cfg.ClientSecret = as.URL, bearertest.ClientID, bearertest.ClientSecret
-	var logs syncBuffer
+	var logs logtest.Buffer
 	log := slog.New(slog.NewJSONHandler(&logs, nil))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

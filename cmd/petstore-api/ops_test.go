@@ -14,13 +14,8 @@ import (
 	"github.com/petstore-auth/petstore-auth/pkg/bearer/bearertest"
 )
 
-// newAPI builds the API's handler against a fake authorization server.
-// Its metrics are served by a second test server (metricsURL).
-func newAPI(t *testing.T, mutate func(*config)) (*bearertest.Server, *httptest.Server) {
-	as, srv, _ := newAPIWithMetrics(t, mutate)
-	return as, srv
-}
-
+// newAPIWithMetrics builds the API's handler against a fake authorization
+// server; its metrics are served by a second test server (the URL returned).
 func newAPIWithMetrics(t *testing.T, mutate func(*config)) (*bearertest.Server, *httptest.Server, string) {
 	t.Helper()
 	as := bearertest.NewServer(t, nil)

@@ -30,12 +30,12 @@ func TestAuditTrail(t *testing.T) {
 	b := newBrowser(t, ts.URL)
 	v := oauth2.GenerateVerifier()
 	authURL := e.conf.AuthCodeURL("state-12345678", oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("scope", "read:pets offline_access"))
-	p := b.get(authURL)
-	bad := webtest.Hidden(p.body)
+	p := b.Get(authURL)
+	bad := webtest.Hidden(p.Body)
 	bad.Set("email", "alice@example.com")
 	bad.Set("password", "wrong password!")
-	b.post(ts.URL+"/login", bad)                                                        // login.failure
-	p = e.signIn(t, b, b.get(authURL))                                                  // login.success
+	b.Post(ts.URL+"/login", bad)                                                        // login.failure
+	p = e.signIn(t, b, b.Get(authURL))                                                  // login.success
 	q := callback(t, e.consent(t, b, p, "allow", false, "read:pets", "offline_access")) // consent.granted, code.issued
 	_, err := e.conf.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(v))             // code.redeemed, token.issued
 	if err != nil {
@@ -46,7 +46,7 @@ func TestAuditTrail(t *testing.T) {
 	}
 	// The replay revoked the first tokens; a fresh consent for the rest.
 	v = oauth2.GenerateVerifier()
-	p = b.get(e.conf.AuthCodeURL("state-12345678", oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("scope", "read:pets offline_access")))
+	p = b.Get(e.conf.AuthCodeURL("state-12345678", oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("scope", "read:pets offline_access")))
 	q = callback(t, e.consent(t, b, p, "allow", false, "read:pets", "offline_access"))
 	tok, err := e.conf.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(v))
 	if err != nil {
@@ -61,7 +61,7 @@ func TestAuditTrail(t *testing.T) {
 	if st, _ := refresh(tok.RefreshToken); st != 400 { // token.reuse_detected
 		t.Fatalf("reuse: %d", st)
 	}
-	p = b.get(e.conf.AuthCodeURL("state-12345678", oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("scope", "read:pets write:pets")))
+	p = b.Get(e.conf.AuthCodeURL("state-12345678", oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("scope", "read:pets write:pets")))
 	callback(t, e.consent(t, b, p, "deny", false)) // consent.denied
 
 	_, body := postForm(t, ts.URL+"/oauth2/token", svc.ClientID, svc.ClientSecret, url.Values{"grant_type": {"client_credentials"}})
@@ -81,14 +81,14 @@ func TestAuditTrail(t *testing.T) {
 	if out, err := cli(t, "", "apikey", "revoke", key.ID); err != nil { // apikey.revoked
 		t.Fatal(out, err)
 	}
-	acct := b.get(ts.URL + "/account")
-	if m := regexp.MustCompile(`action="(/account/grants/[^"]+/revoke)"`).FindStringSubmatch(acct.body); m != nil {
-		b.post(ts.URL+html.UnescapeString(m[1]), webtest.Hidden(acct.body)) // grant.revoked
+	acct := b.Get(ts.URL + "/account")
+	if m := regexp.MustCompile(`action="(/account/grants/[^"]+/revoke)"`).FindStringSubmatch(acct.Body); m != nil {
+		b.Post(ts.URL+html.UnescapeString(m[1]), webtest.Hidden(acct.Body)) // grant.revoked
 	} else {
 		t.Fatal("no grant to revoke on the account page")
 	}
-	acct = b.get(ts.URL + "/account")
-	b.post(ts.URL+"/logout", webtest.Hidden(acct.body)) // logout
+	acct = b.Get(ts.URL + "/account")
+	b.Post(ts.URL+"/logout", webtest.Hidden(acct.Body)) // logout
 
 	s.Audit.Flush(ctx)
 	events, _, err := s.Audit.ListAudit(ctx, identity.AuditFilter{Page: identity.Page{Limit: 500}})

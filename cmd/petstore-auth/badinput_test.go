@@ -9,11 +9,11 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/petstore-auth/petstore-auth/pkg/store/storetest"
 	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/petstore-auth/petstore-auth/pkg/store/storetest"
 )
 
 // TestTokenEndpointBadInput: every malformed request gets an RFC 6749 §5.2
@@ -111,8 +111,8 @@ func TestNoSecretsAtRest(t *testing.T) {
 			}
 			var key struct{ Key string }
 			json.Unmarshal([]byte(out), &key)
-			var logs syncBuffer
-			s, ts := startServerLogging(t, &logs)
+			s, ts := startServer(t)
+			logs := s.Logs
 			cc := clientcredentials.Config{ClientID: svc.ClientID, ClientSecret: svc.ClientSecret, TokenURL: ts.URL + "/oauth2/token", Scopes: []string{"read:pets"}}
 			tok, err := cc.Token(context.Background())
 			if err != nil {
@@ -141,22 +141,4 @@ func TestNoSecretsAtRest(t *testing.T) {
 			}
 		})
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the server's concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

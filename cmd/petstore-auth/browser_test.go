@@ -200,19 +200,19 @@ func TestBrowserAdminRevokesGrant(t *testing.T) {
 	e := &flowEnv{ts: ts, conf: conf, rs: rs, client: c}
 	b := newBrowser(t, ts.URL)
 	v := oauth2.GenerateVerifier()
-	p := e.signIn(t, b, b.get(conf.AuthCodeURL("state-12345678", oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("scope", "read:pets offline_access"))))
+	p := e.signIn(t, b, b.Get(conf.AuthCodeURL("state-12345678", oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("scope", "read:pets offline_access"))))
 	p = e.consent(t, b, p, "allow", false, "read:pets", "offline_access")
-	if p.status != http.StatusSeeOther || !strings.HasPrefix(p.location, app.URL) {
-		t.Fatalf("consent: %d %s", p.status, p.location)
+	if p.Status != http.StatusSeeOther || !strings.HasPrefix(p.Location, app.URL) {
+		t.Fatalf("consent: %d %s", p.Status, p.Location)
 	}
-	loc, _ := url.Parse(p.location)
+	loc, _ := url.Parse(p.Location)
 	tok, err := conf.Exchange(context.Background(), loc.Query().Get("code"), oauth2.VerifierOption(v))
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Alice is no admin.
-	if p := b.get(ts.URL + "/admin"); p.status != http.StatusForbidden {
-		t.Fatalf("non-admin on /admin: %d", p.status)
+	if p := b.Get(ts.URL + "/admin"); p.Status != http.StatusForbidden {
+		t.Fatalf("non-admin on /admin: %d", p.Status)
 	}
 
 	signIn := func(email string) {

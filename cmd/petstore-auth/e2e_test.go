@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -19,25 +18,14 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/petstore-auth/petstore-auth/pkg/config"
-	"github.com/petstore-auth/petstore-auth/pkg/server"
-	"github.com/petstore-auth/petstore-auth/pkg/store/storetest"
-	"github.com/petstore-auth/petstore-auth/pkg/webtest"
+	"github.com/petstore-auth/petstore-auth/pkg/servertest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-// databases returns the database URLs every end-to-end test runs against:
-// a fresh SQLite file always, and a fresh PostgreSQL schema when
-// PETSTORE_TEST_POSTGRES_DSN is set (failing, not skipping, when it is set
-// but unreachable).
-func databases(t *testing.T) map[string]string {
-	t.Helper()
-	dbs := map[string]string{"sqlite": "sqlite://" + filepath.Join(t.TempDir(), "auth.db")}
-	if os.Getenv(storetest.PostgresEnv) != "" {
-		dbs["postgres"] = storetest.PostgresURL(t)
-	}
-	return dbs
-}
+// databases returns the database URLs every end-to-end test runs against
+// (servertest.Databases).
+func databases(t *testing.T) map[string]string { return servertest.Databases(t) }
 
 // env points the CLI and the server at one database for a test.
 func setEnv(t *testing.T, dbURL string) {
@@ -79,45 +67,24 @@ func createClient(t *testing.T, args ...string) created {
 	return c
 }
 
-// startServer opens the server on the test's database behind httptest.
-func startServer(t *testing.T) (*server.Server, *httptest.Server) {
-	return startServerLogging(t, io.Discard)
-}
-
-// startServerLogging is startServer with the server's JSON log (debug level)
-// written to w.
-func startServerLogging(t *testing.T, w io.Writer) (*server.Server, *httptest.Server) {
+// startServer opens the server on the test's database, configured from
+// PETSTORE_* as the serve command is, logging JSON at debug level.
+func startServer(t *testing.T) (*servertest.Server, *httptest.Server) {
 	t.Helper()
 	cfg, err := config.Load("", true, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	logger := slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	s, err := server.Open(context.Background(), cfg, server.Options{Logger: logger, Web: webtest.Files()})
-	if err != nil {
-		t.Fatalf("open server: %v", err)
-	}
-	ts := httptest.NewServer(s.Handler)
-	t.Cleanup(func() { ts.Close(); s.Close() })
-	return s, ts
+	s := servertest.MustOpen(t, servertest.Options{Config: &cfg, JSONLogs: true})
+	return s, s.HTTP
 }
 
+// postForm posts a form as client user (HTTP Basic) and decodes the JSON
+// answer.
 func postForm(t *testing.T, u, user, pass string, form url.Values) (int, map[string]any) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if user != "" {
-		req.SetBasicAuth(url.QueryEscape(user), url.QueryEscape(pass))
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	body, _ := io.ReadAll(res.Body)
-	var m map[string]any
-	_ = json.Unmarshal(body, &m)
-	return res.StatusCode, m
+	r := servertest.PostForm(t, nil, u, servertest.Client{ID: user, Secret: pass}, form)
+	return r.Status, r.JSON
 }
 
 // TestClientCredentialsIntrospectRevoke is the core story of a backend

@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"html"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
@@ -16,64 +14,24 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/petstore-auth/petstore-auth/pkg/server"
+	"github.com/petstore-auth/petstore-auth/pkg/servertest"
 	"github.com/petstore-auth/petstore-auth/pkg/webtest"
 )
 
 const appCallback = "https://app.example/cb"
 
-// browser is one user agent with its own cookie jar; it follows redirects
-// within the authorization server and stops at the app's callback.
-type browser struct {
-	t    *testing.T
-	c    *http.Client
-	base string
+// newBrowser is one user agent with its own cookie jar; it follows
+// redirects within the authorization server and stops at the app's
+// callback.
+func newBrowser(t *testing.T, base string) *webtest.Browser {
+	return webtest.NewBrowser(t, base, webtest.BrowserOptions{Follow: webtest.FollowWithin(base), SameOrigin: true})
 }
 
-func newBrowser(t *testing.T, base string) *browser {
-	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar, CheckRedirect: func(req *http.Request, via []*http.Request) error {
-		if !strings.HasPrefix(req.URL.String(), base) {
-			return http.ErrUseLastResponse
-		}
-		return nil
-	}}
-	return &browser{t: t, c: c, base: base}
-}
-
-type page struct {
-	status   int
-	body     string
-	location string
-	url      string
-}
-
-func (b *browser) do(req *http.Request) page {
-	b.t.Helper()
-	res, err := b.c.Do(req)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	body, _ := io.ReadAll(res.Body)
-	return page{res.StatusCode, string(body), res.Header.Get("Location"), res.Request.URL.String()}
-}
-
-func (b *browser) get(u string) page {
-	req, _ := http.NewRequest(http.MethodGet, u, nil)
-	return b.do(req)
-}
-
-func (b *browser) post(u string, form url.Values) page {
-	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Origin", b.base)
-	return b.do(req)
-}
+type page = webtest.Page
 
 // flowEnv is a running server with a confidential web client and a user.
 type flowEnv struct {
-	server *server.Server
+	server *servertest.Server
 	ts     *httptest.Server
 	conf   *oauth2.Config
 	rs     created
@@ -94,24 +52,24 @@ func newFlowEnv(t *testing.T, db string) *flowEnv {
 }
 
 // signIn posts the login form reached from p.
-func (e *flowEnv) signIn(t *testing.T, b *browser, p page) page {
+func (e *flowEnv) signIn(t *testing.T, b *webtest.Browser, p page) page {
 	t.Helper()
-	if !strings.Contains(p.url, "/login") {
-		t.Fatalf("expected the login page, got %s (%d)", p.url, p.status)
+	if !strings.Contains(p.URL, "/login") {
+		t.Fatalf("expected the login page, got %s (%d)", p.URL, p.Status)
 	}
-	form := webtest.Hidden(p.body)
+	form := webtest.Hidden(p.Body)
 	form.Set("email", "alice@example.com")
 	form.Set("password", "correct horse battery")
-	return b.post(e.ts.URL+"/login", form)
+	return b.Post(e.ts.URL+"/login", form)
 }
 
 // consent answers the consent page with the given scopes ticked.
-func (e *flowEnv) consent(t *testing.T, b *browser, p page, decision string, remember bool, scopes ...string) page {
+func (e *flowEnv) consent(t *testing.T, b *webtest.Browser, p page, decision string, remember bool, scopes ...string) page {
 	t.Helper()
-	if !strings.Contains(p.body, `name="decision"`) {
-		t.Fatalf("expected the consent page, got %d %s", p.status, p.url)
+	if !strings.Contains(p.Body, `name="decision"`) {
+		t.Fatalf("expected the consent page, got %d %s", p.Status, p.URL)
 	}
-	form := webtest.Hidden(p.body)
+	form := webtest.Hidden(p.Body)
 	form.Set("decision", decision)
 	for _, s := range scopes {
 		form.Add("scope", s)
@@ -119,18 +77,18 @@ func (e *flowEnv) consent(t *testing.T, b *browser, p page, decision string, rem
 	if remember {
 		form.Set("remember", "on")
 	}
-	return b.post(e.ts.URL+"/oauth2/consent", form)
+	return b.Post(e.ts.URL+"/oauth2/consent", form)
 }
 
 // callback checks the redirect to the app and returns its query.
 func callback(t *testing.T, p page) url.Values {
 	t.Helper()
-	if p.status != http.StatusSeeOther && p.status != http.StatusFound {
-		t.Fatalf("expected a redirect to the app, got %d at %s: %.300s", p.status, p.url, p.body)
+	if p.Status != http.StatusSeeOther && p.Status != http.StatusFound {
+		t.Fatalf("expected a redirect to the app, got %d at %s: %.300s", p.Status, p.URL, p.Body)
 	}
-	u, err := url.Parse(p.location)
-	if err != nil || !strings.HasPrefix(p.location, appCallback+"?") {
-		t.Fatalf("redirected to %q, want %s", p.location, appCallback)
+	u, err := url.Parse(p.Location)
+	if err != nil || !strings.HasPrefix(p.Location, appCallback+"?") {
+		t.Fatalf("redirected to %q, want %s", p.Location, appCallback)
 	}
 	return u.Query()
 }
@@ -151,9 +109,9 @@ func TestConnectWithPetStore(t *testing.T) {
 			b := newBrowser(t, e.ts.URL)
 			v := oauth2.GenerateVerifier()
 			state := "st-" + oauth2.GenerateVerifier()[:20]
-			p := b.get(e.conf.AuthCodeURL(state, oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("scope", "read:pets write:pets offline_access")))
+			p := b.Get(e.conf.AuthCodeURL(state, oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("scope", "read:pets write:pets offline_access")))
 			p = e.signIn(t, b, p) // back to the same authorization request
-			if !strings.Contains(p.body, "MyApp &lt;b&gt;") || strings.Contains(p.body, "MyApp <b>") {
+			if !strings.Contains(p.Body, "MyApp &lt;b&gt;") || strings.Contains(p.Body, "MyApp <b>") {
 				t.Fatal("the consent page must show the app's name, escaped")
 			}
 			q := callback(t, e.consent(t, b, p, "allow", true, "read:pets", "offline_access")) // write:pets unticked
@@ -173,14 +131,14 @@ func TestConnectWithPetStore(t *testing.T) {
 
 			// Remembered consent: the next authorization skips the page.
 			v2 := oauth2.GenerateVerifier()
-			p = b.get(e.conf.AuthCodeURL(state, oauth2.S256ChallengeOption(v2), oauth2.SetAuthURLParam("scope", "read:pets")))
+			p = b.Get(e.conf.AuthCodeURL(state, oauth2.S256ChallengeOption(v2), oauth2.SetAuthURLParam("scope", "read:pets")))
 			if q := callback(t, p); q.Get("code") == "" {
 				t.Fatalf("remembered consent did not skip the page: %v", q)
 			}
 			// More scopes than remembered ask again.
-			p = b.get(e.conf.AuthCodeURL(state, oauth2.S256ChallengeOption(v2), oauth2.SetAuthURLParam("scope", "read:pets write:pets")))
-			if !strings.Contains(p.body, `name="decision"`) {
-				t.Fatalf("asking for more scopes must show the consent page again: %d %s", p.status, p.location)
+			p = b.Get(e.conf.AuthCodeURL(state, oauth2.S256ChallengeOption(v2), oauth2.SetAuthURLParam("scope", "read:pets write:pets")))
+			if !strings.Contains(p.Body, `name="decision"`) {
+				t.Fatalf("asking for more scopes must show the consent page again: %d %s", p.Status, p.Location)
 			}
 			// Deny → access_denied with state and iss.
 			q = callback(t, e.consent(t, b, p, "deny", false))
@@ -194,17 +152,17 @@ func TestConnectWithPetStore(t *testing.T) {
 			if err != nil {
 				t.Fatalf("refresh: %v", err)
 			}
-			acct := b.get(e.ts.URL + "/account")
-			if acct.status != 200 || !strings.Contains(acct.body, "MyApp") {
-				t.Fatalf("account page: %d", acct.status)
+			acct := b.Get(e.ts.URL + "/account")
+			if acct.Status != 200 || !strings.Contains(acct.Body, "MyApp") {
+				t.Fatalf("account page: %d", acct.Status)
 			}
-			m := regexp.MustCompile(`action="(/account/grants/[^"]+/revoke)"`).FindStringSubmatch(acct.body)
+			m := regexp.MustCompile(`action="(/account/grants/[^"]+/revoke)"`).FindStringSubmatch(acct.Body)
 			if m == nil {
 				t.Fatal("no revoke button on the account page")
 			}
-			form := webtest.Hidden(acct.body)
-			if p := b.post(e.ts.URL+html.UnescapeString(m[1]), form); p.status >= 400 {
-				t.Fatalf("revoke: %d %.200s", p.status, p.body)
+			form := webtest.Hidden(acct.Body)
+			if p := b.Post(e.ts.URL+html.UnescapeString(m[1]), form); p.Status >= 400 {
+				t.Fatalf("revoke: %d %.200s", p.Status, p.Body)
 			}
 			if ins := e.introspect(t, fresh.AccessToken); ins["active"] != false {
 				t.Fatalf("access token still active after revoking the grant: %v", ins)
@@ -228,18 +186,18 @@ func TestAuthorizeRejectsRedirectVariants(t *testing.T) {
 		"https://app.example/cb/../cb", "https://evil.com\\@app.example/cb"} {
 		t.Run(uri, func(t *testing.T) {
 			u := e.conf.AuthCodeURL("state-12345678", oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("redirect_uri", uri), oauth2.SetAuthURLParam("scope", "read:pets"))
-			p := b.get(u)
-			if p.status != http.StatusBadRequest || p.location != "" || strings.Contains(p.body, "code=") {
-				t.Fatalf("got %d Location=%q", p.status, p.location)
+			p := b.Get(u)
+			if p.Status != http.StatusBadRequest || p.Location != "" || strings.Contains(p.Body, "code=") {
+				t.Fatalf("got %d Location=%q", p.Status, p.Location)
 			}
 		})
 	}
-	p := b.get(strings.Replace(e.conf.AuthCodeURL("state-12345678", oauth2.S256ChallengeOption(v)), "client_id="+e.client.ClientID, "client_id=unknown", 1))
-	if p.status < 400 || p.location != "" {
-		t.Fatalf("unknown client: %d %q", p.status, p.location)
+	p := b.Get(strings.Replace(e.conf.AuthCodeURL("state-12345678", oauth2.S256ChallengeOption(v)), "client_id="+e.client.ClientID, "client_id=unknown", 1))
+	if p.Status < 400 || p.Location != "" {
+		t.Fatalf("unknown client: %d %q", p.Status, p.Location)
 	}
 	// Missing PKCE after a valid redirect_uri: an error redirect with iss.
-	p = b.get(e.conf.AuthCodeURL("state-12345678", oauth2.SetAuthURLParam("scope", "read:pets")))
+	p = b.Get(e.conf.AuthCodeURL("state-12345678", oauth2.SetAuthURLParam("scope", "read:pets")))
 	if q := callback(t, p); q.Get("error") == "" || q.Get("iss") == "" || q.Get("state") != "state-12345678" {
 		t.Fatalf("missing PKCE: %v", q)
 	}
@@ -250,20 +208,20 @@ func TestLoginInOneBrowserCannotCompleteInAnother(t *testing.T) {
 	e := newFlowEnv(t, "sqlite://"+t.TempDir()+"/a.db")
 	victim, attacker := newBrowser(t, e.ts.URL), newBrowser(t, e.ts.URL)
 	v := oauth2.GenerateVerifier()
-	p := attacker.get(e.conf.AuthCodeURL("state-12345678", oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("scope", "read:pets")))
-	form := webtest.Hidden(p.body) // the attacker's login form, CSRF token and all
+	p := attacker.Get(e.conf.AuthCodeURL("state-12345678", oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("scope", "read:pets")))
+	form := webtest.Hidden(p.Body) // the attacker's login form, CSRF token and all
 	form.Set("email", "alice@example.com")
 	form.Set("password", "correct horse battery")
-	if p := victim.post(e.ts.URL+"/login", form); p.status != http.StatusForbidden {
-		t.Fatalf("a login form from another browser was accepted: %d", p.status)
+	if p := victim.Post(e.ts.URL+"/login", form); p.Status != http.StatusForbidden {
+		t.Fatalf("a login form from another browser was accepted: %d", p.Status)
 	}
 	// A cross-origin POST is refused even with a token.
 	req, _ := http.NewRequest(http.MethodPost, e.ts.URL+"/login", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Origin", "https://evil.example")
 	req.Header.Set("Sec-Fetch-Site", "cross-site")
-	if p := attacker.do(req); p.status != http.StatusForbidden {
-		t.Fatalf("cross-origin login POST: %d", p.status)
+	if p := attacker.Do(req); p.Status != http.StatusForbidden {
+		t.Fatalf("cross-origin login POST: %d", p.Status)
 	}
 	// Pages are not frameable.
 	res, _ := http.Get(e.ts.URL + "/login")
@@ -283,7 +241,7 @@ func TestCLIGrantRevoke(t *testing.T) {
 		t.Helper()
 		b := newBrowser(t, e.ts.URL)
 		v := oauth2.GenerateVerifier()
-		p := e.signIn(t, b, b.get(e.conf.AuthCodeURL("state-12345678", oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("scope", "read:pets offline_access"))))
+		p := e.signIn(t, b, b.Get(e.conf.AuthCodeURL("state-12345678", oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("scope", "read:pets offline_access"))))
 		q := callback(t, e.consent(t, b, p, "allow", false, "read:pets", "offline_access"))
 		tok, err := e.conf.Exchange(context.Background(), q.Get("code"), oauth2.VerifierOption(v))
 		if err != nil {
@@ -333,20 +291,20 @@ func TestCLIGrantRevoke(t *testing.T) {
 func TestLogoutKillsCopiedCookie(t *testing.T) {
 	e := newFlowEnv(t, "sqlite://"+t.TempDir()+"/a.db")
 	b := newBrowser(t, e.ts.URL)
-	p := b.get(e.ts.URL + "/login")
+	p := b.Get(e.ts.URL + "/login")
 	e.signIn(t, b, p)
-	if p := b.get(e.ts.URL + "/account"); p.status != 200 || !strings.Contains(p.body, "alice@example.com") {
-		t.Fatalf("not signed in: %d", p.status)
+	if p := b.Get(e.ts.URL + "/account"); p.Status != 200 || !strings.Contains(p.Body, "alice@example.com") {
+		t.Fatalf("not signed in: %d", p.Status)
 	}
 	u, _ := url.Parse(e.ts.URL)
 	thief := newBrowser(t, e.ts.URL)
-	thief.c.Jar.SetCookies(u, b.c.Jar.Cookies(u)) // the stolen copy
-	if p := thief.get(e.ts.URL + "/account"); p.status != 200 || !strings.Contains(p.body, "alice@example.com") {
+	thief.Jar().SetCookies(u, b.Jar().Cookies(u)) // the stolen copy
+	if p := thief.Get(e.ts.URL + "/account"); p.Status != 200 || !strings.Contains(p.Body, "alice@example.com") {
 		t.Fatal("the copied cookie should work before logout (else this test proves nothing)")
 	}
-	acct := b.get(e.ts.URL + "/account")
-	b.post(e.ts.URL+"/logout", webtest.Hidden(acct.body))
-	if p := thief.get(e.ts.URL + "/account"); strings.Contains(p.body, "alice@example.com") || !strings.Contains(p.url, "/login") {
-		t.Fatalf("the copied cookie still works after logout: %d at %s", p.status, p.url)
+	acct := b.Get(e.ts.URL + "/account")
+	b.Post(e.ts.URL+"/logout", webtest.Hidden(acct.Body))
+	if p := thief.Get(e.ts.URL + "/account"); strings.Contains(p.Body, "alice@example.com") || !strings.Contains(p.URL, "/login") {
+		t.Fatalf("the copied cookie still works after logout: %d at %s", p.Status, p.URL)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/petstore-auth/petstore-auth/pkg/admin"
 	"github.com/petstore-auth/petstore-auth/pkg/audit"
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
+	"github.com/petstore-auth/petstore-auth/pkg/logtest"
 	"github.com/petstore-auth/petstore-auth/pkg/password"
 	"github.com/petstore-auth/petstore-auth/pkg/store"
 )
@@ -56,26 +57,8 @@ type env struct {
 	admin    *identity.User // an enabled admin user
 	user     *identity.User // an ordinary user
 	now      time.Time
-	logs     *syncBuffer
+	logs     *logtest.Buffer
 	auditLog *audit.Log
-}
-
-// syncBuffer collects log output written from server goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func newEnv(t *testing.T) *env {
@@ -90,7 +73,7 @@ func newEnv(t *testing.T) *env {
 	if err := st.MigrateUp(ctx); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, st: st, now: now, logs: &syncBuffer{}}
+	e := &env{t: t, st: st, now: now, logs: &logtest.Buffer{}}
 	e.admin = e.mustUser("root@example.com", adminPassword, true)
 	e.user = e.mustUser("pat@example.com", ordinaryPassword, false)
 	gone := e.mustUser("gone@example.com", ordinaryPassword, true)

@@ -2,9 +2,7 @@ package admin_test
 
 import (
 	"context"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
@@ -55,87 +53,29 @@ func newPageEnv(t *testing.T) *pageEnv {
 	return pe
 }
 
-// browser is a cookie-keeping client that does not follow redirects.
-type browser struct {
-	t *testing.T
-	c *http.Client
-	e *pageEnv
-}
-
-func (e *pageEnv) browser(signedInAs *identity.User) *browser {
+// browser is a cookie-keeping client that does not follow redirects,
+// signed in as signedInAs unless it is nil.
+func (e *pageEnv) browser(signedInAs *identity.User) *webtest.Browser {
 	e.t.Helper()
-	jar, _ := cookiejar.New(nil)
-	b := &browser{t: e.t, e: e, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
-		return http.ErrUseLastResponse
-	}}}
+	b := webtest.NewBrowser(e.t, e.srv.URL, webtest.BrowserOptions{})
 	if signedInAs != nil {
-		b.get("/test/signin/" + signedInAs.ID)
+		b.Get("/test/signin/" + signedInAs.ID)
 	}
 	return b
 }
 
-type page struct {
-	status   int
-	body     string
-	location string
-}
-
-func (b *browser) do(req *http.Request) page {
-	b.t.Helper()
-	res, err := b.c.Do(req)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	body, _ := io.ReadAll(res.Body)
-	return page{res.StatusCode, string(body), res.Header.Get("Location")}
-}
-
-func (b *browser) get(path string) page {
-	b.t.Helper()
-	req, _ := http.NewRequest("GET", b.e.srv.URL+path, nil)
-	return b.do(req)
-}
-
-func (b *browser) post(path string, form url.Values) page {
-	b.t.Helper()
-	req, _ := http.NewRequest("POST", b.e.srv.URL+path, strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	return b.do(req)
-}
-
-var csrfField = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
-
-// csrf returns the CSRF token of the forms on a page.
-func (p page) csrf(t *testing.T) string {
-	t.Helper()
-	m := csrfField.FindStringSubmatch(p.body)
-	if m == nil {
-		t.Fatalf("no csrf_token on the page:\n%s", p.body)
-	}
-	return m[1]
-}
-
-func (p page) want(t *testing.T, status int) page {
-	t.Helper()
-	if p.status != status {
-		t.Fatalf("status %d, want %d; body:\n%.2000s", p.status, status, p.body)
-	}
-	return p
-}
-
 func TestConsoleNeedsAnAdminSession(t *testing.T) {
 	e := newPageEnv(t)
-	p := e.browser(nil).get("/admin/grants?user=x").want(t, http.StatusSeeOther)
-	if p.location != "/login?return_to="+url.QueryEscape("/admin/grants?user=x") {
-		t.Errorf("signed out: redirect to %q", p.location)
+	p := e.browser(nil).Get("/admin/grants?user=x").Want(t, http.StatusSeeOther)
+	if p.Location != "/login?return_to="+url.QueryEscape("/admin/grants?user=x") {
+		t.Errorf("signed out: redirect to %q", p.Location)
 	}
-	p = e.browser(e.user).get("/admin").want(t, http.StatusForbidden)
-	if !strings.Contains(p.body, "Admins only") || strings.Contains(p.body, "Dashboard") {
-		t.Errorf("non-admin page:\n%s", p.body)
+	p = e.browser(e.user).Get("/admin").Want(t, http.StatusForbidden)
+	if !strings.Contains(p.Body, "Admins only") || strings.Contains(p.Body, "Dashboard") {
+		t.Errorf("non-admin page:\n%s", p.Body)
 	}
 	admin := e.browser(e.admin)
-	admin.get("/admin").want(t, http.StatusOK)
+	admin.Get("/admin").Want(t, http.StatusOK)
 
 	// Disabling the admin (or any change to the account) ends the session
 	// at the next request.
@@ -143,8 +83,8 @@ func TestConsoleNeedsAnAdminSession(t *testing.T) {
 	if err := e.st.UpdateUser(context.Background(), e.admin); err != nil {
 		t.Fatal(err)
 	}
-	if p := admin.get("/admin"); p.status != http.StatusSeeOther || !strings.HasPrefix(p.location, "/login") {
-		t.Errorf("disabled admin: status %d location %q; want a redirect to login", p.status, p.location)
+	if p := admin.Get("/admin"); p.Status != http.StatusSeeOther || !strings.HasPrefix(p.Location, "/login") {
+		t.Errorf("disabled admin: status %d location %q; want a redirect to login", p.Status, p.Location)
 	}
 }
 
@@ -181,27 +121,27 @@ func TestEveryConsolePageRenders(t *testing.T) {
 	}
 	for _, path := range paths {
 		t.Run(path, func(t *testing.T) {
-			p := b.get(path)
+			p := b.Get(path)
 			if path == "/admin/grants/revoke" {
-				p.want(t, http.StatusBadRequest) // needs a user or a client
+				p.Want(t, http.StatusBadRequest) // needs a user or a client
 				return
 			}
-			p.want(t, http.StatusOK)
+			p.Want(t, http.StatusOK)
 			for _, want := range []string{"Admin console", `href="/static/admin.css?v=`, "aria-current=\"page\""} {
-				if !strings.Contains(p.body, want) {
+				if !strings.Contains(p.Body, want) {
 					t.Errorf("page lacks %q", want)
 				}
 			}
 		})
 	}
 	// Filters show what they found.
-	if p := b.get("/admin/audit?type=login.failure"); !strings.Contains(p.body, "bad_password") || !strings.Contains(p.body, "pat@example.com") {
+	if p := b.Get("/admin/audit?type=login.failure"); !strings.Contains(p.Body, "bad_password") || !strings.Contains(p.Body, "pat@example.com") {
 		t.Error("the audit page does not show the filtered event with its user")
 	}
-	if p := b.get("/admin/grants?user=pat@example.com"); !strings.Contains(p.body, "/admin/grants/"+g.ID+"/revoke") {
+	if p := b.Get("/admin/grants?user=pat@example.com"); !strings.Contains(p.Body, "/admin/grants/"+g.ID+"/revoke") {
 		t.Error("the grants page does not offer to revoke the user's grant")
 	}
-	if p := b.get("/admin/grants?user=nobody@example.com"); !strings.Contains(p.body, "No user nobody@example.com") {
+	if p := b.Get("/admin/grants?user=nobody@example.com"); !strings.Contains(p.Body, "No user nobody@example.com") {
 		t.Error("an unknown user in the filter is not reported")
 	}
 }
@@ -216,36 +156,36 @@ func TestRevokeGrantFromThePage(t *testing.T) {
 	e.mustTokens(g, "page")
 	b := e.browser(e.admin)
 
-	confirm := b.get("/admin/grants/"+g.ID+"/revoke?back="+url.QueryEscape("/admin/users/"+e.user.ID)).want(t, http.StatusOK)
-	if !strings.Contains(confirm.body, "Revoke the access pat@example.com gave to shop?") {
-		t.Errorf("confirmation page:\n%s", confirm.body)
+	confirm := b.Get("/admin/grants/"+g.ID+"/revoke?back="+url.QueryEscape("/admin/users/"+e.user.ID)).Want(t, http.StatusOK)
+	if !strings.Contains(confirm.Body, "Revoke the access pat@example.com gave to shop?") {
+		t.Errorf("confirmation page:\n%s", confirm.Body)
 	}
 	if got, _ := e.st.GrantByID(context.Background(), g.ID); got.RevokedAt != nil {
 		t.Fatal("showing the confirmation revoked the grant")
 	}
-	token := confirm.csrf(t)
+	token := confirm.CSRF(t)
 	before := len(e.audit())
 
 	for name, form := range map[string]url.Values{
 		"no token":    {},
 		"wrong token": {"csrf_token": {"forged"}},
-		"other token": {"csrf_token": {e.browser(e.admin).get("/admin").csrf(t)}},
+		"other token": {"csrf_token": {e.browser(e.admin).Get("/admin").CSRF(t)}},
 	} {
 		t.Run(name, func(t *testing.T) {
-			b.post("/admin/grants/"+g.ID+"/revoke", form).want(t, http.StatusForbidden)
+			b.Post("/admin/grants/"+g.ID+"/revoke", form).Want(t, http.StatusForbidden)
 		})
 	}
 	req, _ := http.NewRequest("POST", e.srv.URL+"/admin/grants/"+g.ID+"/revoke", strings.NewReader("csrf_token="+url.QueryEscape(token)))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Sec-Fetch-Site", "cross-site")
-	b.do(req).want(t, http.StatusForbidden)
+	b.Do(req).Want(t, http.StatusForbidden)
 	if got, _ := e.st.GrantByID(context.Background(), g.ID); got.RevokedAt != nil {
 		t.Fatal("a refused POST revoked the grant")
 	}
 
-	p := b.post("/admin/grants/"+g.ID+"/revoke", url.Values{"csrf_token": {token}, "back": {"/admin/users/" + e.user.ID}}).want(t, http.StatusSeeOther)
-	if p.location != "/admin/users/"+e.user.ID+"?done=grant_revoked" {
-		t.Errorf("redirect to %q", p.location)
+	p := b.Post("/admin/grants/"+g.ID+"/revoke", url.Values{"csrf_token": {token}, "back": {"/admin/users/" + e.user.ID}}).Want(t, http.StatusSeeOther)
+	if p.Location != "/admin/users/"+e.user.ID+"?done=grant_revoked" {
+		t.Errorf("redirect to %q", p.Location)
 	}
 	e.assertRevoked(g, "page")
 	events := e.audit()[before:]
@@ -253,14 +193,14 @@ func TestRevokeGrantFromThePage(t *testing.T) {
 		events[0].UserID != e.user.ID || events[0].ClientID != "shop" || events[0].Details["via"] != "console" {
 		t.Errorf("audit after page revoke: %+v", events)
 	}
-	if p := b.get(p.location); !strings.Contains(p.body, "The grant was revoked") {
+	if p := b.Get(p.Location); !strings.Contains(p.Body, "The grant was revoked") {
 		t.Error("no notice after revoking")
 	}
 	// An open redirect through "back" is refused.
 	g2 := e.mustGrant(e.admin.ID, "shop")
-	p = b.post("/admin/grants/"+g2.ID+"/revoke", url.Values{"csrf_token": {token}, "back": {"//evil.example/admin"}}).want(t, http.StatusSeeOther)
-	if !strings.HasPrefix(p.location, "/admin/grants?") {
-		t.Errorf("back=//evil.example: redirect to %q", p.location)
+	p = b.Post("/admin/grants/"+g2.ID+"/revoke", url.Values{"csrf_token": {token}, "back": {"//evil.example/admin"}}).Want(t, http.StatusSeeOther)
+	if !strings.HasPrefix(p.Location, "/admin/grants?") {
+		t.Errorf("back=//evil.example: redirect to %q", p.Location)
 	}
 }
 
@@ -273,11 +213,11 @@ func TestRevokeAllGrantsOfAUserFromThePage(t *testing.T) {
 	e.mustTokens(g1, "1")
 	e.mustTokens(g2, "2")
 	b := e.browser(e.admin)
-	confirm := b.get("/admin/grants/revoke?user_id="+e.user.ID).want(t, http.StatusOK)
-	if !strings.Contains(confirm.body, "Revoke 2 active grants of pat@example.com?") {
-		t.Errorf("confirmation:\n%s", confirm.body)
+	confirm := b.Get("/admin/grants/revoke?user_id="+e.user.ID).Want(t, http.StatusOK)
+	if !strings.Contains(confirm.Body, "Revoke 2 active grants of pat@example.com?") {
+		t.Errorf("confirmation:\n%s", confirm.Body)
 	}
-	b.post("/admin/grants/revoke", url.Values{"csrf_token": {confirm.csrf(t)}, "user_id": {e.user.ID}}).want(t, http.StatusSeeOther)
+	b.Post("/admin/grants/revoke", url.Values{"csrf_token": {confirm.CSRF(t)}, "user_id": {e.user.ID}}).Want(t, http.StatusSeeOther)
 	e.assertRevoked(g1, "1")
 	e.assertRevoked(g2, "2")
 	if g, _ := e.st.GrantByID(context.Background(), kept.ID); g.RevokedAt != nil {
@@ -288,29 +228,29 @@ func TestRevokeAllGrantsOfAUserFromThePage(t *testing.T) {
 func TestCreateClientPage(t *testing.T) {
 	e := newPageEnv(t)
 	b := e.browser(e.admin)
-	token := b.get("/admin/clients").want(t, http.StatusOK).csrf(t)
+	token := b.Get("/admin/clients").Want(t, http.StatusOK).CSRF(t)
 
-	p := b.post("/admin/clients", url.Values{"csrf_token": {token}, "name": {"Evil"}, "id": {"evil"}, "kind": {"web"},
-		"redirect_uris": {"javascript:alert(document.cookie)"}, "scopes": {"read:pets"}, "token_format": {"opaque"}}).want(t, http.StatusBadRequest)
-	if !strings.Contains(p.body, "redirect URI") || !strings.Contains(p.body, `value="Evil"`) {
-		t.Errorf("the form is not shown again with the problem and the input:\n%.3000s", p.body)
+	p := b.Post("/admin/clients", url.Values{"csrf_token": {token}, "name": {"Evil"}, "id": {"evil"}, "kind": {"web"},
+		"redirect_uris": {"javascript:alert(document.cookie)"}, "scopes": {"read:pets"}, "token_format": {"opaque"}}).Want(t, http.StatusBadRequest)
+	if !strings.Contains(p.Body, "redirect URI") || !strings.Contains(p.Body, `value="Evil"`) {
+		t.Errorf("the form is not shown again with the problem and the input:\n%.3000s", p.Body)
 	}
 	if _, err := e.st.ClientByID(context.Background(), "evil"); !identity.IsNotFound(err) {
 		t.Error("a client with a javascript: redirect URI was stored")
 	}
 
-	p = b.post("/admin/clients", url.Values{"csrf_token": {token}, "name": {"Vet Portal"}, "id": {"vet-portal"}, "kind": {"web"},
+	p = b.Post("/admin/clients", url.Values{"csrf_token": {token}, "name": {"Vet Portal"}, "id": {"vet-portal"}, "kind": {"web"},
 		"redirect_uris": {"https://vet.example/cb\r\nhttps://vet.example/cb2"}, "scopes": {"read:pets", "offline_access"},
-		"token_format": {"jwt"}}).want(t, http.StatusCreated)
-	secret := regexp.MustCompile(`pst_cs_[A-Za-z0-9_-]{43}`).FindString(p.body)
-	if secret == "" || !strings.Contains(p.body, "will not be shown again") {
-		t.Fatalf("the secret is not shown once:\n%.3000s", p.body)
+		"token_format": {"jwt"}}).Want(t, http.StatusCreated)
+	secret := regexp.MustCompile(`pst_cs_[A-Za-z0-9_-]{43}`).FindString(p.Body)
+	if secret == "" || !strings.Contains(p.Body, "will not be shown again") {
+		t.Fatalf("the secret is not shown once:\n%.3000s", p.Body)
 	}
 	c, err := e.st.ClientByID(context.Background(), "vet-portal")
 	if err != nil || len(c.RedirectURIs) != 2 || c.TokenFormat != "jwt" {
 		t.Fatalf("stored client %+v, %v", c, err)
 	}
-	if again := b.get("/admin/clients/vet-portal").want(t, http.StatusOK); strings.Contains(again.body, secret) {
+	if again := b.Get("/admin/clients/vet-portal").Want(t, http.StatusOK); strings.Contains(again.Body, secret) {
 		t.Error("the client page shows the secret again")
 	}
 }
@@ -321,40 +261,40 @@ func TestDisableUserFromThePage(t *testing.T) {
 	g := e.mustGrant(e.user.ID, "shop")
 	e.mustTokens(g, "u")
 	victim := e.browser(e.user)
-	victim.get("/test/signin/" + e.user.ID)
+	victim.Get("/test/signin/" + e.user.ID)
 	b := e.browser(e.admin)
-	confirm := b.get("/admin/users/"+e.user.ID+"/disable").want(t, http.StatusOK)
-	if !strings.Contains(confirm.body, "1 connected app loses access") {
-		t.Errorf("confirmation:\n%s", confirm.body)
+	confirm := b.Get("/admin/users/"+e.user.ID+"/disable").Want(t, http.StatusOK)
+	if !strings.Contains(confirm.Body, "1 connected app loses access") {
+		t.Errorf("confirmation:\n%s", confirm.Body)
 	}
-	b.post("/admin/users/"+e.user.ID+"/disable", url.Values{"csrf_token": {confirm.csrf(t)}}).want(t, http.StatusSeeOther)
+	b.Post("/admin/users/"+e.user.ID+"/disable", url.Values{"csrf_token": {confirm.CSRF(t)}}).Want(t, http.StatusSeeOther)
 	e.assertRevoked(g, "u")
 	if u, _ := e.st.UserByID(context.Background(), e.user.ID); !u.Disabled {
 		t.Error("user not disabled")
 	}
 	// Their own session is over too: the page they hold redirects to login.
-	if p := victim.get("/admin"); p.status != http.StatusSeeOther {
-		t.Errorf("disabled user's session still answers %d", p.status)
+	if p := victim.Get("/admin"); p.Status != http.StatusSeeOther {
+		t.Errorf("disabled user's session still answers %d", p.Status)
 	}
 	// An admin cannot disable their own account from the console either.
-	self := b.get("/admin/users/"+e.admin.ID).want(t, http.StatusOK)
-	if strings.Contains(self.body, "/admin/users/"+e.admin.ID+"/disable") {
+	self := b.Get("/admin/users/"+e.admin.ID).Want(t, http.StatusOK)
+	if strings.Contains(self.Body, "/admin/users/"+e.admin.ID+"/disable") {
 		t.Error("the console offers to disable your own account")
 	}
-	b.post("/admin/users/"+e.admin.ID+"/disable", url.Values{"csrf_token": {self.csrf(t)}}).want(t, http.StatusBadRequest)
+	b.Post("/admin/users/"+e.admin.ID+"/disable", url.Values{"csrf_token": {self.CSRF(t)}}).Want(t, http.StatusBadRequest)
 }
 
 func TestResetPasswordPageNeverEchoesThePassword(t *testing.T) {
 	e := newPageEnv(t)
 	b := e.browser(e.admin)
-	token := b.get("/admin/users/" + e.user.ID).csrf(t)
-	p := b.post("/admin/users/"+e.user.ID+"/password", url.Values{"csrf_token": {token},
-		"password": {"new secret words"}, "password_confirm": {"new secret wordz"}}).want(t, http.StatusBadRequest)
-	if !strings.Contains(p.body, "The two passwords differ") || strings.Contains(p.body, "new secret") {
-		t.Errorf("mismatch page:\n%.2000s", p.body)
+	token := b.Get("/admin/users/" + e.user.ID).CSRF(t)
+	p := b.Post("/admin/users/"+e.user.ID+"/password", url.Values{"csrf_token": {token},
+		"password": {"new secret words"}, "password_confirm": {"new secret wordz"}}).Want(t, http.StatusBadRequest)
+	if !strings.Contains(p.Body, "The two passwords differ") || strings.Contains(p.Body, "new secret") {
+		t.Errorf("mismatch page:\n%.2000s", p.Body)
 	}
-	b.post("/admin/users/"+e.user.ID+"/password", url.Values{"csrf_token": {token},
-		"password": {"new secret words"}, "password_confirm": {"new secret words"}}).want(t, http.StatusSeeOther)
+	b.Post("/admin/users/"+e.user.ID+"/password", url.Values{"csrf_token": {token},
+		"password": {"new secret words"}, "password_confirm": {"new secret words"}}).Want(t, http.StatusSeeOther)
 	if strings.Contains(e.logs.String(), "new secret words") || strings.Contains(e.dumpAuditTable(), "new secret words") {
 		t.Error("the new password reached the log or the audit table")
 	}
@@ -365,27 +305,27 @@ func TestResetPasswordPageNeverEchoesThePassword(t *testing.T) {
 func TestClientOriginsOnThePage(t *testing.T) {
 	e := newPageEnv(t)
 	b := e.browser(e.admin)
-	token := b.get("/admin/clients").want(t, http.StatusOK).csrf(t)
-	p := b.post("/admin/clients", url.Values{"csrf_token": {token}, "name": {"Bad SPA"}, "id": {"bad-spa"}, "kind": {"native"},
+	token := b.Get("/admin/clients").Want(t, http.StatusOK).CSRF(t)
+	p := b.Post("/admin/clients", url.Values{"csrf_token": {token}, "name": {"Bad SPA"}, "id": {"bad-spa"}, "kind": {"native"},
 		"redirect_uris": {"https://spa.example/cb"}, "allowed_origins": {"https://static.example/path"}, "scopes": {"read:pets"},
-		"token_format": {"opaque"}}).want(t, http.StatusBadRequest)
-	if !strings.Contains(p.body, "without path") || !strings.Contains(p.body, "https://static.example/path") {
-		t.Errorf("the form is not shown again with the problem and the input:\n%.3000s", p.body)
+		"token_format": {"opaque"}}).Want(t, http.StatusBadRequest)
+	if !strings.Contains(p.Body, "without path") || !strings.Contains(p.Body, "https://static.example/path") {
+		t.Errorf("the form is not shown again with the problem and the input:\n%.3000s", p.Body)
 	}
-	b.post("/admin/clients", url.Values{"csrf_token": {token}, "name": {"SPA"}, "id": {"spa"}, "kind": {"native"},
+	b.Post("/admin/clients", url.Values{"csrf_token": {token}, "name": {"SPA"}, "id": {"spa"}, "kind": {"native"},
 		"redirect_uris": {"https://spa.example/cb"}, "allowed_origins": {"https://static.example\r\nhttp://127.0.0.1:5173"}, "scopes": {"read:pets"},
-		"token_format": {"opaque"}}).want(t, http.StatusCreated)
+		"token_format": {"opaque"}}).Want(t, http.StatusCreated)
 	c, err := e.st.ClientByID(context.Background(), "spa")
 	if err != nil || strings.Join(c.AllowedOrigins, " ") != "https://static.example http://127.0.0.1:5173" {
 		t.Fatalf("stored client %+v, %v", c, err)
 	}
-	page := b.get("/admin/clients/spa").want(t, http.StatusOK)
-	if !strings.Contains(page.body, `name="allowed_origins"`) || !strings.Contains(page.body, "http://127.0.0.1:5173") {
-		t.Errorf("client page does not show the allowed origins:\n%.3000s", page.body)
+	page := b.Get("/admin/clients/spa").Want(t, http.StatusOK)
+	if !strings.Contains(page.Body, `name="allowed_origins"`) || !strings.Contains(page.Body, "http://127.0.0.1:5173") {
+		t.Errorf("client page does not show the allowed origins:\n%.3000s", page.Body)
 	}
-	token = page.csrf(t)
-	b.post("/admin/clients/spa", url.Values{"csrf_token": {token}, "name": {"SPA"}, "redirect_uris": {"https://spa.example/cb"},
-		"allowed_origins": {""}, "scopes": {"read:pets"}, "token_format": {"opaque"}}).want(t, http.StatusSeeOther)
+	token = page.CSRF(t)
+	b.Post("/admin/clients/spa", url.Values{"csrf_token": {token}, "name": {"SPA"}, "redirect_uris": {"https://spa.example/cb"},
+		"allowed_origins": {""}, "scopes": {"read:pets"}, "token_format": {"opaque"}}).Want(t, http.StatusSeeOther)
 	if c, _ := e.st.ClientByID(context.Background(), "spa"); len(c.AllowedOrigins) != 0 {
 		t.Errorf("clearing the field left %v", c.AllowedOrigins)
 	}
@@ -396,20 +336,20 @@ func TestClientOriginsOnThePage(t *testing.T) {
 func TestConsoleRefusesPasswordEqualToEmail(t *testing.T) {
 	e := newPageEnv(t)
 	b := e.browser(e.admin)
-	token := b.get("/admin/users").csrf(t)
-	p := b.post("/admin/users", url.Values{"csrf_token": {token}, "email": {"console.person@example.com"},
-		"password": {"Console.Person@example.com"}, "password_confirm": {"Console.Person@example.com"}}).want(t, http.StatusBadRequest)
-	if !strings.Contains(p.body, "must not be the email address") {
-		t.Errorf("create page:\n%.2000s", p.body)
+	token := b.Get("/admin/users").CSRF(t)
+	p := b.Post("/admin/users", url.Values{"csrf_token": {token}, "email": {"console.person@example.com"},
+		"password": {"Console.Person@example.com"}, "password_confirm": {"Console.Person@example.com"}}).Want(t, http.StatusBadRequest)
+	if !strings.Contains(p.Body, "must not be the email address") {
+		t.Errorf("create page:\n%.2000s", p.Body)
 	}
 	if _, err := e.st.UserByEmail(context.Background(), "console.person@example.com"); err == nil {
 		t.Fatal("the refused account was created")
 	}
-	token = b.get("/admin/users/" + e.user.ID).csrf(t)
-	p = b.post("/admin/users/"+e.user.ID+"/password", url.Values{"csrf_token": {token},
-		"password": {strings.ToUpper(e.user.Email)}, "password_confirm": {strings.ToUpper(e.user.Email)}}).want(t, http.StatusBadRequest)
-	if !strings.Contains(p.body, "must not be the email address") {
-		t.Errorf("reset page:\n%.2000s", p.body)
+	token = b.Get("/admin/users/" + e.user.ID).CSRF(t)
+	p = b.Post("/admin/users/"+e.user.ID+"/password", url.Values{"csrf_token": {token},
+		"password": {strings.ToUpper(e.user.Email)}, "password_confirm": {strings.ToUpper(e.user.Email)}}).Want(t, http.StatusBadRequest)
+	if !strings.Contains(p.Body, "must not be the email address") {
+		t.Errorf("reset page:\n%.2000s", p.Body)
 	}
 	if u, _ := e.st.UserByID(context.Background(), e.user.ID); password.Verify(u.PasswordHash, strings.ToUpper(e.user.Email)) {
 		t.Error("the refused reset changed the password")

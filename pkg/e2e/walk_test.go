@@ -23,6 +23,8 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"github.com/petstore-auth/petstore-auth/pkg/logtest"
 )
 
 var screenshots = flag.Bool("screenshots", false, "write the README screenshots to docs/screenshots")
@@ -289,7 +291,7 @@ func (p *procs) start(name string, extra []string, args ...string) {
 	p.t.Helper()
 	cmd := exec.Command(filepath.Join(p.bin, name), args...)
 	cmd.Dir, cmd.Env = p.dir, p.environ(extra)
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		p.t.Fatal(err)
@@ -312,23 +314,6 @@ func (p *procs) start(name string, extra []string, args ...string) {
 			p.t.Logf("--- %s log ---\n%s", name, logs.String())
 		}
 	})
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // waitOK waits until u answers 200 (the program has started).

@@ -1,26 +1,18 @@
 package opstest
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/petstore-auth/petstore-auth/pkg/config"
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
-	"github.com/petstore-auth/petstore-auth/pkg/password"
-	"github.com/petstore-auth/petstore-auth/pkg/server"
+	"github.com/petstore-auth/petstore-auth/pkg/servertest"
 	"github.com/petstore-auth/petstore-auth/pkg/store/storetest"
 	"github.com/petstore-auth/petstore-auth/pkg/webtest"
 )
@@ -43,9 +35,7 @@ func baseConfig(t *testing.T, dbURL string) config.Config {
 	return cfg
 }
 
-func sqliteURL(t *testing.T) string {
-	return "sqlite://" + filepath.Join(t.TempDir(), "auth.db")
-}
+func sqliteURL(t *testing.T) string { return servertest.SQLiteURL(t) }
 
 // postgresURL returns a fresh schema, or skips when PostgreSQL is not
 // configured.
@@ -57,20 +47,11 @@ func postgresURL(t *testing.T) string {
 }
 
 // replica is one petstore-auth process: its server and its HTTP front.
-type replica struct {
-	s  *server.Server
-	ts *httptest.Server
-}
+type replica = *servertest.Server
 
 func openReplica(t *testing.T, cfg config.Config) replica {
 	t.Helper()
-	s, err := server.Open(context.Background(), cfg, server.Options{Logger: slog.New(slog.DiscardHandler), Web: webtest.Files()})
-	if err != nil {
-		t.Fatalf("open replica: %v", err)
-	}
-	ts := httptest.NewServer(s.Handler)
-	t.Cleanup(func() { ts.Close(); s.Close() })
-	return replica{s, ts}
+	return servertest.MustOpen(t, servertest.Options{Config: &cfg})
 }
 
 type creds struct{ id, secret string }
@@ -82,57 +63,27 @@ type fixtures struct {
 
 func seed(t *testing.T, r replica) fixtures {
 	t.Helper()
-	ctx := context.Background()
-	mk := func(c *identity.Client) creds {
-		c.ID = identity.NewClientID(c.Name)
-		var secret string
-		secret, c.SecretHash = identity.NewClientSecret()
-		if c.TokenFormat == "" {
-			c.TokenFormat = identity.TokenFormatOpaque
-		}
-		if err := r.s.Store.CreateClient(ctx, c); err != nil {
-			t.Fatalf("create client %s: %v", c.Name, err)
-		}
-		return creds{c.ID, secret}
+	mk := func(c identity.Client) creds {
+		cl := r.MustClient(t, c)
+		return creds{cl.ID, cl.Secret}
 	}
 	f := fixtures{
-		web: mk(&identity.Client{Name: "MyApp", RedirectURIs: []string{callbackURI},
+		web: mk(identity.Client{Name: "MyApp", RedirectURIs: []string{callbackURI},
 			GrantTypes: []string{identity.GrantAuthorizationCode, identity.GrantRefreshToken},
 			Scopes:     []string{identity.ScopeReadPets, identity.ScopeOfflineAccess}}),
-		svc: mk(&identity.Client{Name: "svc", GrantTypes: []string{identity.GrantClientCredentials},
+		svc: mk(identity.Client{Name: "svc", GrantTypes: []string{identity.GrantClientCredentials},
 			Scopes: []string{identity.ScopeReadPets}}),
-		rs: mk(&identity.Client{Name: "api", GrantTypes: []string{identity.GrantClientCredentials}, CanIntrospect: true}),
+		rs: mk(identity.Client{Name: "api", GrantTypes: []string{identity.GrantClientCredentials}, CanIntrospect: true}),
 	}
-	hash, err := password.Hash(userPass)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.s.Store.CreateUser(ctx, &identity.User{Email: userEmail, PasswordHash: hash}); err != nil {
-		t.Fatal(err)
-	}
+	r.MustUser(t, userEmail, userPass)
 	return f
 }
 
 // post sends a form with Basic client credentials and decodes a JSON answer.
 func post(t *testing.T, c *http.Client, u string, cr creds, form url.Values) (int, map[string]any, string) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if cr.id != "" {
-		req.SetBasicAuth(url.QueryEscape(cr.id), url.QueryEscape(cr.secret))
-	}
-	if c == nil {
-		c = http.DefaultClient
-	}
-	res, err := c.Do(req)
-	if err != nil {
-		t.Fatalf("POST %s: %v", u, err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	var m map[string]any
-	_ = json.Unmarshal(b, &m)
-	return res.StatusCode, m, string(b)
+	r := servertest.PostForm(t, c, u, servertest.Client{ID: cr.id, Secret: cr.secret}, form)
+	return r.Status, r.JSON, string(r.Body)
 }
 
 func clientCredentials(t *testing.T, base string, svc creds) string {
@@ -154,50 +105,16 @@ func active(t *testing.T, base string, rs creds, token string) bool {
 	return m["active"] == true
 }
 
-// browser is a user agent with a cookie jar. Cookies ignore ports, so one
-// jar talks to every replica on 127.0.0.1 with the same session cookie, the
-// way a browser talks to replicas behind one load balancer.
-type browser struct {
-	t *testing.T
-	c *http.Client
+// newBrowser is a user agent with a cookie jar. Cookies ignore ports, so
+// one jar talks to every replica on 127.0.0.1 with the same session
+// cookie, the way a browser talks to replicas behind one load balancer.
+func newBrowser(t *testing.T) *webtest.Browser {
+	return webtest.NewBrowser(t, "", webtest.BrowserOptions{Follow: func(u *url.URL) bool {
+		return u.Hostname() == "127.0.0.1" // not the app's callback
+	}})
 }
 
-func newBrowser(t *testing.T) *browser {
-	jar, _ := cookiejar.New(nil)
-	return &browser{t, &http.Client{Jar: jar, CheckRedirect: func(req *http.Request, _ []*http.Request) error {
-		if req.URL.Hostname() != "127.0.0.1" {
-			return http.ErrUseLastResponse // the app's callback
-		}
-		return nil
-	}}}
-}
-
-type page struct {
-	status   int
-	body     string
-	location string
-	path     string
-}
-
-func (b *browser) do(method, u, origin string, form url.Values) page {
-	b.t.Helper()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req, _ := http.NewRequest(method, u, body)
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Origin", origin)
-	}
-	res, err := b.c.Do(req)
-	if err != nil {
-		b.t.Fatalf("%s %s: %v", method, u, err)
-	}
-	defer res.Body.Close()
-	rb, _ := io.ReadAll(res.Body)
-	return page{res.StatusCode, string(rb), res.Header.Get("Location"), res.Request.URL.Path}
-}
+type page = webtest.Page
 
 // authURL starts an authorization with PKCE and returns the verifier.
 func authURL(base string, web creds, scope string) (string, string) {
@@ -213,9 +130,9 @@ func authURL(base string, web creds, scope string) (string, string) {
 // codeFrom reads the code from a redirect to the app.
 func codeFrom(t *testing.T, p page) string {
 	t.Helper()
-	u, err := url.Parse(p.location)
-	if p.status/100 != 3 || err != nil || !strings.HasPrefix(p.location, callbackURI+"?") || u.Query().Get("code") == "" {
-		t.Fatalf("expected a redirect to the app with a code, got %d at %s → %q: %.300s", p.status, p.path, p.location, p.body)
+	u, err := url.Parse(p.Location)
+	if p.Status/100 != 3 || err != nil || !strings.HasPrefix(p.Location, callbackURI+"?") || u.Query().Get("code") == "" {
+		t.Fatalf("expected a redirect to the app with a code, got %d at %s → %q: %.300s", p.Status, p.Path(), p.Location, p.Body)
 	}
 	return u.Query().Get("code")
 }

@@ -35,13 +35,13 @@ func TestSQLiteConcurrentWriters(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for range rounds {
-				st, m, body := post(t, nil, r.ts.URL+"/oauth2/token", f.svc, url.Values{"grant_type": {"client_credentials"}})
+				st, m, body := post(t, nil, r.URL+"/oauth2/token", f.svc, url.Values{"grant_type": {"client_credentials"}})
 				if st != http.StatusOK || strings.Contains(strings.ToLower(body), "locked") {
 					fail(fmt.Sprintf("token: %d %.200s", st, body))
 					continue
 				}
 				tok, _ := m["access_token"].(string)
-				st, _, body = post(t, nil, r.ts.URL+"/oauth2/revoke", f.svc, url.Values{"token": {tok}})
+				st, _, body = post(t, nil, r.URL+"/oauth2/revoke", f.svc, url.Values{"token": {tok}})
 				if st != http.StatusOK || strings.Contains(strings.ToLower(body), "locked") {
 					fail(fmt.Sprintf("revoke: %d %.200s", st, body))
 				}
@@ -61,8 +61,8 @@ func TestSQLiteConcurrentWriters(t *testing.T) {
 func TestDatabaseOutage(t *testing.T) {
 	r := openReplica(t, baseConfig(t, sqliteURL(t)))
 	f := seed(t, r)
-	tok := clientCredentials(t, r.ts.URL, f.svc)
-	if err := r.s.Store.DB().Close(); err != nil { // the database disappears
+	tok := clientCredentials(t, r.URL, f.svc)
+	if err := r.Store.DB().Close(); err != nil { // the database disappears
 		t.Fatal(err)
 	}
 	c := &http.Client{Timeout: 15 * time.Second} // a hang fails the test instead of stalling it
@@ -78,7 +78,7 @@ func TestDatabaseOutage(t *testing.T) {
 		{"token endpoint", "/oauth2/token", url.Values{"grant_type": {"client_credentials"}}, f.svc, http.StatusServiceUnavailable},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			req, _ := http.NewRequest(http.MethodPost, r.ts.URL+tc.path, strings.NewReader(tc.form.Encode()))
+			req, _ := http.NewRequest(http.MethodPost, r.URL+tc.path, strings.NewReader(tc.form.Encode()))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			req.SetBasicAuth(url.QueryEscape(tc.client.id), url.QueryEscape(tc.client.secret))
 			res, err := c.Do(req)
@@ -99,7 +99,7 @@ func TestDatabaseOutage(t *testing.T) {
 		})
 	}
 	for path, want := range map[string]int{"/healthz": http.StatusOK, "/readyz": http.StatusServiceUnavailable, "/.well-known/jwks.json": http.StatusOK} {
-		res, err := c.Get(r.ts.URL + path)
+		res, err := c.Get(r.URL + path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -116,7 +116,7 @@ func TestDatabaseOutage(t *testing.T) {
 func TestBadInputAtVolume(t *testing.T) {
 	rep := openReplica(t, baseConfig(t, sqliteURL(t)))
 	f := seed(t, rep)
-	srv := server.HTTPServer(rep.s.Handler)
+	srv := server.HTTPServer(rep.Handler)
 	srv.ReadHeaderTimeout = time.Second // production is 5 s; shorter keeps the test quick
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -16,16 +16,16 @@ import (
 func TestMetricsAndProbes(t *testing.T) {
 	r := openReplica(t, baseConfig(t, sqliteURL(t)))
 	f := seed(t, r)
-	clientCredentials(t, r.ts.URL, f.svc)
-	clientCredentials(t, r.ts.URL, f.svc)
+	clientCredentials(t, r.URL, f.svc)
+	clientCredentials(t, r.URL, f.svc)
 	br := newBrowser(t)
-	p := br.do(http.MethodGet, r.ts.URL+"/login", "", nil)
-	form := webtest.Hidden(p.body)
+	p := br.Get(r.URL + "/login")
+	form := webtest.Hidden(p.Body)
 	form.Set("email", userEmail)
 	form.Set("password", "wrong password")
-	br.do(http.MethodPost, r.ts.URL+"/login", r.ts.URL, form)
+	br.Post(r.URL+"/login", form, "Origin", r.URL)
 
-	req, _ := http.NewRequest(http.MethodGet, r.ts.URL+"/readyz", nil)
+	req, _ := http.NewRequest(http.MethodGet, r.URL+"/readyz", nil)
 	req.Header.Set("X-Request-ID", "trace-42")
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -48,7 +48,7 @@ func TestMetricsAndProbes(t *testing.T) {
 	// Audit events reach the counter when their batch is written.
 	var body string
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		res, err := http.Get(r.ts.URL + "/metrics")
+		res, err := http.Get(r.URL + "/metrics")
 		if err != nil {
 			t.Fatal(err)
 		}

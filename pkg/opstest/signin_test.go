@@ -54,13 +54,13 @@ func TestSignInBehindProxy(t *testing.T) {
 			emails := make([]string, 51)
 			for i := range emails {
 				emails[i] = fmt.Sprintf("user%d-%s@example.com", i, run)
-				if err := replicas[0].s.Store.CreateUser(context.Background(), &identity.User{Email: emails[i], PasswordHash: hash}); err != nil {
+				if err := replicas[0].Store.CreateUser(context.Background(), &identity.User{Email: emails[i], PasswordHash: hash}); err != nil {
 					t.Fatal(err)
 				}
 			}
 			signIn := func(i int, email, pw, xff string) *http.Response {
 				t.Helper()
-				base := replicas[i%len(replicas)].ts.URL
+				base := replicas[i%len(replicas)].URL
 				jar, _ := cookiejar.New(nil)
 				c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 				do := func(req *http.Request) *http.Response {

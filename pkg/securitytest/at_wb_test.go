@@ -51,18 +51,18 @@ func TestWB12_ClickjackingAndSecurityHeaders(t *testing.T) {
 	e := sharedSQLite(t)
 	b := e.browser()
 	v := oauth2.GenerateVerifier()
-	login := b.get(e.authURL(e.web, webCallback, v, nil))
-	consent := b.signIn(login, e.alice)
+	login := b.Get(e.authURL(e.web, webCallback, v, nil))
+	consent := e.signIn(b, login, e.alice)
 	pages := map[string]page{
 		"login": login, "consent": consent,
-		"error": b.get(e.authURL(e.web, "https://evil.example/cb", v, nil)),
-		"404":   b.get(e.as.URL + "/no/such/page"),
+		"error": b.Get(e.authURL(e.web, "https://evil.example/cb", v, nil)),
+		"404":   b.Get(e.as.URL + "/no/such/page"),
 	}
 	for name, p := range pages {
-		h := p.header
+		h := p.Header
 		csp := h.Get("Content-Security-Policy")
 		if !strings.Contains(csp, "frame-ancestors 'none'") || h.Get("X-Frame-Options") != "DENY" {
-			t.Errorf("%s (%d): frameable: CSP %q XFO %q", name, p.status, csp, h.Get("X-Frame-Options"))
+			t.Errorf("%s (%d): frameable: CSP %q XFO %q", name, p.Status, csp, h.Get("X-Frame-Options"))
 		}
 		if h.Get("Referrer-Policy") != "no-referrer" || h.Get("X-Content-Type-Options") != "nosniff" {
 			t.Errorf("%s: Referrer-Policy %q nosniff %q", name, h.Get("Referrer-Policy"), h.Get("X-Content-Type-Options"))

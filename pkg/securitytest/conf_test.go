@@ -29,14 +29,14 @@ func TestFailedSignInAuditKeepsNoTypedText(t *testing.T) {
 		}
 		for _, s := range typed {
 			b := e.browser()
-			p := b.signIn(b.get(e.as.URL+"/login"), user{Email: s, Password: "whatever-password-1"})
-			if p.status != http.StatusUnauthorized {
-				t.Fatalf("sign-in as %q: HTTP %d, want 401", s, p.status)
+			p := e.signIn(b, b.Get(e.as.URL+"/login"), user{Email: s, Password: "whatever-password-1"})
+			if p.Status != http.StatusUnauthorized {
+				t.Fatalf("sign-in as %q: HTTP %d, want 401", s, p.Status)
 			}
 		}
 		b := e.browser()
-		if p := b.signIn(b.get(e.as.URL+"/login"), user{Email: e.bob.Email, Password: "Wrong-Password-For-Bob"}); p.status != http.StatusUnauthorized {
-			t.Fatalf("wrong password: HTTP %d", p.status)
+		if p := e.signIn(b, b.Get(e.as.URL+"/login"), user{Email: e.bob.Email, Password: "Wrong-Password-For-Bob"}); p.Status != http.StatusUnauthorized {
+			t.Fatalf("wrong password: HTTP %d", p.Status)
 		}
 		ctx := context.Background()
 		events, _, err := e.srv.Audit.ListAudit(ctx, identity.AuditFilter{Type: "login.failure"})
@@ -83,25 +83,25 @@ func TestNarrowedConsentRevokesBroaderTokens(t *testing.T) {
 	fresh(t, func(e *env) {
 		for _, c := range []client{e.web, e.jwt} {
 			b := e.aliceBrowser()
-			broad := b.login(c, "read:pets write:pets offline_access")
+			broad := e.login(b, c, "read:pets write:pets offline_access")
 			if got := broad.resp.str("scope"); !strings.Contains(got, "write:pets") || broad.refresh == "" {
 				t.Fatalf("%s: first connection granted %q", c.ID, got)
 			}
-			if acct := b.get(e.as.URL + "/account"); !strings.Contains(acct.body, ">Manage your pets</li>") {
+			if acct := b.Get(e.as.URL + "/account"); !strings.Contains(acct.Body, ">Manage your pets</li>") {
 				t.Fatalf("%s: the account page does not show the write permission before narrowing", c.ID)
 			}
 
 			// Connect again, unticking "Manage your pets".
 			v := oauth2.GenerateVerifier()
-			p := b.get(e.authURL(c, callbackOf(c), v, url.Values{"scope": {"read:pets write:pets offline_access"}, "prompt": {"consent"}}))
-			q := e.redirectQuery(b.consent(p, "allow", "read:pets", "offline_access"))
+			p := b.Get(e.authURL(c, callbackOf(c), v, url.Values{"scope": {"read:pets write:pets offline_access"}, "prompt": {"consent"}}))
+			q := e.redirectQuery(e.consent(b, p, "allow", "read:pets", "offline_access"))
 			r := e.redeem(c, q.Get("code"), v)
 			if r.status != http.StatusOK || strings.Contains(r.str("scope"), "write:pets") {
 				t.Fatalf("%s: narrowed code: %d %s", c.ID, r.status, r.body)
 			}
 			narrow := tokens{access: r.str("access_token"), refresh: r.str("refresh_token"), resp: r}
 
-			if acct := b.get(e.as.URL + "/account"); strings.Contains(acct.body, ">Manage your pets</li>") || !strings.Contains(acct.body, ">View your pets</li>") {
+			if acct := b.Get(e.as.URL + "/account"); strings.Contains(acct.Body, ">Manage your pets</li>") || !strings.Contains(acct.Body, ">View your pets</li>") {
 				t.Errorf("%s: the account page does not show read-only access after narrowing", c.ID)
 			}
 			e.wantInactive(c.ID+": access token of the broader consent", broad.access)
@@ -145,25 +145,25 @@ func TestRD18_PromptAndRefusedParameters(t *testing.T) {
 	b := e.browser()
 	v := oauth2.GenerateVerifier()
 	// Signed in, consent remembered.
-	p := b.signIn(b.get(e.authURL(e.web, webCallback, v, url.Values{"scope": {"read:pets"}})), e.alice)
+	p := e.signIn(b, b.Get(e.authURL(e.web, webCallback, v, url.Values{"scope": {"read:pets"}})), e.alice)
 	if !isConsentPage(p) {
-		t.Fatalf("expected the consent page, got %d at %s", p.status, p.url)
+		t.Fatalf("expected the consent page, got %d at %s", p.Status, p.URL)
 	}
-	form := webtest.Hidden(p.body)
+	form := webtest.Hidden(p.Body)
 	form.Set("decision", "allow")
 	form.Set("scope", "read:pets")
 	form.Set("remember", "on")
-	if q := e.redirectQuery(b.post("/oauth2/consent", form)); q.Get("code") == "" {
+	if q := e.redirectQuery(b.Post("/oauth2/consent", form)); q.Get("code") == "" {
 		t.Fatalf("first connection: %v", q)
 	}
-	if q := e.redirectQuery(b.get(e.authURL(e.web, webCallback, v, url.Values{"scope": {"read:pets"}, "prompt": {"none"}}))); q.Get("code") == "" {
+	if q := e.redirectQuery(b.Get(e.authURL(e.web, webCallback, v, url.Values{"scope": {"read:pets"}, "prompt": {"none"}}))); q.Get("code") == "" {
 		t.Fatalf("prompt=none with a session and consent: %v", q)
 	}
-	p = b.get(e.authURL(e.web, webCallback, v, url.Values{"scope": {"read:pets"}, "prompt": {"login"}}))
+	p = b.Get(e.authURL(e.web, webCallback, v, url.Values{"scope": {"read:pets"}, "prompt": {"login"}}))
 	if !isLoginPage(p) {
-		t.Fatalf("prompt=login while signed in: %d at %s, want the sign-in page", p.status, p.url)
+		t.Fatalf("prompt=login while signed in: %d at %s, want the sign-in page", p.Status, p.URL)
 	}
-	q := e.redirectQuery(b.signIn(p, e.alice))
+	q := e.redirectQuery(e.signIn(b, p, e.alice))
 	if q.Get("code") == "" || q.Get("iss") != e.cfg.Issuer {
 		t.Fatalf("after signing in again: %v", q)
 	}
@@ -178,13 +178,13 @@ func TestRD18_PromptAndRefusedParameters(t *testing.T) {
 		{url.Values{"max_age": {"0"}}, "invalid_request"},
 	} {
 		tc.params.Set("scope", "read:pets")
-		e.wantErrorRedirect(fmt.Sprint(tc.params), b.get(e.authURL(e.web, webCallback, v, tc.params)).asResponse(), tc.wantErr, "state-0123456789")
+		e.wantErrorRedirect(fmt.Sprint(tc.params), asResponse(b.Get(e.authURL(e.web, webCallback, v, tc.params))), tc.wantErr, "state-0123456789")
 	}
 	anon := e.browser()
-	e.wantErrorRedirect("prompt=none signed out", anon.get(e.authURL(e.web, webCallback, v, url.Values{"prompt": {"none"}})).asResponse(), "login_required", "state-0123456789")
+	e.wantErrorRedirect("prompt=none signed out", asResponse(anon.Get(e.authURL(e.web, webCallback, v, url.Values{"prompt": {"none"}}))), "login_required", "state-0123456789")
 }
 
 // asResponse is a page seen as the response that produced it.
-func (p page) asResponse() response {
-	return response{status: p.status, header: p.header, body: []byte(p.body)}
+func asResponse(p page) response {
+	return response{status: p.Status, header: p.Header, body: []byte(p.Body)}
 }

@@ -76,14 +76,14 @@ func (e *env) sweepCreds() *creds {
 	e.t.Helper()
 	b := e.aliceBrowser()
 	c := &creds{}
-	c.usedCode, c.usedVerifier = b.code(e.web, sweepScope)
+	c.usedCode, c.usedVerifier = e.code(b, e.web, sweepScope)
 	r := e.redeem(e.web, c.usedCode, c.usedVerifier)
 	if r.status != http.StatusOK {
 		e.t.Fatalf("redeem: %d %s", r.status, r.body)
 	}
 	c.access, c.refresh = r.str("access_token"), r.str("refresh_token")
 	rotate := func() (old, next string) {
-		tk := b.login(e.web, sweepScope)
+		tk := e.login(b, e.web, sweepScope)
 		r := e.refresh(e.web, tk.refresh)
 		if r.status != http.StatusOK {
 			e.t.Fatalf("refresh: %d %s", r.status, r.body)
@@ -93,13 +93,13 @@ func (e *env) sweepCreds() *creds {
 	c.rotated, c.successor = rotate()
 	c.rotated2, _ = rotate()
 	c.lateRotated, _ = rotate()
-	tk := b.login(e.web, sweepScope)
+	tk := e.login(b, e.web, sweepScope)
 	c.revokedAccess, c.revokedRefresh = tk.access, tk.refresh
 	if r := e.post("/oauth2/revoke", e.web, url.Values{"token": {tk.refresh}}); r.status != http.StatusOK {
 		e.t.Fatalf("revoke: %d %s", r.status, r.body)
 	}
-	c.jwtAccess = b.login(e.jwt, sweepScope).access
-	c.code, c.verifier = b.code(e.web, sweepScope) // last: it lives only seconds here
+	c.jwtAccess = e.login(b, e.jwt, sweepScope).access
+	c.code, c.verifier = e.code(b, e.web, sweepScope) // last: it lives only seconds here
 	return c
 }
 
@@ -315,7 +315,7 @@ func TestRefreshNarrowsScope(t *testing.T) {
 		for _, cl := range []client{outer.web, outer.jwt} {
 			outer.t.(*testing.T).Run(cl.ID, func(t *testing.T) {
 				e := &env{world: outer.world, t: t}
-				tk := e.aliceBrowser().login(cl, sweepScope)
+				tk := e.login(e.aliceBrowser(), cl, sweepScope)
 				// Not granted: refused, and the refresh token still works.
 				for _, bad := range []string{"read:pets admin", "read:pets nonsense", "read:pets read:pets"} {
 					r := e.token(cl, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tk.refresh}, "scope": {bad}})
@@ -386,7 +386,7 @@ func TestRevocationAnswers(t *testing.T) {
 	t.Parallel()
 	shared(t, func(e *env) {
 		b := e.aliceBrowser()
-		tk := b.login(e.web, sweepScope)
+		tk := e.login(b, e.web, sweepScope)
 		for _, tc := range []struct{ what, token, hint string }{
 			{"access token", tk.access, ""}, {"refresh token", tk.refresh, ""},
 			{"refresh token, hint refresh_token", tk.refresh, "refresh_token"}, {"access token, hint access_token", tk.access, "access_token"},
@@ -411,11 +411,11 @@ func TestRevocationAnswers(t *testing.T) {
 		// The hint is only a hint (§2.1): a wrong one still revokes.
 		wantOK("access token with hint refresh_token", e.post("/oauth2/revoke", e.web, url.Values{"token": {tk.access}, "token_type_hint": {"refresh_token"}}))
 		e.wantInactive("access token revoked with a wrong hint", tk.access)
-		tk = b.login(e.web, sweepScope)
+		tk = e.login(b, e.web, sweepScope)
 		wantOK("refresh token with hint access_token", e.post("/oauth2/revoke", e.web, url.Values{"token": {tk.refresh}, "token_type_hint": {"access_token"}}))
 		e.wantInactive("refresh token revoked with a wrong hint", tk.refresh)
 		e.wantInactive("its access token", tk.access)
-		tk = b.login(e.web, sweepScope)
+		tk = e.login(b, e.web, sweepScope)
 		wantOK("refresh token with an unknown hint", e.post("/oauth2/revoke", e.web, url.Values{"token": {tk.refresh}, "token_type_hint": {"id_token"}}))
 		e.wantInactive("refresh token revoked with an unknown hint", tk.refresh)
 	})
@@ -444,9 +444,9 @@ func TestRD03_LoopbackRuleByClientKind(t *testing.T) {
 		// registered URI applies) redeemed with another port.
 		b := e.aliceBrowser()
 		redeemAt := func(c client, uri string) response {
-			p := b.get(e.authURL(c, "", v, url.Values{"scope": {"read:pets"}, "redirect_uri": nil}))
+			p := b.Get(e.authURL(c, "", v, url.Values{"scope": {"read:pets"}, "redirect_uri": nil}))
 			if isConsentPage(p) {
-				p = b.consent(p, "allow")
+				p = e.consent(b, p, "allow")
 			}
 			q := e.redirectQuery(p)
 			if q.Get("code") == "" {

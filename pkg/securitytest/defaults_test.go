@@ -57,7 +57,7 @@ func TestSecureDefaultsTable(t *testing.T) {
 func TestStrictRotationWithoutGraceWindow(t *testing.T) {
 	t.Parallel()
 	e := freshSQLite(t, func(c *config.Config) { c.Tokens.RefreshGraceWindow = 0 })
-	t0 := e.aliceBrowser().login(e.web, "read:pets offline_access")
+	t0 := e.login(e.aliceBrowser(), e.web, "read:pets offline_access")
 	t1 := e.mustRefresh(e.web, t0.refresh)
 	wantTokenError(t, "immediate replay of RT0", e.refresh(e.web, t0.refresh), http.StatusBadRequest, "invalid_grant")
 	e.wantInactive("RT1 after the replay", t1.refresh)
@@ -72,9 +72,9 @@ func TestLogsCarryNoQueryStrings(t *testing.T) {
 	e := freshSQLite(t)
 	marker := "q-marker-7f3a9c"
 	b := e.browser()
-	b.get(e.authURL(e.web, webCallback, "unused-verifier-0123456789-0123456789-0123", url.Values{"state": {marker + "-state"}}))
-	b.get(e.as.URL + "/login?return_to=" + url.QueryEscape("/oauth2/auth?x="+marker+"-return"))
-	b.get(e.as.URL + "/nowhere?token=" + marker + "-token")
+	b.Get(e.authURL(e.web, webCallback, "unused-verifier-0123456789-0123456789-0123", url.Values{"state": {marker + "-state"}}))
+	b.Get(e.as.URL + "/login?return_to=" + url.QueryEscape("/oauth2/auth?x="+marker+"-return"))
+	b.Get(e.as.URL + "/nowhere?token=" + marker + "-token")
 	logs := e.logs.String()
 	if !strings.Contains(logs, "/oauth2/auth") {
 		t.Fatalf("the request log lacks the path; the check would be vacuous:\n%s", logs)
@@ -99,14 +99,14 @@ func TestSessionEndsOnPasswordChangeOrDisable(t *testing.T) {
 			{"disable", "/users/" + e.alice.ID + "/disable", nil},
 		} {
 			b := e.browser()
-			if p := b.signIn(b.get(e.as.URL+"/login"), e.alice); !strings.Contains(p.url, "/account") {
-				t.Fatalf("%s: sign-in landed at %s", change.name, p.url)
+			if p := e.signIn(b, b.Get(e.as.URL+"/login"), e.alice); !strings.Contains(p.URL, "/account") {
+				t.Fatalf("%s: sign-in landed at %s", change.name, p.URL)
 			}
 			if r := e.adminAPI(http.MethodPost, change.path, change.body); r.status >= 300 {
 				t.Fatalf("%s: %d %s", change.name, r.status, r.body)
 			}
-			if p := b.get(e.as.URL + "/account"); !isLoginPage(p) {
-				t.Errorf("%s: the old session still opens the account page (%d at %s)", change.name, p.status, p.url)
+			if p := b.Get(e.as.URL + "/account"); !isLoginPage(p) {
+				t.Errorf("%s: the old session still opens the account page (%d at %s)", change.name, p.Status, p.URL)
 			}
 			if change.name == "password change" {
 				e.remember("another fine passphrase 7", "new password")

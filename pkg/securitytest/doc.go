@@ -3,8 +3,8 @@
 // executable tests: one test per P0/P1 case, named after its ID
 // (TestPK09_ParallelCodeRedemption), black-box through real HTTP against
 // the whole authorization server (pkg/server) and the PetStore resource
-// server (pkg/petstore + pkg/bearer), on SQLite and, when
-// PETSTORE_TEST_POSTGRES_DSN is set, on PostgreSQL.
+// server (pkg/petstore + pkg/bearer), both started by pkg/servertest, on
+// SQLite and, when PETSTORE_TEST_POSTGRES_DSN is set, on PostgreSQL.
 //
 // The package has no exported API: it holds only tests. Every test
 // environment records the secrets that passed through it (client secrets,

@@ -2,16 +2,10 @@ package securitytest
 
 import (
 	"bytes"
-	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"html"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -25,17 +19,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gorilla/mux"
-	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, for the shared world's schema
 	"golang.org/x/oauth2"
 
-	"github.com/petstore-auth/petstore-auth/pkg/apikey"
 	"github.com/petstore-auth/petstore-auth/pkg/bearer"
 	"github.com/petstore-auth/petstore-auth/pkg/config"
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
-	"github.com/petstore-auth/petstore-auth/pkg/password"
+	"github.com/petstore-auth/petstore-auth/pkg/logtest"
 	"github.com/petstore-auth/petstore-auth/pkg/petstore"
-	"github.com/petstore-auth/petstore-auth/pkg/server"
+	"github.com/petstore-auth/petstore-auth/pkg/servertest"
 	"github.com/petstore-auth/petstore-auth/pkg/store/storetest"
 	"github.com/petstore-auth/petstore-auth/pkg/webtest"
 )
@@ -70,13 +61,9 @@ func (c *clock) Advance(d time.Duration) {
 }
 
 // client is a registered client and its plain secret (empty when public).
-type client struct {
-	ID, Secret string
-}
+type client = servertest.Client
 
-type user struct {
-	ID, Email, Password string
-}
+type user = servertest.User
 
 // world is one authorization server on one database, the PetStore
 // resource server in front of it, the catalogue's clients and two users.
@@ -85,12 +72,12 @@ type world struct {
 	dbURL string
 	cfg   config.Config
 	clock *clock
-	srv   *server.Server
+	srv   *servertest.Server
 	as    *httptest.Server
-	rs    *httptest.Server
+	rs    *servertest.API
 	ver   *bearer.Verifier
 	pets  *petstore.Store
-	logs  *syncBuffer
+	logs  *logtest.Buffer
 
 	web, other, spa, svc, rsc, jwt, admin client
 	alice, bob                            user
@@ -182,7 +169,7 @@ func sharedWorld(t *testing.T, db string) *world {
 	cleanup := func(f func()) { suite.cleanups = append(suite.cleanups, f) }
 	dbURL := "sqlite://" + filepath.Join(tempDir(), "auth.db")
 	if db == "postgres" {
-		dbURL = postgresSchema(t, cleanup)
+		dbURL = storetest.PostgresSchema(t, cleanup)
 	}
 	w := newWorld(t, dbURL, tempDir, cleanup)
 	suite.worlds[db] = w
@@ -231,126 +218,36 @@ func (r *reporter) Fatal(args ...any) {
 	runtime.Goexit()
 }
 
-// postgresSchema creates a schema for a shared world, dropped after the
-// suite.
-func postgresSchema(t *testing.T, cleanup func(func())) string {
-	dsn := os.Getenv(storetest.PostgresEnv)
-	admin, err := sql.Open("pgx", dsn)
-	if err == nil {
-		err = admin.Ping()
-	}
-	if err != nil {
-		t.Fatalf("%s is set but PostgreSQL is unreachable: %v", storetest.PostgresEnv, err)
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "t_" + hex.EncodeToString(b)
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	cleanup(func() { admin.Exec("DROP SCHEMA " + schema + " CASCADE"); admin.Close() })
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
-var (
-	hashOnce             sync.Once
-	aliceHash, bobHash   string
-	fixturePasswordError error
-)
-
-// passwordHashes computes the users' Argon2id hashes once per run.
-func passwordHashes(t testing.TB) (string, string) {
-	hashOnce.Do(func() {
-		aliceHash, fixturePasswordError = password.Hash(alicePassword)
-		if fixturePasswordError == nil {
-			bobHash, fixturePasswordError = password.Hash(bobPassword)
-		}
-	})
-	if fixturePasswordError != nil {
-		t.Fatal(fixturePasswordError)
-	}
-	return aliceHash, bobHash
-}
-
 // newWorld starts an authorization server on dbURL in development mode (the
 // issuer is the test server's own http loopback URL), a resource server
 // and the fixture.
 func newWorld(t testing.TB, dbURL string, tempDir func() string, cleanup func(func()), opts ...envOption) *world {
 	t.Helper()
-	ctx := context.Background()
-	e := &world{dbURL: dbURL, db: "sqlite", clock: &clock{}, logs: &syncBuffer{}, secrets: map[string]string{}}
+	e := &world{dbURL: dbURL, db: "sqlite", clock: &clock{}, secrets: map[string]string{}}
 	if strings.HasPrefix(dbURL, "postgres") {
 		e.db = "postgres"
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	issuer := "http://" + ln.Addr().String()
-	cfg := config.Default()
-	cfg.Dev = true
-	cfg.Issuer = issuer
-	cfg.DatabaseURL = dbURL
-	cfg.Secret = systemSecret
-	cfg.DataDir = tempDir()
-	for _, o := range opts {
-		o(&cfg)
-	}
-	e.cfg = cfg
-	logger := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv, err := server.Open(ctx, cfg, server.Options{Logger: logger, Web: webtest.Files(), Now: e.clock.Now})
-	if err != nil {
-		t.Fatalf("open server: %v", err)
-	}
-	e.srv = srv
-	e.as = &httptest.Server{Listener: ln, Config: &http.Server{Handler: srv.Handler}}
-	e.as.Start()
-	cleanup(func() { e.as.Close(); srv.Close() })
-
-	(&env{world: e, t: t}).seed(ctx)
-
-	e.pets, err = petstore.Open(ctx, "sqlite://"+filepath.Join(tempDir(), "pets.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.ver = &bearer.Verifier{Issuer: issuer, ClientID: e.rsc.ID, ClientSecret: e.rsc.Secret, Audience: cfg.Tokens.JWTAudience,
-		Mode: identity.EnvTest, Now: e.clock.Now, Logger: logger}
-	pollCtx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { e.ver.Run(pollCtx); close(done) }()
-	r := mux.NewRouter()
-	(&petstore.Handler{Store: e.pets, Verifier: e.ver, Logger: logger}).Mount(r)
-	e.rs = httptest.NewServer(r)
-	cleanup(func() { e.rs.Close(); stop(); <-done; e.pets.Close() })
+	e.srv = servertest.MustOpen(t, servertest.Options{DatabaseURL: dbURL, Now: e.clock.Now, Cleanup: cleanup, TempDir: tempDir,
+		Configure: func(cfg *config.Config) {
+			cfg.Secret = systemSecret
+			for _, o := range opts {
+				o(cfg)
+			}
+		}})
+	e.as, e.cfg, e.logs = e.srv.HTTP, e.srv.Config, e.srv.Logs
+	(&env{world: e, t: t}).seed()
+	e.rs = e.srv.StartAPI(t, e.rsc)
+	e.ver, e.pets = e.rs.Verifier, e.rs.Pets
 	return e
 }
 
 // seed registers the catalogue's clients and users directly in the store,
 // the way the CLI does.
-func (e *env) seed(ctx context.Context) {
-	t := e.t
-	t.Helper()
-	st := e.srv.Store
+func (e *env) seed() {
 	mk := func(c identity.Client) client {
-		var secret string
-		if !c.Public {
-			secret, c.SecretHash = identity.NewClientSecret()
-			e.remember(secret, "client secret of "+c.ID)
-		}
-		if c.TokenFormat == "" {
-			c.TokenFormat = identity.TokenFormatOpaque
-		}
-		if err := st.CreateClient(ctx, &c); err != nil {
-			t.Fatalf("create client %s: %v", c.ID, err)
-		}
-		return client{ID: c.ID, Secret: secret}
+		cl := e.srv.MustClient(e.t, c)
+		e.remember(cl.Secret, "client secret of "+cl.ID)
+		return cl
 	}
 	code := []string{identity.GrantAuthorizationCode, identity.GrantRefreshToken}
 	all := []string{identity.ScopeReadPets, identity.ScopeWritePets, identity.ScopeOfflineAccess}
@@ -364,24 +261,10 @@ func (e *env) seed(ctx context.Context) {
 		Scopes: all, TokenFormat: identity.TokenFormatJWT})
 	e.admin = mk(identity.Client{ID: "ops", Name: "Ops automation", GrantTypes: []string{identity.GrantClientCredentials}, Scopes: []string{identity.ScopeAdmin}})
 
-	ah, bh := passwordHashes(t)
-	for _, u := range []*user{{Email: "alice@example.com", Password: alicePassword}, {Email: "bob@example.com", Password: bobPassword}} {
-		hash := ah
-		if u.Password == bobPassword {
-			hash = bh
-		}
-		iu := &identity.User{Email: u.Email, PasswordHash: hash}
-		if err := st.CreateUser(ctx, iu); err != nil {
-			t.Fatal(err)
-		}
-		u.ID = iu.ID
-		e.remember(u.Password, "password of "+u.Email)
-		if u.Password == alicePassword {
-			e.alice = *u
-		} else {
-			e.bob = *u
-		}
-	}
+	e.alice = e.srv.MustUser(e.t, "alice@example.com", alicePassword)
+	e.bob = e.srv.MustUser(e.t, "bob@example.com", bobPassword)
+	e.remember(alicePassword, "password of alice@example.com")
+	e.remember(bobPassword, "password of bob@example.com")
 }
 
 // remember records a secret that must never be stored in plain form.
@@ -416,24 +299,6 @@ func checkNoSecretsAtRest(t testing.TB, e *world) {
 	}
 }
 
-// syncBuffer collects the server's logs.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // response is what a test observes of an HTTP answer.
 type response struct {
 	status int
@@ -448,14 +313,12 @@ var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Reques
 
 func (e *env) do(req *http.Request) response {
 	e.t.Helper()
-	res, err := noRedirects.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	body, _ := io.ReadAll(res.Body)
-	out := response{status: res.StatusCode, header: res.Header, body: body}
-	_ = json.Unmarshal(body, &out.json)
+	return e.seen(servertest.Do(e.t, noRedirects, req))
+}
+
+// seen turns an answer into a response and remembers the tokens in it.
+func (e *env) seen(r servertest.Response) response {
+	out := response{status: r.Status, header: r.Header, body: r.Body, json: r.JSON}
 	for _, k := range []string{"access_token", "refresh_token"} {
 		if s := out.str(k); s != "" {
 			e.remember(s, k)
@@ -464,23 +327,11 @@ func (e *env) do(req *http.Request) response {
 	return out
 }
 
-// post sends a form to the authorization server, authenticating as c with
-// HTTP Basic (RFC 6749 §2.3.1 encoding) when c has a secret, or with
-// client_id in the body for a public client. A zero c sends no credentials.
+// post sends a form to the authorization server as client c
+// (servertest.PostForm).
 func (e *env) post(path string, c client, form url.Values) response {
 	e.t.Helper()
-	if form == nil {
-		form = url.Values{}
-	}
-	if c.ID != "" && c.Secret == "" {
-		form.Set("client_id", c.ID)
-	}
-	req, _ := http.NewRequest(http.MethodPost, e.as.URL+path, strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if c.Secret != "" {
-		req.SetBasicAuth(url.QueryEscape(c.ID), url.QueryEscape(c.Secret))
-	}
-	return e.do(req)
+	return e.seen(servertest.PostForm(e.t, noRedirects, e.as.URL+path, c, form))
 }
 
 func (e *env) token(c client, form url.Values) response { return e.post("/oauth2/token", c, form) }
@@ -552,38 +403,21 @@ func (e *env) adminAPI(method, path string, body any) response {
 	return e.do(req)
 }
 
-// browser is one user agent with its own cookie jar. It follows redirects
-// within the authorization server and stops at a client's callback.
-type browser struct {
-	e *env
-	c *http.Client
-}
+// browser is a user agent of the world's server, failing e's test.
+func (e *env) browser() *webtest.Browser { return e.srv.BrowserWith(e.t, nil) }
 
-func (e *env) browser() *browser {
-	jar, _ := cookiejar.New(nil)
-	return e.browserWith(jar)
-}
-
-func (e *env) browserWith(jar http.CookieJar) *browser {
-	base := e.as.URL
-	return &browser{e: e, c: &http.Client{Jar: jar, CheckRedirect: func(req *http.Request, via []*http.Request) error {
-		if !strings.HasPrefix(req.URL.String(), base) {
-			return http.ErrUseLastResponse
-		}
-		return nil
-	}}}
-}
+func (e *env) browserWith(jar http.CookieJar) *webtest.Browser { return e.srv.BrowserWith(e.t, jar) }
 
 // aliceBrowser is a browser where alice is signed in, shared by the tests
 // of a world so that they do not each pay for (and rate-limit) a sign-in.
-func (e *env) aliceBrowser() *browser {
+func (e *env) aliceBrowser() *webtest.Browser {
 	e.t.Helper()
 	e.aliceOnce.Do(func() {
 		jar, _ := cookiejar.New(nil)
 		b := e.browserWith(jar)
-		p := b.get(e.as.URL + "/login")
-		if p = b.signIn(p, e.alice); p.status != http.StatusOK || !strings.Contains(p.url, "/account") {
-			e.t.Fatalf("sign-in: %d at %s", p.status, p.url)
+		p := b.Get(e.as.URL + "/login")
+		if p = e.signIn(b, p, e.alice); p.Status != http.StatusOK || !strings.Contains(p.URL, "/account") {
+			e.t.Fatalf("sign-in: %d at %s", p.Status, p.URL)
 		}
 		e.aliceJar = jar
 	})
@@ -594,72 +428,38 @@ func (e *env) aliceBrowser() *browser {
 }
 
 // page is what the browser shows: the last response after redirects.
-type page struct {
-	status   int
-	header   http.Header
-	body     string
-	location string
-	url      string
-}
+type page = webtest.Page
 
-func (b *browser) do(req *http.Request) page {
-	b.e.t.Helper()
-	res, err := b.c.Do(req)
-	if err != nil {
-		b.e.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	body, _ := io.ReadAll(res.Body)
-	return page{res.StatusCode, res.Header, string(body), res.Header.Get("Location"), res.Request.URL.String()}
-}
-
-func (b *browser) get(u string) page {
-	req, _ := http.NewRequest(http.MethodGet, u, nil)
-	return b.do(req)
-}
-
-// post submits a form the way a browser does from our own page.
-func (b *browser) post(path string, form url.Values) page {
-	req, _ := http.NewRequest(http.MethodPost, b.e.as.URL+path, strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Origin", b.e.as.URL)
-	req.Header.Set("Sec-Fetch-Site", "same-origin")
-	return b.do(req)
-}
-
-func isLoginPage(p page) bool   { return strings.Contains(p.body, `action="/login"`) }
-func isConsentPage(p page) bool { return strings.Contains(p.body, `name="decision"`) }
+func isLoginPage(p page) bool   { return strings.Contains(p.Body, `action="/login"`) }
+func isConsentPage(p page) bool { return strings.Contains(p.Body, `name="decision"`) }
 
 // signIn posts the login form of p with u's credentials.
-func (b *browser) signIn(p page, u user) page {
-	b.e.t.Helper()
+func (e *env) signIn(b *webtest.Browser, p page, u user) page {
+	e.t.Helper()
 	if !isLoginPage(p) {
-		b.e.t.Fatalf("expected the login page, got %d at %s: %.300s", p.status, p.url, p.body)
+		e.t.Fatalf("expected the login page, got %d at %s: %.300s", p.Status, p.URL, p.Body)
 	}
-	form := webtest.Hidden(p.body)
-	form.Set("email", u.Email)
-	form.Set("password", u.Password)
-	return b.post("/login", form)
+	return b.Submit(p, "/login", url.Values{"email": {u.Email}, "password": {u.Password}})
 }
 
 // consent answers the consent page of p; with no scopes, every requested
 // scope stays ticked.
-func (b *browser) consent(p page, decision string, scopes ...string) page {
-	b.e.t.Helper()
+func (e *env) consent(b *webtest.Browser, p page, decision string, scopes ...string) page {
+	e.t.Helper()
 	if !isConsentPage(p) {
-		b.e.t.Fatalf("expected the consent page, got %d at %s: %.300s", p.status, p.url, p.body)
+		e.t.Fatalf("expected the consent page, got %d at %s: %.300s", p.Status, p.URL, p.Body)
 	}
-	form := webtest.Hidden(p.body)
+	form := p.Hidden()
 	form.Set("decision", decision)
 	if scopes == nil {
-		for _, m := range regexp.MustCompile(`name="scope" value="([^"]+)"`).FindAllStringSubmatch(p.body, -1) {
+		for _, m := range regexp.MustCompile(`name="scope" value="([^"]+)"`).FindAllStringSubmatch(p.Body, -1) {
 			scopes = append(scopes, html.UnescapeString(m[1]))
 		}
 	}
 	for _, s := range scopes {
 		form.Add("scope", s)
 	}
-	return b.post("/oauth2/consent", form)
+	return b.Post("/oauth2/consent", form)
 }
 
 // authURL builds an authorization request for c; params override the
@@ -690,15 +490,14 @@ func callbackOf(c client) string {
 
 // authorize walks the flow in b as u (signing in and consenting to every
 // requested scope when asked) and returns the final redirect's query.
-func (b *browser) authorize(c client, u user, verifier string, params url.Values) url.Values {
-	e := b.e
+func (e *env) authorize(b *webtest.Browser, c client, u user, verifier string, params url.Values) url.Values {
 	e.t.Helper()
-	p := b.get(e.authURL(c, callbackOf(c), verifier, params))
+	p := b.Get(e.authURL(c, callbackOf(c), verifier, params))
 	if isLoginPage(p) {
-		p = b.signIn(p, u)
+		p = e.signIn(b, p, u)
 	}
 	if isConsentPage(p) {
-		p = b.consent(p, "allow")
+		p = e.consent(b, p, "allow")
 	}
 	return e.redirectQuery(p)
 }
@@ -707,10 +506,10 @@ func (b *browser) authorize(c client, u user, verifier string, params url.Values
 // query.
 func (e *env) redirectQuery(p page) url.Values {
 	e.t.Helper()
-	if p.status != http.StatusSeeOther && p.status != http.StatusFound {
-		e.t.Fatalf("expected a redirect to the client, got %d at %s: %.300s", p.status, p.url, p.body)
+	if p.Status != http.StatusSeeOther && p.Status != http.StatusFound {
+		e.t.Fatalf("expected a redirect to the client, got %d at %s: %.300s", p.Status, p.URL, p.Body)
 	}
-	u, err := url.Parse(p.location)
+	u, err := url.Parse(p.Location)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -727,12 +526,12 @@ type tokens struct {
 }
 
 // code returns a fresh code for c issued to alice, and its verifier.
-func (b *browser) code(c client, scope string) (code, verifier string) {
-	b.e.t.Helper()
+func (e *env) code(b *webtest.Browser, c client, scope string) (code, verifier string) {
+	e.t.Helper()
 	verifier = oauth2.GenerateVerifier()
-	q := b.authorize(c, b.e.alice, verifier, url.Values{"scope": {scope}})
+	q := e.authorize(b, c, e.alice, verifier, url.Values{"scope": {scope}})
 	if q.Get("code") == "" {
-		b.e.t.Fatalf("no code: %v", q)
+		e.t.Fatalf("no code: %v", q)
 	}
 	return q.Get("code"), verifier
 }
@@ -744,10 +543,9 @@ func (e *env) redeem(c client, code, verifier string) response {
 }
 
 // login returns tokens for c acting for alice, through the browser b.
-func (b *browser) login(c client, scope string) tokens {
-	e := b.e
+func (e *env) login(b *webtest.Browser, c client, scope string) tokens {
 	e.t.Helper()
-	code, v := b.code(c, scope)
+	code, v := e.code(b, c, scope)
 	r := e.redeem(c, code, v)
 	if r.status != http.StatusOK {
 		e.t.Fatalf("code exchange: %d %s", r.status, r.body)
@@ -763,15 +561,7 @@ func (e *env) refresh(c client, rt string) response {
 // newAPIKey stores an API key for alice directly, as the account page does.
 func (e *env) newAPIKey(env string, scopes ...string) (string, *identity.APIKey) {
 	e.t.Helper()
-	key, err := apikey.Generate(env)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	k := &identity.APIKey{OwnerID: e.alice.ID, Name: "script", Env: env, Scopes: scopes, Prefix: apikey.DisplayPrefix(key),
-		Hash: apikey.Hash(key), CreatedAt: e.clock.Now()}
-	if err := e.srv.Store.CreateAPIKey(context.Background(), k); err != nil {
-		e.t.Fatal(err)
-	}
+	key, k := e.srv.MustAPIKey(e.t, e.alice.ID, env, "script", scopes...)
 	e.remember(key, "API key")
 	return key, k
 }

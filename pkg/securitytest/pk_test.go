@@ -29,7 +29,7 @@ func TestPK01_CodeReuseRevokesTokens(t *testing.T) {
 	t.Parallel()
 	fresh(t, func(e *env) {
 		for _, wait := range []time.Duration{0, time.Second, 30 * time.Second} {
-			code, v := e.aliceBrowser().code(e.web, "read:pets offline_access")
+			code, v := e.code(e.aliceBrowser(), e.web, "read:pets offline_access")
 			first := e.redeem(e.web, code, v)
 			if first.status != http.StatusOK {
 				t.Fatalf("first redemption: %d %s", first.status, first.body)
@@ -60,10 +60,10 @@ func TestPK02_CodeLifetime(t *testing.T) {
 	}
 	fresh(t, func(e *env) {
 		b := e.aliceBrowser()
-		code, v := b.code(e.web, "read:pets")
+		code, v := e.code(b, e.web, "read:pets")
 		time.Sleep(2100 * time.Millisecond)
 		wantTokenError(t, "code redeemed after its lifetime", e.redeem(e.web, code, v), http.StatusBadRequest, "invalid_grant")
-		code, v = b.code(e.web, "read:pets")
+		code, v = e.code(b, e.web, "read:pets")
 		if r := e.redeem(e.web, code, v); r.status != http.StatusOK {
 			t.Fatalf("code redeemed at once: %d %s", r.status, r.body)
 		}
@@ -74,17 +74,17 @@ func TestPK03_CodeBinding(t *testing.T) {
 	t.Parallel()
 	shared(t, func(e *env) {
 		b := e.aliceBrowser()
-		code, v := b.code(e.web, "read:pets")
+		code, v := e.code(b, e.web, "read:pets")
 		wantTokenError(t, "redeemed by another client", e.redeem(e.other, code, v), http.StatusBadRequest, "invalid_grant")
-		code, v = b.code(e.web, "read:pets")
+		code, v = e.code(b, e.web, "read:pets")
 		wantTokenError(t, "no client authentication", e.token(client{}, url.Values{"grant_type": {"authorization_code"}, "code": {code},
 			"redirect_uri": {webCallback}, "code_verifier": {v}}), http.StatusUnauthorized, "invalid_client")
 		wantTokenError(t, "client_id without secret", e.token(client{}, url.Values{"grant_type": {"authorization_code"}, "client_id": {"web"}, "code": {code},
 			"redirect_uri": {webCallback}, "code_verifier": {v}}), http.StatusUnauthorized, "invalid_client")
-		code, v = b.code(e.web, "read:pets")
+		code, v = e.code(b, e.web, "read:pets")
 		wantTokenError(t, "different redirect_uri", e.token(e.web, url.Values{"grant_type": {"authorization_code"}, "code": {code},
 			"redirect_uri": {"https://app.example/other"}, "code_verifier": {v}}), http.StatusBadRequest, "invalid_grant")
-		code, v = b.code(e.web, "read:pets")
+		code, v = e.code(b, e.web, "read:pets")
 		wantTokenError(t, "redirect_uri omitted", e.token(e.web, url.Values{"grant_type": {"authorization_code"}, "code": {code},
 			"code_verifier": {v}}), http.StatusBadRequest, "invalid_grant")
 	})
@@ -109,13 +109,13 @@ func TestPK04_PKCEMandatoryS256Only(t *testing.T) {
 		{"challenge with bad characters", url.Values{"code_challenge": {challenge[:42] + "+"}}},
 	} {
 		tc.params.Set("scope", "read:pets")
-		p := b.get(e.authURL(e.web, webCallback, v, tc.params))
+		p := b.Get(e.authURL(e.web, webCallback, v, tc.params))
 		if isConsentPage(p) {
-			p = b.consent(p, "allow")
+			p = e.consent(b, p, "allow")
 		}
-		u, _ := url.Parse(p.location)
-		if p.location == "" || u.Query().Get("error") != "invalid_request" || u.Query().Has("code") {
-			t.Errorf("%s: %d %q, want an invalid_request redirect", tc.name, p.status, p.location)
+		u, _ := url.Parse(p.Location)
+		if p.Location == "" || u.Query().Get("error") != "invalid_request" || u.Query().Has("code") {
+			t.Errorf("%s: %d %q, want an invalid_request redirect", tc.name, p.Status, p.Location)
 		}
 	}
 	md := e.anon(e.as.URL + "/.well-known/oauth-authorization-server")
@@ -139,16 +139,16 @@ func TestPK05_PKCEDowngradeAndBurn(t *testing.T) {
 		// (a) A code is never issued without a challenge (TestPK04), so a
 		// verifier cannot be smuggled into a flow that had none.
 		// (b) Challenge at /auth, no verifier at /token.
-		code, v := b.code(e.web, "read:pets")
+		code, v := e.code(b, e.web, "read:pets")
 		if r := redeem(code, nil); r.status != http.StatusBadRequest || r.str("access_token") != "" {
 			t.Errorf("(b) no verifier: %d %s", r.status, r.body)
 		}
 		// (c) Wrong verifier; (e) the code is then dead even with the right one.
-		code, v = b.code(e.web, "read:pets")
+		code, v = e.code(b, e.web, "read:pets")
 		wantTokenError(t, "(c) wrong verifier", redeem(code, &wrong), http.StatusBadRequest, "invalid_grant")
 		wantTokenError(t, "(e) right verifier after a wrong one", redeem(code, &v), http.StatusBadRequest, "invalid_grant")
 		// (d) Wrong verifier, then none (fosite's "burn then omit").
-		code, _ = b.code(e.web, "read:pets")
+		code, _ = e.code(b, e.web, "read:pets")
 		wantTokenError(t, "(d) wrong verifier", redeem(code, &wrong), http.StatusBadRequest, "invalid_grant")
 		if r := redeem(code, nil); r.status != http.StatusBadRequest || r.str("access_token") != "" {
 			t.Errorf("(d) no verifier after a wrong one: %d %s", r.status, r.body)
@@ -167,7 +167,7 @@ func TestPK06_VerifierSyntax(t *testing.T) {
 	} {
 		// The challenge is the S256 of the bad verifier, so only its syntax
 		// can make the exchange fail.
-		q := b.authorize(e.web, e.alice, tc.verifier, url.Values{"scope": {"read:pets"}})
+		q := e.authorize(b, e.web, e.alice, tc.verifier, url.Values{"scope": {"read:pets"}})
 		if q.Get("code") == "" {
 			t.Fatalf("%s: no code: %v", tc.name, q)
 		}
@@ -184,18 +184,18 @@ func TestPK08_CodeEntropy(t *testing.T) {
 	// A client of its own: other tests must not replace the remembered grant.
 	c := e.createClient(identity.Client{ID: "pk08", RedirectURIs: []string{webCallback}, GrantTypes: []string{"authorization_code"}, Scopes: []string{"read:pets"}})
 	// Remember consent once so the rest are plain redirects.
-	p := b.get(e.authURL(c, webCallback, oauth2.GenerateVerifier(), url.Values{"scope": {"read:pets"}}))
+	p := b.Get(e.authURL(c, webCallback, oauth2.GenerateVerifier(), url.Values{"scope": {"read:pets"}}))
 	if isConsentPage(p) {
-		form := webtest.Hidden(p.body)
+		form := webtest.Hidden(p.Body)
 		form.Set("decision", "allow")
 		form.Set("scope", "read:pets")
 		form.Set("remember", "on")
-		p = b.post("/oauth2/consent", form)
+		p = b.Post("/oauth2/consent", form)
 	}
 	seen := map[string]bool{}
 	const n = 100
 	for i := 0; i < n; i++ {
-		q := e.redirectQuery(b.get(e.authURL(c, webCallback, oauth2.GenerateVerifier(), url.Values{"scope": {"read:pets"}})))
+		q := e.redirectQuery(b.Get(e.authURL(c, webCallback, oauth2.GenerateVerifier(), url.Values{"scope": {"read:pets"}})))
 		m := codeRe.FindStringSubmatch(q.Get("code"))
 		if m == nil {
 			t.Fatalf("code %q does not have the pst_ac_<key>.<signature> form with RFC 6749 A.11 characters", q.Get("code"))
@@ -218,7 +218,7 @@ func TestPK09_ParallelCodeRedemption(t *testing.T) {
 	t.Parallel()
 	shared(t, func(e *env) {
 		for round := 0; round < 5; round++ {
-			code, v := e.aliceBrowser().code(e.web, "read:pets offline_access")
+			code, v := e.code(e.aliceBrowser(), e.web, "read:pets offline_access")
 			const n = 20
 			var wg sync.WaitGroup
 			start := make(chan struct{})
@@ -259,19 +259,19 @@ func TestPK10_NoCodeLeakage(t *testing.T) {
 	e := freshSQLite(t)
 	b := e.browser()
 	v := oauth2.GenerateVerifier()
-	p := b.get(e.authURL(e.web, webCallback, v, url.Values{"scope": {"read:pets offline_access"}}))
+	p := b.Get(e.authURL(e.web, webCallback, v, url.Values{"scope": {"read:pets offline_access"}}))
 	pages := []page{p}
-	p = b.signIn(p, e.alice)
+	p = e.signIn(b, p, e.alice)
 	pages = append(pages, p)
-	p = b.consent(p, "allow")
+	p = e.consent(b, p, "allow")
 	q := e.redirectQuery(p)
-	pages = append(pages, b.get(e.authURL(e.web, "https://evil.example/cb", v, nil)))
+	pages = append(pages, b.Get(e.authURL(e.web, "https://evil.example/cb", v, nil)))
 	for _, pg := range pages {
-		if pg.header.Get("Referrer-Policy") != "no-referrer" {
-			t.Errorf("%s: Referrer-Policy %q", pg.url, pg.header.Get("Referrer-Policy"))
+		if pg.Header.Get("Referrer-Policy") != "no-referrer" {
+			t.Errorf("%s: Referrer-Policy %q", pg.URL, pg.Header.Get("Referrer-Policy"))
 		}
-		if m := regexp.MustCompile(`(?i)(src|href)="(https?:)?//`).FindString(pg.body); m != "" {
-			t.Errorf("%s loads a third-party resource: %s", pg.url, m)
+		if m := regexp.MustCompile(`(?i)(src|href)="(https?:)?//`).FindString(pg.Body); m != "" {
+			t.Errorf("%s loads a third-party resource: %s", pg.URL, m)
 		}
 	}
 	r := e.redeem(e.web, q.Get("code"), v)
@@ -282,7 +282,7 @@ func TestPK10_NoCodeLeakage(t *testing.T) {
 	e.post("/oauth2/introspect", e.rsc, url.Values{"token": {r.str("access_token")}})
 	e.post("/oauth2/revoke", e.web, url.Values{"token": {rt}})
 	b2 := e.browser()
-	b2.signIn(b2.get(e.as.URL+"/login"), user{Email: e.alice.Email, Password: "wrong " + e.alice.Password})
+	e.signIn(b2, b2.Get(e.as.URL+"/login"), user{Email: e.alice.Email, Password: "wrong " + e.alice.Password})
 	logs := e.logs.String()
 	if len(logs) < 200 {
 		t.Fatal("the server logged nothing; the check would be vacuous")

@@ -215,9 +215,9 @@ func TestRD07_ErrorRedirectsAfterValidation(t *testing.T) {
 	}
 	// The user's denial.
 	b := e.browser()
-	p := b.signIn(b.get(e.authURL(e.web, webCallback, v, url.Values{"state": {state}})), e.alice)
-	p = b.consent(p, "deny")
-	e.wantErrorRedirect("denied", response{status: p.status, header: p.header}, "access_denied", state)
+	p := e.signIn(b, b.Get(e.authURL(e.web, webCallback, v, url.Values{"state": {state}})), e.alice)
+	p = e.consent(b, p, "deny")
+	e.wantErrorRedirect("denied", response{status: p.Status, header: p.Header}, "access_denied", state)
 }
 
 func TestRD08_ImplicitAndHybridDisabled(t *testing.T) {
@@ -226,12 +226,12 @@ func TestRD08_ImplicitAndHybridDisabled(t *testing.T) {
 	b := e.aliceBrowser()
 	v := oauth2.GenerateVerifier()
 	for _, rt := range []string{"token", "id_token token", "code token", "code id_token", "code id_token token", "id_token"} {
-		p := b.get(e.authURL(e.web, webCallback, v, url.Values{"response_type": {rt}, "scope": {"read:pets"}}))
-		if strings.Contains(p.location, "access_token") || strings.Contains(p.location, "#") || strings.Contains(p.location, "code=") {
-			t.Errorf("response_type=%s: Location %q", rt, p.location)
+		p := b.Get(e.authURL(e.web, webCallback, v, url.Values{"response_type": {rt}, "scope": {"read:pets"}}))
+		if strings.Contains(p.Location, "access_token") || strings.Contains(p.Location, "#") || strings.Contains(p.Location, "code=") {
+			t.Errorf("response_type=%s: Location %q", rt, p.Location)
 		}
-		if u, _ := url.Parse(p.location); p.location == "" || u.Query().Get("error") != "unsupported_response_type" {
-			t.Errorf("response_type=%s: %d %q, want unsupported_response_type", rt, p.status, p.location)
+		if u, _ := url.Parse(p.Location); p.Location == "" || u.Query().Get("error") != "unsupported_response_type" {
+			t.Errorf("response_type=%s: %d %q, want unsupported_response_type", rt, p.Status, p.Location)
 		}
 	}
 }
@@ -283,7 +283,7 @@ func TestRD11_Robustness(t *testing.T) {
 	v := oauth2.GenerateVerifier()
 	// Unknown parameters are ignored; scope order does not matter; a valid
 	// PKCE request succeeds.
-	q := b.authorize(e.web, e.alice, v, url.Values{"scope": {"offline_access read:pets"}, "foo": {"bar"}, "ui_locales": {"de"}})
+	q := e.authorize(b, e.web, e.alice, v, url.Values{"scope": {"offline_access read:pets"}, "foo": {"bar"}, "ui_locales": {"de"}})
 	if q.Get("code") == "" {
 		t.Fatalf("unknown parameter and reordered scopes: %v", q)
 	}
@@ -294,9 +294,9 @@ func TestRD11_Robustness(t *testing.T) {
 	u, _ := url.Parse(e.authURL(e.web, webCallback, v, url.Values{"scope": {"read:pets"}}))
 	req, _ := http.NewRequest(http.MethodPost, e.as.URL+"/oauth2/auth", strings.NewReader(u.RawQuery))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	p := b.do(req)
+	p := b.Do(req)
 	if isConsentPage(p) {
-		p = b.consent(p, "allow")
+		p = e.consent(b, p, "allow")
 	}
 	if q := e.redirectQuery(p); q.Get("code") == "" {
 		t.Fatalf("POST /oauth2/auth: %v", q)
@@ -316,7 +316,7 @@ func TestRD12_StatePolicy(t *testing.T) {
 		name  string
 		state []string
 	}{{"missing", nil}, {"short", []string{"abc"}}, {"one character", []string{"x"}}} {
-		q := e.aliceBrowser().authorize(e.web, e.alice, v, url.Values{"state": tc.state, "scope": {"read:pets"}})
+		q := e.authorize(e.aliceBrowser(), e.web, e.alice, v, url.Values{"state": tc.state, "scope": {"read:pets"}})
 		if q.Get("code") == "" || q.Get("error") != "" {
 			t.Fatalf("state %s: %v; want a code", tc.name, q)
 		}
@@ -330,30 +330,28 @@ func TestRD12_StatePolicy(t *testing.T) {
 	}
 	e.wantErrorRedirect("short state", e.anon(e.authURL(e.web, webCallback, v, url.Values{"state": {"abc"}, "prompt": {"none"}})), "login_required", "abc")
 	long := strings.Repeat("s-~._", 300) // 1500 bytes
-	q := e.aliceBrowser().authorize(e.web, e.alice, v, url.Values{"state": {long}, "scope": {"read:pets"}})
+	q := e.authorize(e.aliceBrowser(), e.web, e.alice, v, url.Values{"state": {long}, "scope": {"read:pets"}})
 	if q.Get("state") != long || q.Get("code") == "" {
 		t.Fatalf("a 1.5 KB state was not echoed byte-exact")
 	}
 }
 
-func strconvQuote(s string) string { return `"` + s + `"` }
-
 func TestRD13_No307AfterCredentialPost(t *testing.T) {
 	t.Parallel()
 	e := sharedSQLite(t)
 	b := e.browser()
-	b.c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	b.Client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	v := oauth2.GenerateVerifier()
 	r := e.anon(e.authURL(e.web, webCallback, v, url.Values{"scope": {"read:pets"}}))
-	login := b.get(e.as.URL + r.header.Get("Location"))
-	p := b.signIn(login, e.alice)
-	if p.status != http.StatusSeeOther {
-		t.Fatalf("POST /login answered %d, want 303", p.status)
+	login := b.Get(e.as.URL + r.header.Get("Location"))
+	p := e.signIn(b, login, e.alice)
+	if p.Status != http.StatusSeeOther {
+		t.Fatalf("POST /login answered %d, want 303", p.Status)
 	}
-	p = b.get(e.as.URL + p.location)
-	p = b.consent(p, "allow")
-	if p.status != http.StatusSeeOther {
-		t.Fatalf("POST /oauth2/consent answered %d, want 303", p.status)
+	p = b.Get(e.as.URL + p.Location)
+	p = e.consent(b, p, "allow")
+	if p.Status != http.StatusSeeOther {
+		t.Fatalf("POST /oauth2/consent answered %d, want 303", p.Status)
 	}
 }
 
@@ -366,7 +364,7 @@ func TestRD14_IssInAuthorizationResponse(t *testing.T) {
 		t.Fatalf("metadata: %s", md.body)
 	}
 	v := oauth2.GenerateVerifier()
-	q := e.aliceBrowser().authorize(e.web, e.alice, v, url.Values{"scope": {"read:pets"}})
+	q := e.authorize(e.aliceBrowser(), e.web, e.alice, v, url.Values{"scope": {"read:pets"}})
 	if q.Get("iss") != issuer || q.Get("code") == "" {
 		t.Fatalf("success: %v", q)
 	}

@@ -1,10 +1,7 @@
 package securitytest
 
 import (
-	"context"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -14,7 +11,7 @@ import (
 
 	"github.com/petstore-auth/petstore-auth/pkg/config"
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
-	"github.com/petstore-auth/petstore-auth/pkg/server"
+	"github.com/petstore-auth/petstore-auth/pkg/servertest"
 	"github.com/petstore-auth/petstore-auth/pkg/webtest"
 )
 
@@ -37,7 +34,7 @@ func (e *env) mustRefresh(c client, rt string) tokens {
 func TestRT01_Rotation(t *testing.T) {
 	t.Parallel()
 	fresh(t, func(e *env) {
-		t0 := e.aliceBrowser().login(e.web, "read:pets offline_access")
+		t0 := e.login(e.aliceBrowser(), e.web, "read:pets offline_access")
 		t1 := e.mustRefresh(e.web, t0.refresh)
 		if t1.refresh == t0.refresh || t1.access == t0.access || t1.refresh == "" {
 			t.Fatal("refresh did not return a new pair")
@@ -52,7 +49,7 @@ func TestRT01_Rotation(t *testing.T) {
 func TestRT02_ReuseRevokesFamily(t *testing.T) {
 	t.Parallel()
 	fresh(t, func(e *env) {
-		t0 := e.aliceBrowser().login(e.web, "read:pets offline_access")
+		t0 := e.login(e.aliceBrowser(), e.web, "read:pets offline_access")
 		t1 := e.mustRefresh(e.web, t0.refresh)
 		t2 := e.mustRefresh(e.web, t1.refresh)
 		e.pastGrace()
@@ -73,7 +70,7 @@ func TestRT02_ReuseRevokesFamily(t *testing.T) {
 func TestRT03_ClientBinding(t *testing.T) {
 	t.Parallel()
 	shared(t, func(e *env) {
-		t0 := e.aliceBrowser().login(e.web, "read:pets offline_access")
+		t0 := e.login(e.aliceBrowser(), e.web, "read:pets offline_access")
 		wantTokenError(t, "refresh by another client", e.refresh(e.other, t0.refresh), http.StatusBadRequest, "invalid_grant")
 		wantTokenError(t, "refresh without client authentication", e.token(client{}, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {t0.refresh}}),
 			http.StatusUnauthorized, "invalid_client")
@@ -84,7 +81,7 @@ func TestRT03_ClientBinding(t *testing.T) {
 func TestRT04_ScopeBinding(t *testing.T) {
 	t.Parallel()
 	shared(t, func(e *env) {
-		t0 := e.aliceBrowser().login(e.web, "read:pets offline_access")
+		t0 := e.login(e.aliceBrowser(), e.web, "read:pets offline_access")
 		r := e.token(e.web, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {t0.refresh}, "scope": {"read:pets write:pets offline_access"}})
 		if r.status == http.StatusOK && strings.Contains(r.str("scope"), "write:pets") {
 			t.Fatalf("refresh widened the scope: %s", r.str("scope"))
@@ -98,7 +95,7 @@ func TestRT04_ScopeBinding(t *testing.T) {
 		id := "rt04-" + e.db
 		c := e.createClient(identity.Client{ID: id, RedirectURIs: []string{webCallback}, GrantTypes: []string{"authorization_code", "refresh_token"},
 			Scopes: []string{"read:pets", "write:pets", "offline_access"}})
-		tk := e.aliceBrowser().login(c, "read:pets write:pets offline_access")
+		tk := e.login(e.aliceBrowser(), c, "read:pets write:pets offline_access")
 		if r := e.adminAPI(http.MethodPatch, "/clients/"+id, map[string]any{"scopes": []string{"read:pets", "offline_access"}}); r.status != http.StatusOK {
 			t.Fatalf("patch: %d %s", r.status, r.body)
 		}
@@ -115,7 +112,7 @@ func TestRT05_Lifetimes(t *testing.T) {
 		t.Parallel()
 		// fosite checks the idle expiry against the wall clock.
 		fresh(t, func(e *env) {
-			t0 := e.aliceBrowser().login(e.web, "read:pets offline_access")
+			t0 := e.login(e.aliceBrowser(), e.web, "read:pets offline_access")
 			time.Sleep(2500 * time.Millisecond)
 			wantTokenError(t, "refresh after the idle lifetime", e.refresh(e.web, t0.refresh), http.StatusBadRequest, "invalid_grant")
 		}, func(c *config.Config) { c.Tokens.RefreshTokenIdleLifespan = config.Duration(2 * time.Second) })
@@ -123,7 +120,7 @@ func TestRT05_Lifetimes(t *testing.T) {
 	t.Run("absolute", func(t *testing.T) {
 		t.Parallel()
 		fresh(t, func(e *env) {
-			t0 := e.aliceBrowser().login(e.web, "read:pets offline_access")
+			t0 := e.login(e.aliceBrowser(), e.web, "read:pets offline_access")
 			e.clock.Advance(50 * time.Minute)
 			t1 := e.mustRefresh(e.web, t0.refresh) // used within its idle lifetime
 			e.clock.Advance(11 * time.Minute)
@@ -140,7 +137,7 @@ func TestRT05_Lifetimes(t *testing.T) {
 func TestRT06_ConcurrentRefreshGraceWindow(t *testing.T) {
 	t.Parallel()
 	fresh(t, func(e *env) {
-		t0 := e.aliceBrowser().login(e.web, "read:pets offline_access")
+		t0 := e.login(e.aliceBrowser(), e.web, "read:pets offline_access")
 		const n = 8
 		var wg sync.WaitGroup
 		start := make(chan struct{})
@@ -175,7 +172,7 @@ func TestRT07_FamilyRevocationTriggers(t *testing.T) {
 	fresh(t, func(e *env) {
 		b := e.aliceBrowser()
 		// Revoking an old refresh token of the chain.
-		t0 := b.login(e.web, "read:pets offline_access")
+		t0 := e.login(b, e.web, "read:pets offline_access")
 		t1 := e.mustRefresh(e.web, t0.refresh)
 		e.pastGrace()
 		if r := e.post("/oauth2/revoke", e.web, url.Values{"token": {t0.refresh}}); r.status != http.StatusOK {
@@ -184,19 +181,19 @@ func TestRT07_FamilyRevocationTriggers(t *testing.T) {
 		e.wantInactive("successor after revoking the old refresh token", t1.refresh)
 		e.wantInactive("access token after revoking the old refresh token", t1.access)
 		// Withdrawing consent on the account page.
-		t2 := b.login(e.web, "read:pets offline_access")
-		acct := b.get(e.as.URL + "/account")
-		m := grantRevokeRe.FindStringSubmatch(acct.body)
+		t2 := e.login(b, e.web, "read:pets offline_access")
+		acct := b.Get(e.as.URL + "/account")
+		m := grantRevokeRe.FindStringSubmatch(acct.Body)
 		if m == nil {
 			t.Fatal("no revoke button on the account page")
 		}
-		if p := b.post(m[1], webtest.Hidden(acct.body)); p.status >= 400 {
-			t.Fatalf("revoke on the account page: %d", p.status)
+		if p := b.Post(m[1], webtest.Hidden(acct.Body)); p.Status >= 400 {
+			t.Fatalf("revoke on the account page: %d", p.Status)
 		}
 		e.wantInactive("refresh token after consent withdrawal", t2.refresh)
 		e.wantInactive("access token after consent withdrawal", t2.access)
 		// A password change.
-		t3 := b.login(e.other, "read:pets offline_access")
+		t3 := e.login(b, e.other, "read:pets offline_access")
 		if r := e.adminAPI(http.MethodPost, "/users/"+e.alice.ID+"/password", map[string]string{"password": "a brand new passphrase 42"}); r.status >= 300 {
 			t.Fatalf("password reset: %d %s", r.status, r.body)
 		}
@@ -209,7 +206,7 @@ func TestRT07_FamilyRevocationTriggers(t *testing.T) {
 func TestRT08_IssuanceRules(t *testing.T) {
 	t.Parallel()
 	shared(t, func(e *env) {
-		if r := e.aliceBrowser().login(e.web, "read:pets").resp; r.str("refresh_token") != "" {
+		if r := e.login(e.aliceBrowser(), e.web, "read:pets").resp; r.str("refresh_token") != "" {
 			t.Error("a refresh token without offline_access")
 		}
 		if r := e.token(e.svc, url.Values{"grant_type": {"client_credentials"}, "scope": {"read:pets"}}); r.str("refresh_token") != "" {
@@ -218,7 +215,7 @@ func TestRT08_IssuanceRules(t *testing.T) {
 		id := "rt08-" + e.db
 		c := e.createClient(identity.Client{ID: id, RedirectURIs: []string{webCallback}, GrantTypes: []string{"authorization_code"},
 			Scopes: []string{"read:pets", "offline_access"}})
-		if r := e.aliceBrowser().login(c, "read:pets offline_access").resp; r.str("refresh_token") != "" {
+		if r := e.login(e.aliceBrowser(), c, "read:pets offline_access").resp; r.str("refresh_token") != "" {
 			t.Error("a client without the refresh_token grant got a refresh token")
 		}
 	})
@@ -227,20 +224,15 @@ func TestRT08_IssuanceRules(t *testing.T) {
 func TestRT09_StateSurvivesRestart(t *testing.T) {
 	t.Parallel()
 	fresh(t, func(e *env) {
-		t0 := e.aliceBrowser().login(e.web, "read:pets offline_access")
+		t0 := e.login(e.aliceBrowser(), e.web, "read:pets offline_access")
 		e.mustRefresh(e.web, t0.refresh)
-		revoked := e.aliceBrowser().login(e.web, "read:pets offline_access")
+		revoked := e.login(e.aliceBrowser(), e.web, "read:pets offline_access")
 		e.post("/oauth2/revoke", e.web, url.Values{"token": {revoked.refresh}})
 		e.pastGrace()
 		// A second process on the same database: nothing held in memory.
-		s2, err := server.Open(context.Background(), e.cfg, server.Options{Logger: slog.New(slog.DiscardHandler), Web: webtest.Files(), Now: e.clock.Now})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ts := httptest.NewServer(s2.Handler)
-		defer func() { ts.Close(); s2.Close() }()
+		s2 := servertest.MustOpen(t, servertest.Options{Config: &e.cfg, Now: e.clock.Now})
 		e2 := &env{world: &world{}, t: t}
-		*e2.world = world{as: ts, cfg: e.cfg, clock: e.clock, secrets: map[string]string{}, web: e.web, rsc: e.rsc}
+		*e2.world = world{as: s2.HTTP, cfg: e.cfg, clock: e.clock, secrets: map[string]string{}, web: e.web, rsc: e.rsc}
 		wantTokenError(t, "rotated refresh token after restart", e2.refresh(e.web, t0.refresh), http.StatusBadRequest, "invalid_grant")
 		wantTokenError(t, "revoked refresh token after restart", e2.refresh(e.web, revoked.refresh), http.StatusBadRequest, "invalid_grant")
 	})

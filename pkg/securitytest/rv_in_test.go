@@ -13,14 +13,14 @@ import (
 func TestRV01_RevocationFamilySemantics(t *testing.T) {
 	t.Parallel()
 	shared(t, func(e *env) {
-		tk := e.aliceBrowser().login(e.web, "read:pets offline_access")
+		tk := e.login(e.aliceBrowser(), e.web, "read:pets offline_access")
 		if r := e.post("/oauth2/revoke", e.web, url.Values{"token": {tk.refresh}, "token_type_hint": {"refresh_token"}}); r.status != http.StatusOK {
 			t.Fatalf("revoke refresh token: %d", r.status)
 		}
 		e.wantInactive("revoked refresh token", tk.refresh)
 		e.wantInactive("access token of the revoked refresh token", tk.access)
 		// Revoking an access token also ends its refresh token (documented).
-		tk = e.aliceBrowser().login(e.web, "read:pets offline_access")
+		tk = e.login(e.aliceBrowser(), e.web, "read:pets offline_access")
 		if r := e.post("/oauth2/revoke", e.web, url.Values{"token": {tk.access}}); r.status != http.StatusOK {
 			t.Fatalf("revoke access token: %d", r.status)
 		}
@@ -44,7 +44,7 @@ func TestRV02_RevocationNeedsAuthentication(t *testing.T) {
 func TestRV03_CrossClientRevocation(t *testing.T) {
 	t.Parallel()
 	shared(t, func(e *env) {
-		tk := e.aliceBrowser().login(e.web, "read:pets offline_access")
+		tk := e.login(e.aliceBrowser(), e.web, "read:pets offline_access")
 		for _, tok := range []string{tk.access, tk.refresh} {
 			// RFC 7009 §2.1: refused, and the client is told (issue 12, item 2).
 			wantTokenError(t, "another client's revocation", e.post("/oauth2/revoke", e.other, url.Values{"token": {tok}}), http.StatusBadRequest, "unauthorized_client")
@@ -57,7 +57,7 @@ func TestRV03_CrossClientRevocation(t *testing.T) {
 func TestRV04_UnknownOrInvalidTokens(t *testing.T) {
 	t.Parallel()
 	shared(t, func(e *env) {
-		tk := e.aliceBrowser().login(e.web, "read:pets offline_access")
+		tk := e.login(e.aliceBrowser(), e.web, "read:pets offline_access")
 		for name, tok := range map[string]string{"unknown": "pst_at_unknown.token", "malformed": "%%%not a token", "api-key-like": "sk_test_nope"} {
 			if r := e.post("/oauth2/revoke", e.web, url.Values{"token": {tok}}); r.status != http.StatusOK {
 				t.Errorf("%s token: %d %s", name, r.status, r.body)
@@ -78,7 +78,7 @@ func TestRV04_UnknownOrInvalidTokens(t *testing.T) {
 func TestRV05_StorageFailureDuringRevocation(t *testing.T) {
 	t.Parallel()
 	fresh(t, func(e *env) {
-		tk := e.aliceBrowser().login(e.web, "read:pets offline_access")
+		tk := e.login(e.aliceBrowser(), e.web, "read:pets offline_access")
 		db := e.srv.Store.DB()
 		for _, tbl := range []string{"refresh_tokens", "access_tokens"} {
 			if _, err := db.Exec("ALTER TABLE " + tbl + " RENAME TO " + tbl + "_away"); err != nil {
@@ -117,7 +117,7 @@ func TestRV07_AdminRevokeAllForUserOrClient(t *testing.T) {
 	t.Parallel()
 	fresh(t, func(e *env) {
 		b := e.aliceBrowser()
-		web, other := b.login(e.web, "read:pets offline_access"), b.login(e.other, "read:pets offline_access")
+		web, other := e.login(b, e.web, "read:pets offline_access"), e.login(b, e.other, "read:pets offline_access")
 		if r := e.adminAPI(http.MethodPost, "/grants/revoke", map[string]string{"client_id": e.web.ID}); r.status != http.StatusOK {
 			t.Fatalf("revoke all for a client: %d %s", r.status, r.body)
 		}
@@ -146,7 +146,7 @@ func TestIN01_IntrospectionCallerAuthentication(t *testing.T) {
 func TestIN02_OnlyResourceServersIntrospect(t *testing.T) {
 	t.Parallel()
 	e := sharedSQLite(t)
-	user := e.aliceBrowser().login(e.web, "read:pets").access
+	user := e.login(e.aliceBrowser(), e.web, "read:pets").access
 	if r := e.post("/oauth2/introspect", e.svc, url.Values{"token": {user}}); r.status != http.StatusForbidden || r.json["active"] != nil {
 		t.Errorf("svc with its credentials: %d %s", r.status, r.body)
 	}
@@ -167,12 +167,12 @@ func TestIN03_InactiveTokensRevealNothing(t *testing.T) {
 	t.Parallel()
 	fresh(t, func(e *env) {
 		b := e.aliceBrowser()
-		revoked := b.login(e.web, "read:pets offline_access")
+		revoked := e.login(b, e.web, "read:pets offline_access")
 		e.post("/oauth2/revoke", e.web, url.Values{"token": {revoked.access}})
-		reused := b.login(e.web, "read:pets offline_access")
+		reused := e.login(b, e.web, "read:pets offline_access")
 		next := e.mustRefresh(e.web, reused.refresh)
-		code, _ := b.code(e.web, "read:pets")
-		short := b.login(e.web, "read:pets")
+		code, _ := e.code(b, e.web, "read:pets")
+		short := e.login(b, e.web, "read:pets")
 		time.Sleep(2100 * time.Millisecond) // fosite checks access-token expiry against the wall clock
 		e.pastGrace()
 		e.refresh(e.web, reused.refresh)
@@ -186,7 +186,7 @@ func TestIN03_InactiveTokensRevealNothing(t *testing.T) {
 func TestIN04_ActiveTokenResponse(t *testing.T) {
 	t.Parallel()
 	shared(t, func(e *env) {
-		tk := e.aliceBrowser().login(e.web, "read:pets offline_access")
+		tk := e.login(e.aliceBrowser(), e.web, "read:pets offline_access")
 		r := e.post("/oauth2/introspect", e.rsc, url.Values{"token": {tk.access}})
 		if r.header.Get("Cache-Control") != "no-store" {
 			t.Errorf("Cache-Control %q", r.header.Get("Cache-Control"))
@@ -227,7 +227,7 @@ func TestIN06_AntiScanning(t *testing.T) {
 func TestIN07_ResourceServerCacheCorrectness(t *testing.T) {
 	t.Parallel()
 	e := freshSQLite(t)
-	read := e.aliceBrowser().login(e.web, "read:pets").access
+	read := e.login(e.aliceBrowser(), e.web, "read:pets").access
 	if r := e.api(http.MethodGet, "/v1/pets", read, ""); r.status != http.StatusOK {
 		t.Fatalf("read: %d", r.status)
 	}
@@ -239,7 +239,7 @@ func TestIN07_ResourceServerCacheCorrectness(t *testing.T) {
 	if r := e.api(http.MethodGet, "/v1/pets", read, ""); r.status != http.StatusUnauthorized {
 		t.Fatalf("revoked token after the cache TTL: %d", r.status)
 	}
-	uncached := e.aliceBrowser().login(e.web, "read:pets").access
+	uncached := e.login(e.aliceBrowser(), e.web, "read:pets").access
 	e.as.Close()
 	if r := e.api(http.MethodGet, "/v1/pets", uncached, ""); r.status != http.StatusUnauthorized && r.status != http.StatusServiceUnavailable {
 		t.Fatalf("authorization server down, uncached token: %d", r.status)
@@ -249,7 +249,7 @@ func TestIN07_ResourceServerCacheCorrectness(t *testing.T) {
 func TestIN08_TokenTypeAtResourceServer(t *testing.T) {
 	t.Parallel()
 	e := sharedSQLite(t)
-	tk := e.aliceBrowser().login(e.web, "read:pets offline_access")
+	tk := e.login(e.aliceBrowser(), e.web, "read:pets offline_access")
 	r := e.post("/oauth2/introspect", e.rsc, url.Values{"token": {tk.refresh}, "token_type_hint": {"refresh_token"}})
 	if r.json["active"] != true || r.json["token_use"] != "refresh_token" {
 		t.Fatalf("refresh token introspection: %s", r.body)

@@ -84,7 +84,7 @@ func TestTK05_TokenResponseHeadersAndFields(t *testing.T) {
 	e := sharedSQLite(t)
 	for name, r := range map[string]response{
 		"client_credentials": e.token(e.svc, url.Values{"grant_type": {"client_credentials"}, "scope": {"read:pets"}}),
-		"authorization_code": e.aliceBrowser().login(e.web, "read:pets offline_access").resp,
+		"authorization_code": e.login(e.aliceBrowser(), e.web, "read:pets offline_access").resp,
 	} {
 		if r.status != http.StatusOK {
 			t.Fatalf("%s: %d %s", name, r.status, r.body)
@@ -127,7 +127,7 @@ func TestTK06_TokenEntropyAndCharset(t *testing.T) {
 	for range 100 {
 		check(e.clientCredentials(e.svc, "read:pets"))
 	}
-	tk := e.aliceBrowser().login(e.web, "read:pets offline_access")
+	tk := e.login(e.aliceBrowser(), e.web, "read:pets offline_access")
 	rt := tk.refresh
 	for range 50 {
 		r := e.refresh(e.web, rt)
@@ -145,7 +145,7 @@ func TestTK06_TokenEntropyAndCharset(t *testing.T) {
 func TestTK07_NothingSensitiveAtRest(t *testing.T) {
 	t.Parallel()
 	fresh(t, func(e *env) {
-		tk := e.aliceBrowser().login(e.web, "read:pets offline_access")
+		tk := e.login(e.aliceBrowser(), e.web, "read:pets offline_access")
 		e.refresh(e.web, tk.refresh)
 		// client_secret_post
 		f := url.Values{"grant_type": {"client_credentials"}, "scope": {"read:pets"}, "client_id": {e.svc.ID}, "client_secret": {e.svc.Secret}}
@@ -213,8 +213,8 @@ func TestTK10_DisabledOrDeletedPrincipals(t *testing.T) {
 	t.Parallel()
 	fresh(t, func(e *env) {
 		b := e.aliceBrowser()
-		web := b.login(e.web, "read:pets offline_access")
-		other := b.login(e.other, "read:pets offline_access")
+		web := e.login(b, e.web, "read:pets offline_access")
+		other := e.login(b, e.other, "read:pets offline_access")
 		if r := e.adminAPI(http.MethodPost, "/clients/web/disable", nil); r.status != http.StatusOK {
 			t.Fatalf("disable client: %d %s", r.status, r.body)
 		}
@@ -228,16 +228,16 @@ func TestTK10_DisabledOrDeletedPrincipals(t *testing.T) {
 		wantTokenError(t, "refresh by a deleted client", e.refresh(e.other, other.refresh), http.StatusUnauthorized, "invalid_client")
 		e.wantInactive("access token of a deleted client", other.access)
 
-		jwt := b.login(e.jwt, "read:pets offline_access")
+		jwt := e.login(b, e.jwt, "read:pets offline_access")
 		if r := e.adminAPI(http.MethodPost, "/users/"+e.alice.ID+"/disable", nil); r.status != http.StatusOK {
 			t.Fatalf("disable user: %d %s", r.status, r.body)
 		}
 		wantTokenError(t, "refresh for a disabled user", e.refresh(e.jwt, jwt.refresh), http.StatusBadRequest, "invalid_grant")
 		e.wantInactive("access token of a disabled user", jwt.access)
 		b2 := e.browser()
-		p := b2.signIn(b2.get(e.as.URL+"/login"), e.alice)
-		if p.status != http.StatusUnauthorized || !isLoginPage(p) {
-			t.Errorf("a disabled user signed in: %d %s", p.status, p.url)
+		p := e.signIn(b2, b2.Get(e.as.URL+"/login"), e.alice)
+		if p.Status != http.StatusUnauthorized || !isLoginPage(p) {
+			t.Errorf("a disabled user signed in: %d %s", p.Status, p.URL)
 		}
 	})
 }

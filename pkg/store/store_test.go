@@ -2,31 +2,19 @@ package store_test
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver, for schema setup
 	"github.com/petstore-auth/petstore-auth/pkg/store"
 	"github.com/petstore-auth/petstore-auth/pkg/store/storetest"
 )
 
-const postgresEnv = "PETSTORE_TEST_POSTGRES_DSN"
-
 func TestSQLite(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) *store.Store {
+	storetest.Run(t, func(t *testing.T) storetest.Storage {
 		path := filepath.Join(t.TempDir(), "sub", "dir", "test.db") // parent created by Open
-		s, err := store.Open(context.Background(), "sqlite://"+path, store.Options{})
-		if err != nil {
-			t.Fatalf("Open: %v", err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
+		return openMigrated(t, "sqlite://"+path)
 	})
 }
 
@@ -34,14 +22,23 @@ func TestPostgres(t *testing.T) {
 	if os.Getenv(storetest.PostgresEnv) == "" {
 		t.Skipf("%s not set", storetest.PostgresEnv)
 	}
-	storetest.Run(t, func(t *testing.T) *store.Store {
-		s, err := store.Open(context.Background(), storetest.PostgresURL(t), store.Options{})
-		if err != nil {
-			t.Fatalf("Open: %v", err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
+	storetest.Run(t, func(t *testing.T) storetest.Storage {
+		return openMigrated(t, storetest.PostgresURL(t))
 	})
+}
+
+// openMigrated is a new, empty, migrated store, closed when t ends.
+func openMigrated(t *testing.T, dbURL string) *store.Store {
+	t.Helper()
+	s, err := store.Open(context.Background(), dbURL, store.Options{})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.MigrateUp(context.Background()); err != nil {
+		t.Fatalf("MigrateUp: %v", err)
+	}
+	return s
 }
 
 func TestOpenRejectsUnknownScheme(t *testing.T) {
@@ -103,28 +100,4 @@ func TestSQLiteInMemory(t *testing.T) {
 	if ok, err := s.MigrationsCurrent(ctx); err != nil || !ok {
 		t.Fatalf("in-memory database lost its schema between connections: %v, %v", ok, err)
 	}
-}
-
-func randomHex(t *testing.T) string {
-	b := make([]byte, 6)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(b)
-}
-
-func withSearchPath(t *testing.T, dsn, schema string) string {
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatalf("bad %s: %v", postgresEnv, err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
-func exec(ctx context.Context, db *sql.DB, stmt string) error {
-	_, err := db.ExecContext(ctx, stmt)
-	return err
 }

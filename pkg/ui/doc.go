@@ -21,9 +21,12 @@
 // "_" are partials, shared with the pages of their directory and below.
 // templates/demo/ belongs to the demo app and is skipped.
 //
-// Sessions are stateless cookies, so the server cannot list or kill them
-// one by one: a session ends when its cookie is cleared (logout), when its
-// absolute lifetime (12 h, or 30 days with "keep me signed in") has passed,
-// or when the caller's Version check fails (the user was disabled or
-// changed since sign-in).
+// Sessions live in sealed cookies. With Config.Sessions set (the server
+// sets it to the store), every signed-in session is also recorded on the
+// server by a hash of its id, and a cookie counts as signed in only while
+// that record lives, so logging out ends every copy of the cookie and the
+// store can end one session or all of a user's. Anonymous sessions are not
+// recorded. A session also ends when its absolute lifetime (12 h, or 30
+// days with "keep me signed in") has passed, or when the caller's Version
+// check fails (the user was disabled or changed since sign-in).
 package ui

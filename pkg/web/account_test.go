@@ -14,29 +14,29 @@ import (
 func TestAccountListsAndRevokesOwnGrant(t *testing.T) {
 	e := newEnv(t)
 	b := e.browser()
-	b.mustLogin("alice@example.com")
-	redirectParams(t, b.consent(b.get(authPathFor("read:pets")), "allow", []string{"read:pets"}, true))
+	e.mustLogin(b, "alice@example.com")
+	redirectParams(t, e.consent(b, b.Get(authPathFor("read:pets")), "allow", []string{"read:pets"}, true))
 
-	account := b.get("/account")
+	account := b.Get("/account")
 	for _, want := range []string{"Pet Diary", "View your pets", `action="/account/grants/grt_1/revoke"`} {
-		if !strings.Contains(account.body, want) {
+		if !strings.Contains(account.Body, want) {
 			t.Fatalf("account page lacks %q", want)
 		}
 	}
-	p := b.post("/account/grants/grt_1/revoke", url.Values{"csrf_token": {csrfOf(t, account)}})
-	if p.status != http.StatusSeeOther || p.location() != "/account?notice=grant_revoked" {
-		t.Fatalf("revoke: HTTP %d to %q", p.status, p.location())
+	p := b.Post("/account/grants/grt_1/revoke", url.Values{"csrf_token": {account.CSRF(t)}})
+	if p.Status != http.StatusSeeOther || p.Location != "/account?notice=grant_revoked" {
+		t.Fatalf("revoke: HTTP %d to %q", p.Status, p.Location)
 	}
 	if e.grants.get("grt_1").RevokedAt == nil || e.audit.count("grant.revoked", "") != 1 {
 		t.Fatal("grant not revoked or not audited")
 	}
-	after := b.get(p.location())
-	if strings.Contains(after.body, "grants/grt_1/revoke") || !strings.Contains(after.body, "Access revoked.") {
+	after := b.Get(p.Location)
+	if strings.Contains(after.Body, "grants/grt_1/revoke") || !strings.Contains(after.Body, "Access revoked.") {
 		t.Fatal("revoked grant still listed, or no confirmation")
 	}
 	// Revoked: the remembered consent is gone, the consent page is back.
-	if p := b.get(authPathFor("read:pets")); p.status != http.StatusOK {
-		t.Fatalf("after revoking: HTTP %d, want the consent page", p.status)
+	if p := b.Get(authPathFor("read:pets")); p.Status != http.StatusOK {
+		t.Fatalf("after revoking: HTTP %d, want the consent page", p.Status)
 	}
 }
 
@@ -44,21 +44,21 @@ func TestAccountListsAndRevokesOwnGrant(t *testing.T) {
 func TestAccountCannotRevokeOthers(t *testing.T) {
 	e := newEnv(t)
 	bob := e.browser()
-	bob.mustLogin("bob@example.com")
-	redirectParams(t, bob.consent(bob.get(authPathFor("read:pets")), "allow", []string{"read:pets"}, false))
-	bobAccount := bob.get("/account")
-	created := bob.post("/account/keys", url.Values{"csrf_token": {csrfOf(t, bobAccount)}, "name": {"bob's"},
+	e.mustLogin(bob, "bob@example.com")
+	redirectParams(t, e.consent(bob, bob.Get(authPathFor("read:pets")), "allow", []string{"read:pets"}, false))
+	bobAccount := bob.Get("/account")
+	created := bob.Post("/account/keys", url.Values{"csrf_token": {bobAccount.CSRF(t)}, "name": {"bob's"},
 		"env": {"test"}, "scope": {"read:pets"}, "expiry": {"never"}})
-	if created.status != http.StatusCreated {
-		t.Fatalf("create key: HTTP %d", created.status)
+	if created.Status != http.StatusCreated {
+		t.Fatalf("create key: HTTP %d", created.Status)
 	}
 
 	alice := e.browser()
-	alice.mustLogin("alice@example.com")
-	token := csrfOf(t, alice.get("/account"))
+	e.mustLogin(alice, "alice@example.com")
+	token := alice.Get("/account").CSRF(t)
 	for _, path := range []string{"/account/grants/grt_1/revoke", "/account/keys/key_1/revoke", "/account/grants/grt_404/revoke"} {
-		if p := alice.post(path, url.Values{"csrf_token": {token}}); p.status != http.StatusNotFound {
-			t.Fatalf("%s: HTTP %d, want 404", path, p.status)
+		if p := alice.Post(path, url.Values{"csrf_token": {token}}); p.Status != http.StatusNotFound {
+			t.Fatalf("%s: HTTP %d, want 404", path, p.Status)
 		}
 	}
 	if e.grants.get("grt_1").RevokedAt != nil || e.keys.keys[0].RevokedAt != nil {
@@ -70,14 +70,14 @@ func TestAccountCannotRevokeOthers(t *testing.T) {
 func TestCreateAndRevokeAPIKey(t *testing.T) {
 	e := newEnv(t)
 	b := e.browser()
-	b.mustLogin("alice@example.com")
-	account := b.get("/account")
-	p := b.post("/account/keys", url.Values{"csrf_token": {csrfOf(t, account)}, "name": {"Nightly sync"},
+	e.mustLogin(b, "alice@example.com")
+	account := b.Get("/account")
+	p := b.Post("/account/keys", url.Values{"csrf_token": {account.CSRF(t)}, "name": {"Nightly sync"},
 		"env": {"live"}, "scope": {"read:pets", "write:pets", "admin"}, "expiry": {"90"}})
-	if p.status != http.StatusCreated || p.header.Get("Cache-Control") != "no-store" {
-		t.Fatalf("create: HTTP %d, Cache-Control %q", p.status, p.header.Get("Cache-Control"))
+	if p.Status != http.StatusCreated || p.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("create: HTTP %d, Cache-Control %q", p.Status, p.Header.Get("Cache-Control"))
 	}
-	key := regexp.MustCompile(`sk_live_[A-Za-z0-9]+`).FindString(p.body)
+	key := regexp.MustCompile(`sk_live_[A-Za-z0-9]+`).FindString(p.Body)
 	if _, err := apikey.Parse(key); err != nil {
 		t.Fatalf("page shows no valid key (%q): %v", key, err)
 	}
@@ -86,13 +86,13 @@ func TestCreateAndRevokeAPIKey(t *testing.T) {
 		k.Env != "live" || strings.Join(k.Scopes, " ") != "read:pets write:pets" || k.ExpiresAt == nil {
 		t.Fatalf("stored key %+v", k)
 	}
-	again := b.get("/account")
-	if strings.Contains(again.body, key) || !strings.Contains(again.body, k.Prefix) {
+	again := b.Get("/account")
+	if strings.Contains(again.Body, key) || !strings.Contains(again.Body, k.Prefix) {
 		t.Fatal("the key is shown again, or its prefix is not listed")
 	}
-	rp := b.post("/account/keys/"+k.ID+"/revoke", url.Values{"csrf_token": {csrfOf(t, again)}})
-	if rp.status != http.StatusSeeOther || e.keys.keys[0].RevokedAt == nil {
-		t.Fatalf("revoke: HTTP %d", rp.status)
+	rp := b.Post("/account/keys/"+k.ID+"/revoke", url.Values{"csrf_token": {again.CSRF(t)}})
+	if rp.Status != http.StatusSeeOther || e.keys.keys[0].RevokedAt == nil {
+		t.Fatalf("revoke: HTTP %d", rp.Status)
 	}
 	if e.audit.count("apikey.created", "") != 1 || e.audit.count("apikey.revoked", "") != 1 {
 		t.Fatalf("audit events %v", e.audit.types())
@@ -102,8 +102,8 @@ func TestCreateAndRevokeAPIKey(t *testing.T) {
 func TestCreateAPIKeyValidation(t *testing.T) {
 	e := newEnv(t)
 	b := e.browser()
-	b.mustLogin("alice@example.com")
-	token := csrfOf(t, b.get("/account"))
+	e.mustLogin(b, "alice@example.com")
+	token := b.Get("/account").CSRF(t)
 	for _, tc := range []struct {
 		name string
 		form url.Values
@@ -116,9 +116,9 @@ func TestCreateAPIKeyValidation(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.form.Set("csrf_token", token)
-			p := b.post("/account/keys", tc.form)
-			if p.status != http.StatusBadRequest || !strings.Contains(p.body, tc.want) {
-				t.Fatalf("HTTP %d; want 400 saying %q", p.status, tc.want)
+			p := b.Post("/account/keys", tc.form)
+			if p.Status != http.StatusBadRequest || !strings.Contains(p.Body, tc.want) {
+				t.Fatalf("HTTP %d; want 400 saying %q", p.Status, tc.want)
 			}
 		})
 	}
@@ -133,7 +133,7 @@ func TestPagesCarrySecurityHeaders(t *testing.T) {
 	b := e.browser()
 	check := func(name string, p page) {
 		t.Helper()
-		h := p.header
+		h := p.Header
 		if csp := h.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") ||
 			!strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, "script-src 'self'") {
 			t.Errorf("%s: CSP %q", name, csp)
@@ -143,22 +143,22 @@ func TestPagesCarrySecurityHeaders(t *testing.T) {
 			t.Errorf("%s: headers %v", name, h)
 		}
 	}
-	check("landing", b.get("/"))
-	check("login", b.get("/login"))
-	check("error", b.get("/oauth2/auth?client_id=nope"))
-	b.mustLogin("alice@example.com")
-	check("account", b.get("/account"))
-	check("consent", b.get(authPathFor("read:pets")))
+	check("landing", b.Get("/"))
+	check("login", b.Get("/login"))
+	check("error", b.Get("/oauth2/auth?client_id=nope"))
+	e.mustLogin(b, "alice@example.com")
+	check("account", b.Get("/account"))
+	check("consent", b.Get(authPathFor("read:pets")))
 }
 
 func TestLandingPage(t *testing.T) {
 	e := newEnv(t)
 	b := e.browser()
-	if p := b.get("/"); p.status != http.StatusOK || !strings.Contains(p.body, `href="/login"`) {
-		t.Fatalf("signed out: HTTP %d", p.status)
+	if p := b.Get("/"); p.Status != http.StatusOK || !strings.Contains(p.Body, `href="/login"`) {
+		t.Fatalf("signed out: HTTP %d", p.Status)
 	}
-	b.mustLogin("alice@example.com")
-	if p := b.get("/"); p.status != http.StatusSeeOther || p.location() != "/account" {
-		t.Fatalf("signed in: HTTP %d to %q", p.status, p.location())
+	e.mustLogin(b, "alice@example.com")
+	if p := b.Get("/"); p.Status != http.StatusSeeOther || p.Location != "/account" {
+		t.Fatalf("signed in: HTTP %d to %q", p.Status, p.Location)
 	}
 }

@@ -13,7 +13,7 @@ import (
 func TestAuthorizeRefusesUnknownClientAndUnregisteredRedirect(t *testing.T) {
 	e := newEnv(t)
 	b := e.browser()
-	b.mustLogin("alice@example.com") // a signed-in user must not change anything
+	e.mustLogin(b, "alice@example.com") // a signed-in user must not change anything
 	for _, tc := range []struct {
 		name, path string
 	}{
@@ -24,12 +24,12 @@ func TestAuthorizeRefusesUnknownClientAndUnregisteredRedirect(t *testing.T) {
 		{"host case", authPathFor("read:pets", "redirect_uri", "https://APP.example/cb")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := b.get(tc.path)
-			if p.status != http.StatusBadRequest || p.location() != "" {
-				t.Fatalf("HTTP %d, Location %q; want 400 without Location", p.status, p.location())
+			p := b.Get(tc.path)
+			if p.Status != http.StatusBadRequest || p.Location != "" {
+				t.Fatalf("HTTP %d, Location %q; want 400 without Location", p.Status, p.Location)
 			}
-			if !strings.Contains(p.body, "This sign-in link does not work") || strings.Contains(p.body, "code=") {
-				t.Fatalf("unexpected error page:\n%s", p.body)
+			if !strings.Contains(p.Body, "This sign-in link does not work") || strings.Contains(p.Body, "code=") {
+				t.Fatalf("unexpected error page:\n%s", p.Body)
 			}
 		})
 	}
@@ -44,22 +44,22 @@ func TestAuthorizeRefusesDuplicatedParameters(t *testing.T) {
 		name string
 		req  func() page
 	}{
-		{"state twice", func() page { return b.get(authPathFor("read:pets") + "&state=other-state-123") }},
+		{"state twice", func() page { return b.Get(authPathFor("read:pets") + "&state=other-state-123") }},
 		{"redirect_uri twice", func() page {
-			return b.get(authPathFor("read:pets") + "&redirect_uri=" + url.QueryEscape("https://evil.example/cb"))
+			return b.Get(authPathFor("read:pets") + "&redirect_uri=" + url.QueryEscape("https://evil.example/cb"))
 		}},
-		{"nameless parameter twice", func() page { return b.get(authPathFor("read:pets") + "&=a&=b") }},
+		{"nameless parameter twice", func() page { return b.Get(authPathFor("read:pets") + "&=a&=b") }},
 		{"client_id in query and body", func() page {
-			return b.post(authPathFor("read:pets"), url.Values{"client_id": {testClient}})
+			return b.Post(authPathFor("read:pets"), url.Values{"client_id": {testClient}})
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := tc.req()
-			if p.status != http.StatusBadRequest || p.location() != "" {
-				t.Fatalf("HTTP %d, Location %q; want 400 without Location", p.status, p.location())
+			if p.Status != http.StatusBadRequest || p.Location != "" {
+				t.Fatalf("HTTP %d, Location %q; want 400 without Location", p.Status, p.Location)
 			}
-			if !strings.Contains(p.body, "appears more than once") {
-				t.Fatalf("page does not explain the problem:\n%s", p.body)
+			if !strings.Contains(p.Body, "appears more than once") {
+				t.Fatalf("page does not explain the problem:\n%s", p.Body)
 			}
 		})
 	}
@@ -81,7 +81,7 @@ func TestAuthorizeErrorsRedirectWithStateAndIss(t *testing.T) {
 		{"prompt=none while signed out", authPathFor("read:pets", "prompt", "none"), "login_required"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			q := redirectParams(t, b.get(tc.path))
+			q := redirectParams(t, b.Get(tc.path))
 			if q.Get("error") != tc.wantErr || q.Get("state") != testState || q.Get("iss") != testIssuer {
 				t.Fatalf("error=%q state=%q iss=%q; want %s, %s, %s", q.Get("error"), q.Get("state"), q.Get("iss"),
 					tc.wantErr, testState, testIssuer)
@@ -101,33 +101,33 @@ func TestSignInConsentWithOneScopeUnticked(t *testing.T) {
 	b := e.browser()
 	auth := authPathFor("read:pets write:pets offline_access")
 
-	p := b.get(auth)
-	if p.status != http.StatusSeeOther || p.location() != "/login?return_to="+url.QueryEscape(auth) {
-		t.Fatalf("signed out: HTTP %d to %q; want 303 to the login page with return_to", p.status, p.location())
+	p := b.Get(auth)
+	if p.Status != http.StatusSeeOther || p.Location != "/login?return_to="+url.QueryEscape(auth) {
+		t.Fatalf("signed out: HTTP %d to %q; want 303 to the login page with return_to", p.Status, p.Location)
 	}
-	login := b.get(p.location())
-	if !strings.Contains(login.body, "to continue to <strong>Pet Diary</strong>") {
-		t.Fatalf("login page does not name the app:\n%s", login.body)
+	login := b.Get(p.Location)
+	if !strings.Contains(login.Body, "to continue to <strong>Pet Diary</strong>") {
+		t.Fatalf("login page does not name the app:\n%s", login.Body)
 	}
-	p = b.post("/login", url.Values{
+	p = b.Post("/login", url.Values{
 		"email": {"alice@example.com"}, "password": {alicePass},
-		"csrf_token": {csrfOf(t, login)}, "return_to": {auth},
+		"csrf_token": {login.CSRF(t)}, "return_to": {auth},
 	})
-	if p.status != http.StatusSeeOther || p.location() != auth {
-		t.Fatalf("after login: HTTP %d to %q; want 303 back to %s", p.status, p.location(), auth)
+	if p.Status != http.StatusSeeOther || p.Location != auth {
+		t.Fatalf("after login: HTTP %d to %q; want 303 back to %s", p.Status, p.Location, auth)
 	}
 
-	consent := b.get(p.location())
-	if consent.status != http.StatusOK {
-		t.Fatalf("consent page: HTTP %d\n%s", consent.status, consent.body)
+	consent := b.Get(p.Location)
+	if consent.Status != http.StatusOK {
+		t.Fatalf("consent page: HTTP %d\n%s", consent.Status, consent.Body)
 	}
 	for _, want := range []string{"Pet Diary", "View your pets", "Manage your pets", "Stay connected", "app.example"} {
-		if !strings.Contains(consent.body, want) {
+		if !strings.Contains(consent.Body, want) {
 			t.Errorf("consent page lacks %q", want)
 		}
 	}
 
-	q := redirectParams(t, b.consent(consent, "allow", []string{"read:pets", "offline_access", "admin"}, false))
+	q := redirectParams(t, e.consent(b, consent, "allow", []string{"read:pets", "offline_access", "admin"}, false))
 	if q.Get("code") == "" || q.Get("state") != testState || q.Get("iss") != testIssuer {
 		t.Fatalf("redirect %v: want code, state and iss", q)
 	}
@@ -146,8 +146,8 @@ func TestSignInConsentWithOneScopeUnticked(t *testing.T) {
 func TestConsentDenyRedirectsAccessDenied(t *testing.T) {
 	e := newEnv(t)
 	b := e.browser()
-	b.mustLogin("alice@example.com")
-	q := redirectParams(t, b.consent(b.get(authPathFor("read:pets")), "deny", []string{"read:pets"}, true))
+	e.mustLogin(b, "alice@example.com")
+	q := redirectParams(t, e.consent(b, b.Get(authPathFor("read:pets")), "deny", []string{"read:pets"}, true))
 	if q.Get("error") != "access_denied" || q.Get("state") != testState || q.Get("iss") != testIssuer || q.Get("code") != "" {
 		t.Fatalf("deny redirect %v; want access_denied with state and iss, no code", q)
 	}
@@ -164,19 +164,19 @@ func TestConsentDenyRedirectsAccessDenied(t *testing.T) {
 func TestConsentRevalidatesTheRequest(t *testing.T) {
 	e := newEnv(t)
 	b := e.browser()
-	b.mustLogin("alice@example.com")
-	consent := b.get(authPathFor("read:pets"))
+	e.mustLogin(b, "alice@example.com")
+	consent := b.Get(authPathFor("read:pets"))
 	for _, tc := range []struct{ name, returnTo string }{
 		{"other redirect_uri", authPathFor("read:pets", "redirect_uri", "https://evil.example/cb")},
 		{"not an authorization request", "/account"},
 		{"absolute URL", "https://evil.example/oauth2/auth?x=1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := b.post("/oauth2/consent", url.Values{
-				"csrf_token": {csrfOf(t, consent)}, "return_to": {tc.returnTo}, "decision": {"allow"}, "scope": {"read:pets"},
+			p := b.Post("/oauth2/consent", url.Values{
+				"csrf_token": {consent.CSRF(t)}, "return_to": {tc.returnTo}, "decision": {"allow"}, "scope": {"read:pets"},
 			})
-			if p.status != http.StatusBadRequest || p.location() != "" {
-				t.Fatalf("HTTP %d to %q; want 400 without redirect", p.status, p.location())
+			if p.Status != http.StatusBadRequest || p.Location != "" {
+				t.Fatalf("HTTP %d to %q; want 400 without redirect", p.Status, p.Location)
 			}
 		})
 	}
@@ -187,11 +187,11 @@ func TestConsentRevalidatesTheRequest(t *testing.T) {
 func TestRememberedConsent(t *testing.T) {
 	e := newEnv(t)
 	b := e.browser()
-	b.mustLogin("alice@example.com")
-	redirectParams(t, b.consent(b.get(authPathFor("read:pets write:pets")), "allow", []string{"read:pets", "write:pets"}, true))
+	e.mustLogin(b, "alice@example.com")
+	redirectParams(t, e.consent(b, b.Get(authPathFor("read:pets write:pets")), "allow", []string{"read:pets", "write:pets"}, true))
 
 	for _, scope := range []string{"read:pets write:pets", "read:pets"} {
-		q := redirectParams(t, b.get(authPathFor(scope)))
+		q := redirectParams(t, b.Get(authPathFor(scope)))
 		if q.Get("code") == "" || q.Get("iss") != testIssuer {
 			t.Fatalf("scope %q: remembered consent did not issue a code: %v", scope, q)
 		}
@@ -199,13 +199,13 @@ func TestRememberedConsent(t *testing.T) {
 			t.Fatalf("scope %q: granted %v", scope, got)
 		}
 	}
-	p := b.get(authPathFor("read:pets write:pets offline_access"))
-	if p.status != http.StatusOK || !strings.Contains(p.body, "Stay connected") {
-		t.Fatalf("more scopes: HTTP %d; want the consent page again", p.status)
+	p := b.Get(authPathFor("read:pets write:pets offline_access"))
+	if p.Status != http.StatusOK || !strings.Contains(p.Body, "Stay connected") {
+		t.Fatalf("more scopes: HTTP %d; want the consent page again", p.Status)
 	}
-	p = b.get(authPathFor("read:pets", "prompt", "consent"))
-	if p.status != http.StatusOK || !strings.Contains(p.body, `action="/oauth2/consent"`) {
-		t.Fatalf("prompt=consent: HTTP %d; want the consent page", p.status)
+	p = b.Get(authPathFor("read:pets", "prompt", "consent"))
+	if p.Status != http.StatusOK || !strings.Contains(p.Body, `action="/oauth2/consent"`) {
+		t.Fatalf("prompt=consent: HTTP %d; want the consent page", p.Status)
 	}
 }
 
@@ -213,10 +213,10 @@ func TestRememberedConsent(t *testing.T) {
 func TestConsentNotRememberedAsksAgain(t *testing.T) {
 	e := newEnv(t)
 	b := e.browser()
-	b.mustLogin("alice@example.com")
-	redirectParams(t, b.consent(b.get(authPathFor("read:pets")), "allow", []string{"read:pets"}, false))
-	if p := b.get(authPathFor("read:pets")); p.status != http.StatusOK {
-		t.Fatalf("HTTP %d; want the consent page", p.status)
+	e.mustLogin(b, "alice@example.com")
+	redirectParams(t, e.consent(b, b.Get(authPathFor("read:pets")), "allow", []string{"read:pets"}, false))
+	if p := b.Get(authPathFor("read:pets")); p.Status != http.StatusOK {
+		t.Fatalf("HTTP %d; want the consent page", p.Status)
 	}
 }
 
@@ -228,17 +228,17 @@ func TestFormsAllowTheClientRedirectOrigin(t *testing.T) {
 	b := e.browser()
 	auth := authPathFor("read:pets")
 	wantCSP := "form-action 'self' https://app.example;"
-	if csp := b.get("/login?return_to=" + url.QueryEscape(auth)).header.Get("Content-Security-Policy"); !strings.Contains(csp, wantCSP) {
+	if csp := b.Get("/login?return_to=" + url.QueryEscape(auth)).Header.Get("Content-Security-Policy"); !strings.Contains(csp, wantCSP) {
 		t.Fatalf("login page CSP %q", csp)
 	}
-	if csp := b.get("/login").header.Get("Content-Security-Policy"); !strings.Contains(csp, "form-action 'self';") {
+	if csp := b.Get("/login").Header.Get("Content-Security-Policy"); !strings.Contains(csp, "form-action 'self';") {
 		t.Fatalf("plain login page CSP %q", csp)
 	}
-	b.mustLogin("alice@example.com")
-	if csp := b.get(auth).header.Get("Content-Security-Policy"); !strings.Contains(csp, wantCSP) || !strings.Contains(csp, "frame-ancestors 'none'") {
+	e.mustLogin(b, "alice@example.com")
+	if csp := b.Get(auth).Header.Get("Content-Security-Policy"); !strings.Contains(csp, wantCSP) || !strings.Contains(csp, "frame-ancestors 'none'") {
 		t.Fatalf("consent page CSP %q", csp)
 	}
-	if csp := b.get("/account").header.Get("Content-Security-Policy"); !strings.Contains(csp, "form-action 'self';") {
+	if csp := b.Get("/account").Header.Get("Content-Security-Policy"); !strings.Contains(csp, "form-action 'self';") {
 		t.Fatalf("account page CSP %q", csp)
 	}
 }

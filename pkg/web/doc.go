@@ -1,13 +1,14 @@
 // Package web serves the pages a person sees when an app says "Connect with
 // PetStore":
 //
+//	GET      /                    the welcome page; /account when signed in
 //	GET|POST /oauth2/auth         validate (fosite) → sign in → consent → 303 with code, state, iss
 //	GET|POST /login               email + password; failures throttled per account and address
 //	POST     /logout              ends the session
 //	POST     /oauth2/consent      the consent form; re-validates the request from return_to
 //	GET      /account             connected apps and API keys
 //	POST     /account/grants/{id}/revoke, /account/keys, /account/keys/{id}/revoke
-//	GET      /static/…            CSS, logo, app.js
+//	GET      /static/…            CSS, logo, app.js (pkg/ui's Static)
 //
 // Errors in an authorization request before the client and its redirect_uri
 // are validated show an error page and never redirect; later errors go back
@@ -35,7 +36,8 @@
 // wrong password and disabled account give the same page after the same
 // Argon2id work.
 //
-// Sessions and CSRF come from pkg/ui. A session ends when its user is
-// disabled or updated after sign-in (the session's version is the user's
-// UpdatedAt).
+// Sessions and CSRF come from pkg/ui. A session ends when its
+// user is disabled or updated after sign-in (the session's version is the
+// user's UpdatedAt), and logging out ends every copy of its cookie (pkg/ui's
+// server-side session registry).
 package web

@@ -23,12 +23,12 @@ func newFuzzEnv(f *testing.F) *fuzzEnv {
 	e := newEnv(f)
 	addNativeClient(e)
 	b := e.browser()
-	b.mustLogin("alice@example.com")
+	e.mustLogin(b, "alice@example.com")
 	u, _ := url.Parse(e.srv.URL)
 	if _, err := e.grants.UpsertGrant(context.Background(), "usr_alice", testClient, []string{"read:pets"}, true); err != nil {
 		f.Fatal(err)
 	}
-	return &fuzzEnv{env: e, cookies: b.c.Jar.Cookies(u)}
+	return &fuzzEnv{env: e, cookies: b.Jar().Cookies(u)}
 }
 
 // serve runs one request through the router in process.

@@ -4,10 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
-	"io"
+	"html"
 	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
@@ -128,79 +127,26 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 
 // browser is one cookie jar talking to env's server, not following
 // redirects.
-type browser struct {
-	e *env
-	c *http.Client
+func (e *env) browser() *webtest.Browser {
+	return webtest.NewBrowser(e.t, e.srv.URL, webtest.BrowserOptions{Transport: e.srv.Client().Transport})
 }
 
-func (e *env) browser() *browser {
-	jar, _ := cookiejar.New(nil)
-	c := e.srv.Client()
-	c.Jar = jar
-	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &browser{e: e, c: c}
-}
-
-type page struct {
-	status int
-	header http.Header
-	body   string
-}
-
-func (p page) location() string { return p.header.Get("Location") }
-
-func (b *browser) do(req *http.Request) page {
-	b.e.t.Helper()
-	resp, err := b.c.Do(req)
-	if err != nil {
-		b.e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return page{status: resp.StatusCode, header: resp.Header, body: string(body)}
-}
-
-func (b *browser) get(path string) page {
-	b.e.t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, b.e.srv.URL+path, nil)
-	return b.do(req)
-}
-
-func (b *browser) post(path string, form url.Values, headers ...string) page {
-	b.e.t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, b.e.srv.URL+path, strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	return b.do(req)
-}
-
-var csrfRe = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
-
-func csrfOf(t testing.TB, p page) string {
-	t.Helper()
-	m := csrfRe.FindStringSubmatch(p.body)
-	if m == nil {
-		t.Fatalf("no CSRF token on the page (HTTP %d):\n%s", p.status, p.body)
-	}
-	return m[1]
-}
+type page = webtest.Page
 
 // login signs in through the login page and returns the answer to the POST.
-func (b *browser) login(email, pw string, extra url.Values) page {
-	b.e.t.Helper()
-	form := url.Values{"email": {email}, "password": {pw}, "csrf_token": {csrfOf(b.e.t, b.get("/login"))}}
+func (e *env) login(b *webtest.Browser, email, pw string, extra url.Values) page {
+	e.t.Helper()
+	form := url.Values{"email": {email}, "password": {pw}, "csrf_token": {b.Get("/login").CSRF(e.t)}}
 	for k, v := range extra {
 		form[k] = v
 	}
-	return b.post("/login", form)
+	return b.Post("/login", form)
 }
 
-func (b *browser) mustLogin(email string) {
-	b.e.t.Helper()
-	if p := b.login(email, alicePass, nil); p.status != http.StatusSeeOther {
-		b.e.t.Fatalf("login %s: HTTP %d\n%s", email, p.status, p.body)
+func (e *env) mustLogin(b *webtest.Browser, email string) {
+	e.t.Helper()
+	if p := e.login(b, email, alicePass, nil); p.Status != http.StatusSeeOther {
+		e.t.Fatalf("login %s: HTTP %d\n%s", email, p.Status, p.Body)
 	}
 }
 
@@ -223,41 +169,37 @@ func authPathFor(scope string, extra ...string) string {
 }
 
 // consent answers the consent page shown at p.
-func (b *browser) consent(p page, decision string, scopes []string, remember bool) page {
-	b.e.t.Helper()
-	m := regexp.MustCompile(`name="return_to" value="([^"]+)"`).FindStringSubmatch(p.body)
+func (e *env) consent(b *webtest.Browser, p page, decision string, scopes []string, remember bool) page {
+	e.t.Helper()
+	m := regexp.MustCompile(`name="return_to" value="([^"]+)"`).FindStringSubmatch(p.Body)
 	if m == nil {
-		b.e.t.Fatalf("no consent form (HTTP %d):\n%s", p.status, p.body)
+		e.t.Fatalf("no consent form (HTTP %d):\n%s", p.Status, p.Body)
 	}
 	form := url.Values{
-		"csrf_token": {csrfOf(b.e.t, p)},
-		"return_to":  {htmlUnescape(m[1])},
+		"csrf_token": {p.CSRF(e.t)},
+		"return_to":  {html.UnescapeString(m[1])},
 		"decision":   {decision},
 		"scope":      scopes,
 	}
 	if remember {
 		form.Set("remember", "on")
 	}
-	return b.post("/oauth2/consent", form)
-}
-
-func htmlUnescape(s string) string {
-	return strings.NewReplacer("&amp;", "&", "&#43;", "+", "&#39;", "'", "&quot;", `"`, "&lt;", "<", "&gt;", ">").Replace(s)
+	return b.Post("/oauth2/consent", form)
 }
 
 // redirectParams checks that p is a 303 to the client and returns the
 // query of the redirect.
 func redirectParams(t *testing.T, p page) url.Values {
 	t.Helper()
-	if p.status != http.StatusSeeOther {
-		t.Fatalf("want 303 to the client, got HTTP %d\n%s", p.status, p.body)
+	if p.Status != http.StatusSeeOther {
+		t.Fatalf("want 303 to the client, got HTTP %d\n%s", p.Status, p.Body)
 	}
-	u, err := url.Parse(p.location())
+	u, err := url.Parse(p.Location)
 	if err != nil || u.Scheme+"://"+u.Host+u.Path != testRedirect {
-		t.Fatalf("redirect to %q, want %s", p.location(), testRedirect)
+		t.Fatalf("redirect to %q, want %s", p.Location, testRedirect)
 	}
 	if u.Fragment != "" {
-		t.Fatalf("redirect has a fragment: %q", p.location())
+		t.Fatalf("redirect has a fragment: %q", p.Location)
 	}
 	return u.Query()
 }

@@ -13,14 +13,14 @@ func TestLoginFailuresLookAlike(t *testing.T) {
 	e := newEnv(t)
 	e.users.users["usr_bob"].Disabled = true
 	b := e.browser()
-	normalise := func(p page, email string) string { return strings.ReplaceAll(p.body, email, "EMAIL") }
+	normalise := func(p page, email string) string { return strings.ReplaceAll(p.Body, email, "EMAIL") }
 
-	wrong := b.login("alice@example.com", "not the password", nil)
-	unknown := b.login("nobody@example.com", "not the password", nil)
-	disabled := b.login("bob@example.com", alicePass, nil)
+	wrong := e.login(b, "alice@example.com", "not the password", nil)
+	unknown := e.login(b, "nobody@example.com", "not the password", nil)
+	disabled := e.login(b, "bob@example.com", alicePass, nil)
 	for name, p := range map[string]page{"wrong password": wrong, "unknown email": unknown, "disabled user": disabled} {
-		if p.status != http.StatusUnauthorized || !strings.Contains(p.body, "Incorrect email or password.") {
-			t.Fatalf("%s: HTTP %d; want 401 with the generic message", name, p.status)
+		if p.Status != http.StatusUnauthorized || !strings.Contains(p.Body, "Incorrect email or password.") {
+			t.Fatalf("%s: HTTP %d; want 401 with the generic message", name, p.Status)
 		}
 	}
 	if normalise(wrong, "alice@example.com") != normalise(unknown, "nobody@example.com") ||
@@ -32,8 +32,8 @@ func TestLoginFailuresLookAlike(t *testing.T) {
 			t.Errorf("no login.failure audit event with reason %s", reason)
 		}
 	}
-	if p := b.get("/account"); p.status != http.StatusSeeOther {
-		t.Fatalf("signed in after failed logins: HTTP %d", p.status)
+	if p := b.Get("/account"); p.Status != http.StatusSeeOther {
+		t.Fatalf("signed in after failed logins: HTTP %d", p.Status)
 	}
 }
 
@@ -60,8 +60,8 @@ func TestSessionCookieAttributes(t *testing.T) {
 			if tc.remember {
 				extra.Set("remember", "on")
 			}
-			p := b.login("alice@example.com", alicePass, extra)
-			resp := http.Response{Header: p.header}
+			p := e.login(b, "alice@example.com", alicePass, extra)
+			resp := http.Response{Header: p.Header}
 			cs := resp.Cookies()
 			if len(cs) != 1 {
 				t.Fatalf("login set %d cookies, want 1", len(cs))
@@ -69,7 +69,7 @@ func TestSessionCookieAttributes(t *testing.T) {
 			c := cs[0]
 			if c.Name != tc.wantName || c.Secure != tc.wantSecure || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode ||
 				c.Path != "/" || c.Domain != "" || c.MaxAge != tc.wantMaxAge {
-				t.Fatalf("cookie %s", p.header.Get("Set-Cookie"))
+				t.Fatalf("cookie %s", p.Header.Get("Set-Cookie"))
 			}
 		})
 	}
@@ -80,44 +80,44 @@ func TestSessionCookieAttributes(t *testing.T) {
 func TestLoginRotatesSession(t *testing.T) {
 	e := newEnv(t)
 	b := e.browser()
-	before := b.get("/login")
-	oldToken := csrfOf(t, before)
-	oldCookie := (&http.Response{Header: before.header}).Cookies()[0].Value
+	before := b.Get("/login")
+	oldToken := before.CSRF(t)
+	oldCookie := (&http.Response{Header: before.Header}).Cookies()[0].Value
 
-	p := b.post("/login", url.Values{"email": {"alice@example.com"}, "password": {alicePass}, "csrf_token": {oldToken}})
-	if p.status != http.StatusSeeOther {
-		t.Fatalf("login: HTTP %d", p.status)
+	p := b.Post("/login", url.Values{"email": {"alice@example.com"}, "password": {alicePass}, "csrf_token": {oldToken}})
+	if p.Status != http.StatusSeeOther {
+		t.Fatalf("login: HTTP %d", p.Status)
 	}
-	newCookie := (&http.Response{Header: p.header}).Cookies()[0].Value
-	account := b.get("/account")
-	if newCookie == oldCookie || csrfOf(t, account) == oldToken {
+	newCookie := (&http.Response{Header: p.Header}).Cookies()[0].Value
+	account := b.Get("/account")
+	if newCookie == oldCookie || account.CSRF(t) == oldToken {
 		t.Fatal("session cookie or CSRF token not renewed at sign-in")
 	}
-	if p := b.post("/logout", url.Values{"csrf_token": {oldToken}}); p.status != http.StatusForbidden {
-		t.Fatalf("pre-login CSRF token accepted after login: HTTP %d", p.status)
+	if p := b.Post("/logout", url.Values{"csrf_token": {oldToken}}); p.Status != http.StatusForbidden {
+		t.Fatalf("pre-login CSRF token accepted after login: HTTP %d", p.Status)
 	}
 }
 
 func TestLogoutEndsSession(t *testing.T) {
 	e := newEnv(t)
 	b := e.browser()
-	b.mustLogin("alice@example.com")
-	account := b.get("/account")
-	if account.status != http.StatusOK {
-		t.Fatalf("account: HTTP %d", account.status)
+	e.mustLogin(b, "alice@example.com")
+	account := b.Get("/account")
+	if account.Status != http.StatusOK {
+		t.Fatalf("account: HTTP %d", account.Status)
 	}
-	p := b.post("/logout", url.Values{"csrf_token": {csrfOf(t, account)}})
-	if p.status != http.StatusSeeOther || p.location() != "/login?logged_out=1" {
-		t.Fatalf("logout: HTTP %d to %q", p.status, p.location())
+	p := b.Post("/logout", url.Values{"csrf_token": {account.CSRF(t)}})
+	if p.Status != http.StatusSeeOther || p.Location != "/login?logged_out=1" {
+		t.Fatalf("logout: HTTP %d to %q", p.Status, p.Location)
 	}
-	c := (&http.Response{Header: p.header}).Cookies()
+	c := (&http.Response{Header: p.Header}).Cookies()
 	if len(c) != 1 || c[0].MaxAge >= 0 {
-		t.Fatalf("logout did not delete the cookie: %v", p.header["Set-Cookie"])
+		t.Fatalf("logout did not delete the cookie: %v", p.Header["Set-Cookie"])
 	}
-	if p := b.get("/account"); p.status != http.StatusSeeOther || !strings.HasPrefix(p.location(), "/login") {
-		t.Fatalf("account after logout: HTTP %d to %q", p.status, p.location())
+	if p := b.Get("/account"); p.Status != http.StatusSeeOther || !strings.HasPrefix(p.Location, "/login") {
+		t.Fatalf("account after logout: HTTP %d to %q", p.Status, p.Location)
 	}
-	if !strings.Contains(b.get("/login?logged_out=1").body, "You have been signed out.") {
+	if !strings.Contains(b.Get("/login?logged_out=1").Body, "You have been signed out.") {
 		t.Fatal("login page does not confirm the sign-out")
 	}
 	if e.audit.count("logout", "") != 1 {
@@ -129,13 +129,13 @@ func TestLogoutEndsSession(t *testing.T) {
 func TestDisabledUserSessionEnds(t *testing.T) {
 	e := newEnv(t)
 	b := e.browser()
-	b.mustLogin("alice@example.com")
+	e.mustLogin(b, "alice@example.com")
 	u, _ := e.users.UserByID(t.Context(), "usr_alice")
 	u.Disabled = true
 	u.UpdatedAt = u.UpdatedAt.Add(1e9)
 	_ = e.users.UpdateUser(t.Context(), u)
-	if p := b.get("/account"); p.status != http.StatusSeeOther {
-		t.Fatalf("disabled user still signed in: HTTP %d", p.status)
+	if p := b.Get("/account"); p.Status != http.StatusSeeOther {
+		t.Fatalf("disabled user still signed in: HTTP %d", p.Status)
 	}
 }
 
@@ -144,9 +144,9 @@ func TestDisabledUserSessionEnds(t *testing.T) {
 func TestFormsRefuseCrossOriginAndBadCSRF(t *testing.T) {
 	e := newEnv(t)
 	b := e.browser()
-	b.mustLogin("alice@example.com")
-	consent := b.get(authPathFor("read:pets"))
-	token := csrfOf(t, consent)
+	e.mustLogin(b, "alice@example.com")
+	consent := b.Get(authPathFor("read:pets"))
+	token := consent.CSRF(t)
 	consentForm := func(tok string) url.Values {
 		v := url.Values{"return_to": {authPathFor("read:pets")}, "decision": {"allow"}, "scope": {"read:pets"}}
 		if tok != "" {
@@ -176,17 +176,17 @@ func TestFormsRefuseCrossOriginAndBadCSRF(t *testing.T) {
 		{"revoke without token", "/account/grants/grt_1/revoke", url.Values{}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := b.post(tc.path, tc.form, tc.headers...)
-			if p.status != http.StatusForbidden || p.location() != "" {
-				t.Fatalf("HTTP %d to %q; want 403", p.status, p.location())
+			p := b.Post(tc.path, tc.form, tc.headers...)
+			if p.Status != http.StatusForbidden || p.Location != "" {
+				t.Fatalf("HTTP %d to %q; want 403", p.Status, p.Location)
 			}
 		})
 	}
 	if len(e.grants.grants) != 0 {
 		t.Fatal("a refused consent form created a grant")
 	}
-	if p := b.get("/account"); p.status != http.StatusOK {
-		t.Fatalf("refused logout signed the user out: HTTP %d", p.status)
+	if p := b.Get("/account"); p.Status != http.StatusOK {
+		t.Fatalf("refused logout signed the user out: HTTP %d", p.Status)
 	}
 }
 
@@ -206,14 +206,15 @@ func TestLoginReturnTo(t *testing.T) {
 		{"/logout", "/account"},
 	} {
 		t.Run(tc.returnTo, func(t *testing.T) {
-			b := newEnv(t).browser()
-			p := b.login("alice@example.com", alicePass, url.Values{"return_to": {tc.returnTo}})
+			e := newEnv(t)
+			b := e.browser()
+			p := e.login(b, "alice@example.com", alicePass, url.Values{"return_to": {tc.returnTo}})
 			want := tc.want
 			if want == "" {
 				want = tc.returnTo
 			}
-			if p.status != http.StatusSeeOther || p.location() != want {
-				t.Fatalf("HTTP %d to %q; want 303 to %q", p.status, p.location(), want)
+			if p.Status != http.StatusSeeOther || p.Location != want {
+				t.Fatalf("HTTP %d to %q; want 303 to %q", p.Status, p.Location, want)
 			}
 		})
 	}

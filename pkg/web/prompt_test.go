@@ -27,7 +27,7 @@ func withoutParam(t *testing.T, path, name string) string {
 // even with an empty value.
 func rawQueryHas(t *testing.T, p page, param string) bool {
 	t.Helper()
-	u, err := url.Parse(p.location())
+	u, err := url.Parse(p.Location)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,23 +41,23 @@ func rawQueryHas(t *testing.T, p page, param string) bool {
 func TestStateIsOptionalAndEchoedAsSent(t *testing.T) {
 	e := newEnv(t)
 	b := e.browser()
-	b.mustLogin("alice@example.com")
-	redirectParams(t, b.consent(b.get(authPathFor("read:pets")), "allow", []string{"read:pets"}, true))
+	e.mustLogin(b, "alice@example.com")
+	redirectParams(t, e.consent(b, b.Get(authPathFor("read:pets")), "allow", []string{"read:pets"}, true))
 
 	noState := withoutParam(t, authPathFor("read:pets"), "state")
-	p := b.get(noState)
+	p := b.Get(noState)
 	if q := redirectParams(t, p); q.Get("code") == "" || q.Get("iss") != testIssuer {
 		t.Fatalf("no state: %v; want a code and iss", q)
 	}
 	if rawQueryHas(t, p, "state") {
-		t.Fatalf("no state sent, but the redirect carries one: %s", p.location())
+		t.Fatalf("no state sent, but the redirect carries one: %s", p.Location)
 	}
-	p = b.get(withoutParam(t, authPathFor("read:pets delete:everything"), "state"))
+	p = b.Get(withoutParam(t, authPathFor("read:pets delete:everything"), "state"))
 	if q := redirectParams(t, p); q.Get("error") != "invalid_scope" || q.Get("iss") != testIssuer {
 		t.Fatalf("no state, bad scope: %v", q)
 	}
 	if rawQueryHas(t, p, "state") {
-		t.Fatalf("no state sent, but the error redirect carries one: %s", p.location())
+		t.Fatalf("no state sent, but the error redirect carries one: %s", p.Location)
 	}
 
 	// fosite checks state last; without state, every earlier check must
@@ -67,14 +67,14 @@ func TestStateIsOptionalAndEchoedAsSent(t *testing.T) {
 		{withoutParam(t, authPathFor("read:pets", "registration", "{}"), "state"), "registration_not_supported"},
 		{withoutParam(t, authPathFor("read:pets", "response_mode", "fragment"), "state"), "unsupported_response_mode"},
 	} {
-		p := b.get(tc.path)
+		p := b.Get(tc.path)
 		if q := redirectParams(t, p); q.Get("error") != tc.wantErr || rawQueryHas(t, p, "state") {
 			t.Fatalf("no state: %v; want %s without state", q, tc.wantErr)
 		}
 	}
 
 	for _, path := range []string{authPathFor("read:pets", "state", "abc"), authPathFor("delete:everything", "state", "abc")} {
-		q := redirectParams(t, b.get(path))
+		q := redirectParams(t, b.Get(path))
 		if q.Get("state") != "abc" || q.Get("error") == "invalid_state" {
 			t.Fatalf("state=abc: %v; want it echoed", q)
 		}
@@ -86,40 +86,40 @@ func TestStateIsOptionalAndEchoedAsSent(t *testing.T) {
 func TestPromptLoginRequiresAFreshSignIn(t *testing.T) {
 	e := newEnv(t)
 	b := e.browser()
-	b.mustLogin("alice@example.com")
-	redirectParams(t, b.consent(b.get(authPathFor("read:pets")), "allow", []string{"read:pets"}, true))
+	e.mustLogin(b, "alice@example.com")
+	redirectParams(t, e.consent(b, b.Get(authPathFor("read:pets")), "allow", []string{"read:pets"}, true))
 
-	p := b.get(authPathFor("read:pets", "prompt", "login"))
-	if p.status != http.StatusSeeOther || !strings.HasPrefix(p.location(), "/login?return_to=") {
-		t.Fatalf("prompt=login while signed in: HTTP %d to %q; want the sign-in page", p.status, p.location())
+	p := b.Get(authPathFor("read:pets", "prompt", "login"))
+	if p.Status != http.StatusSeeOther || !strings.HasPrefix(p.Location, "/login?return_to=") {
+		t.Fatalf("prompt=login while signed in: HTTP %d to %q; want the sign-in page", p.Status, p.Location)
 	}
-	returnTo, _ := url.QueryUnescape(strings.TrimPrefix(p.location(), "/login?return_to="))
+	returnTo, _ := url.QueryUnescape(strings.TrimPrefix(p.Location, "/login?return_to="))
 
 	// The sign-in page shows its form even though a session exists.
-	login := b.get(p.location())
-	if login.status != http.StatusOK || !strings.Contains(login.body, `name="password"`) {
-		t.Fatalf("sign-in page: HTTP %d to %q; want the form", login.status, login.location())
+	login := b.Get(p.Location)
+	if login.Status != http.StatusOK || !strings.Contains(login.Body, `name="password"`) {
+		t.Fatalf("sign-in page: HTTP %d to %q; want the form", login.Status, login.Location)
 	}
 	// Skipping the sign-in gets no code: straight back to the sign-in page.
-	if p := b.get(returnTo); p.status != http.StatusSeeOther || !strings.HasPrefix(p.location(), "/login?") {
-		t.Fatalf("return_to without signing in: HTTP %d to %q; want the sign-in page again", p.status, p.location())
+	if p := b.Get(returnTo); p.Status != http.StatusSeeOther || !strings.HasPrefix(p.Location, "/login?") {
+		t.Fatalf("return_to without signing in: HTTP %d to %q; want the sign-in page again", p.Status, p.Location)
 	}
 	// Nor does a forged marker naming the current session.
-	if p := b.get(returnTo); strings.Contains(p.location(), testRedirect) {
+	if p := b.Get(returnTo); strings.Contains(p.Location, testRedirect) {
 		t.Fatal("a code without a new sign-in")
 	}
 	if n := e.audit.count("login.success", ""); n != 1 {
 		t.Fatalf("%d sign-ins before re-authentication, want 1", n)
 	}
 
-	p = b.post("/login", url.Values{
+	p = b.Post("/login", url.Values{
 		"email": {"alice@example.com"}, "password": {alicePass},
-		"csrf_token": {csrfOf(t, login)}, "return_to": {returnTo},
+		"csrf_token": {login.CSRF(t)}, "return_to": {returnTo},
 	})
-	if p.status != http.StatusSeeOther || p.location() != returnTo {
-		t.Fatalf("after signing in again: HTTP %d to %q", p.status, p.location())
+	if p.Status != http.StatusSeeOther || p.Location != returnTo {
+		t.Fatalf("after signing in again: HTTP %d to %q", p.Status, p.Location)
 	}
-	q := redirectParams(t, b.get(p.location()))
+	q := redirectParams(t, b.Get(p.Location))
 	if q.Get("code") == "" || q.Get("state") != testState || q.Get("iss") != testIssuer {
 		t.Fatalf("after re-authentication: %v; want a code", q)
 	}
@@ -128,11 +128,11 @@ func TestPromptLoginRequiresAFreshSignIn(t *testing.T) {
 	}
 	// The same request again (same marker, same new session) still works:
 	// the loop ends after one sign-in; a new prompt=login asks again.
-	if q := redirectParams(t, b.get(returnTo)); q.Get("code") == "" {
+	if q := redirectParams(t, b.Get(returnTo)); q.Get("code") == "" {
 		t.Fatalf("replaying the satisfied request: %v", q)
 	}
-	if p := b.get(authPathFor("read:pets", "prompt", "login")); !strings.HasPrefix(p.location(), "/login?") {
-		t.Fatalf("a second prompt=login: HTTP %d to %q; want the sign-in page", p.status, p.location())
+	if p := b.Get(authPathFor("read:pets", "prompt", "login")); !strings.HasPrefix(p.Location, "/login?") {
+		t.Fatalf("a second prompt=login: HTTP %d to %q; want the sign-in page", p.Status, p.Location)
 	}
 }
 
@@ -141,18 +141,18 @@ func TestPromptLoginRequiresAFreshSignIn(t *testing.T) {
 func TestPromptLoginSignedOut(t *testing.T) {
 	e := newEnv(t)
 	b := e.browser()
-	p := b.get(authPathFor("read:pets", "prompt", "login"))
-	returnTo, _ := url.QueryUnescape(strings.TrimPrefix(p.location(), "/login?return_to="))
-	login := b.get(p.location())
-	p = b.post("/login", url.Values{
+	p := b.Get(authPathFor("read:pets", "prompt", "login"))
+	returnTo, _ := url.QueryUnescape(strings.TrimPrefix(p.Location, "/login?return_to="))
+	login := b.Get(p.Location)
+	p = b.Post("/login", url.Values{
 		"email": {"alice@example.com"}, "password": {alicePass},
-		"csrf_token": {csrfOf(t, login)}, "return_to": {returnTo},
+		"csrf_token": {login.CSRF(t)}, "return_to": {returnTo},
 	})
-	consent := b.get(p.location())
-	if consent.status != http.StatusOK || !strings.Contains(consent.body, `action="/oauth2/consent"`) {
-		t.Fatalf("after one sign-in: HTTP %d to %q; want the consent page", consent.status, consent.location())
+	consent := b.Get(p.Location)
+	if consent.Status != http.StatusOK || !strings.Contains(consent.Body, `action="/oauth2/consent"`) {
+		t.Fatalf("after one sign-in: HTTP %d to %q; want the consent page", consent.Status, consent.Location)
 	}
-	if q := redirectParams(t, b.consent(consent, "allow", []string{"read:pets"}, false)); q.Get("code") == "" {
+	if q := redirectParams(t, e.consent(b, consent, "allow", []string{"read:pets"}, false)); q.Get("code") == "" {
 		t.Fatalf("consent: %v", q)
 	}
 }
@@ -176,13 +176,13 @@ func TestPromptNone(t *testing.T) {
 		}
 	}
 	none := authPathFor("read:pets", "prompt", "none")
-	check("signed out", b.get(none), "login_required", testState)
-	check("signed out, no state", b.get(withoutParam(t, none, "state")), "login_required", "")
-	b.mustLogin("alice@example.com")
-	check("no consent yet", b.get(none), "consent_required", testState)
-	redirectParams(t, b.consent(b.get(authPathFor("read:pets")), "allow", []string{"read:pets"}, true))
-	check("remembered consent", b.get(none), "", testState)
-	check("more scopes than remembered", b.get(authPathFor("read:pets write:pets", "prompt", "none")), "consent_required", testState)
+	check("signed out", b.Get(none), "login_required", testState)
+	check("signed out, no state", b.Get(withoutParam(t, none, "state")), "login_required", "")
+	e.mustLogin(b, "alice@example.com")
+	check("no consent yet", b.Get(none), "consent_required", testState)
+	redirectParams(t, e.consent(b, b.Get(authPathFor("read:pets")), "allow", []string{"read:pets"}, true))
+	check("remembered consent", b.Get(none), "", testState)
+	check("more scopes than remembered", b.Get(authPathFor("read:pets write:pets", "prompt", "none")), "consent_required", testState)
 }
 
 // Unknown prompt values, select_account (not supported) and none with
@@ -190,9 +190,9 @@ func TestPromptNone(t *testing.T) {
 func TestPromptInvalidValues(t *testing.T) {
 	e := newEnv(t)
 	b := e.browser()
-	b.mustLogin("alice@example.com")
+	e.mustLogin(b, "alice@example.com")
 	for _, v := range []string{"none login", "login none", "none consent", "select_account", "bogus", "login bogus"} {
-		q := redirectParams(t, b.get(authPathFor("read:pets", "prompt", v)))
+		q := redirectParams(t, b.Get(authPathFor("read:pets", "prompt", v)))
 		if q.Get("error") != "invalid_request" || q.Get("iss") != testIssuer || q.Get("state") != testState || q.Get("code") != "" {
 			t.Fatalf("prompt=%q: %v; want invalid_request with iss and state", v, q)
 		}
@@ -212,8 +212,8 @@ func TestPromptValuesMatchMetadata(t *testing.T) {
 func TestUnsupportedParametersAreRefused(t *testing.T) {
 	e := newEnv(t)
 	b := e.browser()
-	b.mustLogin("alice@example.com")
-	redirectParams(t, b.consent(b.get(authPathFor("read:pets")), "allow", []string{"read:pets"}, true))
+	e.mustLogin(b, "alice@example.com")
+	redirectParams(t, e.consent(b, b.Get(authPathFor("read:pets")), "allow", []string{"read:pets"}, true))
 	for _, tc := range []struct{ param, value, wantErr string }{
 		{"request", "eyJhbGciOiJub25lIn0.eyJzY29wZSI6InJlYWQ6cGV0cyJ9.", "request_not_supported"},
 		{"request_uri", "urn:ietf:params:oauth:request_uri:abc", "request_uri_not_supported"},
@@ -225,15 +225,15 @@ func TestUnsupportedParametersAreRefused(t *testing.T) {
 		{"response_mode", "form_post", "unsupported_response_mode"},
 	} {
 		t.Run(tc.param, func(t *testing.T) {
-			q := redirectParams(t, b.get(authPathFor("read:pets", tc.param, tc.value)))
+			q := redirectParams(t, b.Get(authPathFor("read:pets", tc.param, tc.value)))
 			if q.Get("error") != tc.wantErr || q.Get("iss") != testIssuer || q.Get("state") != testState || q.Get("code") != "" {
 				t.Fatalf("%s: %v; want %s with iss and state, no code", tc.param, q, tc.wantErr)
 			}
 		})
 	}
 	// Before the redirect URI is validated, no redirect at all.
-	p := b.get(authPathFor("read:pets", "request_uri", "urn:x", "redirect_uri", "https://evil.example/cb"))
-	if p.status != http.StatusBadRequest || p.location() != "" {
-		t.Fatalf("unregistered redirect_uri with request_uri: HTTP %d to %q", p.status, p.location())
+	p := b.Get(authPathFor("read:pets", "request_uri", "urn:x", "redirect_uri", "https://evil.example/cb"))
+	if p.Status != http.StatusBadRequest || p.Location != "" {
+		t.Fatalf("unregistered redirect_uri with request_uri: HTTP %d to %q", p.Status, p.Location)
 	}
 }

@@ -45,24 +45,24 @@ func TestAuthorizeLoopbackRedirect(t *testing.T) {
 		{"other loopback address", "http://127.0.0.2:5555/cb", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := b.get(authPathFor("read:pets", "client_id", nativeClient, "redirect_uri", tc.redirect))
+			p := b.Get(authPathFor("read:pets", "client_id", nativeClient, "redirect_uri", tc.redirect))
 			if !tc.ok {
-				if p.status != http.StatusBadRequest || p.location() != "" || !strings.Contains(p.body, "has not registered") {
-					t.Fatalf("HTTP %d, Location %q; want the error page without a redirect", p.status, p.location())
+				if p.Status != http.StatusBadRequest || p.Location != "" || !strings.Contains(p.Body, "has not registered") {
+					t.Fatalf("HTTP %d, Location %q; want the error page without a redirect", p.Status, p.Location)
 				}
 				return
 			}
 			// Signed out: the request is good, so the user is sent to sign in.
-			if p.status != http.StatusSeeOther || !strings.HasPrefix(p.location(), "/login?") {
-				t.Fatalf("HTTP %d, Location %q; want the login page", p.status, p.location())
+			if p.Status != http.StatusSeeOther || !strings.HasPrefix(p.Location, "/login?") {
+				t.Fatalf("HTTP %d, Location %q; want the login page", p.Status, p.Location)
 			}
 		})
 	}
 	t.Run("error redirect keeps the port", func(t *testing.T) {
-		p := b.get(authPathFor("read:pets", "client_id", nativeClient, "redirect_uri", "http://127.0.0.1:5555/cb", "response_type", "token"))
-		u, err := url.Parse(p.location())
-		if p.status != http.StatusSeeOther || err != nil || u.Host != "127.0.0.1:5555" || u.Query().Get("error") != "unsupported_response_type" {
-			t.Fatalf("HTTP %d, Location %q", p.status, p.location())
+		p := b.Get(authPathFor("read:pets", "client_id", nativeClient, "redirect_uri", "http://127.0.0.1:5555/cb", "response_type", "token"))
+		u, err := url.Parse(p.Location)
+		if p.Status != http.StatusSeeOther || err != nil || u.Host != "127.0.0.1:5555" || u.Query().Get("error") != "unsupported_response_type" {
+			t.Fatalf("HTTP %d, Location %q", p.Status, p.Location)
 		}
 	})
 }

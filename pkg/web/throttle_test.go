@@ -46,7 +46,7 @@ func (e *env) signIn(t *testing.T) signIn {
 	rec := httptest.NewRecorder()
 	e.router.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "https://auth.example/login", nil))
 	cookie := rec.Result().Cookies()[0]
-	token := csrfOf(t, page{body: rec.Body.String()})
+	token := page{Body: rec.Body.String()}.CSRF(t)
 	return func(ip, email, pw string) *httptest.ResponseRecorder {
 		form := url.Values{"email": {email}, "password": {pw}, "csrf_token": {token}}
 		req := httptest.NewRequest(http.MethodPost, "https://auth.example/login", strings.NewReader(form.Encode()))

@@ -1,6 +1,8 @@
 // Package webtest helps tests drive the HTML pages as a browser would:
-// the embedded web files every test renders from (Files), and the hidden
-// fields (CSRF token, return_to) of a form.
+// the embedded web files every test renders from (Files), a Browser with a
+// cookie jar, and the hidden fields (CSRF token, return_to) of a form. It
+// starts no server (pkg/servertest does), so the page packages' own tests
+// may use it.
 package webtest
 
 import (

@@ -9,8 +9,9 @@ import (
 	"testing"
 
 	"github.com/ory/fosite"
+	"github.com/ory/fosite/storage"
+
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
-	"github.com/petstore-auth/petstore-auth/pkg/store"
 )
 
 const (
@@ -57,7 +58,7 @@ func race(t *testing.T, attempt func(i int) error, losing ...error) int {
 
 // inTx runs fn the way fosite's handlers do: BeginTX, work, Commit, and
 // Rollback on any error.
-func inTx(s *store.Store, fn func(ctx context.Context) error) error {
+func inTx(s storage.Transactional, fn func(ctx context.Context) error) error {
 	ctx, err := s.BeginTX(context.Background())
 	if err != nil {
 		return err
@@ -71,7 +72,7 @@ func inTx(s *store.Store, fn func(ctx context.Context) error) error {
 	return s.Commit(ctx)
 }
 
-func testConcurrentCodeRedemption(t *testing.T, s *store.Store) {
+func testConcurrentCodeRedemption(t *testing.T, s Storage) {
 	mustClient(t, s, "app")
 	ctx := context.Background()
 	for round := range rounds {
@@ -101,7 +102,7 @@ func testConcurrentCodeRedemption(t *testing.T, s *store.Store) {
 	}
 }
 
-func testConcurrentRefreshRotation(t *testing.T, s *store.Store) {
+func testConcurrentRefreshRotation(t *testing.T, s Storage) {
 	mustClient(t, s, "app")
 	ctx := context.Background()
 	for round := range rounds {
@@ -146,7 +147,7 @@ func testConcurrentRefreshRotation(t *testing.T, s *store.Store) {
 
 // testConcurrentWriters checks that parallel writers never see a locking
 // error (SQLite's "database is locked").
-func testConcurrentWriters(t *testing.T, s *store.Store) {
+func testConcurrentWriters(t *testing.T, s Storage) {
 	const writers, writes = 32, 8
 	mustClient(t, s, "app")
 	var wg sync.WaitGroup

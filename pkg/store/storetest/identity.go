@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ory/fosite"
+
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
 	"github.com/petstore-auth/petstore-auth/pkg/store"
 )
@@ -22,7 +23,7 @@ func wantCode(t *testing.T, what string, err error, code string) {
 	}
 }
 
-func testUsers(t *testing.T, s *store.Store) {
+func testUsers(t *testing.T, s Storage) {
 	ctx := context.Background()
 	u := &identity.User{Email: "  Alice@Example.COM ", PasswordHash: "$argon2id$x"}
 	if err := s.CreateUser(ctx, u); err != nil {
@@ -76,7 +77,7 @@ func testUsers(t *testing.T, s *store.Store) {
 	wantCode(t, "update missing user", s.UpdateUser(ctx, &identity.User{ID: "usr_missing", Email: "x@y.z"}), identity.ENOTFOUND)
 }
 
-func testClients(t *testing.T, s *store.Store) {
+func testClients(t *testing.T, s Storage) {
 	ctx := context.Background()
 	c := mustClient(t, s, "petapp")
 	wantCode(t, "duplicate client id", s.CreateClient(ctx, &identity.Client{ID: "petapp"}), identity.ECONFLICT)
@@ -153,7 +154,7 @@ func testClients(t *testing.T, s *store.Store) {
 	wantCode(t, "delete missing client", s.DeleteClient(ctx, "svc"), identity.ENOTFOUND)
 }
 
-func testGrants(t *testing.T, s *store.Store) {
+func testGrants(t *testing.T, s Storage) {
 	ctx := context.Background()
 	mustClient(t, s, "app")
 	mustClient(t, s, "other")
@@ -238,7 +239,7 @@ func testGrants(t *testing.T, s *store.Store) {
 	}
 }
 
-func testRevokeGrant(t *testing.T, s *store.Store) {
+func testRevokeGrant(t *testing.T, s Storage) {
 	ctx := context.Background()
 	mustClient(t, s, "app")
 	u := mustUser(t, s, "revoke@example.com")
@@ -308,7 +309,7 @@ func testRevokeGrant(t *testing.T, s *store.Store) {
 // testNarrowedConsent: consenting again with fewer scopes revokes, in the
 // same transaction, every token issued under the broader set (JWT ids
 // listed); consenting to the same or more scopes revokes nothing.
-func testNarrowedConsent(t *testing.T, s *store.Store) {
+func testNarrowedConsent(t *testing.T, s Storage) {
 	ctx := context.Background()
 	mustClient(t, s, "app")
 	u := mustUser(t, s, "narrow@example.com")
@@ -378,7 +379,7 @@ func testNarrowedConsent(t *testing.T, s *store.Store) {
 	}
 }
 
-func testAPIKeys(t *testing.T, s *store.Store) {
+func testAPIKeys(t *testing.T, s Storage) {
 	ctx := context.Background()
 	u := mustUser(t, s, "keys@example.com")
 	hash := []byte("sha256-of-the-whole-key-32-bytes")
@@ -441,7 +442,7 @@ func testAPIKeys(t *testing.T, s *store.Store) {
 	}
 }
 
-func testSigningKeys(t *testing.T, s *store.Store) {
+func testSigningKeys(t *testing.T, s Storage) {
 	ctx := context.Background()
 	base := time.Now().UTC().Truncate(time.Second)
 	for i, id := range []string{"kid-1", "kid-2", "kid-3"} {
@@ -468,7 +469,7 @@ func testSigningKeys(t *testing.T, s *store.Store) {
 	}
 }
 
-func testAudit(t *testing.T, s *store.Store) {
+func testAudit(t *testing.T, s Storage) {
 	ctx := context.Background()
 	base := time.Now().UTC().Truncate(time.Second)
 	events := []*identity.AuditEvent{
@@ -519,7 +520,7 @@ func testAudit(t *testing.T, s *store.Store) {
 	}
 }
 
-func testDeleteExpired(t *testing.T, s *store.Store) {
+func testDeleteExpired(t *testing.T, s Storage) {
 	ctx := context.Background()
 	mustClient(t, s, "app")
 	now := time.Now().UTC()
@@ -600,7 +601,7 @@ func testDeleteExpired(t *testing.T, s *store.Store) {
 	}
 }
 
-func testStats(t *testing.T, s *store.Store) {
+func testStats(t *testing.T, s Storage) {
 	ctx := context.Background()
 	mustClient(t, s, "app")
 	mustClient(t, s, "other")
@@ -635,7 +636,7 @@ func testStats(t *testing.T, s *store.Store) {
 
 // testClientAllowedOrigins: a public client's CORS origins survive create,
 // list and update, and a client without any reads back as none.
-func testClientAllowedOrigins(t *testing.T, s *store.Store) {
+func testClientAllowedOrigins(t *testing.T, s Storage) {
 	ctx := context.Background()
 	spa := &identity.Client{ID: "spa", Name: "SPA", Public: true,
 		RedirectURIs:   []string{"https://spa.example/cb"},

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"os"
 	"testing"
@@ -22,6 +23,27 @@ const PostgresEnv = "PETSTORE_TEST_POSTGRES_DSN"
 // test — never skips — when the variable is set but PostgreSQL cannot be
 // reached; callers skip when the variable is unset.
 func PostgresURL(t testing.TB) string {
+	t.Helper()
+	u, drop := newSchema(t)
+	t.Cleanup(func() {
+		if err := drop(); err != nil {
+			t.Error(err)
+		}
+	})
+	return u
+}
+
+// PostgresSchema is PostgresURL for a database that outlives one test (a
+// suite's shared server): the schema is dropped by the function handed to
+// cleanup, which runs after t has ended and so reports nothing.
+func PostgresSchema(t testing.TB, cleanup func(func())) string {
+	t.Helper()
+	u, drop := newSchema(t)
+	cleanup(func() { _ = drop() })
+	return u
+}
+
+func newSchema(t testing.TB) (string, func() error) {
 	t.Helper()
 	dsn := os.Getenv(PostgresEnv)
 	if dsn == "" {
@@ -41,12 +63,13 @@ func PostgresURL(t testing.TB) string {
 	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
 		t.Fatalf("create schema: %v", err)
 	}
-	t.Cleanup(func() {
+	drop := func() error {
+		defer admin.Close()
 		if _, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
+			return fmt.Errorf("drop schema %s: %w", schema, err)
 		}
-		admin.Close()
-	})
+		return nil
+	}
 	u, err := url.Parse(dsn)
 	if err != nil {
 		t.Fatalf("bad %s: %v", PostgresEnv, err)
@@ -54,5 +77,5 @@ func PostgresURL(t testing.TB) string {
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
-	return u.String()
+	return u.String(), drop
 }
