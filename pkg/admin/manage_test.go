@@ -22,9 +22,9 @@ func TestAPIAndConsoleGoThroughManage(t *testing.T) {
 		t.Errorf("API: %v, want %q", res.json, samePassword)
 	}
 	b := e.browser(e.admin)
-	token := b.get("/admin/users").want(t, http.StatusOK).csrf(t)
-	p := b.post("/admin/users", url.Values{"csrf_token": {token}, "email": {"bob@example.com"}, "password": {"BOB@example.com"}}).want(t, 400)
-	if !strings.Contains(p.body, samePassword) {
+	token := b.Get("/admin/users").Want(t, http.StatusOK).CSRF(t)
+	p := b.Post("/admin/users", url.Values{"csrf_token": {token}, "email": {"bob@example.com"}, "password": {"BOB@example.com"}}).Want(t, 400)
+	if !strings.Contains(p.Body, samePassword) {
 		t.Errorf("console does not say %q", samePassword)
 	}
 
@@ -34,11 +34,11 @@ func TestAPIAndConsoleGoThroughManage(t *testing.T) {
 	if g, _ := res.json["grant_types"].([]any); len(g) != 1 || g[0] != "authorization_code" {
 		t.Errorf("API grant types %v", res.json["grant_types"])
 	}
-	token = b.get("/admin/clients").want(t, http.StatusOK).csrf(t)
-	b.post("/admin/clients", url.Values{"csrf_token": {token}, "name": {"From console"}, "id": {"from-console"}, "kind": {"web"},
-		"redirect_uris": {"https://console.example/cb"}, "scopes": {"read:pets"}, "token_format": {"opaque"}}).want(t, http.StatusCreated)
-	b.post("/admin/clients", url.Values{"csrf_token": {token}, "name": {"Offline"}, "id": {"offline"}, "kind": {"native"},
-		"redirect_uris": {"http://127.0.0.1/cb"}, "scopes": {"read:pets", "offline_access"}, "token_format": {"opaque"}}).want(t, http.StatusCreated)
+	token = b.Get("/admin/clients").Want(t, http.StatusOK).CSRF(t)
+	b.Post("/admin/clients", url.Values{"csrf_token": {token}, "name": {"From console"}, "id": {"from-console"}, "kind": {"web"},
+		"redirect_uris": {"https://console.example/cb"}, "scopes": {"read:pets"}, "token_format": {"opaque"}}).Want(t, http.StatusCreated)
+	b.Post("/admin/clients", url.Values{"csrf_token": {token}, "name": {"Offline"}, "id": {"offline"}, "kind": {"native"},
+		"redirect_uris": {"http://127.0.0.1/cb"}, "scopes": {"read:pets", "offline_access"}, "token_format": {"opaque"}}).Want(t, http.StatusCreated)
 	for id, want := range map[string][]string{"from-console": {"authorization_code"}, "offline": {"authorization_code", "refresh_token"}} {
 		c, err := e.st.ClientByID(context.Background(), id)
 		if err != nil || !slices.Equal(c.GrantTypes, want) {

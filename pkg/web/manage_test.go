@@ -16,23 +16,23 @@ import (
 func TestAccountGoesThroughManage(t *testing.T) {
 	e := newEnv(t)
 	b := e.browser()
-	b.mustLogin("alice@example.com")
-	token := csrfOf(t, b.get("/account"))
+	e.mustLogin(b, "alice@example.com")
+	token := b.Get("/account").CSRF(t)
 	const sameText = "The key name has more than 64 characters."
-	p := b.post("/account/keys", url.Values{"csrf_token": {token}, "name": {strings.Repeat("é", 65)}, "env": {"test"},
+	p := b.Post("/account/keys", url.Values{"csrf_token": {token}, "name": {strings.Repeat("é", 65)}, "env": {"test"},
 		"scope": {"read:pets"}, "expiry": {"30"}})
-	if p.status != http.StatusBadRequest || !strings.Contains(p.body, sameText) {
-		t.Fatalf("HTTP %d; want 400 saying %q", p.status, sameText)
+	if p.Status != http.StatusBadRequest || !strings.Contains(p.Body, sameText) {
+		t.Fatalf("HTTP %d; want 400 saying %q", p.Status, sameText)
 	}
-	p = b.post("/account/keys", url.Values{"csrf_token": {token}, "env": {"test"}, "scope": {"read:pets"}, "expiry": {"30"}})
-	if p.status != http.StatusCreated || len(e.keys.keys) != 1 || e.keys.keys[0].Name != "" {
-		t.Fatalf("a key without a name: HTTP %d, keys %+v", p.status, e.keys.keys)
+	p = b.Post("/account/keys", url.Values{"csrf_token": {token}, "env": {"test"}, "scope": {"read:pets"}, "expiry": {"30"}})
+	if p.Status != http.StatusCreated || len(e.keys.keys) != 1 || e.keys.keys[0].Name != "" {
+		t.Fatalf("a key without a name: HTTP %d, keys %+v", p.Status, e.keys.keys)
 	}
-	if !strings.Contains(b.get("/account").body, e.keys.keys[0].Prefix+"…") {
+	if !strings.Contains(b.Get("/account").Body, e.keys.keys[0].Prefix+"…") {
 		t.Error("an unnamed key is not listed by its prefix")
 	}
-	if p := b.post("/account/grants/grt_404/revoke", url.Values{"csrf_token": {token}}); p.status != http.StatusNotFound {
-		t.Fatalf("revoke unknown grant: HTTP %d", p.status)
+	if p := b.Post("/account/grants/grt_404/revoke", url.Values{"csrf_token": {token}}); p.Status != http.StatusNotFound {
+		t.Fatalf("revoke unknown grant: HTTP %d", p.Status)
 	}
 	e.audit.mu.Lock()
 	defer e.audit.mu.Unlock()

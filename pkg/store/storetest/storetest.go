@@ -75,7 +75,7 @@ type Storage interface {
 	identity.RevocationList
 	identity.AuditLog
 	SaveRotation(ctx context.Context, oldRefreshSignature string, sealed []byte) error
-	RotationOf(ctx context.Context, oldRefreshSignature string) (store.Rotation, error)
+	RotationOf(ctx context.Context, oldRefreshSignature string) (identity.Rotation, error)
 	ClearRotations(ctx context.Context, olderThan time.Time) (int64, error)
 	DeleteExpired(ctx context.Context, now time.Time, batch int) (map[string]int64, error)
 	Stats(ctx context.Context, since time.Time) (store.Stats, error)
