@@ -314,7 +314,7 @@ func TestRefreshNarrowsScope(t *testing.T) {
 	shared(t, func(outer *env) {
 		for _, cl := range []client{outer.web, outer.jwt} {
 			outer.t.(*testing.T).Run(cl.ID, func(t *testing.T) {
-				e := &env{world: outer.world, t: t}
+				e := sharedEnv(t, outer.world)
 				tk := e.login(e.aliceBrowser(), cl, sweepScope)
 				// Not granted: refused, and the refresh token still works.
 				for _, bad := range []string{"read:pets admin", "read:pets nonsense", "read:pets read:pets"} {

@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -84,15 +85,27 @@ type world struct {
 
 	mu      sync.Mutex
 	secrets map[string]string // value → what it is; none may be in the database
-
-	aliceOnce sync.Once
-	aliceJar  http.CookieJar // a browser where alice is signed in, shared by tests
 }
 
 // env is a world seen from one test: failures go to t.
 type env struct {
 	*world
 	t testing.TB
+	// alice is the world's alice in a world of the test's own; in a shared
+	// world each test gets an alice of its own, because a consent replaces
+	// the scope set of its (user, client) grant and revokes the broader
+	// tokens (issue 12 §5): parallel tests must not share that grant.
+	alice     user
+	aliceOnce sync.Once
+	aliceJar  http.CookieJar // a browser where alice is signed in
+}
+
+var sharedAlices atomic.Int64
+
+// sharedEnv is the test's view of a shared world, with its own alice.
+func sharedEnv(t testing.TB, w *world) *env {
+	n := sharedAlices.Add(1)
+	return &env{world: w, t: t, alice: w.srv.MustUser(t, fmt.Sprintf("alice.%d@example.com", n), alicePassword)}
 }
 
 type envOption func(*config.Config)
@@ -117,7 +130,7 @@ func freshSQLite(t *testing.T, opts ...envOption) *env {
 func freshWorld(t *testing.T, dbURL string, opts ...envOption) *env {
 	t.Helper()
 	w := newWorld(t, dbURL, t.TempDir, t.Cleanup, opts...)
-	e := &env{world: w, t: t}
+	e := &env{world: w, t: t, alice: w.alice}
 	// Registered last, so it runs first: the database is still open.
 	t.Cleanup(func() { checkNoSecretsAtRest(t, w) })
 	return e
@@ -127,14 +140,14 @@ func freshWorld(t *testing.T, dbURL string, opts ...envOption) *env {
 // tests that neither move the clock nor change what others rely on. They
 // are checked for plain secrets after the whole suite (TestMain).
 func shared(t *testing.T, fn func(e *env)) {
-	t.Run("sqlite", func(t *testing.T) { fn(&env{world: sharedWorld(t, "sqlite"), t: t}) })
+	t.Run("sqlite", func(t *testing.T) { fn(sharedEnv(t, sharedWorld(t, "sqlite"))) })
 	if os.Getenv(storetest.PostgresEnv) != "" {
-		t.Run("postgres", func(t *testing.T) { fn(&env{world: sharedWorld(t, "postgres"), t: t}) })
+		t.Run("postgres", func(t *testing.T) { fn(sharedEnv(t, sharedWorld(t, "postgres"))) })
 	}
 }
 
 // sharedSQLite is shared for cases where storage plays no part.
-func sharedSQLite(t *testing.T) *env { return &env{world: sharedWorld(t, "sqlite"), t: t} }
+func sharedSQLite(t *testing.T) *env { return sharedEnv(t, sharedWorld(t, "sqlite")) }
 
 var suite struct {
 	mu       sync.Mutex
@@ -261,7 +274,8 @@ func (e *env) seed() {
 		Scopes: all, TokenFormat: identity.TokenFormatJWT})
 	e.admin = mk(identity.Client{ID: "ops", Name: "Ops automation", GrantTypes: []string{identity.GrantClientCredentials}, Scopes: []string{identity.ScopeAdmin}})
 
-	e.alice = e.srv.MustUser(e.t, "alice@example.com", alicePassword)
+	e.world.alice = e.srv.MustUser(e.t, "alice@example.com", alicePassword)
+	e.alice = e.world.alice
 	e.bob = e.srv.MustUser(e.t, "bob@example.com", bobPassword)
 	e.remember(alicePassword, "password of alice@example.com")
 	e.remember(bobPassword, "password of bob@example.com")

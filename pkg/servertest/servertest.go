@@ -110,7 +110,7 @@ func MustOpen(tb testing.TB, o Options) *Server {
 	}
 	s.HTTP = &httptest.Server{Listener: ln, Config: &http.Server{Handler: s.Handler}}
 	s.HTTP.Start()
-	s.cleanup(func() { s.HTTP.Close(); s.Server.Close() })
+	s.cleanup(func() { s.HTTP.Close(); s.Close() })
 	return s
 }
 
