@@ -132,8 +132,7 @@ func (a *app) apikeyCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.out, "revoked API key %s (%s…)\n", k.ID, k.Prefix)
-			return nil
+			return a.done(map[string]any{"revoked": true, "id": k.ID, "prefix": k.Prefix}, "revoked API key %s (%s…)\n", k.ID, k.Prefix)
 		},
 	}
 	cmd.AddCommand(create, list, revoke)

@@ -37,6 +37,9 @@ func TestCLIBadInput(t *testing.T) {
 		{"origin for a confidential client", "", []string{"client", "create", "--name", "x", "--redirect-uri", "https://spa.example/cb", "--allowed-origin", "https://spa.example"}, 2, "public clients only"},
 		{"oversized name", "", []string{"client", "create", "--name", strings.Repeat("n", 500)}, 2, "name"},
 		{"bad output", "", []string{"client", "list", "--output", "yaml"}, 2, "--output"},
+		{"public introspection client", "", []string{"client", "create", "--name", "x", "--public", "--redirect-uri", "http://127.0.0.1/cb", "--introspect"}, 2, "cannot introspect"},
+		{"unknown flag", "", []string{"user", "create", "--password", "x"}, 2, "unknown flag"},
+		{"missing argument", "", []string{"client", "show"}, 2, "arg"},
 		{"password in a flag", "", []string{"user", "create", "--email", "bob@example.com"}, 2, "--password-stdin"},
 		{"short password", "short\n", []string{"user", "create", "--email", "bob@example.com", "--password-stdin"}, 2, "password"},
 		{"two lines of password", "a-long-password\nanother-line\n", []string{"user", "create", "--email", "bob@example.com", "--password-stdin"}, 2, "one line"},
@@ -116,4 +119,37 @@ func TestCLIAllowedOrigins(t *testing.T) {
 	if !strings.Contains(out, `"allowed_origins"`) {
 		t.Errorf("list json:\n%s", out)
 	}
+}
+
+// TestCLIActionsHonourOutputJSON: every command that prints something
+// prints JSON with --output json, the actions that report a sentence too.
+func TestCLIActionsHonourOutputJSON(t *testing.T) {
+	setEnv(t, "sqlite://"+filepath.Join(t.TempDir(), "auth.db"))
+	must := func(stdin string, args ...string) string {
+		t.Helper()
+		out, err := cli(t, stdin, append(args, "--output", "json")...)
+		if err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+		var v any
+		if err := json.Unmarshal([]byte(out), &v); err != nil {
+			t.Fatalf("%v --output json is not JSON: %v\n%s", args, err, out)
+		}
+		return out
+	}
+	must("a long passphrase\n", "user", "create", "--email", "json@example.com", "--password-stdin")
+	must("another long passphrase\n", "user", "set-password", "json@example.com", "--password-stdin")
+	must("", "client", "create", "--name", "Gone", "--id", "gone", "--grant-type", "client_credentials", "--scope", "read:pets")
+	if out := must("", "client", "delete", "gone"); !strings.Contains(out, `"deleted": true`) {
+		t.Errorf("client delete: %s", out)
+	}
+	var key struct {
+		ID string `json:"id"`
+	}
+	json.Unmarshal([]byte(must("", "apikey", "create", "--owner", "json@example.com", "--scope", "read:pets")), &key)
+	must("", "apikey", "revoke", key.ID)
+	if out := must("", "grant", "revoke", "--user", "json@example.com"); !strings.Contains(out, `"revoked": 0`) {
+		t.Errorf("grant revoke: %s", out)
+	}
+	must("", "keys", "rotate")
 }

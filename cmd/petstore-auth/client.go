@@ -147,8 +147,7 @@ func (a *app) clientDeleteCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.out, "deleted client %s\n", args[0])
-			return nil
+			return a.done(map[string]any{"deleted": true, "id": args[0], "client_id": args[0]}, "deleted client %s\n", args[0])
 		},
 	}
 }

@@ -80,8 +80,7 @@ func (a *app) grantCmd() *cobra.Command {
 					if _, err := svc.RevokeGrant(cmd.Context(), manage.CLI, args[0], ""); err != nil {
 						return err
 					}
-					fmt.Fprintf(a.out, "revoked grant %s and every token issued under it\n", args[0])
-					return nil
+					return a.done(map[string]any{"revoked": 1, "grant_id": args[0]}, "revoked grant %s and every token issued under it\n", args[0])
 				}
 				f, err := filterFor(cmd, st)
 				if err != nil {
@@ -91,8 +90,7 @@ func (a *app) grantCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(a.out, "revoked %d grant(s) and every token issued under them\n", n)
-				return nil
+				return a.done(map[string]any{"revoked": n}, "revoked %d grant(s) and every token issued under them\n", n)
 			})
 		},
 	}

@@ -66,8 +66,8 @@ func (a *app) keysCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.out, "new signing key %s (%s) is current; previous keys stay published until their tokens expire\n", k.ID, k.Algorithm)
-			return nil
+			return a.done(map[string]any{"kid": k.ID, "alg": k.Algorithm, "current": true},
+				"new signing key %s (%s) is current; previous keys stay published until their tokens expire\n", k.ID, k.Algorithm)
 		},
 	})
 	return cmd

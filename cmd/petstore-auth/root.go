@@ -43,7 +43,27 @@ func newRootCmd(in io.Reader, out, errw io.Writer) *cobra.Command {
 	root.PersistentFlags().StringVar(&a.configPath, "config", defaultConfigPath, "configuration file (YAML); PETSTORE_* variables override it")
 	root.PersistentFlags().StringVarP(&a.output, "output", "o", "text", "output format: text or json")
 	root.AddCommand(a.serveCmd(), a.migrateCmd(), a.clientCmd(), a.userCmd(), a.apikeyCmd(), a.grantCmd(), a.keysCmd(), a.healthcheckCmd())
+	// Unknown flags and wrong arguments are invalid input (exit 2), like
+	// every other refusal of what the operator typed.
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return identity.Errorf(identity.EINVALID, "%v", err) })
+	invalidArgs(root)
 	return root
+}
+
+// invalidArgs makes the argument checks of c and its subcommands report
+// EINVALID.
+func invalidArgs(c *cobra.Command) {
+	if check := c.Args; check != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := check(cmd, args); err != nil {
+				return identity.Errorf(identity.EINVALID, "%v", err)
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		invalidArgs(sub)
+	}
 }
 
 // config loads and validates the configuration.
@@ -75,6 +95,12 @@ func (a *app) checkOutput() error {
 		return identity.Errorf(identity.EINVALID, "--output must be text or json, not %q", a.output)
 	}
 	return nil
+}
+
+// done reports a finished action: v as JSON with --output json, else the
+// sentence, so that every command that prints something honours --output.
+func (a *app) done(v any, format string, args ...any) error {
+	return a.print(v, func(w *tabwriter.Writer) { fmt.Fprintf(w, format, args...) })
 }
 
 // print writes v as JSON with --output json, else calls text.

@@ -100,8 +100,8 @@ func (a *app) userSetPasswordCmd() *cobra.Command {
 				if err := svc.ResetPassword(cmd.Context(), manage.CLI, u.ID, pw); err != nil {
 					return err
 				}
-				fmt.Fprintf(a.out, "set the password of %s; their sessions and grants have ended\n", u.Email)
-				return nil
+				return a.done(map[string]any{"id": u.ID, "email": u.Email, "password_set": true},
+					"set the password of %s; their sessions and grants have ended\n", u.Email)
 			})
 		},
 	}

@@ -73,6 +73,10 @@ func (c *Client) Validate() error {
 	if slices.Contains(c.GrantTypes, GrantClientCredentials) && c.Public {
 		bad("a public client cannot use client_credentials")
 	}
+	if c.Public && c.CanIntrospect {
+		// Introspection needs client authentication (RFC 7662 §2.1).
+		bad("a public client cannot introspect: it has no secret to authenticate with")
+	}
 	if slices.Contains(c.GrantTypes, GrantRefreshToken) && !slices.Contains(c.GrantTypes, GrantAuthorizationCode) {
 		bad("refresh_token needs authorization_code")
 	}

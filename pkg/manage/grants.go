@@ -40,5 +40,17 @@ func (s *Service) RevokeGrants(ctx context.Context, a Actor, userID, clientID st
 	if userID == "" && clientID == "" {
 		return 0, identity.Errorf(identity.EINVALID, "A user or a client is required to revoke grants.")
 	}
+	// An unknown user or client is "not found" on every channel, not a
+	// silent zero that hides a typo.
+	if userID != "" {
+		if _, err := s.Users.UserByID(ctx, userID); err != nil {
+			return 0, err
+		}
+	}
+	if clientID != "" {
+		if _, err := s.Clients.ClientByID(ctx, clientID); err != nil {
+			return 0, err
+		}
+	}
 	return s.Grants.RevokeGrants(ctx, identity.GrantFilter{UserID: userID, ClientID: clientID})
 }

@@ -482,6 +482,11 @@ func TestRevokeGrants(t *testing.T) {
 	if n != 1 {
 		t.Fatalf("revoked %d of the user's remaining grants, want 1", n)
 	}
+	// A typo is "not found" on every channel, not a silent zero.
+	wantErr(t, e.act(identity.EventGrantsRevoked, admin, func() (err error) { n, err = e.svc.RevokeGrants(e.ctx, admin, "usr_nope", ""); return err }),
+		identity.ENOTFOUND, "")
+	wantErr(t, e.act(identity.EventGrantsRevoked, admin, func() (err error) { n, err = e.svc.RevokeGrants(e.ctx, admin, "", "nope"); return err }),
+		identity.ENOTFOUND, "")
 }
 
 type rotator struct{ err error }
