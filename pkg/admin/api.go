@@ -12,6 +12,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/petstore-auth/petstore-auth/pkg/httpkit"
 	"github.com/petstore-auth/petstore-auth/pkg/httpx"
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
 	"github.com/petstore-auth/petstore-auth/pkg/manage"
@@ -67,7 +68,7 @@ func (h *Handler) mountAPI(r *mux.Router) {
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/json" {
-		return identity.Errorf(identity.EINVALID, "The request body must be application/json.")
+		return identity.Errorf(httpkit.CodeUnsupportedMedia, "The request body must be application/json.")
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, httpx.MaxBodyBytes))
 	dec.DisallowUnknownFields()
@@ -76,7 +77,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 		var unknown *json.UnmarshalTypeError
 		switch {
 		case errors.As(err, &tooBig):
-			return identity.Errorf(identity.EINVALID, "The request body is larger than 1 MiB.")
+			return identity.Errorf(httpkit.CodeTooLarge, "The request body is larger than 1 MiB.")
 		case errors.As(err, &unknown):
 			return identity.Errorf(identity.EINVALID, "The field %q has the wrong type.", unknown.Field)
 		case strings.HasPrefix(err.Error(), "json: unknown field "):

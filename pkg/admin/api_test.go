@@ -100,13 +100,13 @@ func TestCreateClientRefusesBadInput(t *testing.T) {
 		wantStatus              int
 		wantIn                  string
 	}{
-		{"wrong content type", `{"name":"x"}`, "text/plain", 400, "application/json"},
-		{"form body", `name=x`, "application/x-www-form-urlencoded", 400, "application/json"},
+		{"wrong content type", `{"name":"x"}`, "text/plain", 415, "application/json"},
+		{"form body", `name=x`, "application/x-www-form-urlencoded", 415, "application/json"},
 		{"unknown field", `{"name":"x","secret":"mine"}`, "application/json", 400, "unknown field"},
 		{"wrong type", `{"name":["x"]}`, "application/json", 400, "wrong type"},
 		{"two objects", `{"name":"x"}{"name":"y"}`, "application/json", 400, "exactly one"},
 		{"not json", `{"name":`, "application/json", 400, "not a valid JSON"},
-		{"too big", `{"name":"` + strings.Repeat("a", 1<<20) + `"}`, "application/json", 400, "1 MiB"},
+		{"too big", `{"name":"` + strings.Repeat("a", 1<<20) + `"}`, "application/json", 413, "1 MiB"},
 		{"unknown scope", `{"name":"x","scopes":["pets:*"]}`, "application/json", 400, "unknown scope"},
 		{"bad grant type", `{"name":"x","grant_types":["password"]}`, "application/json", 400, "unsupported grant type"},
 		{"public client_credentials", `{"name":"x","public":true,"grant_types":["client_credentials"]}`, "application/json", 400, "public client"},
