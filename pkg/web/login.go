@@ -87,7 +87,13 @@ func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 
 	attempt, retry := h.chargeLogin(r, email)
 	if attempt == nil {
-		fail("rate_limited", "")
+		// The account id when the email names one (an indexed read, no
+		// password work), so the audit trail shows whose sign-in was slowed.
+		var id string
+		if u, err := h.Users.UserByEmail(r.Context(), email); err == nil {
+			id = u.ID
+		}
+		fail("rate_limited", id)
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
 		page.Error = "Too many failed sign-in attempts. Try again in " + waitText(retry) + "."
 		h.renderLogin(w, r, http.StatusTooManyRequests, page)

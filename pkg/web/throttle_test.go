@@ -105,6 +105,15 @@ func TestLoginThrottleCountsParallelFailures(t *testing.T) {
 		if got := e.audit.count("login.failure", "rate_limited"); got != n-free {
 			t.Fatalf("%d rate_limited events, want %d", got, n-free)
 		}
+		// Issue 12 §7: a slowed sign-in to an existing account names the
+		// account, not a digest of what was typed.
+		e.audit.mu.Lock()
+		for _, ev := range e.audit.events {
+			if ev.Details["reason"] == "rate_limited" && (ev.UserID == "" || ev.Details["email_hmac"] != "") {
+				t.Errorf("throttled sign-in of alice recorded user %q, digest %q", ev.UserID, ev.Details["email_hmac"])
+			}
+		}
+		e.audit.mu.Unlock()
 		rec := attempt("198.51.100.1", "alice@example.com", alicePass)
 		throttled(t, rec, "right password from the guessing address")
 		// The page and Retry-After name the same wait, at most the first
