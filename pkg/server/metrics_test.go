@@ -6,12 +6,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/petstore-auth/petstore-auth/pkg/config"
 	"github.com/petstore-auth/petstore-auth/pkg/tlstest"
+	"github.com/petstore-auth/petstore-auth/pkg/webtest"
 )
 
 // TestMetricsNotOnThePublicListenerInProduction: in production /metrics is
@@ -21,7 +21,7 @@ func TestMetricsNotOnThePublicListenerInProduction(t *testing.T) {
 	certFile, keyFile, pool := tlstest.Cert(t)
 	cfg := productionConfig(t)
 	cfg.TLS = config.TLS{CertFile: certFile, KeyFile: keyFile}
-	s, err := Open(context.Background(), cfg, Options{Logger: slog.New(slog.DiscardHandler), Web: os.DirFS("../..")})
+	s, err := Open(context.Background(), cfg, Options{Logger: slog.New(slog.DiscardHandler), Web: webtest.Files()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,6 +52,19 @@ func TestMetricsNotOnThePublicListenerInProduction(t *testing.T) {
 	if st, _ := get(c, "https://"+public+"/healthz"); st != http.StatusOK {
 		t.Fatalf("public /healthz: %d", st)
 	}
+	// A known path with another method is 405 in the JSON error shape.
+	for _, path := range []string{"/healthz", "/readyz"} {
+		req, _ := http.NewRequest(http.MethodPut, "https://"+public+path, nil)
+		res, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusMethodNotAllowed || !strings.Contains(string(b), `"error":"method_not_allowed"`) {
+			t.Errorf("PUT %s: %d %s, want 405 method_not_allowed", path, res.StatusCode, b)
+		}
+	}
 	m := s.MetricsAddr()
 	if m == "" {
 		t.Fatal("no metrics listener")
@@ -71,7 +84,7 @@ func TestMetricsNotOnThePublicListenerInProduction(t *testing.T) {
 func TestMetricsOnTheMainListenerInDevelopment(t *testing.T) {
 	cfg := productionConfig(t)
 	cfg.Dev, cfg.Issuer = true, "http://127.0.0.1:8080"
-	s, err := Open(context.Background(), cfg, Options{Logger: slog.New(slog.DiscardHandler), Web: os.DirFS("../..")})
+	s, err := Open(context.Background(), cfg, Options{Logger: slog.New(slog.DiscardHandler), Web: webtest.Files()})
 	if err != nil {
 		t.Fatal(err)
 	}

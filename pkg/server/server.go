@@ -226,6 +226,9 @@ func (s *Server) routes(web fs.FS, secret []byte, now func() time.Time) (http.Ha
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		httpkit.Error(w, httpkit.CodeNotFound, "No such endpoint.")
 	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		httpkit.Error(w, httpkit.CodeMethodNotAllowed, "The endpoint does not support this method.")
+	})
 	var h http.Handler = r
 	h = httpx.Deadline(time.Duration(s.Config.Limits.RequestTimeout))(h)
 	h = httpx.SecurityHeaders()(h)
