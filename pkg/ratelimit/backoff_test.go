@@ -37,7 +37,9 @@ func exerciseThrottle(t *testing.T, th Throttle, key string) {
 			}
 			if ok {
 				allowed.Add(1)
-			} else if retry <= 0 || retry > time.Minute {
+			} else if retry <= 0 || retry > time.Minute+time.Second {
+				// (a parallel charge may stamp its failure a few µs after
+				// this one read the clock, so the wait can exceed Base by that)
 				t.Errorf("refused with retryAfter %v", retry)
 			}
 		})
