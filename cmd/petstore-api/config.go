@@ -133,7 +133,6 @@ var envOverrides = []struct {
 	{"PETSTORE_API_CLIENT_SECRET", func(c *config, v string) { c.ClientSecret = v }},
 	{"PETSTORE_API_MODE", func(c *config, v string) { c.Mode = v }},
 	{"PETSTORE_API_REDIS_URL", func(c *config, v string) { c.RedisURL = v }},
-	{"PETSTORE_API_METRICS_LISTEN", func(c *config, v string) { c.MetricsListen = v }},
 	{"PETSTORE_API_TLS_CERT_FILE", func(c *config, v string) { c.TLS.CertFile = v }},
 	{"PETSTORE_API_TLS_KEY_FILE", func(c *config, v string) { c.TLS.KeyFile = v }},
 	{"PETSTORE_API_TRUSTED_PROXIES", func(c *config, v string) { c.TrustedProxies = splitList(v) }},
@@ -141,7 +140,8 @@ var envOverrides = []struct {
 
 // loadConfig reads the YAML file (a missing file is fine unless required),
 // applies environment overrides and validates the result.
-func loadConfig(path string, required bool, getenv func(string) string) (config, error) {
+func loadConfig(path string, required bool, lookupEnv func(string) (string, bool)) (config, error) {
+	getenv := func(k string) string { v, _ := lookupEnv(k); return v }
 	c := defaults()
 	b, err := os.ReadFile(path)
 	switch {
@@ -160,6 +160,10 @@ func loadConfig(path string, required bool, getenv func(string) string) (config,
 		if v := getenv(o.name); v != "" {
 			o.set(&c, v)
 		}
+	}
+	// Set but empty switches the metrics listener off, as for petstore-auth.
+	if v, ok := lookupEnv("PETSTORE_API_METRICS_LISTEN"); ok {
+		c.MetricsListen = v
 	}
 	var envErrs []error
 	for name, dst := range map[string]*int{"PETSTORE_API_RATE_LIMIT": &c.RateLimitPerMinute,

@@ -27,14 +27,14 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stderr); err != nil {
+	if err := run(ctx, os.Args[1:], os.LookupEnv, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "petstore-api:", err)
 		os.Exit(1)
 	}
 }
 
 // run parses flags, loads the configuration and serves until ctx is done.
-func run(ctx context.Context, args []string, getenv func(string) string, logOut io.Writer) error {
+func run(ctx context.Context, args []string, lookupEnv func(string) (string, bool), logOut io.Writer) error {
 	fs := flag.NewFlagSet("petstore-api", flag.ContinueOnError)
 	fs.SetOutput(logOut)
 	path := fs.String("config", "config/petstore-api.yaml", "configuration file (YAML)")
@@ -43,7 +43,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, logOut 
 	}
 	explicit := false
 	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "config" })
-	cfg, err := loadConfig(*path, explicit, getenv)
+	cfg, err := loadConfig(*path, explicit, lookupEnv)
 	if err != nil {
 		return fmt.Errorf("invalid configuration:\n%w", err)
 	}

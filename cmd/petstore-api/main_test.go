@@ -17,7 +17,9 @@ import (
 	"github.com/petstore-auth/petstore-auth/pkg/logtest"
 )
 
-func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
 
 func writeFile(t *testing.T, content string) string {
 	t.Helper()
@@ -88,6 +90,12 @@ func TestLoadConfig(t *testing.T) {
 				return c.FailedPerIPPerMinute == 7 && c.MetricsListen == "127.0.0.1:9999" &&
 					defaults().FailedPerIPPerMinute == 100 && defaults().MetricsListen == "127.0.0.1:9465"
 			},
+		},
+		{
+			name:  "metrics listener switched off by an empty variable",
+			file:  "client_id: a\nclient_secret: b\ndev: true\n",
+			env:   map[string]string{"PETSTORE_API_METRICS_LISTEN": ""},
+			check: func(c config) bool { return c.MetricsListen == "" },
 		},
 		{
 			name:    "bad abuse limits and metrics listener",
