@@ -35,6 +35,13 @@ func run() error {
 	flag.Parse()
 
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	// Like petstore-auth and petstore-api: the default file may be absent
+	// (a binary run elsewhere, a container); a file named with -config may not.
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "config" })
+	if _, err := os.Stat(*configPath); !explicit && errors.Is(err, os.ErrNotExist) {
+		*configPath = ""
+	}
 	cfg, err := demo.Load(*configPath, os.Getenv)
 	if err != nil {
 		return err
