@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"net/http"
 	"net/http/cookiejar"
 	"os"
@@ -42,10 +43,12 @@ func TestSignInBehindProxy(t *testing.T) {
 			}
 			// Random emails and addresses: Redis keeps counts between runs.
 			run := strings.ToLower(rand.Text()[:8])
-			n, _ := strconv.ParseUint(rand.Text()[:4], 32, 32)
-			office := fmt.Sprintf("10.%d.%d.1", n%250, n/250%250)
-			attacker := fmt.Sprintf("10.%d.%d.2", n%250, n/250%250)
-			owner := fmt.Sprintf("10.%d.%d.3", n%250, n/250%250)
+			// (rand.Text is base32 with A–Z: strconv cannot parse it, which
+			// once made every run use 10.0.0.x and pile up counts in Redis.)
+			n := mrand.IntN(250 * 250)
+			office := fmt.Sprintf("10.%d.%d.1", n%250, n/250)
+			attacker := fmt.Sprintf("10.%d.%d.2", n%250, n/250)
+			owner := fmt.Sprintf("10.%d.%d.3", n%250, n/250)
 
 			hash, err := password.Hash(userPass)
 			if err != nil {
