@@ -7,7 +7,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -24,6 +23,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
+	"github.com/petstore-auth/petstore-auth/pkg/binarytest"
 	"github.com/petstore-auth/petstore-auth/pkg/logtest"
 )
 
@@ -44,13 +44,13 @@ const (
 // admin console, failing on any 5xx response and on any error page where
 // none is expected.
 func TestWalkBuiltBinaries(t *testing.T) {
-	browser := chromium(t)
+	browser := binarytest.Tool(t, "chromium")
 	root, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
 		t.Fatal(err)
 	}
 	began := time.Now()
-	bin := build(t, root)
+	bin := binarytest.Build(t, "./cmd/petstore-auth", "./cmd/petstore-api", "./cmd/petstore-demo")
 	t.Logf("go build of the three programs: %s", time.Since(began).Round(time.Millisecond))
 
 	// The shipped configuration files, run from a fresh directory: the
@@ -59,7 +59,7 @@ func TestWalkBuiltBinaries(t *testing.T) {
 	if err := os.CopyFS(filepath.Join(work, "config"), os.DirFS(filepath.Join(root, "config"))); err != nil {
 		t.Fatal(err)
 	}
-	authAddr, apiAddr, demoAddr := freeAddr(t), freeAddr(t), freeAddr(t)
+	authAddr, apiAddr, demoAddr := binarytest.FreeAddr(t), binarytest.FreeAddr(t), binarytest.FreeAddr(t)
 	authURL, apiURL, demoURL := "http://"+authAddr, "http://"+apiAddr, "http://"+demoAddr
 	env := []string{
 		"PETSTORE_LISTEN=" + authAddr, "PETSTORE_ISSUER=" + authURL,
@@ -191,49 +191,6 @@ func TestWalkBuiltBinaries(t *testing.T) {
 	w.step("grant revoked", authURL+"/admin/grants?done=grant_revoked", 200, `.alert-success`,
 		chromedp.Click(chromedp.CSS(`form.confirm-actions button[type="submit"]`)))
 	w.step("logout", "", 200, `input[name="email"]`, chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)))
-}
-
-// chromium finds Debian's Chromium. Without it the test is skipped locally;
-// CI (CI set) installs it, so there its absence fails the test.
-func chromium(t *testing.T) string {
-	t.Helper()
-	path, err := exec.LookPath("chromium")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("chromium is not installed; .ci/run installs it")
-		}
-		t.Skip("chromium not installed (CI is not set)")
-	}
-	return path
-}
-
-// build compiles the three programs the way users do (go build ./cmd/…),
-// from the module at root, into a temporary directory.
-func build(t *testing.T, root string) string {
-	t.Helper()
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("go is not on PATH: %v", err)
-	}
-	out := t.TempDir()
-	cmd := exec.Command(gobin, "build", "-o", out+string(filepath.Separator),
-		"./cmd/petstore-auth", "./cmd/petstore-api", "./cmd/petstore-demo")
-	cmd.Dir = root
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, b)
-	}
-	return out
-}
-
-// freeAddr returns a loopback address with a port nobody listens on now.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // procs runs the built programs in one directory with one environment and

@@ -20,12 +20,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"text/template"
 	"time"
 
+	"github.com/petstore-auth/petstore-auth/pkg/binarytest"
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
+	"github.com/petstore-auth/petstore-auth/pkg/logtest"
 	"github.com/petstore-auth/petstore-auth/pkg/store"
 	"github.com/petstore-auth/petstore-auth/pkg/tlstest"
 	"github.com/petstore-auth/petstore-auth/pkg/webtest"
@@ -47,12 +48,13 @@ const (
 // nginx talks to the servers from 127.0.0.1, the only trusted proxy, so the
 // address a server records shows where it came from.
 func TestBehindNginx(t *testing.T) {
-	nginx := findNginx(t)
+	nginx := binarytest.Tool(t, "nginx", "/usr/sbin/nginx")
 	dir := t.TempDir()
-	bin := buildBinaries(t, dir)
+	bin := binarytest.Build(t, "./cmd/petstore-auth", "./cmd/petstore-api")
 	certFile, keyFile, pool := tlstest.Cert(t)
 
-	authPort, apiPort, authTLSPort, apiTLSPort := freePort(t), freePort(t), freePort(t), freePort(t)
+	freePort := func() string { _, p, _ := net.SplitHostPort(binarytest.FreeAddr(t)); return p }
+	authPort, apiPort, authTLSPort, apiTLSPort := freePort(), freePort(), freePort(), freePort()
 	issuer := "https://127.0.0.1:" + authTLSPort
 	apiURL := "https://127.0.0.1:" + apiTLSPort
 	authDirect := "http://127.0.0.1:" + authPort
@@ -158,7 +160,7 @@ func TestBehindNginx(t *testing.T) {
 		}
 
 		audit.want(t, "login.success", "127.0.0.2")
-		apiLog.want(t, `"path":"/v1/pets","status":200`, `"client":"127.0.0.2"`)
+		wantLine(t, apiLog, `"path":"/v1/pets","status":200`, `"client":"127.0.0.2"`)
 	})
 
 	t.Run("forwarded headers sent through nginx cannot choose the address", func(t *testing.T) {
@@ -213,7 +215,7 @@ func TestBehindNginx(t *testing.T) {
 		if resp.Header.Get("Strict-Transport-Security") != "" {
 			t.Fatal("API: plain-HTTP answer with HSTS")
 		}
-		apiLog.want(t, `"path":"/v1/pets","status":401`, `"client":"127.0.0.6"`)
+		wantLine(t, apiLog, `"path":"/v1/pets","status":401`, `"client":"127.0.0.6"`)
 		if strings.Contains(apiLog.String(), "203.0.113.9") {
 			t.Fatal("API logged the forged address")
 		}
@@ -250,72 +252,8 @@ func TestBehindNginx(t *testing.T) {
 	})
 }
 
-// findNginx returns the nginx binary; without one it skips, or fails when
-// CI is set.
-func findNginx(t *testing.T) string {
-	if p, err := exec.LookPath("nginx"); err == nil {
-		return p
-	}
-	if _, err := os.Stat("/usr/sbin/nginx"); err == nil {
-		return "/usr/sbin/nginx"
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("nginx not found and CI is set: install it (apt-get install nginx; .ci/run does)")
-	}
-	t.Skip("nginx not found (apt-get install nginx)")
-	return ""
-}
-
-// buildBinaries builds the shipped commands into dir/bin.
-func buildBinaries(t *testing.T, dir string) string {
-	t.Helper()
-	bin := filepath.Join(dir, "bin")
-	if err := os.MkdirAll(bin, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("go", "build", "-o", bin+string(filepath.Separator), "./cmd/petstore-auth", "./cmd/petstore-api")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	return port
-}
-
-// logBuffer collects a process's output.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // want waits until one log line contains every part.
-func (b *logBuffer) want(t *testing.T, parts ...string) {
+func wantLine(t *testing.T, b *logtest.Buffer, parts ...string) {
 	t.Helper()
 	eventually(t, func() bool {
 		for _, line := range strings.Split(b.String(), "\n") {
@@ -332,9 +270,9 @@ func (b *logBuffer) want(t *testing.T, parts ...string) {
 }
 
 // start runs a program in dir until the test ends.
-func start(t *testing.T, dir, path string, args, env []string) *logBuffer {
+func start(t *testing.T, dir, path string, args, env []string) *logtest.Buffer {
 	t.Helper()
-	out := &logBuffer{}
+	out := &logtest.Buffer{}
 	cmd := exec.Command(path, args...)
 	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = dir, append(os.Environ(), env...), out, out
 	if err := cmd.Start(); err != nil {
@@ -386,7 +324,7 @@ func startNginx(t *testing.T, nginx, dir string, data map[string]any) {
 
 // waitUp polls url until it answers below 500 (a fresh process takes a
 // moment to listen).
-func waitUp(t *testing.T, u string, log *logBuffer, pool ...*x509.CertPool) {
+func waitUp(t *testing.T, u string, log *logtest.Buffer, pool ...*x509.CertPool) {
 	t.Helper()
 	c := &http.Client{Timeout: 2 * time.Second}
 	if len(pool) > 0 {
