@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"math"
 	"net/http"
 	"net/url"
 	"sync/atomic"
@@ -170,13 +169,7 @@ func (p *Provider) settle(r *http.Request, b *budgets, authenticated bool, statu
 		p.charge(r, "client:"+b.route+":"+b.client, rl.RateLimitPerClient)
 		return
 	case status == http.StatusUnauthorized:
-		// The address's failures are counted whenever either failure
-		// limit is on: the per-id limit reads them too.
-		perIP := rl.RateLimitFailedAuthPerIP
-		if perIP <= 0 && rl.RateLimitFailedAuthPerClient > 0 {
-			perIP = math.MaxInt32
-		}
-		p.charge(r, "authfail:ip:"+b.addr, perIP)
+		p.charge(r, "authfail:ip:"+b.addr, rl.RateLimitFailedAuthPerIP)
 		if b.client != "" {
 			p.charge(r, "authfail:client:"+b.client, rl.RateLimitFailedAuthPerClient)
 		}
