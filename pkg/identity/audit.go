@@ -21,6 +21,11 @@ const (
 	EventSigningKeyRotated   = "keys.rotated"
 	EventAdminAccessDenied   = "admin.access_denied"
 
+	// Client registration (RFC 7591; pkg/manage).
+	EventClientRegistered         = "client.registered"
+	EventRegistrationTokenCreated = "registration_token.created"
+	EventRegistrationTokenRevoked = "registration_token.revoked"
+
 	// The user's sign-in and consent (pkg/web).
 	EventLoginSuccess   = "login.success"
 	EventLoginFailure   = "login.failure"
@@ -49,7 +54,7 @@ var AuditEventTypes = []string{
 	EventClientCreated, EventClientUpdated, EventClientSecretRotated, EventClientDisabled, EventClientEnabled,
 	EventClientDeleted, EventUserCreated, EventUserDisabled, EventUserEnabled, EventUserPasswordReset,
 	EventAPIKeyCreated, EventAPIKeyRevoked, EventGrantRevoked, EventGrantsRevoked, EventSigningKeyRotated,
-	EventAdminAccessDenied,
+	EventAdminAccessDenied, EventClientRegistered, EventRegistrationTokenCreated, EventRegistrationTokenRevoked,
 }
 
 // DetailChannel is the Details key naming the channel an operator action

@@ -52,7 +52,11 @@ func NewClientID(name string) string {
 func (c *Client) Validate() error {
 	var problems []string
 	bad := func(s string) { problems = append(problems, s) }
-	if !clientIDPattern.MatchString(c.ID) {
+	if c.Registration == RegistrationMetadataDocument {
+		if err := ValidateMetadataDocumentURL(c.ID, true); err != nil {
+			bad(ErrorMessage(err))
+		}
+	} else if !clientIDPattern.MatchString(c.ID) {
 		bad("client id must be 2-63 characters of a-z, 0-9, '.', '_' or '-'")
 	} else if strings.HasPrefix(c.ID, UserIDPrefix) {
 		// A client_credentials token's subject is the client id: it must
@@ -102,6 +106,14 @@ func (c *Client) Validate() error {
 			bad("unknown scope " + quote(s))
 		}
 	}
+	for _, u := range []struct{ name, v string }{{"client_uri", c.ClientURI}, {"logo_uri", c.LogoURI}} {
+		if u.v != "" && !isHTTPSURL(u.v) {
+			bad(u.name + " must be an https URL")
+		}
+	}
+	if len(c.SoftwareID) > 200 || len(c.SoftwareVersion) > 100 {
+		bad("software_id must be at most 200 and software_version at most 100 characters")
+	}
 	if c.TokenFormat != TokenFormatOpaque && c.TokenFormat != TokenFormatJWT {
 		bad("token format must be opaque or jwt")
 	}
@@ -112,6 +124,54 @@ func (c *Client) Validate() error {
 }
 
 func quote(s string) string { return `"` + s + `"` }
+
+func isHTTPSURL(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && len(raw) <= 2000 && u.Scheme == "https" && u.Host != "" && u.User == nil && u.Fragment == ""
+}
+
+// ValidateMetadataDocumentURL checks a client id that is the URL of a client
+// ID metadata document (draft-ietf-oauth-client-id-metadata-document §3):
+// https with a path component, no fragment, user info, dot segments or
+// query; plain http on a loopback host only when allowLoopbackHTTP (the
+// server's development mode).
+func ValidateMetadataDocumentURL(raw string, allowLoopbackHTTP bool) error {
+	invalid := func(why string) error { return Errorf(EINVALID, "client id URL %q %s", raw, why) }
+	if len(raw) > 2000 || strings.ContainsAny(raw, " \t\r\n\\#") {
+		return invalid("must be at most 2000 characters without spaces, backslashes or a fragment")
+	}
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() || u.Host == "" || u.Hostname() == "" || u.Opaque != "" {
+		return invalid("must be an absolute URL")
+	}
+	switch {
+	case u.Scheme == "https":
+	case u.Scheme == "http" && allowLoopbackHTTP && isLoopbackHost(u.Hostname()):
+	default:
+		return invalid("must use https")
+	}
+	if u.User != nil || u.RawQuery != "" || strings.Contains(raw, "?") {
+		return invalid("must not carry user info or a query")
+	}
+	if u.Path == "" || u.Path == "/" {
+		return invalid("must have a path")
+	}
+	for _, seg := range strings.Split(u.Path, "/") {
+		if seg == "." || seg == ".." {
+			return invalid("must not contain . or .. path segments")
+		}
+	}
+	if u.String() != raw {
+		return invalid("must be written in canonical form")
+	}
+	return nil
+}
+
+// IsMetadataDocumentID reports whether a client id names a client ID
+// metadata document (it is an http(s) URL) rather than a registered client.
+func IsMetadataDocumentID(id string) bool {
+	return strings.HasPrefix(id, "https://") || strings.HasPrefix(id, "http://")
+}
 
 // ValidateRedirectURI enforces RFC 9700 §2.1/§4.1 at registration: absolute,
 // https (http only on loopback for native/public clients), no fragment, no

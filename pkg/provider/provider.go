@@ -32,6 +32,8 @@ type Storage interface {
 	APIKeyByHash(ctx context.Context, hash []byte) (*identity.APIKey, error)
 	TouchAPIKeys(ctx context.Context, lastUsed map[string]time.Time) error
 	SetRefreshTokenScopes(ctx context.Context, refreshSignature string, scopes []string) error
+	// TouchClient records a token issued to a self-registered client.
+	TouchClient(ctx context.Context, id string, now time.Time) error
 	// ListClients feeds the CORS origins of public clients (cors.go).
 	ListClients(ctx context.Context, f identity.ClientFilter) ([]*identity.Client, int, error)
 }
@@ -59,6 +61,13 @@ type Config struct {
 	// Failed client authentications per minute, by address and by the
 	// client id named; 0 is unlimited.
 	RateLimitFailedAuthPerIP, RateLimitFailedAuthPerClient int
+	// RegistrationPolicy is manage.RegistrationOff, Open or Token; the
+	// registration endpoint exists only when it is not off and
+	// Options.Registrar is set (register.go).
+	RegistrationPolicy string
+	// RegistrationPerHour bounds registrations per address and hour; 0 is
+	// unlimited.
+	RegistrationPerHour int
 }
 
 // Provider is the protocol core: fosite composed over our storage.
@@ -81,6 +90,7 @@ type Provider struct {
 	grantTypes map[string]grant
 
 	corsOrigins corsOrigins
+	registrar   Registrar
 }
 
 // Options are the optional collaborators of New.
@@ -89,6 +99,8 @@ type Options struct {
 	Limiter ratelimit.Limiter // nil: in-process counters
 	Logger  *slog.Logger
 	Now     func() time.Time
+	// Registrar carries out RFC 7591/7592 registration (manage.Service).
+	Registrar Registrar
 }
 
 // New composes fosite with an explicit list of handlers and loads the JWT
@@ -132,7 +144,8 @@ func New(ctx context.Context, cfg Config, st Storage, opts Options) (*Provider, 
 	if opts.Limiter == nil {
 		opts.Limiter = &ratelimit.Memory{Now: opts.Now}
 	}
-	p := &Provider{Issuer: cfg.Issuer, cfg: cfg, store: st, sealer: seal, audit: opts.Audit, log: opts.Logger, now: opts.Now, limiter: opts.Limiter}
+	p := &Provider{Issuer: cfg.Issuer, cfg: cfg, store: st, sealer: seal, audit: opts.Audit, log: opts.Logger, now: opts.Now, limiter: opts.Limiter,
+		registrar: opts.Registrar}
 	p.keyUsage.seen = map[string]time.Time{}
 	p.strategy = &tokenStrategy{
 		hmac: oauth2.NewHMACSHAStrategyUnPrefixed(&hmac.HMACStrategy{Config: fc}, fc),

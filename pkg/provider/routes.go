@@ -14,6 +14,7 @@ import (
 //	GET  /oauth2/revoked-jwts                 revoked_jwts.go
 //	GET  /.well-known/oauth-authorization-server  metadata.go
 //	GET  /.well-known/jwks.json               jwks.go
+//	POST /oauth2/register, GET|PUT|DELETE /oauth2/register/{id}  register.go (RFC 7591/7592; only when registration is on)
 //
 // Every error answer goes through writeError (errors.go).
 func (p *Provider) Mount(r *mux.Router) {
@@ -25,6 +26,7 @@ func (p *Provider) Mount(r *mux.Router) {
 	r.HandleFunc("/oauth2/revoked-jwts", p.handleRevokedJWTs).Methods(http.MethodGet)
 	r.Handle("/.well-known/oauth-authorization-server", corsPublic(p.handleMetadata)).Methods(http.MethodGet, http.MethodOptions)
 	r.Handle("/.well-known/jwks.json", corsPublic(p.handleJWKS)).Methods(http.MethodGet, http.MethodOptions)
+	p.mountRegistration(r)
 	for _, path := range []string{"/oauth2/token", "/oauth2/revoke", "/oauth2/introspect"} {
 		r.HandleFunc(path, p.methodNotAllowed)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/petstore-auth/petstore-auth/pkg/config"
 	"github.com/petstore-auth/petstore-auth/pkg/httpkit"
 	"github.com/petstore-auth/petstore-auth/pkg/httpx"
+	"github.com/petstore-auth/petstore-auth/pkg/manage"
 	"github.com/petstore-auth/petstore-auth/pkg/provider"
 	"github.com/petstore-auth/petstore-auth/pkg/ratelimit"
 	"github.com/petstore-auth/petstore-auth/pkg/store"
@@ -174,10 +175,16 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		RateLimitPerClient:           cfg.RateLimits.PerClient,
 		RateLimitFailedAuthPerIP:     cfg.RateLimits.FailedAuthPerIP,
 		RateLimitFailedAuthPerClient: cfg.RateLimits.FailedAuthPerClient,
+		RegistrationPolicy:           cfg.RegistrationPolicy(),
+		RegistrationPerHour:          cfg.RegistrationRateLimit,
 	}, st, provider.Options{Audit: s.Audit, Logger: d.Logger, Now: d.Now, Limiter: d.Limiter})
 	if err != nil {
 		return fail(err)
 	}
+	// Registration goes through the operator service like the CLI; client
+	// changes drop the provider's cached CORS origins.
+	s.Provider.SetRegistrar(&manage.Service{Users: st, Clients: clientsNotifying{ClientStore: st, changed: s.Provider.ClientsChanged},
+		Grants: st, APIKeys: st, Registrations: st, Audit: s.Audit, Now: d.Now, Logger: d.Logger})
 	web := d.Web
 	if web == nil && cfg.WebDir != "" {
 		web = os.DirFS(cfg.WebDir)

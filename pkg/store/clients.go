@@ -18,6 +18,9 @@ func clientToRow(c *identity.Client) clientRow {
 		RedirectURIs: c.RedirectURIs, GrantTypes: c.GrantTypes, Scopes: c.Scopes, Audience: c.Audience,
 		Public: c.Public, AllowedOrigins: c.AllowedOrigins, CanIntrospect: c.CanIntrospect, TokenFormat: format, Disabled: c.Disabled,
 		CreatedAt: dbTime(c.CreatedAt), UpdatedAt: dbTime(c.UpdatedAt),
+		Registration: c.Registration, RegistrationTokenHash: c.RegistrationTokenHash, LastUsedAt: dbTimePtr(c.LastUsedAt),
+		ClientURI: c.ClientURI, LogoURI: c.LogoURI, SoftwareID: c.SoftwareID, SoftwareVersion: c.SoftwareVersion,
+		AuthMethod: c.TokenEndpointAuthMethod,
 	}
 }
 
@@ -48,6 +51,9 @@ func (s *Store) ClientByID(ctx context.Context, id string) (*identity.Client, er
 // ListClients returns a page of clients, newest first, and the total.
 func (s *Store) ListClients(ctx context.Context, f identity.ClientFilter) ([]*identity.Client, int, error) {
 	q := s.conn(ctx).Model(&clientRow{})
+	if f.Registered {
+		q = q.Where("registration <> ''")
+	}
 	var total int64
 	if err := q.Count(&total).Error; err != nil {
 		return nil, 0, identityErr(err, "Clients")
@@ -73,18 +79,25 @@ func (s *Store) UpdateClient(ctx context.Context, c *identity.Client) error {
 	defer s.forgetClient(c.ID)
 	return s.inTx(ctx, func(ctx context.Context) error {
 		res := s.conn(ctx).Model(&clientRow{}).Where("id = ?", c.ID).Updates(map[string]any{
-			"name":            row.Name,
-			"secret_hash":     row.SecretHash,
-			"redirect_uris":   row.RedirectURIs,
-			"grant_types":     row.GrantTypes,
-			"scopes":          row.Scopes,
-			"audience":        row.Audience,
-			"public":          row.Public,
-			"allowed_origins": row.AllowedOrigins,
-			"can_introspect":  row.CanIntrospect,
-			"token_format":    row.TokenFormat,
-			"disabled":        row.Disabled,
-			"updated_at":      row.UpdatedAt,
+			"name":                           row.Name,
+			"secret_hash":                    row.SecretHash,
+			"redirect_uris":                  row.RedirectURIs,
+			"grant_types":                    row.GrantTypes,
+			"scopes":                         row.Scopes,
+			"audience":                       row.Audience,
+			"public":                         row.Public,
+			"allowed_origins":                row.AllowedOrigins,
+			"can_introspect":                 row.CanIntrospect,
+			"token_format":                   row.TokenFormat,
+			"disabled":                       row.Disabled,
+			"updated_at":                     row.UpdatedAt,
+			"registration":                   row.Registration,
+			"client_uri":                     row.ClientURI,
+			"logo_uri":                       row.LogoURI,
+			"software_id":                    row.SoftwareID,
+			"software_version":               row.SoftwareVersion,
+			"registration_access_token_hash": row.RegistrationTokenHash,
+			"token_endpoint_auth_method":     row.AuthMethod,
 		})
 		if res.Error != nil {
 			return identityErr(res.Error, "Client")

@@ -448,5 +448,15 @@ func (r *clientRow) toIdentity() *identity.Client {
 		Disabled:       r.Disabled,
 		CreatedAt:      r.CreatedAt.UTC(),
 		UpdatedAt:      r.UpdatedAt.UTC(),
+
+		Registration:          r.Registration,
+		RegistrationTokenHash: r.RegistrationTokenHash,
+		LastUsedAt:            fromDBTimePtr(r.LastUsedAt),
+		ClientURI:             r.ClientURI,
+		LogoURI:               r.LogoURI,
+		SoftwareID:            r.SoftwareID,
+		SoftwareVersion:       r.SoftwareVersion,
+
+		TokenEndpointAuthMethod: r.AuthMethod,
 	}
 }
