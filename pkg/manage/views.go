@@ -29,6 +29,11 @@ type ClientView struct {
 	Disabled       bool      `json:"disabled"`
 	CreatedAt      time.Time `json:"created_at"`
 	UpdatedAt      time.Time `json:"updated_at"`
+	// Registration is "dynamic" (RFC 7591) or "metadata_document" for a
+	// client that registered itself (unverified); absent for operator
+	// clients.
+	Registration string     `json:"registration,omitempty"`
+	LastUsedAt   *time.Time `json:"last_used_at,omitempty"`
 }
 
 // ViewClient returns the view of c.
@@ -38,6 +43,7 @@ func ViewClient(c *identity.Client) ClientView {
 		Scopes: orEmpty(c.Scopes), Audience: orEmpty(c.Audience), Public: c.Public, CanIntrospect: c.CanIntrospect,
 		AllowedOrigins: orEmpty(c.AllowedOrigins), CORSOrigins: orEmpty(c.CORSOrigins()),
 		TokenFormat: c.TokenFormat, Disabled: c.Disabled, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		Registration: c.Registration, LastUsedAt: c.LastUsedAt,
 	}
 }
 
