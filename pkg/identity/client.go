@@ -360,3 +360,13 @@ func (c *Client) CORSOrigins() []string {
 	}
 	return out
 }
+
+// GetsRefreshWithoutOfflineAccess reports whether c gets a refresh token
+// with its authorization-code grant without asking for offline_access:
+// self-registered clients (assistants, MCP clients — they do not ask for
+// offline_access, and re-authorizing every 15 minutes makes them
+// unusable) whose grant types include refresh_token. Other clients need
+// offline_access (RFC 6749 §6 leaves the choice to the server).
+func GetsRefreshWithoutOfflineAccess(c *Client) bool {
+	return c.Unverified() && slices.Contains(c.GrantTypes, GrantRefreshToken)
+}

@@ -6,7 +6,9 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
+	neturl "net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -368,4 +370,100 @@ func newSecret(prefix string) (string, []byte) {
 func hashOf(v string) []byte {
 	sum := sha256.Sum256([]byte(v))
 	return sum[:]
+}
+
+// documentMetadata is a client ID metadata document: RFC 7591 metadata
+// plus the fields the draft forbids, to refuse them.
+type documentMetadata struct {
+	ClientID string `json:"client_id"`
+	ClientMetadata
+	ClientSecret          *string `json:"client_secret"`
+	ClientSecretExpiresAt *int64  `json:"client_secret_expires_at"`
+}
+
+// ClientFromDocument applies the rules of
+// draft-ietf-oauth-client-id-metadata-document to the document fetched
+// from url: JSON whose client_id equals url exactly; a public client
+// (token_endpoint_auth_method none, no client_secret); private_key_jwt
+// (jwks_uri, jwks) is not supported; then the same metadata rules and
+// identity.Client.Validate as for a registration. The client is marked as
+// a metadata-document client (unverified); its redirect URIs are matched
+// exactly.
+func ClientFromDocument(url string, doc []byte) (*identity.Client, error) {
+	var md documentMetadata
+	if err := json.Unmarshal(doc, &md); err != nil {
+		return nil, identity.Errorf(identity.EINVALID, "The client metadata document at %s is not valid JSON metadata.", url)
+	}
+	if md.ClientID != url {
+		return nil, identity.Errorf(identity.EINVALID, "The client metadata document's client_id %q is not its URL %q.", md.ClientID, url)
+	}
+	if md.ClientSecret != nil || md.ClientSecretExpiresAt != nil {
+		return nil, identity.Errorf(identity.EINVALID, "A client metadata document must not contain a client secret.")
+	}
+	if md.JWKSURI != "" || md.JWKS != nil || md.TokenEndpointAuthMethod == "private_key_jwt" {
+		return nil, identity.Errorf(identity.EINVALID, "Client metadata documents with jwks_uri or jwks (private_key_jwt) are not supported by this server; publish a public client (token_endpoint_auth_method none).")
+	}
+	if md.TokenEndpointAuthMethod == "" {
+		md.TokenEndpointAuthMethod = "none"
+	}
+	if md.TokenEndpointAuthMethod != "none" {
+		return nil, identity.Errorf(identity.EINVALID, "A client metadata document client must be public (token_endpoint_auth_method none), not %q.", md.TokenEndpointAuthMethod)
+	}
+	c, err := clientFromMetadata(&md.ClientMetadata)
+	if err != nil {
+		return nil, err
+	}
+	c.ID, c.Registration = url, identity.RegistrationMetadataDocument
+	if strings.TrimSpace(md.ClientName) == "" {
+		c.Name = hostOf(url)
+	}
+	if len(c.Name) > 100 {
+		c.Name = c.Name[:100]
+	}
+	if err := validateRegistered(c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func hostOf(raw string) string {
+	if u, err := neturl.Parse(raw); err == nil {
+		return u.Host
+	}
+	return raw
+}
+
+// SyncDocumentClient stores (or refreshes) the client c made from a
+// metadata document, so grants and tokens can refer to it. A client an
+// operator disabled stays disabled: it is ENOTFOUND here, as at the token
+// endpoint. Its first use and disabled state survive a refresh.
+func (s *Service) SyncDocumentClient(ctx context.Context, c *identity.Client) (*identity.Client, error) {
+	old, err := s.Clients.ClientByID(ctx, c.ID)
+	switch {
+	case identity.IsNotFound(err):
+		if err := s.Clients.CreateClient(ctx, c); err != nil && identity.ErrorCode(err) != identity.ECONFLICT {
+			return nil, err
+		}
+		return c, nil
+	case err != nil:
+		return nil, err
+	case old.Disabled:
+		return nil, identity.Errorf(identity.ENOTFOUND, "Client not found.")
+	case old.Registration != identity.RegistrationMetadataDocument:
+		return nil, identity.Errorf(identity.ENOTFOUND, "Client not found.")
+	}
+	c.CreatedAt, c.LastUsedAt = old.CreatedAt, old.LastUsedAt
+	if sameMetadata(old, c) {
+		return old, nil
+	}
+	if err := s.Clients.UpdateClient(ctx, c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func sameMetadata(a, b *identity.Client) bool {
+	return a.Name == b.Name && slices.Equal(a.RedirectURIs, b.RedirectURIs) && slices.Equal(a.GrantTypes, b.GrantTypes) &&
+		slices.Equal(a.Scopes, b.Scopes) && a.ClientURI == b.ClientURI && a.LogoURI == b.LogoURI &&
+		a.SoftwareID == b.SoftwareID && a.SoftwareVersion == b.SoftwareVersion
 }

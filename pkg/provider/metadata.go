@@ -29,6 +29,9 @@ func (p *Provider) Metadata() map[string]any {
 		"prompt_values_supported": []string{"none", "login", "consent"},
 		"service_documentation":   p.Issuer + "/",
 	}
+	if p.cfg.ClientIDMetadataDocuments {
+		m["client_id_metadata_document_supported"] = true
+	}
 	if p.registrationEnabled() {
 		m["registration_endpoint"] = p.Issuer + "/oauth2/register"
 	}

@@ -68,6 +68,10 @@ type Config struct {
 	// RegistrationPerHour bounds registrations per address and hour; 0 is
 	// unlimited.
 	RegistrationPerHour int
+	// ClientIDMetadataDocuments: client ids that are https URLs are
+	// resolved by fetching their document (the store's resolver);
+	// advertised as client_id_metadata_document_supported.
+	ClientIDMetadataDocuments bool
 }
 
 // Provider is the protocol core: fosite composed over our storage.
@@ -155,7 +159,7 @@ func New(ctx context.Context, cfg Config, st Storage, opts Options) (*Provider, 
 	if err := p.strategy.jwt.reload(ctx); err != nil {
 		return nil, err
 	}
-	p.OAuth2 = compose.Compose(fc, &fositeStorage{Storage: st, p: p}, &compose.CommonStrategy{CoreStrategy: p.strategy},
+	p.OAuth2 = composeWith(fc, refreshScopes{fc}, &fositeStorage{Storage: st, p: p}, &compose.CommonStrategy{CoreStrategy: p.strategy},
 		compose.OAuth2AuthorizeExplicitFactory,
 		compose.OAuth2PKCEFactory,
 		compose.OAuth2RefreshTokenGrantFactory,
@@ -243,4 +247,45 @@ func (p *Provider) record(ctx context.Context, typ, outcome, clientID, userID st
 	if err := p.audit.RecordAudit(context.WithoutCancel(ctx), e); err != nil {
 		p.log.Warn("audit write failed", "event", typ, "err", err)
 	}
+}
+
+// composeWith is compose.Compose with the handlers built on cfg, a
+// Configurator over fc (fosite's Compose hands every factory fc itself),
+// registered in fc's handler lists.
+func composeWith(fc *fosite.Config, cfg fosite.Configurator, st any, strategy any, factories ...compose.Factory) fosite.OAuth2Provider {
+	f := fosite.NewOAuth2Provider(st.(fosite.Storage), fc)
+	for _, factory := range factories {
+		res := factory(cfg, st, strategy)
+		if h, ok := res.(fosite.AuthorizeEndpointHandler); ok {
+			fc.AuthorizeEndpointHandlers.Append(h)
+		}
+		if h, ok := res.(fosite.TokenEndpointHandler); ok {
+			fc.TokenEndpointHandlers.Append(h)
+		}
+		if h, ok := res.(fosite.TokenIntrospector); ok {
+			fc.TokenIntrospectionHandlers.Append(h)
+		}
+		if h, ok := res.(fosite.RevocationHandler); ok {
+			fc.RevocationHandlers.Append(h)
+		}
+	}
+	return f
+}
+
+// refreshScopes is the fosite configuration with one rule of ours: the
+// scopes that earn a refresh token (fosite's RefreshTokenScopes,
+// offline_access) are not required of a client for which
+// identity.GetsRefreshWithoutOfflineAccess holds — a self-registered
+// assistant whose grant types include refresh_token. fosite asks with the
+// token request in the context (access_request_handler.go,
+// access_response_writer.go).
+type refreshScopes struct{ *fosite.Config }
+
+func (c refreshScopes) GetRefreshTokenScopes(ctx context.Context) []string {
+	if ar, ok := ctx.Value(fosite.AccessRequestContextKey).(fosite.AccessRequester); ok && ar.GetClient() != nil {
+		if ic, ok := ar.GetClient().(identityClient); ok && identity.GetsRefreshWithoutOfflineAccess(ic.Identity()) {
+			return nil
+		}
+	}
+	return c.Config.GetRefreshTokenScopes(ctx)
 }

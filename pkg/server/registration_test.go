@@ -6,15 +6,18 @@ import (
 	"encoding/json"
 	"html"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"golang.org/x/oauth2"
 
+	"github.com/petstore-auth/petstore-auth/pkg/clientmeta"
 	"github.com/petstore-auth/petstore-auth/pkg/config"
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
 	"github.com/petstore-auth/petstore-auth/pkg/manage"
@@ -379,8 +382,8 @@ func TestRegisteredClientCleanupAndDisable(t *testing.T) {
 		b := s.Browser(t)
 		clk.Advance(20 * 24 * time.Hour)
 		tok := authorizeAndRedeem(t, s, b, u, used, mcpCallback, "read:pets", nil)
-		if tok.Str("access_token") == "" {
-			t.Fatalf("token for the registered client: %s", tok.Body)
+		if tok.Str("access_token") == "" || tok.Str("refresh_token") == "" {
+			t.Fatalf("token for the registered client (refresh_token without offline_access expected): %s", tok.Body)
 		}
 		if c, _ := s.Store.ClientByID(ctx, used); c.LastUsedAt == nil {
 			t.Fatal("issuing a token did not record the client's use")
@@ -450,4 +453,106 @@ func authorizeAndRedeem(t *testing.T, s *servertest.Server, b *webtest.Browser, 
 	}
 	return servertest.PostForm(t, nil, s.URL+"/oauth2/token", servertest.Client{ID: clientID}, url.Values{
 		"grant_type": {"authorization_code"}, "code": {loc.Query().Get("code")}, "redirect_uri": {redirect}, "code_verifier": {v}})
+}
+
+// TestMetadataDocumentClient: a client whose client_id is the https URL of
+// its metadata document signs a user in through the real pages without
+// any registration: the consent page shows the document's host and says
+// the app is not verified, and "Stay connected" since the document asks
+// for refresh_token; the code redeems to an access and a refresh token
+// (no offline_access asked), the refresh works; the metadata advertises
+// client_id_metadata_document_supported; a document whose client_id is
+// not its URL is refused and stores nothing; the document is fetched once
+// within its max-age.
+func TestMetadataDocumentClient(t *testing.T) {
+	servertest.EachDatabase(t, func(t *testing.T, dbURL string) {
+		var fetches atomic.Int64
+		var docs *httptest.Server
+		docs = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			fetches.Add(1)
+			id := docs.URL + r.URL.Path
+			if r.URL.Path == "/mismatch.json" {
+				id = "https://someone-else.example/client.json"
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Cache-Control", "max-age=3600")
+			_ = json.NewEncoder(w).Encode(map[string]any{"client_id": id, "client_name": "Pet Agent",
+				"redirect_uris": []string{mcpCallback}, "grant_types": []string{"authorization_code", "refresh_token"},
+				"token_endpoint_auth_method": "none"})
+		}))
+		t.Cleanup(docs.Close)
+		fetcher := &clientmeta.Fetcher{Dev: true, RootCAs: docs.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs}
+		s := servertest.MustOpen(t, servertest.Options{DatabaseURL: dbURL, ClientMetadata: fetcher})
+		if metadataOf(t, s)["client_id_metadata_document_supported"] != true {
+			t.Error("client_id_metadata_document_supported not advertised")
+		}
+		u := s.MustUser(t, "erin@example.com", "correct horse battery staple")
+		b := s.Browser(t)
+		id := docs.URL + "/agent.json"
+		host := strings.TrimPrefix(docs.URL, "https://")
+		tok := authorizeAndRedeem(t, s, b, u, id, mcpCallback, "read:pets", func(p webtest.Page) {
+			for _, want := range []string{"<strong>" + host + "</strong>", "not verified by PetStore", id, "Stay connected", "Pet Agent"} {
+				if !strings.Contains(p.Body, want) {
+					t.Errorf("consent page lacks %q", want)
+				}
+			}
+		})
+		if tok.Str("access_token") == "" || tok.Str("refresh_token") == "" {
+			t.Fatalf("token: %d %s", tok.Status, tok.Body)
+		}
+		ref := servertest.PostForm(t, nil, s.URL+"/oauth2/token", servertest.Client{ID: id},
+			url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.Str("refresh_token")}})
+		if ref.Status != http.StatusOK || ref.Str("refresh_token") == "" {
+			t.Fatalf("refresh: %d %s", ref.Status, ref.Body)
+		}
+		c, err := s.Store.ClientByID(context.Background(), id)
+		if err != nil || c.Registration != identity.RegistrationMetadataDocument || !c.Public {
+			t.Fatalf("stored document client: %+v %v", c, err)
+		}
+		if n := fetches.Load(); n != 1 {
+			t.Errorf("document fetched %d times within its max-age, want 1", n)
+		}
+
+		bad := docs.URL + "/mismatch.json"
+		p := b.Get(authURL(s, bad, mcpCallback, oauth2.GenerateVerifier(), "read:pets"))
+		if strings.Contains(p.Location, "code=") || strings.Contains(p.Body, `name="decision"`) || p.Status < 400 {
+			t.Errorf("a document naming another client_id was accepted: %d %s", p.Status, p.Location)
+		}
+		if _, err := s.Store.ClientByID(context.Background(), bad); !identity.IsNotFound(err) {
+			t.Errorf("the refused document left a client: %v", err)
+		}
+		// A redirect URI the document does not list is refused (exact match).
+		p = b.Get(authURL(s, id, "http://127.0.0.1:33418/other", oauth2.GenerateVerifier(), "read:pets"))
+		if strings.Contains(p.Location, "code=") || strings.HasPrefix(p.Location, "http://127.0.0.1:33418/other") {
+			t.Errorf("unlisted redirect URI accepted: %d %s", p.Status, p.Location)
+		}
+	})
+}
+
+// TestRegisteredClientConsentPage: a dynamically registered client's
+// consent page says it is not verified and, with the refresh_token grant,
+// shows "Stay connected"; an operator client's page shows neither.
+func TestRegisteredClientConsentPage(t *testing.T) {
+	s, _ := openRegistration(t, "", func(c *config.Config) { c.Registration = "open" })
+	u := s.MustUser(t, "finn@example.com", "correct horse battery staple")
+	reg := register(t, s, map[string]any{"client_name": "Helper", "redirect_uris": []string{mcpCallback}, "token_endpoint_auth_method": "none",
+		"grant_types": []string{"authorization_code", "refresh_token"}, "client_uri": "https://helper.example"}, "")
+	b := s.Browser(t)
+	authorizeAndRedeem(t, s, b, u, reg.Str("client_id"), mcpCallback, "read:pets", func(p webtest.Page) {
+		for _, want := range []string{"<strong>helper.example</strong>", "not verified by PetStore", "Stay connected"} {
+			if !strings.Contains(p.Body, want) {
+				t.Errorf("consent page lacks %q", want)
+			}
+		}
+	})
+	op := s.MustClient(t, identity.Client{Name: "Operator app", Public: true, RedirectURIs: []string{mcpCallback},
+		GrantTypes: []string{"authorization_code", "refresh_token"}, Scopes: []string{"read:pets", "offline_access"}})
+	tok := authorizeAndRedeem(t, s, b, u, op.ID, mcpCallback, "read:pets", func(p webtest.Page) {
+		if strings.Contains(p.Body, "not verified") || strings.Contains(p.Body, "Stay connected") {
+			t.Error("an operator client is shown as unverified or staying connected")
+		}
+	})
+	if tok.Str("refresh_token") != "" {
+		t.Error("an operator client got a refresh token without offline_access")
+	}
 }
