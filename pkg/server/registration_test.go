@@ -530,7 +530,8 @@ func TestMetadataDocumentClient(t *testing.T) {
 }
 
 // TestRegisteredClientConsentPage: a dynamically registered client's
-// consent page says it is not verified and, with the refresh_token grant,
+// consent page names the host its code goes to (not the client_uri it
+// claims), says it is not verified and, with the refresh_token grant,
 // shows "Stay connected"; an operator client's page shows neither.
 func TestRegisteredClientConsentPage(t *testing.T) {
 	s, _ := openRegistration(t, "", func(c *config.Config) { c.Registration = "open" })
@@ -539,10 +540,13 @@ func TestRegisteredClientConsentPage(t *testing.T) {
 		"grant_types": []string{"authorization_code", "refresh_token"}, "client_uri": "https://helper.example"}, "")
 	b := s.Browser(t)
 	authorizeAndRedeem(t, s, b, u, reg.Str("client_id"), mcpCallback, "read:pets", func(p webtest.Page) {
-		for _, want := range []string{"<strong>helper.example</strong>", "not verified by PetStore", "Stay connected"} {
+		for _, want := range []string{"<strong>127.0.0.1:33418</strong>", "not verified by PetStore", "Stay connected"} {
 			if !strings.Contains(p.Body, want) {
 				t.Errorf("consent page lacks %q", want)
 			}
+		}
+		if strings.Contains(p.Body, "helper.example") {
+			t.Error("the consent page shows the claimed client_uri as the host")
 		}
 	})
 	op := s.MustClient(t, identity.Client{Name: "Operator app", Public: true, RedirectURIs: []string{mcpCallback},

@@ -120,7 +120,7 @@ type consentPage struct {
 // unverifiedClient is what the consent page shows about a self-registered
 // client.
 type unverifiedClient struct {
-	Host             string // the client id URL's host, else its client_uri's, else the redirect's
+	Host             string // the metadata document URL's host, else the redirect URI's
 	MetadataDocument bool
 	ClientID         string
 }
@@ -138,10 +138,11 @@ func unverifiedOf(c *identity.Client, redirectHost string) *unverifiedClient {
 		return nil
 	}
 	u := &unverifiedClient{Host: redirectHost, MetadataDocument: c.Registration == identity.RegistrationMetadataDocument, ClientID: c.ID}
-	for _, raw := range []string{c.ClientURI, c.ID} {
-		if pu, err := url.Parse(raw); err == nil && pu.Host != "" && (raw == c.ClientURI || u.MetadataDocument) {
-			u.Host = pu.Host
-		}
+	// The host shown is one the client proved: its metadata document's
+	// (fetched from there), else where the code is sent. A registered
+	// client_uri is only claimed, so it is not shown as the host.
+	if pu, err := url.Parse(c.ID); err == nil && u.MetadataDocument && pu.Host != "" {
+		u.Host = pu.Host
 	}
 	return u
 }
