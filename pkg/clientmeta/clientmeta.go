@@ -259,7 +259,7 @@ func (f *Fetcher) dial(ctx context.Context, network, address string) (net.Conn, 
 		}
 		return nil
 	}}
-	var last error = refused("%s has no address", host)
+	last := refused("%s has no address", host)
 	for _, a := range addrs {
 		a = a.Unmap()
 		if !f.allowed(a) {

@@ -52,16 +52,8 @@ func NewClientID(name string) string {
 func (c *Client) Validate() error {
 	var problems []string
 	bad := func(s string) { problems = append(problems, s) }
-	if c.Registration == RegistrationMetadataDocument {
-		if err := ValidateMetadataDocumentURL(c.ID, true); err != nil {
-			bad(ErrorMessage(err))
-		}
-	} else if !clientIDPattern.MatchString(c.ID) {
-		bad("client id must be 2-63 characters of a-z, 0-9, '.', '_' or '-'")
-	} else if strings.HasPrefix(c.ID, UserIDPrefix) {
-		// A client_credentials token's subject is the client id: it must
-		// never be mistaken for a user's (AT-08).
-		bad("client id must not start with " + quote(UserIDPrefix) + ", the prefix of user ids")
+	if p := c.idProblem(); p != "" {
+		bad(p)
 	}
 	if n := strings.TrimSpace(c.Name); n == "" || len(n) > 100 {
 		bad("name must be 1-100 characters")
@@ -106,14 +98,7 @@ func (c *Client) Validate() error {
 			bad("unknown scope " + quote(s))
 		}
 	}
-	for _, u := range []struct{ name, v string }{{"client_uri", c.ClientURI}, {"logo_uri", c.LogoURI}} {
-		if u.v != "" && !isHTTPSURL(u.v) {
-			bad(u.name + " must be an https URL")
-		}
-	}
-	if len(c.SoftwareID) > 200 || len(c.SoftwareVersion) > 100 {
-		bad("software_id must be at most 200 and software_version at most 100 characters")
-	}
+	problems = append(problems, c.metadataProblems()...)
 	if c.TokenFormat != TokenFormatOpaque && c.TokenFormat != TokenFormatJWT {
 		bad("token format must be opaque or jwt")
 	}
@@ -124,6 +109,38 @@ func (c *Client) Validate() error {
 }
 
 func quote(s string) string { return `"` + s + `"` }
+
+// idProblem checks the client id: the URL of a metadata document for such
+// clients, else the registered-id pattern.
+func (c *Client) idProblem() string {
+	switch {
+	case c.Registration == RegistrationMetadataDocument:
+		if err := ValidateMetadataDocumentURL(c.ID, true); err != nil {
+			return ErrorMessage(err)
+		}
+	case !clientIDPattern.MatchString(c.ID):
+		return "client id must be 2-63 characters of a-z, 0-9, '.', '_' or '-'"
+	case strings.HasPrefix(c.ID, UserIDPrefix):
+		// A client_credentials token's subject is the client id: it must
+		// never be mistaken for a user's (AT-08).
+		return "client id must not start with " + quote(UserIDPrefix) + ", the prefix of user ids"
+	}
+	return ""
+}
+
+// metadataProblems checks the RFC 7591 §2 metadata kept as registered.
+func (c *Client) metadataProblems() []string {
+	var out []string
+	for _, u := range []struct{ name, v string }{{"client_uri", c.ClientURI}, {"logo_uri", c.LogoURI}} {
+		if u.v != "" && !isHTTPSURL(u.v) {
+			out = append(out, u.name+" must be an https URL")
+		}
+	}
+	if len(c.SoftwareID) > 200 || len(c.SoftwareVersion) > 100 {
+		out = append(out, "software_id must be at most 200 and software_version at most 100 characters")
+	}
+	return out
+}
 
 func isHTTPSURL(raw string) bool {
 	u, err := url.Parse(raw)
