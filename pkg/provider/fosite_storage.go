@@ -62,3 +62,21 @@ func notTheCallers(ctx context.Context, req fosite.Requester) bool {
 	caller, ok := tokenCaller(ctx)
 	return ok && req != nil && req.GetClient() != nil && req.GetClient().GetID() != caller
 }
+
+// CreateOpenIDConnectSession implements openid.OpenIDConnectRequestStorage,
+// keyed like the code's other rows by its signature (fosite hands in the
+// code itself, which never reaches the database).
+func (s *fositeStorage) CreateOpenIDConnectSession(ctx context.Context, code string, req fosite.Requester) error {
+	return s.CreateOIDCRequest(ctx, s.p.strategy.AuthorizeCodeSignature(ctx, code), req)
+}
+
+// GetOpenIDConnectSession implements openid.OpenIDConnectRequestStorage;
+// a code without one is fosite.ErrNotFound (openid.ErrNoSessionFound).
+func (s *fositeStorage) GetOpenIDConnectSession(ctx context.Context, code string, _ fosite.Requester) (fosite.Requester, error) {
+	return s.GetOIDCRequest(ctx, s.p.strategy.AuthorizeCodeSignature(ctx, code), NewSession("", ""))
+}
+
+// DeleteOpenIDConnectSession implements openid.OpenIDConnectRequestStorage.
+func (s *fositeStorage) DeleteOpenIDConnectSession(ctx context.Context, code string) error {
+	return s.DeleteOIDCRequest(ctx, s.p.strategy.AuthorizeCodeSignature(ctx, code))
+}

@@ -18,6 +18,8 @@ type Session struct {
 	// ID changes at every sign-in, so a session id seen before sign-in is
 	// worthless after it.
 	ID string
+	// SID is the session's public id: the OpenID Connect sid claim. Unlike ID it is not a secret.
+	SID string
 	// UserID is empty while signed out.
 	UserID string
 	// Email is shown in the page header; the user id is what counts.
@@ -168,7 +170,7 @@ func (k *Kit) options(maxAge int) *sessions.Options {
 func (k *Kit) SignIn(w http.ResponseWriter, r *http.Request, userID, email string, version int64, remember bool) error {
 	now := k.now().UTC().Truncate(time.Second)
 	ns := Session{
-		ID: randomToken(), CSRF: randomToken(), Created: now,
+		ID: randomToken(), SID: randomToken(), CSRF: randomToken(), Created: now,
 		UserID: userID, Email: email, AuthTime: now, Version: version, Remember: remember,
 	}
 	if k.sessions != nil {
