@@ -2,7 +2,10 @@ package identity
 
 import (
 	"context"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // User is a person who signs in on the login page.
@@ -24,6 +27,21 @@ type User struct {
 
 // MaxUserNameLength is the longest display name, in characters.
 const MaxUserNameLength = 100
+
+// NormalizeUserName trims a display name and checks it: at most
+// MaxUserNameLength characters of valid UTF-8 without control characters
+// (it lands in ID tokens, UserInfo answers and pages). "" is allowed: no
+// name. An invalid name is EINVALID.
+func NormalizeUserName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	switch {
+	case !utf8.ValidString(name) || strings.IndexFunc(name, unicode.IsControl) >= 0:
+		return "", Errorf(EINVALID, "The name must be plain text on one line.")
+	case utf8.RuneCountInString(name) > MaxUserNameLength:
+		return "", Errorf(EINVALID, "The name is longer than %d characters.", MaxUserNameLength)
+	}
+	return name, nil
+}
 
 // Token formats a client can ask for.
 const (
