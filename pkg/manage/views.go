@@ -22,10 +22,10 @@ type ClientView struct {
 	Public       bool     `json:"public"`
 	// AllowedOrigins are the extra origins; CORSOrigins all origins a
 	// browser app may call the token endpoint from (redirect URIs' too).
-	AllowedOrigins []string  `json:"allowed_origins"`
-	CORSOrigins    []string  `json:"cors_origins"`
-	CanIntrospect  bool      `json:"can_introspect"`
-	TokenFormat    string    `json:"token_format"`
+	AllowedOrigins []string `json:"allowed_origins"`
+	CORSOrigins    []string `json:"cors_origins"`
+	CanIntrospect  bool     `json:"can_introspect"`
+	TokenFormat    string   `json:"token_format"`
 	// IDTokenSignedResponseAlg is the ID token algorithm (RS256 when unset).
 	IDTokenSignedResponseAlg string    `json:"id_token_signed_response_alg"`
 	Disabled                 bool      `json:"disabled"`

@@ -73,19 +73,19 @@ func (s *Store) UpdateClient(ctx context.Context, c *identity.Client) error {
 	defer s.forgetClient(c.ID)
 	return s.inTx(ctx, func(ctx context.Context) error {
 		res := s.conn(ctx).Model(&clientRow{}).Where("id = ?", c.ID).Updates(map[string]any{
-			"name":            row.Name,
-			"secret_hash":     row.SecretHash,
-			"redirect_uris":   row.RedirectURIs,
-			"grant_types":     row.GrantTypes,
-			"scopes":          row.Scopes,
-			"audience":        row.Audience,
-			"public":          row.Public,
-			"allowed_origins": row.AllowedOrigins,
-			"can_introspect":  row.CanIntrospect,
-			"token_format":    row.TokenFormat,
+			"name":                         row.Name,
+			"secret_hash":                  row.SecretHash,
+			"redirect_uris":                row.RedirectURIs,
+			"grant_types":                  row.GrantTypes,
+			"scopes":                       row.Scopes,
+			"audience":                     row.Audience,
+			"public":                       row.Public,
+			"allowed_origins":              row.AllowedOrigins,
+			"can_introspect":               row.CanIntrospect,
+			"token_format":                 row.TokenFormat,
 			"id_token_signed_response_alg": row.IDTokenAlg,
-			"disabled":        row.Disabled,
-			"updated_at":      row.UpdatedAt,
+			"disabled":                     row.Disabled,
+			"updated_at":                   row.UpdatedAt,
 		})
 		if res.Error != nil {
 			return identityErr(res.Error, "Client")

@@ -79,10 +79,10 @@ func (m *stringMap) Scan(src any) error {
 }
 
 type userRow struct {
-	ID           string    `gorm:"column:id;primaryKey"`
-	Email        string    `gorm:"column:email"`
-	PasswordHash string    `gorm:"column:password_hash"`
-	Admin        bool      `gorm:"column:admin"`
+	ID            string    `gorm:"column:id;primaryKey"`
+	Email         string    `gorm:"column:email"`
+	PasswordHash  string    `gorm:"column:password_hash"`
+	Admin         bool      `gorm:"column:admin"`
 	Disabled      bool      `gorm:"column:disabled"`
 	Name          string    `gorm:"column:name"`
 	EmailVerified bool      `gorm:"column:email_verified"`

@@ -78,13 +78,13 @@ func (s *Store) UpdateUser(ctx context.Context, u *identity.User) error {
 	}
 	u.UpdatedAt = s.now()
 	res := s.conn(ctx).Model(&userRow{}).Where("id = ?", u.ID).Updates(map[string]any{
-		"email":         u.Email,
-		"password_hash": u.PasswordHash,
-		"admin":         u.Admin,
-		"disabled":      u.Disabled,
-		"name":          u.Name,
+		"email":          u.Email,
+		"password_hash":  u.PasswordHash,
+		"admin":          u.Admin,
+		"disabled":       u.Disabled,
+		"name":           u.Name,
 		"email_verified": u.EmailVerified,
-		"updated_at":    u.UpdatedAt,
+		"updated_at":     u.UpdatedAt,
 	})
 	if res.Error != nil {
 		return identityErr(res.Error, "User")
