@@ -77,6 +77,7 @@ const (
 	kUser     = "uid"
 	kEmail    = "email"
 	kAuthTime = "at"
+	kSID      = "psid"
 	kVersion  = "ver"
 	kRemember = "rem"
 	kCSRF     = "csrf"
@@ -95,6 +96,7 @@ func (k *Kit) load(r *http.Request) (s *Session, fresh bool) {
 		s.ID, _ = gs.Values[kID].(string)
 		s.UserID, _ = gs.Values[kUser].(string)
 		s.Email, _ = gs.Values[kEmail].(string)
+		s.SID, _ = gs.Values[kSID].(string)
 		s.CSRF, _ = gs.Values[kCSRF].(string)
 		s.Remember, _ = gs.Values[kRemember].(bool)
 		s.Version, _ = gs.Values[kVersion].(int64)
@@ -145,6 +147,7 @@ func (k *Kit) save(w http.ResponseWriter, r *http.Request, s *Session) error {
 		gs.Values[kUser] = s.UserID
 		gs.Values[kEmail] = s.Email
 		gs.Values[kAuthTime] = s.AuthTime.Unix()
+		gs.Values[kSID] = s.SID
 		gs.Values[kVersion] = s.Version
 		gs.Values[kRemember] = s.Remember
 	}
