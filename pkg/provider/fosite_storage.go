@@ -5,6 +5,8 @@ import (
 	"errors"
 
 	"github.com/ory/fosite"
+
+	"github.com/petstore-auth/petstore-auth/pkg/identity"
 )
 
 // fositeStorage is the storage fosite sees: ours (which caches clients,
@@ -71,8 +73,12 @@ func (s *fositeStorage) CreateOpenIDConnectSession(ctx context.Context, code str
 }
 
 // GetOpenIDConnectSession implements openid.OpenIDConnectRequestStorage;
-// a code without one is fosite.ErrNotFound (openid.ErrNoSessionFound).
-func (s *fositeStorage) GetOpenIDConnectSession(ctx context.Context, code string, _ fosite.Requester) (fosite.Requester, error) {
+// a code without one is fosite.ErrNotFound (openid.ErrNoSessionFound),
+// found without a query when the code was not granted openid.
+func (s *fositeStorage) GetOpenIDConnectSession(ctx context.Context, code string, req fosite.Requester) (fosite.Requester, error) {
+	if !req.GetGrantedScopes().Has(identity.ScopeOpenID) {
+		return nil, fosite.ErrNotFound
+	}
 	return s.GetOIDCRequest(ctx, s.p.strategy.AuthorizeCodeSignature(ctx, code), NewSession("", ""))
 }
 

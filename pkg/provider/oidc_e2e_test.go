@@ -348,3 +348,53 @@ func userInfoRaw(t *testing.T, srv *servertest.Server, method, token, body strin
 	resp.Body.Close()
 	return resp
 }
+
+// TestIDTokenHint: IDTokenHint accepts our ID tokens, expired ones too,
+// and nothing else (other typ, other issuer, bad signature); SignJWT signs
+// with the client's algorithm.
+func TestIDTokenHint(t *testing.T) {
+	srv, alice := oidcServer(t, servertest.SQLiteURL(t))
+	c := oidcClient(t, srv, "")
+	es := oidcClient(t, srv, "ES256")
+	r := newRP(t, srv, c, "openid")
+	tok := r.login(srv.Browser(t), alice)
+	_, claims, _ := r.idToken(tok)
+	ctx := context.Background()
+	raw := tok.Extra("id_token").(string)
+	got, err := srv.Provider.IDTokenHint(ctx, raw)
+	if err != nil || got.Subject != alice.ID || got.ClientID != c.ID || got.SessionID != claims["sid"] ||
+		got.AuthTime.Unix() != int64(claims["auth_time"].(float64)) {
+		t.Fatalf("IDTokenHint(our ID token) = %+v, %v", got, err)
+	}
+	sign := func(client, typ string, claims map[string]any) string {
+		t.Helper()
+		s, err := srv.Provider.SignJWT(ctx, client, typ, claims)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	past := time.Now().Add(-24 * time.Hour).Unix()
+	expired := sign(es.ID, "JWT", map[string]any{"iss": srv.URL, "sub": alice.ID, "aud": es.ID, "exp": past, "iat": past})
+	if hdr, _ := base64.RawURLEncoding.DecodeString(strings.Split(expired, ".")[0]); !strings.Contains(string(hdr), `"alg":"ES256"`) {
+		t.Errorf("SignJWT for an ES256 client: header %s", hdr)
+	}
+	if got, err := srv.Provider.IDTokenHint(ctx, expired); err != nil || got.Subject != alice.ID || got.ClientID != es.ID {
+		t.Errorf("expired ID token refused: %+v %v", got, err)
+	}
+	for name, hint := range map[string]string{
+		"logout token":  sign(c.ID, "logout+jwt", map[string]any{"iss": srv.URL, "sub": alice.ID}),
+		"access token":  sign(c.ID, "at+jwt", map[string]any{"iss": srv.URL, "sub": alice.ID}),
+		"other issuer":  sign(c.ID, "JWT", map[string]any{"iss": "https://evil.example", "sub": alice.ID}),
+		"no subject":    sign(c.ID, "JWT", map[string]any{"iss": srv.URL}),
+		"bad signature": raw[:len(raw)-4] + "AAAA",
+		"not a JWT":     "hello",
+		"empty":         "",
+		"alg none": base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`)) + "." +
+			strings.Split(raw, ".")[1] + ".",
+	} {
+		if got, err := srv.Provider.IDTokenHint(ctx, hint); err == nil {
+			t.Errorf("%s accepted as id_token_hint: %+v", name, got)
+		}
+	}
+}

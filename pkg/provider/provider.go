@@ -99,6 +99,10 @@ type Options struct {
 	Now     func() time.Time
 }
 
+// idTokenLifespan is how long an ID token is valid (its exp): fosite's
+// default, stated here because a retired key stays published that long.
+const idTokenLifespan = time.Hour
+
 // New composes fosite with an explicit list of handlers and loads the JWT
 // signing keys (creating the first one when there is none).
 func New(ctx context.Context, cfg Config, st Storage, opts Options) (*Provider, error) {
@@ -117,6 +121,7 @@ func New(ctx context.Context, cfg Config, st Storage, opts Options) (*Provider, 
 		TokenURL:                       cfg.Issuer + "/oauth2/token",
 		AuthorizeCodeLifespan:          cfg.AuthorizeCodeLifespan,
 		AccessTokenLifespan:            cfg.AccessTokenLifespan,
+		IDTokenLifespan:                idTokenLifespan,
 		RefreshTokenLifespan:           cfg.RefreshTokenIdleLifespan,
 		GlobalSecret:                   deriveKey(cfg.Secret, "token-hmac"),
 		RotatedGlobalSecrets:           deriveKeys(cfg.PreviousSecrets, "token-hmac"),
@@ -145,7 +150,7 @@ func New(ctx context.Context, cfg Config, st Storage, opts Options) (*Provider, 
 	p.strategy = &tokenStrategy{
 		hmac: oauth2.NewHMACSHAStrategyUnPrefixed(&hmac.HMACStrategy{Config: fc}, fc),
 		jwt: &jwtIssuer{issuer: cfg.Issuer, audience: cfg.JWTAudience, keys: st, sealer: seal, now: opts.Now,
-			publishFor: cfg.AccessTokenLifespan + 5*time.Minute},
+			publishFor: max(cfg.AccessTokenLifespan, idTokenLifespan) + 5*time.Minute},
 	}
 	if err := p.strategy.jwt.reload(ctx); err != nil {
 		return nil, err
