@@ -1,6 +1,7 @@
 package provider_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
 	"github.com/petstore-auth/petstore-auth/pkg/servertest"
+	"github.com/petstore-auth/petstore-auth/pkg/store/storetest"
 	"github.com/petstore-auth/petstore-auth/pkg/webtest"
 )
 
@@ -397,4 +399,36 @@ func TestIDTokenHint(t *testing.T) {
 			t.Errorf("%s accepted as id_token_hint: %+v", name, got)
 		}
 	}
+}
+
+// TestOpenIDRequestAtRest: the OpenID Connect request of a code is stored
+// (with the nonce it must echo) under the code's signature, never the code
+// or its random part, and is gone once the code is redeemed.
+func TestOpenIDRequestAtRest(t *testing.T) {
+	servertest.EachDatabase(t, func(t *testing.T, dbURL string) {
+		srv, alice := oidcServer(t, dbURL)
+		r := newRP(t, srv, oidcClient(t, srv, ""), "openid")
+		v := oauth2.GenerateVerifier()
+		code := r.code(srv.Browser(t), alice, v, oidc.Nonce("nonce-at-rest"))
+		count := func() (n int) {
+			if err := srv.Store.DB().QueryRow(`SELECT count(*) FROM oidc_requests`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		if n := count(); n != 1 {
+			t.Fatalf("%d OpenID Connect requests stored for one code; want 1", n)
+		}
+		dump := storetest.Dump(t, srv.Store.DB(), srv.DatabaseURL)
+		key, _, _ := strings.Cut(strings.TrimPrefix(code, code[:min(len(code), 7)]), ".")
+		if bytes.Contains(dump, []byte(code)) || len(key) < 16 || bytes.Contains(dump, []byte(key)) {
+			t.Errorf("the database holds the code or its random part (%q)", key)
+		}
+		if _, err := r.conf.Exchange(context.Background(), code, oauth2.VerifierOption(v)); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(); n != 0 {
+			t.Errorf("%d OpenID Connect requests left after the redemption; want 0", n)
+		}
+	})
 }
