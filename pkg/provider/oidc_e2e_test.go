@@ -215,6 +215,12 @@ func TestOpenIDConnectCodeFlow(t *testing.T) {
 		if err := idtR.VerifyAccessToken(refreshed.AccessToken); err != nil {
 			t.Errorf("refreshed at_hash: %v", err)
 		}
+		// The same refresh token again within the grace window: the same
+		// successor, ID token included.
+		replayed, err := r.conf.TokenSource(context.Background(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+		if err != nil || replayed.AccessToken != refreshed.AccessToken || replayed.Extra("id_token") != refreshed.Extra("id_token") {
+			t.Errorf("replay within the grace window: %v; want the same access and ID token", err)
+		}
 	})
 }
 
