@@ -87,7 +87,7 @@ func (p *Provider) handleRegister(w http.ResponseWriter, r *http.Request) {
 		p.writeError(w, r, err)
 		return
 	}
-	info, err := p.registrar.RegisterClient(r.Context(), registrationActor(r), p.cfg.RegistrationPolicy, bearerToken(r), md)
+	info, err := p.registrar.RegisterClient(r.Context(), registrationActor(r), p.cfg.RegistrationPolicy, registrationBearer(r), md)
 	if err != nil {
 		p.writeError(w, r, registrationErr(err))
 		return
@@ -100,7 +100,7 @@ func (p *Provider) handleRegister(w http.ResponseWriter, r *http.Request) {
 // 7592 §2): read, replace or delete a registered client with its
 // registration access token as bearer token.
 func (p *Provider) handleClientConfiguration(w http.ResponseWriter, r *http.Request) {
-	ctx, id, token := r.Context(), mux.Vars(r)["client_id"], bearerToken(r)
+	ctx, id, token := r.Context(), mux.Vars(r)["client_id"], registrationBearer(r)
 	var info *manage.ClientInformation
 	var err error
 	switch r.Method {
@@ -200,8 +200,9 @@ func (p *Provider) registrationClientURI(id string) string {
 	return p.Issuer + "/oauth2/register/" + id
 }
 
-// bearerToken returns the RFC 6750 §2.1 bearer token of r, or "".
-func bearerToken(r *http.Request) string {
+// registrationBearer returns the RFC 6750 §2.1 bearer token of a
+// registration request (header only: the body is JSON), or "".
+func registrationBearer(r *http.Request) string {
 	h := r.Header.Get("Authorization")
 	if len(h) > 7 && strings.EqualFold(h[:7], "Bearer ") {
 		return strings.TrimSpace(h[7:])
