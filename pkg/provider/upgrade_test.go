@@ -27,6 +27,9 @@ import (
 // migrations: the version users upgrade from. Raise it with each release.
 const previousRelease = 2
 
+// upgradeResource is the default resource (RFC 8707) of the upgraded server.
+const upgradeResource = "https://api.example"
+
 // upgradeState is what the seed made and the check proves still works.
 type upgradeState struct {
 	password, webSecret, rsSecret, apiKey string
@@ -63,7 +66,8 @@ func upgradeProvider(t *testing.T, s *store.Store) (*Provider, *httptest.Server)
 	t.Helper()
 	p, err := New(context.Background(), Config{Issuer: "https://auth.example", Secret: []byte(strings.Repeat("k", 32)),
 		AuthorizeCodeLifespan: time.Minute, AccessTokenLifespan: 15 * time.Minute, RefreshTokenIdleLifespan: 24 * time.Hour,
-		RefreshTokenAbsoluteLifespan: 72 * time.Hour, RefreshGraceWindow: 10 * time.Second},
+		RefreshTokenAbsoluteLifespan: 72 * time.Hour, RefreshGraceWindow: 10 * time.Second,
+		Resources: identity.Resources{{Identifier: upgradeResource, Scopes: identity.ResourceScopes()}}},
 		s, Options{Audit: s, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
@@ -161,6 +165,10 @@ func checkRelease(t *testing.T, s *store.Store, st upgradeState) {
 	}
 	if m := introspect(str(tok, "access_token")); m["active"] != true {
 		t.Errorf("the refreshed access token is not active: %v", m)
+	} else if aud, _ := m["aud"].([]any); len(aud) != 1 || aud[0] != upgradeResource {
+		// 00006 (resources): a grant of the previous release has no
+		// audience; its tokens are for the default resource.
+		t.Errorf("the refreshed access token's aud = %v, want [%s]", m["aud"], upgradeResource)
 	}
 	checkJWKSAfterUpgrade(t, ts.URL, st.kids)
 	checkCORSAfterUpgrade(t, s, ts.URL)

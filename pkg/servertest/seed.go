@@ -112,7 +112,9 @@ func (s *Server) StartAPI(tb testing.TB, c Client) *API {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	ver := &bearer.Verifier{Issuer: s.Config.Issuer, ClientID: c.ID, ClientSecret: c.Secret, Audience: s.Config.Tokens.JWTAudience,
+	// The API's identifier is the server's default resource (the
+	// development URL), whatever port the test API listens on.
+	ver := &bearer.Verifier{Issuer: s.Config.Issuer, ClientID: c.ID, ClientSecret: c.Secret, Audience: s.Config.Resources[0].Identifier,
 		Mode: identity.EnvTest, Now: s.Now, Logger: s.Logger}
 	pollCtx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
