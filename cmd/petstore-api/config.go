@@ -88,6 +88,18 @@ func splitList(s string) []string {
 	return out
 }
 
+// resource is the API's resource identifier (RFC 8707): public_url, or
+// the listen URL (https with TLS) when it is not set.
+func (c config) resource() string {
+	if c.PublicURL != "" {
+		return strings.TrimRight(c.PublicURL, "/")
+	}
+	if c.TLS.enabled() {
+		return "https://" + c.Listen
+	}
+	return "http://" + c.Listen
+}
+
 // acceptAudiences are the audiences accepted besides the public URL.
 func (c config) acceptAudiences() []string {
 	out := []string(c.AcceptAudiences)
@@ -123,7 +135,7 @@ func (c config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.Bool("dev", c.Dev), slog.Bool("tls", c.TLS.enabled()), slog.String("listen", c.Listen), slog.String("database", redactURL(c.DatabaseURL)),
 		slog.String("issuer", c.Issuer), slog.String("client_id", c.ClientID),
-		slog.String("public_url", c.PublicURL), slog.Any("accept_audiences", c.acceptAudiences()), slog.String("mode", c.Mode),
+		slog.String("resource", c.resource()), slog.Any("accept_audiences", c.acceptAudiences()), slog.String("mode", c.Mode),
 		slog.String("cache_ttl", c.CacheTTL.String()), slog.String("revocation_poll_interval", c.RevocationPollInterval.String()),
 		slog.Int("rate_limit_per_minute", c.RateLimitPerMinute), slog.Int("failed_credentials_per_ip_per_minute", c.FailedPerIPPerMinute),
 		slog.String("metrics_listen", c.MetricsListen), slog.String("redis", redactURL(c.RedisURL)),
@@ -204,14 +216,6 @@ func loadConfig(path string, required bool, lookupEnv func(string) (string, bool
 		}
 	}
 	c.Issuer = strings.TrimRight(c.Issuer, "/")
-	if c.PublicURL == "" {
-		scheme := "http"
-		if c.TLS.enabled() {
-			scheme = "https"
-		}
-		c.PublicURL = scheme + "://" + c.Listen
-	}
-	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
 	return c, errors.Join(envErr, devErr, c.validate())
 }
 
@@ -236,9 +240,9 @@ func (c config) validate() error {
 	if c.ClientSecret == "" {
 		bad("client_secret: required (set PETSTORE_API_CLIENT_SECRET)")
 	}
-	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+	if u, err := url.Parse(c.resource()); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
 		u.RawQuery != "" || u.Fragment != "" {
-		bad("public_url: %q must be an absolute http(s) URL without query or fragment (the API's resource identifier)", c.PublicURL)
+		bad("public_url: %q must be an absolute http(s) URL without query or fragment (the API's resource identifier)", c.resource())
 	}
 	if c.Mode != "live" && c.Mode != "test" {
 		bad("mode: %q must be live or test", c.Mode)

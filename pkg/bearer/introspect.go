@@ -83,10 +83,11 @@ func (v *Verifier) principalFrom(a *introspection, kind string) (*Principal, err
 		if a.TokenType != "access_token" {
 			return nil, fmt.Errorf("%w: token_type %q", ErrInvalid, a.TokenType)
 		}
-	}
-	// API keys are this API's own credentials: no audience (RFC 8707).
-	if kind != KindAPIKey && !v.audienceOK(a.Audience) {
-		return nil, fmt.Errorf("%w %v does not include %q", ErrAudience, []string(a.Audience), v.Audience)
+		// Tokens only: API keys are this API's own credentials and need
+		// no audience (RFC 8707).
+		if !v.audienceOK(a.Audience) {
+			return nil, fmt.Errorf("%w %v does not include %q", ErrAudience, []string(a.Audience), v.Audience)
+		}
 	}
 	p := &Principal{Subject: a.Subject, ClientID: a.ClientID, Scopes: strings.Fields(a.Scope), Kind: kind}
 	if p.Subject == "" {
