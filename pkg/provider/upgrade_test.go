@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -14,9 +15,11 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
+	"github.com/ory/fosite"
 	"golang.org/x/oauth2"
 
 	"github.com/petstore-auth/petstore-auth/pkg/apikey"
+	"github.com/petstore-auth/petstore-auth/pkg/bearer"
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
 	"github.com/petstore-auth/petstore-auth/pkg/password"
 	"github.com/petstore-auth/petstore-auth/pkg/store"
@@ -145,7 +148,7 @@ func checkRelease(t *testing.T, s *store.Store, st upgradeState) {
 	if err != nil || !password.Verify(u.PasswordHash, st.password) {
 		t.Fatalf("the user cannot sign in after the upgrade: %v", err)
 	}
-	_, ts := upgradeProvider(t, s)
+	p, ts := upgradeProvider(t, s)
 	introspect := func(token string) map[string]any {
 		status, m := postBasic(t, ts.URL+"/oauth2/introspect", "rs", st.rsSecret, url.Values{"token": {token}})
 		if status != 200 {
@@ -172,6 +175,64 @@ func checkRelease(t *testing.T, s *store.Store, st upgradeState) {
 	}
 	checkJWKSAfterUpgrade(t, ts.URL, st.kids)
 	checkCORSAfterUpgrade(t, s, ts.URL)
+	checkLegacyAudiences(t, p, s, ts.URL, u.ID, st.rsSecret)
+}
+
+// checkLegacyAudiences (00006, resources): tokens the previous release
+// issued keep working at the API until they expire. An opaque token then
+// carried no audience (introspection now reports the default resource); a
+// JWT carried aud "petstore-api", which petstore-api accepts by default
+// (bearer.LegacyAudience in AcceptAudiences). Both are made here the way
+// the previous release made them, and checked with the API's verifier.
+func checkLegacyAudiences(t *testing.T, p *Provider, s *store.Store, base, userID, rsSecret string) {
+	ctx := context.Background()
+	client, err := s.GetClient(ctx, "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacy := func(aud ...string) fosite.Requester {
+		sess := NewSession(userID, "")
+		sess.SetExpiresAt(fosite.AccessToken, time.Now().Add(time.Hour))
+		r := fosite.NewAccessRequest(sess)
+		r.Client = client
+		r.GrantedScope = fosite.Arguments{"read:pets"}
+		r.GrantedAudience = aud
+		return r
+	}
+	opaqueReq := legacy()
+	opaque, sig, err := p.strategy.GenerateAccessToken(ctx, opaqueReq) // "web" is an opaque-token client
+	must(t, err)
+	must(t, s.CreateAccessTokenSession(ctx, sig, opaqueReq))
+	jwtReq := legacy(bearer.LegacyAudience)
+	jwtTok, jwtSig, err := p.strategy.jwt.generate(ctx, jwtReq)
+	must(t, err)
+	must(t, s.CreateAccessTokenSession(ctx, jwtSig, jwtReq))
+
+	// The API's verifier, reaching the test server under the issuer's name.
+	api := func(accept ...string) *bearer.Verifier {
+		return &bearer.Verifier{Issuer: "https://auth.example", ClientID: "rs", ClientSecret: rsSecret,
+			Audience: upgradeResource, AcceptAudiences: accept, Logger: slog.New(slog.DiscardHandler),
+			HTTPClient: &http.Client{Transport: rewriteTo(base)}}
+	}
+	v := api(bearer.LegacyAudience)
+	for name, tok := range map[string]string{"opaque": opaque, "jwt": jwtTok} {
+		if pr, err := v.Verify(ctx, "Bearer "+tok); err != nil || pr.Subject != userID {
+			t.Errorf("a %s token of the previous release is refused by the API: %v", name, err)
+		}
+	}
+	if _, err := api().Verify(ctx, "Bearer "+jwtTok); !errors.Is(err, bearer.ErrAudience) {
+		t.Errorf("without the legacy audience accepted, the old JWT: %v, want ErrAudience", err)
+	}
+}
+
+// rewriteTo sends every request to base, whatever host it names.
+type rewriteTo string
+
+func (b rewriteTo) RoundTrip(r *http.Request) (*http.Response, error) {
+	u, _ := url.Parse(string(b))
+	r = r.Clone(r.Context())
+	r.URL.Scheme, r.URL.Host, r.Host = u.Scheme, u.Host, u.Host
+	return http.DefaultTransport.RoundTrip(r)
 }
 
 // checkJWKSAfterUpgrade: the keys of the previous release are published.
