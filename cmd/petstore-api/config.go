@@ -163,7 +163,6 @@ var envOverrides = []struct {
 	{"PETSTORE_API_CLIENT_SECRET", func(c *config, v string) { c.ClientSecret = v }},
 	{"PETSTORE_API_MODE", func(c *config, v string) { c.Mode = v }},
 	{"PETSTORE_API_PUBLIC_URL", func(c *config, v string) { c.PublicURL = v }},
-	{"PETSTORE_API_ACCEPT_AUDIENCES", func(c *config, v string) { c.AcceptAudiences = splitList(v) }},
 	{"PETSTORE_API_REDIS_URL", func(c *config, v string) { c.RedisURL = v }},
 	{"PETSTORE_API_TLS_CERT_FILE", func(c *config, v string) { c.TLS.CertFile = v }},
 	{"PETSTORE_API_TLS_KEY_FILE", func(c *config, v string) { c.TLS.KeyFile = v }},
@@ -192,6 +191,10 @@ func loadConfig(path string, required bool, lookupEnv func(string) (string, bool
 		if v := getenv(o.name); v != "" {
 			o.set(&c, v)
 		}
+	}
+	// Set but empty accepts the API's own audience only.
+	if v, ok := lookupEnv("PETSTORE_API_ACCEPT_AUDIENCES"); ok {
+		c.AcceptAudiences = splitList(v)
 	}
 	// Set but empty switches the metrics listener off, as for petstore-auth.
 	if v, ok := lookupEnv("PETSTORE_API_METRICS_LISTEN"); ok {

@@ -41,6 +41,7 @@ type ScopeRefuser interface {
 // SDK's handler with the principal handed over as its TokenInfo.
 func (h *Handler) mcpHandler() http.Handler {
 	srv := mcp.NewServer(&mcp.Implementation{Name: "petstore", Title: "PetStore", Version: "1.0.0"}, nil)
+	srv.AddReceivingMiddleware(toolScopeGuard)
 	h.addTools(srv)
 	streamable := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv },
 		&mcp.StreamableHTTPOptions{Stateless: true, JSONResponse: true})
@@ -63,6 +64,27 @@ func principalTokenInfo(ctx context.Context, _ string, _ *http.Request) (*auth.T
 	}
 	return &auth.TokenInfo{UserID: p.Subject, Scopes: p.Scopes, Expiration: exp,
 		Extra: map[string]any{"principal": p}}, nil
+}
+
+// errToolScope is the JSON-RPC error of a tools/call that reached the SDK
+// without its scope (toolScopeGuard).
+var errToolScope = errors.New("insufficient scope for this tool")
+
+// toolScopeGuard is the authoritative scope check, on the request as the
+// SDK decoded it: requireToolScope's HTTP 403 is for clients to step up,
+// and a body it reads differently from the SDK (duplicate or case-variant
+// keys) must still never run a tool without its scope.
+func toolScopeGuard(next mcp.MethodHandler) mcp.MethodHandler {
+	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+		if call, ok := req.(*mcp.CallToolRequest); ok && method == "tools/call" {
+			need, known := toolScopes[call.Params.Name]
+			p := principalFromExtra(call.Extra)
+			if p == nil || (known && !p.HasScope(need)) {
+				return nil, errToolScope
+			}
+		}
+		return next(ctx, method, req)
+	}
 }
 
 // jsonrpcCall is the part of a JSON-RPC request the scope check reads.
@@ -130,11 +152,13 @@ type (
 )
 
 // principalOf is the caller (principalTokenInfo put it there).
-func principalOf(req *mcp.CallToolRequest) *bearer.Principal {
-	if req.Extra == nil || req.Extra.TokenInfo == nil {
+func principalOf(req *mcp.CallToolRequest) *bearer.Principal { return principalFromExtra(req.Extra) }
+
+func principalFromExtra(extra *mcp.RequestExtra) *bearer.Principal {
+	if extra == nil || extra.TokenInfo == nil {
 		return nil
 	}
-	p, _ := req.Extra.TokenInfo.Extra["principal"].(*bearer.Principal)
+	p, _ := extra.TokenInfo.Extra["principal"].(*bearer.Principal)
 	return p
 }
 

@@ -263,3 +263,35 @@ func TestMCP(t *testing.T) {
 		}
 	})
 }
+
+// TestMCPScopeCheckCannotBeSplit: a tools/call body that a lenient JSON
+// reader and the SDK could read differently (a case-variant or duplicated
+// "name") never runs a write tool with a read-only token: either the HTTP
+// check or the SDK-side guard refuses it, and the store is unchanged.
+func TestMCPScopeCheckCannotBeSplit(t *testing.T) {
+	a := newFullAPI(t, openSQLiteStore(t))
+	ro := a.token("mallory", "read:pets", a.url)
+	for name, body := range map[string]string{
+		"case variant": `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"add_pet","Name":"list_pets","arguments":{"name":"Rex","species":"dog","age":1}}}`,
+		"duplicate":    `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"add_pet","name":"list_pets","arguments":{"name":"Rex","species":"dog","age":1}}}`,
+		"duplicate 2":  `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"list_pets","name":"add_pet","arguments":{"name":"Rex","species":"dog","age":1}}}`,
+		"plain":        `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"add_pet","arguments":{"name":"Rex","species":"dog","age":1}}}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodPost, a.url+"/mcp", strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Accept", "application/json, text/event-stream")
+			req.Header.Set("Authorization", "Bearer "+ro)
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			pets, _, err := a.store.List(context.Background(), "mallory", Page{Limit: 10})
+			if err != nil || len(pets) != 0 {
+				t.Fatalf("a write tool ran with a read-only token (HTTP %d %s): %v %v", res.StatusCode, b, pets, err)
+			}
+		})
+	}
+}
