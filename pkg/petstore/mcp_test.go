@@ -31,7 +31,10 @@ type fullAPI struct {
 	store *Store
 }
 
-func newFullAPI(t *testing.T, store *Store) *fullAPI {
+func newFullAPI(t *testing.T, store *Store) *fullAPI { return newLimitedAPI(t, store, DefaultRateLimitPerMinute) }
+
+// newLimitedAPI is newFullAPI with perMinute requests per credential.
+func newLimitedAPI(t *testing.T, store *Store, perMinute int) *fullAPI {
 	t.Helper()
 	as := bearertest.NewServer(t, nil)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -41,7 +44,7 @@ func newFullAPI(t *testing.T, store *Store) *fullAPI {
 	public := "http://" + ln.Addr().String()
 	v := &bearer.Verifier{Issuer: as.URL, ClientID: bearertest.ClientID, ClientSecret: bearertest.ClientSecret,
 		Audience: public, Mode: "test", Logger: slog.New(slog.DiscardHandler)}
-	srv := NewServer(ServerConfig{RateLimitPerMinute: DefaultRateLimitPerMinute, FailedPerIPPerMinute: DefaultFailedPerIPPerMinute,
+	srv := NewServer(ServerConfig{RateLimitPerMinute: perMinute, FailedPerIPPerMinute: DefaultFailedPerIPPerMinute,
 		PublicURL: public, Issuer: as.URL},
 		Deps{Store: store, Verifier: v, Limiter: &ratelimit.Memory{}, Logger: slog.New(slog.DiscardHandler)})
 	ts := &httptest.Server{Listener: ln, Config: &http.Server{Handler: srv.Handler}}
@@ -293,5 +296,37 @@ func TestMCPScopeCheckCannotBeSplit(t *testing.T) {
 				t.Fatalf("a write tool ran with a read-only token (HTTP %d %s): %v %v", res.StatusCode, b, pets, err)
 			}
 		})
+	}
+}
+
+// TestMCPRateLimited: /mcp counts against the same per-credential limit as
+// /v1/pets (one budget for both).
+func TestMCPRateLimited(t *testing.T) {
+	a := newLimitedAPI(t, openSQLiteStore(t), 3)
+	tok := a.token("alice", "read:pets", a.url)
+	do := func(method, path, body string) int {
+		req, _ := http.NewRequest(method, a.url+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		req.Header.Set("Authorization", "Bearer "+tok)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	list := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list_pets","arguments":{}}}`
+	for i, path := range []string{"/v1/pets", "/mcp", "/v1/pets"} {
+		method, body := http.MethodGet, ""
+		if path == "/mcp" {
+			method, body = http.MethodPost, list
+		}
+		if got := do(method, path, body); got != http.StatusOK {
+			t.Fatalf("request %d to %s: HTTP %d, want 200 within the budget", i+1, path, got)
+		}
+	}
+	if got := do(http.MethodPost, "/mcp", list); got != http.StatusTooManyRequests {
+		t.Fatalf("fourth request (to /mcp): HTTP %d, want 429", got)
 	}
 }
