@@ -88,6 +88,22 @@ func splitList(s string) []string {
 	return out
 }
 
+// urlProblems checks the issuer and the API's own URL: absolute http(s)
+// without query or fragment.
+func (c config) urlProblems() []error {
+	var errs []error
+	for _, f := range []struct{ name, value, what string }{
+		{"issuer", c.Issuer, ""},
+		{"public_url", c.resource(), " (the API's resource identifier)"},
+	} {
+		if u, err := url.Parse(f.value); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			u.RawQuery != "" || u.Fragment != "" {
+			errs = append(errs, fmt.Errorf("%s: %q must be an absolute http(s) URL without query or fragment%s", f.name, f.value, f.what))
+		}
+	}
+	return errs
+}
+
 // resource is the API's resource identifier (RFC 8707): public_url, or
 // the listen URL (https with TLS) when it is not set.
 func (c config) resource() string {
@@ -233,19 +249,12 @@ func (c config) validate() error {
 		!strings.HasPrefix(c.DatabaseURL, "postgresql://") {
 		bad("database_url: must start with sqlite:// or postgres://")
 	}
-	if u, err := url.Parse(c.Issuer); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
-		u.RawQuery != "" || u.Fragment != "" {
-		bad("issuer: %q must be an absolute http(s) URL without query or fragment", c.Issuer)
-	}
+	errs = append(errs, c.urlProblems()...)
 	if c.ClientID == "" {
 		bad("client_id: required (the API's own client, allowed to introspect; set PETSTORE_API_CLIENT_ID)")
 	}
 	if c.ClientSecret == "" {
 		bad("client_secret: required (set PETSTORE_API_CLIENT_SECRET)")
-	}
-	if u, err := url.Parse(c.resource()); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
-		u.RawQuery != "" || u.Fragment != "" {
-		bad("public_url: %q must be an absolute http(s) URL without query or fragment (the API's resource identifier)", c.resource())
 	}
 	if c.Mode != "live" && c.Mode != "test" {
 		bad("mode: %q must be live or test", c.Mode)
