@@ -31,7 +31,9 @@ type fullAPI struct {
 	store *Store
 }
 
-func newFullAPI(t *testing.T, store *Store) *fullAPI { return newLimitedAPI(t, store, DefaultRateLimitPerMinute) }
+func newFullAPI(t *testing.T, store *Store) *fullAPI {
+	return newLimitedAPI(t, store, DefaultRateLimitPerMinute)
+}
 
 // newLimitedAPI is newFullAPI with perMinute requests per credential.
 func newLimitedAPI(t *testing.T, store *Store, perMinute int) *fullAPI {
