@@ -46,8 +46,17 @@ type Client struct {
 	CanIntrospect  bool   // a resource server allowed to call /oauth2/introspect
 	TokenFormat    string // TokenFormatOpaque or TokenFormatJWT
 	Disabled       bool
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// OwnerID is the user who registered the client on the developer page
+	// (/account/apps); empty for clients an operator made.
+	OwnerID string
+	// PreviousSecretHash is the SHA-256 of the secret replaced by the last
+	// rotation; it still authenticates the client until
+	// PreviousSecretExpiresAt (the rotation's grace period). See
+	// SecretHashes.
+	PreviousSecretHash      []byte
+	PreviousSecretExpiresAt *time.Time
+	CreatedAt               time.Time
+	UpdatedAt               time.Time
 }
 
 // Grant is a user's consent for a client to act with some scopes. Every token
@@ -136,8 +145,11 @@ type UserFilter struct {
 	Page
 }
 
-// ClientFilter selects clients.
-type ClientFilter struct{ Page }
+// ClientFilter selects clients. Empty fields match everything.
+type ClientFilter struct {
+	OwnerID string
+	Page
+}
 
 // GrantFilter selects grants. Empty fields match everything.
 type GrantFilter struct {

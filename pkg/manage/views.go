@@ -22,13 +22,19 @@ type ClientView struct {
 	Public       bool     `json:"public"`
 	// AllowedOrigins are the extra origins; CORSOrigins all origins a
 	// browser app may call the token endpoint from (redirect URIs' too).
-	AllowedOrigins []string  `json:"allowed_origins"`
-	CORSOrigins    []string  `json:"cors_origins"`
-	CanIntrospect  bool      `json:"can_introspect"`
-	TokenFormat    string    `json:"token_format"`
-	Disabled       bool      `json:"disabled"`
-	CreatedAt      time.Time `json:"created_at"`
-	UpdatedAt      time.Time `json:"updated_at"`
+	AllowedOrigins []string `json:"allowed_origins"`
+	CORSOrigins    []string `json:"cors_origins"`
+	CanIntrospect  bool     `json:"can_introspect"`
+	TokenFormat    string   `json:"token_format"`
+	Disabled       bool     `json:"disabled"`
+	// OwnerID is the user who registered the client on the developer page,
+	// "" for an operator's client.
+	OwnerID string `json:"owner_id"`
+	// PreviousSecretExpiresAt: until when the secret replaced by the last
+	// rotation works (it may be past); null after a rotation without grace.
+	PreviousSecretExpiresAt *time.Time `json:"previous_secret_expires_at"`
+	CreatedAt               time.Time  `json:"created_at"`
+	UpdatedAt               time.Time  `json:"updated_at"`
 }
 
 // ViewClient returns the view of c.
@@ -37,7 +43,8 @@ func ViewClient(c *identity.Client) ClientView {
 		ID: c.ID, Name: c.Name, RedirectURIs: orEmpty(c.RedirectURIs), GrantTypes: orEmpty(c.GrantTypes),
 		Scopes: orEmpty(c.Scopes), Audience: orEmpty(c.Audience), Public: c.Public, CanIntrospect: c.CanIntrospect,
 		AllowedOrigins: orEmpty(c.AllowedOrigins), CORSOrigins: orEmpty(c.CORSOrigins()),
-		TokenFormat: c.TokenFormat, Disabled: c.Disabled, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		TokenFormat: c.TokenFormat, Disabled: c.Disabled, OwnerID: c.OwnerID,
+		PreviousSecretExpiresAt: c.PreviousSecretExpiresAt, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}
 }
 
