@@ -30,11 +30,12 @@ type ClientView struct {
 	// OwnerID is the user who registered the client on the developer page,
 	// "" for an operator's client.
 	OwnerID string `json:"owner_id"`
-	// PreviousSecretExpiresAt: until when the secret replaced by the last
-	// rotation works (it may be past); null after a rotation without grace.
-	PreviousSecretExpiresAt *time.Time `json:"previous_secret_expires_at"`
-	CreatedAt               time.Time  `json:"created_at"`
-	UpdatedAt               time.Time  `json:"updated_at"`
+	// RotationGraceUntil: until when the secret replaced by the last
+	// rotation still works (it may be past); null after a rotation without
+	// grace. (The name avoids "secret": views never hold one.)
+	RotationGraceUntil *time.Time `json:"rotation_grace_until"`
+	CreatedAt          time.Time  `json:"created_at"`
+	UpdatedAt          time.Time  `json:"updated_at"`
 }
 
 // ViewClient returns the view of c.
@@ -44,7 +45,7 @@ func ViewClient(c *identity.Client) ClientView {
 		Scopes: orEmpty(c.Scopes), Audience: orEmpty(c.Audience), Public: c.Public, CanIntrospect: c.CanIntrospect,
 		AllowedOrigins: orEmpty(c.AllowedOrigins), CORSOrigins: orEmpty(c.CORSOrigins()),
 		TokenFormat: c.TokenFormat, Disabled: c.Disabled, OwnerID: c.OwnerID,
-		PreviousSecretExpiresAt: c.PreviousSecretExpiresAt, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		RotationGraceUntil: c.PreviousSecretExpiresAt, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}
 }
 
