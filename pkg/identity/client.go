@@ -74,7 +74,7 @@ func (c *Client) Validate() error {
 	} else if strings.HasPrefix(c.ID, UserIDPrefix) {
 		// A client_credentials token's subject is the client id: it must
 		// never be mistaken for a user's (AT-08).
-		bad(FieldID, "client id must not start with " + quote(UserIDPrefix) + ", the prefix of user ids")
+		bad(FieldID, "client id must not start with "+quote(UserIDPrefix)+", the prefix of user ids")
 	}
 	if n := strings.TrimSpace(c.Name); n == "" || len(n) > 100 {
 		bad(FieldName, "name must be 1-100 characters")
@@ -84,7 +84,7 @@ func (c *Client) Validate() error {
 	}
 	for _, g := range c.GrantTypes {
 		if g != GrantAuthorizationCode && g != GrantRefreshToken && g != GrantClientCredentials {
-			bad(FieldGrantTypes, "unsupported grant type " + quote(g) + " (authorization_code, refresh_token, client_credentials)")
+			bad(FieldGrantTypes, "unsupported grant type "+quote(g)+" (authorization_code, refresh_token, client_credentials)")
 		}
 	}
 	if slices.Contains(c.GrantTypes, GrantClientCredentials) && c.Public {
@@ -116,7 +116,7 @@ func (c *Client) Validate() error {
 	}
 	for _, s := range c.Scopes {
 		if _, ok := LookupScope(s); !ok {
-			bad(FieldScopes, "unknown scope " + quote(s))
+			bad(FieldScopes, "unknown scope "+quote(s))
 		}
 	}
 	if c.TokenFormat != TokenFormatOpaque && c.TokenFormat != TokenFormatJWT {

@@ -241,7 +241,7 @@ func TestDeveloperAppsBadInput(t *testing.T) {
 		} {
 			p := post(t, e.ab, "/account/apps", url.Values{"name": {tc.name}, "kind": {tc.kind}, "redirect_uris": {tc.uris},
 				"allowed_origins": {tc.origins}})
-			errText := regexp.MustCompile(`id="`+tc.field+`"[^>]*>(.*?)</(p|ul)>`).FindStringSubmatch(p.Body)
+			errText := regexp.MustCompile(`id="` + tc.field + `"[^>]*>(.*?)</(p|ul)>`).FindStringSubmatch(p.Body)
 			if p.Status != http.StatusBadRequest || errText == nil || !strings.Contains(html.UnescapeString(errText[1]), tc.says) {
 				t.Errorf("%q %q: HTTP %d, %s = %v; want 400 saying %q", tc.name, tc.uris, p.Status, tc.field, errText, tc.says)
 			}
