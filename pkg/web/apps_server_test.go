@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"html"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
 	"github.com/petstore-auth/petstore-auth/pkg/servertest"
+	"github.com/petstore-auth/petstore-auth/pkg/store/storetest"
 	"github.com/petstore-auth/petstore-auth/pkg/webtest"
 )
 
@@ -144,6 +146,12 @@ func TestDeveloperAppsSecretRotation(t *testing.T) {
 		if !e.authenticates(id, fresh) || !e.authenticates(id, old) {
 			t.Fatal("during the grace period both secrets must authenticate the app")
 		}
+		dump := storetest.Dump(t, e.srv.Store.DB(), dbURL)
+		for _, secret := range []string{old, fresh, strings.TrimPrefix(old, identity.PrefixClientSecret), strings.TrimPrefix(fresh, identity.PrefixClientSecret)} {
+			if bytes.Contains(dump, []byte(secret)) {
+				t.Fatal("a client secret is stored in plain form")
+			}
+		}
 		e.clk.Add(24*time.Hour - time.Second)
 		if !e.authenticates(id, old) {
 			t.Fatal("the old secret stopped before its grace period ended")
@@ -248,6 +256,10 @@ func TestDeveloperAppsBadInput(t *testing.T) {
 			if tc.uris != "" && !strings.Contains(p.Body, ">"+html.EscapeString(tc.uris)+"</textarea>") {
 				t.Errorf("%q: the form lost the redirect URIs typed", tc.uris)
 			}
+		}
+		// Without the session's CSRF token the form is refused too.
+		if p := e.ab.Post("/account/apps", url.Values{"name": {"Pet Diary"}, "kind": {"web"}, "redirect_uris": {"https://diary.example/cb"}}); p.Status != http.StatusForbidden {
+			t.Errorf("register without a CSRF token: HTTP %d", p.Status)
 		}
 		if _, n, err := e.srv.Store.ListClients(context.Background(), identity.ClientFilter{OwnerID: e.alice.ID}); err != nil || n != 0 {
 			t.Fatalf("refused registrations saved %d apps (%v)", n, err)
