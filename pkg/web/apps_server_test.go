@@ -116,6 +116,9 @@ func (e *appsEnv) authenticates(id, secret string) bool {
 func TestDeveloperAppsSecretRotation(t *testing.T) {
 	servertest.EachDatabase(t, func(t *testing.T, dbURL string) {
 		e := newAppsEnv(t, dbURL)
+		if p := e.ab.Get("/account"); !strings.Contains(p.Body, `href="/account/apps"`) {
+			t.Error("the account page does not link to the developer page")
+		}
 		id, old := e.register(e.ab, "Pet Diary", "https://diary.example/cb")
 		for _, path := range []string{"/account/apps", "/account/apps/" + id} {
 			if p := e.ab.Get(path); p.Status != http.StatusOK || strings.Contains(p.Body, old) || !strings.Contains(p.Body, "Pet Diary") {
