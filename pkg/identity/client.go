@@ -119,13 +119,26 @@ func (c *Client) Validate() error {
 			bad(FieldScopes, "unknown scope "+quote(s))
 		}
 	}
-	if c.TokenFormat != TokenFormatOpaque && c.TokenFormat != TokenFormatJWT {
-		bad(FieldTokenFormat, "token format must be opaque or jwt")
+	for _, p := range c.tokenFormatProblems() {
+		bad(FieldTokenFormat, p)
 	}
 	if len(problems) > 0 {
 		return &Error{Code: EINVALID, Message: strings.Join(problems, "; "), Fields: fields}
 	}
 	return nil
+}
+
+// tokenFormatProblems checks the formats of the client's tokens: the
+// access token format and the ID token algorithm.
+func (c *Client) tokenFormatProblems() []string {
+	var problems []string
+	if c.TokenFormat != TokenFormatOpaque && c.TokenFormat != TokenFormatJWT {
+		problems = append(problems, "token format must be opaque or jwt")
+	}
+	if c.IDTokenSignedResponseAlg != "" && !slices.Contains(IDTokenSigningAlgs, c.IDTokenSignedResponseAlg) {
+		problems = append(problems, "id_token_signed_response_alg must be "+strings.Join(IDTokenSigningAlgs, " or "))
+	}
+	return problems
 }
 
 func quote(s string) string { return `"` + s + `"` }

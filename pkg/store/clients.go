@@ -16,7 +16,7 @@ func clientToRow(c *identity.Client) clientRow {
 	return clientRow{
 		ID: c.ID, Name: c.Name, SecretHash: c.SecretHash,
 		RedirectURIs: c.RedirectURIs, GrantTypes: c.GrantTypes, Scopes: c.Scopes, Audience: c.Audience,
-		Public: c.Public, AllowedOrigins: c.AllowedOrigins, CanIntrospect: c.CanIntrospect, TokenFormat: format, Disabled: c.Disabled,
+		Public: c.Public, AllowedOrigins: c.AllowedOrigins, CanIntrospect: c.CanIntrospect, TokenFormat: format, IDTokenAlg: c.IDTokenSignedResponseAlg, Disabled: c.Disabled,
 		OwnerID: c.OwnerID, PreviousSecretHash: c.PreviousSecretHash, PreviousSecretExpiresAt: dbTimePtr(c.PreviousSecretExpiresAt),
 		CreatedAt: dbTime(c.CreatedAt), UpdatedAt: dbTime(c.UpdatedAt),
 	}
@@ -77,17 +77,18 @@ func (s *Store) UpdateClient(ctx context.Context, c *identity.Client) error {
 	defer s.forgetClient(c.ID)
 	return s.inTx(ctx, func(ctx context.Context) error {
 		res := s.conn(ctx).Model(&clientRow{}).Where("id = ?", c.ID).Updates(map[string]any{
-			"name":            row.Name,
-			"secret_hash":     row.SecretHash,
-			"redirect_uris":   row.RedirectURIs,
-			"grant_types":     row.GrantTypes,
-			"scopes":          row.Scopes,
-			"audience":        row.Audience,
-			"public":          row.Public,
-			"allowed_origins": row.AllowedOrigins,
-			"can_introspect":  row.CanIntrospect,
-			"token_format":    row.TokenFormat,
-			"disabled":        row.Disabled,
+			"name":                         row.Name,
+			"secret_hash":                  row.SecretHash,
+			"redirect_uris":                row.RedirectURIs,
+			"grant_types":                  row.GrantTypes,
+			"scopes":                       row.Scopes,
+			"audience":                     row.Audience,
+			"public":                       row.Public,
+			"allowed_origins":              row.AllowedOrigins,
+			"can_introspect":               row.CanIntrospect,
+			"token_format":                 row.TokenFormat,
+			"id_token_signed_response_alg": row.IDTokenAlg,
+			"disabled":                     row.Disabled,
 			// owner_id is set at creation only: an app never changes hands.
 			"previous_secret_hash":       row.PreviousSecretHash,
 			"previous_secret_expires_at": row.PreviousSecretExpiresAt,
