@@ -507,10 +507,12 @@ func walkDeveloperPage(w *walker, authURL string) {
 	w.shoot("app")
 	w.phoneFits("the app's page")
 	w.step("rotate: confirm with a grace period", "", 200, `select#grace`, chromedp.Click(chromedp.CSS(`a[href$="/rotate"]`)))
+	w.shoot("app-rotate")
 	w.phoneFits("rotate: confirm")
 	w.step("rotate: the new secret", "", 200, `#client-secret`, chromedp.SetValue(chromedp.CSS(`select#grace`), "24h"), submit)
 	w.step("the app's page again", "", 200, `a[href$="/delete"]`, chromedp.Click(chromedp.CSS(`main .actions a.btn-primary`)))
 	w.step("delete: confirm", "", 200, `main form button[type="submit"]`, chromedp.Click(chromedp.CSS(`a[href$="/delete"]`)))
+	w.shoot("app-delete")
 	w.phoneFits("delete: confirm")
 	w.step("deleted", authURL+"/account/apps?notice=app_deleted", 200, `.alert-success`, submit)
 }
