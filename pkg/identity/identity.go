@@ -77,8 +77,17 @@ type Client struct {
 	// IDTokenSigningAlgs, "" for the default (RS256).
 	IDTokenSignedResponseAlg string
 	Disabled                 bool
-	CreatedAt                time.Time
-	UpdatedAt                time.Time
+	// OwnerID is the user who registered the client on the developer page
+	// (/account/apps); empty for clients an operator made.
+	OwnerID string
+	// PreviousSecretHash is the SHA-256 of the secret replaced by the last
+	// rotation; it still authenticates the client until
+	// PreviousSecretExpiresAt (the rotation's grace period; see
+	// PreviousSecretActive).
+	PreviousSecretHash      []byte
+	PreviousSecretExpiresAt *time.Time
+	CreatedAt               time.Time
+	UpdatedAt               time.Time
 	// Registration is how the client came to be: "" (an operator made it),
 	// RegistrationDynamic (RFC 7591) or RegistrationMetadataDocument (its
 	// id is the URL of a client ID metadata document). Clients that
@@ -216,8 +225,9 @@ type UserFilter struct {
 	Page
 }
 
-// ClientFilter selects clients.
+// ClientFilter selects clients. Empty fields match everything.
 type ClientFilter struct {
+	OwnerID string
 	// Registered keeps only clients that registered themselves
 	// (Client.Unverified).
 	Registered bool

@@ -301,6 +301,7 @@ func (s *Service) UpdateRegisteredClient(ctx context.Context, a Actor, id, acces
 	}
 	next.ID, next.SecretHash, next.RegistrationTokenHash = c.ID, c.SecretHash, c.RegistrationTokenHash
 	next.Disabled, next.CreatedAt, next.LastUsedAt = c.Disabled, c.CreatedAt, c.LastUsedAt
+	next.OwnerID, next.PreviousSecretHash, next.PreviousSecretExpiresAt = c.OwnerID, c.PreviousSecretHash, c.PreviousSecretExpiresAt
 	if err := validateRegistered(next); err != nil {
 		return nil, err
 	}
@@ -316,7 +317,7 @@ func (s *Service) DeleteRegisteredClient(ctx context.Context, a Actor, id, acces
 	if _, err := s.RegisteredClient(ctx, id, accessToken); err != nil {
 		return err
 	}
-	return s.DeleteClient(ctx, a, id)
+	return s.DeleteClient(ctx, a, id, "")
 }
 
 // CreateRegistrationToken makes an initial access token for policy

@@ -92,7 +92,7 @@ func (u uncachedClients) GetClient(ctx context.Context, id string) (fosite.Clien
 		c, err := u.s.resolveURLClient(ctx, id)
 		switch code := identity.ErrorCode(err); {
 		case err == nil:
-			return NewClient(c), nil
+			return NewClient(c, u.s.now), nil
 		case code == identity.EINVALID || code == identity.ENOTFOUND:
 			// A refused or bad document is an unknown client (invalid_client),
 			// not an outage; the reason goes to the log.
@@ -109,7 +109,7 @@ func (u uncachedClients) GetClient(ctx context.Context, id string) (fosite.Clien
 	if row.Disabled {
 		return nil, fosite.ErrNotFound
 	}
-	return NewClient(row.toIdentity()), nil
+	return NewClient(row.toIdentity(), u.s.now), nil
 }
 
 // SetClientResolver makes GetClient load clients whose id is an http(s)

@@ -17,6 +17,7 @@ func clientToRow(c *identity.Client) clientRow {
 		ID: c.ID, Name: c.Name, SecretHash: c.SecretHash,
 		RedirectURIs: c.RedirectURIs, GrantTypes: c.GrantTypes, Scopes: c.Scopes, Audience: c.Audience,
 		Public: c.Public, AllowedOrigins: c.AllowedOrigins, CanIntrospect: c.CanIntrospect, TokenFormat: format, IDTokenAlg: c.IDTokenSignedResponseAlg, Disabled: c.Disabled,
+		OwnerID: c.OwnerID, PreviousSecretHash: c.PreviousSecretHash, PreviousSecretExpiresAt: dbTimePtr(c.PreviousSecretExpiresAt),
 		CreatedAt: dbTime(c.CreatedAt), UpdatedAt: dbTime(c.UpdatedAt),
 		Registration: c.Registration, RegistrationTokenHash: c.RegistrationTokenHash, LastUsedAt: dbTimePtr(c.LastUsedAt),
 		ClientURI: c.ClientURI, LogoURI: c.LogoURI, SoftwareID: c.SoftwareID, SoftwareVersion: c.SoftwareVersion,
@@ -54,6 +55,9 @@ func (s *Store) ListClients(ctx context.Context, f identity.ClientFilter) ([]*id
 	if f.Registered {
 		q = q.Where("registration <> ''")
 	}
+	if f.OwnerID != "" {
+		q = q.Where("owner_id = ?", f.OwnerID)
+	}
 	var total int64
 	if err := q.Count(&total).Error; err != nil {
 		return nil, 0, identityErr(err, "Clients")
@@ -79,18 +83,21 @@ func (s *Store) UpdateClient(ctx context.Context, c *identity.Client) error {
 	defer s.forgetClient(c.ID)
 	return s.inTx(ctx, func(ctx context.Context) error {
 		res := s.conn(ctx).Model(&clientRow{}).Where("id = ?", c.ID).Updates(map[string]any{
-			"name":                           row.Name,
-			"secret_hash":                    row.SecretHash,
-			"redirect_uris":                  row.RedirectURIs,
-			"grant_types":                    row.GrantTypes,
-			"scopes":                         row.Scopes,
-			"audience":                       row.Audience,
-			"public":                         row.Public,
-			"allowed_origins":                row.AllowedOrigins,
-			"can_introspect":                 row.CanIntrospect,
-			"token_format":                   row.TokenFormat,
-			"id_token_signed_response_alg":   row.IDTokenAlg,
-			"disabled":                       row.Disabled,
+			"name":                         row.Name,
+			"secret_hash":                  row.SecretHash,
+			"redirect_uris":                row.RedirectURIs,
+			"grant_types":                  row.GrantTypes,
+			"scopes":                       row.Scopes,
+			"audience":                     row.Audience,
+			"public":                       row.Public,
+			"allowed_origins":              row.AllowedOrigins,
+			"can_introspect":               row.CanIntrospect,
+			"token_format":                 row.TokenFormat,
+			"id_token_signed_response_alg": row.IDTokenAlg,
+			"disabled":                     row.Disabled,
+			// owner_id is set at creation only: an app never changes hands.
+			"previous_secret_hash":           row.PreviousSecretHash,
+			"previous_secret_expires_at":     row.PreviousSecretExpiresAt,
 			"updated_at":                     row.UpdatedAt,
 			"registration":                   row.Registration,
 			"client_uri":                     row.ClientURI,
