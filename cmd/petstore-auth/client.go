@@ -15,7 +15,7 @@ import (
 func (a *app) clientCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "client", Short: "Manage OAuth clients"}
 	cmd.AddCommand(a.clientCreateCmd(), a.clientListCmd(), a.clientShowCmd(), a.clientDeleteCmd(),
-		a.clientRotateSecretCmd(), a.clientSetDisabledCmd(true), a.clientSetDisabledCmd(false))
+		a.clientRotateSecretCmd(), a.clientSetDisabledCmd(true), a.clientSetDisabledCmd(false), a.clientUpdateCmd())
 	return cmd
 }
 
@@ -25,6 +25,7 @@ func (a *app) clientCreateCmd() *cobra.Command {
 		redirects, grants       []string
 		origins                 []string
 		public, introspect      bool
+		logout                  logoutFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "create",
@@ -40,7 +41,8 @@ func (a *app) clientCreateCmd() *cobra.Command {
 			err = a.act(cmd.Context(), func(_ *store.Store, svc *manage.Service) (err error) {
 				c, secret, err = svc.CreateClient(cmd.Context(), manage.CLI, manage.ClientInput{ID: id, Name: name,
 					RedirectURIs: redirects, GrantTypes: grants, Scopes: scopes, Public: public, AllowedOrigins: origins,
-					CanIntrospect: introspect, TokenFormat: format})
+					CanIntrospect: introspect, TokenFormat: format, PostLogoutRedirectURIs: logout.postLogout,
+					BackchannelLogoutURI: logout.backchannel, BackchannelLogoutSessionRequired: logout.sessionRequired})
 				return err
 			})
 			if err != nil {
@@ -74,7 +76,58 @@ func (a *app) clientCreateCmd() *cobra.Command {
 	f.StringArrayVar(&origins, "allowed-origin", nil, "public client: extra browser origin (https://host[:port]) that may call the token and revocation endpoints; the redirect URIs' origins are allowed already (repeatable)")
 	f.BoolVar(&introspect, "introspect", false, "resource server: may call /oauth2/introspect")
 	f.StringVar(&format, "token-format", identity.TokenFormatOpaque, "access token format: opaque or jwt")
+	logout.register(cmd)
 	_ = cmd.MarkFlagRequired("name")
+	return cmd
+}
+
+// logoutFlags are the OpenID Connect logout settings of a client.
+type logoutFlags struct {
+	postLogout      []string
+	backchannel     string
+	sessionRequired bool
+}
+
+func (l *logoutFlags) register(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringArrayVar(&l.postLogout, "post-logout-redirect-uri", nil, "where the end_session endpoint (/oauth2/logout) may send the browser "+
+		"after sign-out (repeatable; https, or http on loopback; matched byte for byte; OpenID Connect RP-Initiated Logout 1.0)")
+	f.StringVar(&l.backchannel, "backchannel-logout-uri", "", "URL that receives a logout token (POST logout_token) when a user's "+
+		"session ends or their grant is revoked (https, or http on loopback; OpenID Connect Back-Channel Logout 1.0)")
+	f.BoolVar(&l.sessionRequired, "backchannel-logout-session-required", false, "the client needs sid in logout tokens (sent whenever known)")
+}
+
+// clientUpdateCmd changes the settings given as flags; the others stay.
+func (a *app) clientUpdateCmd() *cobra.Command {
+	var logout logoutFlags
+	cmd := &cobra.Command{
+		Use: "update CLIENT_ID", Short: "Change a client's settings (only the flags given)", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var p manage.ClientPatch
+			f := cmd.Flags()
+			if f.Changed("post-logout-redirect-uri") {
+				p.PostLogoutRedirectURIs = &logout.postLogout
+			}
+			if f.Changed("backchannel-logout-uri") {
+				p.BackchannelLogoutURI = &logout.backchannel
+			}
+			if f.Changed("backchannel-logout-session-required") {
+				p.BackchannelLogoutSessionRequired = &logout.sessionRequired
+			}
+			var c *identity.Client
+			err := a.act(cmd.Context(), func(_ *store.Store, svc *manage.Service) (err error) {
+				c, err = svc.UpdateClient(cmd.Context(), manage.CLI, args[0], p)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			return a.print(viewClient(manage.ViewClient(c), ""), func(w *tabwriter.Writer) {
+				fmt.Fprintf(w, "updated client %s\n", c.ID)
+			})
+		},
+	}
+	logout.register(cmd)
 	return cmd
 }
 
@@ -130,8 +183,9 @@ func (a *app) clientShowCmd() *cobra.Command {
 			}
 			v := viewClient(manage.ViewClient(c), "")
 			return a.print(v, func(w *tabwriter.Writer) {
-				fmt.Fprintf(w, "client_id:\t%s\nname:\t%s\ngrant_types:\t%s\nscopes:\t%s\nredirect_uris:\t%s\npublic:\t%v\nallowed_origins:\t%s\ncors_origins:\t%s\nintrospect:\t%v\ntoken_format:\t%s\ndisabled:\t%v\ncreated:\t%s\n",
-					v.ClientID, v.Name, joinOrDash(v.GrantTypes), joinOrDash(v.Scopes), joinOrDash(v.RedirectURIs), v.Public, joinOrDash(v.AllowedOrigins), joinOrDash(c.CORSOrigins()), v.CanIntrospect, v.TokenFormat, v.Disabled, v.CreatedAt.Format(time.RFC3339))
+				fmt.Fprintf(w, "client_id:\t%s\nname:\t%s\ngrant_types:\t%s\nscopes:\t%s\nredirect_uris:\t%s\npublic:\t%v\nallowed_origins:\t%s\ncors_origins:\t%s\nintrospect:\t%v\ntoken_format:\t%s\npost_logout_redirect_uris:\t%s\nbackchannel_logout_uri:\t%s\ndisabled:\t%v\ncreated:\t%s\n",
+					v.ClientID, v.Name, joinOrDash(v.GrantTypes), joinOrDash(v.Scopes), joinOrDash(v.RedirectURIs), v.Public, joinOrDash(v.AllowedOrigins), joinOrDash(c.CORSOrigins()), v.CanIntrospect, v.TokenFormat,
+					joinOrDash(v.PostLogoutRedirectURIs), orDash(v.BackchannelLogoutURI), v.Disabled, v.CreatedAt.Format(time.RFC3339))
 			})
 		},
 	}

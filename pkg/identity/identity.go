@@ -45,7 +45,17 @@ type Client struct {
 	AllowedOrigins []string
 	CanIntrospect  bool   // a resource server allowed to call /oauth2/introspect
 	TokenFormat    string // TokenFormatOpaque or TokenFormatJWT
-	Disabled       bool
+	// PostLogoutRedirectURIs are where end_session may send the browser
+	// after sign-out (OpenID Connect RP-Initiated Logout 1.0 §3), matched
+	// byte for byte.
+	PostLogoutRedirectURIs []string
+	// BackchannelLogoutURI receives logout tokens when a user's session
+	// ends (OpenID Connect Back-Channel Logout 1.0 §2.2); empty: none.
+	BackchannelLogoutURI string
+	// BackchannelLogoutSessionRequired: the client needs sid in logout
+	// tokens (Back-Channel Logout §2.2); we always send it when known.
+	BackchannelLogoutSessionRequired bool
+	Disabled                         bool
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 }

@@ -23,6 +23,11 @@ type ClientInput struct {
 	AllowedOrigins []string `json:"allowed_origins,omitempty"`
 	CanIntrospect  bool     `json:"can_introspect,omitempty"`
 	TokenFormat    string   `json:"token_format,omitempty"`
+	// OpenID Connect logout: RP-Initiated Logout 1.0 §3.1 and
+	// Back-Channel Logout 1.0 §2.2 registration metadata.
+	PostLogoutRedirectURIs           []string `json:"post_logout_redirect_uris,omitempty"`
+	BackchannelLogoutURI             string   `json:"backchannel_logout_uri,omitempty"`
+	BackchannelLogoutSessionRequired bool     `json:"backchannel_logout_session_required,omitempty"`
 }
 
 // ClientPatch changes some fields of a client; nil fields stay as they are.
@@ -35,6 +40,10 @@ type ClientPatch struct {
 	AllowedOrigins *[]string `json:"allowed_origins,omitempty"`
 	CanIntrospect  *bool     `json:"can_introspect,omitempty"`
 	TokenFormat    *string   `json:"token_format,omitempty"`
+	// An empty list or URI removes them.
+	PostLogoutRedirectURIs           *[]string `json:"post_logout_redirect_uris,omitempty"`
+	BackchannelLogoutURI             *string   `json:"backchannel_logout_uri,omitempty"`
+	BackchannelLogoutSessionRequired *bool     `json:"backchannel_logout_session_required,omitempty"`
 }
 
 // DefaultGrantTypes are the grant types of a client registered without
@@ -63,6 +72,8 @@ func (s *Service) CreateClient(ctx context.Context, a Actor, in ClientInput) (_ 
 		RedirectURIs: orEmpty(in.RedirectURIs), GrantTypes: in.GrantTypes, Scopes: orEmpty(in.Scopes),
 		Audience: orEmpty(in.Audience), Public: in.Public, AllowedOrigins: in.AllowedOrigins,
 		CanIntrospect: in.CanIntrospect, TokenFormat: in.TokenFormat,
+		PostLogoutRedirectURIs: in.PostLogoutRedirectURIs, BackchannelLogoutURI: strings.TrimSpace(in.BackchannelLogoutURI),
+		BackchannelLogoutSessionRequired: in.BackchannelLogoutSessionRequired,
 	}
 	if c.ID == "" {
 		c.ID = identity.NewClientID(c.Name)
@@ -125,6 +136,11 @@ func (s *Service) UpdateClient(ctx context.Context, a Actor, id string, p Client
 	set("allowed_origins", p.AllowedOrigins != nil, func() { c.AllowedOrigins = *p.AllowedOrigins })
 	set("can_introspect", p.CanIntrospect != nil, func() { c.CanIntrospect = *p.CanIntrospect })
 	set("token_format", p.TokenFormat != nil, func() { c.TokenFormat = *p.TokenFormat })
+	set("post_logout_redirect_uris", p.PostLogoutRedirectURIs != nil, func() { c.PostLogoutRedirectURIs = *p.PostLogoutRedirectURIs })
+	set("backchannel_logout_uri", p.BackchannelLogoutURI != nil, func() { c.BackchannelLogoutURI = strings.TrimSpace(*p.BackchannelLogoutURI) })
+	set("backchannel_logout_session_required", p.BackchannelLogoutSessionRequired != nil, func() {
+		c.BackchannelLogoutSessionRequired = *p.BackchannelLogoutSessionRequired
+	})
 	if len(changed) == 0 {
 		return nil, identity.Errorf(identity.EINVALID, "Nothing to change.")
 	}

@@ -27,6 +27,7 @@ type Clients interface {
 // revokes every token issued under it (identity.GrantStore).
 type Grants interface {
 	GrantByID(ctx context.Context, id string) (*identity.Grant, error)
+	ListGrants(ctx context.Context, f identity.GrantFilter) ([]*identity.Grant, int, error)
 	RevokeGrant(ctx context.Context, id string) error
 	RevokeGrants(ctx context.Context, f identity.GrantFilter) (int, error)
 }
@@ -37,6 +38,13 @@ type APIKeys interface {
 	APIKeyByID(ctx context.Context, idOrPrefix string) (*identity.APIKey, error)
 	ListAPIKeys(ctx context.Context, f identity.APIKeyFilter) ([]*identity.APIKey, int, error)
 	RevokeAPIKey(ctx context.Context, id string) error
+}
+
+// LogoutQueue queues OpenID Connect back-channel logout tokens for the
+// clients whose grants of a user were revoked (pkg/store; the server's
+// worker delivers them).
+type LogoutQueue interface {
+	EnqueueGrantLogouts(ctx context.Context, userID string, clientIDs []string) (int, error)
 }
 
 // AuditSink records audit events (an *audit.Log or the store).
@@ -52,6 +60,9 @@ type Service struct {
 	Grants  Grants
 	APIKeys APIKeys
 	Audit   AuditSink
+	// Logouts, when set, tells clients with a backchannel_logout_uri that
+	// a user's grant was revoked.
+	Logouts LogoutQueue
 	Now     func() time.Time
 	// Logger reports audit writes that failed: the action has happened by
 	// then, so the failure is logged rather than returned.
@@ -105,12 +116,15 @@ func (s *Service) Record(ctx context.Context, a Actor, e *identity.AuditEvent, e
 		e.Details["error"] = identity.ErrorCode(err)
 	}
 	if werr := s.Audit.RecordAudit(context.WithoutCancel(ctx), e); werr != nil {
-		l := s.Logger
-		if l == nil {
-			l = slog.Default()
-		}
-		l.ErrorContext(ctx, "audit write failed", "event", e.Type, "outcome", e.Outcome, "actor_id", e.ActorID, "err", werr)
+		s.logger().ErrorContext(ctx, "audit write failed", "event", e.Type, "outcome", e.Outcome, "actor_id", e.ActorID, "err", werr)
 	}
+}
+
+func (s *Service) logger() *slog.Logger {
+	if s.Logger == nil {
+		return slog.Default()
+	}
+	return s.Logger
 }
 
 func orEmpty(s []string) []string {

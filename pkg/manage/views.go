@@ -22,13 +22,17 @@ type ClientView struct {
 	Public       bool     `json:"public"`
 	// AllowedOrigins are the extra origins; CORSOrigins all origins a
 	// browser app may call the token endpoint from (redirect URIs' too).
-	AllowedOrigins []string  `json:"allowed_origins"`
-	CORSOrigins    []string  `json:"cors_origins"`
-	CanIntrospect  bool      `json:"can_introspect"`
-	TokenFormat    string    `json:"token_format"`
-	Disabled       bool      `json:"disabled"`
-	CreatedAt      time.Time `json:"created_at"`
-	UpdatedAt      time.Time `json:"updated_at"`
+	AllowedOrigins []string `json:"allowed_origins"`
+	CORSOrigins    []string `json:"cors_origins"`
+	CanIntrospect  bool     `json:"can_introspect"`
+	TokenFormat    string   `json:"token_format"`
+	// OpenID Connect logout (RP-Initiated and Back-Channel Logout 1.0).
+	PostLogoutRedirectURIs           []string  `json:"post_logout_redirect_uris"`
+	BackchannelLogoutURI             string    `json:"backchannel_logout_uri,omitempty"`
+	BackchannelLogoutSessionRequired bool      `json:"backchannel_logout_session_required"`
+	Disabled                         bool      `json:"disabled"`
+	CreatedAt                        time.Time `json:"created_at"`
+	UpdatedAt                        time.Time `json:"updated_at"`
 }
 
 // ViewClient returns the view of c.
@@ -37,7 +41,9 @@ func ViewClient(c *identity.Client) ClientView {
 		ID: c.ID, Name: c.Name, RedirectURIs: orEmpty(c.RedirectURIs), GrantTypes: orEmpty(c.GrantTypes),
 		Scopes: orEmpty(c.Scopes), Audience: orEmpty(c.Audience), Public: c.Public, CanIntrospect: c.CanIntrospect,
 		AllowedOrigins: orEmpty(c.AllowedOrigins), CORSOrigins: orEmpty(c.CORSOrigins()),
-		TokenFormat: c.TokenFormat, Disabled: c.Disabled, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		TokenFormat: c.TokenFormat, Disabled: c.Disabled,
+		PostLogoutRedirectURIs: orEmpty(c.PostLogoutRedirectURIs), BackchannelLogoutURI: c.BackchannelLogoutURI,
+		BackchannelLogoutSessionRequired: c.BackchannelLogoutSessionRequired, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}
 }
 

@@ -102,9 +102,13 @@ type clientRow struct {
 	AllowedOrigins stringList `gorm:"column:allowed_origins"`
 	CanIntrospect  bool       `gorm:"column:can_introspect"`
 	TokenFormat    string     `gorm:"column:token_format"`
-	Disabled       bool       `gorm:"column:disabled"`
-	CreatedAt      time.Time  `gorm:"column:created_at"`
-	UpdatedAt      time.Time  `gorm:"column:updated_at"`
+	// OpenID Connect logout (00011).
+	PostLogoutRedirectURIs           stringList `gorm:"column:post_logout_redirect_uris"`
+	BackchannelLogoutURI             string     `gorm:"column:backchannel_logout_uri"`
+	BackchannelLogoutSessionRequired bool       `gorm:"column:backchannel_logout_session_required"`
+	Disabled                         bool       `gorm:"column:disabled"`
+	CreatedAt                        time.Time  `gorm:"column:created_at"`
+	UpdatedAt                        time.Time  `gorm:"column:updated_at"`
 }
 
 func (clientRow) TableName() string { return "clients" }

@@ -18,6 +18,8 @@ type Session struct {
 	// ID changes at every sign-in, so a session id seen before sign-in is
 	// worthless after it.
 	ID string
+	// SID is the session's public id: the OpenID Connect sid claim. Unlike ID it is not a secret.
+	SID string
 	// UserID is empty while signed out.
 	UserID string
 	// Email is shown in the page header; the user id is what counts.
@@ -79,6 +81,7 @@ const (
 	kRemember = "rem"
 	kCSRF     = "csrf"
 	kCreated  = "iat"
+	kSID      = "psid"
 )
 
 // CookieName is the name of the session cookie.
@@ -92,6 +95,7 @@ func (k *Kit) load(r *http.Request) (s *Session, fresh bool) {
 		s = &Session{}
 		s.ID, _ = gs.Values[kID].(string)
 		s.UserID, _ = gs.Values[kUser].(string)
+		s.SID, _ = gs.Values[kSID].(string)
 		s.Email, _ = gs.Values[kEmail].(string)
 		s.CSRF, _ = gs.Values[kCSRF].(string)
 		s.Remember, _ = gs.Values[kRemember].(bool)
@@ -121,6 +125,9 @@ func (k *Kit) alive(r *http.Request, s *Session) bool {
 	return ok && err == nil
 }
 
+// Expires is when s ends at the latest (its absolute lifetime).
+func (k *Kit) Expires(s *Session) time.Time { return s.Created.Add(k.lifetime(s)) }
+
 func (k *Kit) lifetime(s *Session) time.Duration {
 	if s.Remember {
 		return k.remember
@@ -141,6 +148,7 @@ func (k *Kit) save(w http.ResponseWriter, r *http.Request, s *Session) error {
 	gs.Values[kCreated] = s.Created.Unix()
 	if s.UserID != "" {
 		gs.Values[kUser] = s.UserID
+		gs.Values[kSID] = s.SID
 		gs.Values[kEmail] = s.Email
 		gs.Values[kAuthTime] = s.AuthTime.Unix()
 		gs.Values[kVersion] = s.Version
@@ -168,7 +176,7 @@ func (k *Kit) options(maxAge int) *sessions.Options {
 func (k *Kit) SignIn(w http.ResponseWriter, r *http.Request, userID, email string, version int64, remember bool) error {
 	now := k.now().UTC().Truncate(time.Second)
 	ns := Session{
-		ID: randomToken(), CSRF: randomToken(), Created: now,
+		ID: randomToken(), SID: randomToken(), CSRF: randomToken(), Created: now,
 		UserID: userID, Email: email, AuthTime: now, Version: version, Remember: remember,
 	}
 	if k.sessions != nil {
