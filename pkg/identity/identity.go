@@ -56,8 +56,8 @@ type Client struct {
 	// tokens (Back-Channel Logout §2.2); we always send it when known.
 	BackchannelLogoutSessionRequired bool
 	Disabled                         bool
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	CreatedAt                        time.Time
+	UpdatedAt                        time.Time
 }
 
 // Grant is a user's consent for a client to act with some scopes. Every token

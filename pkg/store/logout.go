@@ -40,7 +40,10 @@ func (s *Store) EnqueueSessionLogouts(ctx context.Context, userID string, sids [
 	if len(sids) == 0 {
 		return 0, nil
 	}
-	var pairs []struct{ SID, ClientID string }
+	var pairs []struct {
+		SID      string `gorm:"column:sid"`
+		ClientID string `gorm:"column:client_id"`
+	}
 	n := 0
 	err := s.inTx(ctx, func(ctx context.Context) error {
 		db := s.conn(ctx)
