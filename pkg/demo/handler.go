@@ -33,6 +33,7 @@ type Handler struct {
 	Now    func() time.Time
 
 	once     sync.Once
+	rp       relyingParty
 	sessions sessionStore
 	cop      *http.CrossOriginProtection
 	dflt     *http.Client
@@ -50,6 +51,8 @@ func (h *Handler) Mount(r *mux.Router) {
 	r.Handle("/callback", h.page(h.handleCallback)).Methods(http.MethodGet)
 	r.Handle("/pets", h.page(h.form(h.handleAddPet))).Methods(http.MethodPost)
 	r.Handle("/disconnect", h.page(h.form(h.handleDisconnect))).Methods(http.MethodPost)
+	r.Handle("/signout", h.page(h.form(h.handleSignOut))).Methods(http.MethodPost)
+	r.Handle("/signed-out", h.page(h.handleSignedOut)).Methods(http.MethodGet)
 	r.Handle("/static/{name:[A-Za-z0-9][A-Za-z0-9._-]*}", h.headers(http.HandlerFunc(h.handleStatic))).Methods(http.MethodGet, http.MethodHead)
 	r.NotFoundHandler = h.page(func(w http.ResponseWriter, r *http.Request) {
 		h.Pages.renderMessage(w, h.log(), http.StatusNotFound, messageData{
@@ -214,6 +217,13 @@ func (h *Handler) handleHome(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	_, scopes := s.connection()
+	if who := s.identity(); who != nil {
+		d.Name = who.Name
+		if d.Name == "" {
+			d.Name = who.Email
+		}
+		d.SignedIn = true
+	}
 	d.Connected = true
 	d.CSRF = s.csrfToken()
 	d.CanWrite = slices.Contains(scopes, "write:pets")
@@ -233,8 +243,12 @@ func (h *Handler) handleConnect(w http.ResponseWriter, r *http.Request) {
 	}
 	state := rand.Text() // 130 bits
 	verifier := oauth2.GenerateVerifier()
-	s.addPending(state, verifier, h.now())
-	http.Redirect(w, r, h.Config.OAuth2().AuthCodeURL(state, oauth2.S256ChallengeOption(verifier)), http.StatusSeeOther)
+	nonce := ""
+	if h.openID() {
+		nonce = rand.Text()
+	}
+	s.addPending(state, verifier, nonce, h.now())
+	http.Redirect(w, r, h.Config.OAuth2().AuthCodeURL(state, h.authCodeOptions(verifier, nonce)...), http.StatusSeeOther)
 }
 
 // handleCallback is GET /callback: where PetStore sends the user back.
@@ -325,11 +339,28 @@ func (h *Handler) handleCallback(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
+	var who *identity
+	if h.openID() {
+		if who, err = h.verifyIDToken(ctx, tok, pending.nonce); err != nil {
+			h.log().Warn("ID token refused", "err", redactErr(err))
+			h.Pages.renderMessage(w, h.log(), http.StatusBadGateway, messageData{
+				Kind: "problem", Title: "Sign-in could not be verified",
+				Text:    "PetStore's answer did not prove who signed in, so MyApp did not sign you in. Please try again.",
+				Connect: true,
+			})
+			return
+		}
+	}
 	s = h.sessions.rotate(s, h.now())
 	h.setCookie(w, s)
 	scopes := grantedScopes(tok, h.Config.Scopes)
 	s.setToken(tok, scopes)
-	s.setFlash(flash{Kind: "notice", Title: "Connected", Text: "MyApp is now connected to your PetStore account."})
+	s.setIdentity(who)
+	if who != nil {
+		s.setFlash(flash{Kind: "notice", Title: "Signed in", Text: "You signed in with your PetStore account."})
+	} else {
+		s.setFlash(flash{Kind: "notice", Title: "Connected", Text: "MyApp is now connected to your PetStore account."})
+	}
 	h.log().Info("connected to PetStore", "scopes", strings.Join(scopes, " "))
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
@@ -454,6 +485,9 @@ var scopeLabels = map[string]string{
 	"read:pets":      "See your pets",
 	"write:pets":     "Add pets for you",
 	"offline_access": "Stay connected while you are away",
+	"openid":         "Know who you are",
+	"profile":        "See your name",
+	"email":          "See your email address",
 }
 
 func scopeLabel(s string) string {
