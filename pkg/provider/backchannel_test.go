@@ -163,6 +163,36 @@ func TestBackchannelLogoutDeliversOnSessionEnd(t *testing.T) {
 		if n, err := f.st.EnqueueSessionLogouts(ctx, f.user.ID, []string{"sid-1"}); err != nil || n != 1 {
 			t.Fatalf("EnqueueSessionLogouts = %d, %v; want 1", n, err)
 		}
+		// The outbox holds the claims to sign, never a token.
+		rows, err := f.st.DB().QueryContext(ctx, "SELECT * FROM backchannel_logout_outbox")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols, _ := rows.Columns()
+		scanned := 0
+		for rows.Next() {
+			scanned++
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			for i, v := range vals {
+				if b, ok := v.([]byte); ok {
+					v = string(b)
+				}
+				if sv, ok := v.(string); ok && strings.Contains(sv, "eyJ") {
+					t.Errorf("the outbox column %s holds a JWT: %.40s", cols[i], sv)
+				}
+			}
+		}
+		rows.Close()
+		if scanned != 1 {
+			t.Fatalf("the outbox has %d rows, want 1", scanned)
+		}
 		w := f.worker()
 		if n := f.runOnce(w); n != 1 {
 			t.Fatalf("RunOnce attempted %d, want 1", n)
@@ -284,4 +314,16 @@ func TestBackchannelLogoutLease(t *testing.T) {
 			t.Fatalf("after the lease ran out: %v, %v", c, err)
 		}
 	})
+}
+
+// TestBackchannelHTTPClient: the default client gives up after 5 s and
+// follows no redirect.
+func TestBackchannelHTTPClient(t *testing.T) {
+	c := NewBackchannelHTTPClient()
+	if c.Timeout != 5*time.Second {
+		t.Errorf("timeout %v, want 5s", c.Timeout)
+	}
+	if c.CheckRedirect == nil || c.CheckRedirect(nil, nil) != http.ErrUseLastResponse {
+		t.Error("the client would follow redirects")
+	}
 }
