@@ -14,14 +14,15 @@ import (
 
 func (a *app) clientCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "client", Short: "Manage OAuth clients"}
-	cmd.AddCommand(a.clientCreateCmd(), a.clientListCmd(), a.clientShowCmd(), a.clientDeleteCmd(),
-		a.clientRotateSecretCmd(), a.clientSetDisabledCmd(true), a.clientSetDisabledCmd(false), a.clientUpdateCmd())
+	cmd.AddCommand(a.clientCreateCmd(), a.clientUpdateCmd(), a.clientListCmd(), a.clientShowCmd(), a.clientDeleteCmd(),
+		a.clientRotateSecretCmd(), a.clientSetDisabledCmd(true), a.clientSetDisabledCmd(false))
 	return cmd
 }
 
 func (a *app) clientCreateCmd() *cobra.Command {
 	var (
 		id, name, scope, format string
+		idTokenAlg              string
 		redirects, grants       []string
 		origins                 []string
 		public, introspect      bool
@@ -41,7 +42,7 @@ func (a *app) clientCreateCmd() *cobra.Command {
 			err = a.act(cmd.Context(), func(_ *store.Store, svc *manage.Service) (err error) {
 				c, secret, err = svc.CreateClient(cmd.Context(), manage.CLI, manage.ClientInput{ID: id, Name: name,
 					RedirectURIs: redirects, GrantTypes: grants, Scopes: scopes, Public: public, AllowedOrigins: origins,
-					CanIntrospect: introspect, TokenFormat: format, PostLogoutRedirectURIs: logout.postLogout,
+					CanIntrospect: introspect, TokenFormat: format, IDTokenSignedResponseAlg: idTokenAlg, PostLogoutRedirectURIs: logout.postLogout,
 					BackchannelLogoutURI: logout.backchannel, BackchannelLogoutSessionRequired: logout.sessionRequired})
 				return err
 			})
@@ -76,6 +77,7 @@ func (a *app) clientCreateCmd() *cobra.Command {
 	f.StringArrayVar(&origins, "allowed-origin", nil, "public client: extra browser origin (https://host[:port]) that may call the token and revocation endpoints; the redirect URIs' origins are allowed already (repeatable)")
 	f.BoolVar(&introspect, "introspect", false, "resource server: may call /oauth2/introspect")
 	f.StringVar(&format, "token-format", identity.TokenFormatOpaque, "access token format: opaque or jwt")
+	f.StringVar(&idTokenAlg, "id-token-alg", "", "OpenID Connect ID token signature: RS256 (default) or ES256")
 	logout.register(cmd)
 	_ = cmd.MarkFlagRequired("name")
 	return cmd
@@ -88,6 +90,20 @@ type logoutFlags struct {
 	sessionRequired bool
 }
 
+// patch puts the logout flags given on the command line into p.
+func (l *logoutFlags) patch(cmd *cobra.Command, p *manage.ClientPatch) {
+	f := cmd.Flags()
+	if f.Changed("post-logout-redirect-uri") {
+		p.PostLogoutRedirectURIs = &l.postLogout
+	}
+	if f.Changed("backchannel-logout-uri") {
+		p.BackchannelLogoutURI = &l.backchannel
+	}
+	if f.Changed("backchannel-logout-session-required") {
+		p.BackchannelLogoutSessionRequired = &l.sessionRequired
+	}
+}
+
 func (l *logoutFlags) register(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringArrayVar(&l.postLogout, "post-logout-redirect-uri", nil, "where the end_session endpoint (/oauth2/logout) may send the browser "+
@@ -95,40 +111,6 @@ func (l *logoutFlags) register(cmd *cobra.Command) {
 	f.StringVar(&l.backchannel, "backchannel-logout-uri", "", "URL that receives a logout token (POST logout_token) when a user's "+
 		"session ends or their grant is revoked (https, or http on loopback; OpenID Connect Back-Channel Logout 1.0)")
 	f.BoolVar(&l.sessionRequired, "backchannel-logout-session-required", false, "the client needs sid in logout tokens (sent whenever known)")
-}
-
-// clientUpdateCmd changes the settings given as flags; the others stay.
-func (a *app) clientUpdateCmd() *cobra.Command {
-	var logout logoutFlags
-	cmd := &cobra.Command{
-		Use: "update CLIENT_ID", Short: "Change a client's settings (only the flags given)", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			var p manage.ClientPatch
-			f := cmd.Flags()
-			if f.Changed("post-logout-redirect-uri") {
-				p.PostLogoutRedirectURIs = &logout.postLogout
-			}
-			if f.Changed("backchannel-logout-uri") {
-				p.BackchannelLogoutURI = &logout.backchannel
-			}
-			if f.Changed("backchannel-logout-session-required") {
-				p.BackchannelLogoutSessionRequired = &logout.sessionRequired
-			}
-			var c *identity.Client
-			err := a.act(cmd.Context(), func(_ *store.Store, svc *manage.Service) (err error) {
-				c, err = svc.UpdateClient(cmd.Context(), manage.CLI, args[0], p)
-				return err
-			})
-			if err != nil {
-				return err
-			}
-			return a.print(viewClient(manage.ViewClient(c), ""), func(w *tabwriter.Writer) {
-				fmt.Fprintf(w, "updated client %s\n", c.ID)
-			})
-		},
-	}
-	logout.register(cmd)
-	return cmd
 }
 
 func (a *app) clientListCmd() *cobra.Command {
@@ -255,4 +237,36 @@ func (a *app) clientSetDisabledCmd(disabled bool) *cobra.Command {
 			})
 		},
 	}
+}
+
+func (a *app) clientUpdateCmd() *cobra.Command {
+	var idTokenAlg string
+	var logout logoutFlags
+	cmd := &cobra.Command{
+		Use:   "update ID",
+		Short: "Change a client's settings",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var p manage.ClientPatch
+			if cmd.Flags().Changed("id-token-alg") {
+				p.IDTokenSignedResponseAlg = &idTokenAlg
+			}
+			logout.patch(cmd, &p)
+			var c *identity.Client
+			err := a.act(cmd.Context(), func(_ *store.Store, svc *manage.Service) (err error) {
+				c, err = svc.UpdateClient(cmd.Context(), manage.CLI, args[0], p)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			v := manage.ViewClient(c)
+			return a.print(v, func(w *tabwriter.Writer) {
+				fmt.Fprintf(w, "updated client %s; ID tokens signed with %s\n", v.ID, v.IDTokenSignedResponseAlg)
+			})
+		},
+	}
+	cmd.Flags().StringVar(&idTokenAlg, "id-token-alg", "", "OpenID Connect ID token signature: RS256 or ES256")
+	logout.register(cmd)
+	return cmd
 }

@@ -118,6 +118,9 @@ func (c *Client) Validate() error {
 	if c.TokenFormat != TokenFormatOpaque && c.TokenFormat != TokenFormatJWT {
 		bad("token format must be opaque or jwt")
 	}
+	if c.IDTokenSignedResponseAlg != "" && !slices.Contains(IDTokenSigningAlgs, c.IDTokenSignedResponseAlg) {
+		bad("id_token_signed_response_alg must be " + strings.Join(IDTokenSigningAlgs, " or "))
+	}
 	if len(problems) > 0 {
 		return Errorf(EINVALID, "%s", strings.Join(problems, "; "))
 	}

@@ -491,17 +491,17 @@ func TestRevokeGrants(t *testing.T) {
 
 type rotator struct{ err error }
 
-func (r rotator) RotateKeys(context.Context) (*identity.SigningKey, error) {
+func (r rotator) RotateKeys(context.Context) ([]*identity.SigningKey, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
-	return &identity.SigningKey{ID: "kid-2", Algorithm: "ES256"}, nil
+	return []*identity.SigningKey{{ID: "kid-2", Algorithm: "ES256"}, {ID: "kid-r", Algorithm: "RS256"}}, nil
 }
 
 func TestRotateSigningKey(t *testing.T) {
 	e := newEnv(t)
 	wantErr(t, e.act(identity.EventSigningKeyRotated, manage.CLI, func() error { _, err := e.svc.RotateSigningKey(e.ctx, manage.CLI, rotator{}); return err }), "", "")
-	if d := e.audit.since(0)[0].Details; d["kid"] != "kid-2" || d["alg"] != "ES256" {
+	if d := e.audit.since(0)[0].Details; d["kid_ES256"] != "kid-2" || d["kid_RS256"] != "kid-r" {
 		t.Fatalf("details %v", d)
 	}
 	err := e.act(identity.EventSigningKeyRotated, manage.CLI, func() error {

@@ -16,7 +16,7 @@ func clientToRow(c *identity.Client) clientRow {
 	return clientRow{
 		ID: c.ID, Name: c.Name, SecretHash: c.SecretHash,
 		RedirectURIs: c.RedirectURIs, GrantTypes: c.GrantTypes, Scopes: c.Scopes, Audience: c.Audience,
-		Public: c.Public, AllowedOrigins: c.AllowedOrigins, CanIntrospect: c.CanIntrospect, TokenFormat: format, Disabled: c.Disabled,
+		Public: c.Public, AllowedOrigins: c.AllowedOrigins, CanIntrospect: c.CanIntrospect, TokenFormat: format, IDTokenAlg: c.IDTokenSignedResponseAlg, Disabled: c.Disabled,
 		PostLogoutRedirectURIs: c.PostLogoutRedirectURIs, BackchannelLogoutURI: c.BackchannelLogoutURI,
 		BackchannelLogoutSessionRequired: c.BackchannelLogoutSessionRequired,
 		CreatedAt:                        dbTime(c.CreatedAt), UpdatedAt: dbTime(c.UpdatedAt),
@@ -85,6 +85,7 @@ func (s *Store) UpdateClient(ctx context.Context, c *identity.Client) error {
 			"allowed_origins":                     row.AllowedOrigins,
 			"can_introspect":                      row.CanIntrospect,
 			"token_format":                        row.TokenFormat,
+			"id_token_signed_response_alg":        row.IDTokenAlg,
 			"post_logout_redirect_uris":           row.PostLogoutRedirectURIs,
 			"backchannel_logout_uri":              row.BackchannelLogoutURI,
 			"backchannel_logout_session_required": row.BackchannelLogoutSessionRequired,

@@ -77,11 +77,11 @@ const (
 	kUser     = "uid"
 	kEmail    = "email"
 	kAuthTime = "at"
+	kSID      = "psid"
 	kVersion  = "ver"
 	kRemember = "rem"
 	kCSRF     = "csrf"
 	kCreated  = "iat"
-	kSID      = "psid"
 )
 
 // CookieName is the name of the session cookie.
@@ -95,8 +95,8 @@ func (k *Kit) load(r *http.Request) (s *Session, fresh bool) {
 		s = &Session{}
 		s.ID, _ = gs.Values[kID].(string)
 		s.UserID, _ = gs.Values[kUser].(string)
-		s.SID, _ = gs.Values[kSID].(string)
 		s.Email, _ = gs.Values[kEmail].(string)
+		s.SID, _ = gs.Values[kSID].(string)
 		s.CSRF, _ = gs.Values[kCSRF].(string)
 		s.Remember, _ = gs.Values[kRemember].(bool)
 		s.Version, _ = gs.Values[kVersion].(int64)
@@ -148,9 +148,9 @@ func (k *Kit) save(w http.ResponseWriter, r *http.Request, s *Session) error {
 	gs.Values[kCreated] = s.Created.Unix()
 	if s.UserID != "" {
 		gs.Values[kUser] = s.UserID
-		gs.Values[kSID] = s.SID
 		gs.Values[kEmail] = s.Email
 		gs.Values[kAuthTime] = s.AuthTime.Unix()
+		gs.Values[kSID] = s.SID
 		gs.Values[kVersion] = s.Version
 		gs.Values[kRemember] = s.Remember
 	}
