@@ -110,7 +110,32 @@ func (h *Handler) verifyIDToken(ctx context.Context, tok *oauth2.Token, nonce st
 	if err := idt.Claims(&c); err != nil {
 		return nil, fmt.Errorf("%w: %v", errIDToken, err)
 	}
-	return &identity{Subject: idt.Subject, Name: c.Name, Email: c.Email, IDToken: raw}, nil
+	who := &identity{Subject: idt.Subject, Name: c.Name, Email: c.Email, IDToken: raw}
+	if who.Name == "" && who.Email == "" {
+		// The code flow's ID token may leave the profile claims to
+		// UserInfo (OpenID Connect Core §5.4); its sub must be the ID
+		// token's (§5.3.2).
+		h.userInfo(ctx, p, tok, who)
+	}
+	return who, nil
+}
+
+// userInfo fills who's name and email from the UserInfo endpoint; a
+// failure leaves them empty (MyApp then greets without a name).
+func (h *Handler) userInfo(ctx context.Context, p *oidc.Provider, tok *oauth2.Token, who *identity) {
+	info, err := p.UserInfo(oidc.ClientContext(ctx, h.client()), oauth2.StaticTokenSource(tok))
+	if err != nil {
+		h.log().Warn("UserInfo failed", "err", redactErr(err))
+		return
+	}
+	var c struct {
+		Name string `json:"name"`
+	}
+	if info.Subject != who.Subject || info.Claims(&c) != nil {
+		h.log().Warn("UserInfo refused: another subject or bad claims")
+		return
+	}
+	who.Name, who.Email = c.Name, info.Email
 }
 
 // handleSignOut is POST /signout: MyApp forgets the user, then sends the
