@@ -96,15 +96,23 @@ func (h *Handler) client() *http.Client {
 }
 
 // csp allows nothing but MyApp's own files: no inline script or style, no
-// framing, forms only to MyApp.
-const csp = "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; " +
-	"form-action 'self'; frame-ancestors 'none'"
+// framing, forms only to MyApp, and the redirects after them only to MyApp
+// and the issuer (Sign out goes on to its end_session_endpoint; browsers
+// apply form-action to the redirects a form submission leads to).
+func (h *Handler) csp() string {
+	formAction := "'self'"
+	if u, err := url.Parse(h.Config.Issuer); err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" {
+		formAction += " " + u.Scheme + "://" + u.Host
+	}
+	return "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; " +
+		"form-action " + formAction + "; frame-ancestors 'none'"
+}
 
 // headers sets the security headers of every response.
 func (h *Handler) headers(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
-		hd.Set("Content-Security-Policy", csp)
+		hd.Set("Content-Security-Policy", h.csp())
 		hd.Set("X-Content-Type-Options", "nosniff")
 		hd.Set("X-Frame-Options", "DENY")
 		// The callback URL carries the code: never send it anywhere.
