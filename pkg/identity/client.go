@@ -88,19 +88,7 @@ func (c *Client) Validate() error {
 			bad(ErrorMessage(err))
 		}
 	}
-	for _, u := range c.PostLogoutRedirectURIs {
-		if err := ValidatePostLogoutRedirectURI(u); err != nil {
-			bad(ErrorMessage(err))
-		}
-	}
-	if c.BackchannelLogoutURI != "" {
-		if err := ValidateBackchannelLogoutURI(c.BackchannelLogoutURI); err != nil {
-			bad(ErrorMessage(err))
-		}
-	}
-	if c.BackchannelLogoutSessionRequired && c.BackchannelLogoutURI == "" {
-		bad("backchannel logout session required needs a backchannel logout URI")
-	}
+	problems = append(problems, c.logoutProblems()...)
 	for _, o := range c.AllowedOrigins {
 		if err := ValidateOrigin(o); err != nil {
 			bad(ErrorMessage(err))
@@ -125,6 +113,24 @@ func (c *Client) Validate() error {
 		return Errorf(EINVALID, "%s", strings.Join(problems, "; "))
 	}
 	return nil
+}
+
+// logoutProblems checks the OpenID Connect logout settings.
+func (c *Client) logoutProblems() []string {
+	var problems []string
+	for _, u := range c.PostLogoutRedirectURIs {
+		if err := ValidatePostLogoutRedirectURI(u); err != nil {
+			problems = append(problems, ErrorMessage(err))
+		}
+	}
+	if c.BackchannelLogoutURI != "" {
+		if err := ValidateBackchannelLogoutURI(c.BackchannelLogoutURI); err != nil {
+			problems = append(problems, ErrorMessage(err))
+		}
+	} else if c.BackchannelLogoutSessionRequired {
+		problems = append(problems, "backchannel logout session required needs a backchannel logout URI")
+	}
+	return problems
 }
 
 func quote(s string) string { return `"` + s + `"` }
