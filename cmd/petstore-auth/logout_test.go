@@ -151,3 +151,41 @@ func TestEndSessionConfirmedEndsServerSession(t *testing.T) {
 		})
 	}
 }
+
+// The CLI registers and changes a client's logout settings, and refuses
+// bad ones with the rule of identity.Client.Validate.
+func TestCLIClientLogoutSettings(t *testing.T) {
+	setEnv(t, "sqlite://"+t.TempDir()+"/a.db")
+	c := createClient(t, "--name", "RP", "--redirect-uri", appCallback, "--post-logout-redirect-uri", appSignedOut,
+		"--post-logout-redirect-uri", "https://app.example/bye", "--backchannel-logout-uri", "https://app.example/bc")
+	show := func() map[string]any {
+		t.Helper()
+		out, err := cli(t, "", "client", "show", c.ClientID, "-o", "json")
+		if err != nil {
+			t.Fatal(out, err)
+		}
+		var v map[string]any
+		if err := json.Unmarshal([]byte(out), &v); err != nil {
+			t.Fatal(out, err)
+		}
+		return v
+	}
+	v := show()
+	if uris, _ := v["post_logout_redirect_uris"].([]any); len(uris) != 2 || uris[0] != appSignedOut || v["backchannel_logout_uri"] != "https://app.example/bc" {
+		t.Fatalf("after create: %v", v)
+	}
+	if out, err := cli(t, "", "client", "update", c.ClientID, "--post-logout-redirect-uri", "https://app.example/new",
+		"--backchannel-logout-session-required"); err != nil {
+		t.Fatal(out, err)
+	}
+	v = show()
+	if uris, _ := v["post_logout_redirect_uris"].([]any); len(uris) != 1 || uris[0] != "https://app.example/new" ||
+		v["backchannel_logout_session_required"] != true || v["backchannel_logout_uri"] != "https://app.example/bc" {
+		t.Fatalf("after update: %v", v)
+	}
+	for _, bad := range [][]string{{"--post-logout-redirect-uri", "https://app.example/x#frag"}, {"--backchannel-logout-uri", "http://app.example/bc"}} {
+		if out, err := cli(t, "", append([]string{"client", "update", c.ClientID}, bad...)...); err == nil || !strings.Contains(err.Error()+out, "URI") {
+			t.Errorf("update %v: %v %s", bad, err, out)
+		}
+	}
+}
