@@ -144,27 +144,9 @@ type hintClaims struct {
 // with a sub. An expired token is accepted: the hint names a past sign-in.
 // Anything else is an error (identity EINVALID).
 func (p *Provider) IDTokenHint(_ context.Context, hint string) (IDTokenHintClaims, error) {
-	bad := func(why string) (IDTokenHintClaims, error) {
+	c, why := p.verifyIDToken(hint)
+	if why != "" {
 		return IDTokenHintClaims{}, identity.Errorf(identity.EINVALID, "The id_token_hint is not an ID token issued here: %s.", why)
-	}
-	tok, err := josejwt.ParseSigned(hint)
-	if err != nil || len(tok.Headers) != 1 {
-		return bad("not a signed JWT")
-	}
-	h := tok.Headers[0]
-	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); typ != idTokenType {
-		return bad("not an ID token")
-	}
-	key := p.strategy.jwt.publicKey(h.KeyID)
-	if key == nil || !slices.Contains(idTokenAlgs, h.Algorithm) || key.Algorithm != h.Algorithm {
-		return bad("unknown signing key")
-	}
-	var c hintClaims
-	if err := tok.Claims(key.Key, &c); err != nil {
-		return bad("bad signature")
-	}
-	if c.Issuer != p.Issuer || c.Subject == "" {
-		return bad("wrong issuer or no subject")
 	}
 	out := IDTokenHintClaims{Subject: c.Subject, SessionID: c.SID, ClientID: c.AZP}
 	if out.ClientID == "" && len(c.Audience) == 1 {
@@ -174,6 +156,31 @@ func (p *Provider) IDTokenHint(_ context.Context, hint string) (IDTokenHintClaim
 		out.AuthTime = time.Unix(c.AuthTime, 0).UTC()
 	}
 	return out, nil
+}
+
+// verifyIDToken checks that token is an ID token we signed (see
+// IDTokenHint) without looking at exp; why says what is wrong, "" if
+// nothing.
+func (p *Provider) verifyIDToken(token string) (c hintClaims, why string) {
+	tok, err := josejwt.ParseSigned(token)
+	if err != nil || len(tok.Headers) != 1 {
+		return c, "not a signed JWT"
+	}
+	h := tok.Headers[0]
+	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); typ != idTokenType {
+		return c, "not an ID token"
+	}
+	key := p.strategy.jwt.publicKey(h.KeyID)
+	if key == nil || !slices.Contains(idTokenAlgs, h.Algorithm) || key.Algorithm != h.Algorithm {
+		return c, "unknown signing key"
+	}
+	if err := tok.Claims(key.Key, &c); err != nil {
+		return c, "bad signature"
+	}
+	if c.Issuer != p.Issuer || c.Subject == "" {
+		return c, "wrong issuer or no subject"
+	}
+	return c, ""
 }
 
 // SignJWT signs claims as a JWS with typ (e.g. "logout+jwt") using the

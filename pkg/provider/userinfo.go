@@ -92,15 +92,9 @@ func bearerToken(r *http.Request) (string, error) {
 	if r.URL.Query().Has("access_token") {
 		return "", bearerError{status: http.StatusBadRequest, code: "invalid_request", description: "Send the access token in the Authorization header, not the URL."}
 	}
-	var form string
-	if r.Method == http.MethodPost && strings.HasPrefix(strings.ToLower(r.Header.Get("Content-Type")), "application/x-www-form-urlencoded") {
-		if err := r.ParseForm(); err != nil {
-			return "", bearerError{status: http.StatusBadRequest, code: "invalid_request", description: "The request body is not a valid form."}
-		}
-		if len(r.PostForm["access_token"]) > 1 {
-			return "", bearerError{status: http.StatusBadRequest, code: "invalid_request", description: "The parameter 'access_token' is included more than once."}
-		}
-		form = r.PostForm.Get("access_token")
+	form, err := formToken(r)
+	if err != nil {
+		return "", err
 	}
 	switch {
 	case header != "" && form != "":
@@ -111,6 +105,21 @@ func bearerToken(r *http.Request) (string, error) {
 		return header, nil
 	}
 	return form, nil
+}
+
+// formToken is the access_token of a POST form body (RFC 6750 §2.2), ""
+// when there is none.
+func formToken(r *http.Request) (string, error) {
+	if r.Method != http.MethodPost || !strings.HasPrefix(strings.ToLower(r.Header.Get("Content-Type")), "application/x-www-form-urlencoded") {
+		return "", nil
+	}
+	if err := r.ParseForm(); err != nil {
+		return "", bearerError{status: http.StatusBadRequest, code: "invalid_request", description: "The request body is not a valid form."}
+	}
+	if len(r.PostForm["access_token"]) > 1 {
+		return "", bearerError{status: http.StatusBadRequest, code: "invalid_request", description: "The parameter 'access_token' is included more than once."}
+	}
+	return r.PostForm.Get("access_token"), nil
 }
 
 // userInfo answers for an access token; errors are bearerErrors, or a
@@ -134,14 +143,9 @@ func (p *Provider) userInfo(ctx context.Context, token string) (userInfo, error)
 		return userInfo{}, bearerError{status: http.StatusForbidden, code: "insufficient_scope",
 			description: "The access token was not granted the 'openid' scope.", scope: identity.ScopeOpenID}
 	}
-	u, err := p.store.UserByID(ctx, sess.Subject)
-	switch {
-	case identity.ErrorCode(err) == identity.ENOTFOUND:
-		return userInfo{}, invalidToken("The user of this access token no longer exists.")
-	case err != nil:
-		return userInfo{}, unavailable("The user could not be read; retry.", err)
-	case u.Disabled:
-		return userInfo{}, invalidToken("The user of this access token is disabled.")
+	u, err := p.tokenUser(ctx, sess.Subject)
+	if err != nil {
+		return userInfo{}, err
 	}
 	out := userInfo{Subject: u.ID}
 	if scopes.Has(identity.ScopeProfile) {
@@ -152,6 +156,21 @@ func (p *Provider) userInfo(ctx context.Context, token string) (userInfo, error)
 		out.Email, out.EmailVerified = u.Email, &verified
 	}
 	return out, nil
+}
+
+// tokenUser is the user a token was issued to; one that is gone or
+// disabled makes the token invalid.
+func (p *Provider) tokenUser(ctx context.Context, id string) (*identity.User, error) {
+	u, err := p.store.UserByID(ctx, id)
+	switch {
+	case identity.ErrorCode(err) == identity.ENOTFOUND:
+		return nil, invalidToken("The user of this access token no longer exists.")
+	case err != nil:
+		return nil, unavailable("The user could not be read; retry.", err)
+	case u.Disabled:
+		return nil, invalidToken("The user of this access token is disabled.")
+	}
+	return u, nil
 }
 
 // corsBearer serves CORS for UserInfo: any origin may call it, since the
