@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -248,6 +249,29 @@ func TestMyAppSignsInWithOpenIDConnect(t *testing.T) {
 		}
 		if replay := ua.Get(strings.TrimPrefix(out.URL, app.URL)); replay.Status != http.StatusBadRequest {
 			t.Errorf("the sign-out return with a used state: %d, want 400", replay.Status)
+		}
+	})
+}
+
+// TestBackchannelLogoutWhenUserRevokesApp: alice removes the app on her
+// account page; the app gets a logout token for the session it signed her
+// in with.
+func TestBackchannelLogoutWhenUserRevokesApp(t *testing.T) {
+	servertest.EachDatabase(t, func(t *testing.T, dbURL string) {
+		srv, alice := oidcServer(t, dbURL)
+		rcv := newBCReceiver(t)
+		r := logoutRP(t, srv, "rp-one", rcv.srv.URL+"/bc")
+		b := srv.Browser(t)
+		_, claims, _ := r.idToken(r.login(b, alice))
+		acct := b.Get("/account")
+		m := regexp.MustCompile(`action="(/account/grants/[^"]+/revoke)"`).FindStringSubmatch(acct.Body)
+		if m == nil {
+			t.Fatalf("no revoke form on the account page: %.500s", acct.Body)
+		}
+		b.Submit(acct, m[1], nil)
+		c := verifyLogoutToken(t, srv, rcv.wait(t, 1)[0], r.conf.ClientID)
+		if c["sid"] != claims["sid"] || c["sub"] != claims["sub"] {
+			t.Errorf("logout token %v; want the ID token's sid and sub", c)
 		}
 	})
 }

@@ -59,6 +59,7 @@ func (s *Server) mountPages(r *mux.Router, files fs.FS, secret []byte, now func(
 		AuditKey: provider.DeriveKey(secret, "audit-email"),
 		Throttle: s.Throttle, Now: now, Logger: s.Logger, Dev: s.Config.Dev,
 		IDTokenHint: s.Provider.IDTokenHint, SessionClients: st, SessionsEnded: s.sessionsEnded,
+		GrantLogouts: logoutQueue{st, s.backchannel},
 	}).Mount(r)
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/petstore-auth/petstore-auth/pkg/clientaddr"
 	"github.com/petstore-auth/petstore-auth/pkg/httpx"
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
+	"github.com/petstore-auth/petstore-auth/pkg/manage"
 	"github.com/petstore-auth/petstore-auth/pkg/provider"
 	"github.com/petstore-auth/petstore-auth/pkg/ratelimit"
 	"github.com/petstore-auth/petstore-auth/pkg/ui"
@@ -88,6 +89,9 @@ type Handler struct {
 	// ended (logout, end_session, sign out everywhere), to send
 	// back-channel logout tokens; nil: nobody is told.
 	SessionsEnded func(ctx context.Context, userID string, sids []string)
+	// GrantLogouts, when set, queues back-channel logout tokens for the
+	// client of a grant the user revokes on the account page.
+	GrantLogouts manage.LogoutQueue
 	// Dev shows fosite's reason on the error page of a refused
 	// authorization request, to help whoever is registering a client.
 	Dev bool
