@@ -19,6 +19,7 @@ type Users interface {
 type Clients interface {
 	CreateClient(ctx context.Context, c *identity.Client) error
 	ClientByID(ctx context.Context, id string) (*identity.Client, error)
+	ListClients(ctx context.Context, f identity.ClientFilter) ([]*identity.Client, int, error)
 	UpdateClient(ctx context.Context, c *identity.Client) error
 	DeleteClient(ctx context.Context, id string) error
 }

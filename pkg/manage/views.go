@@ -29,12 +29,19 @@ type ClientView struct {
 	// IDTokenSignedResponseAlg is the ID token algorithm (RS256 when unset).
 	IDTokenSignedResponseAlg string `json:"id_token_signed_response_alg"`
 	// OpenID Connect logout (RP-Initiated and Back-Channel Logout 1.0).
-	PostLogoutRedirectURIs           []string  `json:"post_logout_redirect_uris"`
-	BackchannelLogoutURI             string    `json:"backchannel_logout_uri,omitempty"`
-	BackchannelLogoutSessionRequired bool      `json:"backchannel_logout_session_required"`
-	Disabled                         bool      `json:"disabled"`
-	CreatedAt                        time.Time `json:"created_at"`
-	UpdatedAt                        time.Time `json:"updated_at"`
+	PostLogoutRedirectURIs           []string `json:"post_logout_redirect_uris"`
+	BackchannelLogoutURI             string   `json:"backchannel_logout_uri,omitempty"`
+	BackchannelLogoutSessionRequired bool     `json:"backchannel_logout_session_required"`
+	Disabled                         bool     `json:"disabled"`
+	// OwnerID is the user who registered the client on the developer page,
+	// "" for an operator's client.
+	OwnerID string `json:"owner_id"`
+	// RotationGraceUntil: until when the secret replaced by the last
+	// rotation still works (it may be past); null after a rotation without
+	// grace. (The name avoids "secret": views never hold one.)
+	RotationGraceUntil *time.Time `json:"rotation_grace_until"`
+	CreatedAt          time.Time  `json:"created_at"`
+	UpdatedAt          time.Time  `json:"updated_at"`
 }
 
 // ViewClient returns the view of c.
@@ -43,7 +50,8 @@ func ViewClient(c *identity.Client) ClientView {
 		ID: c.ID, Name: c.Name, RedirectURIs: orEmpty(c.RedirectURIs), GrantTypes: orEmpty(c.GrantTypes),
 		Scopes: orEmpty(c.Scopes), Audience: orEmpty(c.Audience), Public: c.Public, CanIntrospect: c.CanIntrospect,
 		AllowedOrigins: orEmpty(c.AllowedOrigins), CORSOrigins: orEmpty(c.CORSOrigins()),
-		TokenFormat: c.TokenFormat, IDTokenSignedResponseAlg: idTokenAlgOf(c), Disabled: c.Disabled,
+		TokenFormat: c.TokenFormat, IDTokenSignedResponseAlg: idTokenAlgOf(c), Disabled: c.Disabled, OwnerID: c.OwnerID,
+		RotationGraceUntil:     c.PreviousSecretExpiresAt,
 		PostLogoutRedirectURIs: orEmpty(c.PostLogoutRedirectURIs), BackchannelLogoutURI: c.BackchannelLogoutURI,
 		BackchannelLogoutSessionRequired: c.BackchannelLogoutSessionRequired, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}

@@ -472,6 +472,9 @@ func (r *clientRow) toIdentity() *identity.Client {
 		BackchannelLogoutURI:             r.BackchannelLogoutURI,
 		BackchannelLogoutSessionRequired: r.BackchannelLogoutSessionRequired,
 		Disabled:                         r.Disabled,
+		OwnerID:                          r.OwnerID,
+		PreviousSecretHash:               r.PreviousSecretHash,
+		PreviousSecretExpiresAt:          fromDBTimePtr(r.PreviousSecretExpiresAt),
 		CreatedAt:                        r.CreatedAt.UTC(),
 		UpdatedAt:                        r.UpdatedAt.UTC(),
 	}

@@ -149,6 +149,7 @@ func Run(t *testing.T, open func(t *testing.T) Storage) {
 		{"Clients", testClients},
 		{"ClientAllowedOrigins", testClientAllowedOrigins},
 		{"ClientLogoutSettings", testClientLogoutSettings},
+		{"ClientOwnersAndRotation", testClientOwnersAndRotation},
 		{"Grants", testGrants},
 		{"RevokeGrant", testRevokeGrant},
 		{"NarrowedConsent", testNarrowedConsent},
