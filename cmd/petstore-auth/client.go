@@ -26,6 +26,7 @@ func (a *app) clientCreateCmd() *cobra.Command {
 		redirects, grants       []string
 		origins                 []string
 		public, introspect      bool
+		logout                  logoutFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "create",
@@ -41,7 +42,8 @@ func (a *app) clientCreateCmd() *cobra.Command {
 			err = a.act(cmd.Context(), func(_ *store.Store, svc *manage.Service) (err error) {
 				c, secret, err = svc.CreateClient(cmd.Context(), manage.CLI, manage.ClientInput{ID: id, Name: name,
 					RedirectURIs: redirects, GrantTypes: grants, Scopes: scopes, Public: public, AllowedOrigins: origins,
-					CanIntrospect: introspect, TokenFormat: format, IDTokenSignedResponseAlg: idTokenAlg})
+					CanIntrospect: introspect, TokenFormat: format, IDTokenSignedResponseAlg: idTokenAlg, PostLogoutRedirectURIs: logout.postLogout,
+					BackchannelLogoutURI: logout.backchannel, BackchannelLogoutSessionRequired: logout.sessionRequired})
 				return err
 			})
 			if err != nil {
@@ -76,8 +78,39 @@ func (a *app) clientCreateCmd() *cobra.Command {
 	f.BoolVar(&introspect, "introspect", false, "resource server: may call /oauth2/introspect")
 	f.StringVar(&format, "token-format", identity.TokenFormatOpaque, "access token format: opaque or jwt")
 	f.StringVar(&idTokenAlg, "id-token-alg", "", "OpenID Connect ID token signature: RS256 (default) or ES256")
+	logout.register(cmd)
 	_ = cmd.MarkFlagRequired("name")
 	return cmd
+}
+
+// logoutFlags are the OpenID Connect logout settings of a client.
+type logoutFlags struct {
+	postLogout      []string
+	backchannel     string
+	sessionRequired bool
+}
+
+// patch puts the logout flags given on the command line into p.
+func (l *logoutFlags) patch(cmd *cobra.Command, p *manage.ClientPatch) {
+	f := cmd.Flags()
+	if f.Changed("post-logout-redirect-uri") {
+		p.PostLogoutRedirectURIs = &l.postLogout
+	}
+	if f.Changed("backchannel-logout-uri") {
+		p.BackchannelLogoutURI = &l.backchannel
+	}
+	if f.Changed("backchannel-logout-session-required") {
+		p.BackchannelLogoutSessionRequired = &l.sessionRequired
+	}
+}
+
+func (l *logoutFlags) register(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringArrayVar(&l.postLogout, "post-logout-redirect-uri", nil, "where the end_session endpoint (/oauth2/logout) may send the browser "+
+		"after sign-out (repeatable; https, or http on loopback; matched byte for byte; OpenID Connect RP-Initiated Logout 1.0)")
+	f.StringVar(&l.backchannel, "backchannel-logout-uri", "", "URL that receives a logout token (POST logout_token) when a user's "+
+		"session ends or their grant is revoked (https, or http on loopback; OpenID Connect Back-Channel Logout 1.0)")
+	f.BoolVar(&l.sessionRequired, "backchannel-logout-session-required", false, "the client needs sid in logout tokens (sent whenever known)")
 }
 
 func (a *app) clientListCmd() *cobra.Command {
@@ -153,8 +186,9 @@ func (a *app) clientShowCmd() *cobra.Command {
 			}
 			v := viewClient(manage.ViewClient(c), "")
 			return a.print(v, func(w *tabwriter.Writer) {
-				fmt.Fprintf(w, "client_id:\t%s\nname:\t%s\ngrant_types:\t%s\nscopes:\t%s\nredirect_uris:\t%s\npublic:\t%v\nallowed_origins:\t%s\ncors_origins:\t%s\nintrospect:\t%v\ntoken_format:\t%s\ndisabled:\t%v\ncreated:\t%s\n",
-					v.ClientID, v.Name, joinOrDash(v.GrantTypes), joinOrDash(v.Scopes), joinOrDash(v.RedirectURIs), v.Public, joinOrDash(v.AllowedOrigins), joinOrDash(c.CORSOrigins()), v.CanIntrospect, v.TokenFormat, v.Disabled, v.CreatedAt.Format(time.RFC3339))
+				fmt.Fprintf(w, "client_id:\t%s\nname:\t%s\ngrant_types:\t%s\nscopes:\t%s\nredirect_uris:\t%s\npublic:\t%v\nallowed_origins:\t%s\ncors_origins:\t%s\nintrospect:\t%v\ntoken_format:\t%s\npost_logout_redirect_uris:\t%s\nbackchannel_logout_uri:\t%s\ndisabled:\t%v\ncreated:\t%s\n",
+					v.ClientID, v.Name, joinOrDash(v.GrantTypes), joinOrDash(v.Scopes), joinOrDash(v.RedirectURIs), v.Public, joinOrDash(v.AllowedOrigins), joinOrDash(c.CORSOrigins()), v.CanIntrospect, v.TokenFormat,
+					joinOrDash(v.PostLogoutRedirectURIs), orDash(v.BackchannelLogoutURI), v.Disabled, v.CreatedAt.Format(time.RFC3339))
 			})
 		},
 	}
@@ -236,6 +270,7 @@ func (a *app) clientSetDisabledCmd(disabled bool) *cobra.Command {
 
 func (a *app) clientUpdateCmd() *cobra.Command {
 	var idTokenAlg string
+	var logout logoutFlags
 	cmd := &cobra.Command{
 		Use:   "update ID",
 		Short: "Change a client's settings",
@@ -245,6 +280,7 @@ func (a *app) clientUpdateCmd() *cobra.Command {
 			if cmd.Flags().Changed("id-token-alg") {
 				p.IDTokenSignedResponseAlg = &idTokenAlg
 			}
+			logout.patch(cmd, &p)
 			var c *identity.Client
 			err := a.act(cmd.Context(), func(_ *store.Store, svc *manage.Service) (err error) {
 				c, err = svc.UpdateClient(cmd.Context(), manage.CLI, args[0], p)
@@ -260,5 +296,6 @@ func (a *app) clientUpdateCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&idTokenAlg, "id-token-alg", "", "OpenID Connect ID token signature: RS256 or ES256")
+	logout.register(cmd)
 	return cmd
 }

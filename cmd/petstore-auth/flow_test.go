@@ -38,10 +38,10 @@ type flowEnv struct {
 	client created
 }
 
-func newFlowEnv(t *testing.T, db string) *flowEnv {
+func newFlowEnv(t *testing.T, db string, clientArgs ...string) *flowEnv {
 	t.Helper()
 	setEnv(t, db)
-	c := createClient(t, "--name", "MyApp <b>", "--redirect-uri", appCallback, "--scope", "read:pets write:pets offline_access")
+	c := createClient(t, append([]string{"--name", "MyApp <b>", "--redirect-uri", appCallback, "--scope", "read:pets write:pets offline_access"}, clientArgs...)...)
 	rs := createClient(t, "--name", "API", "--introspect", "--grant-type", "client_credentials")
 	if out, err := cli(t, "correct horse battery\n", "user", "create", "--email", "alice@example.com", "--password-stdin"); err != nil {
 		t.Fatal(out, err)

@@ -128,6 +128,13 @@ func (a *app) readSecretLine() (string, error) {
 	return s, nil
 }
 
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
 func joinOrDash(s []string) string {
 	if len(s) == 0 {
 		return "-"

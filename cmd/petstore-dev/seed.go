@@ -24,8 +24,10 @@ func seedAuth(ctx context.Context, s *server.Server, sec secrets, demoURL string
 		return nil, err
 	}
 	if err := ensureClient(ctx, s, &identity.Client{ID: demoClientID, Name: "MyApp", RedirectURIs: []string{demoURL + "/callback"},
-		GrantTypes: []string{identity.GrantAuthorizationCode, identity.GrantRefreshToken},
-		Scopes:     []string{identity.ScopeReadPets, identity.ScopeWritePets, identity.ScopeOfflineAccess}, TokenFormat: identity.TokenFormatOpaque}, sec.MyAppSecret); err != nil {
+		PostLogoutRedirectURIs: []string{demoURL + "/signed-out"},
+		GrantTypes:             []string{identity.GrantAuthorizationCode, identity.GrantRefreshToken},
+		Scopes:                 []string{"openid", "profile", "email", identity.ScopeReadPets, identity.ScopeWritePets, identity.ScopeOfflineAccess},
+		TokenFormat:            identity.TokenFormatOpaque}, sec.MyAppSecret); err != nil {
 		return nil, err
 	}
 	if err := ensureClient(ctx, s, &identity.Client{ID: apiClientID, Name: "PetStore API", GrantTypes: []string{identity.GrantClientCredentials},
@@ -78,9 +80,13 @@ func ensureClient(ctx context.Context, s *server.Server, want *identity.Client, 
 	} else if err != nil {
 		return err
 	}
-	if subtle.ConstantTimeCompare(have.SecretHash, want.SecretHash) == 1 && slices.Equal(have.RedirectURIs, want.RedirectURIs) && !have.Disabled {
+	if subtle.ConstantTimeCompare(have.SecretHash, want.SecretHash) == 1 && slices.Equal(have.RedirectURIs, want.RedirectURIs) &&
+		slices.Equal(have.Scopes, want.Scopes) && slices.Equal(have.PostLogoutRedirectURIs, want.PostLogoutRedirectURIs) && !have.Disabled {
 		return nil
 	}
+	// A stack seeded by an earlier version gets what MyApp needs now
+	// (OpenID Connect scopes, the post-logout URI).
 	have.SecretHash, have.RedirectURIs, have.Disabled = want.SecretHash, want.RedirectURIs, false
+	have.Scopes, have.PostLogoutRedirectURIs = want.Scopes, want.PostLogoutRedirectURIs
 	return s.Store.UpdateClient(ctx, have)
 }

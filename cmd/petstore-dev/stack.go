@@ -223,7 +223,7 @@ func (s *stack) printWelcome(w io.Writer) {
 	fmt.Fprintf(w, `
 PetStore is running. Ctrl-C stops it.
 
-  MyApp (a third-party app)   %s      ← start here: "Connect with PetStore"
+  MyApp (a third-party app)   %s      ← start here: "Sign in with PetStore"
   PetStore Auth               %s      sign-in, consent, /account, /admin
   PetStore API                %s/v1/pets
 

@@ -58,6 +58,9 @@ type Handler struct {
 	APIKeys identity.APIKeyStore
 	Audit   identity.AuditLog
 	Stats   StatsSource
+	// Logouts, when set, queues back-channel logout tokens for the clients
+	// of the grants an admin revokes (pkg/store).
+	Logouts manage.LogoutQueue
 	// UI renders the console pages and holds the sessions (pkg/ui).
 	UI     *ui.Kit
 	Now    func() time.Time
@@ -93,7 +96,7 @@ func (h *Handler) logger(ctx context.Context) *slog.Logger {
 // stores (pkg/manage holds the rules; the CLI and pkg/web use it too).
 func (h *Handler) service() *manage.Service {
 	return &manage.Service{Users: h.Users, Clients: h.Clients, Grants: h.Grants, APIKeys: h.APIKeys,
-		Audit: h.Audit, Now: h.Now, Logger: h.Logger}
+		Audit: h.Audit, Logouts: h.Logouts, Now: h.Now, Logger: h.Logger}
 }
 
 type ctxKey int

@@ -58,7 +58,7 @@ func Default() Config {
 		Issuer:    "http://127.0.0.1:8080",
 		APIURL:    "http://127.0.0.1:8081",
 		ClientID:  "myapp",
-		Scopes:    Scopes{"read:pets", "write:pets", "offline_access"},
+		Scopes:    Scopes{"openid", "profile", "email", "read:pets", "write:pets", "offline_access"},
 		// Loopback: scrapers on this machine reach it, the public does not.
 		MetricsListen: "127.0.0.1:9466",
 	}
@@ -193,6 +193,10 @@ func (c Config) SecureCookies() bool {
 // RedirectURL is the callback registered for MyApp at the authorization
 // server.
 func (c Config) RedirectURL() string { return c.PublicURL + "/callback" }
+
+// PostLogoutRedirectURL is where PetStore sends the browser back after
+// sign-out (register it with --post-logout-redirect-uri).
+func (c Config) PostLogoutRedirectURL() string { return c.PublicURL + "/signed-out" }
 
 // OAuth2 is the x/oauth2 client configuration: client_secret_basic at the
 // endpoints of the issuer.

@@ -21,7 +21,8 @@ func TestLoad(t *testing.T) {
 			env:  map[string]string{"PETSTORE_DEMO_CLIENT_SECRET": "x"},
 			check: func(t *testing.T, c Config) {
 				if c.Listen != "127.0.0.1:8082" || c.ClientID != "myapp" || c.RedirectURL() != "http://127.0.0.1:8082/callback" ||
-					!slices.Equal(c.Scopes, []string{"read:pets", "write:pets", "offline_access"}) || c.SecureCookies() {
+					!slices.Equal(c.Scopes, []string{"openid", "profile", "email", "read:pets", "write:pets", "offline_access"}) || c.SecureCookies() ||
+					c.PostLogoutRedirectURL() != "http://127.0.0.1:8082/signed-out" {
 					t.Errorf("unexpected defaults %+v", c)
 				}
 			},

@@ -33,6 +33,7 @@ type Handler struct {
 	Now    func() time.Time
 
 	once     sync.Once
+	rp       relyingParty
 	sessions sessionStore
 	cop      *http.CrossOriginProtection
 	dflt     *http.Client
@@ -50,6 +51,8 @@ func (h *Handler) Mount(r *mux.Router) {
 	r.Handle("/callback", h.page(h.handleCallback)).Methods(http.MethodGet)
 	r.Handle("/pets", h.page(h.form(h.handleAddPet))).Methods(http.MethodPost)
 	r.Handle("/disconnect", h.page(h.form(h.handleDisconnect))).Methods(http.MethodPost)
+	r.Handle("/signout", h.page(h.form(h.handleSignOut))).Methods(http.MethodPost)
+	r.Handle("/signed-out", h.page(h.handleSignedOut)).Methods(http.MethodGet)
 	r.Handle("/static/{name:[A-Za-z0-9][A-Za-z0-9._-]*}", h.headers(http.HandlerFunc(h.handleStatic))).Methods(http.MethodGet, http.MethodHead)
 	r.NotFoundHandler = h.page(func(w http.ResponseWriter, r *http.Request) {
 		h.Pages.renderMessage(w, h.log(), http.StatusNotFound, messageData{
@@ -93,15 +96,23 @@ func (h *Handler) client() *http.Client {
 }
 
 // csp allows nothing but MyApp's own files: no inline script or style, no
-// framing, forms only to MyApp.
-const csp = "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; " +
-	"form-action 'self'; frame-ancestors 'none'"
+// framing, forms only to MyApp, and the redirects after them only to MyApp
+// and the issuer (Sign out goes on to its end_session_endpoint; browsers
+// apply form-action to the redirects a form submission leads to).
+func (h *Handler) csp() string {
+	formAction := "'self'"
+	if u, err := url.Parse(h.Config.Issuer); err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" {
+		formAction += " " + u.Scheme + "://" + u.Host
+	}
+	return "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; " +
+		"form-action " + formAction + "; frame-ancestors 'none'"
+}
 
 // headers sets the security headers of every response.
 func (h *Handler) headers(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
-		hd.Set("Content-Security-Policy", csp)
+		hd.Set("Content-Security-Policy", h.csp())
 		hd.Set("X-Content-Type-Options", "nosniff")
 		hd.Set("X-Frame-Options", "DENY")
 		// The callback URL carries the code: never send it anywhere.
@@ -214,6 +225,13 @@ func (h *Handler) handleHome(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	_, scopes := s.connection()
+	if who := s.identity(); who != nil {
+		d.Name = who.Name
+		if d.Name == "" {
+			d.Name = who.Email
+		}
+		d.SignedIn = true
+	}
 	d.Connected = true
 	d.CSRF = s.csrfToken()
 	d.CanWrite = slices.Contains(scopes, "write:pets")
@@ -233,8 +251,12 @@ func (h *Handler) handleConnect(w http.ResponseWriter, r *http.Request) {
 	}
 	state := rand.Text() // 130 bits
 	verifier := oauth2.GenerateVerifier()
-	s.addPending(state, verifier, h.now())
-	http.Redirect(w, r, h.Config.OAuth2().AuthCodeURL(state, oauth2.S256ChallengeOption(verifier)), http.StatusSeeOther)
+	nonce := ""
+	if h.openID() {
+		nonce = rand.Text()
+	}
+	s.addPending(state, verifier, nonce, h.now())
+	http.Redirect(w, r, h.Config.OAuth2().AuthCodeURL(state, h.authCodeOptions(verifier, nonce)...), http.StatusSeeOther)
 }
 
 // handleCallback is GET /callback: where PetStore sends the user back.
@@ -325,11 +347,28 @@ func (h *Handler) handleCallback(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
+	var who *identity
+	if h.openID() {
+		if who, err = h.verifyIDToken(ctx, tok, pending.nonce); err != nil {
+			h.log().Warn("ID token refused", "err", redactErr(err))
+			h.Pages.renderMessage(w, h.log(), http.StatusBadGateway, messageData{
+				Kind: "problem", Title: "Sign-in could not be verified",
+				Text:    "PetStore's answer did not prove who signed in, so MyApp did not sign you in. Please try again.",
+				Connect: true,
+			})
+			return
+		}
+	}
 	s = h.sessions.rotate(s, h.now())
 	h.setCookie(w, s)
 	scopes := grantedScopes(tok, h.Config.Scopes)
 	s.setToken(tok, scopes)
-	s.setFlash(flash{Kind: "notice", Title: "Connected", Text: "MyApp is now connected to your PetStore account."})
+	s.setIdentity(who)
+	if who != nil {
+		s.setFlash(flash{Kind: "notice", Title: "Signed in", Text: "You signed in with your PetStore account."})
+	} else {
+		s.setFlash(flash{Kind: "notice", Title: "Connected", Text: "MyApp is now connected to your PetStore account."})
+	}
 	h.log().Info("connected to PetStore", "scopes", strings.Join(scopes, " "))
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
@@ -454,6 +493,9 @@ var scopeLabels = map[string]string{
 	"read:pets":      "See your pets",
 	"write:pets":     "Add pets for you",
 	"offline_access": "Stay connected while you are away",
+	"openid":         "Know who you are",
+	"profile":        "See your name",
+	"email":          "See your email address",
 }
 
 func scopeLabel(s string) string {

@@ -23,7 +23,7 @@ func assertContains(t *testing.T, p page, want ...string) {
 func assertNotConnected(t *testing.T, e *env) {
 	t.Helper()
 	home := e.get("/")
-	assertContains(t, home, "Connect with PetStore")
+	assertContains(t, home, "Sign in with PetStore")
 	if strings.Contains(home.body, `action="/disconnect"`) || strings.Contains(home.body, "Biscuit") {
 		t.Errorf("home page shows a connection:\n%s", home.body)
 	}
@@ -220,7 +220,7 @@ func TestRevokedGrantSendsUserBackToConnect(t *testing.T) {
 	if home.status != http.StatusOK {
 		t.Errorf("status %d", home.status)
 	}
-	assertContains(t, home, revokedText, "Connect with PetStore")
+	assertContains(t, home, revokedText, "Sign in with PetStore")
 	if strings.Contains(home.body, `action="/disconnect"`) {
 		t.Error("still offers Disconnect")
 	}
@@ -240,7 +240,7 @@ func TestAddPetWhenRevokedExplains(t *testing.T) {
 	if p.status != http.StatusSeeOther {
 		t.Fatalf("status %d", p.status)
 	}
-	assertContains(t, e.get("/"), revokedText, "Connect with PetStore")
+	assertContains(t, e.get("/"), revokedText, "Sign in with PetStore")
 }
 
 func TestDisconnectRevokesAndForgets(t *testing.T) {
@@ -262,7 +262,7 @@ func TestDisconnectRevokesAndForgets(t *testing.T) {
 		t.Errorf("revocations %v, want the refresh token first", revoked)
 	}
 	home := e.get("/")
-	assertContains(t, home, "Disconnected", "Connect with PetStore")
+	assertContains(t, home, "Disconnected", "Sign in with PetStore")
 	calls := e.api.callCount()
 	assertNotConnected(t, e)
 	if e.api.callCount() != calls {

@@ -60,6 +60,10 @@ type homeData struct {
 	Scopes    []scopeView
 	CanWrite  bool
 	CSRF      string
+	// SignedIn: MyApp knows who the user is (OpenID Connect); Name is
+	// their name (or email) from the ID token.
+	SignedIn bool
+	Name     string
 }
 
 // messageData is a page with one message: errors and outcomes of the

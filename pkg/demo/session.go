@@ -2,6 +2,7 @@ package demo
 
 import (
 	"crypto/rand"
+	"crypto/subtle"
 	"sync"
 	"time"
 
@@ -33,11 +34,16 @@ type session struct {
 	token   *oauth2.Token
 	scopes  []string
 	flash   *flash
+	// who signed in (OpenID Connect), and the state of a sign-out in
+	// flight at PetStore.
+	who         *identity
+	logoutState string
 }
 
 // pendingAuth is one authorization request in flight.
 type pendingAuth struct {
 	verifier string // PKCE code_verifier
+	nonce    string // OpenID Connect nonce; "" without openid
 	started  time.Time
 }
 
@@ -70,6 +76,42 @@ func (s *session) dropToken() *oauth2.Token {
 	return t
 }
 
+func (s *session) setIdentity(id *identity) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.who = id
+}
+
+func (s *session) identity() *identity {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.who
+}
+
+// signOut forgets who signed in and the tokens, and returns who it was.
+func (s *session) signOut() *identity {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	who := s.who
+	s.who, s.token, s.scopes = nil, nil, nil
+	return who
+}
+
+func (s *session) setLogoutState(state string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.logoutState = state
+}
+
+// takeLogoutState consumes the sign-out state if it matches.
+func (s *session) takeLogoutState(state string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ok := s.logoutState != "" && subtle.ConstantTimeCompare([]byte(state), []byte(s.logoutState)) == 1
+	s.logoutState = ""
+	return ok
+}
+
 func (s *session) setFlash(f flash) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -92,7 +134,7 @@ func (s *session) csrfToken() string {
 
 // addPending remembers a new authorization request, dropping expired ones
 // and, past maxPending, the oldest.
-func (s *session) addPending(state, verifier string, now time.Time) {
+func (s *session) addPending(state, verifier, nonce string, now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for k, p := range s.pending {
@@ -112,7 +154,7 @@ func (s *session) addPending(state, verifier string, now time.Time) {
 	if s.pending == nil {
 		s.pending = map[string]pendingAuth{}
 	}
-	s.pending[state] = pendingAuth{verifier: verifier, started: now}
+	s.pending[state] = pendingAuth{verifier: verifier, nonce: nonce, started: now}
 }
 
 // takePending consumes the request matching state. On no match every

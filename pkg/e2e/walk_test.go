@@ -71,10 +71,10 @@ func TestWalkBuiltBinaries(t *testing.T) {
 
 	// Seed exactly as the README's CLI reference and Docker section do.
 	p.cli(password+"\n", "user", "create", "--email", adminEmail, "--admin", "--password-stdin")
-	p.cli(password+"\n", "user", "create", "--email", userEmail, "--password-stdin")
+	p.cli(password+"\n", "user", "create", "--email", userEmail, "--name", "Alice Example", "--password-stdin")
 	api := p.client("client", "create", "--name", "PetStore API", "--introspect", "-o", "json")
 	myapp := p.client("client", "create", "--id", "myapp", "--name", "MyApp", "--redirect-uri", demoURL+"/callback",
-		"--scope", "read:pets write:pets offline_access", "-o", "json")
+		"--post-logout-redirect-uri", demoURL+"/signed-out", "--scope", "openid profile email read:pets write:pets offline_access", "-o", "json")
 	p.cli("", "apikey", "create", "--owner", userEmail, "--scope", "read:pets", "--env", "test", "--name", "Nightly sync")
 
 	p.start("petstore-auth", nil, "serve")
@@ -97,12 +97,16 @@ func TestWalkBuiltBinaries(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`input[name="email"]`), userEmail),
 		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), password),
 		chromedp.Click(chromedp.CSS(`button[type="submit"]`)))
-	if text := w.text(`main`); !strings.Contains(text, "MyApp") {
-		t.Fatalf("the consent page does not name MyApp: %.300q", text)
+	if text := w.text(`main`); !strings.Contains(text, "MyApp") || !strings.Contains(text, "Know your name") || !strings.Contains(text, "Know your email address") {
+		t.Fatalf("the consent page does not name MyApp and the identity scopes: %.500q", text)
 	}
 	w.shoot("consent")
 	w.phoneFits("consent")
 	w.step("MyApp connected", demoURL+"/", 200, `form[action="/pets"]`, chromedp.Click(chromedp.CSS(`button[value="allow"]`)))
+	if hello := w.text(`h1#pets-h`); hello != "Hello, Alice Example" {
+		t.Fatalf("MyApp does not greet the user by name: %q", hello)
+	}
+	w.shoot("myapp-signed-in")
 	w.step("MyApp lists the added pet", demoURL+"/", 200, `li.pet`,
 		chromedp.SendKeys(chromedp.CSS(`input[name="name"]`), "Pixel"),
 		chromedp.SendKeys(chromedp.CSS(`input[name="species"]`), "cat"),
@@ -128,8 +132,31 @@ func TestWalkBuiltBinaries(t *testing.T) {
 		chromedp.Navigate(authURL+"/oauth2/auth?response_type=code&client_id=myapp&state=abcdefgh&redirect_uri="+
 			url.QueryEscape("https://evil.example/cb")))
 	w.step("non-admin on /admin", authURL+"/admin", 403, `.card-error`, chromedp.Navigate(authURL+"/admin"))
-	w.step("account", authURL+"/account", 200, `form[action="/logout"] button`, chromedp.Navigate(authURL+"/account"))
-	w.step("signed out", "", 200, `input[name="email"]`, chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)))
+
+	// OpenID Connect RP-Initiated Logout: the confirmation page (no
+	// id_token_hint), then MyApp's Sign out (with the hint: no question),
+	// which ends the session at PetStore and comes back to MyApp.
+	w.step("end_session: confirmation", "", 200, `form[action="/oauth2/logout/confirm"] button`,
+		chromedp.Navigate(authURL+"/oauth2/logout?client_id=myapp&post_logout_redirect_uri="+url.QueryEscape(demoURL+"/signed-out")))
+	if text := w.text(`main`); !strings.Contains(text, "Sign out of PetStore?") || !strings.Contains(text, "MyApp") {
+		t.Fatalf("the confirmation page: %.300q", text)
+	}
+	w.shoot("logout-confirm")
+	w.phoneFits("end_session confirmation")
+	w.step("end_session: unregistered post_logout_redirect_uri", "", 400, `.card-error`,
+		chromedp.Navigate(authURL+"/oauth2/logout?client_id=myapp&post_logout_redirect_uri="+url.QueryEscape("https://evil.example/")))
+	w.step("MyApp, signed in", demoURL+"/", 200, `form[action="/signout"] button`, chromedp.Navigate(demoURL+"/"))
+	w.step("MyApp: signed out at PetStore", "", 200, `.message-notice`, chromedp.Click(chromedp.CSS(`form[action="/signout"] button`)))
+	if text := w.text(`main`); !strings.Contains(text, "You are signed out") {
+		t.Fatalf("MyApp after sign-out: %.300q", text)
+	}
+	w.shoot("myapp-signed-out")
+	w.phoneFits("MyApp signed out")
+	w.step("PetStore session ended", "", 200, `input[name="email"]`, chromedp.Navigate(authURL+"/account"))
+	w.step("end_session: signed out already", authURL+"/oauth2/logout?client_id=myapp", 200, `.card`,
+		chromedp.Navigate(authURL+"/oauth2/logout?client_id=myapp"))
+	w.shoot("logged-out")
+	w.phoneFits("signed-out page")
 
 	// The admin console: signing in from a console page lands back on it.
 	target := "/admin/grants?user=" + url.QueryEscape(userEmail)

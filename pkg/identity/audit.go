@@ -47,6 +47,17 @@ const (
 	EventAPIKeyFirstUsed      = "apikey.first_used"
 )
 
+// OpenID Connect logout events (RP-Initiated Logout 1.0, Back-Channel
+// Logout 1.0). A back-channel delivery is recorded once per attempt that
+// failed, once when delivered, and once when the server gives up.
+const (
+	EventEndSession                 = "logout.end_session"
+	EventEndSessionRefused          = "logout.end_session_refused"
+	EventBackchannelLogoutDelivered = "logout.backchannel_delivered"
+	EventBackchannelLogoutFailed    = "logout.backchannel_failed"
+	EventBackchannelLogoutGaveUp    = "logout.backchannel_gave_up"
+)
+
 // AuditEventTypes lists every type above, for filters and pickers.
 var AuditEventTypes = []string{
 	EventLoginSuccess, EventLoginFailure, EventLogout, EventConsentGranted, EventConsentDenied, EventCodeIssued,
@@ -57,6 +68,8 @@ var AuditEventTypes = []string{
 	EventUserUpdated,
 	EventAPIKeyCreated, EventAPIKeyRevoked, EventGrantRevoked, EventGrantsRevoked, EventSigningKeyRotated,
 	EventAdminAccessDenied, EventClientRegistered, EventRegistrationTokenCreated, EventRegistrationTokenRevoked,
+	EventEndSession, EventEndSessionRefused, EventBackchannelLogoutDelivered,
+	EventBackchannelLogoutFailed, EventBackchannelLogoutGaveUp,
 }
 
 // DetailChannel is the Details key naming the channel an operator action

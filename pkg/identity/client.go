@@ -103,6 +103,7 @@ func (c *Client) Validate() error {
 			bad(FieldRedirectURIs, ErrorMessage(err))
 		}
 	}
+	problems = append(problems, c.logoutProblems()...)
 	for _, o := range c.AllowedOrigins {
 		if err := ValidateOrigin(o); err != nil {
 			bad(FieldAllowedOrigins, ErrorMessage(err))
@@ -127,6 +128,24 @@ func (c *Client) Validate() error {
 		return &Error{Code: EINVALID, Message: strings.Join(problems, "; "), Fields: fields}
 	}
 	return nil
+}
+
+// logoutProblems checks the OpenID Connect logout settings.
+func (c *Client) logoutProblems() []string {
+	var problems []string
+	for _, u := range c.PostLogoutRedirectURIs {
+		if err := ValidatePostLogoutRedirectURI(u); err != nil {
+			problems = append(problems, ErrorMessage(err))
+		}
+	}
+	if c.BackchannelLogoutURI != "" {
+		if err := ValidateBackchannelLogoutURI(c.BackchannelLogoutURI); err != nil {
+			problems = append(problems, ErrorMessage(err))
+		}
+	} else if c.BackchannelLogoutSessionRequired {
+		problems = append(problems, "backchannel logout session required needs a backchannel logout URI")
+	}
+	return problems
 }
 
 // tokenFormatProblems checks the formats of the client's tokens: the
@@ -228,7 +247,33 @@ func IsMetadataDocumentID(id string) bool {
 // https (http only on loopback for native/public clients), no fragment, no
 // userinfo, no wildcard, no parameters the server itself adds.
 func ValidateRedirectURI(raw string) error {
-	invalid := func(why string) error { return Errorf(EINVALID, "redirect URI %q %s", raw, why) }
+	return validateClientURI("redirect URI", raw, []string{"code", "state", "iss", "error", "error_description"})
+}
+
+// PostLogoutRedirectURIRegistered reports whether uri is one of the
+// client's post-logout redirect URIs, byte for byte (RP-Initiated Logout
+// 1.0 §3: it MUST have been registered; no loopback or prefix leniency).
+func (c *Client) PostLogoutRedirectURIRegistered(uri string) bool {
+	return uri != "" && slices.Contains(c.PostLogoutRedirectURIs, uri)
+}
+
+// ValidatePostLogoutRedirectURI checks a post_logout_redirect_uri at
+// registration (OpenID Connect RP-Initiated Logout 1.0 §3.1) with the rules
+// of redirect URIs: absolute, https (http on loopback), no fragment, no
+// user info, canonical, and without the state parameter the server adds.
+func ValidatePostLogoutRedirectURI(raw string) error {
+	return validateClientURI("post-logout redirect URI", raw, []string{"state"})
+}
+
+// ValidateBackchannelLogoutURI checks a backchannel_logout_uri (OpenID
+// Connect Back-Channel Logout 1.0 §2.2): absolute, https (http only on
+// loopback), no fragment; a query is allowed.
+func ValidateBackchannelLogoutURI(raw string) error {
+	return validateClientURI("backchannel logout URI", raw, nil)
+}
+
+func validateClientURI(kind, raw string, reserved []string) error {
+	invalid := func(why string) error { return Errorf(EINVALID, "%s %q %s", kind, raw, why) }
 	if raw == "" || len(raw) > 2000 {
 		return invalid("must be 1-2000 characters")
 	}
@@ -266,7 +311,7 @@ func ValidateRedirectURI(raw string) error {
 	if u.String() != raw {
 		return invalid("must be written in canonical form (" + u.String() + ")")
 	}
-	for _, k := range []string{"code", "state", "iss", "error", "error_description"} {
+	for _, k := range reserved {
 		if u.Query().Has(k) {
 			return invalid("must not already carry the parameter " + quote(k))
 		}

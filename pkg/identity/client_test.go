@@ -213,6 +213,46 @@ func TestAllowedOriginsOnlyForPublicClients(t *testing.T) {
 	}
 }
 
+// TestValidateLogoutURIs: the OpenID Connect logout URIs of a client are
+// checked at registration like redirect URIs.
+func TestValidateLogoutURIs(t *testing.T) {
+	base := func() *Client {
+		return &Client{ID: "rp", Name: "RP", RedirectURIs: []string{"https://rp.example/cb"},
+			GrantTypes: []string{GrantAuthorizationCode}, TokenFormat: TokenFormatOpaque}
+	}
+	good := base()
+	good.PostLogoutRedirectURIs = []string{"https://rp.example/bye", "http://127.0.0.1:8082/signed-out", "https://rp.example/bye?from=ps"}
+	good.BackchannelLogoutURI = "https://rp.example/backchannel?tenant=1"
+	good.BackchannelLogoutSessionRequired = true
+	if err := good.Validate(); err != nil {
+		t.Fatalf("valid logout settings refused: %v", err)
+	}
+	for _, uri := range []string{"rp.example/bye", "https://rp.example/bye#x", "http://rp.example/bye", "https://u:p@rp.example/bye",
+		"https://rp.example/bye?state=1", "javascript:alert(1)", "https://rp.example/*", "HTTPS://rp.example/bye"} {
+		c := base()
+		c.PostLogoutRedirectURIs = []string{uri}
+		if err := c.Validate(); err == nil || !strings.Contains(ErrorMessage(err), "post-logout redirect URI") {
+			t.Errorf("post-logout URI %q: %v", uri, err)
+		}
+	}
+	for _, uri := range []string{"/bc", "https://rp.example/bc#x", "http://rp.example/bc", "ftp://rp.example/bc"} {
+		c := base()
+		c.BackchannelLogoutURI = uri
+		if err := c.Validate(); err == nil || !strings.Contains(ErrorMessage(err), "backchannel logout URI") {
+			t.Errorf("backchannel URI %q: %v", uri, err)
+		}
+	}
+	c := base()
+	c.BackchannelLogoutSessionRequired = true
+	if err := c.Validate(); err == nil {
+		t.Error("session required without a backchannel URI accepted")
+	}
+	if !good.PostLogoutRedirectURIRegistered("https://rp.example/bye") || good.PostLogoutRedirectURIRegistered("https://rp.example/bye/") ||
+		good.PostLogoutRedirectURIRegistered("") {
+		t.Error("PostLogoutRedirectURIRegistered is not an exact match")
+	}
+}
+
 // TestRotateSecretGrace: the replaced secret authenticates until the end
 // of the grace period (exclusive), not after; no grace drops it at once; a
 // second rotation replaces an earlier previous secret; grace beyond 7 days

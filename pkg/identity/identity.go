@@ -76,7 +76,17 @@ type Client struct {
 	// tokens (OIDC Dynamic Client Registration §2): one of
 	// IDTokenSigningAlgs, "" for the default (RS256).
 	IDTokenSignedResponseAlg string
-	Disabled                 bool
+	// PostLogoutRedirectURIs are where end_session may send the browser
+	// after sign-out (OpenID Connect RP-Initiated Logout 1.0 §3), matched
+	// byte for byte.
+	PostLogoutRedirectURIs []string
+	// BackchannelLogoutURI receives logout tokens when a user's session
+	// ends (OpenID Connect Back-Channel Logout 1.0 §2.2); empty: none.
+	BackchannelLogoutURI string
+	// BackchannelLogoutSessionRequired: the client needs sid in logout
+	// tokens (Back-Channel Logout §2.2); we always send it when known.
+	BackchannelLogoutSessionRequired bool
+	Disabled                         bool
 	// OwnerID is the user who registered the client on the developer page
 	// (/account/apps); empty for clients an operator made.
 	OwnerID string

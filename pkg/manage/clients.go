@@ -26,6 +26,11 @@ type ClientInput struct {
 	TokenFormat    string   `json:"token_format,omitempty"`
 	// IDTokenSignedResponseAlg: RS256 (the default) or ES256.
 	IDTokenSignedResponseAlg string `json:"id_token_signed_response_alg,omitempty"`
+	// OpenID Connect logout: RP-Initiated Logout 1.0 §3.1 and
+	// Back-Channel Logout 1.0 §2.2 registration metadata.
+	PostLogoutRedirectURIs           []string `json:"post_logout_redirect_uris,omitempty"`
+	BackchannelLogoutURI             string   `json:"backchannel_logout_uri,omitempty"`
+	BackchannelLogoutSessionRequired bool     `json:"backchannel_logout_session_required,omitempty"`
 }
 
 // ClientPatch changes some fields of a client; nil fields stay as they are.
@@ -40,6 +45,10 @@ type ClientPatch struct {
 	TokenFormat    *string   `json:"token_format,omitempty"`
 	// IDTokenSignedResponseAlg: RS256, ES256, or "" for the default.
 	IDTokenSignedResponseAlg *string `json:"id_token_signed_response_alg,omitempty"`
+	// An empty list or URI removes them.
+	PostLogoutRedirectURIs           *[]string `json:"post_logout_redirect_uris,omitempty"`
+	BackchannelLogoutURI             *string   `json:"backchannel_logout_uri,omitempty"`
+	BackchannelLogoutSessionRequired *bool     `json:"backchannel_logout_session_required,omitempty"`
 }
 
 // DefaultGrantTypes are the grant types of a client registered without
@@ -74,6 +83,8 @@ func (s *Service) createClient(ctx context.Context, a Actor, in ClientInput, own
 		RedirectURIs: orEmpty(in.RedirectURIs), GrantTypes: in.GrantTypes, Scopes: orEmpty(in.Scopes),
 		Audience: orEmpty(in.Audience), Public: in.Public, AllowedOrigins: in.AllowedOrigins,
 		CanIntrospect: in.CanIntrospect, TokenFormat: in.TokenFormat, IDTokenSignedResponseAlg: in.IDTokenSignedResponseAlg,
+		PostLogoutRedirectURIs: in.PostLogoutRedirectURIs, BackchannelLogoutURI: strings.TrimSpace(in.BackchannelLogoutURI),
+		BackchannelLogoutSessionRequired: in.BackchannelLogoutSessionRequired,
 	}
 	if c.ID == "" {
 		c.ID = identity.NewClientID(c.Name)
@@ -137,6 +148,11 @@ func (s *Service) UpdateClient(ctx context.Context, a Actor, id string, p Client
 	set("can_introspect", p.CanIntrospect != nil, func() { c.CanIntrospect = *p.CanIntrospect })
 	set("token_format", p.TokenFormat != nil, func() { c.TokenFormat = *p.TokenFormat })
 	set("id_token_signed_response_alg", p.IDTokenSignedResponseAlg != nil, func() { c.IDTokenSignedResponseAlg = *p.IDTokenSignedResponseAlg })
+	set("post_logout_redirect_uris", p.PostLogoutRedirectURIs != nil, func() { c.PostLogoutRedirectURIs = *p.PostLogoutRedirectURIs })
+	set("backchannel_logout_uri", p.BackchannelLogoutURI != nil, func() { c.BackchannelLogoutURI = strings.TrimSpace(*p.BackchannelLogoutURI) })
+	set("backchannel_logout_session_required", p.BackchannelLogoutSessionRequired != nil, func() {
+		c.BackchannelLogoutSessionRequired = *p.BackchannelLogoutSessionRequired
+	})
 	if len(changed) == 0 {
 		return nil, identity.Errorf(identity.EINVALID, "Nothing to change.")
 	}

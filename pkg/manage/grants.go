@@ -2,6 +2,7 @@ package manage
 
 import (
 	"context"
+	"slices"
 	"strconv"
 
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
@@ -27,6 +28,7 @@ func (s *Service) RevokeGrant(ctx context.Context, a Actor, id, owner string) (g
 	if err := s.Grants.RevokeGrant(ctx, id); err != nil {
 		return nil, err
 	}
+	s.logoutClients(ctx, g.UserID, []string{g.ClientID})
 	return s.Grants.GrantByID(ctx, id)
 }
 
@@ -52,5 +54,52 @@ func (s *Service) RevokeGrants(ctx context.Context, a Actor, userID, clientID st
 			return 0, err
 		}
 	}
-	return s.Grants.RevokeGrants(ctx, identity.GrantFilter{UserID: userID, ClientID: clientID})
+	f := identity.GrantFilter{UserID: userID, ClientID: clientID}
+	pairs, err := s.activeGrantPairs(ctx, f)
+	if err != nil {
+		return 0, err
+	}
+	if n, err = s.Grants.RevokeGrants(ctx, f); err != nil {
+		return n, err
+	}
+	for user, clients := range pairs {
+		s.logoutClients(ctx, user, clients)
+	}
+	return n, nil
+}
+
+// activeGrantPairs returns the clients of each user with an active grant
+// matching f: those to send back-channel logout tokens to after revoking.
+func (s *Service) activeGrantPairs(ctx context.Context, f identity.GrantFilter) (map[string][]string, error) {
+	out := map[string][]string{}
+	if s.Logouts == nil {
+		return out, nil
+	}
+	f.Limit = 500
+	for {
+		gs, total, err := s.Grants.ListGrants(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		for _, g := range gs {
+			if !slices.Contains(out[g.UserID], g.ClientID) {
+				out[g.UserID] = append(out[g.UserID], g.ClientID)
+			}
+		}
+		f.Offset += len(gs)
+		if len(gs) == 0 || f.Offset >= total {
+			return out, nil
+		}
+	}
+}
+
+// logoutClients queues back-channel logout tokens for a user's clients.
+// The revocation has happened by then: a queue failure is logged.
+func (s *Service) logoutClients(ctx context.Context, userID string, clientIDs []string) {
+	if s.Logouts == nil {
+		return
+	}
+	if _, err := s.Logouts.EnqueueGrantLogouts(ctx, userID, clientIDs); err != nil {
+		s.logger().Error("queue back-channel logout", "user_id", userID, "err", err)
+	}
 }

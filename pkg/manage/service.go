@@ -41,6 +41,13 @@ type APIKeys interface {
 	RevokeAPIKey(ctx context.Context, id string) error
 }
 
+// LogoutQueue queues OpenID Connect back-channel logout tokens for the
+// clients whose grants of a user were revoked (pkg/store; the server's
+// worker delivers them).
+type LogoutQueue interface {
+	EnqueueGrantLogouts(ctx context.Context, userID string, clientIDs []string) (int, error)
+}
+
 // AuditSink records audit events (an *audit.Log or the store).
 type AuditSink interface {
 	RecordAudit(ctx context.Context, e *identity.AuditEvent) error
@@ -57,7 +64,10 @@ type Service struct {
 	// Registrations stores initial access tokens; only the registration
 	// actions (registration.go) need it.
 	Registrations Registrations
-	Now           func() time.Time
+	// Logouts, when set, tells clients with a backchannel_logout_uri that
+	// a user's grant was revoked.
+	Logouts LogoutQueue
+	Now     func() time.Time
 	// Logger reports audit writes that failed: the action has happened by
 	// then, so the failure is logged rather than returned.
 	Logger *slog.Logger
@@ -110,12 +120,15 @@ func (s *Service) Record(ctx context.Context, a Actor, e *identity.AuditEvent, e
 		e.Details["error"] = identity.ErrorCode(err)
 	}
 	if werr := s.Audit.RecordAudit(context.WithoutCancel(ctx), e); werr != nil {
-		l := s.Logger
-		if l == nil {
-			l = slog.Default()
-		}
-		l.ErrorContext(ctx, "audit write failed", "event", e.Type, "outcome", e.Outcome, "actor_id", e.ActorID, "err", werr)
+		s.logger().ErrorContext(ctx, "audit write failed", "event", e.Type, "outcome", e.Outcome, "actor_id", e.ActorID, "err", werr)
 	}
+}
+
+func (s *Service) logger() *slog.Logger {
+	if s.Logger == nil {
+		return slog.Default()
+	}
+	return s.Logger
 }
 
 func orEmpty(s []string) []string {

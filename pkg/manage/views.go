@@ -28,7 +28,11 @@ type ClientView struct {
 	TokenFormat    string   `json:"token_format"`
 	// IDTokenSignedResponseAlg is the ID token algorithm (RS256 when unset).
 	IDTokenSignedResponseAlg string `json:"id_token_signed_response_alg"`
-	Disabled                 bool   `json:"disabled"`
+	// OpenID Connect logout (RP-Initiated and Back-Channel Logout 1.0).
+	PostLogoutRedirectURIs           []string `json:"post_logout_redirect_uris"`
+	BackchannelLogoutURI             string   `json:"backchannel_logout_uri,omitempty"`
+	BackchannelLogoutSessionRequired bool     `json:"backchannel_logout_session_required"`
+	Disabled                         bool     `json:"disabled"`
 	// OwnerID is the user who registered the client on the developer page,
 	// "" for an operator's client.
 	OwnerID string `json:"owner_id"`
@@ -54,6 +58,8 @@ func ViewClient(c *identity.Client) ClientView {
 		TokenFormat: c.TokenFormat, IDTokenSignedResponseAlg: idTokenAlgOf(c), Disabled: c.Disabled, OwnerID: c.OwnerID,
 		RotationGraceUntil: c.PreviousSecretExpiresAt, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 		Registration: c.Registration, LastUsedAt: c.LastUsedAt,
+		PostLogoutRedirectURIs: orEmpty(c.PostLogoutRedirectURIs), BackchannelLogoutURI: c.BackchannelLogoutURI,
+		BackchannelLogoutSessionRequired: c.BackchannelLogoutSessionRequired,
 	}
 }
 

@@ -28,6 +28,12 @@ func (p *Provider) Metadata() map[string]any {
 		// OIDC Discovery §3; the values pkg/web honours (web.PromptValues).
 		"prompt_values_supported": []string{"none", "login", "consent"},
 		"service_documentation":   p.Issuer + "/",
+		// OpenID Connect RP-Initiated Logout 1.0 §2.1 (pkg/web) and
+		// Back-Channel Logout 1.0 §2.1: logout tokens carry sid when the
+		// session is known (BackchannelWorker).
+		"end_session_endpoint":                 p.Issuer + "/oauth2/logout",
+		"backchannel_logout_supported":         true,
+		"backchannel_logout_session_supported": true,
 	}
 	if p.cfg.ClientIDMetadataDocuments {
 		m["client_id_metadata_document_supported"] = true

@@ -191,6 +191,7 @@ func checkRelease(t *testing.T, s *store.Store, st upgradeState) {
 	checkLegacyAudiences(t, p, s, ts.URL, u.ID, st.rsSecret)
 	checkOpenIDAfterUpgrade(t, s, u)
 	checkRotationAfterUpgrade(t, s, ts.URL, st.webSecret)
+	checkLogoutAfterUpgrade(t, s)
 }
 
 // checkLegacyAudiences (00006, resources): tokens the previous release
@@ -272,6 +273,35 @@ func checkOpenIDAfterUpgrade(t *testing.T, s *store.Store, u *identity.User) {
 	web, err := s.ClientByID(context.Background(), "web")
 	if err != nil || web.IDTokenSignedResponseAlg != "" {
 		t.Errorf("upgraded client: %+v %v; want the default ID token algorithm", web, err)
+
+	}
+}
+
+// checkLogoutAfterUpgrade (00011): clients of the previous release have no
+// post-logout redirect URIs and no back-channel URI, still validate, and
+// can get both; a revoked grant then queues a logout token.
+func checkLogoutAfterUpgrade(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	web, err := s.ClientByID(ctx, "web")
+	if err != nil || web.PostLogoutRedirectURIs != nil || web.BackchannelLogoutURI != "" || web.BackchannelLogoutSessionRequired {
+		t.Fatalf("client after the upgrade: %+v, %v", web, err)
+	}
+	if err := web.Validate(); err != nil {
+		t.Fatalf("an upgraded client no longer validates: %v", err)
+	}
+	web.PostLogoutRedirectURIs = []string{"https://web.example/bye"}
+	web.BackchannelLogoutURI = "https://web.example/backchannel"
+	must(t, web.Validate())
+	must(t, s.UpdateClient(ctx, web))
+	again, err := s.ClientByID(ctx, "web")
+	if err != nil || !again.PostLogoutRedirectURIRegistered("https://web.example/bye") || again.BackchannelLogoutURI != web.BackchannelLogoutURI {
+		t.Fatalf("logout settings after update: %+v, %v", again, err)
+	}
+	u, err := s.UserByEmail(ctx, "alice@example.com")
+	must(t, err)
+	if n, err := s.EnqueueGrantLogouts(ctx, u.ID, []string{"web", "spa"}); err != nil || n != 1 {
+		t.Fatalf("EnqueueGrantLogouts after the upgrade = %d, %v; want 1", n, err)
+
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/petstore-auth/petstore-auth/pkg/admin"
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
 	"github.com/petstore-auth/petstore-auth/pkg/provider"
+	"github.com/petstore-auth/petstore-auth/pkg/store"
 	"github.com/petstore-auth/petstore-auth/pkg/ui"
 	"github.com/petstore-auth/petstore-auth/pkg/web"
 )
@@ -45,6 +46,7 @@ func (s *Server) mountPages(r *mux.Router, files fs.FS, secret []byte, now func(
 	clients := clientsNotifying{ClientStore: st, changed: s.Provider.ClientsChanged}
 	(&admin.Handler{
 		Auth: s.Provider, Users: st, Clients: clients, Grants: st, APIKeys: st, Audit: s.Audit, UI: kit, Now: now, Logger: s.Logger,
+		Logouts: logoutQueue{st, s.backchannel},
 		Stats: admin.StatsFunc(func(ctx context.Context, since time.Time) (admin.Counts, error) {
 			c, err := st.Stats(ctx, since)
 			return admin.Counts{Clients: c.Clients, Users: c.Users, ActiveGrants: c.ActiveGrants,
@@ -56,6 +58,8 @@ func (s *Server) mountPages(r *mux.Router, files fs.FS, secret []byte, now func(
 		Users: st, Clients: clients, Grants: st, APIKeys: st, Audit: s.Audit, UI: kit,
 		AuditKey: provider.DeriveKey(secret, "audit-email"),
 		Throttle: s.Throttle, Now: now, Logger: s.Logger, Dev: s.Config.Dev,
+		IDTokenHint: s.Provider.IDTokenHint, SessionClients: st, SessionsEnded: s.sessionsEnded,
+		GrantLogouts: logoutQueue{st, s.backchannel},
 	}).Mount(r)
 	return nil
 }
@@ -83,4 +87,32 @@ func (c clientsNotifying) notify(err error) error {
 		c.changed()
 	}
 	return err
+}
+
+// logoutQueue queues back-channel logout tokens and wakes the worker, so
+// that they leave at once rather than at its next round.
+type logoutQueue struct {
+	st     *store.Store
+	worker *provider.BackchannelWorker
+}
+
+func (q logoutQueue) EnqueueGrantLogouts(ctx context.Context, userID string, clientIDs []string) (int, error) {
+	n, err := q.st.EnqueueGrantLogouts(ctx, userID, clientIDs)
+	if n > 0 {
+		q.worker.Wake()
+	}
+	return n, err
+}
+
+// sessionsEnded is web.Handler.SessionsEnded: the clients that got ID
+// tokens in the ended sessions get logout tokens (Back-Channel Logout 1.0).
+// The session has ended by then, so a failure to queue is logged.
+func (s *Server) sessionsEnded(ctx context.Context, userID string, sids []string) {
+	n, err := s.Store.EnqueueSessionLogouts(ctx, userID, sids)
+	if err != nil {
+		s.Logger.ErrorContext(ctx, "queue back-channel logout", "user_id", userID, "err", err)
+	}
+	if n > 0 {
+		s.backchannel.Wake()
+	}
 }

@@ -43,6 +43,8 @@ type Server struct {
 	// Audit writes security events in batches; Close flushes it.
 	Audit *audit.Log
 
+	// backchannel delivers queued logout tokens (Back-Channel Logout 1.0).
+	backchannel *provider.BackchannelWorker
 	metrics     *metrics
 	guard       *dbGuard
 	cancel      context.CancelFunc
@@ -199,6 +201,8 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		fetcher = &clientmeta.Fetcher{Dev: cfg.Dev}
 	}
 	st.SetClientResolver(documentClients(cfg.Dev, fetcher, registrar))
+	s.backchannel = &provider.BackchannelWorker{Store: st, Sign: s.Provider.SignJWT, Issuer: cfg.Issuer, Audit: s.Audit,
+		Now: d.Now, Logger: d.Logger}
 	web := d.Web
 	if web == nil && cfg.WebDir != "" {
 		web = os.DirFS(cfg.WebDir)
@@ -210,6 +214,7 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
 	go s.Provider.Run(bg)
+	go s.backchannel.Run(bg, 5*time.Second)
 	go s.guard.run(bg, time.Second)
 	go s.housekeeping(bg, time.Minute, d.Now)
 	return s, nil

@@ -35,7 +35,8 @@ func (s *Server) StartDemo(tb testing.TB, api *API) *Demo {
 	cfg := demo.Default()
 	cfg.Listen, cfg.PublicURL, cfg.Issuer, cfg.APIURL, cfg.MetricsListen = ln.Addr().String(), base, s.Config.Issuer, api.URL, ""
 	c := s.MustClient(tb, identity.Client{Name: "MyApp", RedirectURIs: []string{cfg.RedirectURL()},
-		GrantTypes: []string{identity.GrantAuthorizationCode, identity.GrantRefreshToken}, Scopes: cfg.Scopes})
+		PostLogoutRedirectURIs: []string{cfg.PostLogoutRedirectURL()},
+		GrantTypes:             []string{identity.GrantAuthorizationCode, identity.GrantRefreshToken}, Scopes: cfg.Scopes})
 	cfg.ClientID, cfg.ClientSecret = c.ID, c.Secret
 	if err := cfg.Validate(); err != nil {
 		tb.Fatalf("demo configuration: %v", err)

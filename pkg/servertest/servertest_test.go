@@ -68,7 +68,7 @@ func TestHarness(t *testing.T) {
 		}
 		consent := p.Hidden()
 		consent.Set("decision", "allow")
-		for _, sc := range []string{"read:pets", "write:pets", "offline_access"} {
+		for _, sc := range []string{"openid", "profile", "email", "read:pets", "write:pets", "offline_access"} {
 			consent.Add("scope", sc)
 		}
 		req, _ = http.NewRequest(http.MethodPost, s.URL+"/oauth2/consent", strings.NewReader(consent.Encode()))

@@ -21,7 +21,9 @@ func clientToRow(c *identity.Client) clientRow {
 		CreatedAt: dbTime(c.CreatedAt), UpdatedAt: dbTime(c.UpdatedAt),
 		Registration: c.Registration, RegistrationTokenHash: c.RegistrationTokenHash, LastUsedAt: dbTimePtr(c.LastUsedAt),
 		ClientURI: c.ClientURI, LogoURI: c.LogoURI, SoftwareID: c.SoftwareID, SoftwareVersion: c.SoftwareVersion,
-		AuthMethod: c.TokenEndpointAuthMethod,
+		AuthMethod:             c.TokenEndpointAuthMethod,
+		PostLogoutRedirectURIs: c.PostLogoutRedirectURIs, BackchannelLogoutURI: c.BackchannelLogoutURI,
+		BackchannelLogoutSessionRequired: c.BackchannelLogoutSessionRequired,
 	}
 }
 
@@ -83,18 +85,21 @@ func (s *Store) UpdateClient(ctx context.Context, c *identity.Client) error {
 	defer s.forgetClient(c.ID)
 	return s.inTx(ctx, func(ctx context.Context) error {
 		res := s.conn(ctx).Model(&clientRow{}).Where("id = ?", c.ID).Updates(map[string]any{
-			"name":                         row.Name,
-			"secret_hash":                  row.SecretHash,
-			"redirect_uris":                row.RedirectURIs,
-			"grant_types":                  row.GrantTypes,
-			"scopes":                       row.Scopes,
-			"audience":                     row.Audience,
-			"public":                       row.Public,
-			"allowed_origins":              row.AllowedOrigins,
-			"can_introspect":               row.CanIntrospect,
-			"token_format":                 row.TokenFormat,
-			"id_token_signed_response_alg": row.IDTokenAlg,
-			"disabled":                     row.Disabled,
+			"name":                                row.Name,
+			"secret_hash":                         row.SecretHash,
+			"redirect_uris":                       row.RedirectURIs,
+			"grant_types":                         row.GrantTypes,
+			"scopes":                              row.Scopes,
+			"audience":                            row.Audience,
+			"public":                              row.Public,
+			"allowed_origins":                     row.AllowedOrigins,
+			"can_introspect":                      row.CanIntrospect,
+			"token_format":                        row.TokenFormat,
+			"id_token_signed_response_alg":        row.IDTokenAlg,
+			"post_logout_redirect_uris":           row.PostLogoutRedirectURIs,
+			"backchannel_logout_uri":              row.BackchannelLogoutURI,
+			"backchannel_logout_session_required": row.BackchannelLogoutSessionRequired,
+			"disabled":                            row.Disabled,
 			// owner_id is set at creation only: an app never changes hands.
 			"previous_secret_hash":           row.PreviousSecretHash,
 			"previous_secret_expires_at":     row.PreviousSecretExpiresAt,

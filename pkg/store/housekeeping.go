@@ -29,6 +29,7 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, batch int) (ma
 		{"revoked_jwts", "jti", "expires_at < ?"},
 		{"client_assertion_jtis", "jti", "expires_at < ?"},
 		{"browser_sessions", "id_hash", "expires_at < ?"},
+		{"oidc_session_clients", "sid", "expires_at < ?"},
 		{"audit_events", "id", "time < ?"},
 	}
 	out := map[string]int64{}

@@ -105,8 +105,12 @@ type clientRow struct {
 	CanIntrospect  bool       `gorm:"column:can_introspect"`
 	TokenFormat    string     `gorm:"column:token_format"`
 	IDTokenAlg     string     `gorm:"column:id_token_signed_response_alg"`
-	Disabled       bool       `gorm:"column:disabled"`
-	OwnerID        string     `gorm:"column:owner_id"`
+	// OpenID Connect logout (00011).
+	PostLogoutRedirectURIs           stringList `gorm:"column:post_logout_redirect_uris"`
+	BackchannelLogoutURI             string     `gorm:"column:backchannel_logout_uri"`
+	BackchannelLogoutSessionRequired bool       `gorm:"column:backchannel_logout_session_required"`
+	Disabled                         bool       `gorm:"column:disabled"`
+	OwnerID                          string     `gorm:"column:owner_id"`
 	// PreviousSecretHash / PreviousSecretExpiresAt: the secret replaced by
 	// the last rotation, valid until then (identity.Client.SecretHashes).
 	PreviousSecretHash      []byte     `gorm:"column:previous_secret_hash"`

@@ -125,6 +125,9 @@ func (k *Kit) alive(r *http.Request, s *Session) bool {
 	return ok && err == nil
 }
 
+// Expires is when s ends at the latest (its absolute lifetime).
+func (k *Kit) Expires(s *Session) time.Time { return s.Created.Add(k.lifetime(s)) }
+
 func (k *Kit) lifetime(s *Session) time.Duration {
 	if s.Remember {
 		return k.remember

@@ -187,7 +187,7 @@ func (h *Handler) revokeOwn(w http.ResponseWriter, r *http.Request, notice strin
 // audit events, as the CLI's and the admin console's.
 func (h *Handler) service() *manage.Service {
 	return &manage.Service{Users: h.Users, Clients: h.Clients, Grants: h.Grants, APIKeys: h.APIKeys,
-		Audit: h.Audit, Now: h.Now, Logger: h.Logger}
+		Audit: h.Audit, Logouts: h.GrantLogouts, Now: h.Now, Logger: h.Logger}
 }
 
 // actor is the signed-in user acting on their own account.

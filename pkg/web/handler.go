@@ -16,6 +16,8 @@ import (
 	"github.com/petstore-auth/petstore-auth/pkg/clientaddr"
 	"github.com/petstore-auth/petstore-auth/pkg/httpx"
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
+	"github.com/petstore-auth/petstore-auth/pkg/manage"
+	"github.com/petstore-auth/petstore-auth/pkg/provider"
 	"github.com/petstore-auth/petstore-auth/pkg/ratelimit"
 	"github.com/petstore-auth/petstore-auth/pkg/ui"
 )
@@ -31,7 +33,7 @@ type OAuth2 interface {
 
 // Templates are the pages this package renders; pass them to ui.Config
 // Required so that a missing one stops the server at startup.
-var Templates = []string{"index", "login", "consent", "account", "error", "apps", "app", "app_secret", "app_confirm"}
+var Templates = []string{"index", "login", "consent", "account", "error", "apps", "app", "app_secret", "app_confirm", "logout", "logged_out"}
 
 // Sign-in throttling (NIST SP 800-63B §5.2.2): only failed attempts count,
 // each with delays that double after the free ones. See login.go.
@@ -81,6 +83,19 @@ type Handler struct {
 	Throttle ratelimit.Throttle
 	Now      func() time.Time
 	Logger   *slog.Logger
+	// IDTokenHint verifies end_session's id_token_hint
+	// ((*provider.Provider).IDTokenHint); nil refuses every hint.
+	IDTokenHint func(ctx context.Context, hint string) (provider.IDTokenHintClaims, error)
+	// SessionClients records which client got an ID token in which
+	// browser session (the store); nil records nothing.
+	SessionClients SessionClientRecorder
+	// SessionsEnded is told the sids of a user's browser sessions that
+	// ended (logout, end_session, sign out everywhere), to send
+	// back-channel logout tokens; nil: nobody is told.
+	SessionsEnded func(ctx context.Context, userID string, sids []string)
+	// GrantLogouts, when set, queues back-channel logout tokens for the
+	// client of a grant the user revokes on the account page.
+	GrantLogouts manage.LogoutQueue
 	// Dev shows fosite's reason on the error page of a refused
 	// authorization request, to help whoever is registering a client.
 	Dev bool
@@ -100,6 +115,10 @@ func (h *Handler) Mount(r *mux.Router) {
 	r.Handle("/login", page(h.handleLoginPage)).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/login", page(h.handleLogin)).Methods(http.MethodPost)
 	r.Handle("/logout", page(h.handleLogout)).Methods(http.MethodPost)
+	// end_session takes GET and POST from the client's site, like the
+	// authorization endpoint; only the confirmation form is protected.
+	r.Handle(EndSessionPath, h.UI.Pages(http.HandlerFunc(h.handleEndSession))).Methods(http.MethodGet, http.MethodPost)
+	r.Handle(EndSessionPath+"/confirm", page(h.handleEndSessionConfirm)).Methods(http.MethodPost)
 	r.Handle("/account", page(h.handleAccount)).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/account/grants/{id}/revoke", page(h.handleRevokeGrant)).Methods(http.MethodPost)
 	r.Handle("/account/keys", page(h.handleCreateKey)).Methods(http.MethodPost)

@@ -223,10 +223,14 @@ func (h *Handler) handleLogout(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		h.log(r.Context()).Error("logout: load user", "err", err)
 	}
+	sid := ui.SessionFrom(r.Context()).SID
 	if u != nil {
 		h.audit(r, identity.AuditEvent{Type: "logout", UserID: u.ID})
 	}
 	h.UI.SignOut(w, r)
+	if u != nil {
+		h.sessionsEnded(r.Context(), u.ID, sid)
+	}
 	http.Redirect(w, r, "/login?logged_out=1", http.StatusSeeOther)
 }
 

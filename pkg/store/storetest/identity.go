@@ -681,3 +681,33 @@ func testClientAllowedOrigins(t *testing.T, s Storage) {
 		t.Errorf("after clearing: %+v", again)
 	}
 }
+
+// testClientLogoutSettings: the OpenID Connect logout settings (00011)
+// survive create and update, and a client without them reads back none.
+func testClientLogoutSettings(t *testing.T, s Storage) {
+	ctx := context.Background()
+	rp := &identity.Client{ID: "rp", Name: "RP", RedirectURIs: []string{"https://rp.example/cb"},
+		GrantTypes:             []string{identity.GrantAuthorizationCode},
+		PostLogoutRedirectURIs: []string{"https://rp.example/bye", "https://rp.example/bye?x=1"},
+		BackchannelLogoutURI:   "https://rp.example/backchannel", BackchannelLogoutSessionRequired: true,
+		TokenFormat: identity.TokenFormatOpaque}
+	if err := s.CreateClient(ctx, rp); err != nil {
+		t.Fatalf("CreateClient: %v", err)
+	}
+	mustClient(t, s, "plain")
+	got, err := s.ClientByID(ctx, "rp")
+	if err != nil || !slices.Equal(got.PostLogoutRedirectURIs, rp.PostLogoutRedirectURIs) ||
+		got.BackchannelLogoutURI != rp.BackchannelLogoutURI || !got.BackchannelLogoutSessionRequired {
+		t.Fatalf("ClientByID = %+v, %v", got, err)
+	}
+	if plain, _ := s.ClientByID(ctx, "plain"); plain == nil || plain.PostLogoutRedirectURIs != nil || plain.BackchannelLogoutURI != "" {
+		t.Errorf("client without logout settings reads back %+v", plain)
+	}
+	got.PostLogoutRedirectURIs, got.BackchannelLogoutURI, got.BackchannelLogoutSessionRequired = nil, "", false
+	if err := s.UpdateClient(ctx, got); err != nil {
+		t.Fatalf("UpdateClient: %v", err)
+	}
+	if again, _ := s.ClientByID(ctx, "rp"); again == nil || again.PostLogoutRedirectURIs != nil || again.BackchannelLogoutURI != "" || again.BackchannelLogoutSessionRequired {
+		t.Errorf("after clearing: %+v", again)
+	}
+}

@@ -148,6 +148,7 @@ func Run(t *testing.T, open func(t *testing.T) Storage) {
 		{"Users", testUsers},
 		{"Clients", testClients},
 		{"ClientAllowedOrigins", testClientAllowedOrigins},
+		{"ClientLogoutSettings", testClientLogoutSettings},
 		{"ClientOwnersAndRotation", testClientOwnersAndRotation},
 		{"Grants", testGrants},
 		{"RevokeGrant", testRevokeGrant},
