@@ -1,0 +1,72 @@
+package dpop
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Replay remembers used proofs. Use records key for ttl and reports
+// whether it was new; an error means the cache could not answer (the
+// caller refuses the request as unavailable, never accepts it).
+type Replay interface {
+	Use(ctx context.Context, key string, ttl time.Duration) (fresh bool, err error)
+}
+
+// replayKey hashes the caller's key so that entries have a fixed size.
+func replayKey(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:])
+}
+
+// Memory is an in-process Replay: enough for one replica.
+type Memory struct {
+	Now func() time.Time
+
+	mu    sync.Mutex
+	seen  map[string]time.Time // key -> expiry
+	sweep time.Time
+}
+
+// Use implements Replay.
+func (m *Memory) Use(_ context.Context, key string, ttl time.Duration) (bool, error) {
+	now := time.Now()
+	if m.Now != nil {
+		now = m.Now()
+	}
+	k := replayKey(key)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.seen == nil {
+		m.seen = map[string]time.Time{}
+	}
+	if now.After(m.sweep) {
+		for k, exp := range m.seen {
+			if !now.Before(exp) {
+				delete(m.seen, k)
+			}
+		}
+		m.sweep = now.Add(ttl)
+	}
+	if exp, ok := m.seen[k]; ok && now.Before(exp) {
+		return false, nil
+	}
+	m.seen[k] = now.Add(ttl)
+	return true, nil
+}
+
+// Redis is a Replay shared by every replica using the same Redis: SET NX
+// with an expiry, one round trip.
+type Redis struct {
+	Client redis.UniversalClient
+	Prefix string // e.g. "petstore:dpop:"
+}
+
+// Use implements Replay.
+func (r *Redis) Use(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+	return r.Client.SetNX(ctx, r.Prefix+replayKey(key), 1, ttl).Result()
+}
