@@ -45,9 +45,12 @@ type Client struct {
 	AllowedOrigins []string
 	CanIntrospect  bool   // a resource server allowed to call /oauth2/introspect
 	TokenFormat    string // TokenFormatOpaque or TokenFormatJWT
-	Disabled       bool
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// DPoPBound clients must prove possession of a DPoP key (RFC 9449) at
+	// the token endpoint: all their access tokens are sender-constrained.
+	DPoPBound bool
+	Disabled  bool
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Grant is a user's consent for a client to act with some scopes. Every token

@@ -23,6 +23,8 @@ type ClientInput struct {
 	AllowedOrigins []string `json:"allowed_origins,omitempty"`
 	CanIntrospect  bool     `json:"can_introspect,omitempty"`
 	TokenFormat    string   `json:"token_format,omitempty"`
+	// DPoPBound: the client must send DPoP proofs (RFC 9449) for tokens.
+	DPoPBound bool `json:"dpop_bound,omitempty"`
 }
 
 // ClientPatch changes some fields of a client; nil fields stay as they are.
@@ -35,6 +37,7 @@ type ClientPatch struct {
 	AllowedOrigins *[]string `json:"allowed_origins,omitempty"`
 	CanIntrospect  *bool     `json:"can_introspect,omitempty"`
 	TokenFormat    *string   `json:"token_format,omitempty"`
+	DPoPBound      *bool     `json:"dpop_bound,omitempty"`
 }
 
 // DefaultGrantTypes are the grant types of a client registered without
@@ -62,7 +65,7 @@ func (s *Service) CreateClient(ctx context.Context, a Actor, in ClientInput) (_ 
 		ID: strings.TrimSpace(in.ID), Name: strings.TrimSpace(in.Name),
 		RedirectURIs: orEmpty(in.RedirectURIs), GrantTypes: in.GrantTypes, Scopes: orEmpty(in.Scopes),
 		Audience: orEmpty(in.Audience), Public: in.Public, AllowedOrigins: in.AllowedOrigins,
-		CanIntrospect: in.CanIntrospect, TokenFormat: in.TokenFormat,
+		CanIntrospect: in.CanIntrospect, TokenFormat: in.TokenFormat, DPoPBound: in.DPoPBound,
 	}
 	if c.ID == "" {
 		c.ID = identity.NewClientID(c.Name)
@@ -124,6 +127,7 @@ func (s *Service) UpdateClient(ctx context.Context, a Actor, id string, p Client
 	set("audience", p.Audience != nil, func() { c.Audience = orEmpty(*p.Audience) })
 	set("allowed_origins", p.AllowedOrigins != nil, func() { c.AllowedOrigins = *p.AllowedOrigins })
 	set("can_introspect", p.CanIntrospect != nil, func() { c.CanIntrospect = *p.CanIntrospect })
+	set("dpop_bound", p.DPoPBound != nil, func() { c.DPoPBound = *p.DPoPBound })
 	set("token_format", p.TokenFormat != nil, func() { c.TokenFormat = *p.TokenFormat })
 	if len(changed) == 0 {
 		return nil, identity.Errorf(identity.EINVALID, "Nothing to change.")

@@ -28,6 +28,8 @@ func (p *Provider) Metadata() map[string]any {
 		// OIDC Discovery §3; the values pkg/web honours (web.PromptValues).
 		"prompt_values_supported": []string{"none", "login", "consent"},
 		"service_documentation":   p.Issuer + "/",
+		// RFC 9449 §5.1.
+		"dpop_signing_alg_values_supported": dpopAlgs,
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/ory/fosite/storage"
 	"github.com/ory/fosite/token/hmac"
 
+	"github.com/petstore-auth/petstore-auth/pkg/dpop"
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
 	"github.com/petstore-auth/petstore-auth/pkg/ratelimit"
 )
@@ -59,6 +60,11 @@ type Config struct {
 	// Failed client authentications per minute, by address and by the
 	// client id named; 0 is unlimited.
 	RateLimitFailedAuthPerIP, RateLimitFailedAuthPerClient int
+	// DPoPWindow bounds |now - iat| of DPoP proofs; zero is dpop.DefaultWindow.
+	DPoPWindow time.Duration
+	// DPoPNonce makes a server nonce (RFC 9449 §8) required in proofs; the
+	// nonces derive from Secret, so replicas agree on them.
+	DPoPNonce bool
 }
 
 // Provider is the protocol core: fosite composed over our storage.
@@ -81,14 +87,18 @@ type Provider struct {
 	grantTypes map[string]grant
 
 	corsOrigins corsOrigins
+	dpop        *dpop.Validator
 }
 
 // Options are the optional collaborators of New.
 type Options struct {
 	Audit   identity.AuditLog // nil: events are only logged
 	Limiter ratelimit.Limiter // nil: in-process counters
-	Logger  *slog.Logger
-	Now     func() time.Time
+	// DPoPReplay remembers used DPoP proofs; nil: in process (one
+	// replica only: share Redis between replicas).
+	DPoPReplay dpop.Replay
+	Logger     *slog.Logger
+	Now        func() time.Time
 }
 
 // New composes fosite with an explicit list of handlers and loads the JWT
@@ -134,6 +144,13 @@ func New(ctx context.Context, cfg Config, st Storage, opts Options) (*Provider, 
 	}
 	p := &Provider{Issuer: cfg.Issuer, cfg: cfg, store: st, sealer: seal, audit: opts.Audit, log: opts.Logger, now: opts.Now, limiter: opts.Limiter}
 	p.keyUsage.seen = map[string]time.Time{}
+	if opts.DPoPReplay == nil {
+		opts.DPoPReplay = &dpop.Memory{Now: opts.Now}
+	}
+	p.dpop = &dpop.Validator{Window: cfg.DPoPWindow, Replay: opts.DPoPReplay, Now: opts.Now}
+	if cfg.DPoPNonce {
+		p.dpop.Nonces = &dpop.Nonces{Key: deriveKey(cfg.Secret, "dpop-nonce"), Now: opts.Now}
+	}
 	p.strategy = &tokenStrategy{
 		hmac: oauth2.NewHMACSHAStrategyUnPrefixed(&hmac.HMACStrategy{Config: fc}, fc),
 		jwt: &jwtIssuer{issuer: cfg.Issuer, audience: cfg.JWTAudience, keys: st, sealer: seal, now: opts.Now,

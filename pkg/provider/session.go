@@ -19,6 +19,12 @@ type Session struct {
 	ExpiresAt map[fosite.TokenType]time.Time `json:"expires_at"`
 	// JTI is the id of the JWT access token last generated in this session.
 	JTI string `json:"jti,omitempty"`
+	// JKT is the RFC 7638 thumbprint of the DPoP key the access token is
+	// bound to (RFC 9449 §6: cnf.jkt); "" for a bearer token (dpop.go).
+	JKT string `json:"jkt,omitempty"`
+	// CodeJKT is the dpop_jkt of the authorization request (RFC 9449 §10):
+	// redeeming the code needs a proof by that key.
+	CodeJKT string `json:"code_jkt,omitempty"`
 }
 
 var _ fosite.Session = (*Session)(nil)

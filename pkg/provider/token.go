@@ -7,6 +7,7 @@ import (
 
 	"github.com/ory/fosite"
 
+	"github.com/petstore-auth/petstore-auth/pkg/dpop"
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
 )
 
@@ -23,6 +24,8 @@ type tokenRequest struct {
 	// narrowed the new access token's (token_refresh.go); the new refresh
 	// token keeps it.
 	keepScope fosite.Arguments
+	// proof is the request's valid DPoP proof, nil without one (dpop.go).
+	proof *dpop.Proof
 }
 
 func (t *tokenRequest) form(key string) string { return t.r.PostForm.Get(key) }
@@ -65,6 +68,9 @@ func (p *Provider) grants() map[string]grant {
 // writeError for every error.
 func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 	req, g, err := p.parseTokenRequest(r)
+	if err == nil {
+		req.proof, err = p.checkProof(r.Context(), r)
+	}
 	var resp fosite.AccessResponder
 	if err == nil {
 		resp, err = p.exchange(r.Context(), req, g)
@@ -73,6 +79,7 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 		p.writeError(w, r, err)
 		return
 	}
+	p.dpopResponse(w, req, resp)
 	p.OAuth2.WriteAccessResponse(r.Context(), w, req.ar, resp)
 }
 
@@ -107,6 +114,9 @@ func (p *Provider) parseTokenRequest(r *http.Request) (*tokenRequest, grant, err
 func (p *Provider) exchange(ctx context.Context, req *tokenRequest, g grant) (fosite.AccessResponder, error) {
 	ar, err := p.OAuth2.NewAccessRequest(ctx, req.r, NewSession("", ""))
 	req.ar = ar
+	if err == nil {
+		err = p.bindProof(req)
+	}
 	if err == nil {
 		err = g.check(ctx, req)
 	}

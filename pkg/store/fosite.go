@@ -445,6 +445,7 @@ func (r *clientRow) toIdentity() *identity.Client {
 		AllowedOrigins: []string(r.AllowedOrigins),
 		CanIntrospect:  r.CanIntrospect,
 		TokenFormat:    r.TokenFormat,
+		DPoPBound:      r.DPoPBound,
 		Disabled:       r.Disabled,
 		CreatedAt:      r.CreatedAt.UTC(),
 		UpdatedAt:      r.UpdatedAt.UTC(),

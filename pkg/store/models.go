@@ -102,6 +102,7 @@ type clientRow struct {
 	AllowedOrigins stringList `gorm:"column:allowed_origins"`
 	CanIntrospect  bool       `gorm:"column:can_introspect"`
 	TokenFormat    string     `gorm:"column:token_format"`
+	DPoPBound      bool       `gorm:"column:dpop_bound"`
 	Disabled       bool       `gorm:"column:disabled"`
 	CreatedAt      time.Time  `gorm:"column:created_at"`
 	UpdatedAt      time.Time  `gorm:"column:updated_at"`
