@@ -57,6 +57,10 @@ func (s *Session) GetGrantID() string { return s.GrantID }
 // GetJTI lets the store index JWT access tokens by id.
 func (s *Session) GetJTI() string { return s.JTI }
 
+// BindCode binds the code made with this session to the DPoP key whose
+// thumbprint is jkt (RFC 9449 §10); "" binds nothing.
+func (s *Session) BindCode(jkt string) { s.CodeJKT = jkt }
+
 // Clone implements fosite.Session.
 func (s *Session) Clone() fosite.Session {
 	if s == nil {

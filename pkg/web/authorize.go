@@ -286,6 +286,9 @@ func (h *Handler) parseAuthorize(w http.ResponseWriter, r, req *http.Request) (f
 			if err == nil {
 				_, err = parsePrompt(form.Get("prompt"))
 			}
+			if err == nil {
+				err = checkDPoPJKT(form.Get("dpop_jkt"))
+			}
 		}
 	}
 	if err != nil {
@@ -369,7 +372,11 @@ func (h *Handler) issue(w http.ResponseWriter, r *http.Request, ar fosite.Author
 	for _, a := range ar.GetRequestedAudience() {
 		ar.GrantAudience(a) // fosite has checked it against the client
 	}
-	resp, err := h.OAuth2.NewAuthorizeResponse(r.Context(), ar, h.NewSession(u.ID, g.ID))
+	sess := h.NewSession(u.ID, g.ID)
+	if b, ok := sess.(codeKeyBinder); ok {
+		b.BindCode(ar.GetRequestForm().Get("dpop_jkt"))
+	}
+	resp, err := h.OAuth2.NewAuthorizeResponse(r.Context(), ar, sess)
 	if err != nil {
 		h.authorizeError(w, r, ar, err)
 		return
@@ -383,6 +390,19 @@ func (h *Handler) issue(w http.ResponseWriter, r *http.Request, ar fosite.Author
 	h.audit(r, identity.AuditEvent{Type: "code.issued", UserID: u.ID, ClientID: ar.GetClient().GetID(),
 		Details: map[string]string{"grant_id": g.ID, "scope": strings.Join(ar.GetGrantedScopes(), " ")}})
 	h.OAuth2.WriteAuthorizeResponse(r.Context(), w, ar, resp)
+}
+
+// codeKeyBinder is the session of a code that can be bound to a DPoP key
+// (provider.Session).
+type codeKeyBinder interface{ BindCode(jkt string) }
+
+// checkDPoPJKT checks the dpop_jkt parameter (RFC 9449 §10): when present,
+// the base64url SHA-256 thumbprint of the key that must redeem the code.
+func checkDPoPJKT(jkt string) error {
+	if jkt != "" && !s256Challenge.MatchString(jkt) {
+		return fosite.ErrInvalidRequest.WithHint("dpop_jkt must be the base64url SHA-256 JWK thumbprint (RFC 7638) of the client's DPoP key.")
+	}
+	return nil
 }
 
 // issWriter adds iss (RFC 9207) to the redirect fosite writes for an
