@@ -46,8 +46,14 @@ type config struct {
 	// own; the public listener serves it only in development mode. ""
 	// switches it off.
 	MetricsListen string `yaml:"metrics_listen"`
-	// RedisURL, when set, shares the rate-limit counts between replicas.
+	// RedisURL, when set, shares the rate-limit counts and the DPoP
+	// replay cache between replicas.
 	RedisURL string `yaml:"redis_url"`
+	// PublicURL is the API's public base URL (scheme://host[:port]) as
+	// clients call it: the htu of DPoP proofs is checked against it. ""
+	// uses the request's Host and scheme (X-Forwarded-Proto from a
+	// trusted proxy).
+	PublicURL string `yaml:"public_url"`
 	// TrustedProxies: the reverse proxies (CIDRs or IPs) whose
 	// X-Forwarded-For / Forwarded / X-Forwarded-Proto are believed.
 	TrustedProxies proxyList `yaml:"trusted_proxies"`
@@ -133,6 +139,7 @@ var envOverrides = []struct {
 	{"PETSTORE_API_CLIENT_SECRET", func(c *config, v string) { c.ClientSecret = v }},
 	{"PETSTORE_API_MODE", func(c *config, v string) { c.Mode = v }},
 	{"PETSTORE_API_REDIS_URL", func(c *config, v string) { c.RedisURL = v }},
+	{"PETSTORE_API_PUBLIC_URL", func(c *config, v string) { c.PublicURL = v }},
 	{"PETSTORE_API_TLS_CERT_FILE", func(c *config, v string) { c.TLS.CertFile = v }},
 	{"PETSTORE_API_TLS_KEY_FILE", func(c *config, v string) { c.TLS.KeyFile = v }},
 	{"PETSTORE_API_TRUSTED_PROXIES", func(c *config, v string) { c.TrustedProxies = splitList(v) }},
@@ -238,6 +245,10 @@ func (c config) validate() error {
 	}
 	if _, err := clientaddr.ParsePrefixes(strings.Join(c.TrustedProxies, ",")); err != nil {
 		bad("trusted_proxies: %v", err)
+	}
+	if u, err := url.Parse(c.PublicURL); c.PublicURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		u.RawQuery != "" || u.Fragment != "") {
+		bad("public_url: %q must be an absolute http(s) URL without query or fragment", c.PublicURL)
 	}
 	errs = append(errs, c.transportProblems()...)
 	return errors.Join(errs...)

@@ -165,6 +165,11 @@ type Tokens struct {
 	RefreshGraceWindow Duration `yaml:"refresh_grace_window"`
 	// JWTAudience is the "aud" of JWT access tokens when a client names none.
 	JWTAudience string `yaml:"jwt_audience"`
+	// DPoPProofWindow bounds how far a DPoP proof's iat may be from now
+	// (RFC 9449 §11.1); used proofs are remembered for twice as long.
+	DPoPProofWindow Duration `yaml:"dpop_proof_window"`
+	// DPoPNonce requires server nonces in DPoP proofs (RFC 9449 §8).
+	DPoPNonce bool `yaml:"dpop_nonce"`
 }
 
 // Default returns the configuration used when a setting is absent.
@@ -188,6 +193,7 @@ func Default() Config {
 			RefreshTokenAbsoluteLifespan: Duration(90 * 24 * time.Hour),
 			RefreshGraceWindow:           Duration(10 * time.Second),
 			JWTAudience:                  "petstore-api",
+			DPoPProofWindow:              Duration(60 * time.Second),
 		},
 	}
 }
@@ -259,6 +265,14 @@ func applyEnv(c *Config, env func(string) (string, bool)) error {
 	dur("PETSTORE_REFRESH_TOKEN_ABSOLUTE_LIFESPAN", &c.Tokens.RefreshTokenAbsoluteLifespan)
 	dur("PETSTORE_REFRESH_GRACE_WINDOW", &c.Tokens.RefreshGraceWindow)
 	dur("PETSTORE_REQUEST_TIMEOUT", &c.Limits.RequestTimeout)
+	dur("PETSTORE_DPOP_PROOF_WINDOW", &c.Tokens.DPoPProofWindow)
+	if v, ok := env("PETSTORE_DPOP_NONCE"); ok {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("PETSTORE_DPOP_NONCE: %q is not true or false", v))
+		}
+		c.Tokens.DPoPNonce = b
+	}
 	num := func(name string, dst *int) {
 		if v, ok := env(name); ok {
 			n, err := strconv.Atoi(v)
@@ -345,6 +359,9 @@ func (c *Config) Validate() error {
 	}
 	if t.RefreshTokenIdleLifespan <= 0 || t.RefreshTokenAbsoluteLifespan < t.RefreshTokenIdleLifespan {
 		bad("tokens: refresh_token_idle_lifespan must be positive and not longer than refresh_token_absolute_lifespan")
+	}
+	if w := time.Duration(t.DPoPProofWindow); w < time.Second || w > 5*time.Minute {
+		bad("tokens.dpop_proof_window: %s must be between 1s and 5m", w)
 	}
 	if t.RefreshGraceWindow < 0 || time.Duration(t.RefreshGraceWindow) > time.Minute {
 		bad("tokens.refresh_grace_window: must be between 0 and 1m")

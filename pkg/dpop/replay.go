@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"sync"
 	"time"
 
@@ -69,4 +70,26 @@ type Redis struct {
 // Use implements Replay.
 func (r *Redis) Use(ctx context.Context, key string, ttl time.Duration) (bool, error) {
 	return r.Client.SetNX(ctx, r.Prefix+replayKey(key), 1, ttl).Result()
+}
+
+// ReplayFromURL is the shared replay cache of a program configured with
+// redisURL: a Redis one (keys under prefix), or nil when redisURL is ""
+// (the caller picks its own: the database at the authorization server,
+// memory at a single API replica). An unreachable Redis at start is an
+// error; later, a check that cannot reach it fails closed (503), never
+// accepting a proof it could not record.
+func ReplayFromURL(ctx context.Context, redisURL, prefix string) (Replay, error) {
+	if redisURL == "" {
+		return nil, nil
+	}
+	o, err := redis.ParseURL(redisURL)
+	if err != nil {
+		return nil, fmt.Errorf("redis_url: %w", err)
+	}
+	o.DialTimeout, o.ReadTimeout, o.WriteTimeout = time.Second, 500*time.Millisecond, 500*time.Millisecond
+	c := redis.NewClient(o)
+	if err := c.Ping(ctx).Err(); err != nil {
+		return nil, fmt.Errorf("redis_url: Redis unreachable: %w", err)
+	}
+	return &Redis{Client: c, Prefix: prefix}, nil
 }

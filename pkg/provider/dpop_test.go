@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/mux"
 	"golang.org/x/oauth2"
 
 	"github.com/petstore-auth/petstore-auth/pkg/dpop/dpoptest"
@@ -285,6 +286,44 @@ func TestDPoPCodeBinding(t *testing.T) {
 		}
 		if st, m := exchange(k.Proof("POST", tokenURL, dpoptest.Opts{IAT: f.clock()})); st != 200 || m["token_type"] != "DPoP" {
 			t.Errorf("bound code with its key: %d %v", st, m)
+		}
+	})
+}
+
+// TestDPoPReplayAcrossReplicasInDatabase: two providers on one database
+// (the replay cache of deployments without Redis): a proof used at one is
+// refused at the other.
+func TestDPoPReplayAcrossReplicasInDatabase(t *testing.T) {
+	eachDatabase(t, func(t *testing.T, dbURL string) {
+		f := newFixture(t, dbURL, "opaque")
+		p2, err := New(context.Background(), f.p.cfg, f.st, Options{Now: f.clock, DPoPReplay: f.st.DPoPReplay()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := mux.NewRouter()
+		p2.Mount(r)
+		ts2 := httptest.NewServer(r)
+		defer ts2.Close()
+		proof := dpoptest.NewKey().Proof("POST", tokenURL, dpoptest.Opts{IAT: f.clock()})
+		if st, m, _ := f.dpopToken(f.rsID, f.rsSecret, ccForm(), proof); st != 200 {
+			t.Fatalf("replica 1: %d %v", st, m)
+		}
+		g := *f
+		g.ts = ts2
+		if st, m, _ := g.dpopToken(f.rsID, f.rsSecret, ccForm(), proof); st != 400 || m["error"] != "invalid_dpop_proof" {
+			t.Fatalf("replica 2 accepted a replayed proof: %d %v", st, m)
+		}
+		// After the window the row may be taken again (housekeeping aside).
+		f.advance(3 * time.Minute)
+		if fresh, err := f.st.DPoPReplay().Use(context.Background(), "k j", time.Minute); err != nil || !fresh {
+			t.Fatalf("new key: %v %v", fresh, err)
+		}
+		if fresh, _ := f.st.DPoPReplay().Use(context.Background(), "k j", time.Minute); fresh {
+			t.Fatal("same key twice is fresh")
+		}
+		f.advance(2 * time.Minute)
+		if fresh, _ := f.st.DPoPReplay().Use(context.Background(), "k j", time.Minute); !fresh {
+			t.Fatal("expired key not taken over")
 		}
 	})
 }
