@@ -25,7 +25,7 @@ func (a *app) clientCreateCmd() *cobra.Command {
 		redirects, grants       []string
 		origins                 []string
 		public, introspect      bool
-		dpopBound               bool
+		dpopBound, requirePAR   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "create",
@@ -41,7 +41,7 @@ func (a *app) clientCreateCmd() *cobra.Command {
 			err = a.act(cmd.Context(), func(_ *store.Store, svc *manage.Service) (err error) {
 				c, secret, err = svc.CreateClient(cmd.Context(), manage.CLI, manage.ClientInput{ID: id, Name: name,
 					RedirectURIs: redirects, GrantTypes: grants, Scopes: scopes, Public: public, AllowedOrigins: origins,
-					CanIntrospect: introspect, TokenFormat: format, DPoPBound: dpopBound})
+					CanIntrospect: introspect, TokenFormat: format, DPoPBound: dpopBound, RequirePAR: requirePAR})
 				return err
 			})
 			if err != nil {
@@ -75,6 +75,7 @@ func (a *app) clientCreateCmd() *cobra.Command {
 	f.StringArrayVar(&origins, "allowed-origin", nil, "public client: extra browser origin (https://host[:port]) that may call the token and revocation endpoints; the redirect URIs' origins are allowed already (repeatable)")
 	f.BoolVar(&introspect, "introspect", false, "resource server: may call /oauth2/introspect")
 	f.StringVar(&format, "token-format", identity.TokenFormatOpaque, "access token format: opaque or jwt")
+	f.BoolVar(&requirePAR, "require-par", false, "require pushed authorization requests (RFC 9126): /oauth2/auth then accepts only client_id and a request_uri from /oauth2/par")
 	f.BoolVar(&dpopBound, "dpop-bound", false, "require DPoP proofs (RFC 9449) at the token endpoint: every access token is bound to the client's key")
 	_ = cmd.MarkFlagRequired("name")
 	return cmd

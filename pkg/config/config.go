@@ -90,11 +90,15 @@ type Config struct {
 	WebDir          string   `yaml:"web_dir"` // where templates/ and static/ live; "" = embedded
 	TLS             TLS      `yaml:"tls"`
 	Tokens          Tokens   `yaml:"tokens"`
-	// RedisURL, when set, shares rate limits between replicas.
-	RedisURL   string     `yaml:"redis_url"`
-	RateLimits RateLimits `yaml:"rate_limits"`
-	Limits     Limits     `yaml:"limits"`
-	LogLevel   string     `yaml:"log_level"`
+	// RedisURL, when set, shares rate limits and the DPoP replay cache
+	// between replicas.
+	RedisURL string `yaml:"redis_url"`
+	// RequirePushedAuthorizationRequests refuses authorization requests
+	// not pushed to /oauth2/par first (RFC 9126 §5), for every client.
+	RequirePushedAuthorizationRequests bool       `yaml:"require_pushed_authorization_requests"`
+	RateLimits                         RateLimits `yaml:"rate_limits"`
+	Limits                             Limits     `yaml:"limits"`
+	LogLevel                           string     `yaml:"log_level"`
 	// TrustedProxies are the addresses (CIDR prefixes or bare IPs) of the
 	// reverse proxies in front of the server. Only from these peers are
 	// X-Forwarded-For, Forwarded and X-Forwarded-Proto believed; with a
@@ -266,13 +270,17 @@ func applyEnv(c *Config, env func(string) (string, bool)) error {
 	dur("PETSTORE_REFRESH_GRACE_WINDOW", &c.Tokens.RefreshGraceWindow)
 	dur("PETSTORE_REQUEST_TIMEOUT", &c.Limits.RequestTimeout)
 	dur("PETSTORE_DPOP_PROOF_WINDOW", &c.Tokens.DPoPProofWindow)
-	if v, ok := env("PETSTORE_DPOP_NONCE"); ok {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("PETSTORE_DPOP_NONCE: %q is not true or false", v))
+	flag := func(name string, dst *bool) {
+		if v, ok := env(name); ok {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %q is not true or false", name, v))
+			}
+			*dst = b
 		}
-		c.Tokens.DPoPNonce = b
 	}
+	flag("PETSTORE_DPOP_NONCE", &c.Tokens.DPoPNonce)
+	flag("PETSTORE_REQUIRE_PUSHED_AUTHORIZATION_REQUESTS", &c.RequirePushedAuthorizationRequests)
 	num := func(name string, dst *int) {
 		if v, ok := env(name); ok {
 			n, err := strconv.Atoi(v)

@@ -48,9 +48,12 @@ type Client struct {
 	// DPoPBound clients must prove possession of a DPoP key (RFC 9449) at
 	// the token endpoint: all their access tokens are sender-constrained.
 	DPoPBound bool
-	Disabled  bool
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	// RequirePAR clients must push their authorization requests (RFC
+	// 9126): /oauth2/auth accepts only client_id and request_uri for them.
+	RequirePAR bool
+	Disabled   bool
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 // Grant is a user's consent for a client to act with some scopes. Every token

@@ -25,6 +25,8 @@ type ClientInput struct {
 	TokenFormat    string   `json:"token_format,omitempty"`
 	// DPoPBound: the client must send DPoP proofs (RFC 9449) for tokens.
 	DPoPBound bool `json:"dpop_bound,omitempty"`
+	// RequirePAR: the client must push authorization requests (RFC 9126).
+	RequirePAR bool `json:"require_par,omitempty"`
 }
 
 // ClientPatch changes some fields of a client; nil fields stay as they are.
@@ -38,6 +40,7 @@ type ClientPatch struct {
 	CanIntrospect  *bool     `json:"can_introspect,omitempty"`
 	TokenFormat    *string   `json:"token_format,omitempty"`
 	DPoPBound      *bool     `json:"dpop_bound,omitempty"`
+	RequirePAR     *bool     `json:"require_par,omitempty"`
 }
 
 // DefaultGrantTypes are the grant types of a client registered without
@@ -66,6 +69,7 @@ func (s *Service) CreateClient(ctx context.Context, a Actor, in ClientInput) (_ 
 		RedirectURIs: orEmpty(in.RedirectURIs), GrantTypes: in.GrantTypes, Scopes: orEmpty(in.Scopes),
 		Audience: orEmpty(in.Audience), Public: in.Public, AllowedOrigins: in.AllowedOrigins,
 		CanIntrospect: in.CanIntrospect, TokenFormat: in.TokenFormat, DPoPBound: in.DPoPBound,
+		RequirePAR: in.RequirePAR,
 	}
 	if c.ID == "" {
 		c.ID = identity.NewClientID(c.Name)
@@ -128,6 +132,7 @@ func (s *Service) UpdateClient(ctx context.Context, a Actor, id string, p Client
 	set("allowed_origins", p.AllowedOrigins != nil, func() { c.AllowedOrigins = *p.AllowedOrigins })
 	set("can_introspect", p.CanIntrospect != nil, func() { c.CanIntrospect = *p.CanIntrospect })
 	set("dpop_bound", p.DPoPBound != nil, func() { c.DPoPBound = *p.DPoPBound })
+	set("require_par", p.RequirePAR != nil, func() { c.RequirePAR = *p.RequirePAR })
 	set("token_format", p.TokenFormat != nil, func() { c.TokenFormat = *p.TokenFormat })
 	if len(changed) == 0 {
 		return nil, identity.Errorf(identity.EINVALID, "Nothing to change.")

@@ -30,6 +30,9 @@ func (p *Provider) Metadata() map[string]any {
 		"service_documentation":   p.Issuer + "/",
 		// RFC 9449 §5.1.
 		"dpop_signing_alg_values_supported": dpopAlgs,
+		// RFC 9126 §5.
+		"pushed_authorization_request_endpoint": p.Issuer + "/oauth2/par",
+		"require_pushed_authorization_requests": p.cfg.RequirePAR,
 	}
 }
 

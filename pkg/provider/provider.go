@@ -26,6 +26,9 @@ type Storage interface {
 	oauth2.TokenRevocationStorage
 	pkce.PKCERequestStorage
 	storage.Transactional
+	fosite.PARStorage
+	// ConsumePARSession marks a pushed request used (par.go).
+	ConsumePARSession(ctx context.Context, requestURI string) error
 	identity.SigningKeyStore
 	identity.RevocationList
 	SaveRotation(ctx context.Context, oldRefreshSignature string, sealed []byte) error
@@ -65,6 +68,9 @@ type Config struct {
 	// DPoPNonce makes a server nonce (RFC 9449 §8) required in proofs; the
 	// nonces derive from Secret, so replicas agree on them.
 	DPoPNonce bool
+	// RequirePAR refuses authorization requests that were not pushed
+	// (RFC 9126 require_pushed_authorization_requests), for every client.
+	RequirePAR bool
 }
 
 // Provider is the protocol core: fosite composed over our storage.
@@ -134,6 +140,10 @@ func New(ctx context.Context, cfg Config, st Storage, opts Options) (*Provider, 
 		// short state is echoed as sent and a missing one is accepted by
 		// pkg/web (DESIGN §5). fosite treats values below 1 as its default.
 		MinParameterEntropy: 1,
+		// RFC 9126; enforcement per client and globally is pkg/web's, so
+		// that a refusal reaches the client at its redirect URI.
+		PushedAuthorizeRequestURIPrefix: parURIPrefix,
+		PushedAuthorizeContextLifespan:  parLifespan,
 	}
 	seal, err := newSealer(deriveKey(cfg.Secret, "seal"), deriveKeys(cfg.PreviousSecrets, "seal")...)
 	if err != nil {
@@ -166,6 +176,7 @@ func New(ctx context.Context, cfg Config, st Storage, opts Options) (*Provider, 
 		compose.OAuth2ClientCredentialsGrantFactory,
 		compose.OAuth2TokenRevocationFactory,
 		compose.OAuth2TokenIntrospectionFactory,
+		compose.PushedAuthorizeHandlerFactory,
 	)
 	p.fosite = p.OAuth2.(*fosite.Fosite)
 	p.grantTypes = p.grants()

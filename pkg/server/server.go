@@ -188,6 +188,7 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		RateLimitFailedAuthPerClient: cfg.RateLimits.FailedAuthPerClient,
 		DPoPWindow:                   time.Duration(cfg.Tokens.DPoPProofWindow),
 		DPoPNonce:                    cfg.Tokens.DPoPNonce,
+		RequirePAR:                   cfg.RequirePushedAuthorizationRequests,
 	}, st, provider.Options{Audit: s.Audit, Logger: d.Logger, Now: d.Now, Limiter: d.Limiter, DPoPReplay: d.DPoPReplay})
 	if err != nil {
 		return fail(err)

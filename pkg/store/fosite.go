@@ -446,6 +446,7 @@ func (r *clientRow) toIdentity() *identity.Client {
 		CanIntrospect:  r.CanIntrospect,
 		TokenFormat:    r.TokenFormat,
 		DPoPBound:      r.DPoPBound,
+		RequirePAR:     r.RequirePAR,
 		Disabled:       r.Disabled,
 		CreatedAt:      r.CreatedAt.UTC(),
 		UpdatedAt:      r.UpdatedAt.UTC(),

@@ -28,6 +28,7 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, batch int) (ma
 		{"revoked_jwts", "jti", "expires_at < ?"},
 		{"client_assertion_jtis", "jti", "expires_at < ?"},
 		{"dpop_proofs", "key_hash", "expires_at < ?"},
+		{"par_requests", "request_uri_hash", "expires_at < ?"},
 		{"browser_sessions", "id_hash", "expires_at < ?"},
 		{"audit_events", "id", "time < ?"},
 	}

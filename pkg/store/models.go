@@ -103,6 +103,7 @@ type clientRow struct {
 	CanIntrospect  bool       `gorm:"column:can_introspect"`
 	TokenFormat    string     `gorm:"column:token_format"`
 	DPoPBound      bool       `gorm:"column:dpop_bound"`
+	RequirePAR     bool       `gorm:"column:require_par"`
 	Disabled       bool       `gorm:"column:disabled"`
 	CreatedAt      time.Time  `gorm:"column:created_at"`
 	UpdatedAt      time.Time  `gorm:"column:updated_at"`
@@ -223,3 +224,17 @@ type refreshTokenRow struct {
 }
 
 func (refreshTokenRow) TableName() string { return tableRefresh }
+
+// parRow is a pushed authorization request (par.go).
+type parRow struct {
+	RequestURIHash string    `gorm:"column:request_uri_hash;primaryKey"`
+	ClientID       string    `gorm:"column:client_id"`
+	RequestID      string    `gorm:"column:request_id"`
+	RequestedAt    time.Time `gorm:"column:requested_at"`
+	Form           string    `gorm:"column:form"`
+	Opened         bool      `gorm:"column:opened"`
+	Used           bool      `gorm:"column:used"`
+	ExpiresAt      time.Time `gorm:"column:expires_at"`
+}
+
+func (parRow) TableName() string { return "par_requests" }

@@ -62,6 +62,12 @@ type Handler struct {
 	// NewSession makes the fosite session stored with a code
 	// (provider.NewSession).
 	NewSession func(userID, grantID string) fosite.Session
+	// ConsumePAR uses up a pushed request as its code is issued
+	// (provider.Provider.ConsumePAR); nil when PAR is not wired.
+	ConsumePAR func(ctx context.Context, requestURI string) error
+	// RequirePAR refuses authorization requests that were not pushed, for
+	// every client (require_pushed_authorization_requests).
+	RequirePAR bool
 
 	Users   identity.UserStore
 	Clients identity.ClientStore

@@ -11,6 +11,27 @@ CREATE TABLE dpop_proofs (
 );
 CREATE INDEX dpop_proofs_expires_at_idx ON dpop_proofs (expires_at);
 
+-- PAR (RFC 9126): a client registered require_par must push its
+-- authorization requests.
+ALTER TABLE clients ADD COLUMN require_par BOOLEAN NOT NULL DEFAULT FALSE;
+
+-- Pushed authorization requests, by SHA-256 of their request_uri. opened:
+-- the browser has arrived at the authorization endpoint (expires_at then
+-- covers the sign-in); used: a code was issued for it (single use).
+CREATE TABLE par_requests (
+    request_uri_hash TEXT PRIMARY KEY,
+    client_id        TEXT NOT NULL,
+    request_id       TEXT NOT NULL,
+    requested_at     DATETIME NOT NULL,
+    form             TEXT NOT NULL,
+    opened           BOOLEAN NOT NULL DEFAULT FALSE,
+    used             BOOLEAN NOT NULL DEFAULT FALSE,
+    expires_at       DATETIME NOT NULL
+);
+CREATE INDEX par_requests_expires_at_idx ON par_requests (expires_at);
+
 -- +goose Down
+DROP TABLE par_requests;
+ALTER TABLE clients DROP COLUMN require_par;
 DROP TABLE dpop_proofs;
 ALTER TABLE clients DROP COLUMN dpop_bound;
