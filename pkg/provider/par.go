@@ -58,9 +58,8 @@ func (p *Provider) pushAuthorize(ctx context.Context, r *http.Request) (fosite.A
 	if f := ar.GetRequestForm(); f.Get("code_challenge") == "" || f.Get("code_challenge_method") != "S256" {
 		return nil, nil, fosite.ErrInvalidRequest.WithHint("PKCE with code_challenge_method=S256 is required.")
 	}
-	sess := NewSession("", "")
-	sess.SetExpiresAt(fosite.PushedAuthorizeRequestContext, p.now().UTC().Add(parLifespan))
-	resp, err := p.OAuth2.NewPushedAuthorizeResponse(ctx, ar, sess)
+	// The session carries the expiry (fositeStorage.CreatePARSession).
+	resp, err := p.OAuth2.NewPushedAuthorizeResponse(ctx, ar, NewSession("", ""))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -76,3 +75,12 @@ func (p *Provider) ConsumePAR(ctx context.Context, requestURI string) error {
 // RequirePAR reports whether the server requires pushed authorization
 // requests from every client (require_pushed_authorization_requests).
 func (p *Provider) RequirePAR() bool { return p.cfg.RequirePAR }
+
+// CreatePARSession stores a pushed request with its expiry on this
+// server's clock (fosite's handler sets it from the wall clock).
+func (s *fositeStorage) CreatePARSession(ctx context.Context, requestURI string, req fosite.AuthorizeRequester) error {
+	if sess := req.GetSession(); sess != nil {
+		sess.SetExpiresAt(fosite.PushedAuthorizeRequestContext, s.p.now().UTC().Add(parLifespan))
+	}
+	return s.Storage.CreatePARSession(ctx, requestURI, req)
+}

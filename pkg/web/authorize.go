@@ -307,13 +307,17 @@ func (h *Handler) parseAuthorize(w http.ResponseWriter, r, req *http.Request) (f
 // before validating the client and redirect URI; unsupportedParameter then
 // answers request_uri_not_supported at the redirect URI.
 func withoutRequestURI(req *http.Request) *http.Request {
-	if !req.Form.Has("request_uri") || provider.IsPARRequestURI(req.Form.Get("request_uri")) {
-		return req // ours: fosite loads the pushed request (RFC 9126 §4)
+	if !req.Form.Has("request_uri") {
+		return req
 	}
+	// Ours is kept: fosite loads the pushed request (RFC 9126 §4) and
+	// merges it into this copy's form, leaving the request's own
+	// parameters for checkPAR.
+	ours := provider.IsPARRequestURI(req.Form.Get("request_uri"))
 	c := req.Clone(req.Context())
 	c.Form = url.Values{}
 	for k, v := range req.Form {
-		if k != "request_uri" {
+		if k != "request_uri" || ours {
 			c.Form[k] = v
 		}
 	}
