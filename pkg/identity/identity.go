@@ -51,9 +51,11 @@ type Client struct {
 	// RequirePAR clients must push their authorization requests (RFC
 	// 9126): /oauth2/auth accepts only client_id and request_uri for them.
 	RequirePAR bool
-	Disabled   bool
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// Profile is "" or ProfileFAPI2 (profile.go).
+	Profile   string
+	Disabled  bool
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Grant is a user's consent for a client to act with some scopes. Every token

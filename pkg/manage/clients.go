@@ -27,6 +27,8 @@ type ClientInput struct {
 	DPoPBound bool `json:"dpop_bound,omitempty"`
 	// RequirePAR: the client must push authorization requests (RFC 9126).
 	RequirePAR bool `json:"require_par,omitempty"`
+	// Profile: "" or "fapi2" (identity.ProfileFAPI2).
+	Profile string `json:"profile,omitempty"`
 }
 
 // ClientPatch changes some fields of a client; nil fields stay as they are.
@@ -69,7 +71,7 @@ func (s *Service) CreateClient(ctx context.Context, a Actor, in ClientInput) (_ 
 		RedirectURIs: orEmpty(in.RedirectURIs), GrantTypes: in.GrantTypes, Scopes: orEmpty(in.Scopes),
 		Audience: orEmpty(in.Audience), Public: in.Public, AllowedOrigins: in.AllowedOrigins,
 		CanIntrospect: in.CanIntrospect, TokenFormat: in.TokenFormat, DPoPBound: in.DPoPBound,
-		RequirePAR: in.RequirePAR,
+		RequirePAR: in.RequirePAR, Profile: in.Profile,
 	}
 	if c.ID == "" {
 		c.ID = identity.NewClientID(c.Name)

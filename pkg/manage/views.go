@@ -28,6 +28,7 @@ type ClientView struct {
 	TokenFormat    string    `json:"token_format"`
 	DPoPBound      bool      `json:"dpop_bound"`
 	RequirePAR     bool      `json:"require_par"`
+	Profile        string    `json:"profile"`
 	Disabled       bool      `json:"disabled"`
 	CreatedAt      time.Time `json:"created_at"`
 	UpdatedAt      time.Time `json:"updated_at"`
@@ -39,7 +40,7 @@ func ViewClient(c *identity.Client) ClientView {
 		ID: c.ID, Name: c.Name, RedirectURIs: orEmpty(c.RedirectURIs), GrantTypes: orEmpty(c.GrantTypes),
 		Scopes: orEmpty(c.Scopes), Audience: orEmpty(c.Audience), Public: c.Public, CanIntrospect: c.CanIntrospect,
 		AllowedOrigins: orEmpty(c.AllowedOrigins), CORSOrigins: orEmpty(c.CORSOrigins()),
-		TokenFormat: c.TokenFormat, DPoPBound: c.DPoPBound, RequirePAR: c.RequirePAR, Disabled: c.Disabled, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		TokenFormat: c.TokenFormat, DPoPBound: c.DPoPBound, RequirePAR: c.RequirePAR, Profile: c.Profile, Disabled: c.Disabled, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}
 }
 

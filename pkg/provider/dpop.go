@@ -63,7 +63,7 @@ func (p *Provider) bindProof(req *tokenRequest) error {
 	}
 	c := clientOf(req.ar)
 	switch {
-	case req.proof == nil && c != nil && c.DPoPBound:
+	case req.proof == nil && c != nil && c.RequiresDPoP():
 		return errInvalidProof("This client must send a DPoP proof with every token request.")
 	case req.grantType == "authorization_code" && sess.CodeJKT != "" && (req.proof == nil || req.proof.JKT != sess.CodeJKT):
 		// RFC 9449 §10: the code was bound with dpop_jkt.
@@ -80,10 +80,14 @@ func (p *Provider) bindProof(req *tokenRequest) error {
 	return nil
 }
 
-// boundRefresh reports whether the request rotates a refresh token bound
-// to a DPoP key; such a rotation keeps no grace-window pair, so a replay
-// of the old token is reuse.
-func boundRefresh(req *tokenRequest) bool {
+// noRefreshGrace reports whether a rotation keeps no grace-window pair,
+// so that a replay of the old token is reuse: the refresh token is bound
+// to a DPoP key (a replay would hand the pair over without checking the
+// key), or the client is under the fapi2 profile.
+func noRefreshGrace(req *tokenRequest) bool {
+	if c := clientOf(req.ar); c != nil && c.FAPI2() {
+		return true
+	}
 	s, ok := req.ar.GetSession().(*Session)
 	return ok && s.JKT != "" && req.ar.GetClient().IsPublic()
 }

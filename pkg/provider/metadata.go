@@ -33,6 +33,9 @@ func (p *Provider) Metadata() map[string]any {
 		// RFC 9126 §5.
 		"pushed_authorization_request_endpoint": p.Issuer + "/oauth2/par",
 		"require_pushed_authorization_requests": p.cfg.RequirePAR,
+		// Not registered: the client profiles (client create --profile)
+		// and what each enforces (identity.FAPI2ProfileRules).
+		"petstore_client_profiles": map[string][]string{identity.ProfileFAPI2: identity.FAPI2ProfileRules},
 	}
 }
 

@@ -89,7 +89,7 @@ func (p *Provider) keepSuccessor(tx context.Context, req *tokenRequest, resp fos
 			return err
 		}
 	}
-	if p.cfg.RefreshGraceWindow <= 0 || boundRefresh(req) {
+	if p.cfg.RefreshGraceWindow <= 0 || noRefreshGrace(req) {
 		return nil
 	}
 	blob, err := json.Marshal(successor{

@@ -16,7 +16,7 @@ func clientToRow(c *identity.Client) clientRow {
 	return clientRow{
 		ID: c.ID, Name: c.Name, SecretHash: c.SecretHash,
 		RedirectURIs: c.RedirectURIs, GrantTypes: c.GrantTypes, Scopes: c.Scopes, Audience: c.Audience,
-		Public: c.Public, AllowedOrigins: c.AllowedOrigins, CanIntrospect: c.CanIntrospect, TokenFormat: format, DPoPBound: c.DPoPBound, RequirePAR: c.RequirePAR, Disabled: c.Disabled,
+		Public: c.Public, AllowedOrigins: c.AllowedOrigins, CanIntrospect: c.CanIntrospect, TokenFormat: format, DPoPBound: c.DPoPBound, RequirePAR: c.RequirePAR, Profile: c.Profile, Disabled: c.Disabled,
 		CreatedAt: dbTime(c.CreatedAt), UpdatedAt: dbTime(c.UpdatedAt),
 	}
 }
@@ -85,6 +85,7 @@ func (s *Store) UpdateClient(ctx context.Context, c *identity.Client) error {
 			"token_format":    row.TokenFormat,
 			"dpop_bound":      row.DPoPBound,
 			"require_par":     row.RequirePAR,
+			"profile":         row.Profile,
 			"disabled":        row.Disabled,
 			"updated_at":      row.UpdatedAt,
 		})

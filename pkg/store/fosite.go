@@ -447,6 +447,7 @@ func (r *clientRow) toIdentity() *identity.Client {
 		TokenFormat:    r.TokenFormat,
 		DPoPBound:      r.DPoPBound,
 		RequirePAR:     r.RequirePAR,
+		Profile:        r.Profile,
 		Disabled:       r.Disabled,
 		CreatedAt:      r.CreatedAt.UTC(),
 		UpdatedAt:      r.UpdatedAt.UTC(),

@@ -104,6 +104,7 @@ type clientRow struct {
 	TokenFormat    string     `gorm:"column:token_format"`
 	DPoPBound      bool       `gorm:"column:dpop_bound"`
 	RequirePAR     bool       `gorm:"column:require_par"`
+	Profile        string     `gorm:"column:profile"`
 	Disabled       bool       `gorm:"column:disabled"`
 	CreatedAt      time.Time  `gorm:"column:created_at"`
 	UpdatedAt      time.Time  `gorm:"column:updated_at"`

@@ -423,7 +423,7 @@ func (h *Handler) checkPAR(query url.Values, ar fosite.AuthorizeRequester) error
 		return nil
 	}
 	c, ok := ar.GetClient().(interface{ Identity() *identity.Client })
-	if h.RequirePAR || (ok && c.Identity().RequirePAR) {
+	if h.RequirePAR || (ok && c.Identity().RequiresPAR()) {
 		return fosite.ErrInvalidRequest.WithHint("This client must push its authorization request to the pushed_authorization_request_endpoint (RFC 9126) and send only client_id and request_uri here.")
 	}
 	return nil

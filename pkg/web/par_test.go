@@ -11,6 +11,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/petstore-auth/petstore-auth/pkg/config"
+	"github.com/petstore-auth/petstore-auth/pkg/dpop/dpoptest"
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
 	"github.com/petstore-auth/petstore-auth/pkg/servertest"
 	"github.com/petstore-auth/petstore-auth/pkg/webtest"
@@ -169,4 +170,53 @@ func mustGet(t *testing.T, u string) *http.Request {
 		t.Fatal(err)
 	}
 	return req
+}
+
+// TestFAPI2Client walks a --profile fapi2 client through what the profile
+// enforces at the authorization endpoint and the token endpoint: a plain
+// request is refused (PAR required), a push without PKCE S256 is refused,
+// the authorization response carries iss, and the code is redeemed only
+// with a DPoP proof, for a DPoP-bound token.
+func TestFAPI2Client(t *testing.T) {
+	servertest.EachDatabase(t, func(t *testing.T, dbURL string) {
+		e := newPAREnv(t, dbURL, nil, false)
+		fapi := e.s.MustClient(t, identity.Client{ID: "fapi-app", Name: "FAPI app", Public: true, Profile: identity.ProfileFAPI2,
+			RedirectURIs: []string{parRedirect}, GrantTypes: []string{identity.GrantAuthorizationCode}, Scopes: []string{identity.ScopeReadPets}})
+		q := e.authParams()
+		q.Set("client_id", fapi.ID)
+		if _, back := e.authorize(t, q); back == nil || back.Query().Get("error") != "invalid_request" {
+			t.Fatalf("plain request: back at %v", back)
+		}
+		noPKCE := e.authParams()
+		noPKCE.Del("code_challenge")
+		noPKCE.Del("code_challenge_method")
+		if res := servertest.PostForm(t, nil, e.s.URL+"/oauth2/par", fapi, noPKCE); res.Status != http.StatusBadRequest {
+			t.Fatalf("push without PKCE: %d %v", res.Status, res.JSON)
+		}
+		code := func() string {
+			uri := e.push(t, fapi).Str("request_uri")
+			_, back := e.authorize(t, url.Values{"client_id": {fapi.ID}, "request_uri": {uri}})
+			if back == nil || back.Query().Get("code") == "" || back.Query().Get("iss") != e.s.URL {
+				t.Fatalf("authorize: back at %v", back)
+			}
+			return back.Query().Get("code")
+		}
+		redeem := func(code, proof string) servertest.Response {
+			req, _ := http.NewRequest(http.MethodPost, e.s.URL+"/oauth2/token", strings.NewReader(url.Values{"grant_type": {"authorization_code"},
+				"client_id": {fapi.ID}, "code": {code}, "redirect_uri": {parRedirect}, "code_verifier": {e.verifier}}.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			if proof != "" {
+				req.Header.Set("DPoP", proof)
+			}
+			return servertest.Do(t, nil, req)
+		}
+		if res := redeem(code(), ""); res.Status != 400 || res.Str("error") != "invalid_dpop_proof" {
+			t.Fatalf("redeem without DPoP: %d %v", res.Status, res.JSON)
+		}
+		k := dpoptest.NewKey()
+		res := redeem(code(), k.Proof("POST", e.s.URL+"/oauth2/token", dpoptest.Opts{IAT: e.clock.Now()}))
+		if res.Status != 200 || res.Str("token_type") != "DPoP" {
+			t.Fatalf("redeem with DPoP: %d %v", res.Status, res.JSON)
+		}
+	})
 }

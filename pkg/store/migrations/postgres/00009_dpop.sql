@@ -15,6 +15,10 @@ CREATE INDEX dpop_proofs_expires_at_idx ON dpop_proofs (expires_at);
 -- authorization requests.
 ALTER TABLE clients ADD COLUMN require_par BOOLEAN NOT NULL DEFAULT FALSE;
 
+-- A client security profile: '' (none) or 'fapi2' (FAPI 2.0 Security
+-- Profile: PAR, DPoP, short codes, no refresh grace).
+ALTER TABLE clients ADD COLUMN profile TEXT NOT NULL DEFAULT '';
+
 -- Pushed authorization requests, by SHA-256 of their request_uri. opened:
 -- the browser has arrived at the authorization endpoint (expires_at then
 -- covers the sign-in); used: a code was issued for it (single use).
@@ -32,6 +36,7 @@ CREATE INDEX par_requests_expires_at_idx ON par_requests (expires_at);
 
 -- +goose Down
 DROP TABLE par_requests;
+ALTER TABLE clients DROP COLUMN profile;
 ALTER TABLE clients DROP COLUMN require_par;
 DROP TABLE dpop_proofs;
 ALTER TABLE clients DROP COLUMN dpop_bound;
