@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
@@ -49,6 +50,11 @@ func (p *Provider) pushAuthorize(ctx context.Context, r *http.Request) (fosite.A
 		return nil, nil, err
 	}
 	ar, err := p.OAuth2.NewPushedAuthorizeRequest(ctx, r)
+	if errors.Is(err, fosite.ErrInvalidState) && ar != nil && ar.GetState() == "" {
+		// fosite checks state last; a missing one is fine (PKCE is
+		// required), as at the authorization endpoint (pkg/web).
+		err = nil
+	}
 	if err != nil {
 		return nil, nil, err
 	}
