@@ -308,8 +308,7 @@ func TestDPoPReplayAcrossReplicasInDatabase(t *testing.T) {
 		if st, m, _ := f.dpopToken(f.rsID, f.rsSecret, ccForm(), proof); st != 200 {
 			t.Fatalf("replica 1: %d %v", st, m)
 		}
-		g := *f
-		g.ts = ts2
+		g := &fixture{t: t, ts: ts2}
 		if st, m, _ := g.dpopToken(f.rsID, f.rsSecret, ccForm(), proof); st != 400 || m["error"] != "invalid_dpop_proof" {
 			t.Fatalf("replica 2 accepted a replayed proof: %d %v", st, m)
 		}
