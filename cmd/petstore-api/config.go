@@ -246,10 +246,20 @@ func (c config) validate() error {
 	if _, err := clientaddr.ParsePrefixes(strings.Join(c.TrustedProxies, ",")); err != nil {
 		bad("trusted_proxies: %v", err)
 	}
-	if u, err := url.Parse(c.PublicURL); c.PublicURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
-		u.RawQuery != "" || u.Fragment != "") {
-		bad("public_url: %q must be an absolute http(s) URL without query or fragment", c.PublicURL)
-	}
+	errs = append(errs, c.publicURLProblems()...)
 	errs = append(errs, c.transportProblems()...)
 	return errors.Join(errs...)
+}
+
+// publicURLProblems checks public_url: empty, or an absolute http(s) URL
+// without query or fragment.
+func (c config) publicURLProblems() []error {
+	if c.PublicURL == "" {
+		return nil
+	}
+	u, err := url.Parse(c.PublicURL)
+	if err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.RawQuery == "" && u.Fragment == "" {
+		return nil
+	}
+	return []error{fmt.Errorf("public_url: %q must be an absolute http(s) URL without query or fragment", c.PublicURL)}
 }

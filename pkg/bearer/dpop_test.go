@@ -112,8 +112,7 @@ func TestDPoPProofTableAtAPI(t *testing.T) {
 // TestDPoPNonceAtAPI: use_dpop_nonce with a DPoP-Nonce header, then the
 // retry with that nonce succeeds.
 func TestDPoPNonceAtAPI(t *testing.T) {
-	var e *env
-	e = newEnv(t, func(v *Verifier) {
+	e := newEnv(t, func(v *Verifier) {
 		v.DPoP = &dpop.Validator{Replay: &dpop.Memory{}, Nonces: &dpop.Nonces{Key: []byte(strings.Repeat("n", 32)), Now: v.Now}, Now: v.Now}
 	})
 	k := dpoptest.NewKey()

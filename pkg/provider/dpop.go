@@ -61,21 +61,49 @@ func (p *Provider) bindProof(req *tokenRequest) error {
 	if !ok {
 		return fosite.ErrServerError.WithDebug("unexpected session type")
 	}
-	c := clientOf(req.ar)
-	switch {
-	case req.proof == nil && c != nil && c.RequiresDPoP():
-		return errInvalidProof("This client must send a DPoP proof with every token request.")
-	case req.grantType == "authorization_code" && sess.CodeJKT != "" && (req.proof == nil || req.proof.JKT != sess.CodeJKT):
-		// RFC 9449 §10: the code was bound with dpop_jkt.
-		return errInvalidProof("The authorization code is bound to another DPoP key.")
-	case req.grantType == "refresh_token" && sess.JKT != "" && req.ar.GetClient().IsPublic() && req.proof == nil:
-		return errInvalidProof("This refresh token is bound to a DPoP key; send a proof made with it.")
-	case req.grantType == "refresh_token" && sess.JKT != "" && req.ar.GetClient().IsPublic() && req.proof.JKT != sess.JKT:
-		return fosite.ErrInvalidGrant.WithHint("The refresh token is bound to another DPoP key.")
+	if err := checkBinding(req, sess); err != nil {
+		return err
 	}
 	sess.JKT = ""
 	if req.proof != nil {
 		sess.JKT = req.proof.JKT
+	}
+	return nil
+}
+
+// checkBinding refuses a request without the proof its client or what it
+// presents is bound to: a --dpop-bound (or fapi2) client, a code bound
+// with dpop_jkt (RFC 9449 §10), a public client's bound refresh token
+// (§5.0: another key is invalid_grant).
+func checkBinding(req *tokenRequest, sess *Session) error {
+	jkt := ""
+	if req.proof != nil {
+		jkt = req.proof.JKT
+	}
+	if c := clientOf(req.ar); jkt == "" && c != nil && c.RequiresDPoP() {
+		return errInvalidProof("This client must send a DPoP proof with every token request.")
+	}
+	switch req.grantType {
+	case "authorization_code":
+		if sess.CodeJKT != "" && jkt != sess.CodeJKT {
+			return errInvalidProof("The authorization code is bound to another DPoP key.")
+		}
+	case "refresh_token":
+		return checkRefreshBinding(req, sess, jkt)
+	}
+	return nil
+}
+
+// checkRefreshBinding: a public client's refresh token bound to a key
+// needs a proof by that key (RFC 9449 §5.0).
+func checkRefreshBinding(req *tokenRequest, sess *Session, jkt string) error {
+	switch {
+	case sess.JKT == "" || !req.ar.GetClient().IsPublic():
+		return nil
+	case jkt == "":
+		return errInvalidProof("This refresh token is bound to a DPoP key; send a proof made with it.")
+	case jkt != sess.JKT:
+		return fosite.ErrInvalidGrant.WithHint("The refresh token is bound to another DPoP key.")
 	}
 	return nil
 }
