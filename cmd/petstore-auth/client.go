@@ -14,7 +14,7 @@ import (
 
 func (a *app) clientCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "client", Short: "Manage OAuth clients"}
-	cmd.AddCommand(a.clientCreateCmd(), a.clientListCmd(), a.clientShowCmd(), a.clientDeleteCmd(),
+	cmd.AddCommand(a.clientCreateCmd(), a.clientUpdateCmd(), a.clientListCmd(), a.clientShowCmd(), a.clientDeleteCmd(),
 		a.clientRotateSecretCmd(), a.clientSetDisabledCmd(true), a.clientSetDisabledCmd(false))
 	return cmd
 }
@@ -23,6 +23,7 @@ func (a *app) clientCreateCmd() *cobra.Command {
 	var (
 		id, name, scope, format string
 		profile                 string
+		idTokenAlg              string
 		redirects, grants       []string
 		origins                 []string
 		public, introspect      bool
@@ -42,7 +43,8 @@ func (a *app) clientCreateCmd() *cobra.Command {
 			err = a.act(cmd.Context(), func(_ *store.Store, svc *manage.Service) (err error) {
 				c, secret, err = svc.CreateClient(cmd.Context(), manage.CLI, manage.ClientInput{ID: id, Name: name,
 					RedirectURIs: redirects, GrantTypes: grants, Scopes: scopes, Public: public, AllowedOrigins: origins,
-					CanIntrospect: introspect, TokenFormat: format, DPoPBound: dpopBound, RequirePAR: requirePAR, Profile: profile})
+					CanIntrospect: introspect, TokenFormat: format, IDTokenSignedResponseAlg: idTokenAlg,
+					DPoPBound: dpopBound, RequirePAR: requirePAR, Profile: profile})
 				return err
 			})
 			if err != nil {
@@ -80,6 +82,7 @@ func (a *app) clientCreateCmd() *cobra.Command {
 		"no refresh-token reuse grace; public clients only until private_key_jwt is available)")
 	f.BoolVar(&requirePAR, "require-par", false, "require pushed authorization requests (RFC 9126): /oauth2/auth then accepts only client_id and a request_uri from /oauth2/par")
 	f.BoolVar(&dpopBound, "dpop-bound", false, "require DPoP proofs (RFC 9449) at the token endpoint: every access token is bound to the client's key")
+	f.StringVar(&idTokenAlg, "id-token-alg", "", "OpenID Connect ID token signature: RS256 (default) or ES256")
 	_ = cmd.MarkFlagRequired("name")
 	return cmd
 }
@@ -207,4 +210,33 @@ func (a *app) clientSetDisabledCmd(disabled bool) *cobra.Command {
 			})
 		},
 	}
+}
+
+func (a *app) clientUpdateCmd() *cobra.Command {
+	var idTokenAlg string
+	cmd := &cobra.Command{
+		Use:   "update ID",
+		Short: "Change a client's settings",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var p manage.ClientPatch
+			if cmd.Flags().Changed("id-token-alg") {
+				p.IDTokenSignedResponseAlg = &idTokenAlg
+			}
+			var c *identity.Client
+			err := a.act(cmd.Context(), func(_ *store.Store, svc *manage.Service) (err error) {
+				c, err = svc.UpdateClient(cmd.Context(), manage.CLI, args[0], p)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			v := manage.ViewClient(c)
+			return a.print(v, func(w *tabwriter.Writer) {
+				fmt.Fprintf(w, "updated client %s; ID tokens signed with %s\n", v.ID, v.IDTokenSignedResponseAlg)
+			})
+		},
+	}
+	cmd.Flags().StringVar(&idTokenAlg, "id-token-alg", "", "OpenID Connect ID token signature: RS256 or ES256")
+	return cmd
 }

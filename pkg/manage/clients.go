@@ -29,6 +29,8 @@ type ClientInput struct {
 	RequirePAR bool `json:"require_par,omitempty"`
 	// Profile: "" or "fapi2" (identity.ProfileFAPI2).
 	Profile string `json:"profile,omitempty"`
+	// IDTokenSignedResponseAlg: RS256 (the default) or ES256.
+	IDTokenSignedResponseAlg string `json:"id_token_signed_response_alg,omitempty"`
 }
 
 // ClientPatch changes some fields of a client; nil fields stay as they are.
@@ -43,6 +45,8 @@ type ClientPatch struct {
 	TokenFormat    *string   `json:"token_format,omitempty"`
 	DPoPBound      *bool     `json:"dpop_bound,omitempty"`
 	RequirePAR     *bool     `json:"require_par,omitempty"`
+	// IDTokenSignedResponseAlg: RS256, ES256, or "" for the default.
+	IDTokenSignedResponseAlg *string `json:"id_token_signed_response_alg,omitempty"`
 }
 
 // DefaultGrantTypes are the grant types of a client registered without
@@ -70,8 +74,8 @@ func (s *Service) CreateClient(ctx context.Context, a Actor, in ClientInput) (_ 
 		ID: strings.TrimSpace(in.ID), Name: strings.TrimSpace(in.Name),
 		RedirectURIs: orEmpty(in.RedirectURIs), GrantTypes: in.GrantTypes, Scopes: orEmpty(in.Scopes),
 		Audience: orEmpty(in.Audience), Public: in.Public, AllowedOrigins: in.AllowedOrigins,
-		CanIntrospect: in.CanIntrospect, TokenFormat: in.TokenFormat, DPoPBound: in.DPoPBound,
-		RequirePAR: in.RequirePAR, Profile: in.Profile,
+		CanIntrospect: in.CanIntrospect, TokenFormat: in.TokenFormat, IDTokenSignedResponseAlg: in.IDTokenSignedResponseAlg,
+		DPoPBound: in.DPoPBound, RequirePAR: in.RequirePAR, Profile: in.Profile,
 	}
 	if c.ID == "" {
 		c.ID = identity.NewClientID(c.Name)
@@ -136,6 +140,7 @@ func (s *Service) UpdateClient(ctx context.Context, a Actor, id string, p Client
 	set("dpop_bound", p.DPoPBound != nil, func() { c.DPoPBound = *p.DPoPBound })
 	set("require_par", p.RequirePAR != nil, func() { c.RequirePAR = *p.RequirePAR })
 	set("token_format", p.TokenFormat != nil, func() { c.TokenFormat = *p.TokenFormat })
+	set("id_token_signed_response_alg", p.IDTokenSignedResponseAlg != nil, func() { c.IDTokenSignedResponseAlg = *p.IDTokenSignedResponseAlg })
 	if len(changed) == 0 {
 		return nil, identity.Errorf(identity.EINVALID, "Nothing to change.")
 	}

@@ -79,13 +79,15 @@ func (m *stringMap) Scan(src any) error {
 }
 
 type userRow struct {
-	ID           string    `gorm:"column:id;primaryKey"`
-	Email        string    `gorm:"column:email"`
-	PasswordHash string    `gorm:"column:password_hash"`
-	Admin        bool      `gorm:"column:admin"`
-	Disabled     bool      `gorm:"column:disabled"`
-	CreatedAt    time.Time `gorm:"column:created_at"`
-	UpdatedAt    time.Time `gorm:"column:updated_at"`
+	ID            string    `gorm:"column:id;primaryKey"`
+	Email         string    `gorm:"column:email"`
+	PasswordHash  string    `gorm:"column:password_hash"`
+	Admin         bool      `gorm:"column:admin"`
+	Disabled      bool      `gorm:"column:disabled"`
+	Name          string    `gorm:"column:name"`
+	EmailVerified bool      `gorm:"column:email_verified"`
+	CreatedAt     time.Time `gorm:"column:created_at"`
+	UpdatedAt     time.Time `gorm:"column:updated_at"`
 }
 
 func (userRow) TableName() string { return "users" }
@@ -105,6 +107,7 @@ type clientRow struct {
 	DPoPBound      bool       `gorm:"column:dpop_bound"`
 	RequirePAR     bool       `gorm:"column:require_par"`
 	Profile        string     `gorm:"column:profile"`
+	IDTokenAlg     string     `gorm:"column:id_token_signed_response_alg"`
 	Disabled       bool       `gorm:"column:disabled"`
 	CreatedAt      time.Time  `gorm:"column:created_at"`
 	UpdatedAt      time.Time  `gorm:"column:updated_at"`
@@ -187,6 +190,7 @@ func (auditRow) TableName() string { return "audit_events" }
 const (
 	tableCodes   = "authorize_codes"
 	tablePKCE    = "pkce_requests"
+	tableOIDC    = "oidc_requests"
 	tableAccess  = "access_tokens"
 	tableRefresh = "refresh_tokens"
 )

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -392,6 +393,9 @@ func (h *Handler) issue(w http.ResponseWriter, r *http.Request, ar fosite.Author
 	if b, ok := sess.(codeKeyBinder); ok {
 		b.BindCode(ar.GetRequestForm().Get("dpop_jkt"))
 	}
+	if ar.GetGrantedScopes().Has(identity.ScopeOpenID) {
+		setIDToken(r, ar, sess)
+	}
 	resp, err := h.OAuth2.NewAuthorizeResponse(r.Context(), ar, sess)
 	if err != nil {
 		h.authorizeError(w, r, ar, err)
@@ -520,4 +524,29 @@ func formTargets(uris ...string) []string {
 		}
 	}
 	return out
+}
+
+// idTokenSession is provider.Session's part for ID tokens.
+type idTokenSession interface {
+	SetIDToken(clientID, sid string, authTime, requestedAt time.Time)
+}
+
+// setIDToken puts the sign-in into the ID token claims of an openid grant:
+// auth_time is when the user signed in (not when they consented) and sid
+// the browser session's public id (OIDC Core §2, Front/Back-Channel Logout
+// sid). requested_at is when the authorization request arrived, except after
+// a prompt=login sign-in, which this request asked for and the prompt check
+// accepted: then it is the sign-in, so that fosite's own check (auth_time
+// not before the request) agrees.
+func setIDToken(r *http.Request, ar fosite.AuthorizeRequester, sess fosite.Session) {
+	s, ok := sess.(idTokenSession)
+	us := ui.SessionFrom(r.Context())
+	if !ok || us == nil {
+		return
+	}
+	requestedAt := ar.GetRequestedAt()
+	if promptOf(ar.GetRequestForm()).login || us.AuthTime.After(requestedAt) {
+		requestedAt = us.AuthTime
+	}
+	s.SetIDToken(ar.GetClient().GetID(), us.SID, us.AuthTime, requestedAt)
 }
