@@ -108,7 +108,7 @@ func newFixtureWith(t testing.TB, dbURL string, format string, change func(*Conf
 	}
 	cfg := Config{Issuer: "https://auth.example", Secret: []byte(strings.Repeat("k", 32)),
 		AuthorizeCodeLifespan: time.Minute, AccessTokenLifespan: 15 * time.Minute, RefreshTokenIdleLifespan: 24 * time.Hour,
-		RefreshTokenAbsoluteLifespan: 72 * time.Hour, RefreshGraceWindow: 10 * time.Second, JWTAudience: "petstore-api"}
+		RefreshTokenAbsoluteLifespan: 72 * time.Hour, RefreshGraceWindow: 10 * time.Second, Resources: testResources}
 	opts := Options{Audit: st, Logger: slog.New(slog.DiscardHandler), Now: f.clock, DPoPReplay: st.DPoPReplay()}
 	if change != nil {
 		change(&cfg, &opts)

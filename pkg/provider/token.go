@@ -24,6 +24,9 @@ type tokenRequest struct {
 	// narrowed the new access token's (token_refresh.go); the new refresh
 	// token keeps it.
 	keepScope fosite.Arguments
+	// keepAudience is the refresh token's full audience when a refresh
+	// request narrowed the new access token's (RFC 8707, resource.go).
+	keepAudience []string
 	// proof is the request's valid DPoP proof, nil without one (dpop.go).
 	proof *dpop.Proof
 }

@@ -289,6 +289,9 @@ func (h *Handler) parseAuthorize(w http.ResponseWriter, r, req *http.Request) (f
 				_, err = parsePrompt(form.Get("prompt"))
 			}
 			if err == nil {
+				_, err = h.Resources(form["resource"], ar.GetRequestedScopes())
+			}
+			if err == nil {
 				err = checkDPoPJKT(form.Get("dpop_jkt"))
 			}
 			if err == nil {
@@ -378,8 +381,16 @@ func (h *Handler) issue(w http.ResponseWriter, r *http.Request, ar fosite.Author
 	for _, s := range scopes {
 		ar.GrantScope(s)
 	}
-	for _, a := range ar.GetRequestedAudience() {
-		ar.GrantAudience(a) // fosite has checked it against the client
+	// The resources go with the code as its requested audience; the token
+	// endpoint grants them (provider resource.go). parseAuthorize checked
+	// them against the requested scopes, of which scopes is a subset.
+	aud, err := h.Resources(ar.GetRequestForm()["resource"], scopes)
+	if err != nil {
+		h.authorizeError(w, r, ar, err)
+		return
+	}
+	if a, ok := ar.(*fosite.AuthorizeRequest); ok {
+		a.RequestedAudience = fosite.Arguments(aud)
 	}
 	if uri := ar.GetRequestForm().Get("request_uri"); provider.IsPARRequestURI(uri) && h.ConsumePAR != nil {
 		// One code per pushed request (RFC 9126 §4): the request_uri is
@@ -485,7 +496,7 @@ func (w *issWriter) Write(b []byte) (int, error) {
 // empty).
 func duplicated(v url.Values) (string, bool) {
 	for k, vs := range v {
-		if len(vs) > 1 {
+		if len(vs) > 1 && !identity.RepeatableParam(k) {
 			return k, true
 		}
 	}

@@ -68,6 +68,10 @@ type Handler struct {
 	// RequirePAR refuses authorization requests that were not pushed, for
 	// every client (require_pushed_authorization_requests).
 	RequirePAR bool
+	// Resources resolves the resource parameters of an authorization
+	// request and its scopes to the token audience (RFC 8707), or answers
+	// invalid_target (provider.Provider.ResolveResources).
+	Resources func(requested, scopes []string) ([]string, error)
 
 	Users   identity.UserStore
 	Clients identity.ClientStore
