@@ -472,6 +472,9 @@ func (r *clientRow) toIdentity() *identity.Client {
 		RequirePAR:               r.RequirePAR,
 		Profile:                  r.Profile,
 		Disabled:                 r.Disabled,
+		OwnerID:                  r.OwnerID,
+		PreviousSecretHash:       r.PreviousSecretHash,
+		PreviousSecretExpiresAt:  fromDBTimePtr(r.PreviousSecretExpiresAt),
 		CreatedAt:                r.CreatedAt.UTC(),
 		UpdatedAt:                r.UpdatedAt.UTC(),
 	}
