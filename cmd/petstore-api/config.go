@@ -31,8 +31,10 @@ type config struct {
 	Issuer       string   `yaml:"issuer"`
 	ClientID     string   `yaml:"client_id"`
 	ClientSecret string   `yaml:"client_secret"`
-	// PublicURL is the API's resource identifier (RFC 8707) and the base
-	// of its RFC 9728 metadata; "" means the listen URL.
+	// PublicURL is the API's resource identifier (RFC 8707), the base
+	// of its RFC 9728 metadata and of the htu of DPoP proofs; "" means the
+	// listen URL (DPoP: the request's Host and scheme, X-Forwarded-Proto
+	// from a trusted proxy).
 	PublicURL string `yaml:"public_url"`
 	// AcceptAudiences are accepted besides PublicURL: the legacy
 	// "petstore-api" of tokens issued before resource indicators.
@@ -55,7 +57,8 @@ type config struct {
 	// own; the public listener serves it only in development mode. ""
 	// switches it off.
 	MetricsListen string `yaml:"metrics_listen"`
-	// RedisURL, when set, shares the rate-limit counts between replicas.
+	// RedisURL, when set, shares the rate-limit counts and the DPoP
+	// replay cache between replicas.
 	RedisURL string `yaml:"redis_url"`
 	// TrustedProxies: the reverse proxies (CIDRs or IPs) whose
 	// X-Forwarded-For / Forwarded / X-Forwarded-Proto are believed.
@@ -284,6 +287,20 @@ func (c config) validate() error {
 	if _, err := clientaddr.ParsePrefixes(strings.Join(c.TrustedProxies, ",")); err != nil {
 		bad("trusted_proxies: %v", err)
 	}
+	errs = append(errs, c.publicURLProblems()...)
 	errs = append(errs, c.transportProblems()...)
 	return errors.Join(errs...)
+}
+
+// publicURLProblems checks public_url: empty, or an absolute http(s) URL
+// without query or fragment.
+func (c config) publicURLProblems() []error {
+	if c.PublicURL == "" {
+		return nil
+	}
+	u, err := url.Parse(c.PublicURL)
+	if err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.RawQuery == "" && u.Fragment == "" {
+		return nil
+	}
+	return []error{fmt.Errorf("public_url: %q must be an absolute http(s) URL without query or fragment", c.PublicURL)}
 }

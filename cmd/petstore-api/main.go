@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/petstore-auth/petstore-auth/pkg/bearer"
+	"github.com/petstore-auth/petstore-auth/pkg/dpop"
 	"github.com/petstore-auth/petstore-auth/pkg/httpkit"
 	"github.com/petstore-auth/petstore-auth/pkg/petstore"
 	"github.com/petstore-auth/petstore-auth/pkg/ratelimit"
@@ -103,11 +104,20 @@ func build(ctx context.Context, cfg config, log *slog.Logger) (api, error) {
 		Issuer: cfg.Issuer, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
 		Audience: cfg.resource(), AcceptAudiences: cfg.acceptAudiences(), ResourceMetadata: petstore.MetadataURL(cfg.resource()),
 		Mode: cfg.Mode, CacheTTL: cfg.CacheTTL, RevocationPollInterval: cfg.RevocationPollInterval, Logger: log,
+		PublicURL: cfg.PublicURL,
 	}
 	limiter, err := ratelimit.FromURL(ctx, cfg.RedisURL, "petstore-api:rl:", nil)
 	if err != nil {
 		store.Close()
 		return api{}, err
+	}
+	// DPoP proofs are remembered in Redis when replicas share one, so a
+	// proof replayed to another replica is refused too.
+	if replay, err := dpop.ReplayFromURL(ctx, cfg.RedisURL, "petstore-api:dpop:"); err != nil {
+		store.Close()
+		return api{}, err
+	} else if replay != nil {
+		v.DPoP = &dpop.Validator{Replay: replay}
 	}
 	srv := petstore.NewServer(petstore.ServerConfig{
 		TrustedProxies:       cfg.trusted(),

@@ -22,11 +22,13 @@ func (a *app) clientCmd() *cobra.Command {
 func (a *app) clientCreateCmd() *cobra.Command {
 	var (
 		id, name, scope, format string
+		profile                 string
 		idTokenAlg              string
 		redirects, grants       []string
 		origins                 []string
 		public, introspect      bool
 		logout                  logoutFlags
+		dpopBound, requirePAR   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "create",
@@ -43,7 +45,8 @@ func (a *app) clientCreateCmd() *cobra.Command {
 				c, secret, err = svc.CreateClient(cmd.Context(), manage.CLI, manage.ClientInput{ID: id, Name: name,
 					RedirectURIs: redirects, GrantTypes: grants, Scopes: scopes, Public: public, AllowedOrigins: origins,
 					CanIntrospect: introspect, TokenFormat: format, IDTokenSignedResponseAlg: idTokenAlg, PostLogoutRedirectURIs: logout.postLogout,
-					BackchannelLogoutURI: logout.backchannel, BackchannelLogoutSessionRequired: logout.sessionRequired})
+					BackchannelLogoutURI: logout.backchannel, BackchannelLogoutSessionRequired: logout.sessionRequired,
+					DPoPBound: dpopBound, RequirePAR: requirePAR, Profile: profile})
 				return err
 			})
 			if err != nil {
@@ -77,6 +80,10 @@ func (a *app) clientCreateCmd() *cobra.Command {
 	f.StringArrayVar(&origins, "allowed-origin", nil, "public client: extra browser origin (https://host[:port]) that may call the token and revocation endpoints; the redirect URIs' origins are allowed already (repeatable)")
 	f.BoolVar(&introspect, "introspect", false, "resource server: may call /oauth2/introspect")
 	f.StringVar(&format, "token-format", identity.TokenFormatOpaque, "access token format: opaque or jwt")
+	f.StringVar(&profile, "profile", "", "security profile: fapi2 (FAPI 2.0 Security Profile: PAR, PKCE S256, DPoP-bound tokens, codes of at most 60 s, "+
+		"no refresh-token reuse grace; public clients only until private_key_jwt is available)")
+	f.BoolVar(&requirePAR, "require-par", false, "require pushed authorization requests (RFC 9126): /oauth2/auth then accepts only client_id and a request_uri from /oauth2/par")
+	f.BoolVar(&dpopBound, "dpop-bound", false, "require DPoP proofs (RFC 9449) at the token endpoint: every access token is bound to the client's key")
 	f.StringVar(&idTokenAlg, "id-token-alg", "", "OpenID Connect ID token signature: RS256 (default) or ES256")
 	logout.register(cmd)
 	_ = cmd.MarkFlagRequired("name")

@@ -26,6 +26,7 @@ type introspection struct {
 	TokenType string     `json:"token_type"`
 	TokenUse  string     `json:"token_use"`
 	Env       string     `json:"env"`
+	Cnf       cnf        `json:"cnf"`
 }
 
 // stringList decodes a JSON string or array of strings (aud may be either).
@@ -89,7 +90,7 @@ func (v *Verifier) principalFrom(a *introspection, kind string) (*Principal, err
 			return nil, fmt.Errorf("%w %v does not include %q", ErrAudience, []string(a.Audience), v.Audience)
 		}
 	}
-	p := &Principal{Subject: a.Subject, ClientID: a.ClientID, Scopes: strings.Fields(a.Scope), Kind: kind}
+	p := &Principal{Subject: a.Subject, ClientID: a.ClientID, Scopes: strings.Fields(a.Scope), Kind: kind, JKT: a.Cnf.JKT}
 	if p.Subject == "" {
 		p.Subject = a.ClientID
 	}

@@ -22,6 +22,13 @@ type accessClaims struct {
 	jwt.Claims
 	ClientID string `json:"client_id"`
 	Scope    string `json:"scope"`
+	Cnf      cnf    `json:"cnf"`
+}
+
+// cnf is the confirmation claim (RFC 7800) of a DPoP-bound token (RFC 9449
+// §6): the thumbprint of its key.
+type cnf struct {
+	JKT string `json:"jkt"`
 }
 
 // verifyJWT checks an RFC 9068 access token locally: pinned algorithm,
@@ -129,7 +136,7 @@ func (v *Verifier) checkJWT(ctx context.Context, token string, jtiOut, kidOut *s
 	}
 	*jtiOut, *kidOut = c.ID, h.KeyID
 	p := &Principal{Subject: c.Subject, ClientID: c.ClientID, Scopes: strings.Fields(c.Scope), Kind: KindJWT,
-		Expiry: c.Expiry.Time()}
+		Expiry: c.Expiry.Time(), JKT: c.Cnf.JKT}
 	if p.Subject == "" {
 		p.Subject = p.ClientID
 	}

@@ -64,7 +64,8 @@ func (v *Verifier) authenticate(r *http.Request) (*Principal, error) {
 	case 0:
 		return nil, ErrMissing
 	case 1:
-		return v.Verify(r.Context(), values[0])
+		v.init()
+		return v.verifyRequest(r, values[0])
 	default:
 		return nil, errors.Join(ErrBadRequest, errors.New("more than one Authorization header"))
 	}
@@ -88,10 +89,12 @@ func (v *Verifier) logRefusal(r *http.Request, err error) {
 // gets the same bytes, so that an unknown key cannot be told from a revoked,
 // expired or malformed one (AK-06).
 const (
-	msgMissing     = "Missing API key"
-	msgInvalid     = "Invalid token"
-	msgBadRequest  = "Credentials must be sent once, in the Authorization header"
-	msgUnavailable = "Authorization server unavailable, please retry"
+	msgMissing      = "Missing API key"
+	msgInvalid      = "Invalid token"
+	msgBadRequest   = "Credentials must be sent once, in the Authorization header"
+	msgUnavailable  = "Authorization server unavailable, please retry"
+	msgInvalidProof = "Invalid DPoP proof"
+	msgUseNonce     = "Retry with the DPoP nonce in the DPoP-Nonce header"
 )
 
 // RetryAfterSeconds is sent with 503 answers.
@@ -119,13 +122,26 @@ const msgAudience = "The access token's audience does not include this API"
 
 func writeError(w http.ResponseWriter, err error, metadata string) {
 	h := w.Header()
+	var scheme dpopScheme
+	var nonce nonceError
 	rm := ""
 	if metadata != "" {
 		rm = `, resource_metadata="` + metadata + `"`
 	}
 	switch {
+	case errors.As(err, &nonce):
+		h.Set("WWW-Authenticate", dpopChallenge("use_dpop_nonce"))
+		h.Set("DPoP-Nonce", nonce.nonce)
+		httpkit.Error(w, httpkit.CodeUnauthorized, msgUseNonce)
+	case errors.Is(err, ErrInvalidProof):
+		h.Set("WWW-Authenticate", dpopChallenge("invalid_dpop_proof"))
+		httpkit.Error(w, httpkit.CodeUnauthorized, msgInvalidProof)
+	case errors.As(err, &scheme) && errors.Is(err, ErrInvalid):
+		h.Set("WWW-Authenticate", dpopChallenge("invalid_token"))
+		httpkit.Error(w, httpkit.CodeUnauthorized, msgInvalid)
 	case errors.Is(err, ErrMissing):
 		h.Set("WWW-Authenticate", `Bearer realm="`+Realm+`"`+rm)
+		h.Add("WWW-Authenticate", dpopChallenge(""))
 		httpkit.Error(w, httpkit.CodeUnauthorized, msgMissing)
 	case errors.Is(err, ErrBadRequest):
 		h.Set("WWW-Authenticate", `Bearer realm="`+Realm+`", error="invalid_request"`)

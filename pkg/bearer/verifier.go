@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/petstore-auth/petstore-auth/pkg/apikey"
+	"github.com/petstore-auth/petstore-auth/pkg/dpop"
 	"github.com/petstore-auth/petstore-auth/pkg/tokenformat"
 )
 
@@ -52,6 +53,9 @@ type Principal struct {
 	Scopes   []string
 	Kind     string    // KindJWT, KindOpaque or KindAPIKey
 	Expiry   time.Time // zero when the credential does not expire
+	// JKT is the thumbprint of the DPoP key the token is bound to (cnf.jkt,
+	// RFC 9449 §6); "" for a bearer token.
+	JKT string
 }
 
 // HasScope reports whether the principal was granted scope (exact match).
@@ -127,6 +131,14 @@ type Verifier struct {
 	RevocationPollInterval time.Duration // how often Run polls the JWT revocation list
 	RevocationMaxAge       time.Duration // older than this, JWTs are refused (503)
 
+	// PublicURL is this API's public base URL (scheme://host[:port]), the
+	// start of the htu of DPoP proofs; "" derives it from the request
+	// (clientaddr.Scheme and Host).
+	PublicURL string
+	// DPoP checks proofs; nil: the defaults with an in-process replay
+	// cache (set a dpop.Redis replay when replicas share the load).
+	DPoP *dpop.Validator
+
 	Now    func() time.Time
 	Logger *slog.Logger
 
@@ -189,6 +201,9 @@ func (v *Verifier) init() {
 		if v.Logger == nil {
 			v.Logger = slog.Default()
 		}
+		if v.DPoP == nil {
+			v.DPoP = &dpop.Validator{Replay: &dpop.Memory{Now: v.Now}, Now: v.Now}
+		}
 		v.Issuer = strings.TrimRight(v.Issuer, "/")
 		v.cache = newCache(v.CacheSize)
 		v.negCache = newCache(v.NegativeCacheSize)
@@ -197,15 +212,25 @@ func (v *Verifier) init() {
 	})
 }
 
-// Verify checks the credential in one Authorization header value. It
-// returns ErrMissing, ErrInvalid or ErrUnavailable (possibly wrapped), or
-// the principal. The caller checks scopes.
+// Verify checks the bearer credential in one Authorization header value.
+// It returns ErrMissing, ErrInvalid or ErrUnavailable (possibly wrapped),
+// or the principal. A DPoP-bound token is ErrInvalid here: it needs its
+// proof (Require checks both schemes). The caller checks scopes.
 func (v *Verifier) Verify(ctx context.Context, authorization string) (*Principal, error) {
 	v.init()
 	token, err := ParseAuthorization(authorization)
 	if err != nil {
 		return nil, err
 	}
+	p, err := v.verifyToken(ctx, token)
+	if err == nil && p.JKT != "" {
+		return nil, dpopScheme{fmt.Errorf("%w: DPoP-bound token presented as a bearer token", ErrInvalid)}
+	}
+	return p, err
+}
+
+// verifyToken checks a token under any scheme.
+func (v *Verifier) verifyToken(ctx context.Context, token string) (*Principal, error) {
 	switch {
 	case apikey.LooksLikeKey(token):
 		k, err := apikey.Parse(token)

@@ -96,11 +96,15 @@ type Config struct {
 	// the first is the audience of a token requested without a resource.
 	// PETSTORE_RESOURCES (comma-separated identifiers) replaces the list.
 	Resources []Resource `yaml:"resources"`
-	// RedisURL, when set, shares rate limits between replicas.
-	RedisURL   string     `yaml:"redis_url"`
-	RateLimits RateLimits `yaml:"rate_limits"`
-	Limits     Limits     `yaml:"limits"`
-	LogLevel   string     `yaml:"log_level"`
+	// RedisURL, when set, shares rate limits and the DPoP replay cache
+	// between replicas.
+	RedisURL string `yaml:"redis_url"`
+	// RequirePushedAuthorizationRequests refuses authorization requests
+	// not pushed to /oauth2/par first (RFC 9126 §5), for every client.
+	RequirePushedAuthorizationRequests bool       `yaml:"require_pushed_authorization_requests"`
+	RateLimits                         RateLimits `yaml:"rate_limits"`
+	Limits                             Limits     `yaml:"limits"`
+	LogLevel                           string     `yaml:"log_level"`
 	// TrustedProxies are the addresses (CIDR prefixes or bare IPs) of the
 	// reverse proxies in front of the server. Only from these peers are
 	// X-Forwarded-For, Forwarded and X-Forwarded-Proto believed; with a
@@ -196,6 +200,11 @@ type Tokens struct {
 	// JWTAudience was the "aud" of every access token before resource
 	// indicators; it is refused with a pointer to resources (Validate).
 	JWTAudience string `yaml:"jwt_audience"`
+	// DPoPProofWindow bounds how far a DPoP proof's iat may be from now
+	// (RFC 9449 §11.1); used proofs are remembered for twice as long.
+	DPoPProofWindow Duration `yaml:"dpop_proof_window"`
+	// DPoPNonce requires server nonces in DPoP proofs (RFC 9449 §8).
+	DPoPNonce bool `yaml:"dpop_nonce"`
 }
 
 // Resource is one resource server tokens are issued for (RFC 8707).
@@ -250,6 +259,7 @@ func Default() Config {
 			RefreshTokenIdleLifespan:     Duration(30 * 24 * time.Hour),
 			RefreshTokenAbsoluteLifespan: Duration(90 * 24 * time.Hour),
 			RefreshGraceWindow:           Duration(10 * time.Second),
+			DPoPProofWindow:              Duration(60 * time.Second),
 		},
 		Resources: []Resource{{Identifier: DefaultResource}},
 	}
@@ -332,6 +342,18 @@ func applyEnv(c *Config, env func(string) (string, bool)) error {
 	dur("PETSTORE_REFRESH_TOKEN_ABSOLUTE_LIFESPAN", &c.Tokens.RefreshTokenAbsoluteLifespan)
 	dur("PETSTORE_REFRESH_GRACE_WINDOW", &c.Tokens.RefreshGraceWindow)
 	dur("PETSTORE_REQUEST_TIMEOUT", &c.Limits.RequestTimeout)
+	dur("PETSTORE_DPOP_PROOF_WINDOW", &c.Tokens.DPoPProofWindow)
+	flag := func(name string, dst *bool) {
+		if v, ok := env(name); ok {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %q is not true or false", name, v))
+			}
+			*dst = b
+		}
+	}
+	flag("PETSTORE_DPOP_NONCE", &c.Tokens.DPoPNonce)
+	flag("PETSTORE_REQUIRE_PUSHED_AUTHORIZATION_REQUESTS", &c.RequirePushedAuthorizationRequests)
 	num := func(name string, dst *int) {
 		if v, ok := env(name); ok {
 			n, err := strconv.Atoi(v)
@@ -419,6 +441,9 @@ func (c *Config) Validate() error {
 	}
 	if t.RefreshTokenIdleLifespan <= 0 || t.RefreshTokenAbsoluteLifespan < t.RefreshTokenIdleLifespan {
 		bad("tokens: refresh_token_idle_lifespan must be positive and not longer than refresh_token_absolute_lifespan")
+	}
+	if w := time.Duration(t.DPoPProofWindow); w < time.Second || w > 5*time.Minute {
+		bad("tokens.dpop_proof_window: %s must be between 1s and 5m", w)
 	}
 	if t.RefreshGraceWindow < 0 || time.Duration(t.RefreshGraceWindow) > time.Minute {
 		bad("tokens.refresh_grace_window: must be between 0 and 1m")

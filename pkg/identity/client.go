@@ -60,6 +60,7 @@ const (
 	FieldTokenFormat    = "token_format"
 	// FieldMetadata: the RFC 7591 metadata of a self-registered client.
 	FieldMetadata = "metadata"
+	FieldProfile  = "profile"
 )
 
 // Validate checks a client registration and returns every problem as one
@@ -123,6 +124,9 @@ func (c *Client) Validate() error {
 	}
 	for _, p := range c.tokenFormatProblems() {
 		bad(FieldTokenFormat, p)
+	}
+	for _, p := range c.profileProblems() {
+		bad(FieldProfile, p)
 	}
 	if len(problems) > 0 {
 		return &Error{Code: EINVALID, Message: strings.Join(problems, "; "), Fields: fields}

@@ -72,6 +72,14 @@ type Client struct {
 	AllowedOrigins []string
 	CanIntrospect  bool   // a resource server allowed to call /oauth2/introspect
 	TokenFormat    string // TokenFormatOpaque or TokenFormatJWT
+	// DPoPBound clients must prove possession of a DPoP key (RFC 9449) at
+	// the token endpoint: all their access tokens are sender-constrained.
+	DPoPBound bool
+	// RequirePAR clients must push their authorization requests (RFC
+	// 9126): /oauth2/auth accepts only client_id and request_uri for them.
+	RequirePAR bool
+	// Profile is "" or ProfileFAPI2 (profile.go).
+	Profile string
 	// IDTokenSignedResponseAlg is the JWS algorithm of the client's ID
 	// tokens (OIDC Dynamic Client Registration §2): one of
 	// IDTokenSigningAlgs, "" for the default (RS256).

@@ -24,6 +24,12 @@ type ClientInput struct {
 	AllowedOrigins []string `json:"allowed_origins,omitempty"`
 	CanIntrospect  bool     `json:"can_introspect,omitempty"`
 	TokenFormat    string   `json:"token_format,omitempty"`
+	// DPoPBound: the client must send DPoP proofs (RFC 9449) for tokens.
+	DPoPBound bool `json:"dpop_bound,omitempty"`
+	// RequirePAR: the client must push authorization requests (RFC 9126).
+	RequirePAR bool `json:"require_par,omitempty"`
+	// Profile: "" or "fapi2" (identity.ProfileFAPI2).
+	Profile string `json:"profile,omitempty"`
 	// IDTokenSignedResponseAlg: RS256 (the default) or ES256.
 	IDTokenSignedResponseAlg string `json:"id_token_signed_response_alg,omitempty"`
 	// OpenID Connect logout: RP-Initiated Logout 1.0 §3.1 and
@@ -43,6 +49,8 @@ type ClientPatch struct {
 	AllowedOrigins *[]string `json:"allowed_origins,omitempty"`
 	CanIntrospect  *bool     `json:"can_introspect,omitempty"`
 	TokenFormat    *string   `json:"token_format,omitempty"`
+	DPoPBound      *bool     `json:"dpop_bound,omitempty"`
+	RequirePAR     *bool     `json:"require_par,omitempty"`
 	// IDTokenSignedResponseAlg: RS256, ES256, or "" for the default.
 	IDTokenSignedResponseAlg *string `json:"id_token_signed_response_alg,omitempty"`
 	// An empty list or URI removes them.
@@ -85,6 +93,7 @@ func (s *Service) createClient(ctx context.Context, a Actor, in ClientInput, own
 		CanIntrospect: in.CanIntrospect, TokenFormat: in.TokenFormat, IDTokenSignedResponseAlg: in.IDTokenSignedResponseAlg,
 		PostLogoutRedirectURIs: in.PostLogoutRedirectURIs, BackchannelLogoutURI: strings.TrimSpace(in.BackchannelLogoutURI),
 		BackchannelLogoutSessionRequired: in.BackchannelLogoutSessionRequired,
+		DPoPBound:                        in.DPoPBound, RequirePAR: in.RequirePAR, Profile: in.Profile,
 	}
 	if c.ID == "" {
 		c.ID = identity.NewClientID(c.Name)
@@ -146,6 +155,8 @@ func (s *Service) UpdateClient(ctx context.Context, a Actor, id string, p Client
 	set("audience", p.Audience != nil, func() { c.Audience = orEmpty(*p.Audience) })
 	set("allowed_origins", p.AllowedOrigins != nil, func() { c.AllowedOrigins = *p.AllowedOrigins })
 	set("can_introspect", p.CanIntrospect != nil, func() { c.CanIntrospect = *p.CanIntrospect })
+	set("dpop_bound", p.DPoPBound != nil, func() { c.DPoPBound = *p.DPoPBound })
+	set("require_par", p.RequirePAR != nil, func() { c.RequirePAR = *p.RequirePAR })
 	set("token_format", p.TokenFormat != nil, func() { c.TokenFormat = *p.TokenFormat })
 	set("id_token_signed_response_alg", p.IDTokenSignedResponseAlg != nil, func() { c.IDTokenSignedResponseAlg = *p.IDTokenSignedResponseAlg })
 	set("post_logout_redirect_uris", p.PostLogoutRedirectURIs != nil, func() { c.PostLogoutRedirectURIs = *p.PostLogoutRedirectURIs })

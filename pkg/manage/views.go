@@ -32,6 +32,9 @@ type ClientView struct {
 	PostLogoutRedirectURIs           []string `json:"post_logout_redirect_uris"`
 	BackchannelLogoutURI             string   `json:"backchannel_logout_uri,omitempty"`
 	BackchannelLogoutSessionRequired bool     `json:"backchannel_logout_session_required"`
+	DPoPBound                        bool     `json:"dpop_bound"`
+	RequirePAR                       bool     `json:"require_par"`
+	Profile                          string   `json:"profile"`
 	Disabled                         bool     `json:"disabled"`
 	// OwnerID is the user who registered the client on the developer page,
 	// "" for an operator's client.
@@ -55,7 +58,8 @@ func ViewClient(c *identity.Client) ClientView {
 		ID: c.ID, Name: c.Name, RedirectURIs: orEmpty(c.RedirectURIs), GrantTypes: orEmpty(c.GrantTypes),
 		Scopes: orEmpty(c.Scopes), Audience: orEmpty(c.Audience), Public: c.Public, CanIntrospect: c.CanIntrospect,
 		AllowedOrigins: orEmpty(c.AllowedOrigins), CORSOrigins: orEmpty(c.CORSOrigins()),
-		TokenFormat: c.TokenFormat, IDTokenSignedResponseAlg: idTokenAlgOf(c), Disabled: c.Disabled, OwnerID: c.OwnerID,
+		TokenFormat: c.TokenFormat, IDTokenSignedResponseAlg: idTokenAlgOf(c), DPoPBound: c.DPoPBound, RequirePAR: c.RequirePAR, Profile: c.Profile,
+		Disabled: c.Disabled, OwnerID: c.OwnerID,
 		RotationGraceUntil: c.PreviousSecretExpiresAt, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 		Registration: c.Registration, LastUsedAt: c.LastUsedAt,
 		PostLogoutRedirectURIs: orEmpty(c.PostLogoutRedirectURIs), BackchannelLogoutURI: c.BackchannelLogoutURI,

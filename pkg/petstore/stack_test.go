@@ -43,7 +43,8 @@ func TestMCPWithTheAuthorizationServer(t *testing.T) {
 		}
 		res.Body.Close()
 		ch, err := oauthex.ParseWWWAuthenticate(res.Header.Values("WWW-Authenticate"))
-		if res.StatusCode != http.StatusUnauthorized || err != nil || len(ch) != 1 || ch[0].Params["resource_metadata"] == "" {
+		// Two challenges: Bearer (with the metadata) and DPoP (RFC 9449 §7.1).
+		if res.StatusCode != http.StatusUnauthorized || err != nil || len(ch) != 2 || ch[0].Params["resource_metadata"] == "" || !strings.EqualFold(ch[1].Scheme, "DPoP") {
 			t.Fatalf("401 at /mcp: %d %q %v", res.StatusCode, res.Header.Get("WWW-Authenticate"), err)
 		}
 		prm, err := oauthex.GetProtectedResourceMetadata(context.Background(), ch[0].Params["resource_metadata"], api.URL, nil)

@@ -46,6 +46,12 @@ func (e rateLimited) Error() string { return fmt.Sprintf("rate limited for %s", 
 // Anything that is not an RFC 6749 error becomes server_error.
 func (p *Provider) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var limited rateLimited
+	var nonce useNonce
+	if errors.As(err, &nonce) {
+		// RFC 9449 §8: the client retries with the nonce in this header.
+		w.Header().Set("DPoP-Nonce", nonce.nonce)
+		err = oauthError(http.StatusBadRequest, "use_dpop_nonce", "Authorization server requires nonce in DPoP proof.")
+	}
 	if errors.As(err, &limited) {
 		w.Header().Set("Retry-After", fmt.Sprint(max(1, int(math.Ceil(limited.retryAfter.Seconds())))))
 		err = oauthError(http.StatusTooManyRequests, "temporarily_unavailable", "Too many requests; retry after the time in Retry-After.")

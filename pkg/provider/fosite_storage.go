@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/ory/fosite"
 
@@ -41,6 +42,22 @@ func (s *fositeStorage) GetAuthorizeCodeSession(ctx context.Context, sig string,
 		return nil, fosite.ErrNotFound
 	}
 	return req, err
+}
+
+// fapi2CodeLifespan caps the codes of fapi2 clients (FAPI 2.0 §5.3.2.1:
+// at most 60 s), whatever tokens.authorize_code_lifespan says.
+const fapi2CodeLifespan = 60 * time.Second
+
+// CreateAuthorizeCodeSession stores a code; a fapi2 client's expires at
+// most fapi2CodeLifespan after now.
+func (s *fositeStorage) CreateAuthorizeCodeSession(ctx context.Context, sig string, req fosite.Requester) error {
+	if c := clientOf(req); c != nil && c.FAPI2() && req.GetSession() != nil {
+		limit := s.p.now().UTC().Add(fapi2CodeLifespan)
+		if exp := req.GetSession().GetExpiresAt(fosite.AuthorizeCode); exp.IsZero() || exp.After(limit) {
+			req.GetSession().SetExpiresAt(fosite.AuthorizeCode, limit)
+		}
+	}
+	return s.Storage.CreateAuthorizeCodeSession(ctx, sig, req)
 }
 
 // tokenCaller is the client that authenticated at the token endpoint, read

@@ -27,6 +27,8 @@ type introspection struct {
 	TokenUse  string   `json:"token_use,omitempty"`  // access_token or refresh_token
 	Env       string   `json:"env,omitempty"`        // live or test, for API keys
 	JTI       string   `json:"jti,omitempty"`
+	// Cnf is the DPoP key an access token is bound to (RFC 9449 §6.2).
+	Cnf *confirmation `json:"cnf,omitempty"`
 }
 
 var inactive = introspection{Active: false}
@@ -133,6 +135,9 @@ func (p *Provider) introspect(ctx context.Context, token, hint string) (introspe
 	}
 	if exp := sess.GetExpiresAt(found); !exp.IsZero() {
 		out.Expiry = exp.Unix()
+	}
+	if found == fosite.AccessToken && sess.JKT != "" {
+		out.Cnf = &confirmation{JKT: sess.JKT}
 	}
 	if found == fosite.AccessToken && isJWT(token) {
 		out.JTI = sess.JTI

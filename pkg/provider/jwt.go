@@ -222,6 +222,13 @@ type accessClaims struct {
 	jwt.Claims
 	ClientID string `json:"client_id"`
 	Scope    string `json:"scope,omitempty"`
+	// Cnf binds the token to a DPoP key (RFC 9449 §6.1).
+	Cnf *confirmation `json:"cnf,omitempty"`
+}
+
+// confirmation is the cnf claim (RFC 7800) with the DPoP key's thumbprint.
+type confirmation struct {
+	JKT string `json:"jkt"`
 }
 
 func (j *jwtIssuer) generate(ctx context.Context, r fosite.Requester) (string, string, error) {
@@ -248,6 +255,9 @@ func (j *jwtIssuer) generate(ctx context.Context, r fosite.Requester) (string, s
 			IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(exp)},
 		ClientID: r.GetClient().GetID(),
 		Scope:    strings.Join(r.GetGrantedScopes(), " "),
+	}
+	if sess.JKT != "" {
+		claims.Cnf = &confirmation{JKT: sess.JKT}
 	}
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: key},
 		(&jose.SignerOptions{}).WithType("at+jwt").WithHeader("kid", key.KeyID))

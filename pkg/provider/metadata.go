@@ -34,6 +34,14 @@ func (p *Provider) Metadata() map[string]any {
 		"end_session_endpoint":                 p.Issuer + "/oauth2/logout",
 		"backchannel_logout_supported":         true,
 		"backchannel_logout_session_supported": true,
+		// RFC 9449 §5.1.
+		"dpop_signing_alg_values_supported": dpopAlgs,
+		// RFC 9126 §5.
+		"pushed_authorization_request_endpoint": p.Issuer + "/oauth2/par",
+		"require_pushed_authorization_requests": p.cfg.RequirePAR,
+		// Not registered: the client profiles (client create --profile)
+		// and what each enforces (identity.FAPI2ProfileRules).
+		"petstore_client_profiles": map[string][]string{identity.ProfileFAPI2: identity.FAPI2ProfileRules},
 	}
 	if p.cfg.ClientIDMetadataDocuments {
 		m["client_id_metadata_document_supported"] = true

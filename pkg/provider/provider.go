@@ -15,6 +15,7 @@ import (
 	"github.com/ory/fosite/storage"
 	"github.com/ory/fosite/token/hmac"
 
+	"github.com/petstore-auth/petstore-auth/pkg/dpop"
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
 	"github.com/petstore-auth/petstore-auth/pkg/ratelimit"
 )
@@ -26,6 +27,9 @@ type Storage interface {
 	oauth2.TokenRevocationStorage
 	pkce.PKCERequestStorage
 	storage.Transactional
+	fosite.PARStorage
+	// ConsumePARSession marks a pushed request used (par.go).
+	ConsumePARSession(ctx context.Context, requestURI string) error
 	identity.SigningKeyStore
 	identity.RevocationList
 	SaveRotation(ctx context.Context, oldRefreshSignature string, sealed []byte) error
@@ -83,6 +87,14 @@ type Config struct {
 	// resolved by fetching their document (the store's resolver);
 	// advertised as client_id_metadata_document_supported.
 	ClientIDMetadataDocuments bool
+	// DPoPWindow bounds |now - iat| of DPoP proofs; zero is dpop.DefaultWindow.
+	DPoPWindow time.Duration
+	// DPoPNonce makes a server nonce (RFC 9449 §8) required in proofs; the
+	// nonces derive from Secret, so replicas agree on them.
+	DPoPNonce bool
+	// RequirePAR refuses authorization requests that were not pushed
+	// (RFC 9126 require_pushed_authorization_requests), for every client.
+	RequirePAR bool
 }
 
 // Provider is the protocol core: fosite composed over our storage.
@@ -106,6 +118,7 @@ type Provider struct {
 
 	corsOrigins corsOrigins
 	registrar   Registrar
+	dpop        *dpop.Validator
 }
 
 // Options are the optional collaborators of New.
@@ -116,6 +129,9 @@ type Options struct {
 	Now     func() time.Time
 	// Registrar carries out RFC 7591/7592 registration (manage.Service).
 	Registrar Registrar
+	// DPoPReplay remembers used DPoP proofs; nil: in process (one
+	// replica only: share Redis between replicas).
+	DPoPReplay dpop.Replay
 }
 
 // idTokenLifespan is how long an ID token is valid (its exp): fosite's
@@ -155,6 +171,10 @@ func New(ctx context.Context, cfg Config, st Storage, opts Options) (*Provider, 
 		// short state is echoed as sent and a missing one is accepted by
 		// pkg/web (DESIGN §5). fosite treats values below 1 as its default.
 		MinParameterEntropy: 1,
+		// RFC 9126; enforcement per client and globally is pkg/web's, so
+		// that a refusal reaches the client at its redirect URI.
+		PushedAuthorizeRequestURIPrefix: parURIPrefix,
+		PushedAuthorizeContextLifespan:  parLifespan,
 	}
 	if len(cfg.Resources) == 0 {
 		return nil, errors.New("provider: no resource server configured (resources)")
@@ -170,6 +190,13 @@ func New(ctx context.Context, cfg Config, st Storage, opts Options) (*Provider, 
 		registrar: opts.Registrar}
 	fc.AudienceMatchingStrategy = p.audienceStrategy
 	p.keyUsage.seen = map[string]time.Time{}
+	if opts.DPoPReplay == nil {
+		opts.DPoPReplay = &dpop.Memory{Now: opts.Now}
+	}
+	p.dpop = &dpop.Validator{Window: cfg.DPoPWindow, Replay: opts.DPoPReplay, Now: opts.Now}
+	if cfg.DPoPNonce {
+		p.dpop.Nonces = &dpop.Nonces{Key: deriveKey(cfg.Secret, "dpop-nonce"), Now: opts.Now}
+	}
 	p.strategy = &tokenStrategy{
 		hmac: oauth2.NewHMACSHAStrategyUnPrefixed(&hmac.HMACStrategy{Config: fc}, fc),
 		jwt: &jwtIssuer{issuer: cfg.Issuer, keys: st, sealer: seal, now: opts.Now,
@@ -192,6 +219,7 @@ func New(ctx context.Context, cfg Config, st Storage, opts Options) (*Provider, 
 		compose.OAuth2TokenIntrospectionFactory,
 		compose.OpenIDConnectExplicitFactory,
 		compose.OpenIDConnectRefreshFactory,
+		compose.PushedAuthorizeHandlerFactory,
 	)
 	p.fosite = p.OAuth2.(*fosite.Fosite)
 	p.grantTypes = p.grants()

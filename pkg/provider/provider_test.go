@@ -67,6 +67,13 @@ func eachDatabase(t *testing.T, fn func(t *testing.T, dbURL string)) {
 
 func newFixture(t testing.TB, dbURL string, format string) *fixture {
 	t.Helper()
+	return newFixtureWith(t, dbURL, format, nil)
+}
+
+// newFixtureWith is newFixture with the provider's configuration changed by
+// change (when not nil) before New.
+func newFixtureWith(t testing.TB, dbURL string, format string, change func(*Config, *Options)) *fixture {
+	t.Helper()
 	ctx := context.Background()
 	f := &fixture{t: t, now: time.Now().UTC().Truncate(time.Second)}
 	st, err := store.Open(ctx, dbURL, store.Options{Now: f.clock, Logger: slog.New(slog.DiscardHandler)})
@@ -99,10 +106,14 @@ func newFixture(t testing.TB, dbURL string, format string) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.p, err = New(ctx, Config{Issuer: "https://auth.example", Secret: []byte(strings.Repeat("k", 32)),
+	cfg := Config{Issuer: "https://auth.example", Secret: []byte(strings.Repeat("k", 32)),
 		AuthorizeCodeLifespan: time.Minute, AccessTokenLifespan: 15 * time.Minute, RefreshTokenIdleLifespan: 24 * time.Hour,
-		RefreshTokenAbsoluteLifespan: 72 * time.Hour, RefreshGraceWindow: 10 * time.Second, Resources: testResources},
-		st, Options{Audit: st, Logger: slog.New(slog.DiscardHandler), Now: f.clock})
+		RefreshTokenAbsoluteLifespan: 72 * time.Hour, RefreshGraceWindow: 10 * time.Second, Resources: testResources}
+	opts := Options{Audit: st, Logger: slog.New(slog.DiscardHandler), Now: f.clock, DPoPReplay: st.DPoPReplay()}
+	if change != nil {
+		change(&cfg, &opts)
+	}
+	f.p, err = New(ctx, cfg, st, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -96,7 +96,7 @@ func (p *Provider) keepSuccessor(tx context.Context, req *tokenRequest, resp fos
 			return err
 		}
 	}
-	if p.cfg.RefreshGraceWindow <= 0 {
+	if p.cfg.RefreshGraceWindow <= 0 || noRefreshGrace(req) {
 		return nil
 	}
 	idToken, _ := resp.GetExtra("id_token").(string)

@@ -21,6 +21,12 @@ type Session struct {
 	ExpiresAt map[fosite.TokenType]time.Time `json:"expires_at"`
 	// JTI is the id of the JWT access token last generated in this session.
 	JTI string `json:"jti,omitempty"`
+	// JKT is the RFC 7638 thumbprint of the DPoP key the access token is
+	// bound to (RFC 9449 §6: cnf.jkt); "" for a bearer token (dpop.go).
+	JKT string `json:"jkt,omitempty"`
+	// CodeJKT is the dpop_jkt of the authorization request (RFC 9449 §10):
+	// redeeming the code needs a proof by that key.
+	CodeJKT string `json:"code_jkt,omitempty"`
 	// IDClaims are the OpenID Connect ID token claims of a grant with the
 	// openid scope (set by pkg/web at the authorization endpoint, kept
 	// through refreshes); absent in sessions of the previous release and of
@@ -97,6 +103,10 @@ func (s *Session) GetGrantID() string { return s.GrantID }
 
 // GetJTI lets the store index JWT access tokens by id.
 func (s *Session) GetJTI() string { return s.JTI }
+
+// BindCode binds the code made with this session to the DPoP key whose
+// thumbprint is jkt (RFC 9449 §10); "" binds nothing.
+func (s *Session) BindCode(jkt string) { s.CodeJKT = jkt }
 
 // Clone implements fosite.Session.
 func (s *Session) Clone() fosite.Session {

@@ -47,6 +47,14 @@ type tokenStrategy struct {
 
 var _ oauth2.CoreStrategy = (*tokenStrategy)(nil)
 
+// clientOf is the registration of the request's client, nil when unknown.
+func clientOf(r fosite.Requester) *identity.Client {
+	if c, ok := r.GetClient().(identityClient); ok {
+		return c.Identity()
+	}
+	return nil
+}
+
 func wantsJWT(r fosite.Requester) bool {
 	c, ok := r.GetClient().(identityClient)
 	return ok && c.Identity().TokenFormat == identity.TokenFormatJWT

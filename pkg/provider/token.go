@@ -7,6 +7,7 @@ import (
 
 	"github.com/ory/fosite"
 
+	"github.com/petstore-auth/petstore-auth/pkg/dpop"
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
 )
 
@@ -26,6 +27,8 @@ type tokenRequest struct {
 	// keepAudience is the refresh token's full audience when a refresh
 	// request narrowed the new access token's (RFC 8707, resource.go).
 	keepAudience []string
+	// proof is the request's valid DPoP proof, nil without one (dpop.go).
+	proof *dpop.Proof
 }
 
 func (t *tokenRequest) form(key string) string { return t.r.PostForm.Get(key) }
@@ -68,6 +71,9 @@ func (p *Provider) grants() map[string]grant {
 // writeError for every error.
 func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 	req, g, err := p.parseTokenRequest(r)
+	if err == nil {
+		req.proof, err = p.checkProof(r.Context(), r)
+	}
 	var resp fosite.AccessResponder
 	if err == nil {
 		resp, err = p.exchange(r.Context(), req, g)
@@ -76,6 +82,7 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 		p.writeError(w, r, err)
 		return
 	}
+	p.dpopResponse(w, req, resp)
 	p.OAuth2.WriteAccessResponse(r.Context(), w, req.ar, resp)
 }
 
@@ -110,6 +117,9 @@ func (p *Provider) parseTokenRequest(r *http.Request) (*tokenRequest, grant, err
 func (p *Provider) exchange(ctx context.Context, req *tokenRequest, g grant) (fosite.AccessResponder, error) {
 	ar, err := p.OAuth2.NewAccessRequest(ctx, req.r, NewSession("", ""))
 	req.ar = ar
+	if err == nil {
+		err = p.bindProof(req)
+	}
 	if err == nil {
 		err = g.check(ctx, req)
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/petstore-auth/petstore-auth/pkg/apikey"
 	"github.com/petstore-auth/petstore-auth/pkg/bearer"
+	"github.com/petstore-auth/petstore-auth/pkg/dpop/dpoptest"
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
 	"github.com/petstore-auth/petstore-auth/pkg/password"
 	"github.com/petstore-auth/petstore-auth/pkg/store"
@@ -192,6 +193,10 @@ func checkRelease(t *testing.T, s *store.Store, st upgradeState) {
 	checkOpenIDAfterUpgrade(t, s, u)
 	checkRotationAfterUpgrade(t, s, ts.URL, st.webSecret)
 	checkLogoutAfterUpgrade(t, s)
+	if m := introspect(st.access); m["cnf"] != nil {
+		t.Errorf("a token of the previous release became DPoP-bound: %v", m)
+	}
+	checkDPoPPARAfterUpgrade(t, s, ts.URL, st)
 }
 
 // checkLegacyAudiences (00006, resources): tokens the previous release
@@ -323,6 +328,37 @@ func checkRotationAfterUpgrade(t *testing.T, s *store.Store, base, oldSecret str
 		if status, m := postBasic(t, base+"/oauth2/revoke", "web", secret, url.Values{"token": {"x"}}); status != http.StatusOK {
 			t.Errorf("an upgraded client rotated with grace does not authenticate: %d %v", status, m)
 		}
+	}
+}
+
+// checkDPoPPARAfterUpgrade (00009): clients of the previous release are
+// neither DPoP-bound nor PAR-only nor under a profile, and they can get a
+// DPoP-bound token (dpop_proofs) and push a request (par_requests).
+func checkDPoPPARAfterUpgrade(t *testing.T, s *store.Store, base string, st upgradeState) {
+	for _, id := range []string{"web", "spa", "rs"} {
+		c, err := s.ClientByID(context.Background(), id)
+		if err != nil || c.DPoPBound || c.RequirePAR || c.Profile != "" {
+			t.Fatalf("client %s after the upgrade: %+v, %v", id, c, err)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodPost, base+"/oauth2/token", strings.NewReader("grant_type=client_credentials"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("rs", url.QueryEscape(st.rsSecret))
+	req.Header.Set("DPoP", dpoptest.NewKey().Proof("POST", "https://auth.example/oauth2/token", dpoptest.Opts{}))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok map[string]any
+	_ = json.NewDecoder(res.Body).Decode(&tok)
+	res.Body.Close()
+	if res.StatusCode != 200 || tok["token_type"] != "DPoP" {
+		t.Errorf("DPoP token after the upgrade: %d %v", res.StatusCode, tok)
+	}
+	status, par := postBasic(t, base+"/oauth2/par", "web", st.webSecret, url.Values{"response_type": {"code"}, "redirect_uri": {redirectURI},
+		"scope": {"read:pets"}, "code_challenge": {oauth2.S256ChallengeFromVerifier(oauth2.GenerateVerifier())}, "code_challenge_method": {"S256"}})
+	if status != http.StatusCreated || str(par, "request_uri") == "" {
+		t.Errorf("PAR after the upgrade: %d %v", status, par)
 	}
 }
 

@@ -174,7 +174,9 @@ func TestRD18_PromptAndRefusedParameters(t *testing.T) {
 		{url.Values{"prompt": {"none login"}}, "invalid_request"},
 		{url.Values{"prompt": {"select_account"}}, "invalid_request"},
 		{url.Values{"request": {"eyJhbGciOiJub25lIn0.e30."}}, "request_not_supported"},
-		{url.Values{"request_uri": {"urn:ietf:params:oauth:request_uri:abc"}}, "request_uri_not_supported"},
+		// Only our own PAR request_uri is taken (pkg/web par_test.go); any
+		// other is not supported.
+		{url.Values{"request_uri": {"https://app.example/request.jwt"}}, "request_uri_not_supported"},
 		{url.Values{"max_age": {"0"}}, "invalid_request"},
 	} {
 		tc.params.Set("scope", "read:pets")

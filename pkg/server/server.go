@@ -20,6 +20,7 @@ import (
 	"github.com/petstore-auth/petstore-auth/pkg/clientaddr"
 	"github.com/petstore-auth/petstore-auth/pkg/clientmeta"
 	"github.com/petstore-auth/petstore-auth/pkg/config"
+	"github.com/petstore-auth/petstore-auth/pkg/dpop"
 	"github.com/petstore-auth/petstore-auth/pkg/httpkit"
 	"github.com/petstore-auth/petstore-auth/pkg/httpx"
 	"github.com/petstore-auth/petstore-auth/pkg/manage"
@@ -78,6 +79,9 @@ type Deps struct {
 		ratelimit.Throttle
 	}
 	Logger *slog.Logger
+	// DPoPReplay remembers used DPoP proofs; nil: the database
+	// (store.DPoPReplay), which every replica shares.
+	DPoPReplay dpop.Replay
 	// Web holds templates/ and static/ (nil: cfg.WebDir when set, else the
 	// pages are not served).
 	Web fs.FS
@@ -108,7 +112,12 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Server, error)
 		st.Close()
 		return nil, err
 	}
-	return New(ctx, Deps{Config: cfg, Store: st, Limiter: limiter, Logger: opts.Logger, Web: opts.Web, Now: opts.Now,
+	replay, err := dpop.ReplayFromURL(ctx, cfg.RedisURL, "petstore:dpop:")
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return New(ctx, Deps{Config: cfg, Store: st, Limiter: limiter, DPoPReplay: replay, Logger: opts.Logger, Web: opts.Web, Now: opts.Now,
 		ClientMetadata: opts.ClientMetadata})
 }
 
@@ -170,6 +179,9 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 			return 1
 		}))
 	s.Limiter, s.Throttle = d.Limiter, d.Limiter
+	if d.DPoPReplay == nil {
+		d.DPoPReplay = st.DPoPReplay()
+	}
 	s.Provider, err = provider.New(ctx, provider.Config{
 		Issuer:                       cfg.Issuer,
 		Secret:                       secret,
@@ -187,7 +199,10 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		RegistrationPolicy:           cfg.RegistrationPolicy(),
 		RegistrationPerHour:          cfg.RegistrationRateLimit,
 		ClientIDMetadataDocuments:    true,
-	}, st, provider.Options{Audit: s.Audit, Logger: d.Logger, Now: d.Now, Limiter: d.Limiter})
+		DPoPWindow:                   time.Duration(cfg.Tokens.DPoPProofWindow),
+		DPoPNonce:                    cfg.Tokens.DPoPNonce,
+		RequirePAR:                   cfg.RequirePushedAuthorizationRequests,
+	}, st, provider.Options{Audit: s.Audit, Logger: d.Logger, Now: d.Now, Limiter: d.Limiter, DPoPReplay: d.DPoPReplay})
 	if err != nil {
 		return fail(err)
 	}

@@ -18,6 +18,7 @@ func clientToRow(c *identity.Client) clientRow {
 		RedirectURIs: c.RedirectURIs, GrantTypes: c.GrantTypes, Scopes: c.Scopes, Audience: c.Audience,
 		Public: c.Public, AllowedOrigins: c.AllowedOrigins, CanIntrospect: c.CanIntrospect, TokenFormat: format, IDTokenAlg: c.IDTokenSignedResponseAlg, Disabled: c.Disabled,
 		OwnerID: c.OwnerID, PreviousSecretHash: c.PreviousSecretHash, PreviousSecretExpiresAt: dbTimePtr(c.PreviousSecretExpiresAt),
+		DPoPBound: c.DPoPBound, RequirePAR: c.RequirePAR, Profile: c.Profile,
 		CreatedAt: dbTime(c.CreatedAt), UpdatedAt: dbTime(c.UpdatedAt),
 		Registration: c.Registration, RegistrationTokenHash: c.RegistrationTokenHash, LastUsedAt: dbTimePtr(c.LastUsedAt),
 		ClientURI: c.ClientURI, LogoURI: c.LogoURI, SoftwareID: c.SoftwareID, SoftwareVersion: c.SoftwareVersion,
@@ -100,6 +101,9 @@ func (s *Store) UpdateClient(ctx context.Context, c *identity.Client) error {
 			"backchannel_logout_uri":              row.BackchannelLogoutURI,
 			"backchannel_logout_session_required": row.BackchannelLogoutSessionRequired,
 			"disabled":                            row.Disabled,
+			"dpop_bound":                          row.DPoPBound,
+			"require_par":                         row.RequirePAR,
+			"profile":                             row.Profile,
 			// owner_id is set at creation only: an app never changes hands.
 			"previous_secret_hash":           row.PreviousSecretHash,
 			"previous_secret_expires_at":     row.PreviousSecretExpiresAt,

@@ -487,5 +487,8 @@ func (r *clientRow) toIdentity() *identity.Client {
 		SoftwareVersion:       r.SoftwareVersion,
 
 		TokenEndpointAuthMethod: r.AuthMethod,
+		DPoPBound:               r.DPoPBound,
+		RequirePAR:              r.RequirePAR,
+		Profile:                 r.Profile,
 	}
 }

@@ -28,6 +28,8 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, batch int) (ma
 		{tableRefresh, "signature", "expires_at < ?"},
 		{"revoked_jwts", "jti", "expires_at < ?"},
 		{"client_assertion_jtis", "jti", "expires_at < ?"},
+		{"dpop_proofs", "key_hash", "expires_at < ?"},
+		{"par_requests", "request_uri_hash", "expires_at < ?"},
 		{"browser_sessions", "id_hash", "expires_at < ?"},
 		{"oidc_session_clients", "sid", "expires_at < ?"},
 		{"audit_events", "id", "time < ?"},

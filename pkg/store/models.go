@@ -104,6 +104,9 @@ type clientRow struct {
 	AllowedOrigins stringList `gorm:"column:allowed_origins"`
 	CanIntrospect  bool       `gorm:"column:can_introspect"`
 	TokenFormat    string     `gorm:"column:token_format"`
+	DPoPBound      bool       `gorm:"column:dpop_bound"`
+	RequirePAR     bool       `gorm:"column:require_par"`
+	Profile        string     `gorm:"column:profile"`
 	IDTokenAlg     string     `gorm:"column:id_token_signed_response_alg"`
 	// OpenID Connect logout (00011).
 	PostLogoutRedirectURIs           stringList `gorm:"column:post_logout_redirect_uris"`
@@ -257,3 +260,17 @@ type refreshTokenRow struct {
 }
 
 func (refreshTokenRow) TableName() string { return tableRefresh }
+
+// parRow is a pushed authorization request (par.go).
+type parRow struct {
+	RequestURIHash string    `gorm:"column:request_uri_hash;primaryKey"`
+	ClientID       string    `gorm:"column:client_id"`
+	RequestID      string    `gorm:"column:request_id"`
+	RequestedAt    time.Time `gorm:"column:requested_at"`
+	Form           string    `gorm:"column:form"`
+	Opened         bool      `gorm:"column:opened"`
+	Used           bool      `gorm:"column:used"`
+	ExpiresAt      time.Time `gorm:"column:expires_at"`
+}
+
+func (parRow) TableName() string { return "par_requests" }

@@ -15,6 +15,7 @@ import (
 	"github.com/ory/fosite"
 
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
+	"github.com/petstore-auth/petstore-auth/pkg/provider"
 	"github.com/petstore-auth/petstore-auth/pkg/ui"
 )
 
@@ -331,6 +332,12 @@ func (h *Handler) parseAuthorize(w http.ResponseWriter, r, req *http.Request) (f
 			if err == nil {
 				_, err = h.Resources(form["resource"], ar.GetRequestedScopes())
 			}
+			if err == nil {
+				err = checkDPoPJKT(form.Get("dpop_jkt"))
+			}
+			if err == nil {
+				err = h.checkPAR(req.Form, ar)
+			}
 		}
 	}
 	if err != nil {
@@ -348,10 +355,14 @@ func withoutRequestURI(req *http.Request) *http.Request {
 	if !req.Form.Has("request_uri") {
 		return req
 	}
+	// Ours is kept: fosite loads the pushed request (RFC 9126 §4) and
+	// merges it into this copy's form, leaving the request's own
+	// parameters for checkPAR.
+	ours := provider.IsPARRequestURI(req.Form.Get("request_uri"))
 	c := req.Clone(req.Context())
 	c.Form = url.Values{}
 	for k, v := range req.Form {
-		if k != "request_uri" {
+		if k != "request_uri" || ours {
 			c.Form[k] = v
 		}
 	}
@@ -422,7 +433,18 @@ func (h *Handler) issue(w http.ResponseWriter, r *http.Request, ar fosite.Author
 	if a, ok := ar.(*fosite.AuthorizeRequest); ok {
 		a.RequestedAudience = fosite.Arguments(aud)
 	}
+	if uri := ar.GetRequestForm().Get("request_uri"); provider.IsPARRequestURI(uri) && h.ConsumePAR != nil {
+		// One code per pushed request (RFC 9126 §4): the request_uri is
+		// used up here, not when the browser first arrived with it.
+		if err := h.ConsumePAR(r.Context(), uri); err != nil {
+			h.authorizeError(w, r, ar, fosite.ErrInvalidRequestURI.WithHint("The request_uri was used already or has expired."))
+			return
+		}
+	}
 	sess := h.NewSession(u.ID, g.ID)
+	if b, ok := sess.(codeKeyBinder); ok {
+		b.BindCode(ar.GetRequestForm().Get("dpop_jkt"))
+	}
 	if ar.GetGrantedScopes().Has(identity.ScopeOpenID) {
 		setIDToken(r, ar, sess)
 	}
@@ -441,6 +463,40 @@ func (h *Handler) issue(w http.ResponseWriter, r *http.Request, ar fosite.Author
 	h.audit(r, identity.AuditEvent{Type: "code.issued", UserID: u.ID, ClientID: ar.GetClient().GetID(),
 		Details: map[string]string{"grant_id": g.ID, "scope": strings.Join(ar.GetGrantedScopes(), " ")}})
 	h.OAuth2.WriteAuthorizeResponse(r.Context(), w, ar, resp)
+}
+
+// checkPAR applies RFC 9126 §4 at the authorization endpoint: a request
+// with one of our request_uri values carries nothing but client_id and
+// request_uri (everything else was pushed, and fosite has loaded it); a
+// request that was not pushed is refused when the server or the client
+// requires PAR. query is the request's own parameters.
+func (h *Handler) checkPAR(query url.Values, ar fosite.AuthorizeRequester) error {
+	if provider.IsPARRequestURI(query.Get("request_uri")) {
+		for k := range query {
+			if k != "client_id" && k != "request_uri" && k != reauthParam {
+				return fosite.ErrInvalidRequest.WithHintf("With a request_uri send only client_id and request_uri; '%s' belongs in the pushed request.", k)
+			}
+		}
+		return nil
+	}
+	c, ok := ar.GetClient().(interface{ Identity() *identity.Client })
+	if h.RequirePAR || (ok && c.Identity().RequiresPAR()) {
+		return fosite.ErrInvalidRequest.WithHint("This client must push its authorization request to the pushed_authorization_request_endpoint (RFC 9126) and send only client_id and request_uri here.")
+	}
+	return nil
+}
+
+// codeKeyBinder is the session of a code that can be bound to a DPoP key
+// (provider.Session).
+type codeKeyBinder interface{ BindCode(jkt string) }
+
+// checkDPoPJKT checks the dpop_jkt parameter (RFC 9449 §10): when present,
+// the base64url SHA-256 thumbprint of the key that must redeem the code.
+func checkDPoPJKT(jkt string) error {
+	if jkt != "" && !s256Challenge.MatchString(jkt) {
+		return fosite.ErrInvalidRequest.WithHint("dpop_jkt must be the base64url SHA-256 JWK thumbprint (RFC 7638) of the client's DPoP key.")
+	}
+	return nil
 }
 
 // issWriter adds iss (RFC 9207) to the redirect fosite writes for an

@@ -64,6 +64,12 @@ type Handler struct {
 	// NewSession makes the fosite session stored with a code
 	// (provider.NewSession).
 	NewSession func(userID, grantID string) fosite.Session
+	// ConsumePAR uses up a pushed request as its code is issued
+	// (provider.Provider.ConsumePAR); nil when PAR is not wired.
+	ConsumePAR func(ctx context.Context, requestURI string) error
+	// RequirePAR refuses authorization requests that were not pushed, for
+	// every client (require_pushed_authorization_requests).
+	RequirePAR bool
 	// Resources resolves the resource parameters of an authorization
 	// request and its scopes to the token audience (RFC 8707), or answers
 	// invalid_target (provider.Provider.ResolveResources).

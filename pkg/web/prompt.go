@@ -12,6 +12,7 @@ import (
 
 	"github.com/ory/fosite"
 
+	"github.com/petstore-auth/petstore-auth/pkg/provider"
 	"github.com/petstore-auth/petstore-auth/pkg/ui"
 )
 
@@ -112,10 +113,11 @@ func (h *Handler) needsReauth(r *http.Request, returnTo string) bool {
 // redirect URI are known good, so the error goes back to the client.
 func unsupportedParameter(form url.Values) error {
 	switch {
-	// RFC 9101 §6.1 / OIDC Core §6: no request objects until PAR.
+	// RFC 9101 §6.1 / OIDC Core §6: no request objects; request_uri only
+	// from our own PAR endpoint.
 	case form.Has("request"):
 		return fosite.ErrRequestNotSupported.WithHint("Request objects (the request parameter) are not supported.")
-	case form.Has("request_uri"):
+	case form.Has("request_uri") && !provider.IsPARRequestURI(form.Get("request_uri")):
 		return fosite.ErrRequestURINotSupported.WithHint("The request_uri parameter is not supported.")
 	// OIDC Core §7.2.1: self-issued registration.
 	case form.Has("registration"):

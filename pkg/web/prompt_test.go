@@ -216,7 +216,6 @@ func TestUnsupportedParametersAreRefused(t *testing.T) {
 	redirectParams(t, e.consent(b, b.Get(authPathFor("read:pets")), "allow", []string{"read:pets"}, true))
 	for _, tc := range []struct{ param, value, wantErr string }{
 		{"request", "eyJhbGciOiJub25lIn0.eyJzY29wZSI6InJlYWQ6cGV0cyJ9.", "request_not_supported"},
-		{"request_uri", "urn:ietf:params:oauth:request_uri:abc", "request_uri_not_supported"},
 		{"request_uri", "https://app.example/request.jwt", "request_uri_not_supported"},
 		{"registration", `{"client_name":"x"}`, "registration_not_supported"},
 		{"id_token_hint", "eyJ.eyJ.sig", "invalid_request"},
@@ -230,6 +229,11 @@ func TestUnsupportedParametersAreRefused(t *testing.T) {
 				t.Fatalf("%s: %v; want %s with iss and state, no code", tc.param, q, tc.wantErr)
 			}
 		})
+	}
+	// Our own request_uri (RFC 9126) that was never pushed: no request to
+	// trust, so no redirect at all (par_test.go has the pushed ones).
+	if p := b.Get(authPathFor("read:pets", "request_uri", "urn:ietf:params:oauth:request_uri:abc")); p.Status != http.StatusBadRequest || p.Location != "" {
+		t.Fatalf("unknown pushed request: HTTP %d to %q", p.Status, p.Location)
 	}
 	// Before the redirect URI is validated, no redirect at all.
 	p := b.Get(authPathFor("read:pets", "request_uri", "urn:x", "redirect_uri", "https://evil.example/cb"))
