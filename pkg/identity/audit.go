@@ -28,6 +28,10 @@ const (
 	EventConsentGranted = "consent.granted"
 	EventConsentDenied  = "consent.denied"
 	EventCodeIssued     = "code.issued"
+	// The account page's session list: one session signed out, or all
+	// ("sign out everywhere").
+	EventSessionEnded     = "session.ended"
+	EventSessionsEndedAll = "sessions.ended_all"
 
 	// The OAuth endpoints (pkg/provider).
 	EventCodeRedeemed         = "code.redeemed"
@@ -49,7 +53,7 @@ var AuditEventTypes = []string{
 	EventClientCreated, EventClientUpdated, EventClientSecretRotated, EventClientDisabled, EventClientEnabled,
 	EventClientDeleted, EventUserCreated, EventUserDisabled, EventUserEnabled, EventUserPasswordReset,
 	EventAPIKeyCreated, EventAPIKeyRevoked, EventGrantRevoked, EventGrantsRevoked, EventSigningKeyRotated,
-	EventAdminAccessDenied,
+	EventAdminAccessDenied, EventSessionEnded, EventSessionsEndedAll,
 }
 
 // DetailChannel is the Details key naming the channel an operator action

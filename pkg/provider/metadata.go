@@ -26,8 +26,13 @@ func (p *Provider) Metadata() map[string]any {
 		"code_challenge_methods_supported":               []string{"S256"},
 		"authorization_response_iss_parameter_supported": true,
 		// OIDC Discovery §3; the values pkg/web honours (web.PromptValues).
-		"prompt_values_supported": []string{"none", "login", "consent"},
-		"service_documentation":   p.Issuer + "/",
+		"prompt_values_supported": []string{"none", "login", "consent", "select_account"},
+		// OIDC Discovery §3: claims is ignored, request objects refused
+		// (request_uri_parameter_supported defaults to true, so say false).
+		"claims_parameter_supported":      false,
+		"request_parameter_supported":     false,
+		"request_uri_parameter_supported": false,
+		"service_documentation":           p.Issuer + "/",
 	}
 }
 

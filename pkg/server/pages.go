@@ -54,7 +54,7 @@ func (s *Server) mountPages(r *mux.Router, files fs.FS, secret []byte, now func(
 	(&web.Handler{
 		OAuth2: s.Provider.OAuth2, Issuer: s.Config.Issuer, NewSession: provider.NewSessionFunc,
 		Users: st, Clients: clients, Grants: st, APIKeys: st, Audit: s.Audit, UI: kit,
-		AuditKey: provider.DeriveKey(secret, "audit-email"),
+		AuditKey: provider.DeriveKey(secret, "audit-email"), Sessions: st,
 		Throttle: s.Throttle, Now: now, Logger: s.Logger, Dev: s.Config.Dev,
 	}).Mount(r)
 	return nil

@@ -10,6 +10,9 @@ import (
 	"time"
 
 	"github.com/gorilla/sessions"
+
+	"github.com/petstore-auth/petstore-auth/pkg/clientaddr"
+	"github.com/petstore-auth/petstore-auth/pkg/identity"
 )
 
 // Session is the browser session: anonymous (only a CSRF token) until
@@ -18,6 +21,8 @@ type Session struct {
 	// ID changes at every sign-in, so a session id seen before sign-in is
 	// worthless after it.
 	ID string
+	// SID is the session's public id: the OpenID Connect sid claim. Unlike ID it is not a secret.
+	SID string
 	// UserID is empty while signed out.
 	UserID string
 	// Email is shown in the page header; the user id is what counts.
@@ -72,6 +77,7 @@ func newCookieStore(secrets [][]byte, maxAge time.Duration) (*sessions.CookieSto
 // Cookie values are kept to gob-friendly scalars.
 const (
 	kID       = "sid"
+	kSID      = "psid"
 	kUser     = "uid"
 	kEmail    = "email"
 	kAuthTime = "at"
@@ -91,6 +97,7 @@ func (k *Kit) load(r *http.Request) (s *Session, fresh bool) {
 	if err == nil && !gs.IsNew {
 		s = &Session{}
 		s.ID, _ = gs.Values[kID].(string)
+		s.SID, _ = gs.Values[kSID].(string)
 		s.UserID, _ = gs.Values[kUser].(string)
 		s.Email, _ = gs.Values[kEmail].(string)
 		s.CSRF, _ = gs.Values[kCSRF].(string)
@@ -108,18 +115,29 @@ func (k *Kit) load(r *http.Request) (s *Session, fresh bool) {
 }
 
 // alive asks the registry whether a signed-in session was ended on the
-// server (logout from another copy of the cookie). Anonymous sessions are
-// not registered; a registry error fails closed (signed out).
+// server (logout elsewhere, "sign out everywhere") and, at most once per
+// TouchInterval, records that it was seen. Anonymous sessions are not
+// registered; a registry error fails closed (signed out).
 func (k *Kit) alive(r *http.Request, s *Session) bool {
 	if k.sessions == nil || s.UserID == "" {
 		return true
 	}
-	ok, err := k.sessions.SessionActive(r.Context(), s.ID)
+	lastSeen, ok, err := k.sessions.SessionActive(r.Context(), s.ID)
 	if err != nil {
 		k.log.Warn("session registry unavailable; treating the session as signed out", "err", err)
+		return false
 	}
-	return ok && err == nil
+	if now := k.now().UTC(); ok && now.Sub(lastSeen) >= TouchInterval {
+		if err := k.sessions.TouchSession(r.Context(), s.ID, now); err != nil {
+			k.log.Warn("record when the session was last seen", "err", err) // the session itself is fine
+		}
+	}
+	return ok
 }
+
+// TouchInterval is how stale a session's last-seen time may get: it is
+// written at most once per interval per session, not on every request.
+const TouchInterval = time.Minute
 
 func (k *Kit) lifetime(s *Session) time.Duration {
 	if s.Remember {
@@ -141,6 +159,7 @@ func (k *Kit) save(w http.ResponseWriter, r *http.Request, s *Session) error {
 	gs.Values[kCreated] = s.Created.Unix()
 	if s.UserID != "" {
 		gs.Values[kUser] = s.UserID
+		gs.Values[kSID] = s.SID
 		gs.Values[kEmail] = s.Email
 		gs.Values[kAuthTime] = s.AuthTime.Unix()
 		gs.Values[kVersion] = s.Version
@@ -160,19 +179,27 @@ func (k *Kit) options(maxAge int) *sessions.Options {
 }
 
 // SignIn starts a signed-in session for the user in a brand new session:
-// new id, new CSRF token, new cookie. version is the caller's fingerprint of
-// the user (e.g. its UpdatedAt); the caller compares it on later requests to
-// end sessions of users who were disabled or changed. The session in r's
-// context is updated in place, so a page rendered afterwards in the same
-// request carries the new CSRF token.
+// new id, new public sid, new CSRF token, new cookie. version is the
+// caller's fingerprint of the user (e.g. its UpdatedAt); the caller compares
+// it on later requests to end sessions of users who were disabled or
+// changed. The registry records the session with the request's User-Agent
+// and client address (clientaddr.Of). The session in r's context is
+// updated in place, so a page rendered afterwards in the same request
+// carries the new CSRF token.
 func (k *Kit) SignIn(w http.ResponseWriter, r *http.Request, userID, email string, version int64, remember bool) error {
 	now := k.now().UTC().Truncate(time.Second)
 	ns := Session{
-		ID: randomToken(), CSRF: randomToken(), Created: now,
+		ID: randomToken(), SID: randomToken(), CSRF: randomToken(), Created: now,
 		UserID: userID, Email: email, AuthTime: now, Version: version, Remember: remember,
 	}
 	if k.sessions != nil {
-		if err := k.sessions.CreateSession(r.Context(), ns.ID, userID, now.Add(k.lifetime(&ns))); err != nil {
+		ua := r.UserAgent()
+		if len(ua) > identity.MaxSessionUserAgent {
+			ua = ua[:identity.MaxSessionUserAgent]
+		}
+		b := identity.BrowserSession{SID: ns.SID, UserID: userID, UserAgent: ua, IP: clientaddr.Of(r),
+			ExpiresAt: now.Add(k.lifetime(&ns))}
+		if err := k.sessions.CreateSession(r.Context(), ns.ID, b); err != nil {
 			return err
 		}
 	}

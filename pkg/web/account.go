@@ -26,14 +26,17 @@ var keyExpiries = map[string]int{"never": 0, "30": 30, "90": 90, "365": 365}
 var notices = map[string]string{
 	"grant_revoked": "Access revoked. The app can no longer use your PetStore account.",
 	"key_revoked":   "API key revoked. Requests using it are refused from now on.",
+	"session_ended": "Signed out. That browser will have to sign in again.",
 }
 
 // accountPage is the data of templates/account.html.
 type accountPage struct {
-	Email     string
-	Notice    string
-	Grants    []grantView
-	Keys      []keyView
+	Email  string
+	Notice string
+	Grants []grantView
+	Keys   []keyView
+	// Sessions are the user's signed-in browsers, this one first.
+	Sessions  []sessionView
 	KeyScopes []identity.ScopeInfo
 	// NewKey is the API key just created, shown once and never again.
 	NewKey     string
@@ -109,6 +112,10 @@ func (h *Handler) renderAccount(w http.ResponseWriter, r *http.Request, status i
 			v.Scopes = append(v.Scopes, info)
 		}
 		p.Grants = append(p.Grants, v)
+	}
+	if p.Sessions, err = h.sessionViews(r, u); err != nil {
+		h.internalError(w, r, err)
+		return
 	}
 	keys, _, err := h.APIKeys.ListAPIKeys(ctx, identity.APIKeyFilter{OwnerID: u.ID, Page: identity.Page{Limit: 200}})
 	if err != nil {

@@ -31,7 +31,7 @@ type OAuth2 interface {
 
 // Templates are the pages this package renders; pass them to ui.Config
 // Required so that a missing one stops the server at startup.
-var Templates = []string{"index", "login", "consent", "account", "error"}
+var Templates = []string{"index", "login", "consent", "select_account", "account", "error"}
 
 // Sign-in throttling (NIST SP 800-63B §5.2.2): only failed attempts count,
 // each with delays that double after the free ones. See login.go.
@@ -77,9 +77,33 @@ type Handler struct {
 	Throttle ratelimit.Throttle
 	Now      func() time.Time
 	Logger   *slog.Logger
+	// IDTokenHint verifies an id_token_hint (OIDC Core §3.1.2.1): an ID
+	// token this server issued, signature checked, expiry not; it returns
+	// the token's sub. nil: id_token_hint is refused with invalid_request.
+	// Wired from (*provider.Provider).IDTokenHint.
+	IDTokenHint func(ctx context.Context, hint string) (subject string, err error)
+	// Sessions lists and ends the signed-in user's browser sessions on the
+	// account page; nil hides that part of the page.
+	Sessions SessionStore
+	// SessionsEnded, if set, is told the public ids (sid) of browser
+	// sessions that ended: sign-out, "sign out everywhere", per-session
+	// sign-out (for OpenID Connect logout notifications). It must not
+	// block for long.
+	SessionsEnded func(ctx context.Context, userID string, sids []string)
 	// Dev shows fosite's reason on the error page of a refused
 	// authorization request, to help whoever is registering a client.
 	Dev bool
+}
+
+// SessionStore lists and ends a user's browser sessions (the store).
+type SessionStore interface {
+	// UserSessions lists the user's live sessions, most recently seen first.
+	UserSessions(ctx context.Context, userID string) ([]identity.BrowserSession, error)
+	// DeleteUserSession ends the user's session sid; identity.ENOTFOUND
+	// when it is not the user's live session.
+	DeleteUserSession(ctx context.Context, userID, sid string) error
+	// DeleteUserSessions ends all the user's sessions and returns their sids.
+	DeleteUserSessions(ctx context.Context, userID string) ([]string, error)
 }
 
 // Mount registers the pages on r.
@@ -97,6 +121,8 @@ func (h *Handler) Mount(r *mux.Router) {
 	r.Handle("/login", page(h.handleLogin)).Methods(http.MethodPost)
 	r.Handle("/logout", page(h.handleLogout)).Methods(http.MethodPost)
 	r.Handle("/account", page(h.handleAccount)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/account/sessions/end-all", page(h.handleEndAllSessions)).Methods(http.MethodPost)
+	r.Handle("/account/sessions/{sid}/end", page(h.handleEndSession)).Methods(http.MethodPost)
 	r.Handle("/account/grants/{id}/revoke", page(h.handleRevokeGrant)).Methods(http.MethodPost)
 	r.Handle("/account/keys", page(h.handleCreateKey)).Methods(http.MethodPost)
 	r.Handle("/account/keys/{id}/revoke", page(h.handleRevokeKey)).Methods(http.MethodPost)

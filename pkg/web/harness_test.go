@@ -2,6 +2,9 @@ package web
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"errors"
 	"crypto/sha256"
 	"encoding/base64"
 	"html"
@@ -18,7 +21,9 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/compose"
+	"github.com/ory/fosite/handler/openid"
 	"github.com/ory/fosite/storage"
+	"github.com/ory/fosite/token/jwt"
 
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
 	"github.com/petstore-auth/petstore-auth/pkg/password"
@@ -52,6 +57,45 @@ type env struct {
 	grants *fakeGrants
 	keys   *fakeKeys
 	audit  *fakeAudit
+	clock  *testClock
+	signer *jwt.DefaultSigner
+}
+
+// testClock is the handler's and the session kit's clock: an hour behind
+// real time (fosite refuses an auth_time in its own future), moved by
+// Advance, never by sleeping.
+type testClock struct {
+	mu     sync.Mutex
+	base   time.Time
+	offset time.Duration
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.base.Add(c.offset)
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.offset += d
+}
+
+var (
+	idKeyOnce sync.Once
+	idKey     *rsa.PrivateKey
+)
+
+// testIDTokenKey is the RS256 key of the test provider's ID tokens.
+func testIDTokenKey() *rsa.PrivateKey {
+	idKeyOnce.Do(func() {
+		var err error
+		if idKey, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
+			panic(err)
+		}
+	})
+	return idKey
 }
 
 type envOption func(*ui.Config)
@@ -66,8 +110,9 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 			panic(err)
 		}
 	})
-	now := func() time.Time { return time.Now().UTC() }
-	cfg := ui.Config{FS: webtest.Files(), Secret: []byte("0123456789abcdef0123456789abcdef-test"), Required: Templates}
+	clock := &testClock{base: time.Now().UTC().Add(-time.Hour)}
+	now := clock.Now
+	cfg := ui.Config{FS: webtest.Files(), Secret: []byte("0123456789abcdef0123456789abcdef-test"), Required: Templates, Now: now}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -88,13 +133,18 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		RedirectURIs:  []string{testRedirect},
 		ResponseTypes: []string{"code"},
 		GrantTypes:    []string{"authorization_code", "refresh_token"},
-		Scopes:        []string{"read:pets", "write:pets", "offline_access", "admin"},
+		Scopes:        []string{"read:pets", "write:pets", "offline_access", "admin", "openid", "profile", "email"},
 		Public:        true,
 	}
-	provider := compose.Compose(fcfg, ms, compose.NewOAuth2HMACStrategy(fcfg),
-		compose.OAuth2AuthorizeExplicitFactory, compose.OAuth2PKCEFactory)
+	signer := &jwt.DefaultSigner{GetPrivateKey: func(context.Context) (any, error) { return testIDTokenKey(), nil }}
+	provider := compose.Compose(fcfg, ms, &compose.CommonStrategy{
+		CoreStrategy:               compose.NewOAuth2HMACStrategy(fcfg),
+		OpenIDConnectTokenStrategy: &openid.DefaultStrategy{Signer: signer, Config: fcfg},
+	}, compose.OAuth2AuthorizeExplicitFactory, compose.OAuth2PKCEFactory, compose.OpenIDConnectExplicitFactory)
 	e := &env{
 		t:      t,
+		clock:  clock,
+		signer: signer,
 		fosite: ms,
 		users: &fakeUsers{users: map[string]*identity.User{
 			"usr_alice": {ID: "usr_alice", Email: "alice@example.com", PasswordHash: aliceHash, UpdatedAt: now()},
@@ -107,7 +157,18 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	e.h = &Handler{
 		OAuth2:     provider,
 		Issuer:     testIssuer,
-		NewSession: func(userID, grantID string) fosite.Session { return &fosite.DefaultSession{Subject: userID} },
+		NewSession: func(userID, grantID string) fosite.Session {
+			return &openid.DefaultSession{Subject: userID, Claims: &jwt.IDTokenClaims{Subject: userID}, Headers: &jwt.Headers{}}
+		},
+		IDTokenHint: func(ctx context.Context, hint string) (string, error) {
+			tok, err := signer.Decode(ctx, hint)
+			var ve *jwt.ValidationError
+			if err != nil && !(errors.As(err, &ve) && ve.Has(jwt.ValidationErrorExpired)) {
+				return "", err
+			}
+			sub, _ := tok.Claims["sub"].(string)
+			return sub, nil
+		},
 		Users:      e.users,
 		Clients:    &fakeClients{clients: map[string]*identity.Client{testClient: {ID: testClient, Name: "Pet Diary", RedirectURIs: []string{testRedirect}}}},
 		Grants:     e.grants,
