@@ -140,6 +140,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	provider := compose.Compose(fcfg, ms, &compose.CommonStrategy{
 		CoreStrategy:               compose.NewOAuth2HMACStrategy(fcfg),
 		OpenIDConnectTokenStrategy: &openid.DefaultStrategy{Signer: signer, Config: fcfg},
+		Signer:                     signer, // fosite decodes id_token_hint with it
 	}, compose.OAuth2AuthorizeExplicitFactory, compose.OAuth2PKCEFactory, compose.OpenIDConnectExplicitFactory)
 	e := &env{
 		t:      t,
