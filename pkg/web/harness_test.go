@@ -4,9 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
-	"errors"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"html"
 	"log/slog"
 	"net/http"
@@ -156,8 +156,8 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		audit:  &fakeAudit{},
 	}
 	e.h = &Handler{
-		OAuth2:     provider,
-		Issuer:     testIssuer,
+		OAuth2: provider,
+		Issuer: testIssuer,
 		NewSession: func(userID, grantID string) fosite.Session {
 			return &openid.DefaultSession{Subject: userID, Claims: &jwt.IDTokenClaims{Subject: userID}, Headers: &jwt.Headers{}}
 		},
@@ -170,15 +170,15 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 			sub, _ := tok.Claims["sub"].(string)
 			return sub, nil
 		},
-		Users:      e.users,
-		Clients:    &fakeClients{clients: map[string]*identity.Client{testClient: {ID: testClient, Name: "Pet Diary", RedirectURIs: []string{testRedirect}}}},
-		Grants:     e.grants,
-		APIKeys:    e.keys,
-		Audit:      e.audit,
-		UI:         kit,
-		AuditKey:   []byte("audit-key-for-the-tests-32-bytes"),
-		Now:        now,
-		Logger:     slog.New(slog.DiscardHandler),
+		Users:    e.users,
+		Clients:  &fakeClients{clients: map[string]*identity.Client{testClient: {ID: testClient, Name: "Pet Diary", RedirectURIs: []string{testRedirect}}}},
+		Grants:   e.grants,
+		APIKeys:  e.keys,
+		Audit:    e.audit,
+		UI:       kit,
+		AuditKey: []byte("audit-key-for-the-tests-32-bytes"),
+		Now:      now,
+		Logger:   slog.New(slog.DiscardHandler),
 	}
 	e.router = mux.NewRouter()
 	e.h.Mount(e.router)
