@@ -48,17 +48,18 @@ var (
 // env is one authorization server with its pages, fakes and a fosite
 // provider backed by fosite's memory store.
 type env struct {
-	t      testing.TB
-	h      *Handler
-	router *mux.Router
-	srv    *httptest.Server
-	fosite *storage.MemoryStore
-	users  *fakeUsers
-	grants *fakeGrants
-	keys   *fakeKeys
-	audit  *fakeAudit
-	clock  *testClock
-	signer *jwt.DefaultSigner
+	t        testing.TB
+	h        *Handler
+	router   *mux.Router
+	srv      *httptest.Server
+	fosite   *storage.MemoryStore
+	users    *fakeUsers
+	grants   *fakeGrants
+	keys     *fakeKeys
+	audit    *fakeAudit
+	clock    *testClock
+	signer   *jwt.DefaultSigner
+	sessions *fakeSessions
 }
 
 // testClock is the handler's and the session kit's clock: an hour behind
@@ -112,7 +113,9 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	})
 	clock := &testClock{base: time.Now().UTC().Add(-time.Hour)}
 	now := clock.Now
-	cfg := ui.Config{FS: webtest.Files(), Secret: []byte("0123456789abcdef0123456789abcdef-test"), Required: Templates, Now: now}
+	sessions := &fakeSessions{now: now, byID: map[string]*identity.BrowserSession{}}
+	cfg := ui.Config{FS: webtest.Files(), Secret: []byte("0123456789abcdef0123456789abcdef-test"), Required: Templates, Now: now,
+		Sessions: sessions}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -143,10 +146,11 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		Signer:                     signer, // fosite decodes id_token_hint with it
 	}, compose.OAuth2AuthorizeExplicitFactory, compose.OAuth2PKCEFactory, compose.OpenIDConnectExplicitFactory)
 	e := &env{
-		t:      t,
-		clock:  clock,
-		signer: signer,
-		fosite: ms,
+		t:        t,
+		clock:    clock,
+		signer:   signer,
+		sessions: sessions,
+		fosite:   ms,
 		users: &fakeUsers{users: map[string]*identity.User{
 			"usr_alice": {ID: "usr_alice", Email: "alice@example.com", PasswordHash: aliceHash, UpdatedAt: now()},
 			"usr_bob":   {ID: "usr_bob", Email: "bob@example.com", PasswordHash: aliceHash, UpdatedAt: now()},
@@ -174,6 +178,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		Clients:  &fakeClients{clients: map[string]*identity.Client{testClient: {ID: testClient, Name: "Pet Diary", RedirectURIs: []string{testRedirect}}}},
 		Grants:   e.grants,
 		APIKeys:  e.keys,
+		Sessions: sessions,
 		Audit:    e.audit,
 		UI:       kit,
 		AuditKey: []byte("audit-key-for-the-tests-32-bytes"),
