@@ -273,6 +273,9 @@ func TestOIDCIDTokenHint(t *testing.T) {
 	if got := b.Get("/account"); got.Status != http.StatusSeeOther {
 		t.Fatalf("alice is still signed in: /account HTTP %d", got.Status)
 	}
+	if n := e.audit.count("logout", "id_token_hint"); n != 1 {
+		t.Errorf("%d logout events for the hint, want 1", n)
+	}
 	mu.Lock()
 	if !slices.Equal(ended, []string{"usr_alice:" + sid}) {
 		t.Errorf("SessionsEnded calls %v, want alice's session %s", ended, sid)
