@@ -52,8 +52,8 @@ var (
 	LoginAccountCeiling = 20
 )
 
-// Handler serves the user's pages. Every field except Throttle, Now, Logger
-// and Dev is required.
+// Handler serves the user's pages. Every field except Throttle, Now, Logger,
+// Dev, IDTokenHint, Sessions and SessionsEnded is required.
 type Handler struct {
 	// OAuth2 is fosite's provider (provider.Provider.OAuth2).
 	OAuth2 OAuth2
