@@ -234,3 +234,16 @@ func randomToken() string {
 	_, _ = rand.Read(b) // never fails (crypto/rand since Go 1.24)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
+
+// Resign records a new version of the signed-in user in this browser's
+// session (same id, sid, sign-in time and CSRF token), after the user
+// changed their own account here: the change ends their other sessions
+// (the caller's version check) but not this one.
+func (k *Kit) Resign(w http.ResponseWriter, r *http.Request, version int64) error {
+	s := SessionFrom(r.Context())
+	if !s.SignedIn() {
+		return nil
+	}
+	s.Version = version
+	return k.save(w, r, s)
+}
