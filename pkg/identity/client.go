@@ -102,13 +102,24 @@ func (c *Client) Validate() error {
 			bad("unknown scope " + quote(s))
 		}
 	}
-	if c.TokenFormat != TokenFormatOpaque && c.TokenFormat != TokenFormatJWT {
-		bad("token format must be opaque or jwt")
-	}
+	problems = append(problems, c.tokenFormatProblems()...)
 	if len(problems) > 0 {
 		return Errorf(EINVALID, "%s", strings.Join(problems, "; "))
 	}
 	return nil
+}
+
+// tokenFormatProblems checks the formats of the client's tokens: the
+// access token format and the ID token algorithm.
+func (c *Client) tokenFormatProblems() []string {
+	var problems []string
+	if c.TokenFormat != TokenFormatOpaque && c.TokenFormat != TokenFormatJWT {
+		problems = append(problems, "token format must be opaque or jwt")
+	}
+	if c.IDTokenSignedResponseAlg != "" && !slices.Contains(IDTokenSigningAlgs, c.IDTokenSignedResponseAlg) {
+		problems = append(problems, "id_token_signed_response_alg must be "+strings.Join(IDTokenSigningAlgs, " or "))
+	}
+	return problems
 }
 
 func quote(s string) string { return `"` + s + `"` }

@@ -22,13 +22,15 @@ type ClientView struct {
 	Public       bool     `json:"public"`
 	// AllowedOrigins are the extra origins; CORSOrigins all origins a
 	// browser app may call the token endpoint from (redirect URIs' too).
-	AllowedOrigins []string  `json:"allowed_origins"`
-	CORSOrigins    []string  `json:"cors_origins"`
-	CanIntrospect  bool      `json:"can_introspect"`
-	TokenFormat    string    `json:"token_format"`
-	Disabled       bool      `json:"disabled"`
-	CreatedAt      time.Time `json:"created_at"`
-	UpdatedAt      time.Time `json:"updated_at"`
+	AllowedOrigins []string `json:"allowed_origins"`
+	CORSOrigins    []string `json:"cors_origins"`
+	CanIntrospect  bool     `json:"can_introspect"`
+	TokenFormat    string   `json:"token_format"`
+	// IDTokenSignedResponseAlg is the ID token algorithm (RS256 when unset).
+	IDTokenSignedResponseAlg string    `json:"id_token_signed_response_alg"`
+	Disabled                 bool      `json:"disabled"`
+	CreatedAt                time.Time `json:"created_at"`
+	UpdatedAt                time.Time `json:"updated_at"`
 }
 
 // ViewClient returns the view of c.
@@ -37,8 +39,16 @@ func ViewClient(c *identity.Client) ClientView {
 		ID: c.ID, Name: c.Name, RedirectURIs: orEmpty(c.RedirectURIs), GrantTypes: orEmpty(c.GrantTypes),
 		Scopes: orEmpty(c.Scopes), Audience: orEmpty(c.Audience), Public: c.Public, CanIntrospect: c.CanIntrospect,
 		AllowedOrigins: orEmpty(c.AllowedOrigins), CORSOrigins: orEmpty(c.CORSOrigins()),
-		TokenFormat: c.TokenFormat, Disabled: c.Disabled, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		TokenFormat: c.TokenFormat, IDTokenSignedResponseAlg: idTokenAlgOf(c), Disabled: c.Disabled, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}
+}
+
+// idTokenAlgOf is the client's ID token algorithm, the default when unset.
+func idTokenAlgOf(c *identity.Client) string {
+	if c.IDTokenSignedResponseAlg == "" {
+		return identity.IDTokenSigningAlgs[0]
+	}
+	return c.IDTokenSignedResponseAlg
 }
 
 // ClientWithSecret answers create and rotate: the only place the secret
@@ -50,17 +60,19 @@ type ClientWithSecret struct {
 
 // UserView is an account.
 type UserView struct {
-	ID        string    `json:"id"`
-	Email     string    `json:"email"`
-	Admin     bool      `json:"admin"`
-	Disabled  bool      `json:"disabled"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	ID            string    `json:"id"`
+	Email         string    `json:"email"`
+	Name          string    `json:"name"`
+	EmailVerified bool      `json:"email_verified"`
+	Admin         bool      `json:"admin"`
+	Disabled      bool      `json:"disabled"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
 }
 
 // ViewUser returns the view of u.
 func ViewUser(u *identity.User) UserView {
-	return UserView{ID: u.ID, Email: u.Email, Admin: u.Admin, Disabled: u.Disabled, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
+	return UserView{ID: u.ID, Email: u.Email, Name: u.Name, EmailVerified: u.EmailVerified, Admin: u.Admin, Disabled: u.Disabled, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
 }
 
 // GrantView is a grant.

@@ -13,6 +13,8 @@ import (
 //	POST /oauth2/introspect                   introspect.go
 //	GET  /oauth2/revoked-jwts                 revoked_jwts.go
 //	GET  /.well-known/oauth-authorization-server  metadata.go
+//	GET  /.well-known/openid-configuration    metadata.go
+//	GET|POST /oauth2/userinfo                 userinfo.go
 //	GET  /.well-known/jwks.json               jwks.go
 //
 // Every error answer goes through writeError (errors.go).
@@ -24,7 +26,9 @@ func (p *Provider) Mount(r *mux.Router) {
 	r.Handle("/oauth2/introspect", p.limit(p.handleIntrospect)).Methods(http.MethodPost)
 	r.HandleFunc("/oauth2/revoked-jwts", p.handleRevokedJWTs).Methods(http.MethodGet)
 	r.Handle("/.well-known/oauth-authorization-server", corsPublic(p.handleMetadata)).Methods(http.MethodGet, http.MethodOptions)
+	r.Handle("/.well-known/openid-configuration", corsPublic(p.handleOpenIDConfiguration)).Methods(http.MethodGet, http.MethodOptions)
 	r.Handle("/.well-known/jwks.json", corsPublic(p.handleJWKS)).Methods(http.MethodGet, http.MethodOptions)
+	r.Handle("/oauth2/userinfo", corsBearer(p.handleUserInfo)).Methods(http.MethodGet, http.MethodPost, http.MethodOptions)
 	for _, path := range []string{"/oauth2/token", "/oauth2/revoke", "/oauth2/introspect"} {
 		r.HandleFunc(path, p.methodNotAllowed)
 	}

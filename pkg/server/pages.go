@@ -55,6 +55,10 @@ func (s *Server) mountPages(r *mux.Router, files fs.FS, secret []byte, now func(
 		OAuth2: s.Provider.OAuth2, Issuer: s.Config.Issuer, NewSession: provider.NewSessionFunc,
 		Users: st, Clients: clients, Grants: st, APIKeys: st, Audit: s.Audit, UI: kit,
 		AuditKey: provider.DeriveKey(secret, "audit-email"), Sessions: st,
+		IDTokenHint: func(ctx context.Context, hint string) (string, error) {
+			c, err := s.Provider.IDTokenHint(ctx, hint)
+			return c.Subject, err
+		},
 		Throttle: s.Throttle, Now: now, Logger: s.Logger, Dev: s.Config.Dev,
 	}).Mount(r)
 	return nil

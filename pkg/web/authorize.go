@@ -447,7 +447,9 @@ func (h *Handler) issue(w http.ResponseWriter, r *http.Request, ar fosite.Author
 		ar.GrantAudience(a) // fosite has checked it against the client
 	}
 	sess := h.NewSession(u.ID, g.ID)
-	stampSignIn(sess, ui.SessionFrom(r.Context()), h.requestedAt(ar.GetRequestForm()))
+	if ar.GetGrantedScopes().Has(identity.ScopeOpenID) {
+		stampSignIn(sess, ar.GetClient().GetID(), ui.SessionFrom(r.Context()), h.requestedAt(ar.GetRequestForm()))
+	}
 	resp, err := h.OAuth2.NewAuthorizeResponse(r.Context(), ar, sess)
 	if err != nil {
 		h.authorizeError(w, r, ar, err)

@@ -1,26 +1,17 @@
 package web
 
-import "github.com/petstore-auth/petstore-auth/pkg/identity"
+import (
+	"slices"
 
-// The OpenID Connect scopes (OIDC Core §3.1.2.1, §5.4): what the app may
-// learn about who the user is.
-const (
-	scopeOpenID  = "openid"
-	scopeProfile = "profile"
-	scopeEmail   = "email"
+	"github.com/petstore-auth/petstore-auth/pkg/identity"
 )
 
-// identityScopeOrder is the order the consent page lists them in.
-var identityScopeOrder = []string{scopeOpenID, scopeProfile, scopeEmail}
+// identityScopeOrder are the OpenID Connect scopes (OIDC Core §5.4), what
+// the app may learn about who the user is, in the order the consent page
+// lists them: first, under one summary line.
+var identityScopeOrder = []string{identity.ScopeOpenID, identity.ScopeProfile, identity.ScopeEmail}
 
-// identityScopeFallback describes them where identity.Scopes does not (yet).
-var identityScopeFallback = map[string]identity.ScopeInfo{
-	scopeOpenID:  {Name: scopeOpenID, Title: "Sign you in with PetStore", Description: "Learn your PetStore account id, so the app recognises you next time."},
-	scopeProfile: {Name: scopeProfile, Title: "Know your name", Description: "Your display name on PetStore."},
-	scopeEmail:   {Name: scopeEmail, Title: "Know your email address", Description: "Your email address, and whether it is verified."},
-}
-
-func isIdentityScope(s string) bool { return identityScopeFallback[s].Name != "" }
+func isIdentityScope(s string) bool { return slices.Contains(identityScopeOrder, s) }
 
 // consentScope is one identity scope on the consent page. Fixed ones
 // (openid: without it there is no sign-in) cannot be unticked; the others
@@ -35,28 +26,20 @@ type consentScope struct {
 // address").
 func identityScopes(requested []string) ([]consentScope, string) {
 	var out []consentScope
-	has := map[string]bool{}
 	for _, name := range identityScopeOrder {
-		for _, r := range requested {
-			if r != name {
-				continue
-			}
-			info, ok := identity.LookupScope(name)
-			if !ok {
-				info = identityScopeFallback[name]
-			}
-			out = append(out, consentScope{ScopeInfo: info, Fixed: name == scopeOpenID})
-			has[name] = true
+		if info, ok := identity.LookupScope(name); ok && slices.Contains(requested, name) {
+			out = append(out, consentScope{ScopeInfo: info, Fixed: name == identity.ScopeOpenID})
 		}
 	}
+	profile, email := slices.Contains(requested, identity.ScopeProfile), slices.Contains(requested, identity.ScopeEmail)
 	switch {
-	case has[scopeProfile] && has[scopeEmail]:
+	case profile && email:
 		return out, "Know your name and email address"
-	case has[scopeProfile]:
+	case profile:
 		return out, "Know your name"
-	case has[scopeEmail]:
+	case email:
 		return out, "Know your email address"
-	case has[scopeOpenID]:
+	case len(out) > 0:
 		return out, "Know who you are on PetStore"
 	}
 	return out, ""

@@ -12,25 +12,28 @@ import (
 	"github.com/petstore-auth/petstore-auth/pkg/ui"
 )
 
-// SignInRecorder is implemented by a fosite session that records the
-// browser sign-in behind a code itself (the ID token's auth_time and sid,
-// OIDC Core §2 and Front-/Back-Channel Logout §2). requestedAt is when the
-// authorization request arrived (before any sign-in it caused).
-type SignInRecorder interface {
-	RecordSignIn(authTime, requestedAt time.Time, sid string)
+// idTokenSession is the part of a fosite session (provider.Session) that
+// records the browser sign-in behind a code for its ID tokens: the user
+// signed in at authTime in the browser session sid; the authorization
+// request arrived at requestedAt; clientID is the azp (OIDC Core §2,
+// Back-Channel Logout §2.4).
+type idTokenSession interface {
+	SetIDToken(clientID, sid string, authTime, requestedAt time.Time)
 }
 
-// stampSignIn tells the fosite session of a code when and in which browser
-// session the user signed in. fosite's OpenID Connect prompt validator reads
-// auth_time and requested_at from it (prompt=none, prompt=login, max_age),
-// and the ID token carries them. A session that is neither a SignInRecorder
-// nor an openid.Session (OAuth only) is left alone.
-func stampSignIn(sess fosite.Session, s *ui.Session, requestedAt time.Time) {
+// stampSignIn tells the fosite session of a code with openid when and in
+// which browser session the user signed in. fosite's OpenID Connect prompt
+// validator reads auth_time and requested_at from it (prompt=none,
+// prompt=login, max_age) and the ID token carries them. requestedAt is when
+// the request first arrived (h.requestedAt: before the sign-in it caused),
+// on the handler's clock like auth_time. A plain openid.Session (tests) is
+// stamped directly.
+func stampSignIn(sess fosite.Session, clientID string, s *ui.Session, requestedAt time.Time) {
 	if !s.SignedIn() {
 		return
 	}
-	if rec, ok := sess.(SignInRecorder); ok {
-		rec.RecordSignIn(s.AuthTime, requestedAt, s.SID)
+	if rec, ok := sess.(idTokenSession); ok {
+		rec.SetIDToken(clientID, s.SID, s.AuthTime, requestedAt)
 		return
 	}
 	os, ok := sess.(openid.Session)
@@ -39,13 +42,8 @@ func stampSignIn(sess fosite.Session, s *ui.Session, requestedAt time.Time) {
 	}
 	c := os.IDTokenClaims()
 	c.AuthTime, c.RequestedAt = s.AuthTime.UTC(), requestedAt.UTC()
-	if c.Extra == nil {
-		c.Extra = map[string]any{}
-	}
-	c.Extra["sid"] = s.SID
-	if len(c.AuthenticationMethodsReferences) == 0 {
-		c.AuthenticationMethodsReferences = []string{"pwd"} // RFC 8176: the only way to sign in here
-	}
+	c.AuthenticationMethodsReferences = []string{"pwd"} // RFC 8176: the only way to sign in here
+	c.Extra = map[string]any{"azp": clientID, "sid": s.SID}
 }
 
 // signOut ends the browser session of u (nil when the session had no live
