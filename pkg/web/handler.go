@@ -121,6 +121,7 @@ func (h *Handler) Mount(r *mux.Router) {
 	r.Handle("/login", page(h.handleLogin)).Methods(http.MethodPost)
 	r.Handle("/logout", page(h.handleLogout)).Methods(http.MethodPost)
 	r.Handle("/account", page(h.handleAccount)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/account/profile", page(h.handleProfile)).Methods(http.MethodPost)
 	r.Handle("/account/sessions/end-all", page(h.handleEndAllSessions)).Methods(http.MethodPost)
 	r.Handle("/account/sessions/{sid}/end", page(h.handleEndSession)).Methods(http.MethodPost)
 	r.Handle("/account/grants/{id}/revoke", page(h.handleRevokeGrant)).Methods(http.MethodPost)
