@@ -33,6 +33,7 @@ import (
 
 const (
 	testIssuer   = "https://auth.example"
+	testResource = "https://api.example"
 	testClient   = "pet-diary"
 	testRedirect = "https://app.example/cb"
 	testState    = "state-1234567890"
@@ -137,6 +138,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		ResponseTypes: []string{"code"},
 		GrantTypes:    []string{"authorization_code", "refresh_token"},
 		Scopes:        []string{"read:pets", "write:pets", "offline_access", "admin", "openid", "profile", "email"},
+		Audience:      []string{testResource}, // the real provider accepts every configured resource
 		Public:        true,
 	}
 	signer := &jwt.DefaultSigner{GetPrivateKey: func(context.Context) (any, error) { return testIDTokenKey(), nil }}
@@ -173,6 +175,13 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 			}
 			sub, _ := tok.Claims["sub"].(string)
 			return sub, nil
+		},
+		Resources: func(requested, scopes []string) ([]string, error) {
+			aud, err := identity.Resources{{Identifier: testResource, Scopes: identity.ResourceScopes()}}.Resolve(requested, scopes)
+			if err != nil {
+				return nil, &fosite.RFC6749Error{CodeField: http.StatusBadRequest, ErrorField: "invalid_target", DescriptionField: identity.ErrorMessage(err)}
+			}
+			return aud, nil
 		},
 		Users:    e.users,
 		Clients:  &fakeClients{clients: map[string]*identity.Client{testClient: {ID: testClient, Name: "Pet Diary", RedirectURIs: []string{testRedirect}}}},
