@@ -77,8 +77,17 @@ type Client struct {
 	// IDTokenSigningAlgs, "" for the default (RS256).
 	IDTokenSignedResponseAlg string
 	Disabled                 bool
-	CreatedAt                time.Time
-	UpdatedAt                time.Time
+	// OwnerID is the user who registered the client on the developer page
+	// (/account/apps); empty for clients an operator made.
+	OwnerID string
+	// PreviousSecretHash is the SHA-256 of the secret replaced by the last
+	// rotation; it still authenticates the client until
+	// PreviousSecretExpiresAt (the rotation's grace period; see
+	// PreviousSecretActive).
+	PreviousSecretHash      []byte
+	PreviousSecretExpiresAt *time.Time
+	CreatedAt               time.Time
+	UpdatedAt               time.Time
 }
 
 // IDTokenSigningAlgs are the ID token algorithms a client may ask for; the
@@ -171,8 +180,11 @@ type UserFilter struct {
 	Page
 }
 
-// ClientFilter selects clients.
-type ClientFilter struct{ Page }
+// ClientFilter selects clients. Empty fields match everything.
+type ClientFilter struct {
+	OwnerID string
+	Page
+}
 
 // GrantFilter selects grants. Empty fields match everything.
 type GrantFilter struct {

@@ -27,10 +27,17 @@ type ClientView struct {
 	CanIntrospect  bool     `json:"can_introspect"`
 	TokenFormat    string   `json:"token_format"`
 	// IDTokenSignedResponseAlg is the ID token algorithm (RS256 when unset).
-	IDTokenSignedResponseAlg string    `json:"id_token_signed_response_alg"`
-	Disabled                 bool      `json:"disabled"`
-	CreatedAt                time.Time `json:"created_at"`
-	UpdatedAt                time.Time `json:"updated_at"`
+	IDTokenSignedResponseAlg string `json:"id_token_signed_response_alg"`
+	Disabled                 bool   `json:"disabled"`
+	// OwnerID is the user who registered the client on the developer page,
+	// "" for an operator's client.
+	OwnerID string `json:"owner_id"`
+	// RotationGraceUntil: until when the secret replaced by the last
+	// rotation still works (it may be past); null after a rotation without
+	// grace. (The name avoids "secret": views never hold one.)
+	RotationGraceUntil *time.Time `json:"rotation_grace_until"`
+	CreatedAt          time.Time  `json:"created_at"`
+	UpdatedAt          time.Time  `json:"updated_at"`
 }
 
 // ViewClient returns the view of c.
@@ -39,7 +46,8 @@ func ViewClient(c *identity.Client) ClientView {
 		ID: c.ID, Name: c.Name, RedirectURIs: orEmpty(c.RedirectURIs), GrantTypes: orEmpty(c.GrantTypes),
 		Scopes: orEmpty(c.Scopes), Audience: orEmpty(c.Audience), Public: c.Public, CanIntrospect: c.CanIntrospect,
 		AllowedOrigins: orEmpty(c.AllowedOrigins), CORSOrigins: orEmpty(c.CORSOrigins()),
-		TokenFormat: c.TokenFormat, IDTokenSignedResponseAlg: idTokenAlgOf(c), Disabled: c.Disabled, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		TokenFormat: c.TokenFormat, IDTokenSignedResponseAlg: idTokenAlgOf(c), Disabled: c.Disabled, OwnerID: c.OwnerID,
+		RotationGraceUntil: c.PreviousSecretExpiresAt, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}
 }
 

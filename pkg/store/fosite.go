@@ -469,6 +469,9 @@ func (r *clientRow) toIdentity() *identity.Client {
 		CanIntrospect:            r.CanIntrospect,
 		TokenFormat:              r.TokenFormat,
 		Disabled:                 r.Disabled,
+		OwnerID:                  r.OwnerID,
+		PreviousSecretHash:       r.PreviousSecretHash,
+		PreviousSecretExpiresAt:  fromDBTimePtr(r.PreviousSecretExpiresAt),
 		CreatedAt:                r.CreatedAt.UTC(),
 		UpdatedAt:                r.UpdatedAt.UTC(),
 	}

@@ -70,7 +70,7 @@ func TestOIDCPromptsOnTheServer(t *testing.T) {
 		if first["sub"] != u.ID || first["auth_time"] != float64(c.Now().Unix()) || first["sid"] == nil {
 			t.Fatalf("first ID token %v; want sub %s, auth_time %d, sid", first, u.ID, c.Now().Unix())
 		}
-		c.Advance(2 * time.Second)
+		c.Add(2 * time.Second)
 		if got, _ := idToken(b.Get(auth("prompt", "none", "id_token_hint", hint, "max_age", "10000"))); got["sub"] != u.ID ||
 			got["auth_time"] != first["auth_time"] || got["sid"] != first["sid"] {
 			t.Fatalf("prompt=none with hint and max_age=10000: %v; want the same sub, auth_time and sid as %v", got, first)
@@ -86,7 +86,7 @@ func TestOIDCPromptsOnTheServer(t *testing.T) {
 			if got["auth_time"].(float64) <= first["auth_time"].(float64) || got["sub"] != u.ID {
 				t.Fatalf("%v: ID token %v; want a later auth_time than %v", extra, got, first["auth_time"])
 			}
-			c.Advance(2 * time.Second)
+			c.Add(2 * time.Second)
 		}
 	})
 }

@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,19 +18,6 @@ const (
 	chromeLinux   = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
 	firefoxWindow = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0"
 )
-
-// clock is the server's clock in these tests, moved by Advance.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 func signIn(t *testing.T, b *webtest.Browser, email, pw, ua string) {
 	t.Helper()
@@ -74,7 +60,7 @@ func TestAccountSessions(t *testing.T) {
 		s.MustUser(t, "bob@example.com", "correct horse battery staple")
 		a, b := s.Browser(t), s.Browser(t)
 		signIn(t, a, u.Email, u.Password, chromeLinux)
-		c.Advance(10 * time.Second)
+		c.Add(10 * time.Second)
 		signIn(t, b, u.Email, u.Password, firefoxWindow)
 		bob := s.Browser(t)
 		signIn(t, bob, "bob@example.com", "correct horse battery staple", chromeLinux)
@@ -96,14 +82,14 @@ func TestAccountSessions(t *testing.T) {
 		// request after a minute writes once.
 		before := lastSeen(t, s, u.ID)
 		for range 5 {
-			c.Advance(5 * time.Second)
+			c.Add(5 * time.Second)
 			a.Get("/account")
 			b.Get("/account")
 		}
 		if got := lastSeen(t, s, u.ID); !equalTimes(got, before) {
 			t.Fatalf("last_seen written within a minute: %v → %v", before, got)
 		}
-		c.Advance(time.Minute)
+		c.Add(time.Minute)
 		a.Get("/account")
 		after := lastSeen(t, s, u.ID)
 		changed := 0
