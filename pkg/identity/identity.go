@@ -88,6 +88,51 @@ type Client struct {
 	PreviousSecretExpiresAt *time.Time
 	CreatedAt               time.Time
 	UpdatedAt               time.Time
+	// Registration is how the client came to be: "" (an operator made it),
+	// RegistrationDynamic (RFC 7591) or RegistrationMetadataDocument (its
+	// id is the URL of a client ID metadata document). Clients that
+	// registered themselves are shown as unverified.
+	Registration string
+	// RegistrationTokenHash is the SHA-256 of the RFC 7592 registration
+	// access token of a dynamically registered client.
+	RegistrationTokenHash []byte
+	// LastUsedAt is when a token was last issued to the client (recorded
+	// for self-registered clients, coalesced per hour); nil: never.
+	LastUsedAt *time.Time
+	// RFC 7591 §2 metadata, stored as registered.
+	ClientURI, LogoURI, SoftwareID, SoftwareVersion string
+	// TokenEndpointAuthMethod as registered through RFC 7591 (none,
+	// client_secret_basic or client_secret_post); "" for operator clients.
+	TokenEndpointAuthMethod string
+}
+
+// How a client was registered (Client.Registration).
+const (
+	RegistrationOperator         = ""
+	RegistrationDynamic          = "dynamic"
+	RegistrationMetadataDocument = "metadata_document"
+)
+
+// Unverified reports whether the client registered itself (RFC 7591 or a
+// client ID metadata document): nobody at PetStore checked who runs it.
+func (c *Client) Unverified() bool { return c.Registration != RegistrationOperator }
+
+// RegistrationToken is an initial access token (RFC 7591 §3) an operator
+// hands out when registration is "token"; only its SHA-256 is stored.
+type RegistrationToken struct {
+	ID        string
+	Prefix    string // the non-secret start, for lists
+	Hash      []byte
+	MaxUses   int // 0: unlimited
+	Uses      int
+	CreatedAt time.Time
+	ExpiresAt *time.Time
+	RevokedAt *time.Time
+}
+
+// Usable reports whether the token may register a client at now.
+func (t *RegistrationToken) Usable(now time.Time) bool {
+	return t.RevokedAt == nil && (t.ExpiresAt == nil || now.Before(*t.ExpiresAt)) && (t.MaxUses == 0 || t.Uses < t.MaxUses)
 }
 
 // IDTokenSigningAlgs are the ID token algorithms a client may ask for; the
@@ -183,6 +228,9 @@ type UserFilter struct {
 // ClientFilter selects clients. Empty fields match everything.
 type ClientFilter struct {
 	OwnerID string
+	// Registered keeps only clients that registered themselves
+	// (Client.Unverified).
+	Registered bool
 	Page
 }
 

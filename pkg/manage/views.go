@@ -38,6 +38,11 @@ type ClientView struct {
 	RotationGraceUntil *time.Time `json:"rotation_grace_until"`
 	CreatedAt          time.Time  `json:"created_at"`
 	UpdatedAt          time.Time  `json:"updated_at"`
+	// Registration is "dynamic" (RFC 7591) or "metadata_document" for a
+	// client that registered itself (unverified); absent for operator
+	// clients.
+	Registration string     `json:"registration,omitempty"`
+	LastUsedAt   *time.Time `json:"last_used_at,omitempty"`
 }
 
 // ViewClient returns the view of c.
@@ -48,6 +53,7 @@ func ViewClient(c *identity.Client) ClientView {
 		AllowedOrigins: orEmpty(c.AllowedOrigins), CORSOrigins: orEmpty(c.CORSOrigins()),
 		TokenFormat: c.TokenFormat, IDTokenSignedResponseAlg: idTokenAlgOf(c), Disabled: c.Disabled, OwnerID: c.OwnerID,
 		RotationGraceUntil: c.PreviousSecretExpiresAt, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		Registration: c.Registration, LastUsedAt: c.LastUsedAt,
 	}
 }
 
