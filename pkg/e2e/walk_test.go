@@ -125,6 +125,17 @@ func TestWalkBuiltBinaries(t *testing.T) {
 	}
 	w.shoot("account")
 	w.phoneFits("account")
+	if text := w.text(`#sessions`); !strings.Contains(text, "Where you’re signed in") || !strings.Contains(strings.ToLower(text), "this device") {
+		t.Fatalf("the account page lacks the session list: %.500q", text)
+	}
+	// prompt=select_account: the signed-in account, "Continue as …".
+	selectAccount := authURL + "/oauth2/auth?" + url.Values{"response_type": {"code"}, "client_id": {"myapp"},
+		"redirect_uri": {demoURL + "/callback"}, "scope": {"read:pets"}, "state": {"walk-state"},
+		"code_challenge": {"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"}, "code_challenge_method": {"S256"},
+		"prompt": {"select_account"}}.Encode()
+	w.step("select_account page", "", 200, `a.account-choice`, chromedp.Navigate(selectAccount))
+	w.shoot("select-account")
+	w.phoneFits("select_account")
 	walkDeveloperPage(w, authURL)
 	w.step("error page: unknown client", "", 400, `.card-error`,
 		chromedp.Navigate(authURL+"/oauth2/auth?response_type=code&client_id=nobody&state=abcdefgh"))

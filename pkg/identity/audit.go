@@ -34,6 +34,10 @@ const (
 	EventConsentGranted = "consent.granted"
 	EventConsentDenied  = "consent.denied"
 	EventCodeIssued     = "code.issued"
+	// The account page's session list: one session signed out, or all
+	// ("sign out everywhere").
+	EventSessionEnded     = "session.ended"
+	EventSessionsEndedAll = "sessions.ended_all"
 
 	// The OAuth endpoints (pkg/provider).
 	EventCodeRedeemed         = "code.redeemed"
@@ -67,7 +71,7 @@ var AuditEventTypes = []string{
 	EventClientDeleted, EventUserCreated, EventUserDisabled, EventUserEnabled, EventUserPasswordReset,
 	EventUserUpdated,
 	EventAPIKeyCreated, EventAPIKeyRevoked, EventGrantRevoked, EventGrantsRevoked, EventSigningKeyRotated,
-	EventAdminAccessDenied, EventClientRegistered, EventRegistrationTokenCreated, EventRegistrationTokenRevoked,
+	EventAdminAccessDenied, EventSessionEnded, EventSessionsEndedAll, EventClientRegistered, EventRegistrationTokenCreated, EventRegistrationTokenRevoked,
 	EventEndSession, EventEndSessionRefused, EventBackchannelLogoutDelivered,
 	EventBackchannelLogoutFailed, EventBackchannelLogoutGaveUp,
 }

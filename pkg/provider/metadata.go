@@ -26,7 +26,7 @@ func (p *Provider) Metadata() map[string]any {
 		"code_challenge_methods_supported":               []string{"S256"},
 		"authorization_response_iss_parameter_supported": true,
 		// OIDC Discovery §3; the values pkg/web honours (web.PromptValues).
-		"prompt_values_supported": []string{"none", "login", "consent"},
+		"prompt_values_supported": []string{"none", "login", "consent", "select_account"},
 		"service_documentation":   p.Issuer + "/",
 		// OpenID Connect RP-Initiated Logout 1.0 §2.1 (pkg/web) and
 		// Back-Channel Logout 1.0 §2.1: logout tokens carry sid when the

@@ -323,6 +323,9 @@ func composeWith(fc *fosite.Config, cfg fosite.Configurator, st any, strategy an
 		if h, ok := res.(fosite.RevocationHandler); ok {
 			fc.RevocationHandlers.Append(h)
 		}
+		if h, ok := res.(fosite.PushedAuthorizeEndpointHandler); ok {
+			fc.PushedAuthorizeEndpointHandlers.Append(h)
+		}
 	}
 	return f
 }

@@ -40,6 +40,7 @@ type upgradeState struct {
 	password, webSecret, rsSecret, apiKey string
 	access, refresh                       string
 	kids                                  []string
+	userID, browserSession                string
 }
 
 // TestUpgradeFromPreviousRelease is the upgrade test every schema change
@@ -152,6 +153,11 @@ func seedRelease(t *testing.T, s *store.Store) upgradeState {
 	if status != 200 || st.access == "" || st.refresh == "" {
 		t.Fatalf("seed exchange: %d %v", status, tok)
 	}
+	st.userID, st.browserSession = user.ID, "browser-session-of-the-previous-release"
+	if err := s.CreateSession(ctx, st.browserSession, identity.BrowserSession{SID: "dropped-by-the-copy", UserID: user.ID,
+		ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
 	return st
 }
 
@@ -188,6 +194,7 @@ func checkRelease(t *testing.T, s *store.Store, st upgradeState) {
 	}
 	checkJWKSAfterUpgrade(t, ts.URL, st.kids)
 	checkCORSAfterUpgrade(t, s, ts.URL)
+	checkSessionsAfterUpgrade(t, s, st)
 	checkRegistrationAfterUpgrade(t, s)
 	checkLegacyAudiences(t, p, s, ts.URL, u.ID, st.rsSecret)
 	checkOpenIDAfterUpgrade(t, s, u)
@@ -452,5 +459,23 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// checkSessionsAfterUpgrade (00005): a browser session of the previous
+// release is still signed in, and is listed with a random public sid and
+// last seen when it started.
+func checkSessionsAfterUpgrade(t *testing.T, s *store.Store, st upgradeState) {
+	t.Helper()
+	ctx := context.Background()
+	if _, ok, err := s.SessionActive(ctx, st.browserSession); err != nil || !ok {
+		t.Fatalf("the previous release's browser session ended by the upgrade: %v", err)
+	}
+	list, err := s.UserSessions(ctx, st.userID)
+	if err != nil || len(list) != 1 {
+		t.Fatalf("sessions %+v, %v; want the one", list, err)
+	}
+	if b := list[0]; len(b.SID) < 32 || b.SID == "dropped-by-the-copy" || !b.LastSeenAt.Equal(b.CreatedAt) {
+		t.Fatalf("upgraded session %+v; want a random sid, last seen at its start", b)
 	}
 }

@@ -172,15 +172,24 @@ func TestRD18_PromptAndRefusedParameters(t *testing.T) {
 		wantErr string
 	}{
 		{url.Values{"prompt": {"none login"}}, "invalid_request"},
-		{url.Values{"prompt": {"select_account"}}, "invalid_request"},
+		{url.Values{"prompt": {"none select_account"}}, "invalid_request"},
+		{url.Values{"registration": {"{}"}}, "registration_not_supported"},
 		{url.Values{"request": {"eyJhbGciOiJub25lIn0.e30."}}, "request_not_supported"},
 		// Only our own PAR request_uri is taken (pkg/web par_test.go); any
 		// other is not supported.
 		{url.Values{"request_uri": {"https://app.example/request.jwt"}}, "request_uri_not_supported"},
-		{url.Values{"max_age": {"0"}}, "invalid_request"},
+		{url.Values{"max_age": {"-1"}}, "invalid_request"},
 	} {
 		tc.params.Set("scope", "read:pets")
 		e.wantErrorRedirect(fmt.Sprint(tc.params), asResponse(b.Get(e.authURL(e.web, webCallback, v, tc.params))), tc.wantErr, "state-0123456789")
+	}
+	// max_age=0 asks for a fresh sign-in like prompt=login; select_account
+	// shows the signed-in account (OIDC Core §3.1.2.1).
+	if p := b.Get(e.authURL(e.web, webCallback, v, url.Values{"scope": {"read:pets"}, "max_age": {"0"}})); !isLoginPage(p) {
+		t.Fatalf("max_age=0: %d at %s, want the sign-in page", p.Status, p.URL)
+	}
+	if p := b.Get(e.authURL(e.web, webCallback, v, url.Values{"scope": {"read:pets"}, "prompt": {"select_account"}})); p.Status != 200 || !strings.Contains(p.Body, "Continue as") {
+		t.Fatalf("prompt=select_account: %d at %s, want the account choice", p.Status, p.URL)
 	}
 	anon := e.browser()
 	e.wantErrorRedirect("prompt=none signed out", asResponse(anon.Get(e.authURL(e.web, webCallback, v, url.Values{"prompt": {"none"}}))), "login_required", "state-0123456789")

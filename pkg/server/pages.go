@@ -57,7 +57,7 @@ func (s *Server) mountPages(r *mux.Router, files fs.FS, secret []byte, now func(
 		OAuth2: s.Provider.OAuth2, Issuer: s.Config.Issuer, NewSession: provider.NewSessionFunc, Resources: s.Provider.ResolveResources,
 		ConsumePAR: s.Provider.ConsumePAR, RequirePAR: s.Provider.RequirePAR(),
 		Users: st, Clients: clients, Grants: st, APIKeys: st, Audit: s.Audit, UI: kit,
-		AuditKey: provider.DeriveKey(secret, "audit-email"),
+		AuditKey: provider.DeriveKey(secret, "audit-email"), Sessions: st,
 		Throttle: s.Throttle, Now: now, Logger: s.Logger, Dev: s.Config.Dev,
 		IDTokenHint: s.Provider.IDTokenHint, SessionClients: st, SessionsEnded: s.sessionsEnded,
 		GrantLogouts: logoutQueue{st, s.backchannel},

@@ -59,8 +59,13 @@ type Config struct {
 // SessionRegistry is the server-side list of live signed-in sessions (the
 // store implements it).
 type SessionRegistry interface {
-	CreateSession(ctx context.Context, id, userID string, expires time.Time) error
-	SessionActive(ctx context.Context, id string) (bool, error)
+	// CreateSession records the signed-in session id with b.
+	CreateSession(ctx context.Context, id string, b identity.BrowserSession) error
+	// SessionActive reports whether the session is live, and when it was
+	// last seen.
+	SessionActive(ctx context.Context, id string) (lastSeen time.Time, active bool, err error)
+	// TouchSession sets when the session was last seen.
+	TouchSession(ctx context.Context, id string, at time.Time) error
 	DeleteSession(ctx context.Context, id string) error
 }
 

@@ -10,6 +10,9 @@ import (
 	"time"
 
 	"github.com/gorilla/sessions"
+
+	"github.com/petstore-auth/petstore-auth/pkg/clientaddr"
+	"github.com/petstore-auth/petstore-auth/pkg/identity"
 )
 
 // Session is the browser session: anonymous (only a CSRF token) until
@@ -74,10 +77,10 @@ func newCookieStore(secrets [][]byte, maxAge time.Duration) (*sessions.CookieSto
 // Cookie values are kept to gob-friendly scalars.
 const (
 	kID       = "sid"
+	kSID      = "psid"
 	kUser     = "uid"
 	kEmail    = "email"
 	kAuthTime = "at"
-	kSID      = "psid"
 	kVersion  = "ver"
 	kRemember = "rem"
 	kCSRF     = "csrf"
@@ -94,9 +97,9 @@ func (k *Kit) load(r *http.Request) (s *Session, fresh bool) {
 	if err == nil && !gs.IsNew {
 		s = &Session{}
 		s.ID, _ = gs.Values[kID].(string)
+		s.SID, _ = gs.Values[kSID].(string)
 		s.UserID, _ = gs.Values[kUser].(string)
 		s.Email, _ = gs.Values[kEmail].(string)
-		s.SID, _ = gs.Values[kSID].(string)
 		s.CSRF, _ = gs.Values[kCSRF].(string)
 		s.Remember, _ = gs.Values[kRemember].(bool)
 		s.Version, _ = gs.Values[kVersion].(int64)
@@ -112,21 +115,32 @@ func (k *Kit) load(r *http.Request) (s *Session, fresh bool) {
 }
 
 // alive asks the registry whether a signed-in session was ended on the
-// server (logout from another copy of the cookie). Anonymous sessions are
-// not registered; a registry error fails closed (signed out).
+// server (logout elsewhere, "sign out everywhere") and, at most once per
+// TouchInterval, records that it was seen. Anonymous sessions are not
+// registered; a registry error fails closed (signed out).
 func (k *Kit) alive(r *http.Request, s *Session) bool {
 	if k.sessions == nil || s.UserID == "" {
 		return true
 	}
-	ok, err := k.sessions.SessionActive(r.Context(), s.ID)
+	lastSeen, ok, err := k.sessions.SessionActive(r.Context(), s.ID)
 	if err != nil {
 		k.log.Warn("session registry unavailable; treating the session as signed out", "err", err)
+		return false
 	}
-	return ok && err == nil
+	if now := k.now().UTC(); ok && now.Sub(lastSeen) >= TouchInterval {
+		if err := k.sessions.TouchSession(r.Context(), s.ID, now); err != nil {
+			k.log.Warn("record when the session was last seen", "err", err) // the session itself is fine
+		}
+	}
+	return ok
 }
 
 // Expires is when s ends at the latest (its absolute lifetime).
 func (k *Kit) Expires(s *Session) time.Time { return s.Created.Add(k.lifetime(s)) }
+
+// TouchInterval is how stale a session's last-seen time may get: it is
+// written at most once per interval per session, not on every request.
+const TouchInterval = time.Minute
 
 func (k *Kit) lifetime(s *Session) time.Duration {
 	if s.Remember {
@@ -148,9 +162,9 @@ func (k *Kit) save(w http.ResponseWriter, r *http.Request, s *Session) error {
 	gs.Values[kCreated] = s.Created.Unix()
 	if s.UserID != "" {
 		gs.Values[kUser] = s.UserID
+		gs.Values[kSID] = s.SID
 		gs.Values[kEmail] = s.Email
 		gs.Values[kAuthTime] = s.AuthTime.Unix()
-		gs.Values[kSID] = s.SID
 		gs.Values[kVersion] = s.Version
 		gs.Values[kRemember] = s.Remember
 	}
@@ -168,11 +182,13 @@ func (k *Kit) options(maxAge int) *sessions.Options {
 }
 
 // SignIn starts a signed-in session for the user in a brand new session:
-// new id, new CSRF token, new cookie. version is the caller's fingerprint of
-// the user (e.g. its UpdatedAt); the caller compares it on later requests to
-// end sessions of users who were disabled or changed. The session in r's
-// context is updated in place, so a page rendered afterwards in the same
-// request carries the new CSRF token.
+// new id, new public sid, new CSRF token, new cookie. version is the
+// caller's fingerprint of the user (e.g. its UpdatedAt); the caller compares
+// it on later requests to end sessions of users who were disabled or
+// changed. The registry records the session with the request's User-Agent
+// and client address (clientaddr.Of). The session in r's context is
+// updated in place, so a page rendered afterwards in the same request
+// carries the new CSRF token.
 func (k *Kit) SignIn(w http.ResponseWriter, r *http.Request, userID, email string, version int64, remember bool) error {
 	now := k.now().UTC().Truncate(time.Second)
 	ns := Session{
@@ -180,7 +196,13 @@ func (k *Kit) SignIn(w http.ResponseWriter, r *http.Request, userID, email strin
 		UserID: userID, Email: email, AuthTime: now, Version: version, Remember: remember,
 	}
 	if k.sessions != nil {
-		if err := k.sessions.CreateSession(r.Context(), ns.ID, userID, now.Add(k.lifetime(&ns))); err != nil {
+		ua := r.UserAgent()
+		if len(ua) > identity.MaxSessionUserAgent {
+			ua = ua[:identity.MaxSessionUserAgent]
+		}
+		b := identity.BrowserSession{SID: ns.SID, UserID: userID, UserAgent: ua, IP: clientaddr.Of(r),
+			ExpiresAt: now.Add(k.lifetime(&ns))}
+		if err := k.sessions.CreateSession(r.Context(), ns.ID, b); err != nil {
 			return err
 		}
 	}
@@ -214,4 +236,17 @@ func randomToken() string {
 	b := make([]byte, 32)
 	_, _ = rand.Read(b) // never fails (crypto/rand since Go 1.24)
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// Resign records a new version of the signed-in user in this browser's
+// session (same id, sid, sign-in time and CSRF token), after the user
+// changed their own account here: the change ends their other sessions
+// (the caller's version check) but not this one.
+func (k *Kit) Resign(w http.ResponseWriter, r *http.Request, version int64) error {
+	s := SessionFrom(r.Context())
+	if !s.SignedIn() {
+		return nil
+	}
+	s.Version = version
+	return k.save(w, r, s)
 }

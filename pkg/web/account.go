@@ -26,14 +26,22 @@ var keyExpiries = map[string]int{"never": 0, "30": 30, "90": 90, "365": 365}
 var notices = map[string]string{
 	"grant_revoked": "Access revoked. The app can no longer use your PetStore account.",
 	"key_revoked":   "API key revoked. Requests using it are refused from now on.",
+	"session_ended": "Signed out. That browser will have to sign in again.",
+	"profile_saved": "Your name is saved. Apps you connected get it the next time they ask.",
 }
 
 // accountPage is the data of templates/account.html.
 type accountPage struct {
-	Email     string
-	Notice    string
-	Grants    []grantView
-	Keys      []keyView
+	Email string
+	// Name is the display name (the OpenID Connect name claim) as shown in
+	// the profile form; ProfileError explains a refused one.
+	Name         string
+	ProfileError string
+	Notice       string
+	Grants       []grantView
+	Keys         []keyView
+	// Sessions are the user's signed-in browsers, this one first.
+	Sessions  []sessionView
 	KeyScopes []identity.ScopeInfo
 	// NewKey is the API key just created, shown once and never again.
 	NewKey     string
@@ -83,6 +91,9 @@ func (h *Handler) handleAccount(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) renderAccount(w http.ResponseWriter, r *http.Request, status int, u *identity.User, p accountPage) {
 	ctx := r.Context()
 	p.Email = u.Email
+	if p.ProfileError == "" {
+		p.Name = u.Name
+	}
 	if p.Form.Env == "" {
 		p.Form = keyForm{Env: identity.EnvTest, Scopes: []string{identity.ScopeReadPets}, Expiry: "90"}
 	}
@@ -109,6 +120,10 @@ func (h *Handler) renderAccount(w http.ResponseWriter, r *http.Request, status i
 			v.Scopes = append(v.Scopes, info)
 		}
 		p.Grants = append(p.Grants, v)
+	}
+	if p.Sessions, err = h.sessionViews(r, u); err != nil {
+		h.internalError(w, r, err)
+		return
 	}
 	keys, _, err := h.APIKeys.ListAPIKeys(ctx, identity.APIKeyFilter{OwnerID: u.ID, Page: identity.Page{Limit: 200}})
 	if err != nil {
@@ -244,4 +259,29 @@ func keyName(k *identity.APIKey) string {
 		return k.Prefix + "…"
 	}
 	return k.Name
+}
+
+// handleProfile serves POST /account/profile: the user changes their
+// display name through pkg/manage (same rule and audit event as the CLI and
+// the admin console). The change ends the user's other browser sessions
+// (identity.SessionVersion) but keeps this one.
+func (h *Handler) handleProfile(w http.ResponseWriter, r *http.Request) {
+	u, ok := h.requireUser(w, r)
+	if !ok {
+		return
+	}
+	name := r.PostForm.Get("name")
+	updated, err := h.service().UpdateUser(r.Context(), h.actor(r, u), u.ID, manage.UserPatch{Name: &name})
+	if identity.ErrorCode(err) == identity.EINVALID {
+		h.renderAccount(w, r, http.StatusBadRequest, u, accountPage{Name: truncate(name, 400), ProfileError: identity.ErrorMessage(err)})
+		return
+	} else if err != nil {
+		h.internalError(w, r, err)
+		return
+	}
+	if err := h.UI.Resign(w, r, userVersion(updated)); err != nil {
+		h.internalError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/account?notice=profile_saved", http.StatusSeeOther)
 }

@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -56,34 +55,15 @@ func (h *Handler) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	prompt := promptOf(ar.GetRequestForm()) // validated by parseAuthorize
 	u, err := h.currentUser(w, r)
 	if err != nil {
 		h.internalError(w, r, err)
 		return
 	}
-	if u == nil && prompt.none {
-		h.authorizeError(w, r, ar, fosite.ErrLoginRequired.WithHint("The user is not signed in and prompt=none forbids asking."))
+	if !h.checkSignIn(w, r, ar, u, returnTo) {
 		return
 	}
-	if prompt.login && (u == nil || !h.reauthenticated(r, ar.GetRequestForm())) {
-		// OIDC Core §3.1.2.1: sign in again even with a live session. The
-		// marker makes the sign-in that follows, and only it, satisfy the
-		// request, so the loop ends after one sign-in.
-		if !ar.GetRequestForm().Has(reauthParam) {
-			returnTo += "&" + reauthParam + "=" + url.QueryEscape(h.reauthMarker(r))
-		}
-		if len(returnTo) > maxReturnTo {
-			h.badAuthorizeRequest(w, r, "The request is too long.")
-			return
-		}
-		http.Redirect(w, r, "/login?return_to="+url.QueryEscape(returnTo), http.StatusSeeOther)
-		return
-	}
-	if u == nil {
-		http.Redirect(w, r, "/login?return_to="+url.QueryEscape(returnTo), http.StatusSeeOther)
-		return
-	}
+	prompt := promptOf(ar.GetRequestForm()) // validated by parseAuthorize
 	requested := []string(ar.GetRequestedScopes())
 	g, err := h.Grants.ActiveGrant(r.Context(), u.ID, ar.GetClient().GetID())
 	switch {
@@ -101,14 +81,110 @@ func (h *Handler) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	h.renderConsent(w, r, ar, u, returnTo)
 }
 
+// checkSignIn decides whether the signed-in user u (nil when signed out)
+// may go on with ar (OIDC Core §3.1.2.1–3.1.2.3), and otherwise answers:
+// with prompt=none login_required at the redirect URI, else the sign-in
+// page (prompt=login, max_age, a different user than id_token_hint names:
+// that user is signed out first) or the select_account page.
+func (h *Handler) checkSignIn(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, u *identity.User, returnTo string) bool {
+	form := ar.GetRequestForm()
+	p := promptOf(form)
+	var hintSub string
+	if hint := form.Get("id_token_hint"); hint != "" {
+		c, err := h.IDTokenHint(r.Context(), hint) // not nil: parseAuthorize refused the hint otherwise
+		if err != nil {
+			h.log(r.Context()).Info("authorization request refused", "error", "invalid_request", "hint", "id_token_hint", "err", err)
+			h.authorizeError(w, r, ar, fosite.ErrInvalidRequest.WithHint("The id_token_hint is not an ID token issued by this server."))
+			return false
+		}
+		hintSub = c.Subject
+	}
+	otherUser := u != nil && hintSub != "" && hintSub != u.ID
+	var why string
+	switch {
+	case u == nil:
+		why = "The user is not signed in and prompt=none forbids asking."
+	case otherUser:
+		why = "The signed-in user is not the one id_token_hint names, and prompt=none forbids asking."
+	case h.needsFreshSignIn(r, form):
+		why = "The sign-in is older than max_age allows, and prompt=none forbids asking."
+	}
+	switch {
+	case why != "" && p.none:
+		h.authorizeError(w, r, ar, fosite.ErrLoginRequired.WithHint(why))
+		return false
+	case why != "":
+		if otherUser {
+			h.signOut(w, r, u, "id_token_hint")
+		}
+		h.toSignIn(w, r, ar, returnTo)
+		return false
+	case p.selectAccount && !h.accountConfirmed(r, form):
+		h.renderSelectAccount(w, r, ar, u, returnTo)
+		return false
+	}
+	return true
+}
+
+// withReauth returns returnTo with a reauthParam marker of a request
+// arriving now, unless it has one or needs none (no prompt=login,
+// select_account or max_age).
+func (h *Handler) withReauth(r *http.Request, ar fosite.AuthorizeRequester, returnTo string) string {
+	form := ar.GetRequestForm()
+	p := promptOf(form)
+	if form.Has(reauthParam) || !(p.login || p.selectAccount || form.Has("max_age")) {
+		return returnTo
+	}
+	return returnTo + "&" + reauthParam + "=" + url.QueryEscape(h.reauthMarker(r))
+}
+
+// toSignIn sends the browser to the sign-in page, and back to returnTo
+// after it; the marker lets a sign-in made from now on satisfy prompt=login,
+// max_age and select_account, so the loop ends after one sign-in.
+func (h *Handler) toSignIn(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, returnTo string) {
+	returnTo = h.withReauth(r, ar, returnTo)
+	if len(returnTo) > maxReturnTo {
+		h.badAuthorizeRequest(w, r, "The request is too long.")
+		return
+	}
+	http.Redirect(w, r, "/login?return_to="+url.QueryEscape(returnTo), http.StatusSeeOther)
+}
+
+// selectAccountPage is the data of templates/select_account.html.
+type selectAccountPage struct {
+	ClientName string
+	Email      string
+	// Continue is the authorization request with the account confirmed.
+	Continue string
+	// SwitchTo is the authorization request to come back to after "Not
+	// you?" signed this account out and another one in.
+	SwitchTo string
+}
+
+// renderSelectAccount shows prompt=select_account: the signed-in account
+// with "Continue as …" and "Not you?" (OIDC Core §3.1.2.1).
+func (h *Handler) renderSelectAccount(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, u *identity.User, returnTo string) {
+	p := selectAccountPage{
+		ClientName: h.clientName(r, ar.GetClient().GetID()),
+		Email:      u.Email,
+		Continue:   returnTo + "&" + selectedParam + "=" + url.QueryEscape(sessionFingerprint(ui.SessionFrom(r.Context()), "select-account")),
+		SwitchTo:   h.withReauth(r, ar, returnTo),
+	}
+	h.UI.Render(w, r, http.StatusOK, "select_account", p)
+}
+
 // consentPage is the data of templates/consent.html.
 type consentPage struct {
 	ClientName   string
 	ClientID     string
 	RedirectHost string
 	Email        string
-	Scopes       []identity.ScopeInfo
-	ReturnTo     string
+	// Identity are the OpenID Connect scopes asked for (openid, profile,
+	// email), shown first under IdentitySummary.
+	Identity        []consentScope
+	IdentitySummary string
+	Scopes          []identity.ScopeInfo
+	ReturnTo        string
 	// Unverified is set for a client that registered itself (RFC 7591 or
 	// a client ID metadata document): the page names its host and says
 	// PetStore has not checked it.
@@ -160,8 +236,9 @@ func (h *Handler) renderConsent(w http.ResponseWriter, r *http.Request, ar fosit
 		p.RedirectHost = ru.Host
 		ui.AllowFormTargets(w, formTargets(ru.String())...) // Allow and Deny end in a 303 there
 	}
+	p.Identity, p.IdentitySummary = identityScopes(ar.GetRequestedScopes())
 	for _, s := range ar.GetRequestedScopes() {
-		if info, ok := identity.LookupScope(s); ok {
+		if info, ok := identity.LookupScope(s); ok && !isIdentityScope(s) {
 			p.Scopes = append(p.Scopes, info)
 		}
 	}
@@ -191,8 +268,9 @@ func (h *Handler) handleConsent(w http.ResponseWriter, r *http.Request) {
 		h.internalError(w, r, err)
 		return
 	}
-	if u == nil {
-		http.Redirect(w, r, "/login?return_to="+url.QueryEscape(returnTo), http.StatusSeeOther)
+	// The checks of the authorization endpoint hold until the decision:
+	// signed in, as the hinted user, recently enough.
+	if !h.checkSignIn(w, r, ar, u, returnTo) {
 		return
 	}
 	clientID := ar.GetClient().GetID()
@@ -292,7 +370,7 @@ func (h *Handler) parseAuthorize(w http.ResponseWriter, r, req *http.Request) (f
 		h.badAuthorizeRequest(w, r, "The request could not be read.")
 		return nil, false
 	}
-	ar, err := h.OAuth2.NewAuthorizeRequest(r.Context(), withoutRequestURI(req))
+	ar, err := h.OAuth2.NewAuthorizeRequest(r.Context(), withoutRequestObjects(req))
 	if ar != nil && ar.IsRedirectURIValid() && !registeredRedirect(ar) {
 		// fosite matched a loopback URI loosely (decoded path, scheme or user
 		// info ignored): no redirect there, not even with an error (RD-01).
@@ -325,10 +403,7 @@ func (h *Handler) parseAuthorize(w http.ResponseWriter, r, req *http.Request) (f
 		case ar.GetRequestedScopes().Has(identity.ScopeAdmin):
 			err = fosite.ErrInvalidScope.WithHint("The admin scope cannot be granted through the browser.")
 		default:
-			err = unsupportedParameter(req.Form)
-			if err == nil {
-				_, err = parsePrompt(form.Get("prompt"))
-			}
+			err = unsupportedParameter(req.Form, h.IDTokenHint != nil)
 			if err == nil {
 				_, err = h.Resources(form["resource"], ar.GetRequestedScopes())
 			}
@@ -347,12 +422,13 @@ func (h *Handler) parseAuthorize(w http.ResponseWriter, r, req *http.Request) (f
 	return ar, true
 }
 
-// withoutRequestURI hides request_uri from fosite, which would take a
-// urn:ietf:params:oauth:request_uri: value for a pushed request and fail
-// before validating the client and redirect URI; unsupportedParameter then
-// answers request_uri_not_supported at the redirect URI.
-func withoutRequestURI(req *http.Request) *http.Request {
-	if !req.Form.Has("request_uri") {
+// withoutRequestObjects hides request and request_uri from fosite, which
+// would process them (fetching a request_uri, reading a request object of a
+// client with keys) or refuse them before validating the client and
+// redirect URI; unsupportedParameter then answers request_not_supported or
+// request_uri_not_supported at the redirect URI (OIDC Core §3.1.2.6).
+func withoutRequestObjects(req *http.Request) *http.Request {
+	if !req.Form.Has("request_uri") && !req.Form.Has("request") {
 		return req
 	}
 	// Ours is kept: fosite loads the pushed request (RFC 9126 §4) and
@@ -362,7 +438,7 @@ func withoutRequestURI(req *http.Request) *http.Request {
 	c := req.Clone(req.Context())
 	c.Form = url.Values{}
 	for k, v := range req.Form {
-		if k != "request_uri" || ours {
+		if (k != "request_uri" || ours) && k != "request" {
 			c.Form[k] = v
 		}
 	}
@@ -446,7 +522,7 @@ func (h *Handler) issue(w http.ResponseWriter, r *http.Request, ar fosite.Author
 		b.BindCode(ar.GetRequestForm().Get("dpop_jkt"))
 	}
 	if ar.GetGrantedScopes().Has(identity.ScopeOpenID) {
-		setIDToken(r, ar, sess)
+		stampSignIn(sess, ar.GetClient().GetID(), ui.SessionFrom(r.Context()), h.requestedAt(ar.GetRequestForm()))
 	}
 	resp, err := h.OAuth2.NewAuthorizeResponse(r.Context(), ar, sess)
 	if err != nil {
@@ -577,29 +653,4 @@ func formTargets(uris ...string) []string {
 		}
 	}
 	return out
-}
-
-// idTokenSession is provider.Session's part for ID tokens.
-type idTokenSession interface {
-	SetIDToken(clientID, sid string, authTime, requestedAt time.Time)
-}
-
-// setIDToken puts the sign-in into the ID token claims of an openid grant:
-// auth_time is when the user signed in (not when they consented) and sid
-// the browser session's public id (OIDC Core §2, Front/Back-Channel Logout
-// sid). requested_at is when the authorization request arrived, except after
-// a prompt=login sign-in, which this request asked for and the prompt check
-// accepted: then it is the sign-in, so that fosite's own check (auth_time
-// not before the request) agrees.
-func setIDToken(r *http.Request, ar fosite.AuthorizeRequester, sess fosite.Session) {
-	s, ok := sess.(idTokenSession)
-	us := ui.SessionFrom(r.Context())
-	if !ok || us == nil {
-		return
-	}
-	requestedAt := ar.GetRequestedAt()
-	if promptOf(ar.GetRequestForm()).login || us.AuthTime.After(requestedAt) {
-		requestedAt = us.AuthTime
-	}
-	s.SetIDToken(ar.GetClient().GetID(), us.SID, us.AuthTime, requestedAt)
 }

@@ -186,12 +186,8 @@ func (h *Handler) endSession(w http.ResponseWriter, r *http.Request, u *identity
 	}
 	h.audit(r, e)
 	h.UI.SignOut(w, r)
-	h.sessionsEnded(r.Context(), u.ID, sid)
-}
-
-func (h *Handler) sessionsEnded(ctx context.Context, userID, sid string) {
-	if h.SessionsEnded != nil && sid != "" {
-		h.SessionsEnded(ctx, userID, []string{sid})
+	if sid != "" {
+		h.sessionsEnded(r.Context(), u.ID, []string{sid})
 	}
 }
 

@@ -258,3 +258,82 @@ func (f *fakeAudit) types() []string {
 	}
 	return out
 }
+
+// fakeSessions is the session registry and the account page's session
+// store in one, as pkg/store is.
+type fakeSessions struct {
+	mu   sync.Mutex
+	now  func() time.Time
+	byID map[string]*identity.BrowserSession
+}
+
+func (f *fakeSessions) CreateSession(_ context.Context, id string, b identity.BrowserSession) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b.CreatedAt, b.LastSeenAt = f.now(), f.now()
+	f.byID[id] = &b
+	return nil
+}
+
+func (f *fakeSessions) SessionActive(_ context.Context, id string) (time.Time, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if b, ok := f.byID[id]; ok {
+		return b.LastSeenAt, true, nil
+	}
+	return time.Time{}, false, nil
+}
+
+func (f *fakeSessions) TouchSession(_ context.Context, id string, at time.Time) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if b, ok := f.byID[id]; ok {
+		b.LastSeenAt = at
+	}
+	return nil
+}
+
+func (f *fakeSessions) DeleteSession(_ context.Context, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.byID, id)
+	return nil
+}
+
+func (f *fakeSessions) UserSessions(_ context.Context, userID string) ([]identity.BrowserSession, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []identity.BrowserSession
+	for _, b := range f.byID {
+		if b.UserID == userID {
+			out = append(out, *b)
+		}
+	}
+	slices.SortFunc(out, func(a, b identity.BrowserSession) int { return b.LastSeenAt.Compare(a.LastSeenAt) })
+	return out, nil
+}
+
+func (f *fakeSessions) DeleteUserSession(_ context.Context, userID, sid string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for id, b := range f.byID {
+		if b.UserID == userID && b.SID == sid {
+			delete(f.byID, id)
+			return nil
+		}
+	}
+	return identity.Errorf(identity.ENOTFOUND, "Session not found.")
+}
+
+func (f *fakeSessions) DeleteUserSessions(_ context.Context, userID string) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var sids []string
+	for id, b := range f.byID {
+		if b.UserID == userID {
+			sids = append(sids, b.SID)
+			delete(f.byID, id)
+		}
+	}
+	return sids, nil
+}

@@ -33,7 +33,7 @@ type OAuth2 interface {
 
 // Templates are the pages this package renders; pass them to ui.Config
 // Required so that a missing one stops the server at startup.
-var Templates = []string{"index", "login", "consent", "account", "error", "apps", "app", "app_secret", "app_confirm", "logout", "logged_out"}
+var Templates = []string{"index", "login", "consent", "select_account", "account", "error", "apps", "app", "app_secret", "app_confirm", "logout", "logged_out"}
 
 // Sign-in throttling (NIST SP 800-63B §5.2.2): only failed attempts count,
 // each with delays that double after the free ones. See login.go.
@@ -54,8 +54,8 @@ var (
 	LoginAccountCeiling = 20
 )
 
-// Handler serves the user's pages. Every field except Throttle, Now, Logger
-// and Dev is required.
+// Handler serves the user's pages. Every field except Throttle, Now, Logger,
+// Dev, IDTokenHint, Sessions and SessionsEnded is required.
 type Handler struct {
 	// OAuth2 is fosite's provider (provider.Provider.OAuth2).
 	OAuth2 OAuth2
@@ -89,8 +89,10 @@ type Handler struct {
 	Throttle ratelimit.Throttle
 	Now      func() time.Time
 	Logger   *slog.Logger
-	// IDTokenHint verifies end_session's id_token_hint
-	// ((*provider.Provider).IDTokenHint); nil refuses every hint.
+	// IDTokenHint verifies an id_token_hint (OIDC Core §3.1.2.1, RP-Initiated
+	// Logout §2): an ID token this server issued, signature checked, expiry
+	// not. nil: id_token_hint is refused. Wired from
+	// (*provider.Provider).IDTokenHint.
 	IDTokenHint func(ctx context.Context, hint string) (provider.IDTokenHintClaims, error)
 	// SessionClients records which client got an ID token in which
 	// browser session (the store); nil records nothing.
@@ -102,9 +104,23 @@ type Handler struct {
 	// GrantLogouts, when set, queues back-channel logout tokens for the
 	// client of a grant the user revokes on the account page.
 	GrantLogouts manage.LogoutQueue
+	// Sessions lists and ends the signed-in user's browser sessions on the
+	// account page; nil hides that part of the page.
+	Sessions SessionStore
 	// Dev shows fosite's reason on the error page of a refused
 	// authorization request, to help whoever is registering a client.
 	Dev bool
+}
+
+// SessionStore lists and ends a user's browser sessions (the store).
+type SessionStore interface {
+	// UserSessions lists the user's live sessions, most recently seen first.
+	UserSessions(ctx context.Context, userID string) ([]identity.BrowserSession, error)
+	// DeleteUserSession ends the user's session sid; identity.ENOTFOUND
+	// when it is not the user's live session.
+	DeleteUserSession(ctx context.Context, userID, sid string) error
+	// DeleteUserSessions ends all the user's sessions and returns their sids.
+	DeleteUserSessions(ctx context.Context, userID string) ([]string, error)
 }
 
 // Mount registers the pages on r.
@@ -126,6 +142,9 @@ func (h *Handler) Mount(r *mux.Router) {
 	r.Handle(EndSessionPath, h.UI.Pages(http.HandlerFunc(h.handleEndSession))).Methods(http.MethodGet, http.MethodPost)
 	r.Handle(EndSessionPath+"/confirm", page(h.handleEndSessionConfirm)).Methods(http.MethodPost)
 	r.Handle("/account", page(h.handleAccount)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/account/profile", page(h.handleProfile)).Methods(http.MethodPost)
+	r.Handle("/account/sessions/end-all", page(h.handleEndAllSessions)).Methods(http.MethodPost)
+	r.Handle("/account/sessions/{sid}/end", page(h.handleEndBrowserSession)).Methods(http.MethodPost)
 	r.Handle("/account/grants/{id}/revoke", page(h.handleRevokeGrant)).Methods(http.MethodPost)
 	r.Handle("/account/keys", page(h.handleCreateKey)).Methods(http.MethodPost)
 	r.Handle("/account/keys/{id}/revoke", page(h.handleRevokeKey)).Methods(http.MethodPost)

@@ -2,8 +2,11 @@ package web
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"html"
 	"log/slog"
 	"net/http"
@@ -18,10 +21,13 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/compose"
+	"github.com/ory/fosite/handler/openid"
 	"github.com/ory/fosite/storage"
+	"github.com/ory/fosite/token/jwt"
 
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
 	"github.com/petstore-auth/petstore-auth/pkg/password"
+	"github.com/petstore-auth/petstore-auth/pkg/provider"
 	"github.com/petstore-auth/petstore-auth/pkg/ui"
 	"github.com/petstore-auth/petstore-auth/pkg/webtest"
 )
@@ -44,15 +50,55 @@ var (
 // env is one authorization server with its pages, fakes and a fosite
 // provider backed by fosite's memory store.
 type env struct {
-	t      testing.TB
-	h      *Handler
-	router *mux.Router
-	srv    *httptest.Server
-	fosite *storage.MemoryStore
-	users  *fakeUsers
-	grants *fakeGrants
-	keys   *fakeKeys
-	audit  *fakeAudit
+	t        testing.TB
+	h        *Handler
+	router   *mux.Router
+	srv      *httptest.Server
+	fosite   *storage.MemoryStore
+	users    *fakeUsers
+	grants   *fakeGrants
+	keys     *fakeKeys
+	audit    *fakeAudit
+	clock    *testClock
+	signer   *jwt.DefaultSigner
+	sessions *fakeSessions
+}
+
+// testClock is the handler's and the session kit's clock: an hour behind
+// real time (fosite refuses an auth_time in its own future), moved by
+// Advance, never by sleeping.
+type testClock struct {
+	mu     sync.Mutex
+	base   time.Time
+	offset time.Duration
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.base.Add(c.offset)
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.offset += d
+}
+
+var (
+	idKeyOnce sync.Once
+	idKey     *rsa.PrivateKey
+)
+
+// testIDTokenKey is the RS256 key of the test provider's ID tokens.
+func testIDTokenKey() *rsa.PrivateKey {
+	idKeyOnce.Do(func() {
+		var err error
+		if idKey, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
+			panic(err)
+		}
+	})
+	return idKey
 }
 
 type envOption func(*ui.Config)
@@ -67,8 +113,11 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 			panic(err)
 		}
 	})
-	now := func() time.Time { return time.Now().UTC() }
-	cfg := ui.Config{FS: webtest.Files(), Secret: []byte("0123456789abcdef0123456789abcdef-test"), Required: Templates}
+	clock := &testClock{base: time.Now().UTC().Add(-time.Hour)}
+	now := clock.Now
+	sessions := &fakeSessions{now: now, byID: map[string]*identity.BrowserSession{}}
+	cfg := ui.Config{FS: webtest.Files(), Secret: []byte("0123456789abcdef0123456789abcdef-test"), Required: Templates, Now: now,
+		Sessions: sessions}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -89,15 +138,22 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		RedirectURIs:  []string{testRedirect},
 		ResponseTypes: []string{"code"},
 		GrantTypes:    []string{"authorization_code", "refresh_token"},
-		Scopes:        []string{"read:pets", "write:pets", "offline_access", "admin"},
+		Scopes:        []string{"read:pets", "write:pets", "offline_access", "admin", "openid", "profile", "email"},
 		Audience:      []string{testResource}, // the real provider accepts every configured resource
 		Public:        true,
 	}
-	provider := compose.Compose(fcfg, ms, compose.NewOAuth2HMACStrategy(fcfg),
-		compose.OAuth2AuthorizeExplicitFactory, compose.OAuth2PKCEFactory)
+	signer := &jwt.DefaultSigner{GetPrivateKey: func(context.Context) (any, error) { return testIDTokenKey(), nil }}
+	op := compose.Compose(fcfg, ms, &compose.CommonStrategy{
+		CoreStrategy:               compose.NewOAuth2HMACStrategy(fcfg),
+		OpenIDConnectTokenStrategy: &openid.DefaultStrategy{Signer: signer, Config: fcfg},
+		Signer:                     signer, // fosite decodes id_token_hint with it
+	}, compose.OAuth2AuthorizeExplicitFactory, compose.OAuth2PKCEFactory, compose.OpenIDConnectExplicitFactory)
 	e := &env{
-		t:      t,
-		fosite: ms,
+		t:        t,
+		clock:    clock,
+		signer:   signer,
+		sessions: sessions,
+		fosite:   ms,
 		users: &fakeUsers{users: map[string]*identity.User{
 			"usr_alice": {ID: "usr_alice", Email: "alice@example.com", PasswordHash: aliceHash, UpdatedAt: now()},
 			"usr_bob":   {ID: "usr_bob", Email: "bob@example.com", PasswordHash: aliceHash, UpdatedAt: now()},
@@ -107,9 +163,21 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		audit:  &fakeAudit{},
 	}
 	e.h = &Handler{
-		OAuth2:     provider,
-		Issuer:     testIssuer,
-		NewSession: func(userID, grantID string) fosite.Session { return &fosite.DefaultSession{Subject: userID} },
+		OAuth2: op,
+		Issuer: testIssuer,
+		NewSession: func(userID, grantID string) fosite.Session {
+			return &openid.DefaultSession{Subject: userID, Claims: &jwt.IDTokenClaims{Subject: userID}, Headers: &jwt.Headers{}}
+		},
+		IDTokenHint: func(ctx context.Context, hint string) (provider.IDTokenHintClaims, error) {
+			tok, err := signer.Decode(ctx, hint)
+			var ve *jwt.ValidationError
+			if err != nil && !(errors.As(err, &ve) && ve.Has(jwt.ValidationErrorExpired)) {
+				return provider.IDTokenHintClaims{}, err
+			}
+			sub, _ := tok.Claims["sub"].(string)
+			sid, _ := tok.Claims["sid"].(string)
+			return provider.IDTokenHintClaims{Subject: sub, SessionID: sid}, nil
+		},
 		Resources: func(requested, scopes []string) ([]string, error) {
 			aud, err := identity.Resources{{Identifier: testResource, Scopes: identity.ResourceScopes()}}.Resolve(requested, scopes)
 			if err != nil {
@@ -121,6 +189,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		Clients:  &fakeClients{clients: map[string]*identity.Client{testClient: {ID: testClient, Name: "Pet Diary", RedirectURIs: []string{testRedirect}}}},
 		Grants:   e.grants,
 		APIKeys:  e.keys,
+		Sessions: sessions,
 		Audit:    e.audit,
 		UI:       kit,
 		AuditKey: []byte("audit-key-for-the-tests-32-bytes"),

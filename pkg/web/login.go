@@ -47,7 +47,8 @@ func (h *Handler) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, orDefault(returnTo, "/account"), http.StatusSeeOther)
 		return
 	}
-	h.renderLogin(w, r, http.StatusOK, loginPage{ReturnTo: returnTo, LoggedOut: r.URL.Query().Get("logged_out") == "1"})
+	h.renderLogin(w, r, http.StatusOK, loginPage{ReturnTo: returnTo, Email: h.loginHint(r, returnTo),
+		LoggedOut: r.URL.Query().Get("logged_out") == "1"})
 }
 
 func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, status int, p loginPage) {
@@ -217,19 +218,17 @@ func waitText(d time.Duration) string {
 	return plural(int(math.Ceil(d.Minutes())), "minute")
 }
 
-// handleLogout serves POST /logout.
+// handleLogout serves POST /logout. With a return_to (the "Not you?" of
+// the select_account page), the sign-in page follows, then return_to.
 func (h *Handler) handleLogout(w http.ResponseWriter, r *http.Request) {
 	u, err := h.currentUser(w, r)
 	if err != nil {
 		h.log(r.Context()).Error("logout: load user", "err", err)
 	}
-	sid := ui.SessionFrom(r.Context()).SID
-	if u != nil {
-		h.audit(r, identity.AuditEvent{Type: "logout", UserID: u.ID})
-	}
-	h.UI.SignOut(w, r)
-	if u != nil {
-		h.sessionsEnded(r.Context(), u.ID, sid)
+	h.signOut(w, r, u, "")
+	if rt := r.PostForm.Get("return_to"); validReturnTo(rt) {
+		http.Redirect(w, r, "/login?return_to="+url.QueryEscape(rt), http.StatusSeeOther)
+		return
 	}
 	http.Redirect(w, r, "/login?logged_out=1", http.StatusSeeOther)
 }

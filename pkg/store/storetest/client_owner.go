@@ -3,6 +3,7 @@ package storetest
 import (
 	"bytes"
 	"context"
+	"crypto/subtle"
 	"testing"
 	"time"
 
@@ -49,7 +50,7 @@ func testClientOwnersAndRotation(t *testing.T, s Storage) {
 		t.Fatal(err)
 	}
 	got, err := s.ClientByID(ctx, "alice-1")
-	if err != nil || got.OwnerID != "usr_alice" || !bytes.Equal(got.PreviousSecretHash, old) || got.PreviousSecretExpiresAt == nil ||
+	if err != nil || got.OwnerID != "usr_alice" || subtle.ConstantTimeCompare(got.PreviousSecretHash, old) != 1 || got.PreviousSecretExpiresAt == nil ||
 		got.PreviousSecretExpiresAt.Sub(*c.PreviousSecretExpiresAt).Abs() > time.Millisecond {
 		t.Fatalf("after rotation: %+v, %v", got, err)
 	}
