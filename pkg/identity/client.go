@@ -105,6 +105,7 @@ func (c *Client) Validate() error {
 	if c.TokenFormat != TokenFormatOpaque && c.TokenFormat != TokenFormatJWT {
 		bad("token format must be opaque or jwt")
 	}
+	c.validateKeys(bad)
 	if len(problems) > 0 {
 		return Errorf(EINVALID, "%s", strings.Join(problems, "; "))
 	}

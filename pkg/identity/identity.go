@@ -45,9 +45,15 @@ type Client struct {
 	AllowedOrigins []string
 	CanIntrospect  bool   // a resource server allowed to call /oauth2/introspect
 	TokenFormat    string // TokenFormatOpaque or TokenFormatJWT
-	Disabled       bool
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// TokenEndpointAuthMethod is "" (a secret, or none for a public
+	// client) or AuthPrivateKeyJWT (RFC 7523 §2.2 assertions signed with
+	// a key of JWKSURI or JWKS; the client has no secret).
+	TokenEndpointAuthMethod string
+	JWKSURI                 string // where the client publishes its public keys (https)
+	JWKS                    string // the client's public keys as a JWK Set JSON document
+	Disabled                bool
+	CreatedAt               time.Time
+	UpdatedAt               time.Time
 }
 
 // Grant is a user's consent for a client to act with some scopes. Every token

@@ -59,6 +59,9 @@ type Config struct {
 	// Failed client authentications per minute, by address and by the
 	// client id named; 0 is unlimited.
 	RateLimitFailedAuthPerIP, RateLimitFailedAuthPerClient int
+	// AllowPrivateJWKSURIs lets private_key_jwt clients' jwks_uri reach
+	// loopback and private addresses (development and tests only).
+	AllowPrivateJWKSURIs bool
 }
 
 // Provider is the protocol core: fosite composed over our storage.
@@ -79,6 +82,8 @@ type Provider struct {
 	limiter  ratelimit.Limiter
 	// grantTypes are the token endpoint's grants (token.go).
 	grantTypes map[string]grant
+	// jwks caches private_key_jwt clients' key sets (jwks_fetch.go).
+	jwks *jwksFetcher
 
 	corsOrigins corsOrigins
 }
@@ -134,6 +139,10 @@ func New(ctx context.Context, cfg Config, st Storage, opts Options) (*Provider, 
 	}
 	p := &Provider{Issuer: cfg.Issuer, cfg: cfg, store: st, sealer: seal, audit: opts.Audit, log: opts.Logger, now: opts.Now, limiter: opts.Limiter}
 	p.keyUsage.seen = map[string]time.Time{}
+	p.jwks = newJWKSFetcher(cfg.AllowPrivateJWKSURIs, opts.Now)
+	// Every client authentication (token, introspect, revoke) goes
+	// through authenticateClient (client_assertion.go).
+	fc.ClientAuthenticationStrategy = p.authenticateClient
 	p.strategy = &tokenStrategy{
 		hmac: oauth2.NewHMACSHAStrategyUnPrefixed(&hmac.HMACStrategy{Config: fc}, fc),
 		jwt: &jwtIssuer{issuer: cfg.Issuer, audience: cfg.JWTAudience, keys: st, sealer: seal, now: opts.Now,

@@ -102,6 +102,9 @@ type clientRow struct {
 	AllowedOrigins stringList `gorm:"column:allowed_origins"`
 	CanIntrospect  bool       `gorm:"column:can_introspect"`
 	TokenFormat    string     `gorm:"column:token_format"`
+	AuthMethod     string     `gorm:"column:token_endpoint_auth_method"`
+	JWKSURI        string     `gorm:"column:jwks_uri"`
+	JWKS           string     `gorm:"column:jwks"`
 	Disabled       bool       `gorm:"column:disabled"`
 	CreatedAt      time.Time  `gorm:"column:created_at"`
 	UpdatedAt      time.Time  `gorm:"column:updated_at"`
