@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"text/tabwriter"
 	"time"
 
@@ -22,6 +23,7 @@ func (a *app) clientCmd() *cobra.Command {
 func (a *app) clientCreateCmd() *cobra.Command {
 	var (
 		id, name, scope, format string
+		jwksURI, jwksFile       string
 		redirects, grants       []string
 		origins                 []string
 		public, introspect      bool
@@ -35,12 +37,18 @@ func (a *app) clientCreateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			var jwks []byte
+			if jwksFile != "" {
+				if jwks, err = os.ReadFile(jwksFile); err != nil {
+					return fmt.Errorf("--jwks: %w", err)
+				}
+			}
 			var c *identity.Client
 			var secret string
 			err = a.act(cmd.Context(), func(_ *store.Store, svc *manage.Service) (err error) {
 				c, secret, err = svc.CreateClient(cmd.Context(), manage.CLI, manage.ClientInput{ID: id, Name: name,
 					RedirectURIs: redirects, GrantTypes: grants, Scopes: scopes, Public: public, AllowedOrigins: origins,
-					CanIntrospect: introspect, TokenFormat: format})
+					CanIntrospect: introspect, TokenFormat: format, JWKSURI: jwksURI, JWKS: jwks})
 				return err
 			})
 			if err != nil {
@@ -54,6 +62,12 @@ func (a *app) clientCreateCmd() *cobra.Command {
 				fmt.Fprintf(w, "grant_types:\t%s\nscopes:\t%s\nredirect_uris:\t%s\n", joinOrDash(c.GrantTypes), joinOrDash(c.Scopes), joinOrDash(c.RedirectURIs))
 				if c.Public {
 					fmt.Fprintf(w, "cors_origins:\t%s\n", joinOrDash(c.CORSOrigins()))
+				}
+				if c.UsesPrivateKeyJWT() {
+					fmt.Fprintln(w, "token_endpoint_auth_method:\tprivate_key_jwt")
+					if c.JWKSURI != "" {
+						fmt.Fprintf(w, "jwks_uri:\t%s\n", c.JWKSURI)
+					}
 				}
 				if secret != "" {
 					fmt.Fprintln(w, "\nStore the secret now: it is shown only once and cannot be recovered.")
@@ -72,6 +86,8 @@ func (a *app) clientCreateCmd() *cobra.Command {
 		"authorization_code, plus refresh_token if --scope has offline_access, for a client with redirect URIs or --public; else client_credentials)")
 	f.BoolVar(&public, "public", false, "public client (no secret; PKCE only), e.g. a native or single-page app")
 	f.StringArrayVar(&origins, "allowed-origin", nil, "public client: extra browser origin (https://host[:port]) that may call the token and revocation endpoints; the redirect URIs' origins are allowed already (repeatable)")
+	f.StringVar(&jwksURI, "jwks-uri", "", "private_key_jwt client (RFC 7523): https URL of its public JWK Set; the client gets no secret and signs client assertions (RS256, ES256, PS256, EdDSA)")
+	f.StringVar(&jwksFile, "jwks", "", "private_key_jwt client: file holding its public JWK Set (instead of --jwks-uri)")
 	f.BoolVar(&introspect, "introspect", false, "resource server: may call /oauth2/introspect")
 	f.StringVar(&format, "token-format", identity.TokenFormatOpaque, "access token format: opaque or jwt")
 	_ = cmd.MarkFlagRequired("name")

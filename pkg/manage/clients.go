@@ -2,6 +2,7 @@ package manage
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,6 +24,12 @@ type ClientInput struct {
 	AllowedOrigins []string `json:"allowed_origins,omitempty"`
 	CanIntrospect  bool     `json:"can_introspect,omitempty"`
 	TokenFormat    string   `json:"token_format,omitempty"`
+	// TokenEndpointAuthMethod is "" (a generated secret, or none for a
+	// public client) or "private_key_jwt"; a JWKSURI or JWKS implies the
+	// latter (RFC 7523 client assertions; the client gets no secret).
+	TokenEndpointAuthMethod string          `json:"token_endpoint_auth_method,omitempty"`
+	JWKSURI                 string          `json:"jwks_uri,omitempty"`
+	JWKS                    json.RawMessage `json:"jwks,omitempty"`
 }
 
 // ClientPatch changes some fields of a client; nil fields stay as they are.
@@ -63,6 +70,10 @@ func (s *Service) CreateClient(ctx context.Context, a Actor, in ClientInput) (_ 
 		RedirectURIs: orEmpty(in.RedirectURIs), GrantTypes: in.GrantTypes, Scopes: orEmpty(in.Scopes),
 		Audience: orEmpty(in.Audience), Public: in.Public, AllowedOrigins: in.AllowedOrigins,
 		CanIntrospect: in.CanIntrospect, TokenFormat: in.TokenFormat,
+		TokenEndpointAuthMethod: in.TokenEndpointAuthMethod, JWKSURI: strings.TrimSpace(in.JWKSURI), JWKS: string(in.JWKS),
+	}
+	if c.TokenEndpointAuthMethod == "" && (c.JWKSURI != "" || c.JWKS != "") {
+		c.TokenEndpointAuthMethod = identity.AuthPrivateKeyJWT
 	}
 	if c.ID == "" {
 		c.ID = identity.NewClientID(c.Name)
@@ -89,7 +100,7 @@ func (s *Service) CreateClient(ctx context.Context, a Actor, in ClientInput) (_ 
 	} else if !identity.IsNotFound(err) {
 		return nil, "", err
 	}
-	if !c.Public {
+	if !c.Public && !c.UsesPrivateKeyJWT() {
 		secret, c.SecretHash = identity.NewClientSecret()
 	}
 	if err := s.Clients.CreateClient(ctx, c); err != nil {
@@ -157,6 +168,9 @@ func (s *Service) RotateClientSecret(ctx context.Context, a Actor, id string) (c
 	}
 	if c.Public {
 		return nil, "", identity.Errorf(identity.EINVALID, "A public client has no secret.")
+	}
+	if c.UsesPrivateKeyJWT() {
+		return nil, "", identity.Errorf(identity.EINVALID, "A private_key_jwt client has no secret; it authenticates with its keys.")
 	}
 	secret, c.SecretHash = identity.NewClientSecret()
 	if err := s.Clients.UpdateClient(ctx, c); err != nil {

@@ -1,6 +1,7 @@
 package manage
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
@@ -22,23 +23,44 @@ type ClientView struct {
 	Public       bool     `json:"public"`
 	// AllowedOrigins are the extra origins; CORSOrigins all origins a
 	// browser app may call the token endpoint from (redirect URIs' too).
-	AllowedOrigins []string  `json:"allowed_origins"`
-	CORSOrigins    []string  `json:"cors_origins"`
-	CanIntrospect  bool      `json:"can_introspect"`
-	TokenFormat    string    `json:"token_format"`
-	Disabled       bool      `json:"disabled"`
-	CreatedAt      time.Time `json:"created_at"`
-	UpdatedAt      time.Time `json:"updated_at"`
+	AllowedOrigins []string `json:"allowed_origins"`
+	CORSOrigins    []string `json:"cors_origins"`
+	CanIntrospect  bool     `json:"can_introspect"`
+	TokenFormat    string   `json:"token_format"`
+	// TokenEndpointAuthMethod is how the client authenticates (RFC 7591
+	// §2): none, client_secret_basic (or _post) or private_key_jwt, with
+	// its JWKSURI or JWKS.
+	TokenEndpointAuthMethod string          `json:"token_endpoint_auth_method"`
+	JWKSURI                 string          `json:"jwks_uri,omitempty"`
+	JWKS                    json.RawMessage `json:"jwks,omitempty"`
+	Disabled                bool            `json:"disabled"`
+	CreatedAt               time.Time       `json:"created_at"`
+	UpdatedAt               time.Time       `json:"updated_at"`
 }
 
 // ViewClient returns the view of c.
 func ViewClient(c *identity.Client) ClientView {
-	return ClientView{
+	v := ClientView{
 		ID: c.ID, Name: c.Name, RedirectURIs: orEmpty(c.RedirectURIs), GrantTypes: orEmpty(c.GrantTypes),
 		Scopes: orEmpty(c.Scopes), Audience: orEmpty(c.Audience), Public: c.Public, CanIntrospect: c.CanIntrospect,
 		AllowedOrigins: orEmpty(c.AllowedOrigins), CORSOrigins: orEmpty(c.CORSOrigins()),
 		TokenFormat: c.TokenFormat, Disabled: c.Disabled, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		TokenEndpointAuthMethod: authMethodOf(c), JWKSURI: c.JWKSURI,
 	}
+	if c.JWKS != "" {
+		v.JWKS = json.RawMessage(c.JWKS)
+	}
+	return v
+}
+
+func authMethodOf(c *identity.Client) string {
+	switch {
+	case c.UsesPrivateKeyJWT():
+		return identity.AuthPrivateKeyJWT
+	case c.Public:
+		return "none"
+	}
+	return "client_secret_basic"
 }
 
 // ClientWithSecret answers create and rotate: the only place the secret

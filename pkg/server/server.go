@@ -174,6 +174,9 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		RateLimitPerClient:           cfg.RateLimits.PerClient,
 		RateLimitFailedAuthPerIP:     cfg.RateLimits.FailedAuthPerIP,
 		RateLimitFailedAuthPerClient: cfg.RateLimits.FailedAuthPerClient,
+		// In development a private_key_jwt client may publish its keys on
+		// a loopback or private address.
+		AllowPrivateJWKSURIs: cfg.Dev,
 	}, st, provider.Options{Audit: s.Audit, Logger: d.Logger, Now: d.Now, Limiter: d.Limiter})
 	if err != nil {
 		return fail(err)
