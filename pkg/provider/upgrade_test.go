@@ -164,6 +164,19 @@ func checkRelease(t *testing.T, s *store.Store, st upgradeState) {
 	}
 	checkJWKSAfterUpgrade(t, ts.URL, st.kids)
 	checkCORSAfterUpgrade(t, s, ts.URL)
+	checkAuthMethodAfterUpgrade(t, s)
+}
+
+// checkAuthMethodAfterUpgrade (00010): clients of the previous release
+// keep authenticating with their secret (checked above) and have no
+// private_key_jwt keys.
+func checkAuthMethodAfterUpgrade(t *testing.T, s *store.Store) {
+	for _, id := range []string{"web", "spa", "rs"} {
+		c, err := s.ClientByID(context.Background(), id)
+		if err != nil || c.UsesPrivateKeyJWT() || c.JWKSURI != "" || c.JWKS != "" || c.Validate() != nil {
+			t.Fatalf("client %s after the upgrade: %+v, %v", id, c, err)
+		}
+	}
 }
 
 // checkJWKSAfterUpgrade: the keys of the previous release are published.
