@@ -82,7 +82,7 @@ func (a *app) clientCreateCmd() *cobra.Command {
 		"except that a --public client's URI on a loopback IP (http://127.0.0.1, http://[::1]) matches any port (RFC 8252 §7.3); "+
 		"a confidential client's matches exactly, port included")
 	f.StringVar(&scope, "scope", "", `space-separated scopes the client may request, e.g. "read:pets write:pets offline_access"`)
-	f.StringArrayVar(&grants, "grant-type", nil, "authorization_code, refresh_token or client_credentials (repeatable; default: "+
+	f.StringArrayVar(&grants, "grant-type", nil, "authorization_code, refresh_token, client_credentials or device_code (RFC 8628; stored as urn:ietf:params:oauth:grant-type:device_code) (repeatable; default: "+
 		"authorization_code, plus refresh_token if --scope has offline_access, for a client with redirect URIs or --public; else client_credentials)")
 	f.BoolVar(&public, "public", false, "public client (no secret; PKCE only), e.g. a native or single-page app")
 	f.StringArrayVar(&origins, "allowed-origin", nil, "public client: extra browser origin (https://host[:port]) that may call the token and revocation endpoints; the redirect URIs' origins are allowed already (repeatable)")

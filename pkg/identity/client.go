@@ -66,8 +66,8 @@ func (c *Client) Validate() error {
 		bad("at least one grant type is required")
 	}
 	for _, g := range c.GrantTypes {
-		if g != GrantAuthorizationCode && g != GrantRefreshToken && g != GrantClientCredentials {
-			bad("unsupported grant type " + quote(g) + " (authorization_code, refresh_token, client_credentials)")
+		if g != GrantAuthorizationCode && g != GrantRefreshToken && g != GrantClientCredentials && g != GrantDeviceCode {
+			bad("unsupported grant type " + quote(g) + " (authorization_code, refresh_token, client_credentials, device_code)")
 		}
 	}
 	if slices.Contains(c.GrantTypes, GrantClientCredentials) && c.Public {
@@ -77,8 +77,8 @@ func (c *Client) Validate() error {
 		// Introspection needs client authentication (RFC 7662 §2.1).
 		bad("a public client cannot introspect: it has no secret to authenticate with")
 	}
-	if slices.Contains(c.GrantTypes, GrantRefreshToken) && !slices.Contains(c.GrantTypes, GrantAuthorizationCode) {
-		bad("refresh_token needs authorization_code")
+	if slices.Contains(c.GrantTypes, GrantRefreshToken) && !slices.Contains(c.GrantTypes, GrantAuthorizationCode) && !slices.Contains(c.GrantTypes, GrantDeviceCode) {
+		bad("refresh_token needs authorization_code or device_code")
 	}
 	if slices.Contains(c.GrantTypes, GrantAuthorizationCode) && len(c.RedirectURIs) == 0 {
 		bad("authorization_code needs at least one redirect URI")

@@ -67,7 +67,7 @@ func DefaultGrantTypes(redirectURIs, scopes []string, public bool) []string {
 func (s *Service) CreateClient(ctx context.Context, a Actor, in ClientInput) (_ *identity.Client, secret string, err error) {
 	c := &identity.Client{
 		ID: strings.TrimSpace(in.ID), Name: strings.TrimSpace(in.Name),
-		RedirectURIs: orEmpty(in.RedirectURIs), GrantTypes: in.GrantTypes, Scopes: orEmpty(in.Scopes),
+		RedirectURIs: orEmpty(in.RedirectURIs), GrantTypes: identity.CanonicalGrantTypes(in.GrantTypes), Scopes: orEmpty(in.Scopes),
 		Audience: orEmpty(in.Audience), Public: in.Public, AllowedOrigins: in.AllowedOrigins,
 		CanIntrospect: in.CanIntrospect, TokenFormat: in.TokenFormat,
 		TokenEndpointAuthMethod: in.TokenEndpointAuthMethod, JWKSURI: strings.TrimSpace(in.JWKSURI), JWKS: string(in.JWKS),
@@ -130,7 +130,7 @@ func (s *Service) UpdateClient(ctx context.Context, a Actor, id string, p Client
 	}
 	set("name", p.Name != nil, func() { c.Name = strings.TrimSpace(*p.Name) })
 	set("redirect_uris", p.RedirectURIs != nil, func() { c.RedirectURIs = orEmpty(*p.RedirectURIs) })
-	set("grant_types", p.GrantTypes != nil, func() { c.GrantTypes = orEmpty(*p.GrantTypes) })
+	set("grant_types", p.GrantTypes != nil, func() { c.GrantTypes = orEmpty(identity.CanonicalGrantTypes(*p.GrantTypes)) })
 	set("scopes", p.Scopes != nil, func() { c.Scopes = orEmpty(*p.Scopes) })
 	set("audience", p.Audience != nil, func() { c.Audience = orEmpty(*p.Audience) })
 	set("allowed_origins", p.AllowedOrigins != nil, func() { c.AllowedOrigins = *p.AllowedOrigins })

@@ -34,6 +34,7 @@ type Storage interface {
 	SetRefreshTokenScopes(ctx context.Context, refreshSignature string, scopes []string) error
 	// ListClients feeds the CORS origins of public clients (cors.go).
 	ListClients(ctx context.Context, f identity.ClientFilter) ([]*identity.Client, int, error)
+	DeviceStorage
 }
 
 // Config is the part of the server configuration the protocol core needs.
@@ -160,6 +161,8 @@ func New(ctx context.Context, cfg Config, st Storage, opts Options) (*Provider, 
 		compose.OAuth2TokenIntrospectionFactory,
 	)
 	p.fosite = p.OAuth2.(*fosite.Fosite)
+	// The device grant (token_device.go): fosite has no handler for it.
+	fc.TokenEndpointHandlers.Append(deviceTokenHandler{p})
 	p.grantTypes = p.grants()
 	return p, nil
 }

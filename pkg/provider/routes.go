@@ -11,6 +11,7 @@ import (
 //	POST /oauth2/token                        token.go (+ token_code.go, token_refresh.go, token_client_credentials.go, refresh_grace.go)
 //	POST /oauth2/revoke                       revoke.go
 //	POST /oauth2/introspect                   introspect.go
+//	POST /oauth2/device/auth                  device.go (+ token_device.go; the /device page is pkg/web's)
 //	GET  /oauth2/revoked-jwts                 revoked_jwts.go
 //	GET  /.well-known/oauth-authorization-server  metadata.go
 //	GET  /.well-known/jwks.json               jwks.go
@@ -22,10 +23,11 @@ func (p *Provider) Mount(r *mux.Router) {
 	r.Handle("/oauth2/token", p.corsClients(p.limit(p.handleToken))).Methods(http.MethodPost, http.MethodOptions)
 	r.Handle("/oauth2/revoke", p.corsClients(p.limit(p.handleRevoke))).Methods(http.MethodPost, http.MethodOptions)
 	r.Handle("/oauth2/introspect", p.limit(p.handleIntrospect)).Methods(http.MethodPost)
+	r.Handle("/oauth2/device/auth", p.limit(p.handleDeviceAuthorization)).Methods(http.MethodPost)
 	r.HandleFunc("/oauth2/revoked-jwts", p.handleRevokedJWTs).Methods(http.MethodGet)
 	r.Handle("/.well-known/oauth-authorization-server", corsPublic(p.handleMetadata)).Methods(http.MethodGet, http.MethodOptions)
 	r.Handle("/.well-known/jwks.json", corsPublic(p.handleJWKS)).Methods(http.MethodGet, http.MethodOptions)
-	for _, path := range []string{"/oauth2/token", "/oauth2/revoke", "/oauth2/introspect"} {
+	for _, path := range []string{"/oauth2/token", "/oauth2/revoke", "/oauth2/introspect", "/oauth2/device/auth"} {
 		r.HandleFunc(path, p.methodNotAllowed)
 	}
 }
