@@ -229,7 +229,9 @@ func TestPrivateKeyJWTClientValidation(t *testing.T) {
 		{"jwks_uri", func(c *Client) { c.JWKS, c.JWKSURI = "", "https://svc.example/jwks.json" }, ""},
 		{"loopback http jwks_uri", func(c *Client) { c.JWKS, c.JWKSURI = "", "http://127.0.0.1:9000/jwks.json" }, ""},
 		{"with a secret", func(c *Client) { c.SecretHash = []byte("0123456789abcdef0123456789abcdef") }, "no client secret"},
-		{"public", func(c *Client) { c.Public, c.GrantTypes, c.RedirectURIs = true, []string{GrantAuthorizationCode}, []string{"https://a.example/cb"} }, "confidential"},
+		{"public", func(c *Client) {
+			c.Public, c.GrantTypes, c.RedirectURIs = true, []string{GrantAuthorizationCode}, []string{"https://a.example/cb"}
+		}, "confidential"},
 		{"no keys", func(c *Client) { c.JWKS = "" }, "exactly one"},
 		{"both sources", func(c *Client) { c.JWKSURI = "https://svc.example/jwks.json" }, "exactly one"},
 		{"http jwks_uri", func(c *Client) { c.JWKS, c.JWKSURI = "", "http://svc.example/jwks.json" }, "https"},

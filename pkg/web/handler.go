@@ -31,7 +31,7 @@ type OAuth2 interface {
 
 // Templates are the pages this package renders; pass them to ui.Config
 // Required so that a missing one stops the server at startup.
-var Templates = []string{"index", "login", "consent", "account", "error"}
+var Templates = []string{"index", "login", "consent", "account", "error", "device"}
 
 // Sign-in throttling (NIST SP 800-63B §5.2.2): only failed attempts count,
 // each with delays that double after the free ones. See login.go.
@@ -80,6 +80,9 @@ type Handler struct {
 	// Dev shows fosite's reason on the error page of a refused
 	// authorization request, to help whoever is registering a client.
 	Dev bool
+	// Devices serves the /device page of the device authorization grant
+	// (device.go); nil leaves the page out.
+	Devices Devices
 }
 
 // Mount registers the pages on r.
@@ -100,6 +103,10 @@ func (h *Handler) Mount(r *mux.Router) {
 	r.Handle("/account/grants/{id}/revoke", page(h.handleRevokeGrant)).Methods(http.MethodPost)
 	r.Handle("/account/keys", page(h.handleCreateKey)).Methods(http.MethodPost)
 	r.Handle("/account/keys/{id}/revoke", page(h.handleRevokeKey)).Methods(http.MethodPost)
+	if h.Devices != nil {
+		r.Handle("/device", page(h.handleDevice)).Methods(http.MethodGet, http.MethodHead)
+		r.Handle("/device", page(h.handleDeviceDecision)).Methods(http.MethodPost)
+	}
 	r.PathPrefix("/static/").Handler(h.UI.Static())
 }
 
