@@ -39,6 +39,12 @@ const (
 	EventTokenRevoked         = "token.revoked"
 	EventIntrospectionDenied  = "introspection.denied"
 	EventAPIKeyFirstUsed      = "apikey.first_used"
+	// The device authorization grant (RFC 8628).
+	EventDeviceRequested    = "device.requested"     // a device asked for codes
+	EventDeviceCodeRejected = "device.code_rejected" // a wrong user code on /device
+	EventDeviceApproved     = "device.approved"
+	EventDeviceDenied       = "device.denied"
+	EventDeviceRedeemed     = "device.redeemed" // the device fetched its tokens
 )
 
 // AuditEventTypes lists every type above, for filters and pickers.
@@ -49,7 +55,8 @@ var AuditEventTypes = []string{
 	EventClientCreated, EventClientUpdated, EventClientSecretRotated, EventClientDisabled, EventClientEnabled,
 	EventClientDeleted, EventUserCreated, EventUserDisabled, EventUserEnabled, EventUserPasswordReset,
 	EventAPIKeyCreated, EventAPIKeyRevoked, EventGrantRevoked, EventGrantsRevoked, EventSigningKeyRotated,
-	EventAdminAccessDenied,
+	EventAdminAccessDenied, EventDeviceRequested, EventDeviceCodeRejected, EventDeviceApproved, EventDeviceDenied,
+	EventDeviceRedeemed,
 }
 
 // DetailChannel is the Details key naming the channel an operator action

@@ -115,7 +115,7 @@ func (p *Provider) deviceAuthorization(r *http.Request) (*deviceAuthorization, e
 	if err != nil {
 		return nil, unavailable("The request could not be stored; retry.", err)
 	}
-	p.record(ctx, "device.requested", "success", client.GetID(), "", map[string]string{"scope": scope})
+	p.record(ctx, identity.EventDeviceRequested, "success", client.GetID(), "", map[string]string{"scope": scope})
 	verify := p.Issuer + DevicePath
 	return &deviceAuthorization{DeviceCode: deviceCode, UserCode: userCode, VerificationURI: verify,
 		VerificationURIComplete: verify + "?user_code=" + url.QueryEscape(userCode),

@@ -83,7 +83,7 @@ func (g deviceGrant) issue(ctx context.Context, req *tokenRequest) (fosite.Acces
 	if err != nil {
 		return nil, err
 	}
-	g.p.recordIssued(ctx, req, "device.redeemed")
+	g.p.recordIssued(ctx, req, identity.EventDeviceRedeemed)
 	return resp, nil
 }
 

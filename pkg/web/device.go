@@ -116,7 +116,7 @@ func (h *Handler) lookupUserCode(w http.ResponseWriter, r *http.Request, typed s
 	}
 	req, err := h.Devices.LookupUserCode(ctx, typed)
 	if identity.IsNotFound(err) {
-		h.audit(r, identity.AuditEvent{Type: "device.code_rejected", Outcome: "failure"})
+		h.audit(r, identity.AuditEvent{Type: identity.EventDeviceCodeRejected, Outcome: "failure"})
 		h.UI.Render(w, r, http.StatusBadRequest, "device", devicePage{Mode: "enter", UserCode: truncate(typed, 20), Error: identity.ErrorMessage(err)})
 		return nil, false
 	} else if err != nil {
@@ -174,9 +174,9 @@ func (h *Handler) handleDeviceDecision(w http.ResponseWriter, r *http.Request) {
 		h.internalError(w, r, err)
 		return
 	}
-	event := identity.AuditEvent{Type: "device.approved", UserID: u.ID, ClientID: req.ClientID, Details: details}
+	event := identity.AuditEvent{Type: identity.EventDeviceApproved, UserID: u.ID, ClientID: req.ClientID, Details: details}
 	if !approve {
-		event.Type, event.Outcome = "device.denied", "failure"
+		event.Type, event.Outcome = identity.EventDeviceDenied, "failure"
 	}
 	h.audit(r, event)
 	h.UI.Render(w, r, http.StatusOK, "device", devicePage{Mode: "done", Approved: approve, ClientName: h.clientName(r, req.ClientID)})
