@@ -48,7 +48,11 @@ func (f *fakeDevices) DecideUserCode(_ context.Context, typed, _, _ string, gran
 }
 
 func deviceEnv(t *testing.T) (*env, *fakeDevices) {
-	e := newEnv(t)
+	return withDevices(newEnv(t))
+}
+
+// withDevices mounts e's pages again with a fakeDevices.
+func withDevices(e *env) (*env, *fakeDevices) {
 	d := &fakeDevices{code: "BCDFGHJK"}
 	e.h.Devices = d
 	e.router = mux.NewRouter()
@@ -72,7 +76,13 @@ func (e *env) getFrom(ip, path string) *httptest.ResponseRecorder {
 // address waits too (no oracle), and from another address it works.
 // Throttled guesses never reach the code lookup.
 func TestDeviceCodeGuessingThrottled(t *testing.T) {
-	e, d := deviceEnv(t)
+	forEachThrottle(t, func(t *testing.T, e *env) {
+		deviceGuessing(t, e)
+	})
+}
+
+func deviceGuessing(t *testing.T, e *env) {
+	e, d := withDevices(e)
 	for i := range DeviceCodePerAddress.Free {
 		if rec := e.getFrom("198.51.100.20", "/device?user_code=ZZZZ-ZZZZ"); rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "not valid") {
 			t.Fatalf("wrong code %d: HTTP %d", i+1, rec.Code)
