@@ -62,27 +62,7 @@ func (c *Client) Validate() error {
 	if n := strings.TrimSpace(c.Name); n == "" || len(n) > 100 {
 		bad("name must be 1-100 characters")
 	}
-	if len(c.GrantTypes) == 0 {
-		bad("at least one grant type is required")
-	}
-	for _, g := range c.GrantTypes {
-		if g != GrantAuthorizationCode && g != GrantRefreshToken && g != GrantClientCredentials && g != GrantDeviceCode {
-			bad("unsupported grant type " + quote(g) + " (authorization_code, refresh_token, client_credentials, device_code)")
-		}
-	}
-	if slices.Contains(c.GrantTypes, GrantClientCredentials) && c.Public {
-		bad("a public client cannot use client_credentials")
-	}
-	if c.Public && c.CanIntrospect {
-		// Introspection needs client authentication (RFC 7662 §2.1).
-		bad("a public client cannot introspect: it has no secret to authenticate with")
-	}
-	if slices.Contains(c.GrantTypes, GrantRefreshToken) && !slices.Contains(c.GrantTypes, GrantAuthorizationCode) && !slices.Contains(c.GrantTypes, GrantDeviceCode) {
-		bad("refresh_token needs authorization_code or device_code")
-	}
-	if slices.Contains(c.GrantTypes, GrantAuthorizationCode) && len(c.RedirectURIs) == 0 {
-		bad("authorization_code needs at least one redirect URI")
-	}
+	c.validateGrants(bad)
 	for _, u := range c.RedirectURIs {
 		if err := ValidateRedirectURI(u); err != nil {
 			bad(ErrorMessage(err))
@@ -110,6 +90,33 @@ func (c *Client) Validate() error {
 		return Errorf(EINVALID, "%s", strings.Join(problems, "; "))
 	}
 	return nil
+}
+
+// validateGrants checks the grant types and what each needs, and that a
+// public client (it cannot authenticate) neither uses client_credentials
+// nor introspects.
+func (c *Client) validateGrants(bad func(string)) {
+	if len(c.GrantTypes) == 0 {
+		bad("at least one grant type is required")
+	}
+	for _, g := range c.GrantTypes {
+		if g != GrantAuthorizationCode && g != GrantRefreshToken && g != GrantClientCredentials && g != GrantDeviceCode {
+			bad("unsupported grant type " + quote(g) + " (authorization_code, refresh_token, client_credentials, device_code)")
+		}
+	}
+	if slices.Contains(c.GrantTypes, GrantClientCredentials) && c.Public {
+		bad("a public client cannot use client_credentials")
+	}
+	if c.Public && c.CanIntrospect {
+		// Introspection needs client authentication (RFC 7662 §2.1).
+		bad("a public client cannot introspect: it has no secret to authenticate with")
+	}
+	if slices.Contains(c.GrantTypes, GrantRefreshToken) && !slices.Contains(c.GrantTypes, GrantAuthorizationCode) && !slices.Contains(c.GrantTypes, GrantDeviceCode) {
+		bad("refresh_token needs authorization_code or device_code")
+	}
+	if slices.Contains(c.GrantTypes, GrantAuthorizationCode) && len(c.RedirectURIs) == 0 {
+		bad("authorization_code needs at least one redirect URI")
+	}
 }
 
 func quote(s string) string { return `"` + s + `"` }

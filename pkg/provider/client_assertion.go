@@ -70,35 +70,15 @@ func usesPrivateKeyJWT(c fosite.Client) bool {
 // admission, limit.go). Every refusal is invalid_client; a storage failure
 // is temporarily_unavailable.
 func (p *Provider) verifyAssertion(ctx context.Context, form url.Values, consume bool) (fosite.Client, error) {
-	refuse := func(hint string) error { return fosite.ErrInvalidClient.WithHint(hint) }
-	raw := form.Get("client_assertion")
-	switch {
-	case form.Get("client_assertion_type") != clientAssertionType:
-		return nil, refuse("The 'client_assertion_type' must be " + clientAssertionType + ".")
-	case raw == "" || len(raw) > maxAssertionSize:
-		return nil, refuse("The 'client_assertion' is missing or too long.")
-	}
-	tok, err := jwt.ParseSigned(raw)
-	if err != nil || len(tok.Headers) != 1 {
-		return nil, refuse("The 'client_assertion' is not a signed JWT.")
-	}
-	alg := tok.Headers[0].Algorithm
-	if !slices.Contains(assertionAlgs, alg) {
-		return nil, refuse("The 'client_assertion' algorithm must be one of RS256, ES256, PS256, EdDSA.")
-	}
-	var unverified jwt.Claims
-	if err := tok.UnsafeClaimsWithoutVerification(&unverified); err != nil || unverified.Issuer == "" {
-		return nil, refuse("The 'client_assertion' has no 'iss'.")
-	}
-	id := unverified.Issuer
-	if named := form.Get("client_id"); named != "" && named != id {
-		return nil, refuse("The 'client_id' differs from the assertion's 'iss'.")
+	tok, id, err := parseAssertion(form)
+	if err != nil {
+		return nil, err
 	}
 	client, err := p.fosite.Store.GetClient(ctx, id)
 	if errors.Is(err, fosite.ErrTemporarilyUnavailable) {
 		return nil, err
 	} else if err != nil || !usesPrivateKeyJWT(client) {
-		return nil, refuse("This client does not authenticate with private_key_jwt.")
+		return nil, fosite.ErrInvalidClient.WithHint("This client does not authenticate with private_key_jwt.")
 	}
 	claims, err := p.assertionClaims(ctx, client.(identityClient).Identity(), tok)
 	if err != nil {
@@ -111,6 +91,35 @@ func (p *Provider) verifyAssertion(ctx context.Context, form url.Values, consume
 		return nil, err
 	}
 	return client, nil
+}
+
+// parseAssertion reads the request's assertion: the type, a signed JWT of
+// one of assertionAlgs, and the client id it names (iss, unverified; the
+// client_id parameter, when sent, must agree).
+func parseAssertion(form url.Values) (*jwt.JSONWebToken, string, error) {
+	refuse := func(hint string) error { return fosite.ErrInvalidClient.WithHint(hint) }
+	raw := form.Get("client_assertion")
+	switch {
+	case form.Get("client_assertion_type") != clientAssertionType:
+		return nil, "", refuse("The 'client_assertion_type' must be " + clientAssertionType + ".")
+	case raw == "" || len(raw) > maxAssertionSize:
+		return nil, "", refuse("The 'client_assertion' is missing or too long.")
+	}
+	tok, err := jwt.ParseSigned(raw)
+	if err != nil || len(tok.Headers) != 1 {
+		return nil, "", refuse("The 'client_assertion' is not a signed JWT.")
+	}
+	if !slices.Contains(assertionAlgs, tok.Headers[0].Algorithm) {
+		return nil, "", refuse("The 'client_assertion' algorithm must be one of RS256, ES256, PS256, EdDSA.")
+	}
+	var unverified jwt.Claims
+	if err := tok.UnsafeClaimsWithoutVerification(&unverified); err != nil || unverified.Issuer == "" {
+		return nil, "", refuse("The 'client_assertion' has no 'iss'.")
+	}
+	if named := form.Get("client_id"); named != "" && named != unverified.Issuer {
+		return nil, "", refuse("The 'client_id' differs from the assertion's 'iss'.")
+	}
+	return tok, unverified.Issuer, nil
 }
 
 // assertionClaims verifies the signature with the client's keys: the
@@ -157,15 +166,28 @@ func (p *Provider) assertionClaims(ctx context.Context, c *identity.Client, tok 
 	return nil, refuse
 }
 
-// checkAssertionClaims applies RFC 7523 §3 to verified claims.
+// checkAssertionClaims applies RFC 7523 §3 to verified claims: who, for
+// whom, when.
 func (p *Provider) checkAssertionClaims(c *jwt.Claims, id string) error {
 	refuse := func(hint string) error { return fosite.ErrInvalidClient.WithHint(hint) }
-	now := p.now()
 	switch {
 	case c.Issuer != id || c.Subject != id:
 		return refuse("The assertion's 'iss' and 'sub' must both be the client id.")
 	case !c.Audience.Contains(p.Issuer) && !c.Audience.Contains(p.Issuer+"/oauth2/token"):
 		return refuse("The assertion's 'aud' must be the issuer " + p.Issuer + " (or its token endpoint).")
+	case c.ID == "" || len(c.ID) > 200:
+		return refuse("The assertion needs a 'jti' of at most 200 characters.")
+	}
+	return p.checkAssertionTimes(c)
+}
+
+// checkAssertionTimes requires exp, in the future and at most
+// maxAssertionLifetime ahead, and nbf and iat not in the future, each with
+// assertionLeeway.
+func (p *Provider) checkAssertionTimes(c *jwt.Claims) error {
+	refuse := func(hint string) error { return fosite.ErrInvalidClient.WithHint(hint) }
+	now := p.now()
+	switch {
 	case c.Expiry == nil || !now.Before(c.Expiry.Time().Add(assertionLeeway)):
 		return refuse("The assertion has expired or has no 'exp'.")
 	case c.Expiry.Time().Sub(now) > maxAssertionLifetime+assertionLeeway:
@@ -174,8 +196,6 @@ func (p *Provider) checkAssertionClaims(c *jwt.Claims, id string) error {
 		return refuse("The assertion is not valid yet ('nbf').")
 	case c.IssuedAt != nil && c.IssuedAt.Time().After(now.Add(assertionLeeway)):
 		return refuse("The assertion was issued in the future ('iat').")
-	case c.ID == "" || len(c.ID) > 200:
-		return refuse("The assertion needs a 'jti' of at most 200 characters.")
 	}
 	return nil
 }

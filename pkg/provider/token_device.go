@@ -30,24 +30,9 @@ var (
 )
 
 func (g deviceGrant) check(ctx context.Context, req *tokenRequest) error {
-	code := req.form("device_code")
-	if code == "" {
-		return oauthError(http.StatusBadRequest, "invalid_request", "The 'device_code' parameter is required.")
-	}
-	if _, _, err := tokenformat.Open(tokenformat.DeviceCode, code); err != nil {
-		return errUnknownDeviceCode // malformed or made up: no database lookup
-	}
-	hash := hashDeviceCode(code)
-	d, err := g.p.store.DeviceCodeByHash(ctx, hash)
-	switch {
-	case identity.IsNotFound(err):
-		return errUnknownDeviceCode
-	case err != nil:
-		return unavailable("The device code could not be checked; retry.", err)
-	case d.ClientID != req.client():
-		return errUnknownDeviceCode // another client's code: unknown, and nothing is touched
-	case !g.p.now().Before(d.ExpiresAt):
-		return errExpiredToken
+	hash, err := g.callersCode(ctx, req)
+	if err != nil {
+		return err
 	}
 	d, slowDown, err := g.p.store.PollDeviceCode(ctx, hash, g.p.now())
 	if err != nil {
@@ -76,6 +61,31 @@ func (g deviceGrant) check(ctx context.Context, req *tokenRequest) error {
 		req.ar.GrantScope(s)
 	}
 	return nil
+}
+
+// callersCode returns the hash of the request's device code when it is
+// one of the authenticated client's, unexpired; nothing is written.
+func (g deviceGrant) callersCode(ctx context.Context, req *tokenRequest) (string, error) {
+	code := req.form("device_code")
+	if code == "" {
+		return "", oauthError(http.StatusBadRequest, "invalid_request", "The 'device_code' parameter is required.")
+	}
+	if _, _, err := tokenformat.Open(tokenformat.DeviceCode, code); err != nil {
+		return "", errUnknownDeviceCode // malformed or made up: no database lookup
+	}
+	hash := hashDeviceCode(code)
+	d, err := g.p.store.DeviceCodeByHash(ctx, hash)
+	switch {
+	case identity.IsNotFound(err):
+		return "", errUnknownDeviceCode
+	case err != nil:
+		return "", unavailable("The device code could not be checked; retry.", err)
+	case d.ClientID != req.client():
+		return "", errUnknownDeviceCode // another client's code: unknown, and nothing is touched
+	case !g.p.now().Before(d.ExpiresAt):
+		return "", errExpiredToken
+	}
+	return hash, nil
 }
 
 func (g deviceGrant) issue(ctx context.Context, req *tokenRequest) (fosite.AccessResponder, error) {
@@ -120,7 +130,7 @@ func (h deviceTokenHandler) HandleTokenEndpointRequest(ctx context.Context, r fo
 	return nil
 }
 
-func (h deviceTokenHandler) PopulateTokenEndpointResponse(ctx context.Context, r fosite.AccessRequester, resp fosite.AccessResponder) (err error) {
+func (h deviceTokenHandler) PopulateTokenEndpointResponse(ctx context.Context, r fosite.AccessRequester, resp fosite.AccessResponder) error {
 	if !h.CanHandleTokenEndpointRequest(ctx, r) {
 		return fosite.ErrUnknownRequest
 	}
@@ -134,6 +144,21 @@ func (h deviceTokenHandler) PopulateTokenEndpointResponse(ctx context.Context, r
 			return fosite.ErrServerError.WithWrap(err)
 		}
 	}
+	if err := h.store(ctx, r, accessSig, refreshSig); err != nil {
+		return err
+	}
+	resp.SetAccessToken(access)
+	resp.SetTokenType("bearer")
+	resp.SetExpiresIn(r.GetSession().GetExpiresAt(fosite.AccessToken).Sub(h.p.now()).Round(time.Second))
+	resp.SetScopes(r.GetGrantedScopes())
+	if refresh != "" {
+		resp.SetExtra("refresh_token", refresh)
+	}
+	return nil
+}
+
+// store saves the access (and refresh) token sessions in one transaction.
+func (h deviceTokenHandler) store(ctx context.Context, r fosite.AccessRequester, accessSig, refreshSig string) (err error) {
 	ctx, err = storage.MaybeBeginTx(ctx, h.p.store)
 	if err != nil {
 		return fosite.ErrServerError.WithWrap(err)
@@ -153,13 +178,6 @@ func (h deviceTokenHandler) PopulateTokenEndpointResponse(ctx context.Context, r
 	}
 	if err = storage.MaybeCommitTx(ctx, h.p.store); err != nil {
 		return fosite.ErrServerError.WithWrap(err)
-	}
-	resp.SetAccessToken(access)
-	resp.SetTokenType("bearer")
-	resp.SetExpiresIn(time.Until(r.GetSession().GetExpiresAt(fosite.AccessToken)).Round(time.Second))
-	resp.SetScopes(r.GetGrantedScopes())
-	if refresh != "" {
-		resp.SetExtra("refresh_token", refresh)
 	}
 	return nil
 }
