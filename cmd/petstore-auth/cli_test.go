@@ -154,7 +154,25 @@ func TestCLIActionsHonourOutputJSON(t *testing.T) {
 	if out := must("", "grant", "revoke", "--user", "json@example.com"); !strings.Contains(out, `"revoked": 0`) {
 		t.Errorf("grant revoke: %s", out)
 	}
-	must("", "keys", "rotate")
+	if out := must("", "keys", "rotate"); !strings.Contains(out, `"alg": "ES256"`) || !strings.Contains(out, `"alg": "RS256"`) {
+		t.Errorf("keys rotate: %s; want a new ES256 and a new RS256 key", out)
+	}
+	// OpenID Connect: user name and verified email, client ID token alg.
+	out := must("a long passphrase\n", "user", "create", "--email", "oidc@example.com", "--name", "Olive Idc", "--email-verified", "--password-stdin")
+	if !strings.Contains(out, `"name": "Olive Idc"`) || !strings.Contains(out, `"email_verified": true`) {
+		t.Errorf("user create --name --email-verified: %s", out)
+	}
+	out = must("", "user", "update", "oidc@example.com", "--name", "Olive I.", "--email-verified=false")
+	if !strings.Contains(out, `"name": "Olive I."`) || !strings.Contains(out, `"email_verified": false`) {
+		t.Errorf("user update: %s", out)
+	}
+	out = must("", "client", "create", "--name", "RP", "--id", "rp", "--redirect-uri", "https://rp.example/cb", "--scope", "openid profile", "--id-token-alg", "ES256")
+	if !strings.Contains(out, `"id_token_signed_response_alg": "ES256"`) {
+		t.Errorf("client create --id-token-alg: %s", out)
+	}
+	if out := must("", "client", "update", "rp", "--id-token-alg", "RS256"); !strings.Contains(out, `"id_token_signed_response_alg": "RS256"`) {
+		t.Errorf("client update --id-token-alg: %s", out)
+	}
 }
 
 // TestCLIPrivateKeyJWTClient: client create --jwks FILE registers a

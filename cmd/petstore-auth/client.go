@@ -15,7 +15,7 @@ import (
 
 func (a *app) clientCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "client", Short: "Manage OAuth clients"}
-	cmd.AddCommand(a.clientCreateCmd(), a.clientListCmd(), a.clientShowCmd(), a.clientDeleteCmd(),
+	cmd.AddCommand(a.clientCreateCmd(), a.clientUpdateCmd(), a.clientListCmd(), a.clientShowCmd(), a.clientDeleteCmd(),
 		a.clientRotateSecretCmd(), a.clientSetDisabledCmd(true), a.clientSetDisabledCmd(false))
 	return cmd
 }
@@ -24,6 +24,7 @@ func (a *app) clientCreateCmd() *cobra.Command {
 	var (
 		id, name, scope, format string
 		jwksURI, jwksFile       string
+		idTokenAlg              string
 		redirects, grants       []string
 		origins                 []string
 		public, introspect      bool
@@ -48,7 +49,7 @@ func (a *app) clientCreateCmd() *cobra.Command {
 			err = a.act(cmd.Context(), func(_ *store.Store, svc *manage.Service) (err error) {
 				c, secret, err = svc.CreateClient(cmd.Context(), manage.CLI, manage.ClientInput{ID: id, Name: name,
 					RedirectURIs: redirects, GrantTypes: grants, Scopes: scopes, Public: public, AllowedOrigins: origins,
-					CanIntrospect: introspect, TokenFormat: format, JWKSURI: jwksURI, JWKS: jwks})
+					CanIntrospect: introspect, TokenFormat: format, IDTokenSignedResponseAlg: idTokenAlg, JWKSURI: jwksURI, JWKS: jwks})
 				return err
 			})
 			if err != nil {
@@ -90,6 +91,7 @@ func (a *app) clientCreateCmd() *cobra.Command {
 	f.StringVar(&jwksFile, "jwks", "", "private_key_jwt client: file holding its public JWK Set (instead of --jwks-uri)")
 	f.BoolVar(&introspect, "introspect", false, "resource server: may call /oauth2/introspect")
 	f.StringVar(&format, "token-format", identity.TokenFormatOpaque, "access token format: opaque or jwt")
+	f.StringVar(&idTokenAlg, "id-token-alg", "", "OpenID Connect ID token signature: RS256 (default) or ES256")
 	_ = cmd.MarkFlagRequired("name")
 	return cmd
 }
@@ -217,4 +219,33 @@ func (a *app) clientSetDisabledCmd(disabled bool) *cobra.Command {
 			})
 		},
 	}
+}
+
+func (a *app) clientUpdateCmd() *cobra.Command {
+	var idTokenAlg string
+	cmd := &cobra.Command{
+		Use:   "update ID",
+		Short: "Change a client's settings",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var p manage.ClientPatch
+			if cmd.Flags().Changed("id-token-alg") {
+				p.IDTokenSignedResponseAlg = &idTokenAlg
+			}
+			var c *identity.Client
+			err := a.act(cmd.Context(), func(_ *store.Store, svc *manage.Service) (err error) {
+				c, err = svc.UpdateClient(cmd.Context(), manage.CLI, args[0], p)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			v := manage.ViewClient(c)
+			return a.print(v, func(w *tabwriter.Writer) {
+				fmt.Fprintf(w, "updated client %s; ID tokens signed with %s\n", v.ID, v.IDTokenSignedResponseAlg)
+			})
+		},
+	}
+	cmd.Flags().StringVar(&idTokenAlg, "id-token-alg", "", "OpenID Connect ID token signature: RS256 or ES256")
+	return cmd
 }

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -138,32 +139,53 @@ func TestClientCredentialsIntrospectRevoke(t *testing.T) {
 	}
 }
 
+// TestMetadataGolden: the RFC 8414 document and the OpenID Connect
+// Discovery document, each against its golden file; both promise only what
+// the server does, and they agree on every member they share.
 func TestMetadataGolden(t *testing.T) {
 	setEnv(t, "sqlite://"+filepath.Join(t.TempDir(), "auth.db"))
 	t.Setenv("PETSTORE_ISSUER", "http://127.0.0.1:8080")
 	_, ts := startServer(t)
-	res, err := http.Get(ts.URL + "/.well-known/oauth-authorization-server")
-	if err != nil {
-		t.Fatal(err)
+	docs := map[string]map[string]any{}
+	for path, name := range map[string]string{
+		"/.well-known/oauth-authorization-server": "metadata.golden.json",
+		"/.well-known/openid-configuration":       "openid-configuration.golden.json",
+	} {
+		res, err := http.Get(ts.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		golden := filepath.Join("testdata", name)
+		if *update {
+			os.MkdirAll("testdata", 0o755)
+			os.WriteFile(golden, got, 0o644)
+		}
+		want, err := os.ReadFile(golden)
+		if err != nil {
+			t.Fatalf("%v (run go test -update once)", err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("%s differs from %s:\n%s", path, golden, got)
+		}
+		var m map[string]any
+		json.Unmarshal(got, &m)
+		if fmt.Sprint(m["code_challenge_methods_supported"]) != "[S256]" || fmt.Sprint(m["response_types_supported"]) != "[code]" {
+			t.Fatalf("%s promises more than the server does: %v", path, m)
+		}
+		docs[path] = m
 	}
-	defer res.Body.Close()
-	got, _ := io.ReadAll(res.Body)
-	golden := filepath.Join("testdata", "metadata.golden.json")
-	if *update {
-		os.MkdirAll("testdata", 0o755)
-		os.WriteFile(golden, got, 0o644)
+	oauth, oidc := docs["/.well-known/oauth-authorization-server"], docs["/.well-known/openid-configuration"]
+	for k, v := range oauth {
+		if !reflect.DeepEqual(oidc[k], v) {
+			t.Errorf("the documents disagree on %s: %v (RFC 8414) vs %v (OpenID)", k, v, oidc[k])
+		}
 	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test -update once)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Fatalf("metadata differs from %s:\n%s", golden, got)
-	}
-	var m map[string]any
-	json.Unmarshal(got, &m)
-	if fmt.Sprint(m["code_challenge_methods_supported"]) != "[S256]" || fmt.Sprint(m["response_types_supported"]) != "[code]" {
-		t.Fatalf("metadata promises more than the server does: %v", m)
+	if fmt.Sprint(oidc["id_token_signing_alg_values_supported"]) != "[RS256 ES256]" || fmt.Sprint(oidc["subject_types_supported"]) != "[public]" ||
+		oidc["userinfo_endpoint"] != "http://127.0.0.1:8080/oauth2/userinfo" || oidc["request_parameter_supported"] != false ||
+		oidc["request_uri_parameter_supported"] != false || oidc["claims_parameter_supported"] != false {
+		t.Errorf("OpenID Connect members: %v", oidc)
 	}
 }
 

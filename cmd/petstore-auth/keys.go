@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -62,12 +63,18 @@ func (a *app) keysCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			k, err := a.service(st).RotateSigningKey(cmd.Context(), manage.CLI, p)
+			keys, err := a.service(st).RotateSigningKey(cmd.Context(), manage.CLI, p)
 			if err != nil {
 				return err
 			}
-			return a.done(map[string]any{"kid": k.ID, "alg": k.Algorithm, "current": true},
-				"new signing key %s (%s) is current; previous keys stay published until their tokens expire\n", k.ID, k.Algorithm)
+			out := make([]map[string]any, len(keys))
+			var text strings.Builder
+			for i, k := range keys {
+				out[i] = map[string]any{"kid": k.ID, "alg": k.Algorithm, "current": true}
+				fmt.Fprintf(&text, "new signing key %s (%s) is current\n", k.ID, k.Algorithm)
+			}
+			text.WriteString("previous keys stay published until their tokens expire\n")
+			return a.done(out, "%s", text.String())
 		},
 	})
 	return cmd

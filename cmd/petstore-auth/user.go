@@ -14,8 +14,8 @@ import (
 
 func (a *app) userCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "user", Short: "Manage users"}
-	var email string
-	var admin, stdin bool
+	var email, name string
+	var admin, stdin, verified bool
 	create := &cobra.Command{
 		Use:   "create",
 		Short: "Create a user; the password is read from stdin",
@@ -27,7 +27,7 @@ func (a *app) userCmd() *cobra.Command {
 			}
 			var v manage.UserView
 			err = a.act(cmd.Context(), func(_ *store.Store, svc *manage.Service) error {
-				u, err := svc.CreateUser(cmd.Context(), manage.CLI, manage.UserInput{Email: email, Password: pw, Admin: admin})
+				u, err := svc.CreateUser(cmd.Context(), manage.CLI, manage.UserInput{Email: email, Password: pw, Admin: admin, Name: name, EmailVerified: verified})
 				if err != nil {
 					return err
 				}
@@ -48,6 +48,8 @@ func (a *app) userCmd() *cobra.Command {
 	}
 	create.Flags().StringVar(&email, "email", "", "email address (required)")
 	create.Flags().BoolVar(&admin, "admin", false, "give the user the admin role")
+	create.Flags().StringVar(&name, "name", "", "display name (OpenID Connect name claim; at most 100 characters)")
+	create.Flags().BoolVar(&verified, "email-verified", false, "the email address is known to be the user's (email_verified claim)")
 	create.Flags().BoolVar(&stdin, "password-stdin", false, "read the password from stdin")
 	_ = create.MarkFlagRequired("email")
 
@@ -77,7 +79,7 @@ func (a *app) userCmd() *cobra.Command {
 		},
 	}
 	list.Flags().StringVar(&query, "search", "", "only emails containing this text")
-	cmd.AddCommand(create, list, a.userSetPasswordCmd(), a.userSetDisabledCmd(true), a.userSetDisabledCmd(false))
+	cmd.AddCommand(create, list, a.userUpdateCmd(), a.userSetPasswordCmd(), a.userSetDisabledCmd(true), a.userSetDisabledCmd(false))
 	return cmd
 }
 
@@ -139,4 +141,45 @@ func (a *app) userSetDisabledCmd(disabled bool) *cobra.Command {
 			})
 		},
 	}
+}
+
+func (a *app) userUpdateCmd() *cobra.Command {
+	var name string
+	var verified bool
+	cmd := &cobra.Command{
+		Use:   "update EMAIL|ID",
+		Short: "Change a user's display name or verified-email flag",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var p manage.UserPatch
+			if cmd.Flags().Changed("name") {
+				p.Name = &name
+			}
+			if cmd.Flags().Changed("email-verified") {
+				p.EmailVerified = &verified
+			}
+			var u *identity.User
+			err := a.act(cmd.Context(), func(st *store.Store, svc *manage.Service) error {
+				who, err := st.UserByID(cmd.Context(), args[0])
+				if identity.IsNotFound(err) {
+					who, err = userByEmail(cmd.Context(), st, args[0])
+				}
+				if err != nil {
+					return err
+				}
+				u, err = svc.UpdateUser(cmd.Context(), manage.CLI, who.ID, p)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			v := manage.ViewUser(u)
+			return a.print(v, func(w *tabwriter.Writer) {
+				fmt.Fprintf(w, "updated %s (%s): name %q, email verified %v\n", v.Email, v.ID, v.Name, v.EmailVerified)
+			})
+		},
+	}
+	cmd.Flags().StringVar(&name, "name", "", "display name (empty removes it)")
+	cmd.Flags().BoolVar(&verified, "email-verified", false, "whether the email address is verified (--email-verified=false clears it)")
+	return cmd
 }

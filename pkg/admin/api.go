@@ -47,6 +47,7 @@ func (h *Handler) mountAPI(r *mux.Router) {
 	a.HandleFunc("/users", h.apiListUsers).Methods(http.MethodGet)
 	a.HandleFunc("/users", h.apiCreateUser).Methods(http.MethodPost)
 	a.HandleFunc("/users/{id}", h.apiGetUser).Methods(http.MethodGet)
+	a.HandleFunc("/users/{id}", h.apiUpdateUser).Methods(http.MethodPatch)
 	a.HandleFunc("/users/{id}/disable", h.apiSetUserDisabled(true)).Methods(http.MethodPost)
 	a.HandleFunc("/users/{id}/enable", h.apiSetUserDisabled(false)).Methods(http.MethodPost)
 	a.HandleFunc("/users/{id}/password", h.apiResetPassword).Methods(http.MethodPost)
@@ -274,6 +275,22 @@ func (h *Handler) apiCreateUser(w http.ResponseWriter, r *http.Request) {
 // apiGetUser handles GET /users/{id}.
 func (h *Handler) apiGetUser(w http.ResponseWriter, r *http.Request) {
 	u, err := h.Users.UserByID(r.Context(), pathID(r))
+	if err != nil {
+		httpx.Error(w, r, err)
+		return
+	}
+	httpx.JSON(w, http.StatusOK, manage.ViewUser(u))
+}
+
+// apiUpdateUser handles PATCH /users/{id} (manage.UserPatch: name,
+// email_verified).
+func (h *Handler) apiUpdateUser(w http.ResponseWriter, r *http.Request) {
+	var p manage.UserPatch
+	if err := decode(w, r, &p); err != nil {
+		httpx.Error(w, r, err)
+		return
+	}
+	u, err := h.service().UpdateUser(r.Context(), actorFrom(r.Context()), pathID(r), p)
 	if err != nil {
 		httpx.Error(w, r, err)
 		return

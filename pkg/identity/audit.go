@@ -14,6 +14,7 @@ const (
 	EventUserDisabled        = "user.disabled"
 	EventUserEnabled         = "user.enabled"
 	EventUserPasswordReset   = "user.password_reset"
+	EventUserUpdated         = "user.updated"
 	EventAPIKeyCreated       = "apikey.created"
 	EventAPIKeyRevoked       = "apikey.revoked"
 	EventGrantRevoked        = "grant.revoked"  // one grant
@@ -54,6 +55,7 @@ var AuditEventTypes = []string{
 	EventTokenReuseDetected, EventTokenRevoked, EventIntrospectionDenied, EventAPIKeyFirstUsed,
 	EventClientCreated, EventClientUpdated, EventClientSecretRotated, EventClientDisabled, EventClientEnabled,
 	EventClientDeleted, EventUserCreated, EventUserDisabled, EventUserEnabled, EventUserPasswordReset,
+	EventUserUpdated,
 	EventAPIKeyCreated, EventAPIKeyRevoked, EventGrantRevoked, EventGrantsRevoked, EventSigningKeyRotated,
 	EventAdminAccessDenied, EventDeviceRequested, EventDeviceCodeRejected, EventDeviceApproved, EventDeviceDenied,
 	EventDeviceRedeemed,

@@ -82,9 +82,7 @@ func (c *Client) Validate() error {
 			bad("unknown scope " + quote(s))
 		}
 	}
-	if c.TokenFormat != TokenFormatOpaque && c.TokenFormat != TokenFormatJWT {
-		bad("token format must be opaque or jwt")
-	}
+	problems = append(problems, c.tokenFormatProblems()...)
 	c.validateKeys(bad)
 	if len(problems) > 0 {
 		return Errorf(EINVALID, "%s", strings.Join(problems, "; "))
@@ -117,6 +115,19 @@ func (c *Client) validateGrants(bad func(string)) {
 	if slices.Contains(c.GrantTypes, GrantAuthorizationCode) && len(c.RedirectURIs) == 0 {
 		bad("authorization_code needs at least one redirect URI")
 	}
+}
+
+// tokenFormatProblems checks the formats of the client's tokens: the
+// access token format and the ID token algorithm.
+func (c *Client) tokenFormatProblems() []string {
+	var problems []string
+	if c.TokenFormat != TokenFormatOpaque && c.TokenFormat != TokenFormatJWT {
+		problems = append(problems, "token format must be opaque or jwt")
+	}
+	if c.IDTokenSignedResponseAlg != "" && !slices.Contains(IDTokenSigningAlgs, c.IDTokenSignedResponseAlg) {
+		problems = append(problems, "id_token_signed_response_alg must be "+strings.Join(IDTokenSigningAlgs, " or "))
+	}
+	return problems
 }
 
 func quote(s string) string { return `"` + s + `"` }

@@ -2,7 +2,10 @@ package identity
 
 import (
 	"context"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // User is a person who signs in on the login page.
@@ -12,8 +15,32 @@ type User struct {
 	PasswordHash string // Argon2id in PHC string form, never the password
 	Admin        bool
 	Disabled     bool
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// Name is the display name (the OpenID Connect name claim), at most
+	// MaxUserNameLength characters; "" when not set.
+	Name string
+	// EmailVerified says the user's control of Email was checked (the
+	// email_verified claim).
+	EmailVerified bool
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// MaxUserNameLength is the longest display name, in characters.
+const MaxUserNameLength = 100
+
+// NormalizeUserName trims a display name and checks it: at most
+// MaxUserNameLength characters of valid UTF-8 without control characters
+// (it lands in ID tokens, UserInfo answers and pages). "" is allowed: no
+// name. An invalid name is EINVALID.
+func NormalizeUserName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	switch {
+	case !utf8.ValidString(name) || strings.IndexFunc(name, unicode.IsControl) >= 0:
+		return "", Errorf(EINVALID, "The name must be plain text on one line.")
+	case utf8.RuneCountInString(name) > MaxUserNameLength:
+		return "", Errorf(EINVALID, "The name is longer than %d characters.", MaxUserNameLength)
+	}
+	return name, nil
 }
 
 // Token formats a client can ask for.
@@ -45,6 +72,10 @@ type Client struct {
 	AllowedOrigins []string
 	CanIntrospect  bool   // a resource server allowed to call /oauth2/introspect
 	TokenFormat    string // TokenFormatOpaque or TokenFormatJWT
+	// IDTokenSignedResponseAlg is the JWS algorithm of the client's ID
+	// tokens (OIDC Dynamic Client Registration §2): one of
+	// IDTokenSigningAlgs, "" for the default (RS256).
+	IDTokenSignedResponseAlg string
 	// TokenEndpointAuthMethod is "" (a secret, or none for a public
 	// client) or AuthPrivateKeyJWT (RFC 7523 §2.2 assertions signed with
 	// a key of JWKSURI or JWKS; the client has no secret).
@@ -55,6 +86,10 @@ type Client struct {
 	CreatedAt               time.Time
 	UpdatedAt               time.Time
 }
+
+// IDTokenSigningAlgs are the ID token algorithms a client may ask for; the
+// first is the default.
+var IDTokenSigningAlgs = []string{"RS256", "ES256"}
 
 // Grant is a user's consent for a client to act with some scopes. Every token
 // issued under it links to it; revoking it revokes them all.
@@ -216,6 +251,8 @@ type APIKeyStore interface {
 type SigningKeyStore interface {
 	CreateSigningKey(ctx context.Context, k *SigningKey) error
 	ListSigningKeys(ctx context.Context) ([]*SigningKey, error)
+	// RetireSigningKeys retires the active keys of exceptID's algorithm
+	// other than exceptID.
 	RetireSigningKeys(ctx context.Context, exceptID string, at time.Time) error
 }
 

@@ -11,6 +11,11 @@ const (
 	ScopeWritePets     = "write:pets"
 	ScopeOfflineAccess = "offline_access"
 	ScopeAdmin         = "admin"
+	// OpenID Connect Core §5.4: openid asks for an ID token; profile and
+	// email for the claims of that name at the UserInfo endpoint.
+	ScopeOpenID  = "openid"
+	ScopeProfile = "profile"
+	ScopeEmail   = "email"
 )
 
 // ScopeInfo is what a consent screen shows for one scope.
@@ -22,6 +27,9 @@ type ScopeInfo struct {
 
 // Scopes lists every known scope with its human description, in display order.
 var Scopes = []ScopeInfo{
+	{ScopeOpenID, "Know who you are", "Confirm that it is you when you sign in, by your PetStore account id."},
+	{ScopeProfile, "Know your name", "See the name on your PetStore account."},
+	{ScopeEmail, "Know your email address", "See your email address and whether it has been confirmed."},
 	{ScopeReadPets, "View your pets", "See the pets in your PetStore account, their names and details."},
 	{ScopeWritePets, "Manage your pets", "Add new pets to your account and remove existing ones."},
 	{ScopeOfflineAccess, "Stay connected", "Keep access when you are not using the app, until you revoke it."},

@@ -24,6 +24,8 @@ type ClientInput struct {
 	AllowedOrigins []string `json:"allowed_origins,omitempty"`
 	CanIntrospect  bool     `json:"can_introspect,omitempty"`
 	TokenFormat    string   `json:"token_format,omitempty"`
+	// IDTokenSignedResponseAlg: RS256 (the default) or ES256.
+	IDTokenSignedResponseAlg string `json:"id_token_signed_response_alg,omitempty"`
 	// TokenEndpointAuthMethod is "" (a generated secret, or none for a
 	// public client) or "private_key_jwt"; a JWKSURI or JWKS implies the
 	// latter (RFC 7523 client assertions; the client gets no secret).
@@ -42,6 +44,8 @@ type ClientPatch struct {
 	AllowedOrigins *[]string `json:"allowed_origins,omitempty"`
 	CanIntrospect  *bool     `json:"can_introspect,omitempty"`
 	TokenFormat    *string   `json:"token_format,omitempty"`
+	// IDTokenSignedResponseAlg: RS256, ES256, or "" for the default.
+	IDTokenSignedResponseAlg *string `json:"id_token_signed_response_alg,omitempty"`
 }
 
 // DefaultGrantTypes are the grant types of a client registered without
@@ -69,7 +73,7 @@ func (s *Service) CreateClient(ctx context.Context, a Actor, in ClientInput) (_ 
 		ID: strings.TrimSpace(in.ID), Name: strings.TrimSpace(in.Name),
 		RedirectURIs: orEmpty(in.RedirectURIs), GrantTypes: identity.CanonicalGrantTypes(in.GrantTypes), Scopes: orEmpty(in.Scopes),
 		Audience: orEmpty(in.Audience), Public: in.Public, AllowedOrigins: in.AllowedOrigins,
-		CanIntrospect: in.CanIntrospect, TokenFormat: in.TokenFormat,
+		CanIntrospect: in.CanIntrospect, TokenFormat: in.TokenFormat, IDTokenSignedResponseAlg: in.IDTokenSignedResponseAlg,
 		TokenEndpointAuthMethod: in.TokenEndpointAuthMethod, JWKSURI: strings.TrimSpace(in.JWKSURI), JWKS: string(in.JWKS),
 	}
 	if c.TokenEndpointAuthMethod == "" && (c.JWKSURI != "" || c.JWKS != "") {
@@ -136,6 +140,7 @@ func (s *Service) UpdateClient(ctx context.Context, a Actor, id string, p Client
 	set("allowed_origins", p.AllowedOrigins != nil, func() { c.AllowedOrigins = *p.AllowedOrigins })
 	set("can_introspect", p.CanIntrospect != nil, func() { c.CanIntrospect = *p.CanIntrospect })
 	set("token_format", p.TokenFormat != nil, func() { c.TokenFormat = *p.TokenFormat })
+	set("id_token_signed_response_alg", p.IDTokenSignedResponseAlg != nil, func() { c.IDTokenSignedResponseAlg = *p.IDTokenSignedResponseAlg })
 	if len(changed) == 0 {
 		return nil, identity.Errorf(identity.EINVALID, "Nothing to change.")
 	}

@@ -6,19 +6,23 @@ import (
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
 )
 
-// KeyRotator makes a new signing key current ((*provider.Provider).RotateKeys).
+// KeyRotator makes new signing keys current, one per algorithm
+// ((*provider.Provider).RotateKeys).
 type KeyRotator interface {
-	RotateKeys(ctx context.Context) (*identity.SigningKey, error)
+	RotateKeys(ctx context.Context) ([]*identity.SigningKey, error)
 }
 
-// RotateSigningKey makes a new JWT signing key current; the previous keys
-// stay published in the JWKS until their tokens expire.
-func (s *Service) RotateSigningKey(ctx context.Context, a Actor, r KeyRotator) (k *identity.SigningKey, err error) {
+// RotateSigningKey makes new JWT signing keys current (one per algorithm);
+// the previous keys stay published in the JWKS until their tokens expire.
+// The audit event names each new key as kid_<alg>.
+func (s *Service) RotateSigningKey(ctx context.Context, a Actor, r KeyRotator) (keys []*identity.SigningKey, err error) {
 	e := &identity.AuditEvent{Type: identity.EventSigningKeyRotated, Details: map[string]string{}}
 	defer func() { s.Record(ctx, a, e, err) }()
-	if k, err = r.RotateKeys(ctx); err != nil {
+	if keys, err = r.RotateKeys(ctx); err != nil {
 		return nil, err
 	}
-	e.Details["kid"], e.Details["alg"] = k.ID, k.Algorithm
-	return k, nil
+	for _, k := range keys {
+		e.Details["kid_"+k.Algorithm] = k.ID
+	}
+	return keys, nil
 }

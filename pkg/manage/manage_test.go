@@ -491,17 +491,17 @@ func TestRevokeGrants(t *testing.T) {
 
 type rotator struct{ err error }
 
-func (r rotator) RotateKeys(context.Context) (*identity.SigningKey, error) {
+func (r rotator) RotateKeys(context.Context) ([]*identity.SigningKey, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
-	return &identity.SigningKey{ID: "kid-2", Algorithm: "ES256"}, nil
+	return []*identity.SigningKey{{ID: "kid-2", Algorithm: "ES256"}, {ID: "kid-r", Algorithm: "RS256"}}, nil
 }
 
 func TestRotateSigningKey(t *testing.T) {
 	e := newEnv(t)
 	wantErr(t, e.act(identity.EventSigningKeyRotated, manage.CLI, func() error { _, err := e.svc.RotateSigningKey(e.ctx, manage.CLI, rotator{}); return err }), "", "")
-	if d := e.audit.since(0)[0].Details; d["kid"] != "kid-2" || d["alg"] != "ES256" {
+	if d := e.audit.since(0)[0].Details; d["kid_ES256"] != "kid-2" || d["kid_RS256"] != "kid-r" {
 		t.Fatalf("details %v", d)
 	}
 	err := e.act(identity.EventSigningKeyRotated, manage.CLI, func() error {
@@ -528,5 +528,78 @@ func TestAuditEventTypesListed(t *testing.T) {
 		if !seen[typ] {
 			t.Errorf("%s is not in identity.AuditEventTypes", typ)
 		}
+	}
+}
+
+// TestUserProfile: the display name and verified-email flag (the OpenID
+// Connect name and email_verified claims) are set at creation and changed
+// by UpdateUser; a name that is too long or not one line of text is
+// refused and changes nothing.
+func TestUserProfile(t *testing.T) {
+	e := newEnv(t)
+	var u *identity.User
+	wantErr(t, e.act(identity.EventUserCreated, manage.CLI, func() (err error) {
+		u, err = e.svc.CreateUser(e.ctx, manage.CLI, manage.UserInput{Email: "ann@example.com", Password: "a long enough passphrase",
+			Name: "  Ann Example ", EmailVerified: true})
+		return err
+	}), "", "")
+	if got, _ := e.st.UserByID(e.ctx, u.ID); got.Name != "Ann Example" || !got.EmailVerified {
+		t.Fatalf("created user %+v; want the trimmed name and a verified email", got)
+	}
+	wantErr(t, e.act(identity.EventUserCreated, manage.CLI, func() error {
+		_, err := e.svc.CreateUser(e.ctx, manage.CLI, manage.UserInput{Email: "bob@example.com", Password: "a long enough passphrase",
+			Name: strings.Repeat("é", 101)})
+		return err
+	}), identity.EINVALID, "longer than 100")
+	name, no := "Ann B. Example", false
+	for _, tt := range []struct {
+		name       string
+		patch      manage.UserPatch
+		code, text string
+	}{
+		{"nothing", manage.UserPatch{}, identity.EINVALID, "Nothing to change"},
+		{"two lines", manage.UserPatch{Name: new("Ann\nAdmin")}, identity.EINVALID, "one line"},
+		{"too long", manage.UserPatch{Name: new(strings.Repeat("x", 101))}, identity.EINVALID, "longer than 100"},
+		{"name and flag", manage.UserPatch{Name: &name, EmailVerified: &no}, "", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := e.act(identity.EventUserUpdated, manage.CLI, func() error { _, err := e.svc.UpdateUser(e.ctx, manage.CLI, u.ID, tt.patch); return err })
+			wantErr(t, err, tt.code, tt.text)
+			got, _ := e.st.UserByID(e.ctx, u.ID)
+			want := "Ann Example"
+			if err == nil {
+				want = name
+			}
+			if got.Name != want || got.EmailVerified != (err != nil) {
+				t.Errorf("after %s: name %q verified %v", tt.name, got.Name, got.EmailVerified)
+			}
+		})
+	}
+	wantErr(t, e.act(identity.EventUserUpdated, manage.CLI, func() error {
+		_, err := e.svc.UpdateUser(e.ctx, manage.CLI, "usr_nobody", manage.UserPatch{Name: &name})
+		return err
+	}), identity.ENOTFOUND, "")
+}
+
+// TestClientIDTokenAlg: a client's ID token algorithm is RS256 by default,
+// ES256 on request, and nothing else.
+func TestClientIDTokenAlg(t *testing.T) {
+	e := newEnv(t)
+	in := manage.ClientInput{Name: "RP", RedirectURIs: []string{"https://rp.example/cb"}, Scopes: []string{"openid"}}
+	var c *identity.Client
+	wantErr(t, e.act(identity.EventClientCreated, manage.CLI, func() (err error) { c, _, err = e.svc.CreateClient(e.ctx, manage.CLI, in); return err }), "", "")
+	if v := manage.ViewClient(c); v.IDTokenSignedResponseAlg != "RS256" {
+		t.Errorf("default ID token alg %q; want RS256", v.IDTokenSignedResponseAlg)
+	}
+	wantErr(t, e.act(identity.EventClientUpdated, manage.CLI, func() error {
+		_, err := e.svc.UpdateClient(e.ctx, manage.CLI, c.ID, manage.ClientPatch{IDTokenSignedResponseAlg: new("HS256")})
+		return err
+	}), identity.EINVALID, "id_token_signed_response_alg")
+	wantErr(t, e.act(identity.EventClientUpdated, manage.CLI, func() error {
+		_, err := e.svc.UpdateClient(e.ctx, manage.CLI, c.ID, manage.ClientPatch{IDTokenSignedResponseAlg: new("ES256")})
+		return err
+	}), "", "")
+	if got, _ := e.st.ClientByID(e.ctx, c.ID); got.IDTokenSignedResponseAlg != "ES256" {
+		t.Errorf("stored alg %q; want ES256", got.IDTokenSignedResponseAlg)
 	}
 }

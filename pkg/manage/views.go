@@ -27,6 +27,8 @@ type ClientView struct {
 	CORSOrigins    []string `json:"cors_origins"`
 	CanIntrospect  bool     `json:"can_introspect"`
 	TokenFormat    string   `json:"token_format"`
+	// IDTokenSignedResponseAlg is the ID token algorithm (RS256 when unset).
+	IDTokenSignedResponseAlg string `json:"id_token_signed_response_alg"`
 	// TokenEndpointAuthMethod is how the client authenticates (RFC 7591
 	// §2): none, client_secret_basic (or _post) or private_key_jwt, with
 	// its JWKSURI or JWKS.
@@ -44,7 +46,7 @@ func ViewClient(c *identity.Client) ClientView {
 		ID: c.ID, Name: c.Name, RedirectURIs: orEmpty(c.RedirectURIs), GrantTypes: orEmpty(c.GrantTypes),
 		Scopes: orEmpty(c.Scopes), Audience: orEmpty(c.Audience), Public: c.Public, CanIntrospect: c.CanIntrospect,
 		AllowedOrigins: orEmpty(c.AllowedOrigins), CORSOrigins: orEmpty(c.CORSOrigins()),
-		TokenFormat: c.TokenFormat, Disabled: c.Disabled, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		TokenFormat: c.TokenFormat, IDTokenSignedResponseAlg: idTokenAlgOf(c), Disabled: c.Disabled, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 		TokenEndpointAuthMethod: authMethodOf(c), JWKSURI: c.JWKSURI,
 	}
 	if c.JWKS != "" {
@@ -63,6 +65,14 @@ func authMethodOf(c *identity.Client) string {
 	return "client_secret_basic"
 }
 
+// idTokenAlgOf is the client's ID token algorithm, the default when unset.
+func idTokenAlgOf(c *identity.Client) string {
+	if c.IDTokenSignedResponseAlg == "" {
+		return identity.IDTokenSigningAlgs[0]
+	}
+	return c.IDTokenSignedResponseAlg
+}
+
 // ClientWithSecret answers create and rotate: the only place the secret
 // is ever shown.
 type ClientWithSecret struct {
@@ -72,17 +82,19 @@ type ClientWithSecret struct {
 
 // UserView is an account.
 type UserView struct {
-	ID        string    `json:"id"`
-	Email     string    `json:"email"`
-	Admin     bool      `json:"admin"`
-	Disabled  bool      `json:"disabled"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	ID            string    `json:"id"`
+	Email         string    `json:"email"`
+	Name          string    `json:"name"`
+	EmailVerified bool      `json:"email_verified"`
+	Admin         bool      `json:"admin"`
+	Disabled      bool      `json:"disabled"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
 }
 
 // ViewUser returns the view of u.
 func ViewUser(u *identity.User) UserView {
-	return UserView{ID: u.ID, Email: u.Email, Admin: u.Admin, Disabled: u.Disabled, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
+	return UserView{ID: u.ID, Email: u.Email, Name: u.Name, EmailVerified: u.EmailVerified, Admin: u.Admin, Disabled: u.Disabled, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
 }
 
 // GrantView is a grant.

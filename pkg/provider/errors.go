@@ -41,13 +41,19 @@ func (e rateLimited) Error() string { return fmt.Sprintf("rate limited for %s", 
 // writeError is the one writer of every OAuth endpoint's error answer: an
 // RFC 6749 §5.2 JSON body written by fosite's error writer (Cache-Control:
 // no-store), plus the headers the status calls for: WWW-Authenticate with
-// a 401 (§5.2), Retry-After with a 429 or 503 (RFC 9110 §10.2.3).
+// a 401 (§5.2; Bearer with the RFC 6750 §3 code for a bearerError),
+// Retry-After with a 429 or 503 (RFC 9110 §10.2.3).
 // Anything that is not an RFC 6749 error becomes server_error.
 func (p *Provider) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var limited rateLimited
 	if errors.As(err, &limited) {
 		w.Header().Set("Retry-After", fmt.Sprint(max(1, int(math.Ceil(limited.retryAfter.Seconds())))))
 		err = oauthError(http.StatusTooManyRequests, "temporarily_unavailable", "Too many requests; retry after the time in Retry-After.")
+	}
+	var bearer bearerError
+	if errors.As(err, &bearer) {
+		w.Header().Set("WWW-Authenticate", bearer.challenge())
+		err = bearer.rfc6749()
 	}
 	rfc := fosite.ErrorToRFC6749Error(err)
 	if rfc.CodeField != http.StatusServiceUnavailable && errors.Is(err, fosite.ErrTemporarilyUnavailable) {
@@ -56,7 +62,7 @@ func (p *Provider) writeError(w http.ResponseWriter, r *http.Request, err error)
 		rfc = oauthError(http.StatusServiceUnavailable, "temporarily_unavailable", "The request could not be processed now; retry.").WithWrap(err)
 	}
 	switch {
-	case rfc.CodeField == http.StatusUnauthorized:
+	case rfc.CodeField == http.StatusUnauthorized && w.Header().Get("WWW-Authenticate") == "":
 		w.Header().Set("WWW-Authenticate", `Basic realm="petstore-auth"`)
 	case rfc.CodeField == http.StatusServiceUnavailable:
 		w.Header().Set("Retry-After", fmt.Sprint(int(unavailableRetry.Seconds())))

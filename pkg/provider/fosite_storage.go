@@ -5,6 +5,8 @@ import (
 	"errors"
 
 	"github.com/ory/fosite"
+
+	"github.com/petstore-auth/petstore-auth/pkg/identity"
 )
 
 // fositeStorage is the storage fosite sees: ours (which caches clients,
@@ -61,4 +63,26 @@ func tokenCaller(ctx context.Context) (string, bool) {
 func notTheCallers(ctx context.Context, req fosite.Requester) bool {
 	caller, ok := tokenCaller(ctx)
 	return ok && req != nil && req.GetClient() != nil && req.GetClient().GetID() != caller
+}
+
+// CreateOpenIDConnectSession implements openid.OpenIDConnectRequestStorage,
+// keyed like the code's other rows by its signature (fosite hands in the
+// code itself, which never reaches the database).
+func (s *fositeStorage) CreateOpenIDConnectSession(ctx context.Context, code string, req fosite.Requester) error {
+	return s.CreateOIDCRequest(ctx, s.p.strategy.AuthorizeCodeSignature(ctx, code), req)
+}
+
+// GetOpenIDConnectSession implements openid.OpenIDConnectRequestStorage;
+// a code without one is fosite.ErrNotFound (openid.ErrNoSessionFound),
+// found without a query when the code was not granted openid.
+func (s *fositeStorage) GetOpenIDConnectSession(ctx context.Context, code string, req fosite.Requester) (fosite.Requester, error) {
+	if !req.GetGrantedScopes().Has(identity.ScopeOpenID) {
+		return nil, fosite.ErrNotFound
+	}
+	return s.GetOIDCRequest(ctx, s.p.strategy.AuthorizeCodeSignature(ctx, code), NewSession("", ""))
+}
+
+// DeleteOpenIDConnectSession implements openid.OpenIDConnectRequestStorage.
+func (s *fositeStorage) DeleteOpenIDConnectSession(ctx context.Context, code string) error {
+	return s.DeleteOIDCRequest(ctx, s.p.strategy.AuthorizeCodeSignature(ctx, code))
 }

@@ -5,10 +5,12 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -20,10 +22,12 @@ import (
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
 )
 
-// jwtIssuer signs RFC 9068 access tokens with the newest ES256 key and
-// verifies them against every published key. Keys live in the database
-// (private halves sealed with a key derived from the system secret), so all
-// replicas sign with the same keys; each replica reloads them periodically.
+// jwtIssuer holds the signing keys: one current key per algorithm in
+// signingAlgs (ES256 signs RFC 9068 access tokens and ID tokens on request,
+// RS256 signs ID tokens by default) and every published key for
+// verification. Keys live in the database (private halves sealed with a key
+// derived from the system secret), so all replicas sign with the same keys;
+// each replica reloads them periodically.
 type jwtIssuer struct {
 	issuer   string
 	audience string
@@ -35,16 +39,23 @@ type jwtIssuer struct {
 	publishFor time.Duration
 
 	mu       sync.RWMutex
-	current  *jose.JSONWebKey // private
-	verify   map[string]*jose.JSONWebKey
+	current  map[string]*jose.JSONWebKey // by algorithm; private
+	verify   map[string]*jose.JSONWebKey // by kid; public
 	public   jose.JSONWebKeySet
 	loadedAt time.Time
 }
 
+// signingAlgs are the algorithms the server keeps a current key for.
+var signingAlgs = []string{string(jose.ES256), string(jose.RS256)}
+
+// rsaKeyBits is the size of new RS256 keys (RFC 7518 §3.3 asks for 2048 or
+// more).
+const rsaKeyBits = 2048
+
 func jwtSignature(token string) string { return token[strings.LastIndexByte(token, '.')+1:] }
 
-// reload reads the keys from the database, creating the first one if there
-// is none.
+// reload reads the keys from the database, creating a first key for each
+// algorithm that has none.
 func (j *jwtIssuer) reload(ctx context.Context) error {
 	keys, err := j.listOrCreate(ctx)
 	if err != nil {
@@ -52,8 +63,8 @@ func (j *jwtIssuer) reload(ctx context.Context) error {
 	}
 	now := j.now()
 	verify := map[string]*jose.JSONWebKey{}
+	current := map[string]*jose.JSONWebKey{}
 	var public jose.JSONWebKeySet
-	var current *jose.JSONWebKey
 	for _, k := range keys {
 		if k.RetiredAt != nil && now.Sub(*k.RetiredAt) > j.publishFor {
 			continue
@@ -64,14 +75,16 @@ func (j *jwtIssuer) reload(ctx context.Context) error {
 		}
 		verify[k.ID] = &pub
 		public.Keys = append(public.Keys, pub)
-		if current == nil && k.RetiredAt == nil {
-			if current, err = j.openPrivate(k); err != nil {
+		if current[k.Algorithm] == nil && k.RetiredAt == nil {
+			if current[k.Algorithm], err = j.openPrivate(k); err != nil {
 				return err
 			}
 		}
 	}
-	if current == nil {
-		return errors.New("no active signing key: run 'petstore-auth keys rotate'")
+	for _, alg := range signingAlgs {
+		if current[alg] == nil {
+			return fmt.Errorf("no active %s signing key: run 'petstore-auth keys rotate'", alg)
+		}
 	}
 	j.mu.Lock()
 	j.current, j.verify, j.public, j.loadedAt = current, verify, public, now
@@ -79,18 +92,25 @@ func (j *jwtIssuer) reload(ctx context.Context) error {
 	return nil
 }
 
-// listOrCreate lists the signing keys, creating the first one if there is
-// none.
+// listOrCreate lists the signing keys, first creating a key for each
+// algorithm without an active one (a new database, or one from before RS256
+// keys).
 func (j *jwtIssuer) listOrCreate(ctx context.Context) ([]*identity.SigningKey, error) {
 	keys, err := j.keys.ListSigningKeys(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("load signing keys: %w", err)
 	}
-	if len(keys) > 0 {
-		return keys, nil
+	created := false
+	for _, alg := range signingAlgs {
+		if !slices.ContainsFunc(keys, func(k *identity.SigningKey) bool { return k.Algorithm == alg && k.RetiredAt == nil }) {
+			if _, err := j.rotateAlg(ctx, alg); err != nil {
+				return nil, err
+			}
+			created = true
+		}
 	}
-	if _, err := j.rotate(ctx); err != nil {
-		return nil, err
+	if !created {
+		return keys, nil
 	}
 	return j.keys.ListSigningKeys(ctx)
 }
@@ -119,10 +139,41 @@ func (j *jwtIssuer) maybeReload(ctx context.Context) {
 	}
 }
 
-// rotate creates a new ES256 key and retires the others; retired keys stay
-// published for publishFor.
-func (j *jwtIssuer) rotate(ctx context.Context) (*identity.SigningKey, error) {
-	k, err := newSigningKey(j.sealer, j.now())
+// signingKey is the current private key for alg (ES256 or RS256).
+func (j *jwtIssuer) signingKey(ctx context.Context, alg string) (*jose.JSONWebKey, error) {
+	j.maybeReload(ctx)
+	j.mu.RLock()
+	defer j.mu.RUnlock()
+	if k := j.current[alg]; k != nil {
+		return k, nil
+	}
+	return nil, fmt.Errorf("no %s signing key", alg)
+}
+
+// publicKey is the published key with id kid, nil when there is none.
+func (j *jwtIssuer) publicKey(kid string) *jose.JSONWebKey {
+	j.mu.RLock()
+	defer j.mu.RUnlock()
+	return j.verify[kid]
+}
+
+// rotate creates a new key for every algorithm and retires the others;
+// retired keys stay published for publishFor.
+func (j *jwtIssuer) rotate(ctx context.Context) ([]*identity.SigningKey, error) {
+	var out []*identity.SigningKey
+	for _, alg := range signingAlgs {
+		k, err := j.rotateAlg(ctx, alg)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, k)
+	}
+	return out, nil
+}
+
+// rotateAlg creates a new key for alg and retires the other keys of alg.
+func (j *jwtIssuer) rotateAlg(ctx context.Context, alg string) (*identity.SigningKey, error) {
+	k, err := newSigningKey(j.sealer, alg, j.now())
 	if err != nil {
 		return nil, err
 	}
@@ -135,16 +186,26 @@ func (j *jwtIssuer) rotate(ctx context.Context) (*identity.SigningKey, error) {
 	return k, nil
 }
 
-// newSigningKey makes a fresh ES256 key with its private half sealed.
-func newSigningKey(s *sealer, now time.Time) (*identity.SigningKey, error) {
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+// newSigningKey makes a fresh key for alg (ES256: P-256; RS256: RSA
+// rsaKeyBits) with its private half sealed.
+func newSigningKey(s *sealer, alg string, now time.Time) (*identity.SigningKey, error) {
+	var priv any
+	var err error
+	switch alg {
+	case string(jose.ES256):
+		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case string(jose.RS256):
+		priv, err = rsa.GenerateKey(rand.Reader, rsaKeyBits)
+	default:
+		return nil, fmt.Errorf("unsupported signing algorithm %q", alg)
+	}
 	if err != nil {
 		return nil, err
 	}
 	idb := make([]byte, 12)
 	_, _ = rand.Read(idb)
 	kid := now.UTC().Format("20060102") + "-" + base64.RawURLEncoding.EncodeToString(idb)
-	jwk := jose.JSONWebKey{Key: priv, KeyID: kid, Algorithm: string(jose.ES256), Use: "sig"}
+	jwk := jose.JSONWebKey{Key: priv, KeyID: kid, Algorithm: alg, Use: "sig"}
 	privJSON, err := jwk.MarshalJSON()
 	if err != nil {
 		return nil, err
@@ -153,7 +214,7 @@ func newSigningKey(s *sealer, now time.Time) (*identity.SigningKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &identity.SigningKey{ID: kid, Algorithm: string(jose.ES256), EncryptedPrivateKey: s.seal(privJSON, []byte(kid)),
+	return &identity.SigningKey{ID: kid, Algorithm: alg, EncryptedPrivateKey: s.seal(privJSON, []byte(kid)),
 		PublicJWK: pubJSON, CreatedAt: now.UTC()}, nil
 }
 
@@ -165,10 +226,10 @@ type accessClaims struct {
 }
 
 func (j *jwtIssuer) generate(ctx context.Context, r fosite.Requester) (string, string, error) {
-	j.maybeReload(ctx)
-	j.mu.RLock()
-	key := j.current
-	j.mu.RUnlock()
+	key, err := j.signingKey(ctx, string(jose.ES256))
+	if err != nil {
+		return "", "", err
+	}
 	sess, ok := r.GetSession().(*Session)
 	if !ok {
 		return "", "", errors.New("jwt access token needs a provider session")
@@ -210,9 +271,7 @@ func (j *jwtIssuer) validate(_ context.Context, _ fosite.Requester, token string
 	if typ, _ := tok.Headers[0].ExtraHeaders[jose.HeaderType].(string); !strings.EqualFold(typ, "at+jwt") {
 		return fosite.ErrTokenSignatureMismatch
 	}
-	j.mu.RLock()
-	key := j.verify[tok.Headers[0].KeyID]
-	j.mu.RUnlock()
+	key := j.publicKey(tok.Headers[0].KeyID)
 	if key == nil {
 		return fosite.ErrTokenSignatureMismatch
 	}

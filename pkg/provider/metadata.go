@@ -36,6 +36,30 @@ func (p *Provider) Metadata() map[string]any {
 	}
 }
 
+// IDTokenClaims are the claims of our ID tokens and UserInfo answers
+// (OIDC Discovery §3 claims_supported): the ID token's (OIDC Core §2, plus
+// sid from Back-Channel Logout §2.4), then the profile and email claims
+// UserInfo gives (userinfo.go).
+var IDTokenClaims = []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid", "amr", "azp",
+	"name", "updated_at", "email", "email_verified"}
+
+// OpenIDConfiguration is the OpenID Connect Discovery 1.0 document (§3):
+// Metadata (every member the same) plus the OpenID Connect members.
+func (p *Provider) OpenIDConfiguration() map[string]any {
+	m := p.Metadata()
+	m["userinfo_endpoint"] = p.Issuer + "/oauth2/userinfo"
+	m["id_token_signing_alg_values_supported"] = idTokenAlgs
+	m["subject_types_supported"] = []string{"public"}
+	m["claims_supported"] = IDTokenClaims
+	m["claim_types_supported"] = []string{"normal"}
+	// Not built: the claims request parameter (OIDC Core §5.5) and request
+	// objects (§6); fosite refuses request and request_uri.
+	m["claims_parameter_supported"] = false
+	m["request_parameter_supported"] = false
+	m["request_uri_parameter_supported"] = false
+	return m
+}
+
 func scopeNames() []string {
 	var out []string
 	for _, s := range identity.Scopes {
@@ -47,10 +71,20 @@ func scopeNames() []string {
 // handleMetadata serves Metadata (RFC 8414 §3), cacheable and readable
 // from any origin.
 func (p *Provider) handleMetadata(w http.ResponseWriter, _ *http.Request) {
+	writeMetadata(w, p.Metadata())
+}
+
+// handleOpenIDConfiguration serves OpenIDConfiguration (OIDC Discovery
+// §4), like handleMetadata.
+func (p *Provider) handleOpenIDConfiguration(w http.ResponseWriter, _ *http.Request) {
+	writeMetadata(w, p.OpenIDConfiguration())
+}
+
+func writeMetadata(w http.ResponseWriter, doc map[string]any) {
 	w.Header().Set("Access-Control-Allow-Origin", "*")
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	_ = enc.Encode(p.Metadata())
+	_ = enc.Encode(doc)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/compose"
 	"github.com/ory/fosite/handler/oauth2"
+	"github.com/ory/fosite/handler/openid"
 	"github.com/ory/fosite/handler/pkce"
 	"github.com/ory/fosite/storage"
 	"github.com/ory/fosite/token/hmac"
@@ -32,6 +33,13 @@ type Storage interface {
 	APIKeyByHash(ctx context.Context, hash []byte) (*identity.APIKey, error)
 	TouchAPIKeys(ctx context.Context, lastUsed map[string]time.Time) error
 	SetRefreshTokenScopes(ctx context.Context, refreshSignature string, scopes []string) error
+	// The OpenID Connect request of a code, by the code's signature
+	// (fosite_storage.go adapts them to openid.OpenIDConnectRequestStorage).
+	CreateOIDCRequest(ctx context.Context, signature string, req fosite.Requester) error
+	GetOIDCRequest(ctx context.Context, signature string, session fosite.Session) (fosite.Requester, error)
+	DeleteOIDCRequest(ctx context.Context, signature string) error
+	// UserByID feeds UserInfo (userinfo.go).
+	UserByID(ctx context.Context, id string) (*identity.User, error)
 	// ListClients feeds the CORS origins of public clients (cors.go).
 	ListClients(ctx context.Context, f identity.ClientFilter) ([]*identity.Client, int, error)
 	DeviceStorage
@@ -97,6 +105,10 @@ type Options struct {
 	Now     func() time.Time
 }
 
+// idTokenLifespan is how long an ID token is valid (its exp): fosite's
+// default, stated here because a retired key stays published that long.
+const idTokenLifespan = time.Hour
+
 // New composes fosite with an explicit list of handlers and loads the JWT
 // signing keys (creating the first one when there is none).
 func New(ctx context.Context, cfg Config, st Storage, opts Options) (*Provider, error) {
@@ -115,6 +127,7 @@ func New(ctx context.Context, cfg Config, st Storage, opts Options) (*Provider, 
 		TokenURL:                       cfg.Issuer + "/oauth2/token",
 		AuthorizeCodeLifespan:          cfg.AuthorizeCodeLifespan,
 		AccessTokenLifespan:            cfg.AccessTokenLifespan,
+		IDTokenLifespan:                idTokenLifespan,
 		RefreshTokenLifespan:           cfg.RefreshTokenIdleLifespan,
 		GlobalSecret:                   deriveKey(cfg.Secret, "token-hmac"),
 		RotatedGlobalSecrets:           deriveKeys(cfg.PreviousSecrets, "token-hmac"),
@@ -147,18 +160,25 @@ func New(ctx context.Context, cfg Config, st Storage, opts Options) (*Provider, 
 	p.strategy = &tokenStrategy{
 		hmac: oauth2.NewHMACSHAStrategyUnPrefixed(&hmac.HMACStrategy{Config: fc}, fc),
 		jwt: &jwtIssuer{issuer: cfg.Issuer, audience: cfg.JWTAudience, keys: st, sealer: seal, now: opts.Now,
-			publishFor: cfg.AccessTokenLifespan + 5*time.Minute},
+			publishFor: max(cfg.AccessTokenLifespan, idTokenLifespan) + 5*time.Minute},
 	}
 	if err := p.strategy.jwt.reload(ctx); err != nil {
 		return nil, err
 	}
-	p.OAuth2 = compose.Compose(fc, &fositeStorage{Storage: st, p: p}, &compose.CommonStrategy{CoreStrategy: p.strategy},
+	signer := idTokenSigner{keys: p.strategy.jwt}
+	strategy := &compose.CommonStrategy{CoreStrategy: p.strategy, Signer: signer,
+		OpenIDConnectTokenStrategy: idTokenStrategy{openid.DefaultStrategy{Signer: signer, Config: fc}}}
+	// The OpenID Connect handlers come after the OAuth 2.0 code and refresh
+	// handlers they extend (fosite's rule); implicit and hybrid are off.
+	p.OAuth2 = compose.Compose(fc, &fositeStorage{Storage: st, p: p}, strategy,
 		compose.OAuth2AuthorizeExplicitFactory,
 		compose.OAuth2PKCEFactory,
 		compose.OAuth2RefreshTokenGrantFactory,
 		compose.OAuth2ClientCredentialsGrantFactory,
 		compose.OAuth2TokenRevocationFactory,
 		compose.OAuth2TokenIntrospectionFactory,
+		compose.OpenIDConnectExplicitFactory,
+		compose.OpenIDConnectRefreshFactory,
 	)
 	p.fosite = p.OAuth2.(*fosite.Fosite)
 	// The device grant (token_device.go): fosite has no handler for it.
@@ -167,9 +187,10 @@ func New(ctx context.Context, cfg Config, st Storage, opts Options) (*Provider, 
 	return p, nil
 }
 
-// RotateKeys makes a new signing key the current one; the previous keys stay
-// in the JWKS until the tokens they signed have expired.
-func (p *Provider) RotateKeys(ctx context.Context) (*identity.SigningKey, error) {
+// RotateKeys makes new signing keys current, one per algorithm (ES256,
+// RS256); the previous keys stay in the JWKS until the tokens they signed
+// have expired.
+func (p *Provider) RotateKeys(ctx context.Context) ([]*identity.SigningKey, error) {
 	k, err := p.strategy.jwt.rotate(ctx)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -424,7 +426,8 @@ func TestIntrospectionTokenUse(t *testing.T) {
 }
 
 // TestJWKSAndRotation (MD-02, MD-03): the JWKS publishes public keys only,
-// and after a rotation both the new and the previous key.
+// one ES256 and one RS256 (2048 bits or more) with distinct kids, and after
+// a rotation the new and the previous key of each algorithm.
 func TestJWKSAndRotation(t *testing.T) {
 	f := newFixture(t, "sqlite://"+filepath.Join(t.TempDir(), "p.db"), "jwt")
 	get := func() []map[string]any {
@@ -437,20 +440,40 @@ func TestJWKSAndRotation(t *testing.T) {
 		json.NewDecoder(res.Body).Decode(&set)
 		return set.Keys
 	}
-	keys := get()
-	if len(keys) != 1 || keys[0]["d"] != nil || keys[0]["alg"] != "ES256" || keys[0]["kid"] == "" {
-		t.Fatalf("jwks: %v", keys)
+	kidsByAlg := func(keys []map[string]any) map[string][]string {
+		out := map[string][]string{}
+		for _, k := range keys {
+			if k["d"] != nil || k["p"] != nil || k["kid"] == "" {
+				t.Fatalf("jwks key with private parts or no kid: %v", k)
+			}
+			if k["alg"] == "RS256" {
+				n, _ := base64.RawURLEncoding.DecodeString(k["n"].(string))
+				if len(n)*8 < 2048 {
+					t.Errorf("RSA key of %d bits", len(n)*8)
+				}
+			}
+			out[k["alg"].(string)] = append(out[k["alg"].(string)], k["kid"].(string))
+		}
+		return out
 	}
-	if _, err := f.p.RotateKeys(context.Background()); err != nil {
-		t.Fatal(err)
+	first := kidsByAlg(get())
+	if len(first) != 2 || len(first["ES256"]) != 1 || len(first["RS256"]) != 1 || first["ES256"][0] == first["RS256"][0] {
+		t.Fatalf("jwks: %v; want one ES256 and one RS256 key", first)
 	}
-	if keys := get(); len(keys) != 2 {
-		t.Fatalf("after rotation the JWKS has %d keys, want new + previous", len(keys))
+	rotated, err := f.p.RotateKeys(context.Background())
+	if err != nil || len(rotated) != 2 {
+		t.Fatal(rotated, err)
 	}
-	f.advance(time.Hour) // beyond the access-token lifetime + margin
+	after := kidsByAlg(get())
+	for _, alg := range []string{"ES256", "RS256"} {
+		if len(after[alg]) != 2 || !slices.Contains(after[alg], first[alg][0]) {
+			t.Fatalf("after rotation %s kids %v; want a new one and the previous %s", alg, after[alg], first[alg][0])
+		}
+	}
+	f.advance(2 * time.Hour) // beyond the access- and ID-token lifetimes + margin
 	f.p.strategy.jwt.reload(context.Background())
-	if keys := get(); len(keys) != 1 {
-		t.Fatalf("the retired key is still published after its tokens expired: %d keys", len(keys))
+	if last := kidsByAlg(get()); len(last["ES256"]) != 1 || len(last["RS256"]) != 1 || slices.Contains(last["RS256"], first["RS256"][0]) {
+		t.Fatalf("the retired keys are still published after their tokens expired: %v", last)
 	}
 	_ = fmt.Sprint()
 }

@@ -50,6 +50,8 @@ type successor struct {
 	RefreshSig   string    `json:"refresh_sig"`
 	// Requested is the normalised scope parameter of the rotating request.
 	Requested string `json:"requested,omitempty"`
+	// IDToken is the ID token of a grant with openid (OIDC Core §12.2).
+	IDToken string `json:"id_token,omitempty"`
 }
 
 // rotateRefresh has fosite rotate the refresh token (its transaction is a
@@ -92,7 +94,8 @@ func (p *Provider) keepSuccessor(tx context.Context, req *tokenRequest, resp fos
 	if p.cfg.RefreshGraceWindow <= 0 {
 		return nil
 	}
-	blob, err := json.Marshal(successor{
+	idToken, _ := resp.GetExtra("id_token").(string)
+	blob, err := json.Marshal(successor{IDToken: idToken,
 		AccessToken: resp.GetAccessToken(), RefreshToken: refresh, Scope: strings.Join(req.ar.GetGrantedScopes(), " "),
 		ExpiresAt: req.ar.GetSession().GetExpiresAt(fosite.AccessToken), RefreshSig: newSig, Requested: normaliseScope(req.form("scope")),
 	})
@@ -143,6 +146,9 @@ func (p *Provider) replayRotation(ctx context.Context, req *tokenRequest, rot gr
 	resp.SetExpiresIn(max(0, s.ExpiresAt.Sub(p.now())))
 	resp.SetScopes(strings.Fields(s.Scope))
 	resp.SetExtra("refresh_token", s.RefreshToken)
+	if s.IDToken != "" {
+		resp.SetExtra("id_token", s.IDToken)
+	}
 	return resp, nil
 }
 

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/ory/fosite"
+	"github.com/ory/fosite/handler/openid"
+	"github.com/ory/fosite/token/jwt"
 )
 
 // Session is what fosite stores with every code and token. It is serialised
@@ -19,9 +21,54 @@ type Session struct {
 	ExpiresAt map[fosite.TokenType]time.Time `json:"expires_at"`
 	// JTI is the id of the JWT access token last generated in this session.
 	JTI string `json:"jti,omitempty"`
+	// IDClaims are the OpenID Connect ID token claims of a grant with the
+	// openid scope (set by pkg/web at the authorization endpoint, kept
+	// through refreshes); absent in sessions of the previous release and of
+	// grants without openid.
+	IDClaims *jwt.IDTokenClaims `json:"id_token_claims,omitempty"`
+	// IDHeaders are the ID token's JOSE headers (fosite reads "alg" for
+	// at_hash).
+	IDHeaders *jwt.Headers `json:"id_token_headers,omitempty"`
 }
 
-var _ fosite.Session = (*Session)(nil)
+var (
+	_ fosite.Session = (*Session)(nil)
+	_ openid.Session = (*Session)(nil)
+)
+
+// IDTokenClaims implements openid.Session: the stored claims, created
+// (with sub) on first use. fosite fills nonce, aud, exp, iat and at_hash in
+// place.
+func (s *Session) IDTokenClaims() *jwt.IDTokenClaims {
+	if s.IDClaims == nil {
+		s.IDClaims = &jwt.IDTokenClaims{Subject: s.Subject}
+	}
+	return s.IDClaims
+}
+
+// IDTokenHeaders implements openid.Session.
+func (s *Session) IDTokenHeaders() *jwt.Headers {
+	if s.IDHeaders == nil {
+		s.IDHeaders = &jwt.Headers{}
+	}
+	return s.IDHeaders
+}
+
+// SetIDToken records what the ID tokens of this grant say about the
+// sign-in (OIDC Core §2): the user signed in at authTime, in the browser
+// session sid, with a password; the request was made at requestedAt.
+// clientID is the azp.
+func (s *Session) SetIDToken(clientID, sid string, authTime, requestedAt time.Time) {
+	c := s.IDTokenClaims()
+	c.Subject = s.Subject
+	c.AuthTime = authTime.UTC().Truncate(time.Second)
+	c.RequestedAt = requestedAt.UTC().Truncate(time.Second)
+	c.AuthenticationMethodsReferences = []string{"pwd"}
+	c.Extra = map[string]any{"azp": clientID}
+	if sid != "" {
+		c.Extra["sid"] = sid
+	}
+}
 
 // NewSession starts the session of a user's grant.
 func NewSession(userID, grantID string) *Session {
@@ -58,6 +105,16 @@ func (s *Session) Clone() fosite.Session {
 	}
 	c := *s
 	c.ExpiresAt = maps.Clone(s.ExpiresAt)
+	if s.IDClaims != nil {
+		claims := *s.IDClaims
+		claims.Audience = append([]string(nil), s.IDClaims.Audience...)
+		claims.AuthenticationMethodsReferences = append([]string(nil), s.IDClaims.AuthenticationMethodsReferences...)
+		claims.Extra = maps.Clone(s.IDClaims.Extra)
+		c.IDClaims = &claims
+	}
+	if s.IDHeaders != nil {
+		c.IDHeaders = &jwt.Headers{Extra: maps.Clone(s.IDHeaders.Extra)}
+	}
 	return &c
 }
 

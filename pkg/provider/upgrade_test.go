@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -25,7 +26,7 @@ import (
 
 // previousRelease is the schema version of the release before the current
 // migrations: the version users upgrade from. Raise it with each release.
-const previousRelease = 2
+const previousRelease = 3
 
 // upgradeState is what the seed made and the check proves still works.
 type upgradeState struct {
@@ -41,7 +42,10 @@ type upgradeState struct {
 // to the latest schema; then the user's password verifies, the clients
 // authenticate, the API key and the access token introspect active, the
 // refresh token refreshes, the JWKS still has the key, and the public client
-// gets CORS from its redirect URI's origin.
+// gets CORS from its redirect URI's origin. 00004 (OpenID Connect): the
+// previous release had only an ES256 key; after the upgrade an RS256 key is
+// made and published beside it, users have no name and an unverified email,
+// clients the default ID token algorithm.
 func TestUpgradeFromPreviousRelease(t *testing.T) {
 	t.Run("sqlite", func(t *testing.T) {
 		upgradeTest(func(tb testing.TB) string { return "sqlite://" + filepath.Join(tb.TempDir(), "u.db") }).Run(t)
@@ -54,7 +58,13 @@ func TestUpgradeFromPreviousRelease(t *testing.T) {
 func upgradeTest(newURL func(testing.TB) string) storetest.Upgrade {
 	var st upgradeState
 	return storetest.Upgrade{From: previousRelease, NewURL: newURL,
-		Seed:  func(t *testing.T, s *store.Store) { st = seedRelease(t, s) },
+		Seed: func(t *testing.T, s *store.Store) { st = seedRelease(t, s) },
+		// The previous release made ES256 keys only.
+		BeforeUpgrade: func(t *testing.T, db *sql.DB) {
+			if _, err := db.Exec(`DELETE FROM signing_keys WHERE algorithm = 'RS256'`); err != nil {
+				t.Fatal(err)
+			}
+		},
 		Check: func(t *testing.T, s *store.Store) { checkRelease(t, s, st) },
 	}
 }
@@ -106,7 +116,9 @@ func seedRelease(t *testing.T, s *store.Store) upgradeState {
 		t.Fatalf("no signing key: %v", err)
 	}
 	for _, k := range keys {
-		st.kids = append(st.kids, k.ID)
+		if k.Algorithm == "ES256" {
+			st.kids = append(st.kids, k.ID)
+		}
 	}
 	grant, err := s.UpsertGrant(ctx, user.ID, "web", []string{"read:pets", "offline_access"}, true)
 	if err != nil {
@@ -164,7 +176,33 @@ func checkRelease(t *testing.T, s *store.Store, st upgradeState) {
 	}
 	checkJWKSAfterUpgrade(t, ts.URL, st.kids)
 	checkCORSAfterUpgrade(t, s, ts.URL)
+	checkOpenIDAfterUpgrade(t, s, u)
 	checkAuthMethodAfterUpgrade(t, s)
+}
+
+// checkOpenIDAfterUpgrade (00004): an RS256 key was made for ID tokens;
+// rows of the previous release got the defaults.
+func checkOpenIDAfterUpgrade(t *testing.T, s *store.Store, u *identity.User) {
+	keys, err := s.ListSigningKeys(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsa := 0
+	for _, k := range keys {
+		if k.Algorithm == "RS256" && k.RetiredAt == nil {
+			rsa++
+		}
+	}
+	if rsa != 1 {
+		t.Errorf("%d active RS256 keys after the upgrade; want 1", rsa)
+	}
+	if u.Name != "" || u.EmailVerified {
+		t.Errorf("upgraded user: name %q, email_verified %v; want none, false", u.Name, u.EmailVerified)
+	}
+	web, err := s.ClientByID(context.Background(), "web")
+	if err != nil || web.IDTokenSignedResponseAlg != "" {
+		t.Errorf("upgraded client: %+v %v; want the default ID token algorithm", web, err)
+	}
 }
 
 // checkAuthMethodAfterUpgrade (00010): clients of the previous release

@@ -16,7 +16,7 @@ func clientToRow(c *identity.Client) clientRow {
 	return clientRow{
 		ID: c.ID, Name: c.Name, SecretHash: c.SecretHash,
 		RedirectURIs: c.RedirectURIs, GrantTypes: c.GrantTypes, Scopes: c.Scopes, Audience: c.Audience,
-		Public: c.Public, AllowedOrigins: c.AllowedOrigins, CanIntrospect: c.CanIntrospect, TokenFormat: format, Disabled: c.Disabled,
+		Public: c.Public, AllowedOrigins: c.AllowedOrigins, CanIntrospect: c.CanIntrospect, TokenFormat: format, IDTokenAlg: c.IDTokenSignedResponseAlg, Disabled: c.Disabled,
 		AuthMethod: c.TokenEndpointAuthMethod, JWKSURI: c.JWKSURI, JWKS: c.JWKS,
 		CreatedAt: dbTime(c.CreatedAt), UpdatedAt: dbTime(c.UpdatedAt),
 	}
@@ -74,21 +74,22 @@ func (s *Store) UpdateClient(ctx context.Context, c *identity.Client) error {
 	defer s.forgetClient(c.ID)
 	return s.inTx(ctx, func(ctx context.Context) error {
 		res := s.conn(ctx).Model(&clientRow{}).Where("id = ?", c.ID).Updates(map[string]any{
-			"name":                       row.Name,
-			"secret_hash":                row.SecretHash,
-			"redirect_uris":              row.RedirectURIs,
-			"grant_types":                row.GrantTypes,
-			"scopes":                     row.Scopes,
-			"audience":                   row.Audience,
-			"public":                     row.Public,
-			"allowed_origins":            row.AllowedOrigins,
-			"can_introspect":             row.CanIntrospect,
-			"token_format":               row.TokenFormat,
-			"token_endpoint_auth_method": row.AuthMethod,
-			"jwks_uri":                   row.JWKSURI,
-			"jwks":                       row.JWKS,
-			"disabled":                   row.Disabled,
-			"updated_at":                 row.UpdatedAt,
+			"name":                         row.Name,
+			"secret_hash":                  row.SecretHash,
+			"redirect_uris":                row.RedirectURIs,
+			"grant_types":                  row.GrantTypes,
+			"scopes":                       row.Scopes,
+			"audience":                     row.Audience,
+			"public":                       row.Public,
+			"allowed_origins":              row.AllowedOrigins,
+			"can_introspect":               row.CanIntrospect,
+			"token_format":                 row.TokenFormat,
+			"id_token_signed_response_alg": row.IDTokenAlg,
+			"token_endpoint_auth_method":   row.AuthMethod,
+			"jwks_uri":                     row.JWKSURI,
+			"jwks":                         row.JWKS,
+			"disabled":                     row.Disabled,
+			"updated_at":                   row.UpdatedAt,
 		})
 		if res.Error != nil {
 			return identityErr(res.Error, "Client")

@@ -254,6 +254,28 @@ func (s *Store) DeletePKCERequestSession(ctx context.Context, signature string) 
 	return s.deleteRequest(ctx, tablePKCE, signature)
 }
 
+// CreateOIDCRequest stores the OpenID Connect request of a code (fosite's
+// openid explicit flow: nonce, auth_time, the ID token claims) under the
+// code's signature.
+func (s *Store) CreateOIDCRequest(ctx context.Context, signature string, req fosite.Requester) error {
+	return s.createRequest(ctx, tableOIDC, signature, req, fosite.AuthorizeCode)
+}
+
+// GetOIDCRequest returns the OpenID Connect request of a code, or
+// fosite.ErrNotFound.
+func (s *Store) GetOIDCRequest(ctx context.Context, signature string, session fosite.Session) (fosite.Requester, error) {
+	row, err := s.getRequestRow(ctx, tableOIDC, signature)
+	if err != nil {
+		return nil, err
+	}
+	return s.toRequest(ctx, row, session)
+}
+
+// DeleteOIDCRequest deletes the OpenID Connect request of a code.
+func (s *Store) DeleteOIDCRequest(ctx context.Context, signature string) error {
+	return s.deleteRequest(ctx, tableOIDC, signature)
+}
+
 // CreateAccessTokenSession stores an access token's request. A token issued
 // under a grant also marks the grant as used now.
 func (s *Store) CreateAccessTokenSession(ctx context.Context, signature string, req fosite.Requester) error {
@@ -437,22 +459,23 @@ func (s *Store) revokeAccessTokens(ctx context.Context, cond string, args ...any
 
 func (r *clientRow) toIdentity() *identity.Client {
 	return &identity.Client{
-		ID:                      r.ID,
-		Name:                    r.Name,
-		SecretHash:              r.SecretHash,
-		RedirectURIs:            []string(r.RedirectURIs),
-		GrantTypes:              []string(r.GrantTypes),
-		Scopes:                  []string(r.Scopes),
-		Audience:                []string(r.Audience),
-		Public:                  r.Public,
-		AllowedOrigins:          []string(r.AllowedOrigins),
-		CanIntrospect:           r.CanIntrospect,
-		TokenFormat:             r.TokenFormat,
-		TokenEndpointAuthMethod: r.AuthMethod,
-		JWKSURI:                 r.JWKSURI,
-		JWKS:                    r.JWKS,
-		Disabled:                r.Disabled,
-		CreatedAt:               r.CreatedAt.UTC(),
-		UpdatedAt:               r.UpdatedAt.UTC(),
+		ID:                       r.ID,
+		Name:                     r.Name,
+		SecretHash:               r.SecretHash,
+		RedirectURIs:             []string(r.RedirectURIs),
+		GrantTypes:               []string(r.GrantTypes),
+		Scopes:                   []string(r.Scopes),
+		Audience:                 []string(r.Audience),
+		Public:                   r.Public,
+		AllowedOrigins:           []string(r.AllowedOrigins),
+		IDTokenSignedResponseAlg: r.IDTokenAlg,
+		CanIntrospect:            r.CanIntrospect,
+		TokenFormat:              r.TokenFormat,
+		TokenEndpointAuthMethod:  r.AuthMethod,
+		JWKSURI:                  r.JWKSURI,
+		JWKS:                     r.JWKS,
+		Disabled:                 r.Disabled,
+		CreatedAt:                r.CreatedAt.UTC(),
+		UpdatedAt:                r.UpdatedAt.UTC(),
 	}
 }

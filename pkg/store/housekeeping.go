@@ -23,6 +23,7 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, batch int) (ma
 	jobs := []struct{ table, key, cond string }{
 		{tableCodes, "signature", "expires_at < ?"},
 		{tablePKCE, "signature", "expires_at < ?"},
+		{tableOIDC, "signature", "expires_at < ?"},
 		{tableAccess, "signature", "expires_at < ?"},
 		{tableRefresh, "signature", "expires_at < ?"},
 		{"revoked_jwts", "jti", "expires_at < ?"},

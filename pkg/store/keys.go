@@ -44,11 +44,11 @@ func (s *Store) ListSigningKeys(ctx context.Context) ([]*identity.SigningKey, er
 	return out, nil
 }
 
-// RetireSigningKeys marks every not yet retired key except exceptID as
-// retired at at.
+// RetireSigningKeys marks every not yet retired key of exceptID's algorithm
+// except exceptID as retired at at; keys of other algorithms stay current.
 func (s *Store) RetireSigningKeys(ctx context.Context, exceptID string, at time.Time) error {
 	err := s.conn(ctx).Model(&signingKeyRow{}).
-		Where("id <> ? AND retired_at IS NULL", exceptID).
+		Where("id <> ? AND retired_at IS NULL AND algorithm = (SELECT algorithm FROM signing_keys WHERE id = ?)", exceptID, exceptID).
 		Update("retired_at", dbTime(at)).Error
 	if err != nil {
 		return fmt.Errorf("store: retire signing keys: %w", err)

@@ -79,13 +79,15 @@ func (m *stringMap) Scan(src any) error {
 }
 
 type userRow struct {
-	ID           string    `gorm:"column:id;primaryKey"`
-	Email        string    `gorm:"column:email"`
-	PasswordHash string    `gorm:"column:password_hash"`
-	Admin        bool      `gorm:"column:admin"`
-	Disabled     bool      `gorm:"column:disabled"`
-	CreatedAt    time.Time `gorm:"column:created_at"`
-	UpdatedAt    time.Time `gorm:"column:updated_at"`
+	ID            string    `gorm:"column:id;primaryKey"`
+	Email         string    `gorm:"column:email"`
+	PasswordHash  string    `gorm:"column:password_hash"`
+	Admin         bool      `gorm:"column:admin"`
+	Disabled      bool      `gorm:"column:disabled"`
+	Name          string    `gorm:"column:name"`
+	EmailVerified bool      `gorm:"column:email_verified"`
+	CreatedAt     time.Time `gorm:"column:created_at"`
+	UpdatedAt     time.Time `gorm:"column:updated_at"`
 }
 
 func (userRow) TableName() string { return "users" }
@@ -105,6 +107,7 @@ type clientRow struct {
 	AuthMethod     string     `gorm:"column:token_endpoint_auth_method"`
 	JWKSURI        string     `gorm:"column:jwks_uri"`
 	JWKS           string     `gorm:"column:jwks"`
+	IDTokenAlg     string     `gorm:"column:id_token_signed_response_alg"`
 	Disabled       bool       `gorm:"column:disabled"`
 	CreatedAt      time.Time  `gorm:"column:created_at"`
 	UpdatedAt      time.Time  `gorm:"column:updated_at"`
@@ -187,6 +190,7 @@ func (auditRow) TableName() string { return "audit_events" }
 const (
 	tableCodes   = "authorize_codes"
 	tablePKCE    = "pkce_requests"
+	tableOIDC    = "oidc_requests"
 	tableAccess  = "access_tokens"
 	tableRefresh = "refresh_tokens"
 )

@@ -25,7 +25,7 @@ func (s *Store) CreateUser(ctx context.Context, u *identity.User) error {
 	u.CreatedAt, u.UpdatedAt = now, now
 	row := userRow{
 		ID: u.ID, Email: u.Email, PasswordHash: u.PasswordHash,
-		Admin: u.Admin, Disabled: u.Disabled, CreatedAt: now, UpdatedAt: now,
+		Admin: u.Admin, Disabled: u.Disabled, Name: u.Name, EmailVerified: u.EmailVerified, CreatedAt: now, UpdatedAt: now,
 	}
 	return identityErr(s.conn(ctx).Create(&row).Error, "User")
 }
@@ -70,7 +70,7 @@ func (s *Store) ListUsers(ctx context.Context, f identity.UserFilter) ([]*identi
 	return out, int(total), nil
 }
 
-// UpdateUser saves email, password hash and flags of an existing user.
+// UpdateUser saves email, password hash, name and flags of an existing user.
 func (s *Store) UpdateUser(ctx context.Context, u *identity.User) error {
 	u.Email = normalizeEmail(u.Email)
 	if u.Email == "" {
@@ -78,11 +78,13 @@ func (s *Store) UpdateUser(ctx context.Context, u *identity.User) error {
 	}
 	u.UpdatedAt = s.now()
 	res := s.conn(ctx).Model(&userRow{}).Where("id = ?", u.ID).Updates(map[string]any{
-		"email":         u.Email,
-		"password_hash": u.PasswordHash,
-		"admin":         u.Admin,
-		"disabled":      u.Disabled,
-		"updated_at":    u.UpdatedAt,
+		"email":          u.Email,
+		"password_hash":  u.PasswordHash,
+		"admin":          u.Admin,
+		"disabled":       u.Disabled,
+		"name":           u.Name,
+		"email_verified": u.EmailVerified,
+		"updated_at":     u.UpdatedAt,
 	})
 	if res.Error != nil {
 		return identityErr(res.Error, "User")
@@ -101,7 +103,7 @@ func escapeLike(s string) string {
 func (r *userRow) toIdentity() *identity.User {
 	return &identity.User{
 		ID: r.ID, Email: r.Email, PasswordHash: r.PasswordHash,
-		Admin: r.Admin, Disabled: r.Disabled,
+		Admin: r.Admin, Disabled: r.Disabled, Name: r.Name, EmailVerified: r.EmailVerified,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
 }

@@ -18,6 +18,8 @@ type Session struct {
 	// ID changes at every sign-in, so a session id seen before sign-in is
 	// worthless after it.
 	ID string
+	// SID is the session's public id: the OpenID Connect sid claim. Unlike ID it is not a secret.
+	SID string
 	// UserID is empty while signed out.
 	UserID string
 	// Email is shown in the page header; the user id is what counts.
@@ -75,6 +77,7 @@ const (
 	kUser     = "uid"
 	kEmail    = "email"
 	kAuthTime = "at"
+	kSID      = "psid"
 	kVersion  = "ver"
 	kRemember = "rem"
 	kCSRF     = "csrf"
@@ -93,6 +96,7 @@ func (k *Kit) load(r *http.Request) (s *Session, fresh bool) {
 		s.ID, _ = gs.Values[kID].(string)
 		s.UserID, _ = gs.Values[kUser].(string)
 		s.Email, _ = gs.Values[kEmail].(string)
+		s.SID, _ = gs.Values[kSID].(string)
 		s.CSRF, _ = gs.Values[kCSRF].(string)
 		s.Remember, _ = gs.Values[kRemember].(bool)
 		s.Version, _ = gs.Values[kVersion].(int64)
@@ -143,6 +147,7 @@ func (k *Kit) save(w http.ResponseWriter, r *http.Request, s *Session) error {
 		gs.Values[kUser] = s.UserID
 		gs.Values[kEmail] = s.Email
 		gs.Values[kAuthTime] = s.AuthTime.Unix()
+		gs.Values[kSID] = s.SID
 		gs.Values[kVersion] = s.Version
 		gs.Values[kRemember] = s.Remember
 	}
@@ -168,7 +173,7 @@ func (k *Kit) options(maxAge int) *sessions.Options {
 func (k *Kit) SignIn(w http.ResponseWriter, r *http.Request, userID, email string, version int64, remember bool) error {
 	now := k.now().UTC().Truncate(time.Second)
 	ns := Session{
-		ID: randomToken(), CSRF: randomToken(), Created: now,
+		ID: randomToken(), SID: randomToken(), CSRF: randomToken(), Created: now,
 		UserID: userID, Email: email, AuthTime: now, Version: version, Remember: remember,
 	}
 	if k.sessions != nil {

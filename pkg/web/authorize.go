@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -373,7 +374,11 @@ func (h *Handler) issue(w http.ResponseWriter, r *http.Request, ar fosite.Author
 	for _, a := range ar.GetRequestedAudience() {
 		ar.GrantAudience(a) // fosite has checked it against the client
 	}
-	resp, err := h.OAuth2.NewAuthorizeResponse(r.Context(), ar, h.NewSession(u.ID, g.ID))
+	sess := h.NewSession(u.ID, g.ID)
+	if ar.GetGrantedScopes().Has(identity.ScopeOpenID) {
+		setIDToken(r, ar, sess)
+	}
+	resp, err := h.OAuth2.NewAuthorizeResponse(r.Context(), ar, sess)
 	if err != nil {
 		h.authorizeError(w, r, ar, err)
 		return
@@ -467,4 +472,29 @@ func formTargets(uris ...string) []string {
 		}
 	}
 	return out
+}
+
+// idTokenSession is provider.Session's part for ID tokens.
+type idTokenSession interface {
+	SetIDToken(clientID, sid string, authTime, requestedAt time.Time)
+}
+
+// setIDToken puts the sign-in into the ID token claims of an openid grant:
+// auth_time is when the user signed in (not when they consented) and sid
+// the browser session's public id (OIDC Core §2, Front/Back-Channel Logout
+// sid). requested_at is when the authorization request arrived, except after
+// a prompt=login sign-in, which this request asked for and the prompt check
+// accepted: then it is the sign-in, so that fosite's own check (auth_time
+// not before the request) agrees.
+func setIDToken(r *http.Request, ar fosite.AuthorizeRequester, sess fosite.Session) {
+	s, ok := sess.(idTokenSession)
+	us := ui.SessionFrom(r.Context())
+	if !ok || us == nil {
+		return
+	}
+	requestedAt := ar.GetRequestedAt()
+	if promptOf(ar.GetRequestForm()).login || us.AuthTime.After(requestedAt) {
+		requestedAt = us.AuthTime
+	}
+	s.SetIDToken(ar.GetClient().GetID(), us.SID, us.AuthTime, requestedAt)
 }

@@ -451,18 +451,26 @@ func testSigningKeys(t *testing.T, s Storage) {
 			t.Fatalf("CreateSigningKey: %v", err)
 		}
 	}
+	rsaKey := &identity.SigningKey{ID: "kid-rsa", Algorithm: "RS256", EncryptedPrivateKey: []byte("enc-rsa"), PublicJWK: []byte(`{"kid":"kid-rsa"}`), CreatedAt: base.Add(-time.Minute)}
+	if err := s.CreateSigningKey(ctx, rsaKey); err != nil {
+		t.Fatalf("CreateSigningKey: %v", err)
+	}
 	wantCode(t, "duplicate kid", s.CreateSigningKey(ctx, &identity.SigningKey{ID: "kid-1", Algorithm: "ES256", EncryptedPrivateKey: []byte("x"), PublicJWK: []byte("{}")}), identity.ECONFLICT)
 	if err := s.RetireSigningKeys(ctx, "kid-3", base.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	keys, err := s.ListSigningKeys(ctx)
-	if err != nil || len(keys) != 3 {
+	if err != nil || len(keys) != 4 {
 		t.Fatalf("ListSigningKeys = %v, %v", keys, err)
 	}
 	if keys[0].ID != "kid-3" || keys[0].RetiredAt != nil || string(keys[0].EncryptedPrivateKey) != "enc-kid-3" {
 		t.Errorf("newest key = %+v; want kid-3, not retired", keys[0])
 	}
-	for _, k := range keys[1:] {
+	// Retiring the ES256 keys leaves the RS256 key current.
+	if k := keys[3]; k.ID != "kid-rsa" || k.RetiredAt != nil {
+		t.Errorf("oldest key = %+v; want kid-rsa, not retired", k)
+	}
+	for _, k := range keys[1:3] {
 		if k.RetiredAt == nil || !k.RetiredAt.Equal(base.Add(time.Hour)) {
 			t.Errorf("key %s RetiredAt = %v; want %v", k.ID, k.RetiredAt, base.Add(time.Hour))
 		}
