@@ -16,6 +16,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/petstore-auth/petstore-auth/pkg/bearer"
 	"github.com/petstore-auth/petstore-auth/pkg/clientaddr"
 	"github.com/petstore-auth/petstore-auth/pkg/petstore"
 )
@@ -23,13 +24,21 @@ import (
 // config is config/petstore-api.yaml; see that file for what each key means.
 type config struct {
 	// Dev allows plain HTTP (production refuses to start without TLS).
-	Dev                    bool          `yaml:"dev"`
-	TLS                    tlsFiles      `yaml:"tls"`
-	Listen                 string        `yaml:"listen"`
-	DatabaseURL            string        `yaml:"database_url"`
-	Issuer                 string        `yaml:"issuer"`
-	ClientID               string        `yaml:"client_id"`
-	ClientSecret           string        `yaml:"client_secret"`
+	Dev          bool     `yaml:"dev"`
+	TLS          tlsFiles `yaml:"tls"`
+	Listen       string   `yaml:"listen"`
+	DatabaseURL  string   `yaml:"database_url"`
+	Issuer       string   `yaml:"issuer"`
+	ClientID     string   `yaml:"client_id"`
+	ClientSecret string   `yaml:"client_secret"`
+	// PublicURL is the API's resource identifier (RFC 8707) and the base
+	// of its RFC 9728 metadata; "" means the listen URL.
+	PublicURL string `yaml:"public_url"`
+	// AcceptAudiences are accepted besides PublicURL: the legacy
+	// "petstore-api" of tokens issued before resource indicators.
+	AcceptAudiences proxyList `yaml:"accept_audiences"`
+	// Audience is the former name of a single accepted audience; kept so
+	// that an old file still loads, it is added to AcceptAudiences.
 	Audience               string        `yaml:"audience"`
 	Mode                   string        `yaml:"mode"`
 	CacheTTL               time.Duration `yaml:"cache_ttl"`
@@ -79,6 +88,43 @@ func splitList(s string) []string {
 	return out
 }
 
+// urlProblems checks the issuer and the API's own URL: absolute http(s)
+// without query or fragment.
+func (c config) urlProblems() []error {
+	var errs []error
+	for _, f := range []struct{ name, value, what string }{
+		{"issuer", c.Issuer, ""},
+		{"public_url", c.resource(), " (the API's resource identifier)"},
+	} {
+		if u, err := url.Parse(f.value); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			u.RawQuery != "" || u.Fragment != "" {
+			errs = append(errs, fmt.Errorf("%s: %q must be an absolute http(s) URL without query or fragment%s", f.name, f.value, f.what))
+		}
+	}
+	return errs
+}
+
+// resource is the API's resource identifier (RFC 8707): public_url, or
+// the listen URL (https with TLS) when it is not set.
+func (c config) resource() string {
+	if c.PublicURL != "" {
+		return strings.TrimRight(c.PublicURL, "/")
+	}
+	if c.TLS.enabled() {
+		return "https://" + c.Listen
+	}
+	return "http://" + c.Listen
+}
+
+// acceptAudiences are the audiences accepted besides the public URL.
+func (c config) acceptAudiences() []string {
+	out := []string(c.AcceptAudiences)
+	if c.Audience != "" {
+		out = append(out, c.Audience)
+	}
+	return out
+}
+
 // trusted returns the trusted proxies parsed (validate reports bad ones).
 func (c config) trusted() []netip.Prefix {
 	p, _ := clientaddr.ParsePrefixes(strings.Join(c.TrustedProxies, ","))
@@ -90,7 +136,7 @@ func defaults() config {
 		Listen:                 "127.0.0.1:8081",
 		DatabaseURL:            "sqlite://data/petstore-api.db",
 		Issuer:                 "http://127.0.0.1:8080",
-		Audience:               "petstore-api",
+		AcceptAudiences:        proxyList{bearer.LegacyAudience},
 		Mode:                   "test",
 		CacheTTL:               30 * time.Second,
 		RevocationPollInterval: 5 * time.Second,
@@ -105,7 +151,7 @@ func (c config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.Bool("dev", c.Dev), slog.Bool("tls", c.TLS.enabled()), slog.String("listen", c.Listen), slog.String("database", redactURL(c.DatabaseURL)),
 		slog.String("issuer", c.Issuer), slog.String("client_id", c.ClientID),
-		slog.String("audience", c.Audience), slog.String("mode", c.Mode),
+		slog.String("resource", c.resource()), slog.Any("accept_audiences", c.acceptAudiences()), slog.String("mode", c.Mode),
 		slog.String("cache_ttl", c.CacheTTL.String()), slog.String("revocation_poll_interval", c.RevocationPollInterval.String()),
 		slog.Int("rate_limit_per_minute", c.RateLimitPerMinute), slog.Int("failed_credentials_per_ip_per_minute", c.FailedPerIPPerMinute),
 		slog.String("metrics_listen", c.MetricsListen), slog.String("redis", redactURL(c.RedisURL)),
@@ -132,6 +178,7 @@ var envOverrides = []struct {
 	{"PETSTORE_API_CLIENT_ID", func(c *config, v string) { c.ClientID = v }},
 	{"PETSTORE_API_CLIENT_SECRET", func(c *config, v string) { c.ClientSecret = v }},
 	{"PETSTORE_API_MODE", func(c *config, v string) { c.Mode = v }},
+	{"PETSTORE_API_PUBLIC_URL", func(c *config, v string) { c.PublicURL = v }},
 	{"PETSTORE_API_REDIS_URL", func(c *config, v string) { c.RedisURL = v }},
 	{"PETSTORE_API_TLS_CERT_FILE", func(c *config, v string) { c.TLS.CertFile = v }},
 	{"PETSTORE_API_TLS_KEY_FILE", func(c *config, v string) { c.TLS.KeyFile = v }},
@@ -160,6 +207,10 @@ func loadConfig(path string, required bool, lookupEnv func(string) (string, bool
 		if v := getenv(o.name); v != "" {
 			o.set(&c, v)
 		}
+	}
+	// Set but empty accepts the API's own audience only.
+	if v, ok := lookupEnv("PETSTORE_API_ACCEPT_AUDIENCES"); ok {
+		c.AcceptAudiences = splitList(v)
 	}
 	// Set but empty switches the metrics listener off, as for petstore-auth.
 	if v, ok := lookupEnv("PETSTORE_API_METRICS_LISTEN"); ok {
@@ -198,18 +249,12 @@ func (c config) validate() error {
 		!strings.HasPrefix(c.DatabaseURL, "postgresql://") {
 		bad("database_url: must start with sqlite:// or postgres://")
 	}
-	if u, err := url.Parse(c.Issuer); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
-		u.RawQuery != "" || u.Fragment != "" {
-		bad("issuer: %q must be an absolute http(s) URL without query or fragment", c.Issuer)
-	}
+	errs = append(errs, c.urlProblems()...)
 	if c.ClientID == "" {
 		bad("client_id: required (the API's own client, allowed to introspect; set PETSTORE_API_CLIENT_ID)")
 	}
 	if c.ClientSecret == "" {
 		bad("client_secret: required (set PETSTORE_API_CLIENT_SECRET)")
-	}
-	if c.Audience == "" {
-		bad("audience: required")
 	}
 	if c.Mode != "live" && c.Mode != "test" {
 		bad("mode: %q must be live or test", c.Mode)

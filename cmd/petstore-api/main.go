@@ -100,7 +100,8 @@ func build(ctx context.Context, cfg config, log *slog.Logger) (api, error) {
 		return api{}, fmt.Errorf("database: %w", err)
 	}
 	v := &bearer.Verifier{
-		Issuer: cfg.Issuer, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, Audience: cfg.Audience,
+		Issuer: cfg.Issuer, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
+		Audience: cfg.resource(), AcceptAudiences: cfg.acceptAudiences(), ResourceMetadata: petstore.MetadataURL(cfg.resource()),
 		Mode: cfg.Mode, CacheTTL: cfg.CacheTTL, RevocationPollInterval: cfg.RevocationPollInterval, Logger: log,
 	}
 	limiter, err := ratelimit.FromURL(ctx, cfg.RedisURL, "petstore-api:rl:", nil)
@@ -114,6 +115,7 @@ func build(ctx context.Context, cfg config, log *slog.Logger) (api, error) {
 		FailedPerIPPerMinute: cfg.FailedPerIPPerMinute,
 		// Development only; in production /metrics is on metrics_listen.
 		MetricsOnRouter: cfg.Dev,
+		PublicURL:       cfg.resource(), Issuer: cfg.Issuer,
 	}, petstore.Deps{Store: store, Verifier: v, Limiter: limiter, Logger: log})
 	pollCtx, stopPolling := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})

@@ -125,9 +125,9 @@ func TestLoadConfig(t *testing.T) {
 		},
 		{
 			name: "every problem at once",
-			file: "listen: nope\ndatabase_url: mysql://x\nissuer: ftp://x\nmode: prod\ncache_ttl: 5m\nrevocation_poll_interval: 10ms\naudience: ''\n",
+			file: "listen: nope\ndatabase_url: mysql://x\nissuer: ftp://x\nmode: prod\ncache_ttl: 5m\nrevocation_poll_interval: 10ms\npublic_url: 'ftp://x#y'\n",
 			wantErr: []string{"listen:", "database_url:", "issuer:", "client_id:", "client_secret:", "mode:",
-				"cache_ttl:", "revocation_poll_interval:", "audience:"},
+				"cache_ttl:", "revocation_poll_interval:", "public_url:"},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -78,6 +78,7 @@ func TestServeTLS(t *testing.T) {
 	cfg.TLS = tlsFiles{CertFile: certFile, KeyFile: keyFile}
 	cfg.DatabaseURL = "sqlite://" + filepath.Join(t.TempDir(), "api.db")
 	cfg.Issuer, cfg.ClientID, cfg.ClientSecret = as.URL, bearertest.ClientID, bearertest.ClientSecret
+	cfg.PublicURL = bearertest.Audience // the fake issues tokens for this identifier
 	if err := cfg.validate(); err != nil {
 		t.Fatal(err)
 	}

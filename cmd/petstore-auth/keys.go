@@ -58,7 +58,7 @@ func (a *app) keysCmd() *cobra.Command {
 				return err
 			}
 			p, err := provider.New(cmd.Context(), provider.Config{Issuer: cfg.Issuer, Secret: secret, PreviousSecrets: cfg.PreviousSecretBytes(),
-				AccessTokenLifespan: time.Duration(cfg.Tokens.AccessTokenLifespan), JWTAudience: cfg.Tokens.JWTAudience},
+				AccessTokenLifespan: time.Duration(cfg.Tokens.AccessTokenLifespan), Resources: cfg.ResourceList()},
 				st, provider.Options{Logger: slog.New(slog.DiscardHandler)})
 			if err != nil {
 				return err

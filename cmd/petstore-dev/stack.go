@@ -122,6 +122,8 @@ func start(ctx context.Context, o options) (*stack, error) {
 	cfg.Dev, cfg.Issuer, cfg.Listen, cfg.DataDir = true, s.AuthURL, lns[0].Addr().String(), o.DataDir
 	cfg.DatabaseURL = "sqlite://" + filepath.Join(o.DataDir, "petstore-auth.db")
 	cfg.Tokens.AccessTokenLifespan = config.Duration(o.AccessTokenLifespan)
+	// The API's URL is the one resource (RFC 8707): the default audience.
+	cfg.Resources = []config.Resource{{Identifier: s.APIURL}}
 	s.auth, err = server.Open(ctx, cfg, server.Options{Logger: o.Logger, Web: o.Web})
 	if err != nil {
 		return fail(err)
@@ -145,7 +147,7 @@ func start(ctx context.Context, o options) (*stack, error) {
 		return fail(fmt.Errorf("seed pets: %w", err))
 	}
 	verifier := &bearer.Verifier{Issuer: s.AuthURL, ClientID: apiClientID, ClientSecret: s.Secrets.APISecret,
-		Audience: cfg.Tokens.JWTAudience, Mode: identity.EnvTest, RevocationPollInterval: 2 * time.Second, CacheTTL: o.APICacheTTL, Logger: o.Logger}
+		Audience: s.APIURL, AcceptAudiences: []string{bearer.LegacyAudience}, Mode: identity.EnvTest, RevocationPollInterval: 2 * time.Second, CacheTTL: o.APICacheTTL, Logger: o.Logger}
 	pollCtx, stopPoll := context.WithCancel(context.WithoutCancel(ctx))
 	go verifier.Run(pollCtx)
 	s.cleanup = append(s.cleanup, stopPoll)
@@ -159,6 +161,7 @@ func start(ctx context.Context, o options) (*stack, error) {
 		RateLimitPerMinute:   petstore.DefaultRateLimitPerMinute,
 		FailedPerIPPerMinute: petstore.DefaultFailedPerIPPerMinute,
 		MetricsOnRouter:      true, // as petstore-api with dev: true
+		PublicURL:            s.APIURL, Issuer: s.AuthURL,
 	}, petstore.Deps{Store: pets, Verifier: verifier, Limiter: limiter, Logger: o.Logger})
 
 	// 3. MyApp, the third-party demo.

@@ -22,7 +22,8 @@ import (
 func TestRealCredentials(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	p, err := provider.New(ctx, provider.Config{Issuer: "http://issuer.test", Secret: []byte(strings.Repeat("k", 32))}, e.st,
+	p, err := provider.New(ctx, provider.Config{Issuer: "http://issuer.test", Secret: []byte(strings.Repeat("k", 32)),
+		Resources: identity.Resources{{Identifier: "http://api.test", Scopes: identity.ResourceScopes()}}}, e.st,
 		provider.Options{Audit: e.st, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)

@@ -21,7 +21,8 @@ func TestErrorBodiesGolden(t *testing.T) {
 		{"invalid-token", func(w http.ResponseWriter) { WriteError(w, ErrInvalid) }, 401},
 		{"bad-request", func(w http.ResponseWriter) { WriteError(w, ErrBadRequest) }, 400},
 		{"unavailable", func(w http.ResponseWriter) { WriteError(w, errors.New("introspection: connection refused")) }, 503},
-		{"insufficient-scope", func(w http.ResponseWriter) { writeInsufficientScope(w, "write:pets") }, 403},
+		{"insufficient-scope", func(w http.ResponseWriter) { writeInsufficientScope(w, "write:pets", "") }, 403},
+		{"wrong-audience", func(w http.ResponseWriter) { WriteError(w, ErrAudience) }, 401},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := httptest.NewRecorder()

@@ -45,15 +45,6 @@ func (s *stringList) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func (s stringList) contains(v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
 // introspect asks the authorization server about token and checks that the
 // answer makes it a credential for this API.
 func (v *Verifier) introspect(ctx context.Context, token, kind string) (*Principal, error) {
@@ -92,9 +83,11 @@ func (v *Verifier) principalFrom(a *introspection, kind string) (*Principal, err
 		if a.TokenType != "access_token" {
 			return nil, fmt.Errorf("%w: token_type %q", ErrInvalid, a.TokenType)
 		}
-	}
-	if !a.Audience.contains(v.Audience) {
-		return nil, fmt.Errorf("%w: audience %v does not include %q", ErrInvalid, []string(a.Audience), v.Audience)
+		// Tokens only: API keys are this API's own credentials and need
+		// no audience (RFC 8707).
+		if !v.audienceOK(a.Audience) {
+			return nil, fmt.Errorf("%w %v does not include %q", ErrAudience, []string(a.Audience), v.Audience)
+		}
 	}
 	p := &Principal{Subject: a.Subject, ClientID: a.ClientID, Scopes: strings.Fields(a.Scope), Kind: kind}
 	if p.Subject == "" {

@@ -107,8 +107,8 @@ func (v *Verifier) checkJWT(ctx context.Context, token string, jtiOut, kidOut *s
 	switch {
 	case c.Issuer != v.Issuer:
 		return nil, fmt.Errorf("%w: issuer %q", ErrInvalid, c.Issuer)
-	case !c.Audience.Contains(v.Audience):
-		return nil, fmt.Errorf("%w: audience %v does not include %q", ErrInvalid, []string(c.Audience), v.Audience)
+	case !v.audienceOK(c.Audience):
+		return nil, fmt.Errorf("%w %v does not include %q", ErrAudience, []string(c.Audience), v.Audience)
 	case c.Expiry == nil:
 		return nil, fmt.Errorf("%w: no exp", ErrInvalid)
 	case !now.Before(c.Expiry.Time().Add(Leeway)):

@@ -38,12 +38,12 @@ func (v *Verifier) Require(scopes ...string) func(http.Handler) http.Handler {
 			p, err := v.authenticate(r)
 			if err != nil {
 				v.logRefusal(r, err)
-				WriteError(w, err)
+				v.WriteError(w, err)
 				return
 			}
 			for _, s := range scopes {
 				if !p.HasScope(s) {
-					writeInsufficientScope(w, strings.Join(scopes, " "))
+					v.WriteInsufficientScope(w, strings.Join(scopes, " "))
 					return
 				}
 			}
@@ -97,18 +97,44 @@ const (
 // RetryAfterSeconds is sent with 503 answers.
 const RetryAfterSeconds = "5"
 
-// WriteError writes the RFC 6750 §3 answer for an error from Verify.
-func WriteError(w http.ResponseWriter, err error) {
+// WriteError writes the RFC 6750 §3 answer for an error from Verify,
+// without resource metadata; Verifier.WriteError adds it.
+func WriteError(w http.ResponseWriter, err error) { writeError(w, err, "") }
+
+// WriteError writes the RFC 6750 §3 answer for an error from Verify; a 401
+// challenge names the RFC 9728 metadata (§5.1) when ResourceMetadata is set.
+func (v *Verifier) WriteError(w http.ResponseWriter, err error) {
+	writeError(w, err, v.ResourceMetadata)
+}
+
+// WriteInsufficientScope answers 403 insufficient_scope (RFC 6750 §3.1)
+// naming scope, the space-separated scopes the call needs, and the
+// resource metadata, so a client can ask for them (step-up).
+func (v *Verifier) WriteInsufficientScope(w http.ResponseWriter, scope string) {
+	writeInsufficientScope(w, scope, v.ResourceMetadata)
+}
+
+// msgAudience is the error_description of a token for another resource.
+const msgAudience = "The access token's audience does not include this API"
+
+func writeError(w http.ResponseWriter, err error, metadata string) {
 	h := w.Header()
+	rm := ""
+	if metadata != "" {
+		rm = `, resource_metadata="` + metadata + `"`
+	}
 	switch {
 	case errors.Is(err, ErrMissing):
-		h.Set("WWW-Authenticate", `Bearer realm="`+Realm+`"`)
+		h.Set("WWW-Authenticate", `Bearer realm="`+Realm+`"`+rm)
 		httpkit.Error(w, httpkit.CodeUnauthorized, msgMissing)
 	case errors.Is(err, ErrBadRequest):
 		h.Set("WWW-Authenticate", `Bearer realm="`+Realm+`", error="invalid_request"`)
 		httpkit.Error(w, httpkit.CodeInvalid, msgBadRequest)
+	case errors.Is(err, ErrAudience):
+		h.Set("WWW-Authenticate", `Bearer realm="`+Realm+`", error="invalid_token", error_description="`+msgAudience+`"`+rm)
+		httpkit.Error(w, httpkit.CodeUnauthorized, msgAudience)
 	case errors.Is(err, ErrInvalid):
-		h.Set("WWW-Authenticate", `Bearer realm="`+Realm+`", error="invalid_token"`)
+		h.Set("WWW-Authenticate", `Bearer realm="`+Realm+`", error="invalid_token"`+rm)
 		httpkit.Error(w, httpkit.CodeUnauthorized, msgInvalid)
 	default:
 		h.Set("Retry-After", RetryAfterSeconds)
@@ -118,7 +144,11 @@ func WriteError(w http.ResponseWriter, err error) {
 
 // writeInsufficientScope answers RFC 6750 §3.1 insufficient_scope; the
 // scope needed is in WWW-Authenticate and in the description.
-func writeInsufficientScope(w http.ResponseWriter, scope string) {
-	w.Header().Set("WWW-Authenticate", `Bearer realm="`+Realm+`", error="insufficient_scope", scope="`+scope+`"`)
+func writeInsufficientScope(w http.ResponseWriter, scope, metadata string) {
+	rm := ""
+	if metadata != "" {
+		rm = `, resource_metadata="` + metadata + `"`
+	}
+	w.Header().Set("WWW-Authenticate", `Bearer realm="`+Realm+`", error="insufficient_scope", scope="`+scope+`"`+rm)
 	httpkit.Error(w, httpkit.CodeForbidden, "Insufficient scope: this call needs "+scope)
 }

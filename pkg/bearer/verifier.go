@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -29,6 +30,9 @@ var (
 	// ErrUnavailable: the authorization server could not give an answer
 	// (503); the credential may well be valid.
 	ErrUnavailable = errors.New("bearer: authorization server unavailable")
+	// ErrAudience: a valid token issued for another resource server (RFC
+	// 8707); it is an ErrInvalid whose challenge says why.
+	ErrAudience = fmt.Errorf("%w: audience", ErrInvalid)
 	// ErrBadRequest: the request carries credentials the wrong way, e.g. two
 	// Authorization headers or a token in the URL (400 invalid_request).
 	ErrBadRequest = errors.New("bearer: malformed request")
@@ -68,7 +72,11 @@ func (p *Principal) clone() *Principal {
 
 // Defaults applied to zero-valued Verifier fields.
 const (
-	DefaultAudience               = "petstore-api"
+	// DefaultAudience is the development API's identifier: its URL.
+	DefaultAudience = "http://127.0.0.1:8081"
+	// LegacyAudience is the audience of every token issued before resource
+	// indicators; petstore-api accepts it by default for this release.
+	LegacyAudience                = "petstore-api"
 	DefaultMode                   = apikey.EnvTest
 	DefaultCacheTTL               = 30 * time.Second
 	DefaultNegativeTTL            = 5 * time.Second
@@ -95,8 +103,17 @@ type Verifier struct {
 	Issuer       string // e.g. http://127.0.0.1:8080; JWT iss must equal it exactly
 	ClientID     string // this API's own client, allowed to introspect
 	ClientSecret string
-	Audience     string // must be in a JWT's aud and an introspection answer's aud
-	Mode         string // "live" or "test": API keys of the other environment are invalid
+	// Audience is this API's resource identifier (RFC 8707), its public
+	// URL: a token's aud (JWT or introspection) must include it or one of
+	// AcceptAudiences. API keys need no audience.
+	Audience string
+	// AcceptAudiences are further audiences accepted, e.g. LegacyAudience
+	// while tokens issued before resource indicators are still alive.
+	AcceptAudiences []string
+	// ResourceMetadata is the URL of this API's RFC 9728 metadata, named
+	// in every 401 challenge ("" leaves it out).
+	ResourceMetadata string
+	Mode             string // "live" or "test": API keys of the other environment are invalid
 
 	HTTPClient  *http.Client
 	CacheTTL    time.Duration // upper bound on how long a positive answer is reused
@@ -210,6 +227,17 @@ func (v *Verifier) Verify(ctx context.Context, authorization string) (*Principal
 		}
 		return v.introspectCached(ctx, token, KindOpaque)
 	}
+}
+
+// audienceOK reports whether aud names this API (Audience or one of
+// AcceptAudiences).
+func (v *Verifier) audienceOK(aud []string) bool {
+	for _, a := range aud {
+		if a == v.Audience || slices.Contains(v.AcceptAudiences, a) {
+			return true
+		}
+	}
+	return false
 }
 
 // Known reports whether the credential in an Authorization header value has

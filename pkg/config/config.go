@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/petstore-auth/petstore-auth/pkg/clientaddr"
+	"github.com/petstore-auth/petstore-auth/pkg/identity"
 )
 
 // Duration is a time.Duration written as "15m" or "720h" in YAML.
@@ -90,6 +92,10 @@ type Config struct {
 	WebDir          string   `yaml:"web_dir"` // where templates/ and static/ live; "" = embedded
 	TLS             TLS      `yaml:"tls"`
 	Tokens          Tokens   `yaml:"tokens"`
+	// Resources are the resource servers tokens are issued for (RFC 8707);
+	// the first is the audience of a token requested without a resource.
+	// PETSTORE_RESOURCES (comma-separated identifiers) replaces the list.
+	Resources []Resource `yaml:"resources"`
 	// RedisURL, when set, shares rate limits between replicas.
 	RedisURL   string     `yaml:"redis_url"`
 	RateLimits RateLimits `yaml:"rate_limits"`
@@ -163,8 +169,37 @@ type Tokens struct {
 	// RefreshGraceWindow: a rotated refresh token presented again within it by
 	// the same client gets the same successor pair instead of a reuse alarm.
 	RefreshGraceWindow Duration `yaml:"refresh_grace_window"`
-	// JWTAudience is the "aud" of JWT access tokens when a client names none.
+	// JWTAudience was the "aud" of every access token before resource
+	// indicators; it is refused with a pointer to resources (Validate).
 	JWTAudience string `yaml:"jwt_audience"`
+}
+
+// Resource is one resource server tokens are issued for (RFC 8707).
+type Resource struct {
+	// Identifier is the resource server's public URL: an absolute URI
+	// without a fragment, the "aud" of the tokens issued for it.
+	Identifier string `yaml:"identifier"`
+	// Scopes are the scopes it accepts (server scopes such as
+	// offline_access need not be listed); empty means every non-admin scope.
+	Scopes StringList `yaml:"scopes"`
+}
+
+// DefaultResource is the shipped development API's URL (petstore-api on
+// its default listen address).
+const DefaultResource = "http://127.0.0.1:8081"
+
+// ResourceList returns the resources as the protocol core uses them, an
+// empty scope list filled with every non-admin scope.
+func (c *Config) ResourceList() identity.Resources {
+	out := make(identity.Resources, 0, len(c.Resources))
+	for _, r := range c.Resources {
+		scopes := []string(r.Scopes)
+		if len(scopes) == 0 {
+			scopes = identity.ResourceScopes()
+		}
+		out = append(out, identity.Resource{Identifier: r.Identifier, Scopes: scopes})
+	}
+	return out
 }
 
 // Default returns the configuration used when a setting is absent.
@@ -187,8 +222,8 @@ func Default() Config {
 			RefreshTokenIdleLifespan:     Duration(30 * 24 * time.Hour),
 			RefreshTokenAbsoluteLifespan: Duration(90 * 24 * time.Hour),
 			RefreshGraceWindow:           Duration(10 * time.Second),
-			JWTAudience:                  "petstore-api",
 		},
+		Resources: []Resource{{Identifier: DefaultResource}},
 	}
 }
 
@@ -253,6 +288,14 @@ func applyEnv(c *Config, env func(string) (string, bool)) error {
 	str("PETSTORE_REDIS_URL", &c.RedisURL)
 	str("PETSTORE_LOG_LEVEL", &c.LogLevel)
 	str("PETSTORE_JWT_AUDIENCE", &c.Tokens.JWTAudience)
+	if v, ok := env("PETSTORE_RESOURCES"); ok {
+		// Identifiers only, each accepting every non-admin scope; the first
+		// is the default audience.
+		c.Resources = nil
+		for _, id := range splitList(v) {
+			c.Resources = append(c.Resources, Resource{Identifier: id})
+		}
+	}
 	dur("PETSTORE_AUTHORIZE_CODE_LIFESPAN", &c.Tokens.AuthorizeCodeLifespan)
 	dur("PETSTORE_ACCESS_TOKEN_LIFESPAN", &c.Tokens.AccessTokenLifespan)
 	dur("PETSTORE_REFRESH_TOKEN_IDLE_LIFESPAN", &c.Tokens.RefreshTokenIdleLifespan)
@@ -349,9 +392,10 @@ func (c *Config) Validate() error {
 	if t.RefreshGraceWindow < 0 || time.Duration(t.RefreshGraceWindow) > time.Minute {
 		bad("tokens.refresh_grace_window: must be between 0 and 1m")
 	}
-	if t.JWTAudience == "" {
-		bad("tokens.jwt_audience: required")
+	if t.JWTAudience != "" {
+		bad("tokens.jwt_audience (PETSTORE_JWT_AUDIENCE): replaced by resources; list the API's public URL under resources (PETSTORE_RESOURCES) and let petstore-api accept %q as a legacy audience (PETSTORE_API_ACCEPT_AUDIENCES)", t.JWTAudience)
 	}
+	c.validateResources(bad)
 	if rl := c.RateLimits; rl.PerIP < 0 || rl.PerClient < 0 || rl.FailedAuthPerIP < 0 || rl.FailedAuthPerClient < 0 {
 		bad("rate_limits: limits must be 0 (off) or positive")
 	}
@@ -370,6 +414,28 @@ func (c *Config) Validate() error {
 		bad("log_level: %q is not debug, info, warn or error", c.LogLevel)
 	}
 	return errors.Join(errs...)
+}
+
+// validateResources checks resources: at least one, each identifier an
+// absolute URI without fragment named once, each scope a known one.
+func (c *Config) validateResources(bad func(string, ...any)) {
+	if len(c.Resources) == 0 {
+		bad("resources: at least one resource server is required (the first is the default audience)")
+	}
+	seen := map[string]bool{}
+	for i, r := range c.Resources {
+		if err := identity.CheckResourceIdentifier(r.Identifier); err != nil {
+			bad("resources[%d].identifier: %s (RFC 8707 §2)", i, identity.ErrorMessage(err))
+		} else if seen[r.Identifier] {
+			bad("resources[%d].identifier: %q is listed twice", i, r.Identifier)
+		}
+		seen[r.Identifier] = true
+		if _, err := identity.ParseScopes(strings.Join(r.Scopes, " ")); err != nil {
+			bad("resources[%d].scopes: %s", i, identity.ErrorMessage(err))
+		} else if slices.Contains(r.Scopes, identity.ScopeAdmin) {
+			bad("resources[%d].scopes: admin is the authorization server's own scope", i)
+		}
+	}
 }
 
 // IsLoopback reports whether host is 127.0.0.0/8, ::1 or localhost.

@@ -63,7 +63,7 @@ func TestWalkBuiltBinaries(t *testing.T) {
 	authURL, apiURL, demoURL := "http://"+authAddr, "http://"+apiAddr, "http://"+demoAddr
 	env := []string{
 		"PETSTORE_LISTEN=" + authAddr, "PETSTORE_ISSUER=" + authURL,
-		"PETSTORE_API_LISTEN=" + apiAddr, "PETSTORE_AUTH_ISSUER=" + authURL,
+		"PETSTORE_API_LISTEN=" + apiAddr, "PETSTORE_AUTH_ISSUER=" + authURL, "PETSTORE_RESOURCES=" + apiURL,
 		"PETSTORE_DEMO_LISTEN=" + demoAddr, "PETSTORE_DEMO_PUBLIC_URL=" + demoURL,
 		"PETSTORE_DEMO_ISSUER=" + authURL, "PETSTORE_DEMO_API_URL=" + apiURL,
 	}

@@ -44,6 +44,10 @@ type Handler struct {
 	Store    *Store
 	Verifier Authenticator
 	Logger   *slog.Logger
+	// PublicURL is the API's resource identifier (RFC 8707) and Issuer the
+	// authorization server's: with both set, Mount serves the RFC 9728
+	// metadata (prm.go).
+	PublicURL, Issuer string
 }
 
 // Mount registers the routes on r, each behind its scope.
@@ -53,6 +57,10 @@ func (h *Handler) Mount(r *mux.Router) {
 	r.Handle("/v1/pets", write(http.HandlerFunc(h.handleCreate))).Methods(http.MethodPost)
 	r.Handle("/v1/pets/{id}", read(http.HandlerFunc(h.handleGet))).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/v1/pets/{id}", write(http.HandlerFunc(h.handleDelete))).Methods(http.MethodDelete)
+	r.Handle(MCPPath, h.mcpHandler()).Methods(http.MethodGet, http.MethodPost, http.MethodDelete)
+	if h.PublicURL != "" && h.Issuer != "" {
+		mountMetadata(r, NewResourceMetadata(h.PublicURL, h.Issuer))
+	}
 	r.HandleFunc("/healthz", h.handleHealthz).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/readyz", h.handleReadyz).Methods(http.MethodGet, http.MethodHead)
 }

@@ -27,7 +27,7 @@ func credentialLimit(l ratelimit.Limiter, perMinute int, log *slog.Logger, onLim
 			return next
 		}
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if !strings.HasPrefix(r.URL.Path, "/v1/") {
+			if !limited(r.URL.Path) {
 				next.ServeHTTP(w, r)
 				return
 			}
@@ -68,7 +68,7 @@ func failureLimit(l ratelimit.Limiter, perMinute int, known func(authorization s
 			return next
 		}
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if !strings.HasPrefix(r.URL.Path, "/v1/") {
+			if !limited(r.URL.Path) {
 				next.ServeHTTP(w, r)
 				return
 			}
@@ -94,3 +94,8 @@ func failureLimit(l ratelimit.Limiter, perMinute int, known func(authorization s
 		})
 	}
 }
+
+// limited reports whether path is under the rate limits: the API's routes
+// and the MCP endpoint (one budget per credential for both), not health,
+// metrics or the public metadata.
+func limited(path string) bool { return strings.HasPrefix(path, "/v1/") || path == MCPPath }

@@ -30,6 +30,9 @@ type ServerConfig struct {
 	// MetricsOnRouter serves /metrics on the public handler (development
 	// only; in production it goes on its own listener).
 	MetricsOnRouter bool
+	// PublicURL is the API's resource identifier and the base of its RFC
+	// 9728 metadata URL; Issuer is the authorization server it names.
+	PublicURL, Issuer string
 }
 
 // Deps are the parts NewServer assembles; the caller opens and closes them
@@ -60,6 +63,9 @@ func NewServer(cfg ServerConfig, d Deps) *Server {
 	if log == nil {
 		log = slog.Default()
 	}
+	if d.Verifier.ResourceMetadata == "" && cfg.PublicURL != "" {
+		d.Verifier.ResourceMetadata = MetadataURL(cfg.PublicURL)
+	}
 	m := newMetrics(d.Verifier, d.Store)
 	r := mux.NewRouter()
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -71,7 +77,7 @@ func NewServer(cfg ServerConfig, d Deps) *Server {
 	r.Use(m.http.Middleware,
 		failureLimit(d.Limiter, cfg.FailedPerIPPerMinute, d.Verifier.Known, log, m.limited.Inc),
 		credentialLimit(d.Limiter, cfg.RateLimitPerMinute, log, m.limited.Inc))
-	(&Handler{Store: d.Store, Verifier: d.Verifier, Logger: log}).Mount(r)
+	(&Handler{Store: d.Store, Verifier: d.Verifier, Logger: log, PublicURL: cfg.PublicURL, Issuer: cfg.Issuer}).Mount(r)
 	if cfg.MetricsOnRouter {
 		r.Handle("/metrics", m.handler()).Methods(http.MethodGet)
 	}

@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -109,12 +110,20 @@ func TestDeviceGrant(t *testing.T) {
 			t.Fatal("a decided code can still be looked up")
 		}
 		f.advance(30 * time.Second)
-		status, tok := f.poll("tv", dc)
+		status, out = f.postPublic("/oauth2/token", url.Values{"grant_type": {identity.GrantDeviceCode}, "client_id": {"tv"}, "device_code": {dc}, "resource": {photosResource}})
+		if status != http.StatusBadRequest || out["error"] != "invalid_target" {
+			t.Fatalf("poll naming a resource the user was not shown: %d %v; want invalid_target", status, out)
+		}
+		f.advance(30 * time.Second)
+		status, tok := f.poll("tv", dc) // the refused poll did not spend the code
 		if status != http.StatusOK || str(tok, "access_token") == "" || str(tok, "refresh_token") == "" || tok["scope"] != "read:pets offline_access" {
 			t.Fatalf("poll after approval: %d %v", status, tok)
 		}
-		if !f.active(str(tok, "access_token")) {
-			t.Fatal("the device's access token does not introspect active")
+		res, body := f.post("/oauth2/introspect", f.rsID, f.rsSecret, url.Values{"token": {str(tok, "access_token")}})
+		var in map[string]any
+		_ = json.Unmarshal(body, &in)
+		if res.StatusCode != http.StatusOK || in["active"] != true || in["sub"] != f.user.ID || !strings.Contains(fmt.Sprint(in["aud"]), f.p.cfg.Resources.Default()) {
+			t.Fatalf("the device's access token introspects %d %v; want active, the user's, for the default resource %s", res.StatusCode, in, f.p.cfg.Resources.Default())
 		}
 		f.advance(30 * time.Second)
 		status, out = f.poll("tv", dc)

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/petstore-auth/petstore-auth/pkg/identity"
 )
 
 // parseForm parses an application/x-www-form-urlencoded body and refuses
@@ -51,7 +53,7 @@ func duplicated(sets ...url.Values) (string, bool) {
 	seen := map[string]bool{}
 	for _, s := range sets {
 		for k, v := range s {
-			if len(v) > 1 || seen[k] {
+			if (len(v) > 1 && !identity.RepeatableParam(k)) || seen[k] {
 				return k, true
 			}
 			seen[k] = true

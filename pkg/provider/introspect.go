@@ -126,7 +126,9 @@ func (p *Provider) introspect(ctx context.Context, token, hint string) (introspe
 	out := introspection{
 		Active: true, Scope: strings.Join(ar.GetGrantedScopes(), " "), ClientID: ar.GetClient().GetID(),
 		Subject: sess.Subject, IssuedAt: ar.GetRequestedAt().Unix(), Issuer: p.Issuer,
-		Audience:  append([]string{p.cfg.JWTAudience}, ar.GetGrantedAudience()...),
+		// A token issued before resource indicators has no granted
+		// audience; it was made for the API the default names.
+		Audience:  p.legacyBound(ar.GetGrantedAudience()),
 		TokenType: string(found), TokenUse: string(found),
 	}
 	if exp := sess.GetExpiresAt(found); !exp.IsZero() {
@@ -153,7 +155,7 @@ func (p *Provider) introspectAPIKey(ctx context.Context, key string) (introspect
 		p.record(ctx, "apikey.first_used", "success", "", k.OwnerID, map[string]string{"key_id": k.ID, "prefix": k.Prefix})
 	}
 	out := introspection{Active: true, Scope: strings.Join(k.Scopes, " "), Subject: k.OwnerID, IssuedAt: k.CreatedAt.Unix(),
-		Issuer: p.Issuer, Audience: []string{p.cfg.JWTAudience}, TokenType: "api_key", TokenUse: "access_token", Env: k.Env}
+		Issuer: p.Issuer, TokenType: "api_key", TokenUse: "access_token", Env: k.Env}
 	if k.ExpiresAt != nil {
 		out.Expiry = k.ExpiresAt.Unix()
 	}

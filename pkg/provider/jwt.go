@@ -29,11 +29,10 @@ import (
 // derived from the system secret), so all replicas sign with the same keys;
 // each replica reloads them periodically.
 type jwtIssuer struct {
-	issuer   string
-	audience string
-	keys     identity.SigningKeyStore
-	sealer   *sealer
-	now      func() time.Time
+	issuer string
+	keys   identity.SigningKeyStore
+	sealer *sealer
+	now    func() time.Time
 	// publishFor is how long a retired key stays in the JWKS: the longest
 	// lifetime of a token it may have signed.
 	publishFor time.Duration
@@ -242,7 +241,8 @@ func (j *jwtIssuer) generate(ctx context.Context, r fosite.Requester) (string, s
 	jti := make([]byte, 16)
 	_, _ = rand.Read(jti)
 	sess.JTI = base64.RawURLEncoding.EncodeToString(jti)
-	aud := append(jwt.Audience{j.audience}, r.GetGrantedAudience()...)
+	// The granted audience is the token's resources (resource.go).
+	aud := jwt.Audience(r.GetGrantedAudience())
 	claims := accessClaims{
 		Claims: jwt.Claims{Issuer: j.issuer, Subject: sess.Subject, Audience: aud, ID: sess.JTI,
 			IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(exp)},

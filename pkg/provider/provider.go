@@ -33,6 +33,7 @@ type Storage interface {
 	APIKeyByHash(ctx context.Context, hash []byte) (*identity.APIKey, error)
 	TouchAPIKeys(ctx context.Context, lastUsed map[string]time.Time) error
 	SetRefreshTokenScopes(ctx context.Context, refreshSignature string, scopes []string) error
+	SetRefreshTokenAudience(ctx context.Context, refreshSignature string, audience []string) error
 	// The OpenID Connect request of a code, by the code's signature
 	// (fosite_storage.go adapts them to openid.OpenIDConnectRequestStorage).
 	CreateOIDCRequest(ctx context.Context, signature string, req fosite.Requester) error
@@ -60,7 +61,9 @@ type Config struct {
 	RefreshTokenIdleLifespan     time.Duration
 	RefreshTokenAbsoluteLifespan time.Duration
 	RefreshGraceWindow           time.Duration
-	JWTAudience                  string
+	// Resources are the resource servers tokens are issued for (RFC 8707);
+	// the first is the default audience (resource.go).
+	Resources identity.Resources
 	// Requests per minute on token, introspect and revoke; 0 is unlimited.
 	// PerIP counts requests that did not authenticate a confidential
 	// client, PerClient those that did (see limit.go).
@@ -134,7 +137,6 @@ func New(ctx context.Context, cfg Config, st Storage, opts Options) (*Provider, 
 		EnforcePKCE:                    true,
 		EnablePKCEPlainChallengeMethod: false,
 		ScopeStrategy:                  fosite.ExactScopeStrategy,
-		AudienceMatchingStrategy:       fosite.ExactAudienceMatchingStrategy,
 		ClientSecretsHasher:            SHA256Hasher{},
 		RefreshTokenScopes:             []string{identity.ScopeOfflineAccess},
 		SendDebugMessagesToClients:     false,
@@ -144,6 +146,9 @@ func New(ctx context.Context, cfg Config, st Storage, opts Options) (*Provider, 
 		// pkg/web (DESIGN §5). fosite treats values below 1 as its default.
 		MinParameterEntropy: 1,
 	}
+	if len(cfg.Resources) == 0 {
+		return nil, errors.New("provider: no resource server configured (resources)")
+	}
 	seal, err := newSealer(deriveKey(cfg.Secret, "seal"), deriveKeys(cfg.PreviousSecrets, "seal")...)
 	if err != nil {
 		return nil, err
@@ -152,6 +157,7 @@ func New(ctx context.Context, cfg Config, st Storage, opts Options) (*Provider, 
 		opts.Limiter = &ratelimit.Memory{Now: opts.Now}
 	}
 	p := &Provider{Issuer: cfg.Issuer, cfg: cfg, store: st, sealer: seal, audit: opts.Audit, log: opts.Logger, now: opts.Now, limiter: opts.Limiter}
+	fc.AudienceMatchingStrategy = p.audienceStrategy
 	p.keyUsage.seen = map[string]time.Time{}
 	p.jwks = newJWKSFetcher(cfg.AllowPrivateJWKSURIs, opts.Now)
 	// Every client authentication (token, introspect, revoke) goes
@@ -159,7 +165,7 @@ func New(ctx context.Context, cfg Config, st Storage, opts Options) (*Provider, 
 	fc.ClientAuthenticationStrategy = p.authenticateClient
 	p.strategy = &tokenStrategy{
 		hmac: oauth2.NewHMACSHAStrategyUnPrefixed(&hmac.HMACStrategy{Config: fc}, fc),
-		jwt: &jwtIssuer{issuer: cfg.Issuer, audience: cfg.JWTAudience, keys: st, sealer: seal, now: opts.Now,
+		jwt: &jwtIssuer{issuer: cfg.Issuer, keys: st, sealer: seal, now: opts.Now,
 			publishFor: max(cfg.AccessTokenLifespan, idTokenLifespan) + 5*time.Minute},
 	}
 	if err := p.strategy.jwt.reload(ctx); err != nil {

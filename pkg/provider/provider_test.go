@@ -101,7 +101,7 @@ func newFixture(t testing.TB, dbURL string, format string) *fixture {
 	}
 	f.p, err = New(ctx, Config{Issuer: "https://auth.example", Secret: []byte(strings.Repeat("k", 32)),
 		AuthorizeCodeLifespan: time.Minute, AccessTokenLifespan: 15 * time.Minute, RefreshTokenIdleLifespan: 24 * time.Hour,
-		RefreshTokenAbsoluteLifespan: 72 * time.Hour, RefreshGraceWindow: 10 * time.Second, JWTAudience: "petstore-api"},
+		RefreshTokenAbsoluteLifespan: 72 * time.Hour, RefreshGraceWindow: 10 * time.Second, Resources: testResources},
 		st, Options{Audit: st, Logger: slog.New(slog.DiscardHandler), Now: f.clock})
 	if err != nil {
 		t.Fatal(err)

@@ -57,7 +57,7 @@ type successor struct {
 // rotateRefresh has fosite rotate the refresh token (its transaction is a
 // savepoint of ours) and keeps the successor pair in the same transaction.
 func (p *Provider) rotateRefresh(ctx context.Context, req *tokenRequest) (resp fosite.AccessResponder, err error) {
-	if p.cfg.RefreshGraceWindow <= 0 && req.keepScope == nil {
+	if p.cfg.RefreshGraceWindow <= 0 && req.keepScope == nil && req.keepAudience == nil {
 		return p.OAuth2.NewAccessResponse(ctx, req.ar)
 	}
 	tx, err := p.store.BeginTX(ctx)
@@ -88,6 +88,11 @@ func (p *Provider) keepSuccessor(tx context.Context, req *tokenRequest, resp fos
 	newSig := p.strategy.RefreshTokenSignature(tx, refresh)
 	if req.keepScope != nil {
 		if err := p.store.SetRefreshTokenScopes(tx, newSig, req.keepScope); err != nil {
+			return err
+		}
+	}
+	if req.keepAudience != nil {
+		if err := p.store.SetRefreshTokenAudience(tx, newSig, req.keepAudience); err != nil {
 			return err
 		}
 	}

@@ -23,6 +23,9 @@ type tokenRequest struct {
 	// narrowed the new access token's (token_refresh.go); the new refresh
 	// token keeps it.
 	keepScope fosite.Arguments
+	// keepAudience is the refresh token's full audience when a refresh
+	// request narrowed the new access token's (RFC 8707, resource.go).
+	keepAudience []string
 }
 
 func (t *tokenRequest) form(key string) string { return t.r.PostForm.Get(key) }

@@ -11,15 +11,16 @@ import (
 // against its registration.
 type clientCredentialsGrant struct{ p *Provider }
 
-// check makes the client the subject and grants what it asked for.
-func (clientCredentialsGrant) check(_ context.Context, req *tokenRequest) error {
+// check makes the client the subject and grants what it asked for: the
+// scopes, and the resources named (RFC 8707) or the default one.
+func (g clientCredentialsGrant) check(_ context.Context, req *tokenRequest) error {
 	if s, ok := req.ar.GetSession().(*Session); ok {
 		s.Subject = req.client()
 	}
 	for _, s := range req.ar.GetRequestedScopes() {
 		req.ar.GrantScope(s)
 	}
-	return nil
+	return g.p.grantAudience(req, nil)
 }
 
 func (g clientCredentialsGrant) issue(ctx context.Context, req *tokenRequest) (fosite.AccessResponder, error) {

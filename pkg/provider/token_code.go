@@ -16,11 +16,19 @@ import (
 // failed redemption by its own client.
 type codeGrant struct{ p *Provider }
 
-// check applies the authorization endpoint's redirect rule
+// check grants the audience (RFC 8707) and applies the authorization endpoint's redirect rule
 // (identity.RedirectURIMatches: exact, loopback any-port for public clients
 // only) to the redirect_uri of the redemption. fosite only compares it with
 // the authorization request's, and not at all when that request named none.
-func (codeGrant) check(_ context.Context, req *tokenRequest) error {
+func (g codeGrant) check(_ context.Context, req *tokenRequest) error {
+	if err := checkRedeemRedirect(req); err != nil {
+		return err
+	}
+	// The code's requested audience is what the user authorized (resource.go).
+	return g.p.grantAudience(req, g.p.legacyBound(req.ar.GetRequestedAudience()))
+}
+
+func checkRedeemRedirect(req *tokenRequest) error {
 	uri := req.form("redirect_uri")
 	if uri == "" {
 		return nil

@@ -49,6 +49,15 @@ func (g deviceGrant) check(ctx context.Context, req *tokenRequest) error {
 		}
 		return errAuthorizationPending
 	}
+	for _, s := range d.GrantedScopes {
+		req.ar.GrantScope(s)
+	}
+	// The audience (RFC 8707, resource.go): the default resource, which
+	// is all the user was shown; a resource named at the token request
+	// must be it. Checked before the code is spent.
+	if err := g.p.grantAudience(req, g.p.legacyBound(nil)); err != nil {
+		return err
+	}
 	if err := g.p.store.RedeemDeviceCode(ctx, hash); identity.ErrorCode(err) == identity.ECONFLICT {
 		return errUsedDeviceCode
 	} else if err != nil {
@@ -56,9 +65,6 @@ func (g deviceGrant) check(ctx context.Context, req *tokenRequest) error {
 	}
 	if s, ok := req.ar.GetSession().(*Session); ok {
 		s.Subject, s.GrantID, s.AuthTime = d.UserID, d.GrantID, g.p.now().UTC().Round(time.Second)
-	}
-	for _, s := range d.GrantedScopes {
-		req.ar.GrantScope(s)
 	}
 	return nil
 }

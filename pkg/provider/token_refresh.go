@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/ory/fosite"
 
@@ -18,7 +19,26 @@ func (g refreshGrant) check(_ context.Context, req *tokenRequest) error {
 	if err := g.p.capRefreshLifetime(req.ar); err != nil {
 		return err
 	}
-	return narrowScope(req)
+	if err := narrowScope(req); err != nil {
+		return err
+	}
+	return g.p.narrowAudience(req)
+}
+
+// narrowAudience applies the resource parameters of a refresh request (RFC
+// 8707 §2.2): the new access token's audience is the resources named, each
+// of which the refresh token's grant must include (never wider), or the
+// grant's whole audience. The new refresh token keeps the grant's audience
+// (req.keepAudience), so a later refresh may name another of them.
+func (p *Provider) narrowAudience(req *tokenRequest) error {
+	bound := p.legacyBound(req.ar.GetGrantedAudience())
+	if err := p.grantAudience(req, bound); err != nil {
+		return err
+	}
+	if !slices.Equal(req.ar.GetGrantedAudience(), bound) {
+		req.keepAudience = bound
+	}
+	return nil
 }
 
 func (g refreshGrant) issue(ctx context.Context, req *tokenRequest) (fosite.AccessResponder, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -15,9 +16,11 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
+	"github.com/ory/fosite"
 	"golang.org/x/oauth2"
 
 	"github.com/petstore-auth/petstore-auth/pkg/apikey"
+	"github.com/petstore-auth/petstore-auth/pkg/bearer"
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
 	"github.com/petstore-auth/petstore-auth/pkg/password"
 	"github.com/petstore-auth/petstore-auth/pkg/store"
@@ -27,6 +30,9 @@ import (
 // previousRelease is the schema version of the release before the current
 // migrations: the version users upgrade from. Raise it with each release.
 const previousRelease = 3
+
+// upgradeResource is the default resource (RFC 8707) of the upgraded server.
+const upgradeResource = "https://api.example"
 
 // upgradeState is what the seed made and the check proves still works.
 type upgradeState struct {
@@ -73,7 +79,8 @@ func upgradeProvider(t *testing.T, s *store.Store) (*Provider, *httptest.Server)
 	t.Helper()
 	p, err := New(context.Background(), Config{Issuer: "https://auth.example", Secret: []byte(strings.Repeat("k", 32)),
 		AuthorizeCodeLifespan: time.Minute, AccessTokenLifespan: 15 * time.Minute, RefreshTokenIdleLifespan: 24 * time.Hour,
-		RefreshTokenAbsoluteLifespan: 72 * time.Hour, RefreshGraceWindow: 10 * time.Second},
+		RefreshTokenAbsoluteLifespan: 72 * time.Hour, RefreshGraceWindow: 10 * time.Second,
+		Resources: identity.Resources{{Identifier: upgradeResource, Scopes: identity.ResourceScopes()}}},
 		s, Options{Audit: s, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
@@ -153,7 +160,7 @@ func checkRelease(t *testing.T, s *store.Store, st upgradeState) {
 	if err != nil || !password.Verify(u.PasswordHash, st.password) {
 		t.Fatalf("the user cannot sign in after the upgrade: %v", err)
 	}
-	_, ts := upgradeProvider(t, s)
+	p, ts := upgradeProvider(t, s)
 	introspect := func(token string) map[string]any {
 		status, m := postBasic(t, ts.URL+"/oauth2/introspect", "rs", st.rsSecret, url.Values{"token": {token}})
 		if status != 200 {
@@ -173,11 +180,73 @@ func checkRelease(t *testing.T, s *store.Store, st upgradeState) {
 	}
 	if m := introspect(str(tok, "access_token")); m["active"] != true {
 		t.Errorf("the refreshed access token is not active: %v", m)
+	} else if aud, _ := m["aud"].([]any); len(aud) != 1 || aud[0] != upgradeResource {
+		// 00006 (resources): a grant of the previous release has no
+		// audience; its tokens are for the default resource.
+		t.Errorf("the refreshed access token's aud = %v, want [%s]", m["aud"], upgradeResource)
 	}
 	checkJWKSAfterUpgrade(t, ts.URL, st.kids)
 	checkCORSAfterUpgrade(t, s, ts.URL)
+	checkLegacyAudiences(t, p, s, ts.URL, u.ID, st.rsSecret)
 	checkOpenIDAfterUpgrade(t, s, u)
 	checkAuthMethodAfterUpgrade(t, s)
+}
+
+// checkLegacyAudiences (00006, resources): tokens the previous release
+// issued keep working at the API until they expire. An opaque token then
+// carried no audience (introspection now reports the default resource); a
+// JWT carried aud "petstore-api", which petstore-api accepts by default
+// (bearer.LegacyAudience in AcceptAudiences). Both are made here the way
+// the previous release made them, and checked with the API's verifier.
+func checkLegacyAudiences(t *testing.T, p *Provider, s *store.Store, base, userID, rsSecret string) {
+	ctx := context.Background()
+	client, err := s.GetClient(ctx, "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacy := func(aud ...string) fosite.Requester {
+		sess := NewSession(userID, "")
+		sess.SetExpiresAt(fosite.AccessToken, time.Now().Add(time.Hour))
+		r := fosite.NewAccessRequest(sess)
+		r.Client = client
+		r.GrantedScope = fosite.Arguments{"read:pets"}
+		r.GrantedAudience = aud
+		return r
+	}
+	opaqueReq := legacy()
+	opaque, sig, err := p.strategy.GenerateAccessToken(ctx, opaqueReq) // "web" is an opaque-token client
+	must(t, err)
+	must(t, s.CreateAccessTokenSession(ctx, sig, opaqueReq))
+	jwtReq := legacy(bearer.LegacyAudience)
+	jwtTok, jwtSig, err := p.strategy.jwt.generate(ctx, jwtReq)
+	must(t, err)
+	must(t, s.CreateAccessTokenSession(ctx, jwtSig, jwtReq))
+
+	// The API's verifier, reaching the test server under the issuer's name.
+	api := func(accept ...string) *bearer.Verifier {
+		return &bearer.Verifier{Issuer: "https://auth.example", ClientID: "rs", ClientSecret: rsSecret,
+			Audience: upgradeResource, AcceptAudiences: accept, Logger: slog.New(slog.DiscardHandler),
+			HTTPClient: &http.Client{Transport: rewriteTo(base)}}
+	}
+	v := api(bearer.LegacyAudience)
+	for name, tok := range map[string]string{"opaque": opaque, "jwt": jwtTok} {
+		if pr, err := v.Verify(ctx, "Bearer "+tok); err != nil || pr.Subject != userID {
+			t.Errorf("a %s token of the previous release is refused by the API: %v", name, err)
+		}
+	}
+	if _, err := api().Verify(ctx, "Bearer "+jwtTok); !errors.Is(err, bearer.ErrAudience) {
+		t.Errorf("without the legacy audience accepted, the old JWT: %v, want ErrAudience", err)
+	}
+}
+
+// rewriteTo sends every request to base, whatever host it names.
+type rewriteTo string
+
+func (b rewriteTo) RoundTrip(r *http.Request) (*http.Response, error) {
+	u, _ := url.Parse(string(b))
+	r = r.Clone(r.Context())
+	r.URL.Scheme, r.URL.Host, r.Host = u.Scheme, u.Host, u.Host
+	return http.DefaultTransport.RoundTrip(r)
 }
 
 // checkOpenIDAfterUpgrade (00004): an RS256 key was made for ID tokens;

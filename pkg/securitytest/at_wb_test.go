@@ -33,7 +33,8 @@ func TestAT01_JWTAccessTokenProfile(t *testing.T) {
 		claims["scope"] != "read:pets write:pets" || claims["exp"] == nil || claims["iat"] == nil {
 		t.Errorf("claims %v", claims)
 	}
-	if claims["aud"] != "petstore-api" && (len(aud) == 0 || aud[0] != "petstore-api") {
+	// RFC 8707: the audience is the default resource, the API's URL.
+	if want := e.cfg.Resources[0].Identifier; claims["aud"] != want && (len(aud) != 1 || aud[0] != want) {
 		t.Errorf("aud %v", claims["aud"])
 	}
 	if exp, iat := claims["exp"].(float64), claims["iat"].(float64); exp-iat > 15*60 {

@@ -27,8 +27,10 @@ func TestSecureDefaultsTable(t *testing.T) {
 			t.Errorf("%s: default is %v", name, tc.got)
 		}
 	}
-	if tk.JWTAudience != "petstore-api" {
-		t.Errorf("JWT aud default %q", tk.JWTAudience)
+	// The default audience is the development API's URL (RFC 8707), not
+	// the former "petstore-api" string.
+	if d := config.Default(); len(d.Resources) != 1 || d.Resources[0].Identifier != "http://127.0.0.1:8081" || d.Tokens.JWTAudience != "" {
+		t.Errorf("default resources %+v, jwt_audience %q", d.Resources, d.Tokens.JWTAudience)
 	}
 	valid := func(f func(*config.Config)) bool {
 		c := config.Default()

@@ -52,7 +52,7 @@ func (s *Server) mountPages(r *mux.Router, files fs.FS, secret []byte, now func(
 		}),
 	}).Mount(r)
 	(&web.Handler{
-		OAuth2: s.Provider.OAuth2, Issuer: s.Config.Issuer, NewSession: provider.NewSessionFunc,
+		OAuth2: s.Provider.OAuth2, Issuer: s.Config.Issuer, NewSession: provider.NewSessionFunc, Resources: s.Provider.ResolveResources,
 		Users: st, Clients: clients, Grants: st, APIKeys: st, Audit: s.Audit, UI: kit,
 		AuditKey: provider.DeriveKey(secret, "audit-email"),
 		Throttle: s.Throttle, Now: now, Logger: s.Logger, Dev: s.Config.Dev, Devices: s.Provider,

@@ -169,7 +169,7 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		RefreshTokenIdleLifespan:     time.Duration(cfg.Tokens.RefreshTokenIdleLifespan),
 		RefreshTokenAbsoluteLifespan: time.Duration(cfg.Tokens.RefreshTokenAbsoluteLifespan),
 		RefreshGraceWindow:           time.Duration(cfg.Tokens.RefreshGraceWindow),
-		JWTAudience:                  cfg.Tokens.JWTAudience,
+		Resources:                    cfg.ResourceList(),
 		RateLimitPerIP:               cfg.RateLimits.PerIP,
 		RateLimitPerClient:           cfg.RateLimits.PerClient,
 		RateLimitFailedAuthPerIP:     cfg.RateLimits.FailedAuthPerIP,

@@ -2,6 +2,8 @@ package servertest
 
 import (
 	"context"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"sync"
@@ -112,14 +114,27 @@ func (s *Server) StartAPI(tb testing.TB, c Client) *API {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	ver := &bearer.Verifier{Issuer: s.Config.Issuer, ClientID: c.ID, ClientSecret: c.Secret, Audience: s.Config.Tokens.JWTAudience,
+	// The API's identifier is the server's default resource: its own URL
+	// on the listener MustOpen reserved, else whatever it listens on.
+	ln := s.apiLn
+	s.apiLn = nil
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	public := "http://" + ln.Addr().String()
+	ver := &bearer.Verifier{Issuer: s.Config.Issuer, ClientID: c.ID, ClientSecret: c.Secret, Audience: s.Config.Resources[0].Identifier,
+		AcceptAudiences: []string{bearer.LegacyAudience}, ResourceMetadata: petstore.MetadataURL(public),
 		Mode: identity.EnvTest, Now: s.Now, Logger: s.Logger}
 	pollCtx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { ver.Run(pollCtx); close(done) }()
 	r := mux.NewRouter()
-	(&petstore.Handler{Store: pets, Verifier: ver, Logger: s.Logger}).Mount(r)
-	rs := httptest.NewServer(r)
+	(&petstore.Handler{Store: pets, Verifier: ver, Logger: s.Logger, PublicURL: public, Issuer: s.Config.Issuer}).Mount(r)
+	rs := &httptest.Server{Listener: ln, Config: &http.Server{Handler: r}}
+	rs.Start()
 	s.cleanup(func() { rs.Close(); stop(); <-done; pets.Close() })
 	return &API{URL: rs.URL, Verifier: ver, Pets: pets}
 }

@@ -56,7 +56,13 @@ type Server struct {
 	// DatabaseURL is the database the server runs on.
 	DatabaseURL string
 	Now         func() time.Time
+	// APIURL is where StartAPI serves petstore-api first: a listener
+	// reserved by MustOpen for a server built from defaults, whose one
+	// resource (RFC 8707) it is, as in the shipped development
+	// configuration. "" when Options.Config was given.
+	APIURL string
 
+	apiLn   net.Listener
 	cleanup func(func())
 	tempDir func() string
 }
@@ -90,6 +96,13 @@ func MustOpen(tb testing.TB, o Options) *Server {
 		cfg.Secret = Secret
 		cfg.DataDir = s.tempDir()
 		cfg.DatabaseURL = "sqlite://" + filepath.Join(s.tempDir(), "auth.db")
+		apiLn, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		s.apiLn, s.APIURL = apiLn, "http://"+apiLn.Addr().String()
+		cfg.Resources = []config.Resource{{Identifier: s.APIURL}}
+		s.cleanup(func() { apiLn.Close() })
 	}
 	if o.DatabaseURL != "" {
 		cfg.DatabaseURL = o.DatabaseURL

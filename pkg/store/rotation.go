@@ -78,3 +78,18 @@ func (s *Store) SetRefreshTokenScopes(ctx context.Context, signature string, sco
 	}
 	return nil
 }
+
+// SetRefreshTokenAudience sets the granted audience of a refresh token: a
+// refresh that narrowed its access token's audience (RFC 8707) keeps the
+// grant's whole audience on the new refresh token.
+func (s *Store) SetRefreshTokenAudience(ctx context.Context, signature string, audience []string) error {
+	res := s.conn(ctx).Table(tableRefresh).Where("signature = ?", signature).
+		Update("granted_audience", stringList(audience))
+	if res.Error != nil {
+		return fmt.Errorf("store: set refresh token audience: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fosite.ErrNotFound
+	}
+	return nil
+}

@@ -291,6 +291,9 @@ func (h *Handler) parseAuthorize(w http.ResponseWriter, r, req *http.Request) (f
 			if err == nil {
 				_, err = parsePrompt(form.Get("prompt"))
 			}
+			if err == nil {
+				_, err = h.Resources(form["resource"], ar.GetRequestedScopes())
+			}
 		}
 	}
 	if err != nil {
@@ -371,8 +374,16 @@ func (h *Handler) issue(w http.ResponseWriter, r *http.Request, ar fosite.Author
 	for _, s := range scopes {
 		ar.GrantScope(s)
 	}
-	for _, a := range ar.GetRequestedAudience() {
-		ar.GrantAudience(a) // fosite has checked it against the client
+	// The resources go with the code as its requested audience; the token
+	// endpoint grants them (provider resource.go). parseAuthorize checked
+	// them against the requested scopes, of which scopes is a subset.
+	aud, err := h.Resources(ar.GetRequestForm()["resource"], scopes)
+	if err != nil {
+		h.authorizeError(w, r, ar, err)
+		return
+	}
+	if a, ok := ar.(*fosite.AuthorizeRequest); ok {
+		a.RequestedAudience = fosite.Arguments(aud)
 	}
 	sess := h.NewSession(u.ID, g.ID)
 	if ar.GetGrantedScopes().Has(identity.ScopeOpenID) {
@@ -433,7 +444,7 @@ func (w *issWriter) Write(b []byte) (int, error) {
 // empty).
 func duplicated(v url.Values) (string, bool) {
 	for k, vs := range v {
-		if len(vs) > 1 {
+		if len(vs) > 1 && !identity.RepeatableParam(k) {
 			return k, true
 		}
 	}

@@ -62,6 +62,10 @@ type Handler struct {
 	// NewSession makes the fosite session stored with a code
 	// (provider.NewSession).
 	NewSession func(userID, grantID string) fosite.Session
+	// Resources resolves the resource parameters of an authorization
+	// request and its scopes to the token audience (RFC 8707), or answers
+	// invalid_target (provider.Provider.ResolveResources).
+	Resources func(requested, scopes []string) ([]string, error)
 
 	Users   identity.UserStore
 	Clients identity.ClientStore

@@ -28,6 +28,7 @@ import (
 
 const (
 	testIssuer   = "https://auth.example"
+	testResource = "https://api.example"
 	testClient   = "pet-diary"
 	testRedirect = "https://app.example/cb"
 	testState    = "state-1234567890"
@@ -89,6 +90,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		ResponseTypes: []string{"code"},
 		GrantTypes:    []string{"authorization_code", "refresh_token"},
 		Scopes:        []string{"read:pets", "write:pets", "offline_access", "admin"},
+		Audience:      []string{testResource}, // the real provider accepts every configured resource
 		Public:        true,
 	}
 	provider := compose.Compose(fcfg, ms, compose.NewOAuth2HMACStrategy(fcfg),
@@ -108,15 +110,22 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		OAuth2:     provider,
 		Issuer:     testIssuer,
 		NewSession: func(userID, grantID string) fosite.Session { return &fosite.DefaultSession{Subject: userID} },
-		Users:      e.users,
-		Clients:    &fakeClients{clients: map[string]*identity.Client{testClient: {ID: testClient, Name: "Pet Diary", RedirectURIs: []string{testRedirect}}}},
-		Grants:     e.grants,
-		APIKeys:    e.keys,
-		Audit:      e.audit,
-		UI:         kit,
-		AuditKey:   []byte("audit-key-for-the-tests-32-bytes"),
-		Now:        now,
-		Logger:     slog.New(slog.DiscardHandler),
+		Resources: func(requested, scopes []string) ([]string, error) {
+			aud, err := identity.Resources{{Identifier: testResource, Scopes: identity.ResourceScopes()}}.Resolve(requested, scopes)
+			if err != nil {
+				return nil, &fosite.RFC6749Error{CodeField: http.StatusBadRequest, ErrorField: "invalid_target", DescriptionField: identity.ErrorMessage(err)}
+			}
+			return aud, nil
+		},
+		Users:    e.users,
+		Clients:  &fakeClients{clients: map[string]*identity.Client{testClient: {ID: testClient, Name: "Pet Diary", RedirectURIs: []string{testRedirect}}}},
+		Grants:   e.grants,
+		APIKeys:  e.keys,
+		Audit:    e.audit,
+		UI:       kit,
+		AuditKey: []byte("audit-key-for-the-tests-32-bytes"),
+		Now:      now,
+		Logger:   slog.New(slog.DiscardHandler),
 	}
 	e.router = mux.NewRouter()
 	e.h.Mount(e.router)

@@ -33,8 +33,8 @@ import (
 // The credentials the fake expects from the resource server.
 const (
 	ClientID     = "petstore-api"
-	ClientSecret = "s3cret/with+chars" // needs form-encoding before Basic
-	Audience     = "petstore-api"
+	ClientSecret = "s3cret/with+chars"     // needs form-encoding before Basic
+	Audience     = "http://127.0.0.1:8081" // the development API's URL (RFC 8707), bearer.DefaultAudience
 )
 
 // Server is the fake authorization server. Its URL is the issuer.
