@@ -21,10 +21,10 @@ document.addEventListener("DOMContentLoaded", function () {
     button.addEventListener("click", function () {
       navigator.clipboard.writeText(source.textContent.trim()).then(function () {
         button.textContent = "Copied";
-        if (status) { status.textContent = "API key copied to the clipboard."; }
+        if (status) { status.textContent = "Copied to the clipboard."; }
         window.setTimeout(function () { button.textContent = "Copy"; }, 2500);
       }, function () {
-        if (status) { status.textContent = "Could not copy. Select the key and copy it by hand."; }
+        if (status) { status.textContent = "Could not copy. Select the text and copy it by hand."; }
       });
     });
   });

@@ -110,11 +110,22 @@ func (a *app) clientListCmd() *cobra.Command {
 				return err
 			}
 			views := []cliClient{}
+			owners := map[string]string{}
 			for _, c := range clients {
-				views = append(views, viewClient(manage.ViewClient(c), ""))
+				v := viewClient(manage.ViewClient(c), "")
+				if c.OwnerID != "" {
+					if _, ok := owners[c.OwnerID]; !ok {
+						owners[c.OwnerID] = c.OwnerID // a user gone since: show the id
+						if u, err := st.UserByID(cmd.Context(), c.OwnerID); err == nil {
+							owners[c.OwnerID] = u.Email
+						}
+					}
+					v.Owner = owners[c.OwnerID]
+				}
+				views = append(views, v)
 			}
 			return a.print(views, func(w *tabwriter.Writer) {
-				fmt.Fprintln(w, "CLIENT ID\tNAME\tGRANTS\tSCOPES\tFORMAT\tFLAGS\tALLOWED ORIGINS")
+				fmt.Fprintln(w, "CLIENT ID\tNAME\tOWNER\tGRANTS\tSCOPES\tFORMAT\tFLAGS\tALLOWED ORIGINS")
 				for _, c := range views {
 					var flags []string
 					if c.Public {
@@ -126,7 +137,11 @@ func (a *app) clientListCmd() *cobra.Command {
 					if c.Disabled {
 						flags = append(flags, "disabled")
 					}
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ClientID, c.Name, joinOrDash(c.GrantTypes), joinOrDash(c.Scopes), c.TokenFormat, joinOrDash(flags), joinOrDash(c.AllowedOrigins))
+					owner := c.Owner
+					if owner == "" {
+						owner = "operator"
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ClientID, c.Name, owner, joinOrDash(c.GrantTypes), joinOrDash(c.Scopes), c.TokenFormat, joinOrDash(flags), joinOrDash(c.AllowedOrigins))
 				}
 			})
 		},
@@ -160,7 +175,7 @@ func (a *app) clientDeleteCmd() *cobra.Command {
 		Use: "delete CLIENT_ID", Short: "Delete a client and every token issued to it", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			err := a.act(cmd.Context(), func(_ *store.Store, svc *manage.Service) error {
-				return svc.DeleteClient(cmd.Context(), manage.CLI, args[0])
+				return svc.DeleteClient(cmd.Context(), manage.CLI, args[0], "")
 			})
 			if err != nil {
 				return err
@@ -174,13 +189,14 @@ func (a *app) clientDeleteCmd() *cobra.Command {
 // cache): what these commands change reaches it within that time.
 
 func (a *app) clientRotateSecretCmd() *cobra.Command {
-	return &cobra.Command{
+	var grace time.Duration
+	cmd := &cobra.Command{
 		Use: "rotate-secret CLIENT_ID", Short: "Replace a confidential client's secret; prints the new one once", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var c *identity.Client
 			var secret string
 			err := a.act(cmd.Context(), func(_ *store.Store, svc *manage.Service) (err error) {
-				c, secret, err = svc.RotateClientSecret(cmd.Context(), manage.CLI, args[0])
+				c, secret, err = svc.RotateClientSecret(cmd.Context(), manage.CLI, args[0], "", grace)
 				return err
 			})
 			if err != nil {
@@ -188,10 +204,17 @@ func (a *app) clientRotateSecretCmd() *cobra.Command {
 			}
 			return a.print(viewClient(manage.ViewClient(c), secret), func(w *tabwriter.Writer) {
 				fmt.Fprintf(w, "client_id:\t%s\nclient_secret:\t%s\n", c.ID, secret)
+				if c.PreviousSecretExpiresAt != nil {
+					fmt.Fprintf(w, "old secret works until:\t%s\n", c.PreviousSecretExpiresAt.Format(time.RFC3339))
+					fmt.Fprintln(w, "\nStore the secret now: it is shown only once. Deploy it before the old one stops working.")
+					return
+				}
 				fmt.Fprintln(w, "\nStore the secret now: it is shown only once. A running server stops accepting the old one within seconds.")
 			})
 		},
 	}
+	cmd.Flags().DurationVar(&grace, "grace", 0, "how long the old secret keeps working, e.g. 24h (at most 168h; 0 = stops now)")
+	return cmd
 }
 
 func (a *app) clientSetDisabledCmd(disabled bool) *cobra.Command {

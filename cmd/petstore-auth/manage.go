@@ -41,12 +41,14 @@ func (a *app) readPassword(stdin bool) (string, error) {
 // it printed before the views were unified, kept as aliases so that
 // scripts reading them still work (README, "CLI reference").
 
-// cliClient is a client: manage.ClientView plus client_id (alias of id)
-// and introspect (alias of can_introspect).
+// cliClient is a client: manage.ClientView plus client_id (alias of id),
+// introspect (alias of can_introspect) and owner, the email of the user
+// who registered it on the developer page ("" for an operator's client).
 type cliClient struct {
 	manage.ClientView
 	ClientID     string `json:"client_id"`
 	Introspect   bool   `json:"introspect"`
+	Owner        string `json:"owner"`
 	ClientSecret string `json:"client_secret,omitempty"`
 }
 

@@ -212,16 +212,29 @@ func (h *Handler) apiUpdateClient(w http.ResponseWriter, r *http.Request) {
 
 // apiDeleteClient handles DELETE /clients/{id}.
 func (h *Handler) apiDeleteClient(w http.ResponseWriter, r *http.Request) {
-	if err := h.service().DeleteClient(r.Context(), actorFrom(r.Context()), pathID(r)); err != nil {
+	if err := h.service().DeleteClient(r.Context(), actorFrom(r.Context()), pathID(r), ""); err != nil {
 		httpx.Error(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// apiRotateSecret handles POST /clients/{id}/rotate-secret.
+// apiRotateSecret handles POST /clients/{id}/rotate-secret, with an
+// optional JSON body {"grace": "24h"} (manage.RotateInput).
 func (h *Handler) apiRotateSecret(w http.ResponseWriter, r *http.Request) {
-	c, secret, err := h.service().RotateClientSecret(r.Context(), actorFrom(r.Context()), pathID(r))
+	var in manage.RotateInput
+	if r.ContentLength != 0 {
+		if err := decode(w, r, &in); err != nil {
+			httpx.Error(w, r, err)
+			return
+		}
+	}
+	grace, err := manage.ParseGrace(in.Grace)
+	if err != nil {
+		httpx.Error(w, r, err)
+		return
+	}
+	c, secret, err := h.service().RotateClientSecret(r.Context(), actorFrom(r.Context()), pathID(r), "", grace)
 	if err != nil {
 		httpx.Error(w, r, err)
 		return

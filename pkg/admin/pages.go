@@ -303,6 +303,14 @@ type confirmPage struct {
 	Button   string
 	Cancel   string
 	Fields   map[string]string // hidden fields besides the CSRF token
+	Choice   *confirmChoice    // a select to answer with, or nil
+}
+
+// confirmChoice is a select on a confirmation page (the rotation's grace
+// period); its first option is preselected.
+type confirmChoice struct {
+	Name, Label string
+	Options     []manage.Choice
 }
 
 func (h *Handler) confirm(w http.ResponseWriter, r *http.Request, p confirmPage) {

@@ -59,11 +59,12 @@ func lines(text string) []string {
 }
 
 type clientRow struct {
-	ID, Name, Kind string
-	Scopes         []string
-	GrantTypes     []string
-	Disabled       bool
-	CreatedAt      time.Time
+	ID, Name, Kind      string
+	OwnerID, OwnerEmail string // "" for an operator's client
+	Scopes              []string
+	GrantTypes          []string
+	Disabled            bool
+	CreatedAt           time.Time
 }
 
 func kindOf(c *identity.Client) string {
@@ -100,8 +101,10 @@ func (h *Handler) renderClients(w http.ResponseWriter, r *http.Request, u *ident
 		h.internalError(w, r, err)
 		return
 	}
+	n := h.names(r.Context())
 	for _, c := range cs {
 		p.Clients = append(p.Clients, clientRow{ID: c.ID, Name: c.Name, Kind: kindOf(c), Scopes: c.Scopes,
+			OwnerID: c.OwnerID, OwnerEmail: n.user(c.OwnerID),
 			GrantTypes: c.GrantTypes, Disabled: c.Disabled, CreatedAt: c.CreatedAt})
 	}
 	p.Pager = newPager(r, pg, total)
@@ -146,11 +149,15 @@ func (h *Handler) pageCreateClient(w http.ResponseWriter, r *http.Request, u *id
 
 type clientPage struct {
 	base
-	Client       manage.ClientView
-	Kind         string
-	Form         clientForm
-	AllScopes    []identity.ScopeInfo
-	ActiveGrants int
+	Client     manage.ClientView
+	OwnerEmail string
+	// PreviousSecretActive: the secret replaced by the last rotation still
+	// works, until Client.PreviousSecretExpiresAt.
+	PreviousSecretActive bool
+	Kind                 string
+	Form                 clientForm
+	AllScopes            []identity.ScopeInfo
+	ActiveGrants         int
 }
 
 // pageClient serves GET /admin/clients/{id}: settings and actions.
@@ -166,7 +173,8 @@ func (h *Handler) pageClient(w http.ResponseWriter, r *http.Request, u *identity
 }
 
 func (h *Handler) renderClient(w http.ResponseWriter, r *http.Request, u *identity.User, status int, c *identity.Client, f clientForm, errMsg string) {
-	p := clientPage{base: h.base(r, u, "clients", c.Name), Client: manage.ViewClient(c), Kind: kindOf(c), Form: f, AllScopes: identity.Scopes}
+	p := clientPage{base: h.base(r, u, "clients", c.Name), Client: manage.ViewClient(c), Kind: kindOf(c), Form: f, AllScopes: identity.Scopes,
+		OwnerEmail: h.names(r.Context()).user(c.OwnerID), PreviousSecretActive: c.PreviousSecretActive(h.now())}
 	p.Error = errMsg
 	_, n, err := h.Grants.ListGrants(r.Context(), identity.GrantFilter{ClientID: c.ID, Page: identity.Page{Limit: 1}})
 	if err != nil {
@@ -217,7 +225,8 @@ func (h *Handler) confirmClient(action string) pageFunc {
 		case "rotate":
 			p.Question, p.Button, p.Action = "Rotate the secret of "+c.Name+"?", "Rotate secret", back+"/rotate-secret"
 			p.Detail = []string{"A new secret is shown once on the next page.",
-				"The current secret stops working at once: the app cannot get new tokens until it is updated."}
+				"With a grace period the current secret keeps working until it ends, so the app can be updated without downtime; without one it stops at once."}
+			p.Choice = &confirmChoice{Name: "grace", Label: "Keep the current secret working for", Options: manage.GraceChoices}
 		case "disable":
 			p.Question, p.Button, p.Action = "Disable "+c.Name+"?", "Disable client", back+"/disable"
 			p.Detail = []string{"Its access and refresh tokens stop working at once and it cannot get new ones.",
@@ -233,7 +242,12 @@ func (h *Handler) confirmClient(action string) pageFunc {
 
 // pageRotateSecret serves POST /admin/clients/{id}/rotate-secret.
 func (h *Handler) pageRotateSecret(w http.ResponseWriter, r *http.Request, u *identity.User) {
-	c, secret, err := h.service().RotateClientSecret(r.Context(), actorFrom(r.Context()), pathID(r))
+	grace, err := manage.ParseGrace(r.PostForm.Get("grace"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	c, secret, err := h.service().RotateClientSecret(r.Context(), actorFrom(r.Context()), pathID(r), "", grace)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -259,7 +273,7 @@ func (h *Handler) pageSetClientDisabled(disabled bool) pageFunc {
 
 // pageDeleteClient serves POST /admin/clients/{id}/delete.
 func (h *Handler) pageDeleteClient(w http.ResponseWriter, r *http.Request, u *identity.User) {
-	if err := h.service().DeleteClient(r.Context(), actorFrom(r.Context()), pathID(r)); err != nil {
+	if err := h.service().DeleteClient(r.Context(), actorFrom(r.Context()), pathID(r), ""); err != nil {
 		h.fail(w, r, err)
 		return
 	}

@@ -122,6 +122,7 @@ func TestWalkBuiltBinaries(t *testing.T) {
 	}
 	w.shoot("account")
 	w.phoneFits("account")
+	walkDeveloperPage(w, authURL)
 	// The device grant (RFC 8628): a TV asks, the signed-in user enters
 	// the code on /device and allows.
 	userCode := deviceUserCode(t, authURL, "pet-tv")
@@ -488,6 +489,43 @@ func pageScreenshot(width int64) chromedp.Action[[]byte] {
 		}
 		return r.Data, nil
 	}
+}
+
+// walkDeveloperPage walks /account/apps as the signed-in user: register
+// an app (first with a refused redirect URI), its secret shown once, its
+// page, the rotation with a grace period and the deletion.
+func walkDeveloperPage(w *walker, authURL string) {
+	submit := chromedp.Click(chromedp.CSS(`main form button[type="submit"]`))
+	w.step("your apps", authURL+"/account/apps", 200, `a[href="/account/apps/new"]`, chromedp.Navigate(authURL+"/account/apps"))
+	w.shoot("apps")
+	w.phoneFits("your apps")
+	w.step("register an app", authURL+"/account/apps/new", 200, `form[action="/account/apps"]`,
+		chromedp.Click(chromedp.CSS(`a[href="/account/apps/new"]`)))
+	w.phoneFits("register an app")
+	w.step("register: refused redirect URI", authURL+"/account/apps", 400, `#app-redirect-uris-error`,
+		chromedp.SendKeys(chromedp.CSS(`#app-name`), "Pet Diary"),
+		chromedp.SendKeys(chromedp.CSS(`#app-redirect-uris`), "http://diary.example/cb"), submit)
+	w.shoot("app-errors")
+	w.phoneFits("register: refused redirect URI")
+	w.step("register: the secret, once", authURL+"/account/apps", 201, `#client-secret`,
+		chromedp.SetValue(chromedp.CSS(`#app-redirect-uris`), "https://diary.example/cb"), submit)
+	w.shoot("app-secret")
+	w.phoneFits("register: the secret, once")
+	w.step("the app's page", "", 200, `a[href$="/rotate"]`, chromedp.Click(chromedp.CSS(`main .actions a.btn-primary`)))
+	if text := w.text(`main`); strings.Contains(text, "pst_cs_") {
+		w.t.Fatalf("the app's page shows the secret again: %.300q", text)
+	}
+	w.shoot("app")
+	w.phoneFits("the app's page")
+	w.step("rotate: confirm with a grace period", "", 200, `select#grace`, chromedp.Click(chromedp.CSS(`a[href$="/rotate"]`)))
+	w.shoot("app-rotate")
+	w.phoneFits("rotate: confirm")
+	w.step("rotate: the new secret", "", 200, `#client-secret`, chromedp.SetValue(chromedp.CSS(`select#grace`), "24h"), submit)
+	w.step("the app's page again", "", 200, `a[href$="/delete"]`, chromedp.Click(chromedp.CSS(`main .actions a.btn-primary`)))
+	w.step("delete: confirm", "", 200, `main form button[type="submit"]`, chromedp.Click(chromedp.CSS(`a[href$="/delete"]`)))
+	w.shoot("app-delete")
+	w.phoneFits("delete: confirm")
+	w.step("deleted", authURL+"/account/apps?notice=app_deleted", 200, `.alert-success`, submit)
 }
 
 // report logs the pages walked (go test -v shows them).

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // UserIDPrefix starts every user id; client ids may not, so a token's
@@ -47,45 +48,65 @@ func NewClientID(name string) string {
 	return slug + "-" + suffix
 }
 
+// Fields of a client registration, the keys of Error.Fields from Validate.
+const (
+	FieldID             = "id"
+	FieldName           = "name"
+	FieldGrantTypes     = "grant_types"
+	FieldPublic         = "public"
+	FieldRedirectURIs   = "redirect_uris"
+	FieldAllowedOrigins = "allowed_origins"
+	FieldScopes         = "scopes"
+	FieldTokenFormat    = "token_format"
+	// FieldTokenEndpointAuthMethod covers private_key_jwt and its keys.
+	FieldTokenEndpointAuthMethod = "token_endpoint_auth_method"
+)
+
 // Validate checks a client registration and returns every problem as one
-// EINVALID error.
+// EINVALID *Error whose Fields name the field of each problem.
 func (c *Client) Validate() error {
 	var problems []string
-	bad := func(s string) { problems = append(problems, s) }
+	fields := map[string][]string{}
+	bad := func(field, s string) {
+		problems = append(problems, s)
+		fields[field] = append(fields[field], s)
+	}
 	if !clientIDPattern.MatchString(c.ID) {
-		bad("client id must be 2-63 characters of a-z, 0-9, '.', '_' or '-'")
+		bad(FieldID, "client id must be 2-63 characters of a-z, 0-9, '.', '_' or '-'")
 	} else if strings.HasPrefix(c.ID, UserIDPrefix) {
 		// A client_credentials token's subject is the client id: it must
 		// never be mistaken for a user's (AT-08).
-		bad("client id must not start with " + quote(UserIDPrefix) + ", the prefix of user ids")
+		bad(FieldID, "client id must not start with "+quote(UserIDPrefix)+", the prefix of user ids")
 	}
 	if n := strings.TrimSpace(c.Name); n == "" || len(n) > 100 {
-		bad("name must be 1-100 characters")
+		bad(FieldName, "name must be 1-100 characters")
 	}
 	c.validateGrants(bad)
 	for _, u := range c.RedirectURIs {
 		if err := ValidateRedirectURI(u); err != nil {
-			bad(ErrorMessage(err))
+			bad(FieldRedirectURIs, ErrorMessage(err))
 		}
 	}
 	for _, o := range c.AllowedOrigins {
 		if err := ValidateOrigin(o); err != nil {
-			bad(ErrorMessage(err))
+			bad(FieldAllowedOrigins, ErrorMessage(err))
 		}
 	}
 	if len(c.AllowedOrigins) > 0 && !c.Public {
 		// A browser cannot keep a client secret (RFC 9700 §2.1.1).
-		bad("allowed origins are for public clients only")
+		bad(FieldAllowedOrigins, "allowed origins are for public clients only")
 	}
 	for _, s := range c.Scopes {
 		if _, ok := LookupScope(s); !ok {
-			bad("unknown scope " + quote(s))
+			bad(FieldScopes, "unknown scope "+quote(s))
 		}
 	}
-	problems = append(problems, c.tokenFormatProblems()...)
-	c.validateKeys(bad)
+	for _, p := range c.tokenFormatProblems() {
+		bad(FieldTokenFormat, p)
+	}
+	c.validateKeys(func(s string) { bad(FieldTokenEndpointAuthMethod, s) })
 	if len(problems) > 0 {
-		return Errorf(EINVALID, "%s", strings.Join(problems, "; "))
+		return &Error{Code: EINVALID, Message: strings.Join(problems, "; "), Fields: fields}
 	}
 	return nil
 }
@@ -93,27 +114,27 @@ func (c *Client) Validate() error {
 // validateGrants checks the grant types and what each needs, and that a
 // public client (it cannot authenticate) neither uses client_credentials
 // nor introspects.
-func (c *Client) validateGrants(bad func(string)) {
+func (c *Client) validateGrants(bad func(field, s string)) {
 	if len(c.GrantTypes) == 0 {
-		bad("at least one grant type is required")
+		bad(FieldGrantTypes, "at least one grant type is required")
 	}
 	for _, g := range c.GrantTypes {
 		if g != GrantAuthorizationCode && g != GrantRefreshToken && g != GrantClientCredentials && g != GrantDeviceCode {
-			bad("unsupported grant type " + quote(g) + " (authorization_code, refresh_token, client_credentials, device_code)")
+			bad(FieldGrantTypes, "unsupported grant type "+quote(g)+" (authorization_code, refresh_token, client_credentials, device_code)")
 		}
 	}
 	if slices.Contains(c.GrantTypes, GrantClientCredentials) && c.Public {
-		bad("a public client cannot use client_credentials")
+		bad(FieldPublic, "a public client cannot use client_credentials")
 	}
 	if c.Public && c.CanIntrospect {
 		// Introspection needs client authentication (RFC 7662 §2.1).
-		bad("a public client cannot introspect: it has no secret to authenticate with")
+		bad(FieldPublic, "a public client cannot introspect: it has no secret to authenticate with")
 	}
 	if slices.Contains(c.GrantTypes, GrantRefreshToken) && !slices.Contains(c.GrantTypes, GrantAuthorizationCode) && !slices.Contains(c.GrantTypes, GrantDeviceCode) {
-		bad("refresh_token needs authorization_code or device_code")
+		bad(FieldGrantTypes, "refresh_token needs authorization_code or device_code")
 	}
 	if slices.Contains(c.GrantTypes, GrantAuthorizationCode) && len(c.RedirectURIs) == 0 {
-		bad("authorization_code needs at least one redirect URI")
+		bad(FieldRedirectURIs, "authorization_code needs at least one redirect URI")
 	}
 }
 
@@ -318,4 +339,38 @@ func (c *Client) CORSOrigins() []string {
 		}
 	}
 	return out
+}
+
+// MaxSecretGrace is the longest a replaced client secret may keep working
+// after a rotation.
+const MaxSecretGrace = 7 * 24 * time.Hour
+
+// PreviousSecretActive reports whether the secret replaced by the last
+// rotation still authenticates the client at now: during the grace period,
+// until PreviousSecretExpiresAt (exclusive). Together with the current
+// SecretHash it is the one rule of which secrets are valid: fosite's client
+// authentication and the provider's rate-limit admission both read it
+// through store.Client's GetRotatedHashes (fosite.ClientWithSecretRotation).
+func (c *Client) PreviousSecretActive(now time.Time) bool {
+	return len(c.PreviousSecretHash) > 0 && c.PreviousSecretExpiresAt != nil && now.Before(*c.PreviousSecretExpiresAt)
+}
+
+// RotateSecret gives the client a new secret and returns it. With grace
+// > 0 the replaced secret keeps working until now+grace; with 0 it stops
+// at once. grace must be between 0 and MaxSecretGrace (EINVALID
+// otherwise); a public client has no secret to rotate (EINVALID).
+func (c *Client) RotateSecret(now time.Time, grace time.Duration) (secret string, err error) {
+	if c.Public {
+		return "", Errorf(EINVALID, "A public client has no secret.")
+	}
+	if grace < 0 || grace > MaxSecretGrace {
+		return "", Errorf(EINVALID, "The grace period must be between 0 and 7 days (168h).")
+	}
+	c.PreviousSecretHash, c.PreviousSecretExpiresAt = nil, nil
+	if grace > 0 && len(c.SecretHash) > 0 {
+		exp := now.Add(grace)
+		c.PreviousSecretHash, c.PreviousSecretExpiresAt = c.SecretHash, &exp
+	}
+	secret, c.SecretHash = NewClientSecret()
+	return secret, nil
 }

@@ -1,8 +1,11 @@
 package identity
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"strings"
 	"testing"
+	"time"
 )
 
 // RD-04: redirect URIs refused at registration.
@@ -207,6 +210,45 @@ func TestAllowedOriginsOnlyForPublicClients(t *testing.T) {
 	c.AllowedOrigins = []string{"https://app.example/"}
 	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "without path") {
 		t.Fatalf("origin with a path: %v", err)
+	}
+}
+
+// TestRotateSecretGrace: the replaced secret authenticates until the end
+// of the grace period (exclusive), not after; no grace drops it at once; a
+// second rotation replaces an earlier previous secret; grace beyond 7 days
+// and public clients are refused without change.
+func TestRotateSecretGrace(t *testing.T) {
+	now := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
+	_, hash := NewClientSecret()
+	c := &Client{ID: "app", SecretHash: hash}
+	if _, err := c.RotateSecret(now, MaxSecretGrace+time.Second); ErrorCode(err) != EINVALID || !bytes.Equal(c.SecretHash, hash) {
+		t.Fatalf("grace over 7 days: %v, secret changed %v", err, !bytes.Equal(c.SecretHash, hash))
+	}
+	if _, err := c.RotateSecret(now, -time.Second); ErrorCode(err) != EINVALID {
+		t.Fatalf("negative grace: %v", err)
+	}
+	secret, err := c.RotateSecret(now, time.Hour)
+	if err != nil || bytes.Equal(c.SecretHash, hash) || !bytes.Equal(c.PreviousSecretHash, hash) {
+		t.Fatalf("rotate: %v", err)
+	}
+	if sum := sha256.Sum256([]byte(secret)); !bytes.Equal(c.SecretHash, sum[:]) {
+		t.Fatal("the stored hash is not the new secret's")
+	}
+	for _, tc := range []struct {
+		at   time.Duration
+		want bool
+	}{{0, true}, {time.Hour - time.Nanosecond, true}, {time.Hour, false}, {2 * time.Hour, false}} {
+		if got := c.PreviousSecretActive(now.Add(tc.at)); got != tc.want {
+			t.Errorf("previous secret active %s after rotation = %v, want %v", tc.at, got, tc.want)
+		}
+	}
+	second := c.SecretHash
+	if _, err := c.RotateSecret(now, 0); err != nil || c.PreviousSecretHash != nil || c.PreviousSecretActive(now) || bytes.Equal(c.SecretHash, second) {
+		t.Fatalf("rotation without grace kept a previous secret: %v", err)
+	}
+	pub := &Client{ID: "spa", Public: true}
+	if _, err := pub.RotateSecret(now, 0); ErrorCode(err) != EINVALID || pub.SecretHash != nil {
+		t.Fatalf("public client: %v", err)
 	}
 }
 

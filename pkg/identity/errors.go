@@ -23,6 +23,10 @@ const (
 type Error struct {
 	Code    string
 	Message string
+	// Fields, when set, are the same problems keyed by the input field
+	// they concern (e.g. Client.Validate's Field* names), so a form can
+	// show each next to its field.
+	Fields map[string][]string
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Code, e.Message) }
@@ -58,6 +62,16 @@ func ErrorMessage(err error) string {
 	default:
 		return "Internal error."
 	}
+}
+
+// FieldErrors returns the problems of err keyed by field (Error.Fields),
+// or nil when it names no field.
+func FieldErrors(err error) map[string][]string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Fields
+	}
+	return nil
 }
 
 // IsNotFound reports whether err carries ENOTFOUND.

@@ -83,6 +83,15 @@ type Client struct {
 	JWKSURI                 string // where the client publishes its public keys (https)
 	JWKS                    string // the client's public keys as a JWK Set JSON document
 	Disabled                bool
+	// OwnerID is the user who registered the client on the developer page
+	// (/account/apps); empty for clients an operator made.
+	OwnerID string
+	// PreviousSecretHash is the SHA-256 of the secret replaced by the last
+	// rotation; it still authenticates the client until
+	// PreviousSecretExpiresAt (the rotation's grace period; see
+	// PreviousSecretActive).
+	PreviousSecretHash      []byte
+	PreviousSecretExpiresAt *time.Time
 	CreatedAt               time.Time
 	UpdatedAt               time.Time
 }
@@ -177,8 +186,11 @@ type UserFilter struct {
 	Page
 }
 
-// ClientFilter selects clients.
-type ClientFilter struct{ Page }
+// ClientFilter selects clients. Empty fields match everything.
+type ClientFilter struct {
+	OwnerID string
+	Page
+}
 
 // GrantFilter selects grants. Empty fields match everything.
 type GrantFilter struct {

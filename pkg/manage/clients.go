@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
 )
@@ -69,7 +70,13 @@ func DefaultGrantTypes(redirectURIs, scopes []string, public bool) []string {
 // CreateClient registers a client. The secret (empty for a public client)
 // is returned once and stored only as its SHA-256.
 func (s *Service) CreateClient(ctx context.Context, a Actor, in ClientInput) (_ *identity.Client, secret string, err error) {
-	c := &identity.Client{
+	return s.createClient(ctx, a, in, "")
+}
+
+// createClient registers a client owned by the user owner ("" for an
+// operator's client).
+func (s *Service) createClient(ctx context.Context, a Actor, in ClientInput, owner string) (_ *identity.Client, secret string, err error) {
+	c := &identity.Client{OwnerID: owner,
 		ID: strings.TrimSpace(in.ID), Name: strings.TrimSpace(in.Name),
 		RedirectURIs: orEmpty(in.RedirectURIs), GrantTypes: identity.CanonicalGrantTypes(in.GrantTypes), Scopes: orEmpty(in.Scopes),
 		Audience: orEmpty(in.Audience), Public: in.Public, AllowedOrigins: in.AllowedOrigins,
@@ -91,7 +98,7 @@ func (s *Service) CreateClient(ctx context.Context, a Actor, in ClientInput) (_ 
 	defer func() {
 		s.Record(ctx, a, &identity.AuditEvent{Type: identity.EventClientCreated, ClientID: c.ID, Details: map[string]string{
 			"name": c.Name, "scopes": strings.Join(c.Scopes, " "), "grant_types": strings.Join(c.GrantTypes, " "),
-			"public": strconv.FormatBool(c.Public),
+			"public": strconv.FormatBool(c.Public), "owner_id": owner,
 		}}, err)
 	}()
 	if err := c.Validate(); err != nil {
@@ -161,23 +168,29 @@ func (s *Service) UpdateClient(ctx context.Context, a Actor, id string, p Client
 	return c, nil
 }
 
-// RotateClientSecret replaces a confidential client's secret; the old one
-// stops working at once.
-func (s *Service) RotateClientSecret(ctx context.Context, a Actor, id string) (c *identity.Client, secret string, err error) {
+// RotateClientSecret replaces a confidential client's secret. With grace
+// 0 the old secret stops working at once; with grace > 0 (at most
+// identity.MaxSecretGrace) it keeps authenticating the client until
+// now+grace, so the app can be redeployed without downtime. A secret still
+// in the grace period of an earlier rotation stops at once. With owner set
+// (the developer page), only that user's client can be rotated; others are
+// "not found".
+func (s *Service) RotateClientSecret(ctx context.Context, a Actor, id, owner string, grace time.Duration) (c *identity.Client, secret string, err error) {
 	defer func() {
-		s.Record(ctx, a, &identity.AuditEvent{Type: identity.EventClientSecretRotated, ClientID: id}, err)
+		s.Record(ctx, a, &identity.AuditEvent{Type: identity.EventClientSecretRotated, ClientID: id, UserID: owner,
+			Details: map[string]string{"grace": grace.String()}}, err)
 	}()
-	c, err = s.Clients.ClientByID(ctx, id)
+	c, err = s.ownClient(ctx, id, owner)
 	if err != nil {
 		return nil, "", err
 	}
-	if c.Public {
-		return nil, "", identity.Errorf(identity.EINVALID, "A public client has no secret.")
+	secret, err = c.RotateSecret(s.now(), grace)
+	if err != nil {
+		return nil, "", err
 	}
 	if c.UsesPrivateKeyJWT() {
 		return nil, "", identity.Errorf(identity.EINVALID, "A private_key_jwt client has no secret; it authenticates with its keys.")
 	}
-	secret, c.SecretHash = identity.NewClientSecret()
 	if err := s.Clients.UpdateClient(ctx, c); err != nil {
 		return nil, "", err
 	}
@@ -203,8 +216,62 @@ func (s *Service) SetClientDisabled(ctx context.Context, a Actor, id string, dis
 	return c, nil
 }
 
-// DeleteClient deletes a client with its grants and tokens.
-func (s *Service) DeleteClient(ctx context.Context, a Actor, id string) (err error) {
-	defer func() { s.Record(ctx, a, &identity.AuditEvent{Type: identity.EventClientDeleted, ClientID: id}, err) }()
+// DeleteClient deletes a client with its grants and tokens. With owner set
+// (the developer page), only that user's client can be deleted; others
+// are "not found".
+func (s *Service) DeleteClient(ctx context.Context, a Actor, id, owner string) (err error) {
+	defer func() {
+		s.Record(ctx, a, &identity.AuditEvent{Type: identity.EventClientDeleted, ClientID: id, UserID: owner}, err)
+	}()
+	if _, err := s.ownClient(ctx, id, owner); err != nil {
+		return err
+	}
 	return s.Clients.DeleteClient(ctx, id)
+}
+
+// RotateInput is the optional body of a rotation request (admin API).
+type RotateInput struct {
+	// Grace is how long the old secret keeps working, a Go duration such
+	// as "24h" (at most 168h); "" or "0" stops it at once.
+	Grace string `json:"grace,omitempty"`
+}
+
+// ParseGrace reads a grace period as the CLI, the admin API and the pages
+// take it: "" means 0; otherwise a Go duration ("1h", "24h", "168h").
+// Its range is checked by identity.Client.RotateSecret.
+func ParseGrace(s string) (time.Duration, error) {
+	if strings.TrimSpace(s) == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil {
+		return 0, identity.Errorf(identity.EINVALID, "The grace period %q is not a duration such as 1h or 24h.", s)
+	}
+	return d, nil
+}
+
+// Choice is one option of a select on a page.
+type Choice struct{ Value, Label string }
+
+// GraceChoices are the grace periods the console and the developer page
+// offer when rotating a secret (values for ParseGrace), the first the
+// default: none, as before grace periods existed.
+var GraceChoices = []Choice{
+	{"0", "No grace period: the current secret stops now"},
+	{"1h", "1 hour"},
+	{"24h", "1 day"},
+	{"168h", "7 days"},
+}
+
+var errNoClient = identity.Errorf(identity.ENOTFOUND, "Client not found.")
+
+// ownClient loads client id; with owner set, a client owned by anyone else
+// (or by no one) is "not found", like one that does not exist, so an app
+// id reveals nothing about other users' apps.
+func (s *Service) ownClient(ctx context.Context, id, owner string) (*identity.Client, error) {
+	c, err := s.Clients.ClientByID(ctx, id)
+	if identity.IsNotFound(err) || err == nil && owner != "" && c.OwnerID != owner {
+		return nil, errNoClient
+	}
+	return c, err
 }

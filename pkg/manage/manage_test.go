@@ -271,13 +271,13 @@ func TestChangeClient(t *testing.T) {
 		}
 	})
 	t.Run("rotate: public client", func(t *testing.T) {
-		wantErr(t, e.act(identity.EventClientSecretRotated, admin, func() error { _, _, err := e.svc.RotateClientSecret(e.ctx, admin, pub.ID); return err }),
+		wantErr(t, e.act(identity.EventClientSecretRotated, admin, func() error { _, _, err := e.svc.RotateClientSecret(e.ctx, admin, pub.ID, "", 0); return err }),
 			identity.EINVALID, "no secret")
 	})
 	t.Run("rotate", func(t *testing.T) {
 		old, _ := e.st.ClientByID(e.ctx, "app")
 		var secret string
-		wantErr(t, e.act(identity.EventClientSecretRotated, admin, func() (err error) { _, secret, err = e.svc.RotateClientSecret(e.ctx, admin, "app"); return err }), "", "")
+		wantErr(t, e.act(identity.EventClientSecretRotated, admin, func() (err error) { _, secret, err = e.svc.RotateClientSecret(e.ctx, admin, "app", "", 0); return err }), "", "")
 		now, _ := e.st.ClientByID(e.ctx, "app")
 		if secret == "" || string(now.SecretHash) == string(old.SecretHash) {
 			t.Fatal("the secret did not change")
@@ -292,8 +292,8 @@ func TestChangeClient(t *testing.T) {
 		wantErr(t, e.act(identity.EventClientDisabled, admin, func() error { _, err := e.svc.SetClientDisabled(e.ctx, admin, "nope", true); return err }), identity.ENOTFOUND, "")
 	})
 	t.Run("delete", func(t *testing.T) {
-		wantErr(t, e.act(identity.EventClientDeleted, admin, func() error { return e.svc.DeleteClient(e.ctx, admin, "app") }), "", "")
-		wantErr(t, e.act(identity.EventClientDeleted, admin, func() error { return e.svc.DeleteClient(e.ctx, admin, "app") }), identity.ENOTFOUND, "")
+		wantErr(t, e.act(identity.EventClientDeleted, admin, func() error { return e.svc.DeleteClient(e.ctx, admin, "app", "") }), "", "")
+		wantErr(t, e.act(identity.EventClientDeleted, admin, func() error { return e.svc.DeleteClient(e.ctx, admin, "app", "") }), identity.ENOTFOUND, "")
 	})
 }
 

@@ -19,6 +19,7 @@ type Users interface {
 type Clients interface {
 	CreateClient(ctx context.Context, c *identity.Client) error
 	ClientByID(ctx context.Context, id string) (*identity.Client, error)
+	ListClients(ctx context.Context, f identity.ClientFilter) ([]*identity.Client, int, error)
 	UpdateClient(ctx context.Context, c *identity.Client) error
 	DeleteClient(ctx context.Context, id string) error
 }
@@ -27,6 +28,7 @@ type Clients interface {
 // revokes every token issued under it (identity.GrantStore).
 type Grants interface {
 	GrantByID(ctx context.Context, id string) (*identity.Grant, error)
+	ListGrants(ctx context.Context, f identity.GrantFilter) ([]*identity.Grant, int, error)
 	RevokeGrant(ctx context.Context, id string) error
 	RevokeGrants(ctx context.Context, f identity.GrantFilter) (int, error)
 }

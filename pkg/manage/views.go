@@ -36,8 +36,15 @@ type ClientView struct {
 	JWKSURI                 string          `json:"jwks_uri,omitempty"`
 	JWKS                    json.RawMessage `json:"jwks,omitempty"`
 	Disabled                bool            `json:"disabled"`
-	CreatedAt               time.Time       `json:"created_at"`
-	UpdatedAt               time.Time       `json:"updated_at"`
+	// OwnerID is the user who registered the client on the developer page,
+	// "" for an operator's client.
+	OwnerID string `json:"owner_id"`
+	// RotationGraceUntil: until when the secret replaced by the last
+	// rotation still works (it may be past); null after a rotation without
+	// grace. (The name avoids "secret": views never hold one.)
+	RotationGraceUntil *time.Time `json:"rotation_grace_until"`
+	CreatedAt          time.Time  `json:"created_at"`
+	UpdatedAt          time.Time  `json:"updated_at"`
 }
 
 // ViewClient returns the view of c.
@@ -46,7 +53,8 @@ func ViewClient(c *identity.Client) ClientView {
 		ID: c.ID, Name: c.Name, RedirectURIs: orEmpty(c.RedirectURIs), GrantTypes: orEmpty(c.GrantTypes),
 		Scopes: orEmpty(c.Scopes), Audience: orEmpty(c.Audience), Public: c.Public, CanIntrospect: c.CanIntrospect,
 		AllowedOrigins: orEmpty(c.AllowedOrigins), CORSOrigins: orEmpty(c.CORSOrigins()),
-		TokenFormat: c.TokenFormat, IDTokenSignedResponseAlg: idTokenAlgOf(c), Disabled: c.Disabled, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		TokenFormat: c.TokenFormat, IDTokenSignedResponseAlg: idTokenAlgOf(c), Disabled: c.Disabled, OwnerID: c.OwnerID,
+		RotationGraceUntil: c.PreviousSecretExpiresAt, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 		TokenEndpointAuthMethod: authMethodOf(c), JWKSURI: c.JWKSURI,
 	}
 	if c.JWKS != "" {

@@ -189,6 +189,7 @@ func checkRelease(t *testing.T, s *store.Store, st upgradeState) {
 	checkCORSAfterUpgrade(t, s, ts.URL)
 	checkLegacyAudiences(t, p, s, ts.URL, u.ID, st.rsSecret)
 	checkOpenIDAfterUpgrade(t, s, u)
+	checkRotationAfterUpgrade(t, s, ts.URL, st.webSecret)
 	checkAuthMethodAfterUpgrade(t, s)
 }
 
@@ -271,6 +272,27 @@ func checkOpenIDAfterUpgrade(t *testing.T, s *store.Store, u *identity.User) {
 	web, err := s.ClientByID(context.Background(), "web")
 	if err != nil || web.IDTokenSignedResponseAlg != "" {
 		t.Errorf("upgraded client: %+v %v; want the default ID token algorithm", web, err)
+	}
+}
+
+// checkRotationAfterUpgrade (00008): clients of the previous release have
+// no owner and no previous secret; rotating one with a grace period on the
+// upgraded database keeps its old secret working beside the new one.
+func checkRotationAfterUpgrade(t *testing.T, s *store.Store, base, oldSecret string) {
+	ctx := context.Background()
+	web, err := s.ClientByID(ctx, "web")
+	if err != nil || web.OwnerID != "" || web.PreviousSecretHash != nil || web.PreviousSecretExpiresAt != nil {
+		t.Fatalf("client after the upgrade: %+v, %v", web, err)
+	}
+	fresh, err := web.RotateSecret(time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(t, s.UpdateClient(ctx, web))
+	for _, secret := range []string{oldSecret, fresh} {
+		if status, m := postBasic(t, base+"/oauth2/revoke", "web", secret, url.Values{"token": {"x"}}); status != http.StatusOK {
+			t.Errorf("an upgraded client rotated with grace does not authenticate: %d %v", status, m)
+		}
 	}
 }
 

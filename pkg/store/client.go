@@ -2,22 +2,33 @@ package store
 
 import (
 	"slices"
+	"time"
 
 	"github.com/ory/fosite"
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
 )
 
-var _ fosite.Client = (*Client)(nil)
+var (
+	_ fosite.Client                   = (*Client)(nil)
+	_ fosite.ClientWithSecretRotation = (*Client)(nil)
+)
 
 // Client adapts an *identity.Client to fosite.Client. GetClient returns it;
 // Identity gives the provider the full domain client (token format,
 // introspection right) without a second query.
 type Client struct {
-	c *identity.Client
+	c   *identity.Client
+	now func() time.Time
 }
 
-// NewClient wraps c for fosite.
-func NewClient(c *identity.Client) *Client { return &Client{c: c} }
+// NewClient wraps c for fosite; now is the clock that decides whether a
+// rotated secret is still in its grace period (nil: the wall clock).
+func NewClient(c *identity.Client, now func() time.Time) *Client {
+	if now == nil {
+		now = time.Now
+	}
+	return &Client{c: c, now: now}
+}
 
 // Identity returns the wrapped domain client.
 func (c *Client) Identity() *identity.Client { return c.c }
@@ -27,6 +38,16 @@ func (c *Client) GetID() string { return c.c.ID }
 
 // GetHashedSecret returns the SHA-256 of the client secret.
 func (c *Client) GetHashedSecret() []byte { return c.c.SecretHash }
+
+// GetRotatedHashes returns the hash of the secret replaced by the last
+// rotation while its grace period lasts (identity.Client.SecretHashes),
+// read at each call, so a cached client stops accepting it on time.
+func (c *Client) GetRotatedHashes() [][]byte {
+	if c.c.PreviousSecretActive(c.now()) {
+		return [][]byte{c.c.PreviousSecretHash}
+	}
+	return nil
+}
 
 // GetRedirectURIs returns the registered redirect URIs.
 func (c *Client) GetRedirectURIs() []string { return c.c.RedirectURIs }

@@ -92,5 +92,5 @@ func (u uncachedClients) GetClient(ctx context.Context, id string) (fosite.Clien
 	if row.Disabled {
 		return nil, fosite.ErrNotFound
 	}
-	return NewClient(row.toIdentity()), nil
+	return NewClient(row.toIdentity(), u.s.now), nil
 }

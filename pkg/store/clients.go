@@ -18,6 +18,7 @@ func clientToRow(c *identity.Client) clientRow {
 		RedirectURIs: c.RedirectURIs, GrantTypes: c.GrantTypes, Scopes: c.Scopes, Audience: c.Audience,
 		Public: c.Public, AllowedOrigins: c.AllowedOrigins, CanIntrospect: c.CanIntrospect, TokenFormat: format, IDTokenAlg: c.IDTokenSignedResponseAlg, Disabled: c.Disabled,
 		AuthMethod: c.TokenEndpointAuthMethod, JWKSURI: c.JWKSURI, JWKS: c.JWKS,
+		OwnerID: c.OwnerID, PreviousSecretHash: c.PreviousSecretHash, PreviousSecretExpiresAt: dbTimePtr(c.PreviousSecretExpiresAt),
 		CreatedAt: dbTime(c.CreatedAt), UpdatedAt: dbTime(c.UpdatedAt),
 	}
 }
@@ -49,6 +50,9 @@ func (s *Store) ClientByID(ctx context.Context, id string) (*identity.Client, er
 // ListClients returns a page of clients, newest first, and the total.
 func (s *Store) ListClients(ctx context.Context, f identity.ClientFilter) ([]*identity.Client, int, error) {
 	q := s.conn(ctx).Model(&clientRow{})
+	if f.OwnerID != "" {
+		q = q.Where("owner_id = ?", f.OwnerID)
+	}
 	var total int64
 	if err := q.Count(&total).Error; err != nil {
 		return nil, 0, identityErr(err, "Clients")
@@ -89,7 +93,10 @@ func (s *Store) UpdateClient(ctx context.Context, c *identity.Client) error {
 			"jwks_uri":                     row.JWKSURI,
 			"jwks":                         row.JWKS,
 			"disabled":                     row.Disabled,
-			"updated_at":                   row.UpdatedAt,
+			// owner_id is set at creation only: an app never changes hands.
+			"previous_secret_hash":       row.PreviousSecretHash,
+			"previous_secret_expires_at": row.PreviousSecretExpiresAt,
+			"updated_at":                 row.UpdatedAt,
 		})
 		if res.Error != nil {
 			return identityErr(res.Error, "Client")

@@ -475,6 +475,9 @@ func (r *clientRow) toIdentity() *identity.Client {
 		JWKSURI:                  r.JWKSURI,
 		JWKS:                     r.JWKS,
 		Disabled:                 r.Disabled,
+		OwnerID:                  r.OwnerID,
+		PreviousSecretHash:       r.PreviousSecretHash,
+		PreviousSecretExpiresAt:  fromDBTimePtr(r.PreviousSecretExpiresAt),
 		CreatedAt:                r.CreatedAt.UTC(),
 		UpdatedAt:                r.UpdatedAt.UTC(),
 	}

@@ -109,8 +109,13 @@ type clientRow struct {
 	JWKS           string     `gorm:"column:jwks"`
 	IDTokenAlg     string     `gorm:"column:id_token_signed_response_alg"`
 	Disabled       bool       `gorm:"column:disabled"`
-	CreatedAt      time.Time  `gorm:"column:created_at"`
-	UpdatedAt      time.Time  `gorm:"column:updated_at"`
+	OwnerID        string     `gorm:"column:owner_id"`
+	// PreviousSecretHash / PreviousSecretExpiresAt: the secret replaced by
+	// the last rotation, valid until then (identity.Client.SecretHashes).
+	PreviousSecretHash      []byte     `gorm:"column:previous_secret_hash"`
+	PreviousSecretExpiresAt *time.Time `gorm:"column:previous_secret_expires_at"`
+	CreatedAt               time.Time  `gorm:"column:created_at"`
+	UpdatedAt               time.Time  `gorm:"column:updated_at"`
 }
 
 func (clientRow) TableName() string { return "clients" }

@@ -31,7 +31,7 @@ type OAuth2 interface {
 
 // Templates are the pages this package renders; pass them to ui.Config
 // Required so that a missing one stops the server at startup.
-var Templates = []string{"index", "login", "consent", "account", "error", "device"}
+var Templates = []string{"index", "login", "consent", "account", "error", "apps", "app", "app_secret", "app_confirm", "device"}
 
 // Sign-in throttling (NIST SP 800-63B §5.2.2): only failed attempts count,
 // each with delays that double after the free ones. See login.go.
@@ -107,6 +107,16 @@ func (h *Handler) Mount(r *mux.Router) {
 	r.Handle("/account/grants/{id}/revoke", page(h.handleRevokeGrant)).Methods(http.MethodPost)
 	r.Handle("/account/keys", page(h.handleCreateKey)).Methods(http.MethodPost)
 	r.Handle("/account/keys/{id}/revoke", page(h.handleRevokeKey)).Methods(http.MethodPost)
+	// The developer page (apps.go).
+	r.Handle("/account/apps", page(h.handleApps)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/account/apps", page(h.handleCreateApp)).Methods(http.MethodPost)
+	r.Handle("/account/apps/new", page(h.handleNewApp)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/account/apps/{id}", page(h.handleApp)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/account/apps/{id}", page(h.handleUpdateApp)).Methods(http.MethodPost)
+	r.Handle("/account/apps/{id}/rotate", page(h.handleConfirmApp(true))).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/account/apps/{id}/rotate", page(h.handleRotateApp)).Methods(http.MethodPost)
+	r.Handle("/account/apps/{id}/delete", page(h.handleConfirmApp(false))).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/account/apps/{id}/delete", page(h.handleDeleteApp)).Methods(http.MethodPost)
 	if h.Devices != nil {
 		r.Handle("/device", page(h.handleDevice)).Methods(http.MethodGet, http.MethodHead)
 		r.Handle("/device", page(h.handleDeviceDecision)).Methods(http.MethodPost)

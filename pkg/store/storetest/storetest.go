@@ -148,6 +148,7 @@ func Run(t *testing.T, open func(t *testing.T) Storage) {
 		{"Users", testUsers},
 		{"Clients", testClients},
 		{"ClientAllowedOrigins", testClientAllowedOrigins},
+		{"ClientOwnersAndRotation", testClientOwnersAndRotation},
 		{"Grants", testGrants},
 		{"RevokeGrant", testRevokeGrant},
 		{"NarrowedConsent", testNarrowedConsent},
