@@ -97,7 +97,8 @@ func (a *app) clientCreateCmd() *cobra.Command {
 }
 
 func (a *app) clientListCmd() *cobra.Command {
-	return &cobra.Command{
+	var registered bool
+	cmd := &cobra.Command{
 		Use: "list", Short: "List clients", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			st, _, err := a.openStore(cmd.Context())
@@ -105,7 +106,7 @@ func (a *app) clientListCmd() *cobra.Command {
 				return err
 			}
 			defer st.Close()
-			clients, _, err := st.ListClients(cmd.Context(), identity.ClientFilter{Page: identity.Page{Limit: 500}})
+			clients, _, err := st.ListClients(cmd.Context(), identity.ClientFilter{Registered: registered, Page: identity.Page{Limit: 500}})
 			if err != nil {
 				return err
 			}
@@ -137,6 +138,9 @@ func (a *app) clientListCmd() *cobra.Command {
 					if c.Disabled {
 						flags = append(flags, "disabled")
 					}
+					if c.Registration != "" {
+						flags = append(flags, "unverified:"+c.Registration)
+					}
 					owner := c.Owner
 					if owner == "" {
 						owner = "operator"
@@ -146,6 +150,8 @@ func (a *app) clientListCmd() *cobra.Command {
 			})
 		},
 	}
+	cmd.Flags().BoolVar(&registered, "registered", false, "only clients that registered themselves (RFC 7591 or a client ID metadata document)")
+	return cmd
 }
 
 func (a *app) clientShowCmd() *cobra.Command {

@@ -14,7 +14,7 @@ import (
 // the console and the account page do. An audit write that fails is
 // reported on stderr; the command has succeeded by then.
 func (a *app) service(st *store.Store) *manage.Service {
-	return &manage.Service{Users: st, Clients: st, Grants: st, APIKeys: st, Audit: st,
+	return &manage.Service{Users: st, Clients: st, Grants: st, APIKeys: st, Registrations: st, Audit: st,
 		Logger: slog.New(slog.NewTextHandler(a.err, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 }
 

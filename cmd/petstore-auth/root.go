@@ -42,7 +42,7 @@ func newRootCmd(in io.Reader, out, errw io.Writer) *cobra.Command {
 	root.SetErr(errw)
 	root.PersistentFlags().StringVar(&a.configPath, "config", defaultConfigPath, "configuration file (YAML); PETSTORE_* variables override it")
 	root.PersistentFlags().StringVarP(&a.output, "output", "o", "text", "output format: text or json")
-	root.AddCommand(a.serveCmd(), a.migrateCmd(), a.clientCmd(), a.userCmd(), a.apikeyCmd(), a.grantCmd(), a.keysCmd(), a.healthcheckCmd())
+	root.AddCommand(a.serveCmd(), a.migrateCmd(), a.clientCmd(), a.userCmd(), a.apikeyCmd(), a.grantCmd(), a.keysCmd(), a.healthcheckCmd(), a.registrationTokenCmd())
 	// Unknown flags and wrong arguments are invalid input (exit 2), like
 	// every other refusal of what the operator typed.
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return identity.Errorf(identity.EINVALID, "%v", err) })

@@ -65,6 +65,10 @@ type clientRow struct {
 	GrantTypes          []string
 	Disabled            bool
 	CreatedAt           time.Time
+	// Registration is "dynamic" or "metadata_document" for a client that
+	// registered itself (shown as unverified), "" otherwise.
+	Registration string
+	LastUsedAt   *time.Time
 }
 
 func kindOf(c *identity.Client) string {
@@ -84,6 +88,9 @@ type clientsPage struct {
 	Pager     pager
 	Form      clientForm
 	AllScopes []identity.ScopeInfo
+	// Registered: the list shows only self-registered clients
+	// (?filter=registered).
+	Registered bool
 }
 
 // pageClients serves GET /admin/clients.
@@ -96,7 +103,8 @@ func (h *Handler) renderClients(w http.ResponseWriter, r *http.Request, u *ident
 	p := clientsPage{base: h.base(r, u, "clients", "Clients"), Form: form, AllScopes: identity.Scopes}
 	p.Error = errMsg
 	pg := pageOf(r)
-	cs, total, err := h.Clients.ListClients(r.Context(), identity.ClientFilter{Page: pg})
+	p.Registered = r.URL.Query().Get("filter") == "registered"
+	cs, total, err := h.Clients.ListClients(r.Context(), identity.ClientFilter{Registered: p.Registered, Page: pg})
 	if err != nil {
 		h.internalError(w, r, err)
 		return
@@ -105,7 +113,7 @@ func (h *Handler) renderClients(w http.ResponseWriter, r *http.Request, u *ident
 	for _, c := range cs {
 		p.Clients = append(p.Clients, clientRow{ID: c.ID, Name: c.Name, Kind: kindOf(c), Scopes: c.Scopes,
 			OwnerID: c.OwnerID, OwnerEmail: n.user(c.OwnerID),
-			GrantTypes: c.GrantTypes, Disabled: c.Disabled, CreatedAt: c.CreatedAt})
+			GrantTypes: c.GrantTypes, Disabled: c.Disabled, CreatedAt: c.CreatedAt, Registration: c.Registration, LastUsedAt: c.LastUsedAt})
 	}
 	p.Pager = newPager(r, pg, total)
 	h.UI.Render(w, r, status, "admin/clients", p)

@@ -106,6 +106,30 @@ type Config struct {
 	// X-Forwarded-For, Forwarded and X-Forwarded-Proto believed; with a
 	// proxy terminating TLS, production may listen on plain HTTP.
 	TrustedProxies StringList `yaml:"trusted_proxies"`
+	// Registration is the policy of the registration endpoint (RFC 7591):
+	// off, open or token. "" means open in development mode and off in
+	// production (RegistrationPolicy).
+	Registration string `yaml:"registration"`
+	// RegistrationRateLimit is how many registrations one address may make
+	// per hour; 0 is unlimited.
+	RegistrationRateLimit int `yaml:"registration_rate_limit_per_hour"`
+	// RegistrationUnusedTTL: self-registered clients (RFC 7591 or client ID
+	// metadata documents) that got no token for this long are removed.
+	RegistrationUnusedTTL Duration `yaml:"registration_unused_ttl"`
+}
+
+// RegistrationPolicy returns the effective registration policy: the
+// configured one, or by default open in development mode (MCP clients on
+// a developer's machine register themselves) and off in production (an
+// operator opts in to strangers creating clients).
+func (c *Config) RegistrationPolicy() string {
+	if c.Registration != "" {
+		return c.Registration
+	}
+	if c.Dev {
+		return "open"
+	}
+	return "off"
 }
 
 // TrustedProxyPrefixes returns TrustedProxies parsed; Validate reports the
@@ -216,6 +240,10 @@ func Default() Config {
 		RateLimits:    RateLimits{PerIP: 6000, PerClient: 600000, FailedAuthPerIP: 100, FailedAuthPerClient: 50},
 		MetricsListen: "127.0.0.1:9464",
 		Limits:        Limits{MaxInFlight: 512, RequestTimeout: Duration(10 * time.Second)},
+		// 10 registrations per address per hour: an assistant registers
+		// once; a script making clients in bulk is stopped.
+		RegistrationRateLimit: 10,
+		RegistrationUnusedTTL: Duration(30 * 24 * time.Hour),
 		Tokens: Tokens{
 			AuthorizeCodeLifespan:        Duration(60 * time.Second),
 			AccessTokenLifespan:          Duration(15 * time.Minute),
@@ -287,6 +315,8 @@ func applyEnv(c *Config, env func(string) (string, bool)) error {
 	str("PETSTORE_TLS_KEY_FILE", &c.TLS.KeyFile)
 	str("PETSTORE_REDIS_URL", &c.RedisURL)
 	str("PETSTORE_LOG_LEVEL", &c.LogLevel)
+	str("PETSTORE_REGISTRATION", &c.Registration)
+	dur("PETSTORE_REGISTRATION_UNUSED_TTL", &c.RegistrationUnusedTTL)
 	str("PETSTORE_JWT_AUDIENCE", &c.Tokens.JWTAudience)
 	if v, ok := env("PETSTORE_RESOURCES"); ok {
 		// Identifiers only, each accepting every non-admin scope; the first
@@ -317,6 +347,7 @@ func applyEnv(c *Config, env func(string) (string, bool)) error {
 	num("PETSTORE_RATE_LIMIT_FAILED_AUTH_PER_IP", &c.RateLimits.FailedAuthPerIP)
 	num("PETSTORE_RATE_LIMIT_FAILED_AUTH_PER_CLIENT", &c.RateLimits.FailedAuthPerClient)
 	num("PETSTORE_MAX_IN_FLIGHT", &c.Limits.MaxInFlight)
+	num("PETSTORE_REGISTRATION_RATE_LIMIT_PER_HOUR", &c.RegistrationRateLimit)
 	if v, ok := env("PETSTORE_DEV"); ok {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -407,6 +438,17 @@ func (c *Config) Validate() error {
 	}
 	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
 		bad("redis_url: %q must start with redis:// or rediss://", redactURL(c.RedisURL))
+	}
+	switch c.Registration {
+	case "", "off", "open", "token":
+	default:
+		bad("registration: %q is not off, open or token", c.Registration)
+	}
+	if c.RegistrationRateLimit < 0 {
+		bad("registration_rate_limit_per_hour: must be 0 (off) or positive")
+	}
+	if time.Duration(c.RegistrationUnusedTTL) < time.Hour {
+		bad("registration_unused_ttl: must be at least 1h")
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func envMap(m map[string]string) func(string) (string, bool) {
@@ -196,5 +197,32 @@ func TestTrustedProxies(t *testing.T) {
 				t.Fatalf("got %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestRegistrationSettings: the policy defaults to open in development and
+// off in production; PETSTORE_REGISTRATION and the limits are read from the
+// environment; bad values are reported.
+func TestRegistrationSettings(t *testing.T) {
+	cfg, err := Load("", true, envMap(map[string]string{"PETSTORE_REGISTRATION": "token",
+		"PETSTORE_REGISTRATION_RATE_LIMIT_PER_HOUR": "3", "PETSTORE_REGISTRATION_UNUSED_TTL": "48h"}))
+	if err != nil || cfg.RegistrationPolicy() != "token" || cfg.RegistrationRateLimit != 3 || time.Duration(cfg.RegistrationUnusedTTL) != 48*time.Hour {
+		t.Fatalf("%+v %v", cfg, err)
+	}
+	d := Default()
+	if d.RegistrationPolicy() != "off" || d.RegistrationRateLimit != 10 || time.Duration(d.RegistrationUnusedTTL) != 30*24*time.Hour {
+		t.Errorf("production defaults: %q %d %s", d.RegistrationPolicy(), d.RegistrationRateLimit, time.Duration(d.RegistrationUnusedTTL))
+	}
+	d.Dev = true
+	if d.RegistrationPolicy() != "open" {
+		t.Errorf("development default: %q", d.RegistrationPolicy())
+	}
+	bad := Default()
+	bad.Dev, bad.Registration, bad.RegistrationRateLimit, bad.RegistrationUnusedTTL = true, "sometimes", -1, Duration(time.Minute)
+	err = bad.Validate()
+	for _, want := range []string{"registration:", "registration_rate_limit_per_hour", "registration_unused_ttl"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate does not report %s: %v", want, err)
+		}
 	}
 }

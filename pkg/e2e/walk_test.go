@@ -161,6 +161,7 @@ func TestWalkBuiltBinaries(t *testing.T) {
 	pages := []struct{ shot, path string }{
 		{"admin-dashboard", "/admin"},
 		{"admin-clients", "/admin/clients"},
+		{"", "/admin/clients?filter=registered"},
 		{"admin-client", "/admin/clients/myapp"},
 		{"", "/admin/clients/myapp/rotate-secret"},
 		{"", "/admin/clients/myapp/disable"},

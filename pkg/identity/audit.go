@@ -22,6 +22,11 @@ const (
 	EventSigningKeyRotated   = "keys.rotated"
 	EventAdminAccessDenied   = "admin.access_denied"
 
+	// Client registration (RFC 7591; pkg/manage).
+	EventClientRegistered         = "client.registered"
+	EventRegistrationTokenCreated = "registration_token.created"
+	EventRegistrationTokenRevoked = "registration_token.revoked"
+
 	// The user's sign-in and consent (pkg/web).
 	EventLoginSuccess   = "login.success"
 	EventLoginFailure   = "login.failure"
@@ -57,8 +62,8 @@ var AuditEventTypes = []string{
 	EventClientDeleted, EventUserCreated, EventUserDisabled, EventUserEnabled, EventUserPasswordReset,
 	EventUserUpdated,
 	EventAPIKeyCreated, EventAPIKeyRevoked, EventGrantRevoked, EventGrantsRevoked, EventSigningKeyRotated,
-	EventAdminAccessDenied, EventDeviceRequested, EventDeviceCodeRejected, EventDeviceApproved, EventDeviceDenied,
-	EventDeviceRedeemed,
+	EventAdminAccessDenied, EventClientRegistered, EventRegistrationTokenCreated, EventRegistrationTokenRevoked,
+	EventDeviceRequested, EventDeviceCodeRejected, EventDeviceApproved, EventDeviceDenied, EventDeviceRedeemed,
 }
 
 // DetailChannel is the Details key naming the channel an operator action

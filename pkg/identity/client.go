@@ -60,6 +60,8 @@ const (
 	FieldTokenFormat    = "token_format"
 	// FieldTokenEndpointAuthMethod covers private_key_jwt and its keys.
 	FieldTokenEndpointAuthMethod = "token_endpoint_auth_method"
+	// FieldMetadata: the RFC 7591 metadata of a self-registered client.
+	FieldMetadata = "metadata"
 )
 
 // Validate checks a client registration and returns every problem as one
@@ -71,12 +73,8 @@ func (c *Client) Validate() error {
 		problems = append(problems, s)
 		fields[field] = append(fields[field], s)
 	}
-	if !clientIDPattern.MatchString(c.ID) {
-		bad(FieldID, "client id must be 2-63 characters of a-z, 0-9, '.', '_' or '-'")
-	} else if strings.HasPrefix(c.ID, UserIDPrefix) {
-		// A client_credentials token's subject is the client id: it must
-		// never be mistaken for a user's (AT-08).
-		bad(FieldID, "client id must not start with "+quote(UserIDPrefix)+", the prefix of user ids")
+	if p := c.idProblem(); p != "" {
+		bad(FieldID, p)
 	}
 	if n := strings.TrimSpace(c.Name); n == "" || len(n) > 100 {
 		bad(FieldName, "name must be 1-100 characters")
@@ -100,6 +98,9 @@ func (c *Client) Validate() error {
 		if _, ok := LookupScope(s); !ok {
 			bad(FieldScopes, "unknown scope "+quote(s))
 		}
+	}
+	for _, p := range c.metadataProblems() {
+		bad(FieldMetadata, p)
 	}
 	for _, p := range c.tokenFormatProblems() {
 		bad(FieldTokenFormat, p)
@@ -152,6 +153,86 @@ func (c *Client) tokenFormatProblems() []string {
 }
 
 func quote(s string) string { return `"` + s + `"` }
+
+// idProblem checks the client id: the URL of a metadata document for such
+// clients, else the registered-id pattern.
+func (c *Client) idProblem() string {
+	switch {
+	case c.Registration == RegistrationMetadataDocument:
+		if err := ValidateMetadataDocumentURL(c.ID, true); err != nil {
+			return ErrorMessage(err)
+		}
+	case !clientIDPattern.MatchString(c.ID):
+		return "client id must be 2-63 characters of a-z, 0-9, '.', '_' or '-'"
+	case strings.HasPrefix(c.ID, UserIDPrefix):
+		// A client_credentials token's subject is the client id: it must
+		// never be mistaken for a user's (AT-08).
+		return "client id must not start with " + quote(UserIDPrefix) + ", the prefix of user ids"
+	}
+	return ""
+}
+
+// metadataProblems checks the RFC 7591 §2 metadata kept as registered.
+func (c *Client) metadataProblems() []string {
+	var out []string
+	for _, u := range []struct{ name, v string }{{"client_uri", c.ClientURI}, {"logo_uri", c.LogoURI}} {
+		if u.v != "" && !isHTTPSURL(u.v) {
+			out = append(out, u.name+" must be an https URL")
+		}
+	}
+	if len(c.SoftwareID) > 200 || len(c.SoftwareVersion) > 100 {
+		out = append(out, "software_id must be at most 200 and software_version at most 100 characters")
+	}
+	return out
+}
+
+func isHTTPSURL(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && len(raw) <= 2000 && u.Scheme == "https" && u.Host != "" && u.User == nil && u.Fragment == ""
+}
+
+// ValidateMetadataDocumentURL checks a client id that is the URL of a client
+// ID metadata document (draft-ietf-oauth-client-id-metadata-document §3):
+// https with a path component, no fragment, user info, dot segments or
+// query; plain http on a loopback host only when allowLoopbackHTTP (the
+// server's development mode).
+func ValidateMetadataDocumentURL(raw string, allowLoopbackHTTP bool) error {
+	invalid := func(why string) error { return Errorf(EINVALID, "client id URL %q %s", raw, why) }
+	if len(raw) > 2000 || strings.ContainsAny(raw, " \t\r\n\\#") {
+		return invalid("must be at most 2000 characters without spaces, backslashes or a fragment")
+	}
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() || u.Host == "" || u.Hostname() == "" || u.Opaque != "" {
+		return invalid("must be an absolute URL")
+	}
+	switch {
+	case u.Scheme == "https":
+	case u.Scheme == "http" && allowLoopbackHTTP && isLoopbackHost(u.Hostname()):
+	default:
+		return invalid("must use https")
+	}
+	if u.User != nil || u.RawQuery != "" || strings.Contains(raw, "?") {
+		return invalid("must not carry user info or a query")
+	}
+	if u.Path == "" || u.Path == "/" {
+		return invalid("must have a path")
+	}
+	for _, seg := range strings.Split(u.Path, "/") {
+		if seg == "." || seg == ".." {
+			return invalid("must not contain . or .. path segments")
+		}
+	}
+	if u.String() != raw {
+		return invalid("must be written in canonical form")
+	}
+	return nil
+}
+
+// IsMetadataDocumentID reports whether a client id names a client ID
+// metadata document (it is an http(s) URL) rather than a registered client.
+func IsMetadataDocumentID(id string) bool {
+	return strings.HasPrefix(id, "https://") || strings.HasPrefix(id, "http://")
+}
 
 // ValidateRedirectURI enforces RFC 9700 §2.1/§4.1 at registration: absolute,
 // https (http only on loopback for native/public clients), no fragment, no
@@ -339,6 +420,16 @@ func (c *Client) CORSOrigins() []string {
 		}
 	}
 	return out
+}
+
+// GetsRefreshWithoutOfflineAccess reports whether c gets a refresh token
+// with its authorization-code grant without asking for offline_access:
+// self-registered clients (assistants, MCP clients — they do not ask for
+// offline_access, and re-authorizing every 15 minutes makes them
+// unusable) whose grant types include refresh_token. Other clients need
+// offline_access (RFC 6749 §6 leaves the choice to the server).
+func GetsRefreshWithoutOfflineAccess(c *Client) bool {
+	return c.Unverified() && slices.Contains(c.GrantTypes, GrantRefreshToken)
 }
 
 // MaxSecretGrace is the longest a replaced client secret may keep working

@@ -23,14 +23,14 @@ func (c *Client) UsesPrivateKeyJWT() bool { return c.TokenEndpointAuthMethod == 
 // other clients have none.
 func (c *Client) validateKeys(bad func(string)) {
 	switch c.TokenEndpointAuthMethod {
-	case "":
+	case "", "none", "client_secret_basic", "client_secret_post":
 		if c.JWKSURI != "" || c.JWKS != "" {
 			bad("a JWKS URI or JWK Set is for private_key_jwt clients only")
 		}
 		return
 	case AuthPrivateKeyJWT:
 	default:
-		bad("token endpoint auth method must be private_key_jwt or empty (a secret)")
+		bad("token endpoint auth method must be none, client_secret_basic, client_secret_post or private_key_jwt")
 		return
 	}
 	if c.Public {

@@ -76,13 +76,9 @@ type Client struct {
 	// tokens (OIDC Dynamic Client Registration §2): one of
 	// IDTokenSigningAlgs, "" for the default (RS256).
 	IDTokenSignedResponseAlg string
-	// TokenEndpointAuthMethod is "" (a secret, or none for a public
-	// client) or AuthPrivateKeyJWT (RFC 7523 §2.2 assertions signed with
-	// a key of JWKSURI or JWKS; the client has no secret).
-	TokenEndpointAuthMethod string
-	JWKSURI                 string // where the client publishes its public keys (https)
-	JWKS                    string // the client's public keys as a JWK Set JSON document
-	Disabled                bool
+	JWKSURI                  string // where the client publishes its public keys (https)
+	JWKS                     string // the client's public keys as a JWK Set JSON document
+	Disabled                 bool
 	// OwnerID is the user who registered the client on the developer page
 	// (/account/apps); empty for clients an operator made.
 	OwnerID string
@@ -94,6 +90,53 @@ type Client struct {
 	PreviousSecretExpiresAt *time.Time
 	CreatedAt               time.Time
 	UpdatedAt               time.Time
+	// Registration is how the client came to be: "" (an operator made it),
+	// RegistrationDynamic (RFC 7591) or RegistrationMetadataDocument (its
+	// id is the URL of a client ID metadata document). Clients that
+	// registered themselves are shown as unverified.
+	Registration string
+	// RegistrationTokenHash is the SHA-256 of the RFC 7592 registration
+	// access token of a dynamically registered client.
+	RegistrationTokenHash []byte
+	// LastUsedAt is when a token was last issued to the client (recorded
+	// for self-registered clients, coalesced per hour); nil: never.
+	LastUsedAt *time.Time
+	// RFC 7591 §2 metadata, stored as registered.
+	ClientURI, LogoURI, SoftwareID, SoftwareVersion string
+	// TokenEndpointAuthMethod as registered through RFC 7591 (none,
+	// client_secret_basic or client_secret_post), AuthPrivateKeyJWT (RFC
+	// 7523 §2.2 assertions signed with a key of JWKSURI or JWKS; the client
+	// has no secret), or "" for an operator's secret or public client.
+	TokenEndpointAuthMethod string
+}
+
+// How a client was registered (Client.Registration).
+const (
+	RegistrationOperator         = ""
+	RegistrationDynamic          = "dynamic"
+	RegistrationMetadataDocument = "metadata_document"
+)
+
+// Unverified reports whether the client registered itself (RFC 7591 or a
+// client ID metadata document): nobody at PetStore checked who runs it.
+func (c *Client) Unverified() bool { return c.Registration != RegistrationOperator }
+
+// RegistrationToken is an initial access token (RFC 7591 §3) an operator
+// hands out when registration is "token"; only its SHA-256 is stored.
+type RegistrationToken struct {
+	ID        string
+	Prefix    string // the non-secret start, for lists
+	Hash      []byte
+	MaxUses   int // 0: unlimited
+	Uses      int
+	CreatedAt time.Time
+	ExpiresAt *time.Time
+	RevokedAt *time.Time
+}
+
+// Usable reports whether the token may register a client at now.
+func (t *RegistrationToken) Usable(now time.Time) bool {
+	return t.RevokedAt == nil && (t.ExpiresAt == nil || now.Before(*t.ExpiresAt)) && (t.MaxUses == 0 || t.Uses < t.MaxUses)
 }
 
 // IDTokenSigningAlgs are the ID token algorithms a client may ask for; the
@@ -189,6 +232,9 @@ type UserFilter struct {
 // ClientFilter selects clients. Empty fields match everything.
 type ClientFilter struct {
 	OwnerID string
+	// Registered keeps only clients that registered themselves
+	// (Client.Unverified).
+	Registered bool
 	Page
 }
 

@@ -54,7 +54,10 @@ type Service struct {
 	Grants  Grants
 	APIKeys APIKeys
 	Audit   AuditSink
-	Now     func() time.Time
+	// Registrations stores initial access tokens; only the registration
+	// actions (registration.go) need it.
+	Registrations Registrations
+	Now           func() time.Time
 	// Logger reports audit writes that failed: the action has happened by
 	// then, so the failure is logged rather than returned.
 	Logger *slog.Logger

@@ -45,6 +45,11 @@ type ClientView struct {
 	RotationGraceUntil *time.Time `json:"rotation_grace_until"`
 	CreatedAt          time.Time  `json:"created_at"`
 	UpdatedAt          time.Time  `json:"updated_at"`
+	// Registration is "dynamic" (RFC 7591) or "metadata_document" for a
+	// client that registered itself (unverified); absent for operator
+	// clients.
+	Registration string     `json:"registration,omitempty"`
+	LastUsedAt   *time.Time `json:"last_used_at,omitempty"`
 }
 
 // ViewClient returns the view of c.
@@ -55,6 +60,7 @@ func ViewClient(c *identity.Client) ClientView {
 		AllowedOrigins: orEmpty(c.AllowedOrigins), CORSOrigins: orEmpty(c.CORSOrigins()),
 		TokenFormat: c.TokenFormat, IDTokenSignedResponseAlg: idTokenAlgOf(c), Disabled: c.Disabled, OwnerID: c.OwnerID,
 		RotationGraceUntil: c.PreviousSecretExpiresAt, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		Registration: c.Registration, LastUsedAt: c.LastUsedAt,
 		TokenEndpointAuthMethod: authMethodOf(c), JWKSURI: c.JWKSURI,
 	}
 	if c.JWKS != "" {
@@ -65,8 +71,8 @@ func ViewClient(c *identity.Client) ClientView {
 
 func authMethodOf(c *identity.Client) string {
 	switch {
-	case c.UsesPrivateKeyJWT():
-		return identity.AuthPrivateKeyJWT
+	case c.TokenEndpointAuthMethod != "":
+		return c.TokenEndpointAuthMethod
 	case c.Public:
 		return "none"
 	}

@@ -62,6 +62,9 @@ func (p *Provider) writeError(w http.ResponseWriter, r *http.Request, err error)
 		rfc = oauthError(http.StatusServiceUnavailable, "temporarily_unavailable", "The request could not be processed now; retry.").WithWrap(err)
 	}
 	switch {
+	case rfc.CodeField == http.StatusUnauthorized && rfc.ErrorField == "invalid_token" && w.Header().Get("WWW-Authenticate") == "":
+		// A bearer credential was refused (RFC 6750 §3; RFC 7592 §2).
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 	case rfc.CodeField == http.StatusUnauthorized && w.Header().Get("WWW-Authenticate") == "":
 		w.Header().Set("WWW-Authenticate", `Basic realm="petstore-auth"`)
 	case rfc.CodeField == http.StatusServiceUnavailable:

@@ -9,7 +9,7 @@ import (
 
 // Metadata is the RFC 8414 document; it states exactly what the server does.
 func (p *Provider) Metadata() map[string]any {
-	return map[string]any{
+	m := map[string]any{
 		"issuer":                                        p.Issuer,
 		"authorization_endpoint":                        p.Issuer + "/oauth2/auth",
 		"token_endpoint":                                p.Issuer + "/oauth2/token",
@@ -34,6 +34,13 @@ func (p *Provider) Metadata() map[string]any {
 		"prompt_values_supported": []string{"none", "login", "consent"},
 		"service_documentation":   p.Issuer + "/",
 	}
+	if p.cfg.ClientIDMetadataDocuments {
+		m["client_id_metadata_document_supported"] = true
+	}
+	if p.registrationEnabled() {
+		m["registration_endpoint"] = p.Issuer + "/oauth2/register"
+	}
+	return m
 }
 
 // IDTokenClaims are the claims of our ID tokens and UserInfo answers

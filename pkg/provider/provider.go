@@ -33,6 +33,8 @@ type Storage interface {
 	APIKeyByHash(ctx context.Context, hash []byte) (*identity.APIKey, error)
 	TouchAPIKeys(ctx context.Context, lastUsed map[string]time.Time) error
 	SetRefreshTokenScopes(ctx context.Context, refreshSignature string, scopes []string) error
+	// TouchClient records a token issued to a self-registered client.
+	TouchClient(ctx context.Context, id string, now time.Time) error
 	SetRefreshTokenAudience(ctx context.Context, refreshSignature string, audience []string) error
 	// The OpenID Connect request of a code, by the code's signature
 	// (fosite_storage.go adapts them to openid.OpenIDConnectRequestStorage).
@@ -74,6 +76,17 @@ type Config struct {
 	// AllowPrivateJWKSURIs lets private_key_jwt clients' jwks_uri reach
 	// loopback and private addresses (development and tests only).
 	AllowPrivateJWKSURIs bool
+	// RegistrationPolicy is manage.RegistrationOff, Open or Token; the
+	// registration endpoint exists only when it is not off and
+	// Options.Registrar is set (register.go).
+	RegistrationPolicy string
+	// RegistrationPerHour bounds registrations per address and hour; 0 is
+	// unlimited.
+	RegistrationPerHour int
+	// ClientIDMetadataDocuments: client ids that are https URLs are
+	// resolved by fetching their document (the store's resolver);
+	// advertised as client_id_metadata_document_supported.
+	ClientIDMetadataDocuments bool
 }
 
 // Provider is the protocol core: fosite composed over our storage.
@@ -98,6 +111,7 @@ type Provider struct {
 	jwks *jwksFetcher
 
 	corsOrigins corsOrigins
+	registrar   Registrar
 }
 
 // Options are the optional collaborators of New.
@@ -106,6 +120,8 @@ type Options struct {
 	Limiter ratelimit.Limiter // nil: in-process counters
 	Logger  *slog.Logger
 	Now     func() time.Time
+	// Registrar carries out RFC 7591/7592 registration (manage.Service).
+	Registrar Registrar
 }
 
 // idTokenLifespan is how long an ID token is valid (its exp): fosite's
@@ -156,7 +172,8 @@ func New(ctx context.Context, cfg Config, st Storage, opts Options) (*Provider, 
 	if opts.Limiter == nil {
 		opts.Limiter = &ratelimit.Memory{Now: opts.Now}
 	}
-	p := &Provider{Issuer: cfg.Issuer, cfg: cfg, store: st, sealer: seal, audit: opts.Audit, log: opts.Logger, now: opts.Now, limiter: opts.Limiter}
+	p := &Provider{Issuer: cfg.Issuer, cfg: cfg, store: st, sealer: seal, audit: opts.Audit, log: opts.Logger, now: opts.Now, limiter: opts.Limiter,
+		registrar: opts.Registrar}
 	fc.AudienceMatchingStrategy = p.audienceStrategy
 	p.keyUsage.seen = map[string]time.Time{}
 	p.jwks = newJWKSFetcher(cfg.AllowPrivateJWKSURIs, opts.Now)
@@ -176,7 +193,7 @@ func New(ctx context.Context, cfg Config, st Storage, opts Options) (*Provider, 
 		OpenIDConnectTokenStrategy: idTokenStrategy{openid.DefaultStrategy{Signer: signer, Config: fc}}}
 	// The OpenID Connect handlers come after the OAuth 2.0 code and refresh
 	// handlers they extend (fosite's rule); implicit and hybrid are off.
-	p.OAuth2 = compose.Compose(fc, &fositeStorage{Storage: st, p: p}, strategy,
+	p.OAuth2 = composeWith(fc, refreshScopes{fc}, &fositeStorage{Storage: st, p: p}, strategy,
 		compose.OAuth2AuthorizeExplicitFactory,
 		compose.OAuth2PKCEFactory,
 		compose.OAuth2RefreshTokenGrantFactory,
@@ -269,4 +286,45 @@ func (p *Provider) record(ctx context.Context, typ, outcome, clientID, userID st
 	if err := p.audit.RecordAudit(context.WithoutCancel(ctx), e); err != nil {
 		p.log.Warn("audit write failed", "event", typ, "err", err)
 	}
+}
+
+// composeWith is compose.Compose with the handlers built on cfg, a
+// Configurator over fc (fosite's Compose hands every factory fc itself),
+// registered in fc's handler lists.
+func composeWith(fc *fosite.Config, cfg fosite.Configurator, st any, strategy any, factories ...compose.Factory) fosite.OAuth2Provider {
+	f := fosite.NewOAuth2Provider(st.(fosite.Storage), fc)
+	for _, factory := range factories {
+		res := factory(cfg, st, strategy)
+		if h, ok := res.(fosite.AuthorizeEndpointHandler); ok {
+			fc.AuthorizeEndpointHandlers.Append(h)
+		}
+		if h, ok := res.(fosite.TokenEndpointHandler); ok {
+			fc.TokenEndpointHandlers.Append(h)
+		}
+		if h, ok := res.(fosite.TokenIntrospector); ok {
+			fc.TokenIntrospectionHandlers.Append(h)
+		}
+		if h, ok := res.(fosite.RevocationHandler); ok {
+			fc.RevocationHandlers.Append(h)
+		}
+	}
+	return f
+}
+
+// refreshScopes is the fosite configuration with one rule of ours: the
+// scopes that earn a refresh token (fosite's RefreshTokenScopes,
+// offline_access) are not required of a client for which
+// identity.GetsRefreshWithoutOfflineAccess holds — a self-registered
+// assistant whose grant types include refresh_token. fosite asks with the
+// token request in the context (access_request_handler.go,
+// access_response_writer.go).
+type refreshScopes struct{ *fosite.Config }
+
+func (c refreshScopes) GetRefreshTokenScopes(ctx context.Context) []string {
+	if ar, ok := ctx.Value(fosite.AccessRequestContextKey).(fosite.AccessRequester); ok && ar.GetClient() != nil {
+		if ic, ok := ar.GetClient().(identityClient); ok && identity.GetsRefreshWithoutOfflineAccess(ic.Identity()) {
+			return nil
+		}
+	}
+	return c.Config.GetRefreshTokenScopes(ctx)
 }

@@ -17,6 +17,7 @@ import (
 //	GET  /.well-known/openid-configuration    metadata.go
 //	GET|POST /oauth2/userinfo                 userinfo.go
 //	GET  /.well-known/jwks.json               jwks.go
+//	POST /oauth2/register, GET|PUT|DELETE /oauth2/register/{id}  register.go (RFC 7591/7592; only when registration is on)
 //
 // Every error answer goes through writeError (errors.go).
 func (p *Provider) Mount(r *mux.Router) {
@@ -31,6 +32,7 @@ func (p *Provider) Mount(r *mux.Router) {
 	r.Handle("/.well-known/openid-configuration", corsPublic(p.handleOpenIDConfiguration)).Methods(http.MethodGet, http.MethodOptions)
 	r.Handle("/.well-known/jwks.json", corsPublic(p.handleJWKS)).Methods(http.MethodGet, http.MethodOptions)
 	r.Handle("/oauth2/userinfo", corsBearer(p.handleUserInfo)).Methods(http.MethodGet, http.MethodPost, http.MethodOptions)
+	p.mountRegistration(r)
 	for _, path := range []string{"/oauth2/token", "/oauth2/revoke", "/oauth2/introspect", "/oauth2/device/auth"} {
 		r.HandleFunc(path, p.methodNotAllowed)
 	}

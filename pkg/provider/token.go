@@ -133,4 +133,18 @@ func (p *Provider) recordIssued(ctx context.Context, req *tokenRequest, event st
 		p.record(ctx, event, "success", req.client(), subject, details)
 	}
 	p.record(ctx, "token.issued", "success", req.client(), subject, details)
+	p.noteClientUse(ctx, req)
+}
+
+// noteClientUse records that a self-registered client got a token: such
+// clients are removed after registration_unused_ttl without one. The
+// store writes at most once an hour per client.
+func (p *Provider) noteClientUse(ctx context.Context, req *tokenRequest) {
+	c, ok := req.ar.GetClient().(identityClient)
+	if !ok || !c.Identity().Unverified() {
+		return
+	}
+	if err := p.store.TouchClient(ctx, c.Identity().ID, p.now()); err != nil {
+		p.log.Warn("record client use", "client_id", c.Identity().ID, "err", err)
+	}
 }

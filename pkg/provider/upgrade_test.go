@@ -187,6 +187,7 @@ func checkRelease(t *testing.T, s *store.Store, st upgradeState) {
 	}
 	checkJWKSAfterUpgrade(t, ts.URL, st.kids)
 	checkCORSAfterUpgrade(t, s, ts.URL)
+	checkRegistrationAfterUpgrade(t, s)
 	checkLegacyAudiences(t, p, s, ts.URL, u.ID, st.rsSecret)
 	checkOpenIDAfterUpgrade(t, s, u)
 	checkRotationAfterUpgrade(t, s, ts.URL, st.webSecret)
@@ -350,6 +351,32 @@ func checkCORSAfterUpgrade(t *testing.T, s *store.Store, base string) {
 	pre.Body.Close()
 	if pre.StatusCode != http.StatusNoContent || pre.Header.Get("Access-Control-Allow-Origin") != spaOrigin {
 		t.Errorf("preflight for an upgraded public client: %d %q", pre.StatusCode, pre.Header.Get("Access-Control-Allow-Origin"))
+	}
+}
+
+// checkRegistrationAfterUpgrade (00007): clients of the previous release
+// are operator clients — not unverified, not listed as registered, never
+// removed by the unused-registration cleanup — and a registration token
+// can be stored and spent.
+func checkRegistrationAfterUpgrade(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	for _, id := range []string{"web", "spa", "rs"} {
+		c, err := s.ClientByID(ctx, id)
+		if err != nil || c.Unverified() || c.Registration != "" || c.LastUsedAt != nil || c.RegistrationTokenHash != nil {
+			t.Fatalf("client %s after the upgrade: %+v, %v", id, c, err)
+		}
+	}
+	if list, n, err := s.ListClients(ctx, identity.ClientFilter{Registered: true}); err != nil || n != 0 || len(list) != 0 {
+		t.Errorf("registered clients after the upgrade: %d, %v", n, err)
+	}
+	if n, err := s.DeleteUnusedRegisteredClients(ctx, time.Now().Add(24*time.Hour), 100); err != nil || n != 0 {
+		t.Errorf("cleanup removed %d clients of the previous release (%v)", n, err)
+	}
+	tok := &identity.RegistrationToken{Hash: []byte("0123456789abcdef0123456789abcdef"), Prefix: "pst_rit_x", MaxUses: 1}
+	must(t, s.CreateRegistrationToken(ctx, tok))
+	must(t, s.UseRegistrationToken(ctx, tok.Hash, time.Now()))
+	if err := s.UseRegistrationToken(ctx, tok.Hash, time.Now()); identity.ErrorCode(err) != identity.EUNAUTHORIZED {
+		t.Errorf("a used-up registration token: %v", err)
 	}
 }
 

@@ -34,6 +34,17 @@ func (s *Server) housekeeping(ctx context.Context, interval time.Duration, now f
 			grace := time.Duration(s.Config.Tokens.RefreshGraceWindow)
 			n, err := s.Store.ClearRotations(ctx, now().Add(-grace-time.Minute))
 			s.metrics.housekeeping.WithLabelValues("refresh_successors").Add(float64(n))
+			if err != nil {
+				return err
+			}
+			// Self-registered clients that got no token for
+			// registration_unused_ttl (RFC 7591 abuse: registrations
+			// nobody uses must not pile up).
+			unused, err := s.Store.DeleteUnusedRegisteredClients(ctx, now().Add(-time.Duration(s.Config.RegistrationUnusedTTL)), 100)
+			s.metrics.housekeeping.WithLabelValues("unused_registered_clients").Add(float64(unused))
+			if unused > 0 {
+				s.Provider.ClientsChanged()
+			}
 			return err
 		})
 		if err != nil && ctx.Err() == nil {

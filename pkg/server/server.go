@@ -18,9 +18,11 @@ import (
 
 	"github.com/petstore-auth/petstore-auth/pkg/audit"
 	"github.com/petstore-auth/petstore-auth/pkg/clientaddr"
+	"github.com/petstore-auth/petstore-auth/pkg/clientmeta"
 	"github.com/petstore-auth/petstore-auth/pkg/config"
 	"github.com/petstore-auth/petstore-auth/pkg/httpkit"
 	"github.com/petstore-auth/petstore-auth/pkg/httpx"
+	"github.com/petstore-auth/petstore-auth/pkg/manage"
 	"github.com/petstore-auth/petstore-auth/pkg/provider"
 	"github.com/petstore-auth/petstore-auth/pkg/ratelimit"
 	"github.com/petstore-auth/petstore-auth/pkg/store"
@@ -54,6 +56,9 @@ type Options struct {
 	// binary (or cfg.WebDir when set).
 	Web fs.FS
 	Now func() time.Time
+	// ClientMetadata fetches client ID metadata documents; nil is a
+	// fetcher with the defaults (development mode: loopback allowed).
+	ClientMetadata *clientmeta.Fetcher
 }
 
 // Deps are the parts New assembles. The program opens them (OpenStore,
@@ -75,6 +80,8 @@ type Deps struct {
 	// pages are not served).
 	Web fs.FS
 	Now func() time.Time
+	// ClientMetadata as in Options.
+	ClientMetadata *clientmeta.Fetcher
 }
 
 // Open is petstore-auth's builder as the programs use it: it opens the
@@ -99,7 +106,8 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Server, error)
 		st.Close()
 		return nil, err
 	}
-	return New(ctx, Deps{Config: cfg, Store: st, Limiter: limiter, Logger: opts.Logger, Web: opts.Web, Now: opts.Now})
+	return New(ctx, Deps{Config: cfg, Store: st, Limiter: limiter, Logger: opts.Logger, Web: opts.Web, Now: opts.Now,
+		ClientMetadata: opts.ClientMetadata})
 }
 
 // OpenStore is the one place petstore-auth opens its database, shared by
@@ -176,11 +184,24 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		RateLimitFailedAuthPerClient: cfg.RateLimits.FailedAuthPerClient,
 		// In development a private_key_jwt client may publish its keys on
 		// a loopback or private address.
-		AllowPrivateJWKSURIs: cfg.Dev,
+		AllowPrivateJWKSURIs:      cfg.Dev,
+		RegistrationPolicy:        cfg.RegistrationPolicy(),
+		RegistrationPerHour:       cfg.RegistrationRateLimit,
+		ClientIDMetadataDocuments: true,
 	}, st, provider.Options{Audit: s.Audit, Logger: d.Logger, Now: d.Now, Limiter: d.Limiter})
 	if err != nil {
 		return fail(err)
 	}
+	// Registration goes through the operator service like the CLI; client
+	// changes drop the provider's cached CORS origins.
+	registrar := &manage.Service{Users: st, Clients: clientsNotifying{ClientStore: st, changed: s.Provider.ClientsChanged},
+		Grants: st, APIKeys: st, Registrations: st, Audit: s.Audit, Now: d.Now, Logger: d.Logger}
+	s.Provider.SetRegistrar(registrar)
+	fetcher := d.ClientMetadata
+	if fetcher == nil {
+		fetcher = &clientmeta.Fetcher{Dev: cfg.Dev}
+	}
+	st.SetClientResolver(documentClients(cfg.Dev, fetcher, registrar))
 	web := d.Web
 	if web == nil && cfg.WebDir != "" {
 		web = os.DirFS(cfg.WebDir)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/petstore-auth/petstore-auth/pkg/clientmeta"
 	"github.com/petstore-auth/petstore-auth/pkg/config"
 	"github.com/petstore-auth/petstore-auth/pkg/logtest"
 	"github.com/petstore-auth/petstore-auth/pkg/server"
@@ -43,6 +44,9 @@ type Options struct {
 	// that starts it (a suite's shared server).
 	Cleanup func(func())
 	TempDir func() string
+	// ClientMetadata is the client ID metadata document fetcher (nil: the
+	// server's default); tests inject one trusting their TLS server.
+	ClientMetadata *clientmeta.Fetcher
 }
 
 // Server is a running petstore-auth.
@@ -116,7 +120,7 @@ func MustOpen(tb testing.TB, o Options) *Server {
 	if o.JSONLogs {
 		h = slog.NewJSONHandler(s.Logs, opts)
 	}
-	s.Server, err = open(context.Background(), cfg, slog.New(h), o.Now)
+	s.Server, err = open(context.Background(), cfg, slog.New(h), o.Now, o.ClientMetadata)
 	if err != nil {
 		ln.Close()
 		tb.Fatalf("open server: %v", err)
@@ -129,8 +133,8 @@ func MustOpen(tb testing.TB, o Options) *Server {
 
 // open is the one place that builds the server, as cmd/petstore-auth serve
 // does.
-func open(ctx context.Context, cfg config.Config, logger *slog.Logger, now func() time.Time) (*server.Server, error) {
-	return server.Open(ctx, cfg, server.Options{Logger: logger, Web: webtest.Files(), Now: now})
+func open(ctx context.Context, cfg config.Config, logger *slog.Logger, now func() time.Time, cm *clientmeta.Fetcher) (*server.Server, error) {
+	return server.Open(ctx, cfg, server.Options{Logger: logger, Web: webtest.Files(), Now: now, ClientMetadata: cm})
 }
 
 // Browser is a new user agent with its own cookie jar, failing tb. It

@@ -2,10 +2,13 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
 	"github.com/ory/fosite"
+
+	"github.com/petstore-auth/petstore-auth/pkg/identity"
 )
 
 // DefaultClientCacheTTL is how long GetClient answers from memory when
@@ -85,6 +88,20 @@ type uncachedClients struct{ s *Store }
 // are both fosite.ErrNotFound, so a disabled client can neither start a
 // flow nor use its existing tokens.
 func (u uncachedClients) GetClient(ctx context.Context, id string) (fosite.Client, error) {
+	if u.s.resolveURLClient != nil && identity.IsMetadataDocumentID(id) {
+		c, err := u.s.resolveURLClient(ctx, id)
+		switch code := identity.ErrorCode(err); {
+		case err == nil:
+			return NewClient(c, u.s.now), nil
+		case code == identity.EINVALID || code == identity.ENOTFOUND:
+			// A refused or bad document is an unknown client (invalid_client),
+			// not an outage; the reason goes to the log.
+			u.s.log.InfoContext(ctx, "client metadata document refused", "client_id", id, "reason", identity.ErrorMessage(err))
+			return nil, fmt.Errorf("%w: %s", fosite.ErrNotFound, identity.ErrorMessage(err))
+		default:
+			return nil, err
+		}
+	}
 	var row clientRow
 	if err := u.s.conn(ctx).Where("id = ?", id).Take(&row).Error; err != nil {
 		return nil, fositeErr(err, "get client")
@@ -93,4 +110,11 @@ func (u uncachedClients) GetClient(ctx context.Context, id string) (fosite.Clien
 		return nil, fosite.ErrNotFound
 	}
 	return NewClient(row.toIdentity(), u.s.now), nil
+}
+
+// SetClientResolver makes GetClient load clients whose id is an http(s)
+// URL with fn (client ID metadata documents; pkg/server wires the fetcher
+// and manage's rules). Call it before serving.
+func (s *Store) SetClientResolver(fn func(ctx context.Context, id string) (*identity.Client, error)) {
+	s.resolveURLClient = fn
 }

@@ -17,9 +17,12 @@ func clientToRow(c *identity.Client) clientRow {
 		ID: c.ID, Name: c.Name, SecretHash: c.SecretHash,
 		RedirectURIs: c.RedirectURIs, GrantTypes: c.GrantTypes, Scopes: c.Scopes, Audience: c.Audience,
 		Public: c.Public, AllowedOrigins: c.AllowedOrigins, CanIntrospect: c.CanIntrospect, TokenFormat: format, IDTokenAlg: c.IDTokenSignedResponseAlg, Disabled: c.Disabled,
-		AuthMethod: c.TokenEndpointAuthMethod, JWKSURI: c.JWKSURI, JWKS: c.JWKS,
+		JWKSURI: c.JWKSURI, JWKS: c.JWKS,
 		OwnerID: c.OwnerID, PreviousSecretHash: c.PreviousSecretHash, PreviousSecretExpiresAt: dbTimePtr(c.PreviousSecretExpiresAt),
 		CreatedAt: dbTime(c.CreatedAt), UpdatedAt: dbTime(c.UpdatedAt),
+		Registration: c.Registration, RegistrationTokenHash: c.RegistrationTokenHash, LastUsedAt: dbTimePtr(c.LastUsedAt),
+		ClientURI: c.ClientURI, LogoURI: c.LogoURI, SoftwareID: c.SoftwareID, SoftwareVersion: c.SoftwareVersion,
+		AuthMethod: c.TokenEndpointAuthMethod,
 	}
 }
 
@@ -50,6 +53,9 @@ func (s *Store) ClientByID(ctx context.Context, id string) (*identity.Client, er
 // ListClients returns a page of clients, newest first, and the total.
 func (s *Store) ListClients(ctx context.Context, f identity.ClientFilter) ([]*identity.Client, int, error) {
 	q := s.conn(ctx).Model(&clientRow{})
+	if f.Registered {
+		q = q.Where("registration <> ''")
+	}
 	if f.OwnerID != "" {
 		q = q.Where("owner_id = ?", f.OwnerID)
 	}
@@ -94,9 +100,15 @@ func (s *Store) UpdateClient(ctx context.Context, c *identity.Client) error {
 			"jwks":                         row.JWKS,
 			"disabled":                     row.Disabled,
 			// owner_id is set at creation only: an app never changes hands.
-			"previous_secret_hash":       row.PreviousSecretHash,
-			"previous_secret_expires_at": row.PreviousSecretExpiresAt,
-			"updated_at":                 row.UpdatedAt,
+			"previous_secret_hash":           row.PreviousSecretHash,
+			"previous_secret_expires_at":     row.PreviousSecretExpiresAt,
+			"updated_at":                     row.UpdatedAt,
+			"registration":                   row.Registration,
+			"client_uri":                     row.ClientURI,
+			"logo_uri":                       row.LogoURI,
+			"software_id":                    row.SoftwareID,
+			"software_version":               row.SoftwareVersion,
+			"registration_access_token_hash": row.RegistrationTokenHash,
 		})
 		if res.Error != nil {
 			return identityErr(res.Error, "Client")

@@ -480,5 +480,13 @@ func (r *clientRow) toIdentity() *identity.Client {
 		PreviousSecretExpiresAt:  fromDBTimePtr(r.PreviousSecretExpiresAt),
 		CreatedAt:                r.CreatedAt.UTC(),
 		UpdatedAt:                r.UpdatedAt.UTC(),
+
+		Registration:          r.Registration,
+		RegistrationTokenHash: r.RegistrationTokenHash,
+		LastUsedAt:            fromDBTimePtr(r.LastUsedAt),
+		ClientURI:             r.ClientURI,
+		LogoURI:               r.LogoURI,
+		SoftwareID:            r.SoftwareID,
+		SoftwareVersion:       r.SoftwareVersion,
 	}
 }

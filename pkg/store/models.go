@@ -104,7 +104,6 @@ type clientRow struct {
 	AllowedOrigins stringList `gorm:"column:allowed_origins"`
 	CanIntrospect  bool       `gorm:"column:can_introspect"`
 	TokenFormat    string     `gorm:"column:token_format"`
-	AuthMethod     string     `gorm:"column:token_endpoint_auth_method"`
 	JWKSURI        string     `gorm:"column:jwks_uri"`
 	JWKS           string     `gorm:"column:jwks"`
 	IDTokenAlg     string     `gorm:"column:id_token_signed_response_alg"`
@@ -116,9 +115,31 @@ type clientRow struct {
 	PreviousSecretExpiresAt *time.Time `gorm:"column:previous_secret_expires_at"`
 	CreatedAt               time.Time  `gorm:"column:created_at"`
 	UpdatedAt               time.Time  `gorm:"column:updated_at"`
+	// 00007: self-registered clients.
+	Registration          string     `gorm:"column:registration"`
+	RegistrationTokenHash []byte     `gorm:"column:registration_access_token_hash"`
+	LastUsedAt            *time.Time `gorm:"column:last_used_at"`
+	ClientURI             string     `gorm:"column:client_uri"`
+	LogoURI               string     `gorm:"column:logo_uri"`
+	SoftwareID            string     `gorm:"column:software_id"`
+	SoftwareVersion       string     `gorm:"column:software_version"`
+	AuthMethod            string     `gorm:"column:token_endpoint_auth_method"`
 }
 
 func (clientRow) TableName() string { return "clients" }
+
+type registrationTokenRow struct {
+	ID        string     `gorm:"column:id;primaryKey"`
+	Hash      []byte     `gorm:"column:hash"`
+	Prefix    string     `gorm:"column:prefix"`
+	MaxUses   int        `gorm:"column:max_uses"`
+	Uses      int        `gorm:"column:uses"`
+	CreatedAt time.Time  `gorm:"column:created_at"`
+	ExpiresAt *time.Time `gorm:"column:expires_at"`
+	RevokedAt *time.Time `gorm:"column:revoked_at"`
+}
+
+func (registrationTokenRow) TableName() string { return "registration_tokens" }
 
 type grantRow struct {
 	ID         string     `gorm:"column:id;primaryKey"`

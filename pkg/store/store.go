@@ -19,6 +19,8 @@ import (
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
+
+	"github.com/petstore-auth/petstore-auth/pkg/identity"
 )
 
 // Dialect names returned by (*Store).Dialect.
@@ -65,6 +67,9 @@ type Store struct {
 	auditRetention time.Duration
 	clients        clientLoader
 	clientCache    *clientCache // nil without a cache
+	// resolveURLClient loads clients whose id is a URL (client ID
+	// metadata documents); nil: such ids are looked up like any other.
+	resolveURLClient func(ctx context.Context, id string) (*identity.Client, error)
 }
 
 // Open connects to databaseURL: sqlite://PATH (a relative or absolute file

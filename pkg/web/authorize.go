@@ -108,6 +108,44 @@ type consentPage struct {
 	Email        string
 	Scopes       []identity.ScopeInfo
 	ReturnTo     string
+	// Unverified is set for a client that registered itself (RFC 7591 or
+	// a client ID metadata document): the page names its host and says
+	// PetStore has not checked it.
+	Unverified *unverifiedClient
+	// StayConnected: the app gets a refresh token with this consent
+	// (self-registered clients with the refresh_token grant; provider
+	// config), so the page says so as part of what the user allows.
+	StayConnected bool
+}
+
+// unverifiedClient is what the consent page shows about a self-registered
+// client.
+type unverifiedClient struct {
+	Host             string // the metadata document URL's host, else the redirect URI's
+	MetadataDocument bool
+	ClientID         string
+}
+
+// identityOf returns the domain client behind a fosite client, or nil.
+func identityOf(c fosite.Client) *identity.Client {
+	if ic, ok := c.(interface{ Identity() *identity.Client }); ok {
+		return ic.Identity()
+	}
+	return nil
+}
+
+func unverifiedOf(c *identity.Client, redirectHost string) *unverifiedClient {
+	if c == nil || !c.Unverified() {
+		return nil
+	}
+	u := &unverifiedClient{Host: redirectHost, MetadataDocument: c.Registration == identity.RegistrationMetadataDocument, ClientID: c.ID}
+	// The host shown is one the client proved: its metadata document's
+	// (fetched from there), else where the code is sent. A registered
+	// client_uri is only claimed, so it is not shown as the host.
+	if pu, err := url.Parse(c.ID); err == nil && u.MetadataDocument && pu.Host != "" {
+		u.Host = pu.Host
+	}
+	return u
 }
 
 func (h *Handler) renderConsent(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, u *identity.User, returnTo string) {
@@ -126,6 +164,9 @@ func (h *Handler) renderConsent(w http.ResponseWriter, r *http.Request, ar fosit
 			p.Scopes = append(p.Scopes, info)
 		}
 	}
+	c := identityOf(ar.GetClient())
+	p.Unverified = unverifiedOf(c, p.RedirectHost)
+	p.StayConnected = c != nil && identity.GetsRefreshWithoutOfflineAccess(c) && !slices.Contains(ar.GetRequestedScopes(), identity.ScopeOfflineAccess)
 	h.UI.Render(w, r, http.StatusOK, "consent", p)
 }
 

@@ -1,8 +1,8 @@
 -- +goose Up
--- private_key_jwt client authentication (RFC 7523 §2.2): the method, and
--- where the client's public keys are (a jwks_uri, or the JWK Set itself).
+-- private_key_jwt client authentication (RFC 7523 §2.2; the method is the
+-- token_endpoint_auth_method column of 00007): where the client's public
+-- keys are (a jwks_uri, or the JWK Set itself).
 -- Existing clients keep authenticating with their secret (or none).
-ALTER TABLE clients ADD COLUMN token_endpoint_auth_method TEXT NOT NULL DEFAULT '';
 ALTER TABLE clients ADD COLUMN jwks_uri TEXT NOT NULL DEFAULT '';
 ALTER TABLE clients ADD COLUMN jwks TEXT NOT NULL DEFAULT '';
 
@@ -31,4 +31,3 @@ CREATE INDEX device_codes_expires_at_idx ON device_codes (expires_at);
 DROP TABLE device_codes;
 ALTER TABLE clients DROP COLUMN jwks;
 ALTER TABLE clients DROP COLUMN jwks_uri;
-ALTER TABLE clients DROP COLUMN token_endpoint_auth_method;
