@@ -35,6 +35,9 @@ func TestCLIBadInput(t *testing.T) {
 		{"wildcard origin", "", []string{"client", "create", "--name", "x", "--public", "--redirect-uri", "https://spa.example/cb", "--allowed-origin", "*"}, 2, "wildcard"},
 		{"http origin off loopback", "", []string{"client", "create", "--name", "x", "--public", "--redirect-uri", "https://spa.example/cb", "--allowed-origin", "http://spa.example"}, 2, "loopback"},
 		{"origin for a confidential client", "", []string{"client", "create", "--name", "x", "--redirect-uri", "https://spa.example/cb", "--allowed-origin", "https://spa.example"}, 2, "public clients only"},
+		{"jwks_uri over http", "", []string{"client", "create", "--name", "x", "--grant-type", "client_credentials", "--jwks-uri", "http://keys.example/jwks.json"}, 2, "https"},
+		{"jwks file missing", "", []string{"client", "create", "--name", "x", "--grant-type", "client_credentials", "--jwks", "/nonexistent/jwks.json"}, 1, "--jwks"},
+		{"jwks_uri and jwks", "", []string{"client", "create", "--name", "x", "--grant-type", "client_credentials", "--jwks-uri", "https://keys.example/jwks.json", "--jwks", "testdata/client-jwks.json"}, 2, "exactly one"},
 		{"oversized name", "", []string{"client", "create", "--name", strings.Repeat("n", 500)}, 2, "name"},
 		{"bad output", "", []string{"client", "list", "--output", "yaml"}, 2, "--output"},
 		{"public introspection client", "", []string{"client", "create", "--name", "x", "--public", "--redirect-uri", "http://127.0.0.1/cb", "--introspect"}, 2, "cannot introspect"},
@@ -169,5 +172,32 @@ func TestCLIActionsHonourOutputJSON(t *testing.T) {
 	}
 	if out := must("", "client", "update", "rp", "--id-token-alg", "RS256"); !strings.Contains(out, `"id_token_signed_response_alg": "RS256"`) {
 		t.Errorf("client update --id-token-alg: %s", out)
+	}
+}
+
+// TestCLIPrivateKeyJWTClient: client create --jwks FILE registers a
+// private_key_jwt client: no secret is printed, and show --output json
+// gives the method and the keys.
+func TestCLIPrivateKeyJWTClient(t *testing.T) {
+	setEnv(t, "sqlite://"+filepath.Join(t.TempDir(), "auth.db"))
+	out, err := cli(t, "", "client", "create", "--name", "Signer", "--id", "signer", "--grant-type", "client_credentials",
+		"--scope", "read:pets", "--jwks", "testdata/client-jwks.json", "--output", "json")
+	if err != nil {
+		t.Fatal(out, err)
+	}
+	var v struct {
+		Method string          `json:"token_endpoint_auth_method"`
+		Secret string          `json:"client_secret"`
+		JWKS   json.RawMessage `json:"jwks"`
+	}
+	if err := json.Unmarshal([]byte(out), &v); err != nil || v.Method != "private_key_jwt" || v.Secret != "" || !strings.Contains(string(v.JWKS), `"k1"`) {
+		t.Fatalf("create --jwks --output json: %s (%v)", out, err)
+	}
+	if out, err := cli(t, "", "client", "rotate-secret", "signer"); err == nil {
+		t.Fatalf("a private_key_jwt client got a secret: %s", out)
+	}
+	out, err = cli(t, "", "client", "create", "--name", "Fetcher", "--grant-type", "client_credentials", "--jwks-uri", "https://keys.example/jwks.json")
+	if err != nil || !strings.Contains(out, "private_key_jwt") || strings.Contains(out, "client_secret:") {
+		t.Fatalf("create --jwks-uri: %s (%v)", out, err)
 	}
 }

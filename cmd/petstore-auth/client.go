@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"text/tabwriter"
 	"time"
 
@@ -23,6 +24,7 @@ func (a *app) clientCreateCmd() *cobra.Command {
 	var (
 		id, name, scope, format string
 		profile                 string
+		jwksURI, jwksFile       string
 		idTokenAlg              string
 		redirects, grants       []string
 		origins                 []string
@@ -39,6 +41,12 @@ func (a *app) clientCreateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			var jwks []byte
+			if jwksFile != "" {
+				if jwks, err = os.ReadFile(jwksFile); err != nil {
+					return fmt.Errorf("--jwks: %w", err)
+				}
+			}
 			var c *identity.Client
 			var secret string
 			err = a.act(cmd.Context(), func(_ *store.Store, svc *manage.Service) (err error) {
@@ -46,7 +54,8 @@ func (a *app) clientCreateCmd() *cobra.Command {
 					RedirectURIs: redirects, GrantTypes: grants, Scopes: scopes, Public: public, AllowedOrigins: origins,
 					CanIntrospect: introspect, TokenFormat: format, IDTokenSignedResponseAlg: idTokenAlg, PostLogoutRedirectURIs: logout.postLogout,
 					BackchannelLogoutURI: logout.backchannel, BackchannelLogoutSessionRequired: logout.sessionRequired,
-					DPoPBound: dpopBound, RequirePAR: requirePAR, Profile: profile})
+					DPoPBound: dpopBound, RequirePAR: requirePAR, Profile: profile,
+					JWKSURI: jwksURI, JWKS: jwks})
 				return err
 			})
 			if err != nil {
@@ -61,6 +70,12 @@ func (a *app) clientCreateCmd() *cobra.Command {
 				if c.Public {
 					fmt.Fprintf(w, "cors_origins:\t%s\n", joinOrDash(c.CORSOrigins()))
 				}
+				if c.UsesPrivateKeyJWT() {
+					fmt.Fprintln(w, "token_endpoint_auth_method:\tprivate_key_jwt")
+					if c.JWKSURI != "" {
+						fmt.Fprintf(w, "jwks_uri:\t%s\n", c.JWKSURI)
+					}
+				}
 				if secret != "" {
 					fmt.Fprintln(w, "\nStore the secret now: it is shown only once and cannot be recovered.")
 				}
@@ -74,10 +89,12 @@ func (a *app) clientCreateCmd() *cobra.Command {
 		"except that a --public client's URI on a loopback IP (http://127.0.0.1, http://[::1]) matches any port (RFC 8252 §7.3); "+
 		"a confidential client's matches exactly, port included")
 	f.StringVar(&scope, "scope", "", `space-separated scopes the client may request, e.g. "read:pets write:pets offline_access"`)
-	f.StringArrayVar(&grants, "grant-type", nil, "authorization_code, refresh_token or client_credentials (repeatable; default: "+
+	f.StringArrayVar(&grants, "grant-type", nil, "authorization_code, refresh_token, client_credentials or device_code (RFC 8628; stored as urn:ietf:params:oauth:grant-type:device_code) (repeatable; default: "+
 		"authorization_code, plus refresh_token if --scope has offline_access, for a client with redirect URIs or --public; else client_credentials)")
 	f.BoolVar(&public, "public", false, "public client (no secret; PKCE only), e.g. a native or single-page app")
 	f.StringArrayVar(&origins, "allowed-origin", nil, "public client: extra browser origin (https://host[:port]) that may call the token and revocation endpoints; the redirect URIs' origins are allowed already (repeatable)")
+	f.StringVar(&jwksURI, "jwks-uri", "", "private_key_jwt client (RFC 7523): https URL of its public JWK Set; the client gets no secret and signs client assertions (RS256, ES256, PS256, EdDSA)")
+	f.StringVar(&jwksFile, "jwks", "", "private_key_jwt client: file holding its public JWK Set (instead of --jwks-uri)")
 	f.BoolVar(&introspect, "introspect", false, "resource server: may call /oauth2/introspect")
 	f.StringVar(&format, "token-format", identity.TokenFormatOpaque, "access token format: opaque or jwt")
 	f.StringVar(&profile, "profile", "", "security profile: fapi2 (FAPI 2.0 Security Profile: PAR, PKCE S256, DPoP-bound tokens, codes of at most 60 s, "+

@@ -34,6 +34,18 @@ func seedAuth(ctx context.Context, s *server.Server, sec secrets, demoURL string
 		CanIntrospect: true, TokenFormat: identity.TokenFormatOpaque}, sec.APISecret); err != nil {
 		return nil, err
 	}
+	// A public client of the device grant, for the README's curl
+	// walk-through (RFC 8628).
+	if _, err := st.ClientByID(ctx, deviceClientID); identity.IsNotFound(err) {
+		err = st.CreateClient(ctx, &identity.Client{ID: deviceClientID, Name: "Pet TV", Public: true,
+			GrantTypes: []string{identity.GrantDeviceCode, identity.GrantRefreshToken},
+			Scopes:     []string{identity.ScopeReadPets, identity.ScopeOfflineAccess}, TokenFormat: identity.TokenFormatOpaque})
+		if err != nil {
+			return nil, err
+		}
+	} else if err != nil {
+		return nil, err
+	}
 	if _, err := st.APIKeyByHash(ctx, apikey.Hash(sec.APIKey)); identity.IsNotFound(err) {
 		err = st.CreateAPIKey(ctx, &identity.APIKey{OwnerID: demoUser.ID, Name: "Quickstart key", Env: identity.EnvTest,
 			Prefix: apikey.DisplayPrefix(sec.APIKey), Hash: apikey.Hash(sec.APIKey), Scopes: []string{identity.ScopeReadPets}})

@@ -35,6 +35,8 @@ const (
 	adminEmail   = "admin@petstore.local"
 	demoClientID = "myapp"
 	apiClientID  = "petstore-api"
+	// deviceClientID is the public device-grant client ("Pet TV").
+	deviceClientID = "pet-tv"
 )
 
 type options struct {

@@ -76,6 +76,7 @@ func TestWalkBuiltBinaries(t *testing.T) {
 	myapp := p.client("client", "create", "--id", "myapp", "--name", "MyApp", "--redirect-uri", demoURL+"/callback",
 		"--post-logout-redirect-uri", demoURL+"/signed-out", "--scope", "openid profile email read:pets write:pets offline_access", "-o", "json")
 	p.cli("", "apikey", "create", "--owner", userEmail, "--scope", "read:pets", "--env", "test", "--name", "Nightly sync")
+	p.cli("", "client", "create", "--id", "pet-tv", "--name", "Pet TV", "--public", "--grant-type", "device_code", "--scope", "read:pets")
 
 	p.start("petstore-auth", nil, "serve")
 	waitOK(t, authURL+"/readyz")
@@ -137,6 +138,16 @@ func TestWalkBuiltBinaries(t *testing.T) {
 	w.shoot("select-account")
 	w.phoneFits("select_account")
 	walkDeveloperPage(w, authURL)
+	// The device grant (RFC 8628): a TV asks, the signed-in user enters
+	// the code on /device and allows.
+	userCode := deviceUserCode(t, authURL, "pet-tv")
+	w.step("device: enter the code", authURL+"/device", 200, `#user_code`, chromedp.Navigate(authURL+"/device"))
+	w.phoneFits("device: enter the code")
+	w.step("device: wrong code", "", 400, `#device-error`, chromedp.Navigate(authURL+"/device?user_code=BBBB-BBBB"))
+	w.step("device: confirm", "", 200, `#device-allow`, chromedp.Navigate(authURL+"/device?user_code="+userCode))
+	w.shoot("device-confirm")
+	w.phoneFits("device: confirm")
+	w.step("device: allowed", authURL+"/device", 200, `#device-done`, chromedp.Click(chromedp.CSS(`#device-allow`)))
 	w.step("error page: unknown client", "", 400, `.card-error`,
 		chromedp.Navigate(authURL+"/oauth2/auth?response_type=code&client_id=nobody&state=abcdefgh"))
 	w.step("error page: unregistered redirect_uri", "", 400, `.card-error`,
@@ -561,4 +572,22 @@ func (w *walker) report() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.t.Logf("pages walked (%d):\n%s", len(w.visited), strings.Join(w.visited, "\n"))
+}
+
+// deviceUserCode starts a device authorization (RFC 8628 §3.1) for a
+// public client and returns the user code.
+func deviceUserCode(t *testing.T, authURL, client string) string {
+	t.Helper()
+	res, err := http.PostForm(authURL+"/oauth2/device/auth", url.Values{"client_id": {client}, "scope": {"read:pets"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var m struct {
+		UserCode string `json:"user_code"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&m); err != nil || res.StatusCode != http.StatusOK || m.UserCode == "" {
+		t.Fatalf("device authorization: %d %v", res.StatusCode, err)
+	}
+	return m.UserCode
 }

@@ -49,6 +49,12 @@ const (
 	EventTokenRevoked         = "token.revoked"
 	EventIntrospectionDenied  = "introspection.denied"
 	EventAPIKeyFirstUsed      = "apikey.first_used"
+	// The device authorization grant (RFC 8628).
+	EventDeviceRequested    = "device.requested"     // a device asked for codes
+	EventDeviceCodeRejected = "device.code_rejected" // a wrong user code on /device
+	EventDeviceApproved     = "device.approved"
+	EventDeviceDenied       = "device.denied"
+	EventDeviceRedeemed     = "device.redeemed" // the device fetched its tokens
 )
 
 // OpenID Connect logout events (RP-Initiated Logout 1.0, Back-Channel
@@ -74,6 +80,7 @@ var AuditEventTypes = []string{
 	EventAdminAccessDenied, EventSessionEnded, EventSessionsEndedAll, EventClientRegistered, EventRegistrationTokenCreated, EventRegistrationTokenRevoked,
 	EventEndSession, EventEndSessionRefused, EventBackchannelLogoutDelivered,
 	EventBackchannelLogoutFailed, EventBackchannelLogoutGaveUp,
+	EventDeviceRequested, EventDeviceCodeRejected, EventDeviceApproved, EventDeviceDenied, EventDeviceRedeemed,
 }
 
 // DetailChannel is the Details key naming the channel an operator action

@@ -58,6 +58,8 @@ const (
 	FieldAllowedOrigins = "allowed_origins"
 	FieldScopes         = "scopes"
 	FieldTokenFormat    = "token_format"
+	// FieldTokenEndpointAuthMethod covers private_key_jwt and its keys.
+	FieldTokenEndpointAuthMethod = "token_endpoint_auth_method"
 	// FieldMetadata: the RFC 7591 metadata of a self-registered client.
 	FieldMetadata = "metadata"
 	FieldProfile  = "profile"
@@ -78,27 +80,7 @@ func (c *Client) Validate() error {
 	if n := strings.TrimSpace(c.Name); n == "" || len(n) > 100 {
 		bad(FieldName, "name must be 1-100 characters")
 	}
-	if len(c.GrantTypes) == 0 {
-		bad(FieldGrantTypes, "at least one grant type is required")
-	}
-	for _, g := range c.GrantTypes {
-		if g != GrantAuthorizationCode && g != GrantRefreshToken && g != GrantClientCredentials {
-			bad(FieldGrantTypes, "unsupported grant type "+quote(g)+" (authorization_code, refresh_token, client_credentials)")
-		}
-	}
-	if slices.Contains(c.GrantTypes, GrantClientCredentials) && c.Public {
-		bad(FieldPublic, "a public client cannot use client_credentials")
-	}
-	if c.Public && c.CanIntrospect {
-		// Introspection needs client authentication (RFC 7662 §2.1).
-		bad(FieldPublic, "a public client cannot introspect: it has no secret to authenticate with")
-	}
-	if slices.Contains(c.GrantTypes, GrantRefreshToken) && !slices.Contains(c.GrantTypes, GrantAuthorizationCode) {
-		bad(FieldGrantTypes, "refresh_token needs authorization_code")
-	}
-	if slices.Contains(c.GrantTypes, GrantAuthorizationCode) && len(c.RedirectURIs) == 0 {
-		bad(FieldRedirectURIs, "authorization_code needs at least one redirect URI")
-	}
+	c.validateGrants(bad)
 	for _, u := range c.RedirectURIs {
 		if err := ValidateRedirectURI(u); err != nil {
 			bad(FieldRedirectURIs, ErrorMessage(err))
@@ -128,6 +110,7 @@ func (c *Client) Validate() error {
 	for _, p := range c.profileProblems() {
 		bad(FieldProfile, p)
 	}
+	c.validateKeys(func(s string) { bad(FieldTokenEndpointAuthMethod, s) })
 	if len(problems) > 0 {
 		return &Error{Code: EINVALID, Message: strings.Join(problems, "; "), Fields: fields}
 	}
@@ -150,6 +133,33 @@ func (c *Client) logoutProblems() []string {
 		problems = append(problems, "backchannel logout session required needs a backchannel logout URI")
 	}
 	return problems
+}
+
+// validateGrants checks the grant types and what each needs, and that a
+// public client (it cannot authenticate) neither uses client_credentials
+// nor introspects.
+func (c *Client) validateGrants(bad func(field, s string)) {
+	if len(c.GrantTypes) == 0 {
+		bad(FieldGrantTypes, "at least one grant type is required")
+	}
+	for _, g := range c.GrantTypes {
+		if g != GrantAuthorizationCode && g != GrantRefreshToken && g != GrantClientCredentials && g != GrantDeviceCode {
+			bad(FieldGrantTypes, "unsupported grant type "+quote(g)+" (authorization_code, refresh_token, client_credentials, device_code)")
+		}
+	}
+	if slices.Contains(c.GrantTypes, GrantClientCredentials) && c.Public {
+		bad(FieldPublic, "a public client cannot use client_credentials")
+	}
+	if c.Public && c.CanIntrospect {
+		// Introspection needs client authentication (RFC 7662 §2.1).
+		bad(FieldPublic, "a public client cannot introspect: it has no secret to authenticate with")
+	}
+	if slices.Contains(c.GrantTypes, GrantRefreshToken) && !slices.Contains(c.GrantTypes, GrantAuthorizationCode) && !slices.Contains(c.GrantTypes, GrantDeviceCode) {
+		bad(FieldGrantTypes, "refresh_token needs authorization_code or device_code")
+	}
+	if slices.Contains(c.GrantTypes, GrantAuthorizationCode) && len(c.RedirectURIs) == 0 {
+		bad(FieldRedirectURIs, "authorization_code needs at least one redirect URI")
+	}
 }
 
 // tokenFormatProblems checks the formats of the client's tokens: the

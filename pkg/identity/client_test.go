@@ -291,3 +291,49 @@ func TestRotateSecretGrace(t *testing.T) {
 		t.Fatalf("public client: %v", err)
 	}
 }
+
+// TestPrivateKeyJWTClientValidation: a private_key_jwt client is
+// confidential, has no secret and exactly one source of public keys (an
+// https jwks_uri, or a JWK Set without private members); other clients
+// carry no keys.
+func TestPrivateKeyJWTClientValidation(t *testing.T) {
+	pub := `{"keys":[{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0","kid":"k1"}]}`
+	base := func() Client {
+		return Client{ID: "svc", Name: "Svc", GrantTypes: []string{GrantClientCredentials}, TokenFormat: TokenFormatOpaque,
+			TokenEndpointAuthMethod: AuthPrivateKeyJWT, JWKS: pub}
+	}
+	tests := []struct {
+		name   string
+		change func(*Client)
+		want   string // "" = valid
+	}{
+		{"inline keys", func(*Client) {}, ""},
+		{"jwks_uri", func(c *Client) { c.JWKS, c.JWKSURI = "", "https://svc.example/jwks.json" }, ""},
+		{"loopback http jwks_uri", func(c *Client) { c.JWKS, c.JWKSURI = "", "http://127.0.0.1:9000/jwks.json" }, ""},
+		{"with a secret", func(c *Client) { c.SecretHash = []byte("0123456789abcdef0123456789abcdef") }, "no client secret"},
+		{"public", func(c *Client) {
+			c.Public, c.GrantTypes, c.RedirectURIs = true, []string{GrantAuthorizationCode}, []string{"https://a.example/cb"}
+		}, "confidential"},
+		{"no keys", func(c *Client) { c.JWKS = "" }, "exactly one"},
+		{"both sources", func(c *Client) { c.JWKSURI = "https://svc.example/jwks.json" }, "exactly one"},
+		{"http jwks_uri", func(c *Client) { c.JWKS, c.JWKSURI = "", "http://svc.example/jwks.json" }, "https"},
+		{"private key", func(c *Client) { c.JWKS = strings.Replace(pub, `"kid"`, `"d":"x","kid"`, 1) }, "public keys only"},
+		{"not a set", func(c *Client) { c.JWKS = `[1,2]` }, "keys"},
+		{"empty set", func(c *Client) { c.JWKS = `{"keys":[]}` }, "1-20 keys"},
+		{"keys without the method", func(c *Client) { c.TokenEndpointAuthMethod = "" }, "private_key_jwt clients only"},
+		{"client_secret_jwt", func(c *Client) { c.TokenEndpointAuthMethod = "client_secret_jwt" }, "auth method"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := base()
+			tt.change(&c)
+			err := c.Validate()
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Fatalf("err = %v; want one mentioning %q", err, tt.want)
+			}
+		})
+	}
+}

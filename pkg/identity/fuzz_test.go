@@ -123,3 +123,60 @@ func FuzzValidateOrigin(f *testing.F) {
 		}
 	})
 }
+
+// FuzzUserCode: NormalizeUserCode never panics; what it accepts is
+// exactly 8 characters of UserCodeAlphabet, is a fixed point, and is what
+// the input becomes once case, spaces and dashes are ignored; every code
+// NewUserCode makes is accepted in its display form and in lower case.
+// Seeds: testdata/fuzz/FuzzUserCode.
+func FuzzUserCode(f *testing.F) {
+	f.Add("BCDF-GHJK")
+	f.Add(NewUserCode())
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := NormalizeUserCode(s)
+		if !ok {
+			if got != "" {
+				t.Fatalf("NormalizeUserCode(%q) refused but returned %q", s, got)
+			}
+			return
+		}
+		if len(got) != UserCodeLen || strings.Trim(got, UserCodeAlphabet) != "" {
+			t.Fatalf("NormalizeUserCode(%q) = %q: not %d characters of %s", s, got, UserCodeLen, UserCodeAlphabet)
+		}
+		if again, ok := NormalizeUserCode(got); !ok || again != got {
+			t.Fatalf("NormalizeUserCode(%q) = %q, not a fixed point (%q, %v)", s, got, again, ok)
+		}
+		if again, ok := NormalizeUserCode(FormatUserCode(got)); !ok || again != got {
+			t.Fatalf("the display form %q of %q does not normalise back", FormatUserCode(got), got)
+		}
+		stripped := strings.Map(func(r rune) rune {
+			if strings.ContainsRune(" \t-\u2010\u2011\u2013\u2212", r) {
+				return -1
+			}
+			return r
+		}, s)
+		if !strings.EqualFold(stripped, got) {
+			t.Fatalf("NormalizeUserCode(%q) = %q, but without separators the input is %q", s, got, stripped)
+		}
+	})
+}
+
+// TestNewUserCode: codes are XXXX-XXXX over the alphabet and normalise,
+// in any case and spacing, to the same code.
+func TestNewUserCode(t *testing.T) {
+	seen := map[string]bool{}
+	for range 200 {
+		c := NewUserCode()
+		if len(c) != 9 || c[4] != '-' || strings.Trim(strings.Replace(c, "-", "", 1), UserCodeAlphabet) != "" {
+			t.Fatalf("NewUserCode() = %q", c)
+		}
+		n, ok := NormalizeUserCode(" " + strings.ToLower(strings.Replace(c, "-", " - ", 1)) + " ")
+		if !ok || FormatUserCode(n) != c {
+			t.Fatalf("%q does not normalise back: %q %v", c, n, ok)
+		}
+		seen[c] = true
+	}
+	if len(seen) < 195 {
+		t.Fatalf("only %d distinct codes in 200", len(seen))
+	}
+}

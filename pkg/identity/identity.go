@@ -94,6 +94,8 @@ type Client struct {
 	// BackchannelLogoutSessionRequired: the client needs sid in logout
 	// tokens (Back-Channel Logout §2.2); we always send it when known.
 	BackchannelLogoutSessionRequired bool
+	JWKSURI                          string // where the client publishes its public keys (https)
+	JWKS                             string // the client's public keys as a JWK Set JSON document
 	Disabled                         bool
 	// OwnerID is the user who registered the client on the developer page
 	// (/account/apps); empty for clients an operator made.
@@ -120,7 +122,9 @@ type Client struct {
 	// RFC 7591 §2 metadata, stored as registered.
 	ClientURI, LogoURI, SoftwareID, SoftwareVersion string
 	// TokenEndpointAuthMethod as registered through RFC 7591 (none,
-	// client_secret_basic or client_secret_post); "" for operator clients.
+	// client_secret_basic or client_secret_post), AuthPrivateKeyJWT (RFC
+	// 7523 §2.2 assertions signed with a key of JWKSURI or JWKS; the client
+	// has no secret), or "" for an operator's secret or public client.
 	TokenEndpointAuthMethod string
 }
 

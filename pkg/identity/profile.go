@@ -35,10 +35,10 @@ func (c *Client) profileProblems() []string {
 		return nil
 	case c.Profile != ProfileFAPI2:
 		return []string{"profile must be empty or " + quote(ProfileFAPI2)}
-	case !c.Public:
-		// FAPI 2.0 §5.3.2.1 wants private_key_jwt or mTLS for a
-		// confidential client; neither is available on this server yet.
-		return []string{"a fapi2 client must be public (DPoP-bound, PKCE): confidential fapi2 clients need private_key_jwt, which this server does not offer yet"}
+	case !c.Public && !c.UsesPrivateKeyJWT():
+		// FAPI 2.0 §5.3.2.1: a confidential client authenticates with
+		// private_key_jwt (or mTLS, which this server does not offer).
+		return []string{"a confidential fapi2 client must authenticate with private_key_jwt (--jwks-uri or --jwks)"}
 	}
 	return nil
 }

@@ -23,7 +23,13 @@ func TestFAPI2ProfileRegistration(t *testing.T) {
 	c = base()
 	c.Public = false
 	if err := c.Validate(); err == nil || !strings.Contains(ErrorMessage(err), "private_key_jwt") {
-		t.Fatalf("confidential fapi2 client: %v", err)
+		t.Fatalf("confidential fapi2 client with a secret: %v", err)
+	}
+	c = base()
+	c.Public, c.TokenEndpointAuthMethod = false, AuthPrivateKeyJWT
+	c.JWKS = `{"keys":[{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0","kid":"k1"}]}`
+	if err := c.Validate(); err != nil {
+		t.Fatalf("confidential fapi2 client with private_key_jwt: %v", err)
 	}
 	c = base()
 	c.Profile = "fapi1"

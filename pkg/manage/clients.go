@@ -2,6 +2,7 @@ package manage
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"strconv"
 	"strings"
@@ -37,6 +38,12 @@ type ClientInput struct {
 	PostLogoutRedirectURIs           []string `json:"post_logout_redirect_uris,omitempty"`
 	BackchannelLogoutURI             string   `json:"backchannel_logout_uri,omitempty"`
 	BackchannelLogoutSessionRequired bool     `json:"backchannel_logout_session_required,omitempty"`
+	// TokenEndpointAuthMethod is "" (a generated secret, or none for a
+	// public client) or "private_key_jwt"; a JWKSURI or JWKS implies the
+	// latter (RFC 7523 client assertions; the client gets no secret).
+	TokenEndpointAuthMethod string          `json:"token_endpoint_auth_method,omitempty"`
+	JWKSURI                 string          `json:"jwks_uri,omitempty"`
+	JWKS                    json.RawMessage `json:"jwks,omitempty"`
 }
 
 // ClientPatch changes some fields of a client; nil fields stay as they are.
@@ -88,12 +95,16 @@ func (s *Service) CreateClient(ctx context.Context, a Actor, in ClientInput) (_ 
 func (s *Service) createClient(ctx context.Context, a Actor, in ClientInput, owner string) (_ *identity.Client, secret string, err error) {
 	c := &identity.Client{OwnerID: owner,
 		ID: strings.TrimSpace(in.ID), Name: strings.TrimSpace(in.Name),
-		RedirectURIs: orEmpty(in.RedirectURIs), GrantTypes: in.GrantTypes, Scopes: orEmpty(in.Scopes),
+		RedirectURIs: orEmpty(in.RedirectURIs), GrantTypes: identity.CanonicalGrantTypes(in.GrantTypes), Scopes: orEmpty(in.Scopes),
 		Audience: orEmpty(in.Audience), Public: in.Public, AllowedOrigins: in.AllowedOrigins,
 		CanIntrospect: in.CanIntrospect, TokenFormat: in.TokenFormat, IDTokenSignedResponseAlg: in.IDTokenSignedResponseAlg,
 		PostLogoutRedirectURIs: in.PostLogoutRedirectURIs, BackchannelLogoutURI: strings.TrimSpace(in.BackchannelLogoutURI),
 		BackchannelLogoutSessionRequired: in.BackchannelLogoutSessionRequired,
 		DPoPBound:                        in.DPoPBound, RequirePAR: in.RequirePAR, Profile: in.Profile,
+		TokenEndpointAuthMethod: in.TokenEndpointAuthMethod, JWKSURI: strings.TrimSpace(in.JWKSURI), JWKS: string(in.JWKS),
+	}
+	if c.TokenEndpointAuthMethod == "" && (c.JWKSURI != "" || c.JWKS != "") {
+		c.TokenEndpointAuthMethod = identity.AuthPrivateKeyJWT
 	}
 	if c.ID == "" {
 		c.ID = identity.NewClientID(c.Name)
@@ -120,7 +131,7 @@ func (s *Service) createClient(ctx context.Context, a Actor, in ClientInput, own
 	} else if !identity.IsNotFound(err) {
 		return nil, "", err
 	}
-	if !c.Public {
+	if !c.Public && !c.UsesPrivateKeyJWT() {
 		secret, c.SecretHash = identity.NewClientSecret()
 	}
 	if err := s.Clients.CreateClient(ctx, c); err != nil {
@@ -150,7 +161,7 @@ func (s *Service) UpdateClient(ctx context.Context, a Actor, id string, p Client
 	}
 	set("name", p.Name != nil, func() { c.Name = strings.TrimSpace(*p.Name) })
 	set("redirect_uris", p.RedirectURIs != nil, func() { c.RedirectURIs = orEmpty(*p.RedirectURIs) })
-	set("grant_types", p.GrantTypes != nil, func() { c.GrantTypes = orEmpty(*p.GrantTypes) })
+	set("grant_types", p.GrantTypes != nil, func() { c.GrantTypes = orEmpty(identity.CanonicalGrantTypes(*p.GrantTypes)) })
 	set("scopes", p.Scopes != nil, func() { c.Scopes = orEmpty(*p.Scopes) })
 	set("audience", p.Audience != nil, func() { c.Audience = orEmpty(*p.Audience) })
 	set("allowed_origins", p.AllowedOrigins != nil, func() { c.AllowedOrigins = *p.AllowedOrigins })
@@ -203,6 +214,9 @@ func (s *Service) RotateClientSecret(ctx context.Context, a Actor, id, owner str
 	secret, err = c.RotateSecret(s.now(), grace)
 	if err != nil {
 		return nil, "", err
+	}
+	if c.UsesPrivateKeyJWT() {
+		return nil, "", identity.Errorf(identity.EINVALID, "A private_key_jwt client has no secret; it authenticates with its keys.")
 	}
 	if err := s.Clients.UpdateClient(ctx, c); err != nil {
 		return nil, "", err

@@ -1,6 +1,7 @@
 package manage
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
@@ -35,7 +36,13 @@ type ClientView struct {
 	DPoPBound                        bool     `json:"dpop_bound"`
 	RequirePAR                       bool     `json:"require_par"`
 	Profile                          string   `json:"profile"`
-	Disabled                         bool     `json:"disabled"`
+	// TokenEndpointAuthMethod is how the client authenticates (RFC 7591
+	// §2): none, client_secret_basic (or _post) or private_key_jwt, with
+	// its JWKSURI or JWKS.
+	TokenEndpointAuthMethod string          `json:"token_endpoint_auth_method"`
+	JWKSURI                 string          `json:"jwks_uri,omitempty"`
+	JWKS                    json.RawMessage `json:"jwks,omitempty"`
+	Disabled                bool            `json:"disabled"`
 	// OwnerID is the user who registered the client on the developer page,
 	// "" for an operator's client.
 	OwnerID string `json:"owner_id"`
@@ -54,7 +61,7 @@ type ClientView struct {
 
 // ViewClient returns the view of c.
 func ViewClient(c *identity.Client) ClientView {
-	return ClientView{
+	v := ClientView{
 		ID: c.ID, Name: c.Name, RedirectURIs: orEmpty(c.RedirectURIs), GrantTypes: orEmpty(c.GrantTypes),
 		Scopes: orEmpty(c.Scopes), Audience: orEmpty(c.Audience), Public: c.Public, CanIntrospect: c.CanIntrospect,
 		AllowedOrigins: orEmpty(c.AllowedOrigins), CORSOrigins: orEmpty(c.CORSOrigins()),
@@ -64,7 +71,22 @@ func ViewClient(c *identity.Client) ClientView {
 		Registration: c.Registration, LastUsedAt: c.LastUsedAt,
 		PostLogoutRedirectURIs: orEmpty(c.PostLogoutRedirectURIs), BackchannelLogoutURI: c.BackchannelLogoutURI,
 		BackchannelLogoutSessionRequired: c.BackchannelLogoutSessionRequired,
+		TokenEndpointAuthMethod:          authMethodOf(c), JWKSURI: c.JWKSURI,
 	}
+	if c.JWKS != "" {
+		v.JWKS = json.RawMessage(c.JWKS)
+	}
+	return v
+}
+
+func authMethodOf(c *identity.Client) string {
+	switch {
+	case c.TokenEndpointAuthMethod != "":
+		return c.TokenEndpointAuthMethod
+	case c.Public:
+		return "none"
+	}
+	return "client_secret_basic"
 }
 
 // idTokenAlgOf is the client's ID token algorithm, the default when unset.

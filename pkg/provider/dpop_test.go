@@ -104,7 +104,7 @@ func (f *fixture) authorizeClient(client, verifier, jkt string, scopes ...string
 	return resp.GetParameters().Get("code")
 }
 
-var ccForm = func() url.Values { return url.Values{"grant_type": {"client_credentials"}} }
+var dpopCCForm = func() url.Values { return url.Values{"grant_type": {"client_credentials"}} }
 
 // TestDPoPProofTableAtTokenEndpoint: every bad proof is refused with
 // invalid_dpop_proof and issues nothing.
@@ -113,7 +113,7 @@ func TestDPoPProofTableAtTokenEndpoint(t *testing.T) {
 		f := newFixture(t, dbURL, "opaque")
 		k, other := dpoptest.NewKey(), dpoptest.NewKey()
 		replayed := k.Proof("POST", tokenURL, dpoptest.Opts{})
-		if code, m, _ := f.dpopToken(f.rsID, f.rsSecret, ccForm(), replayed); code != 200 || m["token_type"] != "DPoP" {
+		if code, m, _ := f.dpopToken(f.rsID, f.rsSecret, dpopCCForm(), replayed); code != 200 || m["token_type"] != "DPoP" {
 			t.Fatalf("good proof: %d %v", code, m)
 		}
 		now := f.clock()
@@ -132,13 +132,13 @@ func TestDPoPProofTableAtTokenEndpoint(t *testing.T) {
 			"ath at the AS":      k.Proof("POST", tokenURL, dpoptest.Opts{AccessToken: "x", IAT: now}),
 			"garbage":            "not-a-proof",
 		} {
-			code, m, _ := f.dpopToken(f.rsID, f.rsSecret, ccForm(), proof)
+			code, m, _ := f.dpopToken(f.rsID, f.rsSecret, dpopCCForm(), proof)
 			if code != http.StatusBadRequest || m["error"] != "invalid_dpop_proof" || m["access_token"] != nil {
 				t.Errorf("%s: %d %v, want 400 invalid_dpop_proof", name, code, m)
 			}
 		}
 		// htu is compared without query, scheme and host case-insensitively.
-		if code, m, _ := f.dpopToken(f.rsID, f.rsSecret, ccForm(), k.Proof("POST", "HTTPS://AUTH.example:443/oauth2/token?x=1", dpoptest.Opts{IAT: now})); code != 200 {
+		if code, m, _ := f.dpopToken(f.rsID, f.rsSecret, dpopCCForm(), k.Proof("POST", "HTTPS://AUTH.example:443/oauth2/token?x=1", dpoptest.Opts{IAT: now})); code != 200 {
 			t.Errorf("normalised htu: %d %v", code, m)
 		}
 	})
@@ -174,7 +174,7 @@ func TestDPoPBindsAccessTokens(t *testing.T) {
 		for _, format := range []string{identity.TokenFormatOpaque, identity.TokenFormatJWT} {
 			id := "svc-" + format
 			secret := f.addClient(identity.Client{ID: id, Name: id, GrantTypes: []string{"client_credentials"}, Scopes: []string{"read:pets"}, TokenFormat: format})
-			code, m, _ := f.dpopToken(id, secret, ccForm(), k.Proof("POST", tokenURL, dpoptest.Opts{IAT: f.clock()}))
+			code, m, _ := f.dpopToken(id, secret, dpopCCForm(), k.Proof("POST", tokenURL, dpoptest.Opts{IAT: f.clock()}))
 			if code != 200 || m["token_type"] != "DPoP" {
 				t.Fatalf("%s: %d %v", format, code, m)
 			}
@@ -185,7 +185,7 @@ func TestDPoPBindsAccessTokens(t *testing.T) {
 			if got := cnfJKT(f.introspect(at)); got != k.JKT() {
 				t.Errorf("%s: introspection cnf.jkt = %q, want %q", format, got, k.JKT())
 			}
-			code, m, _ = f.dpopToken(id, secret, ccForm(), "")
+			code, m, _ = f.dpopToken(id, secret, dpopCCForm(), "")
 			if code != 200 || m["token_type"] != "bearer" || f.introspect(str(m, "access_token"))["cnf"] != nil {
 				t.Errorf("%s without proof: %d %v", format, code, m)
 			}
@@ -199,11 +199,11 @@ func TestDPoPBoundClient(t *testing.T) {
 	eachDatabase(t, func(t *testing.T, dbURL string) {
 		f := newFixture(t, dbURL, "opaque")
 		secret := f.addClient(identity.Client{ID: "bound", Name: "Bound", GrantTypes: []string{"client_credentials"}, Scopes: []string{"read:pets"}, DPoPBound: true})
-		if code, m, _ := f.dpopToken("bound", secret, ccForm(), ""); code != 400 || m["error"] != "invalid_dpop_proof" {
+		if code, m, _ := f.dpopToken("bound", secret, dpopCCForm(), ""); code != 400 || m["error"] != "invalid_dpop_proof" {
 			t.Fatalf("without proof: %d %v", code, m)
 		}
 		k := dpoptest.NewKey()
-		if code, m, _ := f.dpopToken("bound", secret, ccForm(), k.Proof("POST", tokenURL, dpoptest.Opts{IAT: f.clock()})); code != 200 || m["token_type"] != "DPoP" {
+		if code, m, _ := f.dpopToken("bound", secret, dpopCCForm(), k.Proof("POST", tokenURL, dpoptest.Opts{IAT: f.clock()})); code != 200 || m["token_type"] != "DPoP" {
 			t.Fatalf("with proof: %d %v", code, m)
 		}
 	})
@@ -214,18 +214,18 @@ func TestDPoPBoundClient(t *testing.T) {
 func TestDPoPNonceRoundTrip(t *testing.T) {
 	f := newFixtureWith(t, "sqlite://"+t.TempDir()+"/p.db", "opaque", func(c *Config, _ *Options) { c.DPoPNonce = true })
 	k := dpoptest.NewKey()
-	code, m, h := f.dpopToken(f.rsID, f.rsSecret, ccForm(), k.Proof("POST", tokenURL, dpoptest.Opts{IAT: f.clock()}))
+	code, m, h := f.dpopToken(f.rsID, f.rsSecret, dpopCCForm(), k.Proof("POST", tokenURL, dpoptest.Opts{IAT: f.clock()}))
 	nonce := h.Get("DPoP-Nonce")
 	if code != 400 || m["error"] != "use_dpop_nonce" || nonce == "" {
 		t.Fatalf("without nonce: %d %v nonce=%q", code, m, nonce)
 	}
-	code, m, _ = f.dpopToken(f.rsID, f.rsSecret, ccForm(), k.Proof("POST", tokenURL, dpoptest.Opts{IAT: f.clock(), Nonce: nonce}))
+	code, m, _ = f.dpopToken(f.rsID, f.rsSecret, dpopCCForm(), k.Proof("POST", tokenURL, dpoptest.Opts{IAT: f.clock(), Nonce: nonce}))
 	if code != 200 || m["token_type"] != "DPoP" {
 		t.Fatalf("with nonce: %d %v", code, m)
 	}
 	// Another replica with the same secret accepts the nonce: no shared state.
 	g := newFixtureWith(t, "sqlite://"+t.TempDir()+"/q.db", "opaque", func(c *Config, _ *Options) { c.DPoPNonce = true })
-	if code, m, _ := g.dpopToken(g.rsID, g.rsSecret, ccForm(), k.Proof("POST", tokenURL, dpoptest.Opts{IAT: g.clock(), Nonce: nonce})); code != 200 {
+	if code, m, _ := g.dpopToken(g.rsID, g.rsSecret, dpopCCForm(), k.Proof("POST", tokenURL, dpoptest.Opts{IAT: g.clock(), Nonce: nonce})); code != 200 {
 		t.Fatalf("other replica: %d %v", code, m)
 	}
 }
@@ -305,11 +305,11 @@ func TestDPoPReplayAcrossReplicasInDatabase(t *testing.T) {
 		ts2 := httptest.NewServer(r)
 		defer ts2.Close()
 		proof := dpoptest.NewKey().Proof("POST", tokenURL, dpoptest.Opts{IAT: f.clock()})
-		if st, m, _ := f.dpopToken(f.rsID, f.rsSecret, ccForm(), proof); st != 200 {
+		if st, m, _ := f.dpopToken(f.rsID, f.rsSecret, dpopCCForm(), proof); st != 200 {
 			t.Fatalf("replica 1: %d %v", st, m)
 		}
 		g := &fixture{t: t, ts: ts2}
-		if st, m, _ := g.dpopToken(f.rsID, f.rsSecret, ccForm(), proof); st != 400 || m["error"] != "invalid_dpop_proof" {
+		if st, m, _ := g.dpopToken(f.rsID, f.rsSecret, dpopCCForm(), proof); st != 400 || m["error"] != "invalid_dpop_proof" {
 			t.Fatalf("replica 2 accepted a replayed proof: %d %v", st, m)
 		}
 		// After the window the row may be taken again (housekeeping aside).

@@ -41,8 +41,8 @@ func parseForm(r *http.Request) error {
 // requireClientAuth refuses a request that names no client at all, before
 // fosite (which would answer invalid_request) reads anything.
 func requireClientAuth(r *http.Request) error {
-	if _, _, basic := r.BasicAuth(); !basic && r.PostForm.Get("client_id") == "" {
-		return oauthError(http.StatusUnauthorized, "invalid_client", "Client authentication is required (HTTP Basic, or client_id for public clients).")
+	if _, _, basic := r.BasicAuth(); !basic && r.PostForm.Get("client_id") == "" && !r.PostForm.Has("client_assertion") {
+		return oauthError(http.StatusUnauthorized, "invalid_client", "Client authentication is required (HTTP Basic, client_assertion, or client_id for public clients).")
 	}
 	return nil
 }
@@ -63,16 +63,18 @@ func duplicated(sets ...url.Values) (string, bool) {
 }
 
 // clientIDOf returns the client id the request names: from Basic
-// credentials (RFC 6749 §2.3.1, form-encoded) or the parsed client_id
-// parameter; "" for an id over 200 bytes. Call it after parseForm.
+// credentials (RFC 6749 §2.3.1, form-encoded), the parsed client_id
+// parameter or, without one, the iss of a client assertion (RFC 7523 §3,
+// unverified: it names, it proves nothing); "" for an id over 200 bytes.
+// Call it after parseForm.
 func clientIDOf(r *http.Request) string {
 	id, _, ok := r.BasicAuth()
 	if ok {
 		if u, err := url.QueryUnescape(id); err == nil {
 			id = u
 		}
-	} else {
-		id = r.PostForm.Get("client_id")
+	} else if id = r.PostForm.Get("client_id"); id == "" {
+		id = assertionIssuer(r.PostForm)
 	}
 	if len(id) > 200 {
 		return ""

@@ -77,7 +77,7 @@ func (p *Provider) authenticateResourceServer(r *http.Request, event, refusal st
 		return unavailable("The client could not be checked; retry.", err)
 	}
 	if err != nil {
-		p.recordDenied(ctx, event, r.PostForm.Get("client_id"), "bad_client_credentials")
+		p.recordDenied(ctx, event, clientIDOf(r), "bad_client_credentials")
 		return oauthError(http.StatusUnauthorized, "invalid_client", "Client authentication failed.")
 	}
 	if c, ok := client.(identityClient); !ok || !c.Identity().CanIntrospect || client.IsPublic() {

@@ -82,7 +82,7 @@ func (p *Provider) limit(next http.HandlerFunc) http.Handler {
 // (its secret matches) only against its own budget; anyone else against
 // the address's budgets and the failure budget of the client id it named.
 func (p *Provider) admitRequest(r *http.Request, b *budgets) error {
-	if b.client != "" && p.secretMatches(r, b.client) {
+	if b.client != "" && (p.secretMatches(r, b.client) || p.assertionValid(r, b.client)) {
 		return p.over(r, "client:"+b.route+":"+b.client, p.cfg.RateLimitPerClient)
 	}
 	if err := p.admit(r, b); err != nil {
@@ -97,8 +97,11 @@ func (p *Provider) admitRequest(r *http.Request, b *budgets) error {
 }
 
 // presentsSecret reports whether r carries a client secret (Basic or
-// client_secret_post, RFC 6749 §2.3.1).
+// client_secret_post, RFC 6749 §2.3.1) or a client assertion (RFC 7523).
 func presentsSecret(r *http.Request) bool {
+	if r.PostForm.Has("client_assertion") {
+		return true
+	}
 	if _, secret, ok := r.BasicAuth(); ok {
 		return secret != ""
 	}
@@ -134,6 +137,18 @@ func (p *Provider) secretMatches(r *http.Request, id string) bool {
 		}
 	}
 	return false
+}
+
+// assertionValid reports whether r carries a valid, unused client
+// assertion of client id: for private_key_jwt clients the proof of
+// ownership that a matching secret is for others. Nothing is spent; the
+// endpoint verifies again and spends the jti.
+func (p *Provider) assertionValid(r *http.Request, id string) bool {
+	if !r.PostForm.Has("client_assertion") {
+		return false
+	}
+	c, err := p.verifyAssertion(r.Context(), r.PostForm, false)
+	return err == nil && c.GetID() == id
 }
 
 // budgets names the budget keys of one request.

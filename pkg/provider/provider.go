@@ -49,6 +49,7 @@ type Storage interface {
 	UserByID(ctx context.Context, id string) (*identity.User, error)
 	// ListClients feeds the CORS origins of public clients (cors.go).
 	ListClients(ctx context.Context, f identity.ClientFilter) ([]*identity.Client, int, error)
+	DeviceStorage
 }
 
 // Config is the part of the server configuration the protocol core needs.
@@ -76,6 +77,9 @@ type Config struct {
 	// Failed client authentications per minute, by address and by the
 	// client id named; 0 is unlimited.
 	RateLimitFailedAuthPerIP, RateLimitFailedAuthPerClient int
+	// AllowPrivateJWKSURIs lets private_key_jwt clients' jwks_uri reach
+	// loopback and private addresses (development and tests only).
+	AllowPrivateJWKSURIs bool
 	// RegistrationPolicy is manage.RegistrationOff, Open or Token; the
 	// registration endpoint exists only when it is not off and
 	// Options.Registrar is set (register.go).
@@ -115,6 +119,8 @@ type Provider struct {
 	limiter  ratelimit.Limiter
 	// grantTypes are the token endpoint's grants (token.go).
 	grantTypes map[string]grant
+	// jwks caches private_key_jwt clients' key sets (jwks_fetch.go).
+	jwks *jwksFetcher
 
 	corsOrigins corsOrigins
 	registrar   Registrar
@@ -197,6 +203,10 @@ func New(ctx context.Context, cfg Config, st Storage, opts Options) (*Provider, 
 	if cfg.DPoPNonce {
 		p.dpop.Nonces = &dpop.Nonces{Key: deriveKey(cfg.Secret, "dpop-nonce"), Now: opts.Now}
 	}
+	p.jwks = newJWKSFetcher(cfg.AllowPrivateJWKSURIs, opts.Now)
+	// Every client authentication (token, introspect, revoke) goes
+	// through authenticateClient (client_assertion.go).
+	fc.ClientAuthenticationStrategy = p.authenticateClient
 	p.strategy = &tokenStrategy{
 		hmac: oauth2.NewHMACSHAStrategyUnPrefixed(&hmac.HMACStrategy{Config: fc}, fc),
 		jwt: &jwtIssuer{issuer: cfg.Issuer, keys: st, sealer: seal, now: opts.Now,
@@ -222,6 +232,8 @@ func New(ctx context.Context, cfg Config, st Storage, opts Options) (*Provider, 
 		compose.PushedAuthorizeHandlerFactory,
 	)
 	p.fosite = p.OAuth2.(*fosite.Fosite)
+	// The device grant (token_device.go): fosite has no handler for it.
+	fc.TokenEndpointHandlers.Append(deviceTokenHandler{p})
 	p.grantTypes = p.grants()
 	return p, nil
 }

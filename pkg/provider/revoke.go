@@ -21,7 +21,7 @@ func (p *Provider) handleRevoke(w http.ResponseWriter, r *http.Request) {
 		p.writeError(w, r, err)
 		return
 	}
-	p.record(r.Context(), "token.revoked", "success", r.PostForm.Get("client_id"), "", map[string]string{"hint": r.PostForm.Get("token_type_hint")})
+	p.record(r.Context(), "token.revoked", "success", clientIDOf(r), "", map[string]string{"hint": r.PostForm.Get("token_type_hint")})
 	w.Header().Set("Pragma", "no-cache")
 	httpx.JSON(w, http.StatusOK, struct{}{})
 }

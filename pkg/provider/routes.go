@@ -12,6 +12,7 @@ import (
 //	POST /oauth2/revoke                       revoke.go
 //	POST /oauth2/introspect                   introspect.go
 //	POST /oauth2/par                          par.go
+//	POST /oauth2/device/auth                  device.go (+ token_device.go; the /device page is pkg/web's)
 //	GET  /oauth2/revoked-jwts                 revoked_jwts.go
 //	GET  /.well-known/oauth-authorization-server  metadata.go
 //	GET  /.well-known/openid-configuration    metadata.go
@@ -27,13 +28,14 @@ func (p *Provider) Mount(r *mux.Router) {
 	r.Handle("/oauth2/revoke", p.corsClients(p.limit(p.handleRevoke))).Methods(http.MethodPost, http.MethodOptions)
 	r.Handle("/oauth2/introspect", p.limit(p.handleIntrospect)).Methods(http.MethodPost)
 	r.Handle("/oauth2/par", p.limit(p.handlePAR)).Methods(http.MethodPost)
+	r.Handle("/oauth2/device/auth", p.limit(p.handleDeviceAuthorization)).Methods(http.MethodPost)
 	r.HandleFunc("/oauth2/revoked-jwts", p.handleRevokedJWTs).Methods(http.MethodGet)
 	r.Handle("/.well-known/oauth-authorization-server", corsPublic(p.handleMetadata)).Methods(http.MethodGet, http.MethodOptions)
 	r.Handle("/.well-known/openid-configuration", corsPublic(p.handleOpenIDConfiguration)).Methods(http.MethodGet, http.MethodOptions)
 	r.Handle("/.well-known/jwks.json", corsPublic(p.handleJWKS)).Methods(http.MethodGet, http.MethodOptions)
 	r.Handle("/oauth2/userinfo", corsBearer(p.handleUserInfo)).Methods(http.MethodGet, http.MethodPost, http.MethodOptions)
 	p.mountRegistration(r)
-	for _, path := range []string{"/oauth2/token", "/oauth2/revoke", "/oauth2/introspect", "/oauth2/par"} {
+	for _, path := range []string{"/oauth2/token", "/oauth2/revoke", "/oauth2/introspect", "/oauth2/par", "/oauth2/device/auth"} {
 		r.HandleFunc(path, p.methodNotAllowed)
 	}
 }

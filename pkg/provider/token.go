@@ -60,9 +60,10 @@ type grant interface {
 // §4.4); metadata.go publishes the same list.
 func (p *Provider) grants() map[string]grant {
 	return map[string]grant{
-		"authorization_code": codeGrant{p},
-		"refresh_token":      refreshGrant{p},
-		"client_credentials": clientCredentialsGrant{p},
+		"authorization_code":     codeGrant{p},
+		"refresh_token":          refreshGrant{p},
+		"client_credentials":     clientCredentialsGrant{p},
+		identity.GrantDeviceCode: deviceGrant{p},
 	}
 }
 
@@ -103,7 +104,7 @@ func (p *Provider) parseTokenRequest(r *http.Request) (*tokenRequest, grant, err
 		return nil, nil, oauthError(http.StatusBadRequest, "invalid_request", "The 'grant_type' parameter is required.")
 	case !ok:
 		// fosite answers invalid_request for grants it has no handler for.
-		return nil, nil, oauthError(http.StatusBadRequest, "unsupported_grant_type", "Supported grant types: authorization_code, refresh_token, client_credentials.")
+		return nil, nil, oauthError(http.StatusBadRequest, "unsupported_grant_type", "Supported grant types: authorization_code, refresh_token, client_credentials, "+identity.GrantDeviceCode+".")
 	}
 	if err := requireClientAuth(r); err != nil {
 		return nil, nil, err

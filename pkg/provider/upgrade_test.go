@@ -204,6 +204,7 @@ func checkRelease(t *testing.T, s *store.Store, st upgradeState) {
 		t.Errorf("a token of the previous release became DPoP-bound: %v", m)
 	}
 	checkDPoPPARAfterUpgrade(t, s, ts.URL, st)
+	checkAuthMethodAfterUpgrade(t, s)
 }
 
 // checkLegacyAudiences (00006, resources): tokens the previous release
@@ -366,6 +367,18 @@ func checkDPoPPARAfterUpgrade(t *testing.T, s *store.Store, base string, st upgr
 		"scope": {"read:pets"}, "code_challenge": {oauth2.S256ChallengeFromVerifier(oauth2.GenerateVerifier())}, "code_challenge_method": {"S256"}})
 	if status != http.StatusCreated || str(par, "request_uri") == "" {
 		t.Errorf("PAR after the upgrade: %d %v", status, par)
+	}
+}
+
+// checkAuthMethodAfterUpgrade (00010): clients of the previous release
+// keep authenticating with their secret (checked above) and have no
+// private_key_jwt keys.
+func checkAuthMethodAfterUpgrade(t *testing.T, s *store.Store) {
+	for _, id := range []string{"web", "spa", "rs"} {
+		c, err := s.ClientByID(context.Background(), id)
+		if err != nil || c.UsesPrivateKeyJWT() || c.JWKSURI != "" || c.JWKS != "" || c.Validate() != nil {
+			t.Fatalf("client %s after the upgrade: %+v, %v", id, c, err)
+		}
 	}
 }
 

@@ -58,7 +58,7 @@ func (s *Server) mountPages(r *mux.Router, files fs.FS, secret []byte, now func(
 		ConsumePAR: s.Provider.ConsumePAR, RequirePAR: s.Provider.RequirePAR(),
 		Users: st, Clients: clients, Grants: st, APIKeys: st, Audit: s.Audit, UI: kit,
 		AuditKey: provider.DeriveKey(secret, "audit-email"), Sessions: st,
-		Throttle: s.Throttle, Now: now, Logger: s.Logger, Dev: s.Config.Dev,
+		Throttle: s.Throttle, Now: now, Logger: s.Logger, Dev: s.Config.Dev, Devices: s.Provider,
 		IDTokenHint: s.Provider.IDTokenHint, SessionClients: st, SessionsEnded: s.sessionsEnded,
 		GrantLogouts: logoutQueue{st, s.backchannel},
 	}).Mount(r)

@@ -196,12 +196,15 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		RateLimitPerClient:           cfg.RateLimits.PerClient,
 		RateLimitFailedAuthPerIP:     cfg.RateLimits.FailedAuthPerIP,
 		RateLimitFailedAuthPerClient: cfg.RateLimits.FailedAuthPerClient,
-		RegistrationPolicy:           cfg.RegistrationPolicy(),
-		RegistrationPerHour:          cfg.RegistrationRateLimit,
-		ClientIDMetadataDocuments:    true,
-		DPoPWindow:                   time.Duration(cfg.Tokens.DPoPProofWindow),
-		DPoPNonce:                    cfg.Tokens.DPoPNonce,
-		RequirePAR:                   cfg.RequirePushedAuthorizationRequests,
+		// In development a private_key_jwt client may publish its keys on
+		// a loopback or private address.
+		AllowPrivateJWKSURIs:      cfg.Dev,
+		RegistrationPolicy:        cfg.RegistrationPolicy(),
+		RegistrationPerHour:       cfg.RegistrationRateLimit,
+		ClientIDMetadataDocuments: true,
+		DPoPWindow:                time.Duration(cfg.Tokens.DPoPProofWindow),
+		DPoPNonce:                 cfg.Tokens.DPoPNonce,
+		RequirePAR:                cfg.RequirePushedAuthorizationRequests,
 	}, st, provider.Options{Audit: s.Audit, Logger: d.Logger, Now: d.Now, Limiter: d.Limiter, DPoPReplay: d.DPoPReplay})
 	if err != nil {
 		return fail(err)

@@ -17,6 +17,7 @@ func clientToRow(c *identity.Client) clientRow {
 		ID: c.ID, Name: c.Name, SecretHash: c.SecretHash,
 		RedirectURIs: c.RedirectURIs, GrantTypes: c.GrantTypes, Scopes: c.Scopes, Audience: c.Audience,
 		Public: c.Public, AllowedOrigins: c.AllowedOrigins, CanIntrospect: c.CanIntrospect, TokenFormat: format, IDTokenAlg: c.IDTokenSignedResponseAlg, Disabled: c.Disabled,
+		JWKSURI: c.JWKSURI, JWKS: c.JWKS,
 		OwnerID: c.OwnerID, PreviousSecretHash: c.PreviousSecretHash, PreviousSecretExpiresAt: dbTimePtr(c.PreviousSecretExpiresAt),
 		DPoPBound: c.DPoPBound, RequirePAR: c.RequirePAR, Profile: c.Profile,
 		CreatedAt: dbTime(c.CreatedAt), UpdatedAt: dbTime(c.UpdatedAt),
@@ -104,6 +105,9 @@ func (s *Store) UpdateClient(ctx context.Context, c *identity.Client) error {
 			"dpop_bound":                          row.DPoPBound,
 			"require_par":                         row.RequirePAR,
 			"profile":                             row.Profile,
+			"token_endpoint_auth_method":          row.AuthMethod,
+			"jwks_uri":                            row.JWKSURI,
+			"jwks":                                row.JWKS,
 			// owner_id is set at creation only: an app never changes hands.
 			"previous_secret_hash":           row.PreviousSecretHash,
 			"previous_secret_expires_at":     row.PreviousSecretExpiresAt,
@@ -114,7 +118,6 @@ func (s *Store) UpdateClient(ctx context.Context, c *identity.Client) error {
 			"software_id":                    row.SoftwareID,
 			"software_version":               row.SoftwareVersion,
 			"registration_access_token_hash": row.RegistrationTokenHash,
-			"token_endpoint_auth_method":     row.AuthMethod,
 		})
 		if res.Error != nil {
 			return identityErr(res.Error, "Client")

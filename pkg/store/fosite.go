@@ -63,7 +63,10 @@ func (s *Store) ClientAssertionJWTValid(ctx context.Context, jti string) error {
 	return nil
 }
 
-// SetClientAssertionJWT remembers jti until exp, dropping expired ones first.
+// SetClientAssertionJWT remembers jti until exp. It is the single-use
+// check itself: a jti that is still remembered is fosite.ErrJTIKnown, decided
+// by the insert (the primary key), so two concurrent requests with the same
+// assertion cannot both pass. Expired jtis are dropped first.
 func (s *Store) SetClientAssertionJWT(ctx context.Context, jti string, exp time.Time) error {
 	return s.inTx(ctx, func(ctx context.Context) error {
 		db := s.conn(ctx)
@@ -71,12 +74,12 @@ func (s *Store) SetClientAssertionJWT(ctx context.Context, jti string, exp time.
 			return fmt.Errorf("store: clean client assertion jtis: %w", err)
 		}
 		row := assertionJTIRow{JTI: jti, ExpiresAt: dbTime(exp)}
-		err := db.Clauses(clause.OnConflict{
-			Columns:   []clause.Column{{Name: "jti"}},
-			DoUpdates: clause.AssignmentColumns([]string{"expires_at"}),
-		}).Create(&row).Error
-		if err != nil {
-			return fmt.Errorf("store: save client assertion jti: %w", err)
+		res := db.Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
+		if res.Error != nil {
+			return fmt.Errorf("store: save client assertion jti: %w", res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return fosite.ErrJTIKnown
 		}
 		return nil
 	})
@@ -477,6 +480,8 @@ func (r *clientRow) toIdentity() *identity.Client {
 		PreviousSecretExpiresAt:          fromDBTimePtr(r.PreviousSecretExpiresAt),
 		CreatedAt:                        r.CreatedAt.UTC(),
 		UpdatedAt:                        r.UpdatedAt.UTC(),
+		JWKSURI:                          r.JWKSURI,
+		JWKS:                             r.JWKS,
 
 		Registration:          r.Registration,
 		RegistrationTokenHash: r.RegistrationTokenHash,

@@ -32,13 +32,19 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, batch int) (ma
 		{"par_requests", "request_uri_hash", "expires_at < ?"},
 		{"browser_sessions", "id_hash", "expires_at < ?"},
 		{"oidc_session_clients", "sid", "expires_at < ?"},
+		{"device_codes", "device_code_hash", "expires_at < ?"},
 		{"audit_events", "id", "time < ?"},
 	}
 	out := map[string]int64{}
 	for _, j := range jobs {
 		cutoff := now
-		if j.table == "audit_events" {
+		switch j.table {
+		case "audit_events":
 			cutoff = now.Add(-s.auditRetention)
+		case "device_codes":
+			// Kept a day past expiry so a device still polling is told
+			// expired_token, not that its code is unknown.
+			cutoff = now.Add(-24 * time.Hour)
 		}
 		// DELETE … WHERE key IN (SELECT … LIMIT n) works on both dialects;
 		// neither supports DELETE … LIMIT portably.

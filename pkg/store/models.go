@@ -107,6 +107,8 @@ type clientRow struct {
 	DPoPBound      bool       `gorm:"column:dpop_bound"`
 	RequirePAR     bool       `gorm:"column:require_par"`
 	Profile        string     `gorm:"column:profile"`
+	JWKSURI        string     `gorm:"column:jwks_uri"`
+	JWKS           string     `gorm:"column:jwks"`
 	IDTokenAlg     string     `gorm:"column:id_token_signed_response_alg"`
 	// OpenID Connect logout (00011).
 	PostLogoutRedirectURIs           stringList `gorm:"column:post_logout_redirect_uris"`

@@ -11,6 +11,8 @@ const (
 	AccessToken   = "pst_at_"
 	RefreshToken  = "pst_rt_"
 	AuthorizeCode = "pst_ac_"
+	// DeviceCode marks RFC 8628 device codes (pkg/provider device.go).
+	DeviceCode = "pst_dc_"
 )
 
 const (

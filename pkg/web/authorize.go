@@ -329,7 +329,8 @@ func authorizeRequestFrom(r *http.Request, returnTo string) (*http.Request, bool
 
 // validReturnTo accepts only our own pages as the place to send someone
 // after sign-in: the account pages (/account, /account/…), the admin console
-// (/admin, /admin/…) and an authorization request (/oauth2/auth?…). Anything
+// (/admin, /admin/…), an authorization request (/oauth2/auth?…) and the
+// device page (/device, /device?user_code=…). Anything
 // else could be an open redirect (RFC 9700 §4.11), so it is refused: other
 // paths, a scheme or host, "//" or "\" (browsers read "/\evil" as
 // "//evil"), dot segments, fragments, controls and non-ASCII.
@@ -355,6 +356,9 @@ func validReturnTo(s string) bool {
 	switch {
 	case u.Path == authPath:
 		return strings.HasPrefix(s, authPath+"?") && u.RawQuery != ""
+	case u.Path == "/device":
+		// The device page, with the user code being confirmed (RFC 8628).
+		return s == "/device" || strings.HasPrefix(s, "/device?user_code=")
 	case u.Path == "/account" || strings.HasPrefix(u.Path, "/account/"),
 		u.Path == "/admin" || strings.HasPrefix(u.Path, "/admin/"):
 		return true

@@ -33,7 +33,7 @@ type OAuth2 interface {
 
 // Templates are the pages this package renders; pass them to ui.Config
 // Required so that a missing one stops the server at startup.
-var Templates = []string{"index", "login", "consent", "select_account", "account", "error", "apps", "app", "app_secret", "app_confirm", "logout", "logged_out"}
+var Templates = []string{"index", "login", "consent", "select_account", "account", "error", "apps", "app", "app_secret", "app_confirm", "logout", "logged_out", "device"}
 
 // Sign-in throttling (NIST SP 800-63B §5.2.2): only failed attempts count,
 // each with delays that double after the free ones. See login.go.
@@ -110,6 +110,9 @@ type Handler struct {
 	// Dev shows fosite's reason on the error page of a refused
 	// authorization request, to help whoever is registering a client.
 	Dev bool
+	// Devices serves the /device page of the device authorization grant
+	// (device.go); nil leaves the page out.
+	Devices Devices
 }
 
 // SessionStore lists and ends a user's browser sessions (the store).
@@ -158,6 +161,10 @@ func (h *Handler) Mount(r *mux.Router) {
 	r.Handle("/account/apps/{id}/rotate", page(h.handleRotateApp)).Methods(http.MethodPost)
 	r.Handle("/account/apps/{id}/delete", page(h.handleConfirmApp(false))).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/account/apps/{id}/delete", page(h.handleDeleteApp)).Methods(http.MethodPost)
+	if h.Devices != nil {
+		r.Handle("/device", page(h.handleDevice)).Methods(http.MethodGet, http.MethodHead)
+		r.Handle("/device", page(h.handleDeviceDecision)).Methods(http.MethodPost)
+	}
 	r.PathPrefix("/static/").Handler(h.UI.Static())
 }
 

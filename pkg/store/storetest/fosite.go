@@ -470,4 +470,12 @@ func testClientAssertionJWT(t *testing.T, f *fositeEnv) {
 	if err := s.ClientAssertionJWTValid(ctx, "jti-b"); err != nil {
 		t.Errorf("expired jti: err = %v; want nil", err)
 	}
+	// The set is the single-use check: a second set of a live jti fails
+	// (private_key_jwt assertion reuse), an expired one may be used again.
+	if err := s.SetClientAssertionJWT(ctx, "jti-a", time.Now().Add(time.Hour)); !errors.Is(err, fosite.ErrJTIKnown) {
+		t.Errorf("second set of a live jti: err = %v; want ErrJTIKnown", err)
+	}
+	if err := s.SetClientAssertionJWT(ctx, "jti-b", time.Now().Add(time.Hour)); err != nil {
+		t.Errorf("set of an expired jti: err = %v; want nil", err)
+	}
 }
