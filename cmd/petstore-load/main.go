@@ -27,11 +27,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/petstore-auth/petstore-auth/pkg/dpop/dpoptest"
 	"github.com/petstore-auth/petstore-auth/pkg/tokenformat"
 )
 
 type options struct {
 	target, scenario       string
+	dpop                   bool
 	workers                int
 	duration               time.Duration
 	maxRequests            int
@@ -51,6 +53,7 @@ func main() {
 	flag.StringVar(&o.target, "target", "http://127.0.0.1:8080", "authorization server base URL (loopback only)")
 	flag.StringVar(&o.apiURL, "api", "http://127.0.0.1:8081", "PetStore API base URL for the api-* scenarios (loopback only)")
 	flag.StringVar(&o.scenario, "scenario", "client_credentials", "client_credentials | introspect | refresh | authcode | api-noauth | api-bearer | api-junk | api-forged")
+	flag.BoolVar(&o.dpop, "dpop", false, "client_credentials and api-bearer with DPoP (RFC 9449): a new ES256 proof per request; api-bearer first gets a DPoP-bound token per worker with -client-id/-client-secret")
 	flag.IntVar(&o.workers, "workers", 8, "concurrent workers (closed loop)")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "how long to run (max 5m)")
 	flag.IntVar(&o.maxRequests, "max-requests", 1_000_000, "stop after this many requests")
@@ -123,8 +126,10 @@ func run(o options) error {
 	makeWorker := func(i int) (requestFunc, error) {
 		switch o.scenario {
 		case "client_credentials":
+			key := dpoptest.NewKey()
 			return func(ctx context.Context, c *http.Client) error {
-				_, err := postForm(ctx, c, o.target+"/oauth2/token", o.clientID, o.clientSecret, url.Values{"grant_type": {"client_credentials"}})
+				_, err := postForm(ctx, c, o.target+"/oauth2/token", o.clientID, o.clientSecret, url.Values{"grant_type": {"client_credentials"}},
+					o.proof(key, http.MethodPost, o.target+"/oauth2/token", ""))
 				return err
 			}, nil
 		case "introspect":
@@ -196,10 +201,22 @@ func run(o options) error {
 			if o.scenario == "api-noauth" {
 				path = "/healthz"
 			}
+			tok, scheme, key := o.token, "Bearer ", dpoptest.NewKey()
+			if o.dpop && o.scenario == "api-bearer" {
+				m, err := postForm(context.Background(), client, o.target+"/oauth2/token", o.clientID, o.clientSecret,
+					url.Values{"grant_type": {"client_credentials"}, "scope": {"read:pets"}}, o.proof(key, http.MethodPost, o.target+"/oauth2/token", ""))
+				if err != nil {
+					return nil, fmt.Errorf("DPoP-bound token: %w", err)
+				}
+				tok, scheme = m["access_token"].(string), "DPoP "
+			}
 			return func(ctx context.Context, c *http.Client) error {
 				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, o.apiURL+path, nil)
 				if o.scenario == "api-bearer" {
-					req.Header.Set("Authorization", "Bearer "+o.token)
+					req.Header.Set("Authorization", scheme+tok)
+					if p := o.proof(key, http.MethodGet, o.apiURL+path, tok); p != "" {
+						req.Header.Set("DPoP", p)
+					}
 				}
 				return do(c, req, nil)
 			}, nil
@@ -286,9 +303,23 @@ func run(o options) error {
 	return nil
 }
 
-func postForm(ctx context.Context, c *http.Client, u, id, secret string, form url.Values) (map[string]any, error) {
+// proof is a DPoP proof for method and u (bound to accessToken when set), or
+// "" without -dpop.
+func (o *options) proof(k *dpoptest.Key, method, u, accessToken string) string {
+	if !o.dpop {
+		return ""
+	}
+	return k.Proof(method, u, dpoptest.Opts{AccessToken: accessToken})
+}
+
+// postForm posts form with HTTP Basic client authentication and, when
+// proof is set, a DPoP header.
+func postForm(ctx context.Context, c *http.Client, u, id, secret string, form url.Values, proof ...string) (map[string]any, error) {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if len(proof) > 0 && proof[0] != "" {
+		req.Header.Set("DPoP", proof[0])
+	}
 	req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(id)+":"+url.QueryEscape(secret))))
 	var m map[string]any
 	return m, do(c, req, &m)
