@@ -45,22 +45,7 @@ func (e rateLimited) Error() string { return fmt.Sprintf("rate limited for %s", 
 // Retry-After with a 429 or 503 (RFC 9110 §10.2.3).
 // Anything that is not an RFC 6749 error becomes server_error.
 func (p *Provider) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	var limited rateLimited
-	var nonce useNonce
-	if errors.As(err, &nonce) {
-		// RFC 9449 §8: the client retries with the nonce in this header.
-		w.Header().Set("DPoP-Nonce", nonce.nonce)
-		err = oauthError(http.StatusBadRequest, "use_dpop_nonce", "Authorization server requires nonce in DPoP proof.")
-	}
-	if errors.As(err, &limited) {
-		w.Header().Set("Retry-After", fmt.Sprint(max(1, int(math.Ceil(limited.retryAfter.Seconds())))))
-		err = oauthError(http.StatusTooManyRequests, "temporarily_unavailable", "Too many requests; retry after the time in Retry-After.")
-	}
-	var bearer bearerError
-	if errors.As(err, &bearer) {
-		w.Header().Set("WWW-Authenticate", bearer.challenge())
-		err = bearer.rfc6749()
-	}
+	err = typedErrorHeaders(w, err)
 	rfc := fosite.ErrorToRFC6749Error(err)
 	if rfc.CodeField != http.StatusServiceUnavailable && errors.Is(err, fosite.ErrTemporarilyUnavailable) {
 		// fosite wraps a storage failure while loading the client
@@ -81,4 +66,27 @@ func (p *Provider) writeError(w http.ResponseWriter, r *http.Request, err error)
 		httpx.Logger(r.Context()).Error("oauth endpoint", "path", r.URL.Path, "err", rfc.WithExposeDebug(true).GetDescription(), "cause", rfc.Unwrap())
 	}
 	p.fosite.WriteAccessError(r.Context(), w, nil, rfc)
+}
+
+// typedErrorHeaders sets the headers our own error types call for
+// (DPoP-Nonce, Retry-After, WWW-Authenticate) and returns the RFC 6749
+// error each stands for; any other error is returned as it is.
+func typedErrorHeaders(w http.ResponseWriter, err error) error {
+	var limited rateLimited
+	var nonce useNonce
+	if errors.As(err, &nonce) {
+		// RFC 9449 §8: the client retries with the nonce in this header.
+		w.Header().Set("DPoP-Nonce", nonce.nonce)
+		err = oauthError(http.StatusBadRequest, "use_dpop_nonce", "Authorization server requires nonce in DPoP proof.")
+	}
+	if errors.As(err, &limited) {
+		w.Header().Set("Retry-After", fmt.Sprint(max(1, int(math.Ceil(limited.retryAfter.Seconds())))))
+		err = oauthError(http.StatusTooManyRequests, "temporarily_unavailable", "Too many requests; retry after the time in Retry-After.")
+	}
+	var bearer bearerError
+	if errors.As(err, &bearer) {
+		w.Header().Set("WWW-Authenticate", bearer.challenge())
+		err = bearer.rfc6749()
+	}
+	return err
 }
