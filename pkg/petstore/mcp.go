@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/auth"
@@ -45,7 +46,21 @@ func (h *Handler) mcpHandler() http.Handler {
 	h.addTools(srv)
 	streamable := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv },
 		&mcp.StreamableHTTPOptions{Stateless: true, JSONResponse: true})
-	return h.Verifier.Require()(h.requireToolScope(auth.RequireBearerToken(principalTokenInfo, nil)(streamable)))
+	return h.Verifier.Require()(h.requireToolScope(sdkBearer(auth.RequireBearerToken(principalTokenInfo, nil)(streamable))))
+}
+
+// sdkBearer shows the SDK's RequireBearerToken, which reads only the Bearer
+// scheme, a DPoP credential (RFC 9449 §7.1) as Bearer: Require has already
+// checked it with its proof, and the SDK takes the principal from
+// principalTokenInfo, not from the header.
+func sdkBearer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if v := r.Header.Get("Authorization"); len(v) > 5 && strings.EqualFold(v[:5], "DPoP ") {
+			r = r.Clone(r.Context())
+			r.Header.Set("Authorization", "Bearer "+v[5:])
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // principalTokenInfo hands the principal Require established to the SDK
@@ -146,7 +161,7 @@ type (
 	}
 	addPetIn struct {
 		Name    string `json:"name" jsonschema:"the pet's name"`
-		Species string `json:"species" jsonschema:"dog, cat, bird, fish, rabbit, reptile or other"`
+		Species string `json:"species" jsonschema:"dog, cat, bird, fish, rabbit or other"`
 		Age     int    `json:"age" jsonschema:"age in years, 0 to 100"`
 	}
 )

@@ -19,6 +19,7 @@ import (
 	"github.com/petstore-auth/petstore-auth/pkg/apikey"
 	"github.com/petstore-auth/petstore-auth/pkg/bearer"
 	"github.com/petstore-auth/petstore-auth/pkg/bearer/bearertest"
+	"github.com/petstore-auth/petstore-auth/pkg/dpop/dpoptest"
 	"github.com/petstore-auth/petstore-auth/pkg/ratelimit"
 )
 
@@ -134,13 +135,20 @@ func Test401sNameTheMetadata(t *testing.T) {
 // remembers the last answer's status and challenge.
 type recorder struct {
 	token string
-	mu    sync.Mutex
-	last  *http.Response
+	// dpop, when set, sends the token with the DPoP scheme and a proof
+	// for each request (RFC 9449 §7.1).
+	dpop *dpoptest.Key
+	mu   sync.Mutex
+	last *http.Response
 }
 
 func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	req = req.Clone(req.Context())
-	if r.token != "" {
+	switch {
+	case r.dpop != nil:
+		req.Header.Set("Authorization", "DPoP "+r.token)
+		req.Header.Set("DPoP", r.dpop.Proof(req.Method, req.URL.String(), dpoptest.Opts{AccessToken: r.token}))
+	case r.token != "":
 		req.Header.Set("Authorization", "Bearer "+r.token)
 	}
 	res, err := http.DefaultTransport.RoundTrip(req)
@@ -172,6 +180,33 @@ func connect(t *testing.T, a *fullAPI, credential string) (*mcp.ClientSession, *
 	}
 	t.Cleanup(func() { sess.Close() })
 	return sess, rec
+}
+
+// TestMCPWithDPoP: a DPoP-bound token with a proof per request works at
+// /mcp as at /v1/pets (the SDK reads only the Bearer scheme).
+func TestMCPWithDPoP(t *testing.T) {
+	a := newFullAPI(t, openSQLiteStore(t))
+	k := dpoptest.NewKey()
+	tok := bearertest.Opaque("dpop alice")
+	a.as.SetAnswer(tok, map[string]any{"scope": "read:pets write:pets", "client_id": "assistant", "sub": "alice",
+		"exp": time.Now().Add(time.Hour).Unix(), "aud": []string{a.url}, "cnf": map[string]any{"jkt": k.JKT()},
+		"token_type": "access_token", "token_use": "access_token"})
+	rec := &recorder{token: tok, dpop: k}
+	c := mcp.NewClient(&mcp.Implementation{Name: "petstore-test", Version: "1.0.0"}, nil)
+	sess, err := c.Connect(context.Background(), &mcp.StreamableClientTransport{Endpoint: a.url + "/mcp",
+		HTTPClient: &http.Client{Transport: rec}}, nil)
+	if err != nil {
+		t.Fatalf("connect with DPoP: %v", err)
+	}
+	defer sess.Close()
+	if text, isErr := callText(t, sess, "add_pet", map[string]any{"name": "Dot", "species": "cat", "age": 2}); isErr {
+		t.Fatalf("add_pet with DPoP: %s", text)
+	}
+	// The same token as Bearer is refused: it is bound to k.
+	rec.dpop = nil
+	if _, err := sess.CallTool(context.Background(), &mcp.CallToolParams{Name: "list_pets"}); err == nil {
+		t.Fatal("a DPoP-bound token sent as Bearer was accepted at /mcp")
+	}
 }
 
 func callText(t *testing.T, sess *mcp.ClientSession, name string, args map[string]any) (string, bool) {

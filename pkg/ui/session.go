@@ -195,6 +195,20 @@ func (k *Kit) SignIn(w http.ResponseWriter, r *http.Request, userID, email strin
 		ID: randomToken(), SID: randomToken(), CSRF: randomToken(), Created: now,
 		UserID: userID, Email: email, AuthTime: now, Version: version, Remember: remember,
 	}
+	if prev := SessionFrom(r.Context()); prev.SignedIn() {
+		// Signing in again in this browser (prompt=login, max_age) replaces
+		// its session instead of adding one; the same user keeps the public
+		// id, so the apps that got ID tokens under it stay tied to it
+		// (back-channel logout still reaches them).
+		if prev.UserID == userID && prev.SID != "" {
+			ns.SID = prev.SID
+		}
+		if k.sessions != nil {
+			if err := k.sessions.DeleteSession(r.Context(), prev.ID); err != nil {
+				return err
+			}
+		}
+	}
 	if k.sessions != nil {
 		ua := r.UserAgent()
 		if len(ua) > identity.MaxSessionUserAgent {

@@ -85,7 +85,7 @@ func (h *Handler) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 // may go on with ar (OIDC Core §3.1.2.1–3.1.2.3), and otherwise answers:
 // with prompt=none login_required at the redirect URI, else the sign-in
 // page (prompt=login, max_age, a different user than id_token_hint names:
-// that user is signed out first) or the select_account page.
+// the select_account page offers to sign out first) or the select_account page.
 func (h *Handler) checkSignIn(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, u *identity.User, returnTo string) bool {
 	form := ar.GetRequestForm()
 	p := promptOf(form)
@@ -113,14 +113,15 @@ func (h *Handler) checkSignIn(w http.ResponseWriter, r *http.Request, ar fosite.
 	case why != "" && p.none:
 		h.authorizeError(w, r, ar, fosite.ErrLoginRequired.WithHint(why))
 		return false
+	case otherUser:
+		// Ask before signing u out: a GET alone must not end a session.
+		h.renderSelectAccount(w, r, ar, u, returnTo, h.hintedEmail(r, hintSub))
+		return false
 	case why != "":
-		if otherUser {
-			h.signOut(w, r, u, "id_token_hint")
-		}
 		h.toSignIn(w, r, ar, returnTo)
 		return false
 	case p.selectAccount && !h.accountConfirmed(r, form):
-		h.renderSelectAccount(w, r, ar, u, returnTo)
+		h.renderSelectAccount(w, r, ar, u, returnTo, "")
 		return false
 	}
 	return true
@@ -159,12 +160,26 @@ type selectAccountPage struct {
 	// SwitchTo is the authorization request to come back to after "Not
 	// you?" signed this account out and another one in.
 	SwitchTo string
+	// Hinted is the account the request's id_token_hint names when it is
+	// not the signed-in one: the page then offers only to sign out and
+	// continue as that account (a POST: a link alone never signs anyone
+	// out).
+	Hinted string
+}
+
+// hintedEmail is the email of the user id_token_hint names, or a generic
+// phrase when that user is gone.
+func (h *Handler) hintedEmail(r *http.Request, userID string) string {
+	if u, err := h.Users.UserByID(r.Context(), userID); err == nil {
+		return u.Email
+	}
+	return "another account"
 }
 
 // renderSelectAccount shows prompt=select_account: the signed-in account
 // with "Continue as …" and "Not you?" (OIDC Core §3.1.2.1).
-func (h *Handler) renderSelectAccount(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, u *identity.User, returnTo string) {
-	p := selectAccountPage{
+func (h *Handler) renderSelectAccount(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, u *identity.User, returnTo, hinted string) {
+	p := selectAccountPage{Hinted: hinted,
 		ClientName: h.clientName(r, ar.GetClient().GetID()),
 		Email:      u.Email,
 		Continue:   returnTo + "&" + selectedParam + "=" + url.QueryEscape(sessionFingerprint(ui.SessionFrom(r.Context()), "select-account")),

@@ -125,6 +125,11 @@ func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	attempt.succeeded()
+	if s := ui.SessionFrom(r.Context()); s.SignedIn() && s.UserID != u.ID && s.SID != "" {
+		// Another user signs in over this browser's session: SignIn ends
+		// it, and its apps are told (back-channel logout).
+		h.sessionsEnded(r.Context(), s.UserID, []string{s.SID})
+	}
 	if err := h.UI.SignIn(w, r, u.ID, u.Email, userVersion(u), remember); err != nil {
 		h.internalError(w, r, err)
 		return

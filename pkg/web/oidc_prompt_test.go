@@ -139,6 +139,14 @@ func TestOIDCPromptLoginAuthTimeIncreases(t *testing.T) {
 	if c.Subject != first.Subject {
 		t.Fatalf("sub %q, want %q", c.Subject, first.Subject)
 	}
+	// Signing in again replaces this browser's session and keeps its sid,
+	// so back-channel logout of that sid still reaches the first app.
+	if c.Extra["sid"] != first.Extra["sid"] {
+		t.Fatalf("sid %v after prompt=login, first %v; want the same", c.Extra["sid"], first.Extra["sid"])
+	}
+	if list, _ := e.sessions.UserSessions(context.Background(), "usr_alice"); len(list) != 1 {
+		t.Fatalf("%d sessions for alice after signing in again in one browser, want 1", len(list))
+	}
 }
 
 // prompt=consent shows the consent page even when consent is remembered.
@@ -263,9 +271,20 @@ func TestOIDCIDTokenHint(t *testing.T) {
 	}
 	sid := e.codeClaims(redirectParams(t, b.Get(authPathFor(oidcScope))).Get("code")).Extra["sid"].(string)
 
-	p := b.Get(authPathFor(oidcScope, "id_token_hint", bob))
+	// A GET alone signs nobody out: the page asks, and only its form does.
+	ask := b.Get(authPathFor(oidcScope, "id_token_hint", bob))
+	if ask.Status != http.StatusOK || !strings.Contains(ask.Body, "Sign out and continue as bob@example.com") {
+		t.Fatalf("other user's hint: HTTP %d; want the page asking to switch:\n%s", ask.Status, ask.Body)
+	}
+	if got := b.Get("/account"); got.Status != http.StatusOK {
+		t.Fatalf("the hint's GET signed alice out: /account HTTP %d", got.Status)
+	}
+	if n := e.audit.count("logout", ""); n != 0 {
+		t.Fatalf("%d logout events before the user confirmed", n)
+	}
+	p := b.Submit(ask, "/logout", nil)
 	if p.Status != http.StatusSeeOther || !strings.HasPrefix(p.Location, "/login?") {
-		t.Fatalf("other user's hint: HTTP %d to %q; want the sign-in page", p.Status, p.Location)
+		t.Fatalf("switch: HTTP %d to %q; want the sign-in page", p.Status, p.Location)
 	}
 	if login := b.Get(p.Location); !strings.Contains(login.Body, `value="bob@example.com"`) {
 		t.Fatalf("sign-in page does not offer bob's email:\n%s", login.Body)
@@ -273,8 +292,8 @@ func TestOIDCIDTokenHint(t *testing.T) {
 	if got := b.Get("/account"); got.Status != http.StatusSeeOther {
 		t.Fatalf("alice is still signed in: /account HTTP %d", got.Status)
 	}
-	if n := e.audit.count("logout", "id_token_hint"); n != 1 {
-		t.Errorf("%d logout events for the hint, want 1", n)
+	if n := e.audit.count("logout", ""); n != 1 {
+		t.Errorf("%d logout events for the switch, want 1", n)
 	}
 	mu.Lock()
 	if !slices.Equal(ended, []string{"usr_alice:" + sid}) {
