@@ -79,6 +79,8 @@ func (c *Client) Validate() error {
 	}
 	if n := strings.TrimSpace(c.Name); n == "" || len(n) > 100 {
 		bad(FieldName, "name must be 1-100 characters")
+	} else if !PlainText(n) {
+		bad(FieldName, "name must be plain text on one line (no control or bidirectional-control characters)")
 	}
 	c.validateGrants(bad)
 	for _, u := range c.RedirectURIs {

@@ -337,3 +337,28 @@ func TestPrivateKeyJWTClientValidation(t *testing.T) {
 		})
 	}
 }
+
+// TestPlainTextNames: names with NUL, newlines, invalid UTF-8 or
+// bidirectional controls are refused for clients and users alike (they
+// would fail in PostgreSQL or spoof the consent page); ordinary Unicode is
+// fine.
+func TestPlainTextNames(t *testing.T) {
+	for _, bad := range []string{"a\x00b", "a\nb", "\xff\xfe", "PetStore Official\u202Egpj.exe", "x\u2066y", "z\u200Fz"} {
+		c := Client{ID: "app", Name: bad, GrantTypes: []string{GrantClientCredentials}, TokenFormat: TokenFormatOpaque}
+		if err := c.Validate(); err == nil || !strings.Contains(ErrorMessage(err), "plain text") {
+			t.Errorf("client name %q: %v", bad, err)
+		}
+		if _, err := NormalizeUserName(bad); err == nil {
+			t.Errorf("user name %q accepted", bad)
+		}
+	}
+	for _, good := range []string{"Zoë's Pet App", "ペット", "Café 🐶"} {
+		c := Client{ID: "app", Name: good, GrantTypes: []string{GrantClientCredentials}, TokenFormat: TokenFormatOpaque}
+		if err := c.Validate(); err != nil {
+			t.Errorf("client name %q: %v", good, err)
+		}
+		if _, err := NormalizeUserName(good); err != nil {
+			t.Errorf("user name %q: %v", good, err)
+		}
+	}
+}

@@ -28,6 +28,16 @@ type User struct {
 // MaxUserNameLength is the longest display name, in characters.
 const MaxUserNameLength = 100
 
+// PlainText reports whether s is valid UTF-8 without control characters
+// (C0, C1: NUL, newlines, …) and without bidirectional controls (U+202E and
+// the like), which would let a name show as something else on the consent
+// page or in an app's greeting.
+func PlainText(s string) bool {
+	return utf8.ValidString(s) && strings.IndexFunc(s, func(r rune) bool {
+		return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r)
+	}) < 0
+}
+
 // NormalizeUserName trims a display name and checks it: at most
 // MaxUserNameLength characters of valid UTF-8 without control characters
 // (it lands in ID tokens, UserInfo answers and pages). "" is allowed: no
@@ -35,7 +45,7 @@ const MaxUserNameLength = 100
 func NormalizeUserName(name string) (string, error) {
 	name = strings.TrimSpace(name)
 	switch {
-	case !utf8.ValidString(name) || strings.IndexFunc(name, unicode.IsControl) >= 0:
+	case !PlainText(name):
 		return "", Errorf(EINVALID, "The name must be plain text on one line.")
 	case utf8.RuneCountInString(name) > MaxUserNameLength:
 		return "", Errorf(EINVALID, "The name is longer than %d characters.", MaxUserNameLength)

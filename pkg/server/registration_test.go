@@ -560,3 +560,36 @@ func TestRegisteredClientConsentPage(t *testing.T) {
 		t.Error("an operator client got a refresh token without offline_access")
 	}
 }
+
+// TestControlCharactersNeverReachTheStore: a NUL byte or invalid UTF-8 in a
+// client id or name — which PostgreSQL refuses with an error that would
+// read as an outage (503) — is a clear client error at every endpoint that
+// takes one, on both databases, and stores nothing.
+func TestControlCharactersNeverReachTheStore(t *testing.T) {
+	servertest.EachDatabase(t, func(t *testing.T, dbURL string) {
+		s, _ := openRegistration(t, dbURL, func(c *config.Config) { c.Registration = "open"; c.RegistrationRateLimit = 0 })
+		before := countClients(t, s)
+		for _, name := range []string{"a\x00b", "PetStore\u202Egpj.exe"} {
+			res := register(t, s, map[string]any{"client_name": name, "redirect_uris": []string{mcpCallback}, "token_endpoint_auth_method": "none"}, "")
+			if res.Status != http.StatusBadRequest || res.Str("error") != "invalid_client_metadata" {
+				t.Errorf("client_name %q: %d %s", name, res.Status, res.Body)
+			}
+		}
+		for _, id := range []string{"a\x00b", "a\xffb"} {
+			for _, path := range []string{"/oauth2/token", "/oauth2/introspect", "/oauth2/revoke", "/oauth2/par", "/oauth2/device/auth"} {
+				form := url.Values{"grant_type": {"client_credentials"}, "token": {"x"}, "response_type": {"code"}}
+				res := servertest.PostForm(t, nil, s.URL+path, servertest.Client{ID: id, Secret: "x"}, form)
+				if res.Status != http.StatusUnauthorized || res.Str("error") != "invalid_client" {
+					t.Errorf("%s with client id %q: %d %s", path, id, res.Status, res.Body)
+				}
+			}
+			res := jsonRequest(t, http.MethodGet, s.URL+"/oauth2/register/"+url.PathEscape(id), nil, "pst_rat_x")
+			if res.Status != http.StatusUnauthorized {
+				t.Errorf("RFC 7592 read of %q: %d %s", id, res.Status, res.Body)
+			}
+		}
+		if got := countClients(t, s); got != before {
+			t.Errorf("%d clients stored", got-before)
+		}
+	})
+}

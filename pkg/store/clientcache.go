@@ -88,6 +88,9 @@ type uncachedClients struct{ s *Store }
 // are both fosite.ErrNotFound, so a disabled client can neither start a
 // flow nor use its existing tokens.
 func (u uncachedClients) GetClient(ctx context.Context, id string) (fosite.Client, error) {
+	if !storableText(id) {
+		return nil, fosite.ErrNotFound
+	}
 	if u.s.resolveURLClient != nil && identity.IsMetadataDocumentID(id) {
 		c, err := u.s.resolveURLClient(ctx, id)
 		switch code := identity.ErrorCode(err); {

@@ -46,6 +46,9 @@ func (s *Store) CreateClient(ctx context.Context, c *identity.Client) error {
 
 // ClientByID returns a client, disabled or not, or ENOTFOUND.
 func (s *Store) ClientByID(ctx context.Context, id string) (*identity.Client, error) {
+	if !storableText(id) {
+		return nil, identity.Errorf(identity.ENOTFOUND, "Client not found.")
+	}
 	var row clientRow
 	if err := s.conn(ctx).Where("id = ?", id).Take(&row).Error; err != nil {
 		return nil, identityErr(err, "Client")

@@ -3,6 +3,8 @@ package store
 import (
 	"errors"
 	"fmt"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/ory/fosite"
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
@@ -52,4 +54,12 @@ func identityErr(err error, what string) error {
 	default:
 		return fmt.Errorf("store: %s: %w", what, err)
 	}
+}
+
+// storableText reports whether s can be a key in both dialects: PostgreSQL
+// refuses NUL and invalid UTF-8 in text with an error (which would read as
+// an outage), so a lookup by such a key — only ever sent by a client — is
+// answered "not found" without asking the database.
+func storableText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }

@@ -32,6 +32,9 @@ func (s *Store) CreateUser(ctx context.Context, u *identity.User) error {
 
 // UserByID returns a user or ENOTFOUND.
 func (s *Store) UserByID(ctx context.Context, id string) (*identity.User, error) {
+	if !storableText(id) {
+		return nil, identity.Errorf(identity.ENOTFOUND, "User not found.")
+	}
 	var row userRow
 	if err := s.conn(ctx).Where("id = ?", id).Take(&row).Error; err != nil {
 		return nil, identityErr(err, "User")
@@ -41,6 +44,9 @@ func (s *Store) UserByID(ctx context.Context, id string) (*identity.User, error)
 
 // UserByEmail returns a user by email, case-insensitively, or ENOTFOUND.
 func (s *Store) UserByEmail(ctx context.Context, email string) (*identity.User, error) {
+	if !storableText(email) {
+		return nil, identity.Errorf(identity.ENOTFOUND, "User not found.")
+	}
 	var row userRow
 	if err := s.conn(ctx).Where("email = ?", normalizeEmail(email)).Take(&row).Error; err != nil {
 		return nil, identityErr(err, "User")
