@@ -362,3 +362,22 @@ func TestPlainTextNames(t *testing.T) {
 		}
 	}
 }
+
+// TestResourceTrailingSlash: "http://host" and "http://host/" name one
+// resource (JavaScript URL adds the slash), the token's audience is the
+// configured form, and an error quotes at most 100 bytes of a long value.
+func TestResourceTrailingSlash(t *testing.T) {
+	rs := Resources{{Identifier: "http://127.0.0.1:8081", Scopes: []string{"read:pets"}}, {Identifier: "https://api.example/v1/", Scopes: []string{"read:pets"}}}
+	for in, want := range map[string]string{"http://127.0.0.1:8081/": "http://127.0.0.1:8081", "http://127.0.0.1:8081": "http://127.0.0.1:8081", "https://api.example/v1/": "https://api.example/v1/"} {
+		if got, err := rs.Resolve([]string{in}, []string{"read:pets"}); err != nil || len(got) != 1 || got[0] != want {
+			t.Errorf("Resolve(%q) = %v, %v; want %q", in, got, err, want)
+		}
+	}
+	if _, err := rs.Resolve([]string{"https://api.example/v1"}, nil); err == nil {
+		t.Error("a path without its slash named the resource with one")
+	}
+	_, err := rs.Resolve([]string{"https://x.example/" + strings.Repeat("a", 100000)}, nil)
+	if err == nil || len(ErrorMessage(err)) > 200 {
+		t.Errorf("long resource: error of %d bytes", len(ErrorMessage(err)))
+	}
+}

@@ -25,9 +25,9 @@ func CheckResourceIdentifier(s string) error {
 	case s == "":
 		return Errorf(EINVALID, "resource: empty")
 	case err != nil || !u.IsAbs() || (u.Host == "" && u.Opaque == ""):
-		return Errorf(EINVALID, "resource %q is not an absolute URI", s)
+		return Errorf(EINVALID, "resource %q is not an absolute URI", shortID(s))
 	case u.Fragment != "" || u.RawFragment != "" || len(s) > 0 && s[len(s)-1] == '#':
-		return Errorf(EINVALID, "resource %q must not have a fragment", s)
+		return Errorf(EINVALID, "resource %q must not have a fragment", shortID(s))
 	}
 	return nil
 }
@@ -63,14 +63,33 @@ func (rs Resources) Default() string {
 	return rs[0].Identifier
 }
 
-// Lookup finds a resource by its exact identifier.
+// Lookup finds a resource by its identifier. An identifier without a path
+// and the same with "/" are one resource (RFC 3986 §6.2.3: an empty path is
+// "/"): JavaScript's URL, which many MCP clients use, always adds the slash.
 func (rs Resources) Lookup(id string) (Resource, bool) {
 	for _, r := range rs {
-		if r.Identifier == id {
+		if r.Identifier == id || emptyPathOf(r.Identifier, id) || emptyPathOf(id, r.Identifier) {
 			return r, true
 		}
 	}
 	return Resource{}, false
+}
+
+// emptyPathOf reports whether b is a with an empty path written as "/".
+func emptyPathOf(a, b string) bool {
+	if b != a+"/" {
+		return false
+	}
+	u, err := url.Parse(a)
+	return err == nil && u.Path == "" && u.RawQuery == "" && !u.ForceQuery
+}
+
+// shortID is an identifier as quoted back in an error: at most 100 bytes.
+func shortID(id string) string {
+	if len(id) > 100 {
+		return id[:100] + "…"
+	}
+	return id
 }
 
 // Resolve returns the audience of a token for the requested resource
@@ -94,15 +113,15 @@ func (rs Resources) Resolve(requested, scopes []string) ([]string, error) {
 		}
 		r, ok := rs.Lookup(id)
 		if !ok {
-			return nil, Errorf(EINVALID, "resource %q is not known to this server", id)
+			return nil, Errorf(EINVALID, "resource %q is not known to this server", shortID(id))
 		}
 		for _, s := range scopes {
 			if !ServerScope(s) && !slices.Contains(r.Scopes, s) {
-				return nil, Errorf(EINVALID, "resource %q does not accept the scope %q", id, s)
+				return nil, Errorf(EINVALID, "resource %q does not accept the scope %q", r.Identifier, shortID(s))
 			}
 		}
-		if !slices.Contains(out, id) {
-			out = append(out, id)
+		if !slices.Contains(out, r.Identifier) {
+			out = append(out, r.Identifier)
 		}
 	}
 	return out, nil
