@@ -16,11 +16,11 @@ import (
 // and match the secrets file. It is idempotent and returns the demo user.
 func seedAuth(ctx context.Context, s *server.Server, sec secrets, demoURL string) (*identity.User, error) {
 	st := s.Store
-	demoUser, err := ensureUser(ctx, s, demoEmail, sec.DemoPassword, false)
+	demoUser, err := ensureUser(ctx, s, demoEmail, "Dana Demo", sec.DemoPassword, false)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := ensureUser(ctx, s, adminEmail, sec.AdminPassword, true); err != nil {
+	if _, err := ensureUser(ctx, s, adminEmail, "Ada Admin", sec.AdminPassword, true); err != nil {
 		return nil, err
 	}
 	if err := ensureClient(ctx, s, &identity.Client{ID: demoClientID, Name: "MyApp", RedirectURIs: []string{demoURL + "/callback"},
@@ -58,7 +58,10 @@ func seedAuth(ctx context.Context, s *server.Server, sec secrets, demoURL string
 	return demoUser, nil
 }
 
-func ensureUser(ctx context.Context, s *server.Server, email, pw string, admin bool) (*identity.User, error) {
+// ensureUser creates the user, or repairs it (password, admin flag,
+// disabled); a demo user without a display name gets one, so MyApp's
+// greeting shows a name (OpenID Connect profile scope).
+func ensureUser(ctx context.Context, s *server.Server, email, name, pw string, admin bool) (*identity.User, error) {
 	u, err := s.Store.UserByEmail(ctx, email)
 	switch {
 	case identity.IsNotFound(err):
@@ -66,7 +69,7 @@ func ensureUser(ctx context.Context, s *server.Server, email, pw string, admin b
 		if err != nil {
 			return nil, err
 		}
-		u = &identity.User{Email: email, PasswordHash: hash, Admin: admin}
+		u = &identity.User{Email: email, Name: name, EmailVerified: true, PasswordHash: hash, Admin: admin}
 		return u, s.Store.CreateUser(ctx, u)
 	case err != nil:
 		return nil, err
@@ -76,6 +79,9 @@ func ensureUser(ctx context.Context, s *server.Server, email, pw string, admin b
 			return nil, err
 		}
 		u.PasswordHash, u.Admin, u.Disabled = hash, admin, false
+		return u, s.Store.UpdateUser(ctx, u)
+	case u.Name == "":
+		u.Name, u.EmailVerified = name, true
 		return u, s.Store.UpdateUser(ctx, u)
 	}
 	return u, nil
