@@ -65,6 +65,24 @@ const (
 	FieldProfile  = "profile"
 )
 
+// ClientIDFor is the client id NewClientID would make from name, with a
+// suffix derived from seed instead of a random one: the same name and seed
+// always give the same id (idempotent registration forms).
+func ClientIDFor(name, seed string) string {
+	sum := sha256.Sum256([]byte(seed))
+	id := NewClientID(name)
+	suffix := strings.ToLower(base64.RawURLEncoding.EncodeToString(sum[:6]))
+	suffix = strings.NewReplacer("_", "x", "-", "y").Replace(suffix)
+	return id[:strings.LastIndexByte(id, '-')+1] + suffix
+}
+
+// NewFormID is a random token for a form that must not act twice.
+func NewFormID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
 // Validate checks a client registration and returns every problem as one
 // EINVALID *Error whose Fields name the field of each problem.
 func (c *Client) Validate() error {

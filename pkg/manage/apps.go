@@ -33,6 +33,8 @@ func AppScopes() []string {
 // grant types and scopes are fixed (AppGrantTypes, AppScopes); everything
 // else is checked by identity.Client.Validate like any client.
 type AppInput struct {
+	// ID is the client id to use; "" makes one from the name.
+	ID           string
 	Name         string
 	RedirectURIs []string
 	// Public: no secret (a browser or native app, PKCE only).
@@ -74,7 +76,7 @@ func (s *Service) CreateApp(ctx context.Context, a Actor, owner string, in AppIn
 		return nil, "", identity.Errorf(identity.EINVALID, "You already have %d apps, the most one account may register. Delete one first.", n)
 	}
 	return s.createClient(ctx, a, ClientInput{
-		Name: in.Name, RedirectURIs: in.RedirectURIs, Public: in.Public, AllowedOrigins: in.AllowedOrigins,
+		ID: in.ID, Name: in.Name, RedirectURIs: in.RedirectURIs, Public: in.Public, AllowedOrigins: in.AllowedOrigins,
 		GrantTypes: slices.Clone(AppGrantTypes), Scopes: AppScopes(), TokenFormat: identity.TokenFormatOpaque,
 	}, owner)
 }

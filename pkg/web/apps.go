@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -27,6 +28,7 @@ const (
 var appNotices = map[string]string{
 	"app_saved":   "Your app was saved.",
 	"app_deleted": "App deleted. Its users are disconnected and its tokens no longer work.",
+	"app_exists":  "This app was registered already (the form was sent again). Its secret was shown once; if you did not copy it, rotate it.",
 }
 
 // appView is an app as the pages show it.
@@ -63,6 +65,10 @@ type appsPage struct {
 
 // appForm is the register/edit form as submitted, to refill it on error.
 type appForm struct {
+	// FormID makes registering idempotent: the app's id derives from it
+	// (identity.ClientIDFor), so the same form sent twice (a reload of the
+	// secret page) finds the app instead of making a second one.
+	FormID       string
 	Name         string
 	Kind         string
 	RedirectURIs string // one per line
@@ -70,7 +76,7 @@ type appForm struct {
 }
 
 func parseAppForm(r *http.Request) appForm {
-	return appForm{Name: strings.TrimSpace(r.PostForm.Get("name")), Kind: r.PostForm.Get("kind"),
+	return appForm{FormID: r.PostForm.Get("form_id"), Name: strings.TrimSpace(r.PostForm.Get("name")), Kind: r.PostForm.Get("kind"),
 		RedirectURIs: r.PostForm.Get("redirect_uris"), Origins: r.PostForm.Get("allowed_origins")}
 }
 
@@ -125,7 +131,7 @@ func (h *Handler) handleNewApp(w http.ResponseWriter, r *http.Request) {
 	if _, ok := h.requireUser(w, r); !ok {
 		return
 	}
-	h.UI.Render(w, r, http.StatusOK, "app", appFormPage{Form: appForm{Kind: appKindWeb}, Max: manage.MaxAppsPerUser})
+	h.UI.Render(w, r, http.StatusOK, "app", appFormPage{Form: appForm{Kind: appKindWeb, FormID: identity.NewFormID()}, Max: manage.MaxAppsPerUser})
 }
 
 // handleCreateApp serves POST /account/apps. The secret of a confidential
@@ -144,7 +150,16 @@ func (h *Handler) handleCreateApp(w http.ResponseWriter, r *http.Request) {
 		h.renderAppForm(w, r, nil, f, identity.Errorf(identity.EINVALID, "Choose what kind of app this is."))
 		return
 	}
+	if f.FormID != "" {
+		in.ID = identity.ClientIDFor(f.Name, u.ID+"\n"+f.FormID)
+	}
 	c, secret, err := h.service().CreateApp(r.Context(), h.actor(r, u), u.ID, in)
+	if identity.ErrorCode(err) == identity.ECONFLICT && in.ID != "" {
+		if _, err := h.service().App(r.Context(), u.ID, in.ID); err == nil {
+			http.Redirect(w, r, "/account/apps/"+url.PathEscape(in.ID)+"?notice=app_exists", http.StatusSeeOther)
+			return
+		}
+	}
 	if err != nil {
 		h.renderAppForm(w, r, nil, f, err)
 		return

@@ -356,3 +356,34 @@ func TestDeveloperAppsDeleteRevokes(t *testing.T) {
 		e.wantAudit(id, identity.EventClientCreated, identity.EventClientDeleted)
 	})
 }
+
+// TestDeveloperAppsResubmitCreatesOnce: the register form sent twice (a
+// reload of the page showing the secret re-posts it) makes one app; the
+// second answer goes to that app's page, which shows no secret.
+func TestDeveloperAppsResubmitCreatesOnce(t *testing.T) {
+	servertest.EachDatabase(t, func(t *testing.T, dbURL string) {
+		e := newAppsEnv(t, dbURL)
+		b := e.signIn(e.alice)
+		formID := regexp.MustCompile(`name="form_id" value="([^"]+)"`).FindStringSubmatch(b.Get("/account/apps/new").Body)
+		if formID == nil {
+			t.Fatal("the register form has no form_id")
+		}
+		fields := url.Values{"form_id": {formID[1]}, "name": {"Pet Diary"}, "kind": {"web"}, "redirect_uris": {"https://diary.example/cb"}}
+		first := post(t, b, "/account/apps", fields)
+		if first.Status != http.StatusCreated || secretRE.FindStringSubmatch(first.Body) == nil {
+			t.Fatalf("first submit: HTTP %d", first.Status)
+		}
+		// The browser follows the redirect to the app's page: no secret there.
+		again := post(t, b, "/account/apps", fields)
+		if again.Status != http.StatusOK || secretRE.FindStringSubmatch(again.Body) != nil || !strings.Contains(again.Body, "registered already") {
+			t.Fatalf("second submit: HTTP %d, secret shown or no notice: %.2000s", again.Status, again.Body)
+		}
+		ids := map[string]bool{}
+		for _, m := range regexp.MustCompile(`pet-diary-[a-z0-9]+`).FindAllString(b.Get("/account/apps").Body, -1) {
+			ids[m] = true
+		}
+		if len(ids) != 1 {
+			t.Fatalf("apps %v after two submits, want one", ids)
+		}
+	})
+}
