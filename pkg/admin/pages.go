@@ -54,6 +54,7 @@ func (h *Handler) mountPages(r *mux.Router) {
 	r.Handle("/admin/users/{id}/disable", page(h.pageSetUserDisabled(true))).Methods(post...)
 	r.Handle("/admin/users/{id}/enable", page(h.pageSetUserDisabled(false))).Methods(post...)
 	r.Handle("/admin/users/{id}/password", page(h.pageResetPassword)).Methods(post...)
+	r.Handle("/admin/users/{id}/profile", page(h.pageSaveProfile)).Methods(post...)
 
 	r.Handle("/admin/grants", page(h.pageGrants)).Methods(get...)
 	r.Handle("/admin/grants/revoke", page(h.confirmRevokeGrants)).Methods(get...)
@@ -138,6 +139,7 @@ var notices = map[string]string{
 	"user_disabled":   "The user was disabled: signed out everywhere, grants and API keys revoked.",
 	"user_enabled":    "The user was enabled.",
 	"password_reset":  "The password was changed. The user's sessions have ended.",
+	"profile_saved":   "The profile was saved.",
 	"grant_revoked":   "The grant was revoked. Its refresh and access tokens no longer work.",
 	"grants_revoked":  "The grants were revoked. Their refresh and access tokens no longer work.",
 	"key_revoked":     "The API key was revoked.",

@@ -355,3 +355,32 @@ func TestConsoleRefusesPasswordEqualToEmail(t *testing.T) {
 		t.Error("the refused reset changed the password")
 	}
 }
+
+// TestProfileFromThePage: the console shows a user's display name and
+// verified-email flag and edits them through the operator service (bad
+// input changes nothing); the users list shows the name.
+func TestProfileFromThePage(t *testing.T) {
+	e := newPageEnv(t)
+	b := e.browser(e.admin)
+	token := b.Get("/admin/users/" + e.user.ID).CSRF(t)
+	b.Post("/admin/users/"+e.user.ID+"/profile", url.Values{"csrf_token": {token},
+		"name": {"Alice \u202Eevil"}, "email_verified": {"on"}}).Want(t, http.StatusBadRequest)
+	if u, _ := e.st.UserByID(context.Background(), e.user.ID); u.Name != "" || u.EmailVerified {
+		t.Fatalf("a refused edit changed the user: %+v", u)
+	}
+	b.Post("/admin/users/"+e.user.ID+"/profile", url.Values{"csrf_token": {token},
+		"name": {"Alice Liddell"}, "email_verified": {"on"}}).Want(t, http.StatusSeeOther)
+	if u, _ := e.st.UserByID(context.Background(), e.user.ID); u.Name != "Alice Liddell" || !u.EmailVerified {
+		t.Fatalf("after the edit: %+v", u)
+	}
+	if p := b.Get("/admin/users/" + e.user.ID).Want(t, http.StatusOK); !strings.Contains(p.Body, "Alice Liddell") || !strings.Contains(p.Body, "email verified") {
+		t.Errorf("user page does not show the profile:\n%.2000s", p.Body)
+	}
+	if p := b.Get("/admin/users").Want(t, http.StatusOK); !strings.Contains(p.Body, "Alice Liddell") {
+		t.Error("users list does not show the name")
+	}
+	// The admin's own profile: this browser stays signed in.
+	self := b.Get("/admin/users/" + e.admin.ID).CSRF(t)
+	b.Post("/admin/users/"+e.admin.ID+"/profile", url.Values{"csrf_token": {self}, "name": {"Ada"}}).Want(t, http.StatusSeeOther)
+	b.Get("/admin").Want(t, http.StatusOK)
+}

@@ -12,6 +12,7 @@ import (
 
 type userForm struct {
 	Email string
+	Name  string
 	Admin bool
 }
 
@@ -46,8 +47,8 @@ func (h *Handler) renderUsers(w http.ResponseWriter, r *http.Request, u *identit
 
 // pageCreateUser serves POST /admin/users.
 func (h *Handler) pageCreateUser(w http.ResponseWriter, r *http.Request, u *identity.User) {
-	f := userForm{Email: r.PostForm.Get("email"), Admin: r.PostForm.Get("admin") == "on"}
-	nu, err := h.service().CreateUser(r.Context(), actorFrom(r.Context()), manage.UserInput{Email: f.Email, Password: r.PostForm.Get("password"), Admin: f.Admin})
+	f := userForm{Email: r.PostForm.Get("email"), Name: r.PostForm.Get("name"), Admin: r.PostForm.Get("admin") == "on"}
+	nu, err := h.service().CreateUser(r.Context(), actorFrom(r.Context()), manage.UserInput{Email: f.Email, Name: f.Name, Password: r.PostForm.Get("password"), Admin: f.Admin})
 	if code := identity.ErrorCode(err); code == identity.EINVALID || code == identity.ECONFLICT {
 		h.renderUsers(w, r, u, httpx.StatusOf(err), f, identity.ErrorMessage(err))
 		return
@@ -168,4 +169,27 @@ func (h *Handler) pageResetPassword(w http.ResponseWriter, r *http.Request, u *i
 		return
 	}
 	redirectDone(w, r, "/admin/users/"+pathID(r), "password_reset")
+}
+
+// pageSaveProfile serves POST /admin/users/{id}/profile: the display name
+// and the verified-email flag (OpenID Connect profile and email claims),
+// through the operator service like the CLI's user update.
+func (h *Handler) pageSaveProfile(w http.ResponseWriter, r *http.Request, u *identity.User) {
+	name, verified := r.PostForm.Get("name"), r.PostForm.Get("email_verified") == "on"
+	updated, err := h.service().UpdateUser(r.Context(), actorFrom(r.Context()), pathID(r), manage.UserPatch{Name: &name, EmailVerified: &verified})
+	if identity.ErrorCode(err) == identity.EINVALID {
+		h.renderUser(w, r, u, http.StatusBadRequest, identity.ErrorMessage(err))
+		return
+	} else if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if updated.ID == u.ID {
+		// The admin's own account changed: keep this browser signed in.
+		if err := h.UI.Resign(w, r, userVersion(updated)); err != nil {
+			h.internalError(w, r, err)
+			return
+		}
+	}
+	redirectDone(w, r, "/admin/users/"+pathID(r), "profile_saved")
 }
