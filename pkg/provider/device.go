@@ -98,6 +98,17 @@ func (p *Provider) deviceAuthorization(r *http.Request) (*deviceAuthorization, e
 			return nil, oauthError(http.StatusBadRequest, "invalid_scope", "The client may not request the scope '"+s+"'.")
 		}
 	}
+	// Device tokens are for the default resource; another one named here
+	// is refused rather than silently replaced.
+	if res := r.PostForm["resource"]; len(res) > 0 {
+		aud, err := p.ResolveResources(res, scopes)
+		if err != nil {
+			return nil, err
+		}
+		if len(aud) != 1 || aud[0] != p.cfg.Resources.Default() {
+			return nil, invalidTarget("The device grant issues tokens for the default resource " + p.cfg.Resources.Default() + " only.")
+		}
+	}
 	deviceCode := newDeviceCode()
 	now := p.now()
 	d := &identity.DeviceCode{DeviceCodeHash: hashDeviceCode(deviceCode), ClientID: client.GetID(), Scopes: scopes,

@@ -220,6 +220,7 @@ func TestDeviceAuthorizationRefusals(t *testing.T) {
 		"unknown client":           {url.Values{"client_id": {"nope"}}, 401, "invalid_client"},
 		"scope not allowed":        {url.Values{"client_id": {"tv"}, "scope": {"admin"}}, 400, "invalid_scope"},
 		"no client":                {url.Values{"scope": {"read:pets"}}, 401, "invalid_client"},
+		"unknown resource":         {url.Values{"client_id": {"tv"}, "resource": {"https://unknown.example"}}, 400, "invalid_target"},
 	} {
 		status, m := f.postPublic("/oauth2/device/auth", tc.form)
 		if status != tc.status || m["error"] != tc.code {

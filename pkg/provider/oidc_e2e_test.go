@@ -309,7 +309,16 @@ func TestUserInfoErrors(t *testing.T) {
 			t.Fatalf("revoke: %v %v", resp, err)
 		}
 		svc := srv.MustClient(t, identity.Client{Name: "Service", GrantTypes: []string{identity.GrantClientCredentials},
-			Scopes: []string{"read:pets"}})
+			Scopes: []string{"read:pets", "openid", "profile"}})
+		// Identity scopes need a user: client_credentials cannot get them.
+		for _, scope := range []string{"openid read:pets", "profile"} {
+			bad, err := http.PostForm(srv.URL+"/oauth2/token", url.Values{"grant_type": {"client_credentials"},
+				"client_id": {svc.ID}, "client_secret": {svc.Secret}, "scope": {scope}})
+			if err != nil || bad.StatusCode != http.StatusBadRequest {
+				t.Fatalf("client_credentials with %q: %v %v; want 400 invalid_scope", scope, bad.StatusCode, err)
+			}
+			bad.Body.Close()
+		}
 		cc, err := http.PostForm(srv.URL+"/oauth2/token", url.Values{"grant_type": {"client_credentials"},
 			"client_id": {svc.ID}, "client_secret": {svc.Secret}, "scope": {"read:pets"}})
 		if err != nil || cc.StatusCode != http.StatusOK {
@@ -336,6 +345,16 @@ func TestUserInfoErrors(t *testing.T) {
 			if resp.StatusCode != tc.status || !strings.Contains(resp.Header.Get("WWW-Authenticate"), tc.challenge) {
 				t.Errorf("%s: %d %q; want %d with %s", tc.name, resp.StatusCode, resp.Header.Get("WWW-Authenticate"), tc.status, tc.challenge)
 			}
+		}
+		// Two Authorization headers, even both valid: one credential per
+		// request (RFC 6750 §2).
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/oauth2/userinfo", nil)
+		req.Header.Add("Authorization", "Bearer "+live.AccessToken)
+		req.Header.Add("Authorization", "Bearer "+live.AccessToken)
+		if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("two Authorization headers: %v %v; want 400", resp.StatusCode, err)
+		} else {
+			resp.Body.Close()
 		}
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"regexp"
 	"time"
 
 	"github.com/ory/fosite"
@@ -64,6 +65,14 @@ func (p *Provider) pushAuthorize(ctx context.Context, r *http.Request) (fosite.A
 	if f := ar.GetRequestForm(); f.Get("code_challenge") == "" || f.Get("code_challenge_method") != "S256" {
 		return nil, nil, fosite.ErrInvalidRequest.WithHint("PKCE with code_challenge_method=S256 is required.")
 	}
+	// Validated like the authorization request it stands for (RFC 9126
+	// §2.1), so a bad value is refused here, not after the user signed in.
+	if err := CheckDPoPJKT(ar.GetRequestForm().Get("dpop_jkt")); err != nil {
+		return nil, nil, err
+	}
+	if _, err := p.ResolveResources(ar.GetRequestForm()["resource"], ar.GetRequestedScopes()); err != nil {
+		return nil, nil, err
+	}
 	// The session carries the expiry (fositeStorage.CreatePARSession).
 	resp, err := p.OAuth2.NewPushedAuthorizeResponse(ctx, ar, NewSession("", ""))
 	if err != nil {
@@ -71,6 +80,17 @@ func (p *Provider) pushAuthorize(ctx context.Context, r *http.Request) (fosite.A
 	}
 	return ar, resp, nil
 }
+
+// CheckDPoPJKT checks the dpop_jkt parameter (RFC 9449 §10): when present,
+// the base64url SHA-256 thumbprint of the key that must redeem the code.
+func CheckDPoPJKT(jkt string) error {
+	if jkt != "" && !jktPattern.MatchString(jkt) {
+		return fosite.ErrInvalidRequest.WithHint("dpop_jkt must be the base64url SHA-256 JWK thumbprint (RFC 7638) of the client's DPoP key.")
+	}
+	return nil
+}
+
+var jktPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`)
 
 // ConsumePAR uses up a pushed request as its code is issued:
 // fosite.ErrNotFound when it is unknown, expired or used already.

@@ -4,6 +4,8 @@ import (
 	"context"
 
 	"github.com/ory/fosite"
+
+	"github.com/petstore-auth/petstore-auth/pkg/identity"
 )
 
 // clientCredentialsGrant is RFC 6749 §4.4: a confidential client acting for
@@ -18,6 +20,12 @@ func (g clientCredentialsGrant) check(_ context.Context, req *tokenRequest) erro
 		s.Subject = req.client()
 	}
 	for _, s := range req.ar.GetRequestedScopes() {
+		if s == identity.ScopeOpenID || s == identity.ScopeProfile || s == identity.ScopeEmail {
+			// OpenID Connect scopes describe a signed-in user; a client
+			// acting for itself has none (its token would be refused at
+			// UserInfo).
+			return fosite.ErrInvalidScope.WithHintf("The scope %q needs a signed-in user; client_credentials has none.", s)
+		}
 		req.ar.GrantScope(s)
 	}
 	return g.p.grantAudience(req, nil)

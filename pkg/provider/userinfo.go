@@ -82,6 +82,9 @@ func (p *Provider) handleUserInfo(w http.ResponseWriter, r *http.Request) {
 // never the URL query (RFC 6750 §2.3 is not supported: URLs are logged).
 func bearerToken(r *http.Request) (string, error) {
 	var header string
+	if len(r.Header.Values("Authorization")) > 1 {
+		return "", bearerError{status: http.StatusBadRequest, code: "invalid_request", description: "Send one Authorization header."}
+	}
 	if h := r.Header.Get("Authorization"); h != "" {
 		scheme, value, _ := strings.Cut(h, " ")
 		if !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(value) == "" {

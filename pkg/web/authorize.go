@@ -427,7 +427,7 @@ func (h *Handler) parseAuthorize(w http.ResponseWriter, r, req *http.Request) (f
 				_, err = h.Resources(form["resource"], ar.GetRequestedScopes())
 			}
 			if err == nil {
-				err = checkDPoPJKT(form.Get("dpop_jkt"))
+				err = provider.CheckDPoPJKT(form.Get("dpop_jkt"))
 			}
 			if err == nil {
 				err = h.checkPAR(req.Form, ar)
@@ -584,15 +584,6 @@ func (h *Handler) checkPAR(query url.Values, ar fosite.AuthorizeRequester) error
 // codeKeyBinder is the session of a code that can be bound to a DPoP key
 // (provider.Session).
 type codeKeyBinder interface{ BindCode(jkt string) }
-
-// checkDPoPJKT checks the dpop_jkt parameter (RFC 9449 §10): when present,
-// the base64url SHA-256 thumbprint of the key that must redeem the code.
-func checkDPoPJKT(jkt string) error {
-	if jkt != "" && !s256Challenge.MatchString(jkt) {
-		return fosite.ErrInvalidRequest.WithHint("dpop_jkt must be the base64url SHA-256 JWK thumbprint (RFC 7638) of the client's DPoP key.")
-	}
-	return nil
-}
 
 // issWriter adds iss (RFC 9207) to the redirect fosite writes for an
 // authorization error, which fosite does not do itself, and drops the empty

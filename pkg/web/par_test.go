@@ -65,6 +65,26 @@ func (e *parEnv) push(t *testing.T, c servertest.Client) servertest.Response {
 	return servertest.PostForm(t, http.DefaultClient, e.s.URL+"/oauth2/par", c, e.authParams())
 }
 
+// TestPARValidatesLikeAnAuthorizationRequest: a pushed request with an
+// unknown resource or a malformed dpop_jkt is refused at /oauth2/par (RFC
+// 9126 §2.1), not after the user signed in.
+func TestPARValidatesLikeAnAuthorizationRequest(t *testing.T) {
+	e := newPAREnv(t, servertest.SQLiteURL(t), nil, true)
+	for name, extra := range map[string]url.Values{
+		"unknown resource": {"resource": {"https://unknown.example"}},
+		"bad dpop_jkt":     {"dpop_jkt": {"notathumb"}},
+	} {
+		form := e.authParams()
+		for k, v := range extra {
+			form[k] = v
+		}
+		res := servertest.PostForm(t, http.DefaultClient, e.s.URL+"/oauth2/par", e.app, form)
+		if res.Status != http.StatusBadRequest || res.Str("request_uri") != "" {
+			t.Errorf("%s: %d %s; want 400 and no request_uri", name, res.Status, res.Body)
+		}
+	}
+}
+
 // authorize follows an authorization request through consent and returns
 // where the browser was sent back to the client ("" when it was not).
 func (e *parEnv) authorize(t *testing.T, q url.Values) (webtest.Page, *url.URL) {
