@@ -373,7 +373,7 @@ func TestProfileFromThePage(t *testing.T) {
 	if u, _ := e.st.UserByID(context.Background(), e.user.ID); u.Name != "Alice Liddell" || !u.EmailVerified {
 		t.Fatalf("after the edit: %+v", u)
 	}
-	if p := b.Get("/admin/users/" + e.user.ID).Want(t, http.StatusOK); !strings.Contains(p.Body, "Alice Liddell") || !strings.Contains(p.Body, "email verified") {
+	if p := b.Get("/admin/users/"+e.user.ID).Want(t, http.StatusOK); !strings.Contains(p.Body, "Alice Liddell") || !strings.Contains(p.Body, "email verified") {
 		t.Errorf("user page does not show the profile:\n%.2000s", p.Body)
 	}
 	if p := b.Get("/admin/users").Want(t, http.StatusOK); !strings.Contains(p.Body, "Alice Liddell") {
