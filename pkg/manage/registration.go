@@ -75,6 +75,12 @@ type ClientMetadata struct {
 	SoftwareVersion         string   `json:"software_version,omitempty"`
 	JWKSURI                 string   `json:"jwks_uri,omitempty"`
 	JWKS                    any      `json:"jwks,omitempty"`
+	// OpenID Connect Dynamic Client Registration 1.0 §2 and RP-Initiated
+	// Logout 1.0 §3.1; back-channel logout is for operator clients only
+	// (the server would POST to an address the registrant chose).
+	IDTokenSignedResponseAlg string   `json:"id_token_signed_response_alg,omitempty"`
+	PostLogoutRedirectURIs   []string `json:"post_logout_redirect_uris,omitempty"`
+	BackchannelLogoutURI     string   `json:"backchannel_logout_uri,omitempty"`
 }
 
 // ClientInformation is the RFC 7591 §3.2.1 response: the registered
@@ -116,6 +122,9 @@ func clientFromMetadata(md *ClientMetadata) (*identity.Client, error) {
 	}
 	if md.JWKSURI != "" || md.JWKS != nil {
 		return nil, bad("jwks_uri and jwks are not supported: register with token_endpoint_auth_method none, client_secret_basic or client_secret_post")
+	}
+	if md.BackchannelLogoutURI != "" {
+		return nil, bad("backchannel_logout_uri is not available to self-registered clients; ask the operator")
 	}
 	if md.TokenEndpointAuthMethod == "" {
 		md.TokenEndpointAuthMethod = "client_secret_basic" // RFC 7591 §2
@@ -163,7 +172,9 @@ func clientFromMetadata(md *ClientMetadata) (*identity.Client, error) {
 		Scopes: scopes, Audience: []string{}, Public: md.TokenEndpointAuthMethod == "none",
 		TokenFormat: identity.TokenFormatOpaque, Registration: identity.RegistrationDynamic,
 		ClientURI: md.ClientURI, LogoURI: md.LogoURI, SoftwareID: md.SoftwareID, SoftwareVersion: md.SoftwareVersion,
-		TokenEndpointAuthMethod: md.TokenEndpointAuthMethod,
+		TokenEndpointAuthMethod:  md.TokenEndpointAuthMethod,
+		IDTokenSignedResponseAlg: md.IDTokenSignedResponseAlg,
+		PostLogoutRedirectURIs:   orEmpty(slices.Clone(md.PostLogoutRedirectURIs)),
 	}
 	return c, nil
 }
@@ -190,6 +201,7 @@ func MetadataOf(c *identity.Client) ClientMetadata {
 		RedirectURIs: c.RedirectURIs, TokenEndpointAuthMethod: method, GrantTypes: c.GrantTypes,
 		ResponseTypes: []string{"code"}, ClientName: c.Name, ClientURI: c.ClientURI, LogoURI: c.LogoURI,
 		Scope: strings.Join(c.Scopes, " "), SoftwareID: c.SoftwareID, SoftwareVersion: c.SoftwareVersion,
+		IDTokenSignedResponseAlg: c.IDTokenSignedResponseAlg, PostLogoutRedirectURIs: c.PostLogoutRedirectURIs,
 	}
 }
 

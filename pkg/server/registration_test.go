@@ -319,6 +319,9 @@ func TestRegistrationBadMetadata(t *testing.T) {
 		{"refresh without code", ok(map[string]any{"grant_types": []string{"refresh_token"}}), "invalid_client_metadata"},
 		{"wrong type", `{"redirect_uris":"https://app.example/cb"}`, "invalid_client_metadata"},
 		{"not JSON", `redirect_uris=x`, "invalid_client_metadata"},
+		{"id token alg none", ok(map[string]any{"id_token_signed_response_alg": "none"}), "invalid_client_metadata"},
+		{"post-logout URI with fragment", ok(map[string]any{"post_logout_redirect_uris": []string{"https://app.example/bye#x"}}), "invalid_client_metadata"},
+		{"backchannel logout", ok(map[string]any{"backchannel_logout_uri": "https://app.example/bcl"}), "invalid_client_metadata"},
 	}
 	for _, c := range cases {
 		res := register(t, s, c.body, "")
@@ -592,4 +595,21 @@ func TestControlCharactersNeverReachTheStore(t *testing.T) {
 			t.Errorf("%d clients stored", got-before)
 		}
 	})
+}
+
+// TestRegistrationOpenIDConnectMetadata: a self-registered client may name
+// its ID token algorithm and post-logout redirect URIs (OpenID Connect
+// Dynamic Client Registration §2, RP-Initiated Logout §3.1); both are
+// stored and echoed.
+func TestRegistrationOpenIDConnectMetadata(t *testing.T) {
+	s, _ := openRegistration(t, "", func(c *config.Config) { c.Registration = "open"; c.RegistrationRateLimit = 0 })
+	res := register(t, s, map[string]any{"client_name": "RP", "redirect_uris": []string{mcpCallback}, "token_endpoint_auth_method": "none",
+		"id_token_signed_response_alg": "ES256", "post_logout_redirect_uris": []string{"http://127.0.0.1:9/bye"}}, "")
+	if res.Status != http.StatusCreated || res.Str("id_token_signed_response_alg") != "ES256" || !strings.Contains(string(res.Body), `"post_logout_redirect_uris":["http://127.0.0.1:9/bye"]`) {
+		t.Fatalf("register: %d %s", res.Status, res.Body)
+	}
+	c, err := s.Store.ClientByID(context.Background(), res.Str("client_id"))
+	if err != nil || c.IDTokenSignedResponseAlg != "ES256" || len(c.PostLogoutRedirectURIs) != 1 {
+		t.Fatalf("stored: %+v %v", c, err)
+	}
 }
