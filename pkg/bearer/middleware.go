@@ -89,7 +89,7 @@ func (v *Verifier) logRefusal(r *http.Request, err error) {
 // gets the same bytes, so that an unknown key cannot be told from a revoked,
 // expired or malformed one (AK-06).
 const (
-	msgMissing      = "Missing API key"
+	msgMissing      = "Missing credential: send an access token or an API key in the Authorization header"
 	msgInvalid      = "Invalid token"
 	msgBadRequest   = "Credentials must be sent once, in the Authorization header"
 	msgUnavailable  = "Authorization server unavailable, please retry"
