@@ -142,10 +142,10 @@ func (h *Handler) handleCreateApp(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := parseAppForm(r)
-	in := manage.AppInput{Name: f.Name, RedirectURIs: lines(f.RedirectURIs), Public: f.Kind == appKindPublic}
-	if in.Public {
-		in.AllowedOrigins = lines(f.Origins)
-	}
+	// Origins go through whatever the kind: identity.Client.Validate says
+	// that a server-side app cannot have them, instead of dropping them.
+	in := manage.AppInput{Name: f.Name, RedirectURIs: lines(f.RedirectURIs), Public: f.Kind == appKindPublic,
+		AllowedOrigins: lines(f.Origins)}
 	if f.Kind != appKindWeb && f.Kind != appKindPublic {
 		h.renderAppForm(w, r, nil, f, identity.Errorf(identity.EINVALID, "Choose what kind of app this is."))
 		return

@@ -249,6 +249,7 @@ func TestDeveloperAppsBadInput(t *testing.T) {
 			{"Pet Diary", "web", "", "", "app-redirect-uris-error", "authorization_code needs at least one redirect URI"},
 			{"", "web", "https://diary.example/cb", "", "app-name-error", "name must be 1-100 characters"},
 			{"Pet Diary", "public", "https://diary.example/cb", "https://diary.example/app", "app-origins-error", "must be an origin"},
+			{"Pet Diary", "web", "https://diary.example/cb", "https://diary.example", "app-origins-error", "allowed origins are for public clients only"},
 		} {
 			p := post(t, e.ab, "/account/apps", url.Values{"name": {tc.name}, "kind": {tc.kind}, "redirect_uris": {tc.uris},
 				"allowed_origins": {tc.origins}})
