@@ -71,6 +71,31 @@ func (p *Provider) handleDeviceAuthorization(w http.ResponseWriter, r *http.Requ
 	httpx.JSON(w, http.StatusOK, out)
 }
 
+// deviceScopes checks the scopes a device asks for against its client, and
+// the resources it names: device tokens are for the default resource, and
+// another one named is refused rather than silently replaced.
+func (p *Provider) deviceScopes(client fosite.Client, scope string, resources []string) ([]string, error) {
+	if len(scope) > identity.MaxScopeLength {
+		return nil, oauthError(http.StatusBadRequest, "invalid_scope", "The 'scope' parameter is too long.")
+	}
+	scopes := strings.Fields(scope)
+	for _, s := range scopes {
+		if !slices.Contains(client.GetScopes(), s) {
+			return nil, oauthError(http.StatusBadRequest, "invalid_scope", "The client may not request the scope '"+s+"'.")
+		}
+	}
+	if len(resources) > 0 {
+		aud, err := p.ResolveResources(resources, scopes)
+		if err != nil {
+			return nil, err
+		}
+		if len(aud) != 1 || aud[0] != p.cfg.Resources.Default() {
+			return nil, invalidTarget("The device grant issues tokens for the default resource " + p.cfg.Resources.Default() + " only.")
+		}
+	}
+	return scopes, nil
+}
+
 func (p *Provider) deviceAuthorization(r *http.Request) (*deviceAuthorization, error) {
 	ctx := r.Context()
 	if err := parseForm(r); err != nil {
@@ -89,25 +114,9 @@ func (p *Provider) deviceAuthorization(r *http.Request) (*deviceAuthorization, e
 		return nil, oauthError(http.StatusBadRequest, "unauthorized_client", "This client is not registered for the device authorization grant.")
 	}
 	scope := r.PostForm.Get("scope")
-	if len(scope) > identity.MaxScopeLength {
-		return nil, oauthError(http.StatusBadRequest, "invalid_scope", "The 'scope' parameter is too long.")
-	}
-	scopes := strings.Fields(scope)
-	for _, s := range scopes {
-		if !slices.Contains(client.GetScopes(), s) {
-			return nil, oauthError(http.StatusBadRequest, "invalid_scope", "The client may not request the scope '"+s+"'.")
-		}
-	}
-	// Device tokens are for the default resource; another one named here
-	// is refused rather than silently replaced.
-	if res := r.PostForm["resource"]; len(res) > 0 {
-		aud, err := p.ResolveResources(res, scopes)
-		if err != nil {
-			return nil, err
-		}
-		if len(aud) != 1 || aud[0] != p.cfg.Resources.Default() {
-			return nil, invalidTarget("The device grant issues tokens for the default resource " + p.cfg.Resources.Default() + " only.")
-		}
+	scopes, err := p.deviceScopes(client, scope, r.PostForm["resource"])
+	if err != nil {
+		return nil, err
 	}
 	deviceCode := newDeviceCode()
 	now := p.now()

@@ -62,15 +62,7 @@ func (p *Provider) pushAuthorize(ctx context.Context, r *http.Request) (fosite.A
 	if !ar.GetResponseTypes().ExactOne("code") {
 		return nil, nil, fosite.ErrUnsupportedResponseType.WithHint("Only response_type=code is supported.")
 	}
-	if f := ar.GetRequestForm(); f.Get("code_challenge") == "" || f.Get("code_challenge_method") != "S256" {
-		return nil, nil, fosite.ErrInvalidRequest.WithHint("PKCE with code_challenge_method=S256 is required.")
-	}
-	// Validated like the authorization request it stands for (RFC 9126
-	// §2.1), so a bad value is refused here, not after the user signed in.
-	if err := CheckDPoPJKT(ar.GetRequestForm().Get("dpop_jkt")); err != nil {
-		return nil, nil, err
-	}
-	if _, err := p.ResolveResources(ar.GetRequestForm()["resource"], ar.GetRequestedScopes()); err != nil {
+	if err := p.checkPushed(ar); err != nil {
 		return nil, nil, err
 	}
 	// The session carries the expiry (fositeStorage.CreatePARSession).
@@ -79,6 +71,21 @@ func (p *Provider) pushAuthorize(ctx context.Context, r *http.Request) (fosite.A
 		return nil, nil, err
 	}
 	return ar, resp, nil
+}
+
+// checkPushed validates a pushed request like the authorization request it
+// stands for (RFC 9126 §2.1), so a bad value is refused here, not after the
+// user signed in: PKCE S256, dpop_jkt, resource.
+func (p *Provider) checkPushed(ar fosite.AuthorizeRequester) error {
+	f := ar.GetRequestForm()
+	if f.Get("code_challenge") == "" || f.Get("code_challenge_method") != "S256" {
+		return fosite.ErrInvalidRequest.WithHint("PKCE with code_challenge_method=S256 is required.")
+	}
+	if err := CheckDPoPJKT(f.Get("dpop_jkt")); err != nil {
+		return err
+	}
+	_, err := p.ResolveResources(f["resource"], ar.GetRequestedScopes())
+	return err
 }
 
 // CheckDPoPJKT checks the dpop_jkt parameter (RFC 9449 §10): when present,
