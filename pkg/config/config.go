@@ -495,6 +495,11 @@ func (c *Config) validateResources(bad func(string, ...any)) {
 			bad("resources[%d].identifier: %s (RFC 8707 §2)", i, identity.ErrorMessage(err))
 		} else if seen[r.Identifier] {
 			bad("resources[%d].identifier: %q is listed twice", i, r.Identifier)
+		} else if !c.Dev && !strings.HasPrefix(r.Identifier, "https://") {
+			// The development default (http://127.0.0.1:8081) would make
+			// every token's audience a URL no production API has: its
+			// public https URL must be named (PETSTORE_RESOURCES).
+			bad("resources[%d].identifier: %q is not https; in production name each API by its public https URL (resources, or PETSTORE_RESOURCES=https://api.example.com)", i, r.Identifier)
 		}
 		seen[r.Identifier] = true
 		if _, err := identity.ParseScopes(strings.Join(r.Scopes, " ")); err != nil {

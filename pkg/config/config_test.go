@@ -71,6 +71,7 @@ func TestProductionNeedsHTTPSAndTLS(t *testing.T) {
 		{"no tls in production", func(c *Config) { c.TLS = TLS{} }, "production needs tls"},
 		{"http non-loopback in dev", func(c *Config) { c.Dev = true; c.Issuer = "http://auth.example.com" }, "loopback only"},
 		{"ok production", func(c *Config) {}, ""},
+		{"development resource in production", func(c *Config) { c.Resources = []Resource{{Identifier: DefaultResource}} }, "in production name each API by its public https URL"},
 		{"TLS at a trusted proxy", func(c *Config) { c.TLS, c.TrustedProxies = TLS{}, StringList{"10.0.0.0/8"} }, ""},
 		{"trusted proxy does not make an http issuer fine", func(c *Config) {
 			c.TLS, c.TrustedProxies, c.Issuer = TLS{}, StringList{"10.0.0.0/8"}, "http://auth.example.com"
@@ -82,6 +83,7 @@ func TestProductionNeedsHTTPSAndTLS(t *testing.T) {
 			c.Issuer = "https://auth.example.com"
 			c.Secret = strings.Repeat("s", 32)
 			c.TLS = TLS{CertFile: "c.pem", KeyFile: "k.pem"}
+			c.Resources = []Resource{{Identifier: "https://api.example.com"}}
 			tt.mutate(&c)
 			err := c.Validate()
 			if tt.wantErr == "" {
@@ -171,7 +173,7 @@ func TestTrustedProxies(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "c.yaml")
-			if err := os.WriteFile(path, []byte("issuer: https://auth.example\nsecret: "+strings.Repeat("s", 32)+"\n"+tc.file), 0o600); err != nil {
+			if err := os.WriteFile(path, []byte("issuer: https://auth.example\nresources: [{identifier: https://api.example}]\nsecret: "+strings.Repeat("s", 32)+"\n"+tc.file), 0o600); err != nil {
 				t.Fatal(err)
 			}
 			c, err := Load(path, false, func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok })

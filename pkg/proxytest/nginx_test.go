@@ -64,6 +64,7 @@ func TestBehindNginx(t *testing.T) {
 		"PETSTORE_DEV=false", "PETSTORE_ISSUER=" + issuer, "PETSTORE_LISTEN=127.0.0.1:" + authPort,
 		"PETSTORE_DATABASE_URL=sqlite://" + dbPath, "PETSTORE_DATA_DIR=" + dir,
 		"PETSTORE_SECRET=proxytest-secret-proxytest-secret-0123", "PETSTORE_TRUSTED_PROXIES=127.0.0.1/32",
+		"PETSTORE_RESOURCES=" + apiURL, // the API's public URL, as clients reach it through nginx
 	}
 
 	// Seed with the CLI, as an operator would.
@@ -91,7 +92,7 @@ func TestBehindNginx(t *testing.T) {
 		"PETSTORE_API_DEV=false", "PETSTORE_API_LISTEN=127.0.0.1:" + apiPort, "PETSTORE_AUTH_ISSUER=" + issuer,
 		"PETSTORE_API_DATABASE_URL=sqlite://" + filepath.Join(dir, "api.db"),
 		"PETSTORE_API_CLIENT_ID=" + api.ClientID, "PETSTORE_API_CLIENT_SECRET=" + api.ClientSecret,
-		"PETSTORE_API_TRUSTED_PROXIES=127.0.0.1/32",
+		"PETSTORE_API_TRUSTED_PROXIES=127.0.0.1/32", "PETSTORE_API_PUBLIC_URL=" + apiURL,
 		"SSL_CERT_FILE=" + certFile, // the API reaches the issuer through nginx
 	})
 	startNginx(t, nginx, dir, map[string]any{
