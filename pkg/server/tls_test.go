@@ -22,6 +22,7 @@ func productionConfig(t *testing.T) config.Config {
 	cfg := config.Default()
 	cfg.Dev = false
 	cfg.Issuer = "https://auth.example"
+	cfg.Resources = []config.Resource{{Identifier: "https://api.example"}}
 	cfg.Listen = "127.0.0.1:0"
 	cfg.MetricsListen = "127.0.0.1:0"
 	cfg.Secret = strings.Repeat("s", 32)
