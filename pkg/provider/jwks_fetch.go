@@ -15,13 +15,16 @@ import (
 
 	jose "github.com/go-jose/go-jose/v3"
 
+	"github.com/petstore-auth/petstore-auth/pkg/clientmeta"
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
 )
 
 // jwksFetcher fetches and caches the JWK Sets of private_key_jwt clients
 // (their jwks_uri). The URI is the client's, so the fetch is bounded: 5 s
 // in all, 64 KiB of body, no redirects, no proxy, and — unless private
-// addresses are allowed (development) — no connection to a loopback,
+// addresses are allowed (development) — no connection to an address that
+// is not clientmeta.PublicAddr (the one rule, shared with client metadata
+// documents): loopback,
 // private, link-local or otherwise non-public address, checked on the
 // address actually dialled (after DNS), so a name that resolves inward
 // cannot reach internal services.
@@ -54,7 +57,7 @@ func newJWKSFetcher(allowPrivate bool, now func() time.Time) *jwksFetcher {
 			return nil
 		}
 		ap, err := netip.ParseAddrPort(address)
-		if err != nil || !publicAddr(ap.Addr()) {
+		if err != nil || !clientmeta.PublicAddr(ap.Addr()) {
 			return errNonPublicAddress
 		}
 		return nil
@@ -65,26 +68,6 @@ func newJWKSFetcher(allowPrivate bool, now func() time.Time) *jwksFetcher {
 		Transport: tr, Timeout: 5 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}
-}
-
-// publicAddr reports whether a is a global unicast address outside the
-// private, shared (RFC 6598) and documentation ranges.
-func publicAddr(a netip.Addr) bool {
-	a = a.Unmap()
-	if !a.IsGlobalUnicast() || a.IsPrivate() {
-		return false
-	}
-	for _, p := range nonPublicPrefixes {
-		if p.Contains(a) {
-			return false
-		}
-	}
-	return true
-}
-
-var nonPublicPrefixes = []netip.Prefix{
-	netip.MustParsePrefix("100.64.0.0/10"), netip.MustParsePrefix("192.0.0.0/24"),
-	netip.MustParsePrefix("198.18.0.0/15"), netip.MustParsePrefix("64:ff9b::/96"),
 }
 
 // keys returns the set at uri: from the cache while it is fresh, fetched
