@@ -11,8 +11,8 @@ import (
 // One code, one row. fosite stores three requests for a new code — the
 // code's, its PKCE request (code_challenge) and, with openid, its OpenID
 // Connect request (nonce, max_age, prompt…) — and reads and deletes the
-// latter two at the code exchange: six statements of the eleven a code
-// costs. They are the same request (same id, client, scopes and session)
+// latter two at the code exchange: six statements per code (of 17 for a
+// whole flow with openid). They are the same request (same id, client, scopes and session)
 // sanitised to different form fields, so codeRowProvider collects them
 // while fosite answers the authorization request and writes one
 // authorize_codes row whose form is the union of the three. At the token
