@@ -420,41 +420,61 @@ func (s *Store) revokeRefreshTokens(ctx context.Context, cond string, args ...an
 	return nil
 }
 
-// revokeAccessTokens deactivates the active access tokens matching cond and
-// lists their JWT ids as revoked until the tokens expire. The caller provides
-// the transaction.
+// revokeAccessTokens deactivates the active access tokens matching cond,
+// lists their JWT ids as revoked until the tokens expire and queues a
+// revocation event for each unexpired one. The caller provides the
+// transaction.
 func (s *Store) revokeAccessTokens(ctx context.Context, cond string, args ...any) error {
 	db := s.conn(ctx)
 	var rows []struct {
-		JTI       string     `gorm:"column:jti"`
+		Signature string     `gorm:"column:signature"`
+		JTI       *string    `gorm:"column:jti"`
 		ExpiresAt *time.Time `gorm:"column:expires_at"`
 	}
-	err := db.Table(tableAccess).Select("jti, expires_at").
-		Where(cond, args...).Where("active = ? AND jti IS NOT NULL", true).
+	err := db.Table(tableAccess).Select("signature, jti, expires_at").
+		Where(cond, args...).Where("active = ?", true).
 		Find(&rows).Error
 	if err != nil {
 		return fmt.Errorf("store: find access tokens to revoke: %w", err)
 	}
 	now := s.now()
-	if len(rows) > 0 {
-		list := make([]revokedJWTRow, 0, len(rows))
-		for _, r := range rows {
-			exp := now.Add(revokedJWTFallbackTTL)
-			if r.ExpiresAt != nil {
-				exp = dbTime(*r.ExpiresAt)
-			}
-			list = append(list, revokedJWTRow{JTI: r.JTI, ExpiresAt: exp, RevokedAt: now})
+	var list []revokedJWTRow
+	var events []identity.SecurityEvent
+	for _, r := range rows {
+		exp := now.Add(revokedJWTFallbackTTL)
+		if r.ExpiresAt != nil {
+			exp = dbTime(*r.ExpiresAt)
 		}
+		if r.JTI != nil && *r.JTI != "" {
+			list = append(list, revokedJWTRow{JTI: *r.JTI, ExpiresAt: exp, RevokedAt: now})
+		}
+		if exp.After(now) {
+			events = append(events, identity.CredentialRevoked(identity.CredentialAccessToken, tokenSubject(r.Signature, r.JTI), now))
+		}
+	}
+	if len(list) > 0 {
 		err := db.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(list, 200).Error
 		if err != nil {
 			return fmt.Errorf("store: list revoked jwts: %w", err)
 		}
+	}
+	if err := s.emitEvents(ctx, events); err != nil {
+		return err
 	}
 	err = db.Table(tableAccess).Where(cond, args...).Where("active = ?", true).Update("active", false).Error
 	if err != nil {
 		return fmt.Errorf("store: revoke access tokens: %w", err)
 	}
 	return nil
+}
+
+// tokenSubject identifies an access token in an event: a JWT by its jti,
+// an opaque token by its identity.TokenID.
+func tokenSubject(signature string, jti *string) map[string]string {
+	if jti != nil && *jti != "" {
+		return map[string]string{"format": identity.SubjectJWTID, "jti": *jti}
+	}
+	return map[string]string{"format": identity.SubjectOpaque, "id": identity.TokenID(signature)}
 }
 
 func (r *clientRow) toIdentity() *identity.Client {

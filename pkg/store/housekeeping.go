@@ -33,6 +33,7 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, batch int) (ma
 		{"browser_sessions", "id_hash", "expires_at < ?"},
 		{"oidc_session_clients", "sid", "expires_at < ?"},
 		{"device_codes", "device_code_hash", "expires_at < ?"},
+		{"ssf_streams", "id", "polled_at < ?"},
 		{"audit_events", "id", "time < ?"},
 	}
 	out := map[string]int64{}
@@ -45,6 +46,8 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, batch int) (ma
 			// Kept a day past expiry so a device still polling is told
 			// expired_token, not that its code is unknown.
 			cutoff = now.Add(-24 * time.Hour)
+		case "ssf_streams":
+			cutoff = now.Add(-StreamIdleLimit)
 		}
 		// DELETE … WHERE key IN (SELECT … LIMIT n) works on both dialects;
 		// neither supports DELETE … LIMIT portably.
