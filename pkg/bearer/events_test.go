@@ -20,7 +20,9 @@ func revocationSET(e *env, jti string, subject map[string]string) map[string]any
 			"credential_type": "oauth2-access-token", "change_type": "revoke"}}}
 }
 
-func opaqueSubject(id string) map[string]string { return map[string]string{"format": "opaque", "id": id} }
+func opaqueSubject(id string) map[string]string {
+	return map[string]string{"format": "opaque", "id": id}
+}
 
 // TestSETVerified: a SET is applied only when it is ES256-signed by a key
 // of the issuer's JWKS, typed secevent+jwt, from our issuer, for our

@@ -218,17 +218,9 @@ func (p *Provider) poll(r *http.Request) (*pollResponse, error) {
 	if err != nil {
 		return nil, err
 	}
-	var in pollRequest
-	if err := decodeSSFBody(r, &in); err != nil {
+	in, max, err := readPollRequest(r)
+	if err != nil {
 		return nil, err
-	}
-	max := maxPollEvents
-	if in.MaxEvents != nil {
-		max = *in.MaxEvents
-	}
-	if max < 0 || max > maxPollEvents || len(in.Ack)+len(in.SetErrs) > maxPollAcks {
-		return nil, oauthError(http.StatusBadRequest, "invalid_request",
-			fmt.Sprintf("maxEvents must be 0 to %d, and ack with setErrs at most %d entries.", maxPollEvents, maxPollAcks))
 	}
 	done := in.Ack
 	for jti, e := range in.SetErrs {
@@ -254,6 +246,24 @@ func (p *Provider) poll(r *http.Request) (*pollResponse, error) {
 		out.Sets[e.JTI] = set
 	}
 	return out, nil
+}
+
+// readPollRequest reads and bounds the RFC 8936 §2.4 request; max is
+// maxEvents, maxPollEvents when absent.
+func readPollRequest(r *http.Request) (pollRequest, int, error) {
+	var in pollRequest
+	if err := decodeSSFBody(r, &in); err != nil {
+		return in, 0, err
+	}
+	max := maxPollEvents
+	if in.MaxEvents != nil {
+		max = *in.MaxEvents
+	}
+	if max < 0 || max > maxPollEvents || len(in.Ack)+len(in.SetErrs) > maxPollAcks {
+		return in, 0, oauthError(http.StatusBadRequest, "invalid_request",
+			fmt.Sprintf("maxEvents must be 0 to %d, and ack with setErrs at most %d entries.", maxPollEvents, maxPollAcks))
+	}
+	return in, max, nil
 }
 
 // waitEvents returns the events waiting on the stream, waiting for some
