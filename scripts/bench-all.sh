@@ -54,6 +54,20 @@ load() {
   ' <<<"$out" >>"$results"
 }
 
+# revocations DB [petstore-load flags…]: the revocation scenario (N per
+# kind, push channel at its defaults); one row per kind: revoked at the
+# authorization server → first 401 at the API.
+revocations() {
+  local db=$1; shift
+  local out
+  out=$("$bin/petstore-load" -target "$auth" -api "$api" -scenario revocation "$@" 2>&1) || { echo "$out" >&2; out=""; }
+  echo "== $db revocation"; echo "$out"
+  awk -v db="$db" '
+    /^kind=/ { for (i = 1; i <= NF; i++) { split($i, a, "="); v[a[1]] = a[2] }
+      printf "%s\trevocation → API refuses (%s, max %s)\t1\t-\t%s\t%s\t%s\t%s\t-\n", db, v["kind"], v["max"], v["p50"], v["p90"], v["p99"], v["not-refused"] }
+  ' <<<"$out" >>"$results"
+}
+
 run() { # $1 = label, $2 = auth database URL, $3 = API database URL
   local db=$1 data=$work/$1
   mkdir -p "$data"
@@ -78,7 +92,7 @@ run() { # $1 = label, $2 = auth database URL, $3 = API database URL
   wait_up "$auth/healthz" "$data/auth.log"
   PETSTORE_API_DEV=true PETSTORE_API_LISTEN=127.0.0.1:$api_port PETSTORE_API_DATABASE_URL=$3 PETSTORE_AUTH_ISSUER=$auth \
     PETSTORE_API_CLIENT_ID=$(id "$rs") PETSTORE_API_CLIENT_SECRET=$(sec "$rs") PETSTORE_API_RATE_LIMIT=0 \
-    "$bin/petstore-api" --config /dev/null 2>"$data/api.log" & local api_pid=$!; pids+=("$api_pid")
+    PETSTORE_API_RATE_LIMIT_FAILED_PER_IP=0 "$bin/petstore-api" --config /dev/null 2>"$data/api.log" & local api_pid=$!; pids+=("$api_pid")
   wait_up "$api/healthz" "$data/api.log"
 
   token() { curl -sf -u "$(id "$1"):$(sec "$1")" -d grant_type=client_credentials -d scope=read:pets "$auth/oauth2/token" | jq -r .access_token; }
@@ -97,6 +111,8 @@ run() { # $1 = label, $2 = auth database URL, $3 = API database URL
   PETSTORE_LOAD_TOKEN=$jwt load "$db" "api /v1/pets (JWT)" "$api_pid" "${pw[@]}" -scenario api-bearer
   PETSTORE_LOAD_TOKEN=$opaque load "$db" "api /v1/pets (opaque)" "$api_pid" "${pw[@]}" -scenario api-bearer
   PETSTORE_LOAD_TOKEN=$key load "$db" "api /v1/pets (API key)" "$api_pid" "${pw[@]}" -scenario api-bearer
+  PETSTORE_LOAD_SVC_CLIENT_SECRET=$(sec "$svc") PETSTORE_LOAD_JWT_CLIENT_SECRET=$(sec "$svcjwt") PETSTORE_LOAD_CLIENT_SECRET=$(sec "$web") \
+    revocations "$db" -svc-client-id "$(id "$svc")" -jwt-client-id "$(id "$svcjwt")" -client-id "$(id "$web")" -email bench@example.com -scope read:pets
   kill "$api_pid" "$auth_pid"; wait "$api_pid" "$auth_pid" 2>/dev/null || true
   pids=()
 }
