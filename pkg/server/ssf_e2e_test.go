@@ -22,6 +22,7 @@ import (
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
 	"github.com/petstore-auth/petstore-auth/pkg/provider"
 	"github.com/petstore-auth/petstore-auth/pkg/servertest"
+	"github.com/petstore-auth/petstore-auth/pkg/store"
 )
 
 // receiver is an API replica: a Verifier receiving security events, with
@@ -403,4 +404,47 @@ func checkSET(t *testing.T, s *servertest.Server, set, aud, jti string) {
 		ev["change_type"] != "revoke" || ev["credential_type"] != identity.CredentialAccessToken {
 		t.Fatalf("SET claims %s", payload)
 	}
+}
+
+// TestIdleStreamsExpire: events are queued only on streams that exist;
+// housekeeping deletes a stream nobody polled for the idle limit, with its
+// events; a client's streams are bounded.
+func TestIdleStreamsExpire(t *testing.T) {
+	servertest.EachDatabase(t, func(t *testing.T, dbURL string) {
+		s := servertest.MustOpen(t, servertest.Options{DatabaseURL: dbURL})
+		ctx := context.Background()
+		rs := s.MustClient(t, identity.Client{Name: "PetStore API", GrantTypes: []string{"client_credentials"}, CanIntrospect: true})
+		user := s.MustUser(t, "alice@example.com", "correct horse battery staple")
+		_, before := s.MustAPIKey(t, user.ID, identity.EnvTest, "before", "read:pets")
+		if err := s.Store.RevokeAPIKey(ctx, before.ID); err != nil {
+			t.Fatal(err)
+		}
+		id, err := s.Store.CreateStream(ctx, rs.ID, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, after := s.MustAPIKey(t, user.ID, identity.EnvTest, "after", "read:pets")
+		if err := s.Store.RevokeAPIKey(ctx, after.ID); err != nil {
+			t.Fatal(err)
+		}
+		events, more, err := s.Store.StreamEvents(ctx, id, 10)
+		if err != nil || len(events) != 1 || more || !strings.Contains(string(events[0].Event), after.ID) {
+			t.Fatalf("StreamEvents = %d events (more %v, %v); want the one revoked after the stream was made", len(events), more, err)
+		}
+		if _, err := s.Store.CreateStream(ctx, rs.ID, 2); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Store.CreateStream(ctx, rs.ID, 2); identity.ErrorCode(err) != identity.EINVALID {
+			t.Fatalf("third stream of a client limited to 2: %v", err)
+		}
+		if _, err := s.Store.DeleteExpired(ctx, time.Now().Add(time.Minute), 0); err != nil {
+			t.Fatal(err)
+		}
+		waitForRows(t, s, "SELECT COUNT(*) FROM ssf_events", 1) // not idle yet
+		if _, err := s.Store.DeleteExpired(ctx, time.Now().Add(store.StreamIdleLimit+time.Minute), 0); err != nil {
+			t.Fatal(err)
+		}
+		waitForRows(t, s, "SELECT COUNT(*) FROM ssf_streams", 0)
+		waitForRows(t, s, "SELECT COUNT(*) FROM ssf_events", 0)
+	})
 }

@@ -11,7 +11,9 @@ const DefaultDeleteBatch = 500
 
 // DeleteExpired deletes rows that can no longer matter at now: expired
 // codes, PKCE requests, access and refresh tokens, revocation-list entries
-// and client-assertion ids, and audit events older than the retention. It
+// and client-assertion ids, security event streams idle for
+// StreamIdleLimit (with their events), and audit events older than the
+// retention. It
 // deletes at most batch rows per statement, looping until a table is clean,
 // so no statement holds the write lock for long. It returns the rows removed
 // per table (tables with nothing to delete are left out).
