@@ -307,14 +307,21 @@ func (v *Verifier) introspectCached(ctx context.Context, token, kind string) (*P
 		return nil, e.err
 	}
 	v.misses.Add(1)
-	gen := v.revGen.Load()
 	// Concurrent misses for one token share one call; it is detached from
 	// the first caller's cancellation (callTimeout still bounds it), so one
-	// client hanging up does not fail the others.
+	// client hanging up does not fail the others. gen is revGen when the
+	// call started (events.go).
+	type answer struct {
+		p   *Principal
+		gen uint64
+	}
 	res, err, _ := v.inflight.Do(string(key[:]), func() (any, error) {
-		return v.introspect(context.WithoutCancel(ctx), token, kind)
+		gen := v.revGen.Load()
+		p, err := v.introspect(context.WithoutCancel(ctx), token, kind)
+		return answer{p, gen}, err
 	})
-	p, _ := res.(*Principal)
+	a, _ := res.(answer)
+	p := a.p
 	switch {
 	case errors.Is(err, ErrUnavailable):
 		return nil, err
@@ -327,7 +334,7 @@ func (v *Verifier) introspectCached(ctx context.Context, token, kind string) (*P
 		ttl = p.Expiry.Sub(now)
 	}
 	v.cache.put(key, cacheEntry{principal: p, expires: now.Add(ttl), jti: p.tokenID})
-	if v.revGen.Load() != gen {
+	if v.revGen.Load() != a.gen {
 		// A revocation event was applied meanwhile: this answer may
 		// predate it, so it is not kept.
 		v.cache.drop(key)
