@@ -66,7 +66,7 @@ run() { # $1 = label, $2 = auth database URL, $3 = API database URL
   mkdir -p "$data"
   export PETSTORE_DEV=true PETSTORE_DATA_DIR=$data PETSTORE_DATABASE_URL=$2 PETSTORE_LISTEN=127.0.0.1:$auth_port \
     PETSTORE_ISSUER=$auth PETSTORE_RATE_LIMIT_PER_IP=0 PETSTORE_RATE_LIMIT_PER_CLIENT=0 PETSTORE_LOG_LEVEL=warn \
-    PETSTORE_SECRET=bench-secret-bench-secret-bench-secret
+    PETSTORE_SECRET=bench-secret-bench-secret-bench-secret PETSTORE_RESOURCES=$api
   local cli=$bin/petstore-auth
   "$cli" migrate up >/dev/null
   client() { "$cli" client create -o json "$@"; }
