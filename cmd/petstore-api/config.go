@@ -45,6 +45,11 @@ type config struct {
 	Mode                   string        `yaml:"mode"`
 	CacheTTL               time.Duration `yaml:"cache_ttl"`
 	RevocationPollInterval time.Duration `yaml:"revocation_poll_interval"`
+	// RevocationEvents receives revocations pushed by the authorization
+	// server (Security Event Tokens over RFC 8936 long polling), so the
+	// API refuses a revoked credential within a second; the cache and
+	// poll bounds still apply when the channel is down.
+	RevocationEvents bool `yaml:"revocation_events"`
 	// RateLimitPerMinute bounds requests per credential (per client address
 	// for requests without one); 0 switches it off.
 	RateLimitPerMinute int `yaml:"rate_limit_per_minute"`
@@ -143,6 +148,7 @@ func defaults() config {
 		Mode:                   "test",
 		CacheTTL:               30 * time.Second,
 		RevocationPollInterval: 5 * time.Second,
+		RevocationEvents:       true,
 		RateLimitPerMinute:     petstore.DefaultRateLimitPerMinute,
 		FailedPerIPPerMinute:   petstore.DefaultFailedPerIPPerMinute,
 		MetricsListen:          "127.0.0.1:9465",
@@ -156,6 +162,7 @@ func (c config) LogValue() slog.Value {
 		slog.String("issuer", c.Issuer), slog.String("client_id", c.ClientID),
 		slog.String("resource", c.resource()), slog.Any("accept_audiences", c.acceptAudiences()), slog.String("mode", c.Mode),
 		slog.String("cache_ttl", c.CacheTTL.String()), slog.String("revocation_poll_interval", c.RevocationPollInterval.String()),
+		slog.Bool("revocation_events", c.RevocationEvents),
 		slog.Int("rate_limit_per_minute", c.RateLimitPerMinute), slog.Int("failed_credentials_per_ip_per_minute", c.FailedPerIPPerMinute),
 		slog.String("metrics_listen", c.MetricsListen), slog.String("redis", redactURL(c.RedisURL)),
 		slog.Any("trusted_proxies", []string(c.TrustedProxies)))
@@ -231,6 +238,11 @@ func loadConfig(path string, required bool, lookupEnv func(string) (string, bool
 		}
 	}
 	envErr := errors.Join(envErrs...)
+	if v := getenv("PETSTORE_API_REVOCATION_EVENTS"); v != "" {
+		if c.RevocationEvents, err = strconv.ParseBool(v); err != nil {
+			envErr = errors.Join(envErr, fmt.Errorf("PETSTORE_API_REVOCATION_EVENTS: %q is not true or false", v))
+		}
+	}
 	var devErr error
 	if v := getenv("PETSTORE_API_DEV"); v != "" {
 		if c.Dev, err = strconv.ParseBool(v); err != nil {

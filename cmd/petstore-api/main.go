@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -94,7 +95,8 @@ func isLoopback(host string) bool {
 
 // build opens the database, the verifier and the limiter and assembles the
 // API with petstore.NewServer (the same builder petstore-dev uses). cleanup
-// stops the revocation poller and closes the database.
+// stops the revocation poller and the event receiver and closes the
+// database.
 func build(ctx context.Context, cfg config, log *slog.Logger) (api, error) {
 	store, err := petstore.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
@@ -126,13 +128,16 @@ func build(ctx context.Context, cfg config, log *slog.Logger) (api, error) {
 		// Development only; in production /metrics is on metrics_listen.
 		MetricsOnRouter: cfg.Dev,
 		PublicURL:       cfg.resource(), Issuer: cfg.Issuer,
-	}, petstore.Deps{Store: store, Verifier: v, Limiter: limiter, Logger: log})
+	}, petstore.Deps{Store: store, Verifier: v, Limiter: limiter, Logger: log, Authenticator: benchAuthenticator(log)})
 	pollCtx, stopPolling := context.WithCancel(context.WithoutCancel(ctx))
-	done := make(chan struct{})
-	go func() { v.Run(pollCtx); close(done) }()
+	var wg sync.WaitGroup
+	wg.Go(func() { v.Run(pollCtx) })
+	if cfg.RevocationEvents {
+		wg.Go(func() { v.ReceiveEvents(pollCtx) })
+	}
 	cleanup := func() {
 		stopPolling()
-		<-done
+		wg.Wait()
 		store.Close()
 	}
 	return api{handler: srv.Handler, metrics: srv.Metrics, cleanup: cleanup}, nil

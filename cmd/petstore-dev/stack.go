@@ -150,6 +150,7 @@ func start(ctx context.Context, o options) (*stack, error) {
 		Audience: s.APIURL, AcceptAudiences: []string{bearer.LegacyAudience}, Mode: identity.EnvTest, RevocationPollInterval: 2 * time.Second, CacheTTL: o.APICacheTTL, Logger: o.Logger}
 	pollCtx, stopPoll := context.WithCancel(context.WithoutCancel(ctx))
 	go verifier.Run(pollCtx)
+	go verifier.ReceiveEvents(pollCtx)
 	s.cleanup = append(s.cleanup, stopPoll)
 	// The same builder as petstore-api: client address, access log,
 	// recovery, rate limits and metrics, with the API's default limits.

@@ -52,7 +52,7 @@ func main() {
 	var o options
 	flag.StringVar(&o.target, "target", "http://127.0.0.1:8080", "authorization server base URL (loopback only)")
 	flag.StringVar(&o.apiURL, "api", "http://127.0.0.1:8081", "PetStore API base URL for the api-* scenarios (loopback only)")
-	flag.StringVar(&o.scenario, "scenario", "client_credentials", "client_credentials | introspect | refresh | authcode | api-noauth | api-bearer | api-junk | api-forged")
+	flag.StringVar(&o.scenario, "scenario", "client_credentials", "client_credentials | introspect | refresh | authcode | api-noauth | api-bearer | api-junk | api-forged | revocation")
 	flag.BoolVar(&o.dpop, "dpop", false, "client_credentials and api-bearer with DPoP (RFC 9449): a new ES256 proof per request; api-bearer first gets a DPoP-bound token per worker with -client-id/-client-secret")
 	flag.IntVar(&o.workers, "workers", 8, "concurrent workers (closed loop)")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "how long to run (max 5m)")
@@ -112,6 +112,9 @@ func run(o options) error {
 	}
 	transport := &http.Transport{MaxIdleConnsPerHost: o.workers * 2, MaxConnsPerHost: o.workers * 2}
 	client := &http.Client{Transport: transport, Timeout: 10 * time.Second}
+	if o.scenario == "revocation" {
+		return runRevocation(o, transport) // revocation.go: its own loop and report
+	}
 	refreshChains := strings.Split(o.refreshToken, ",")
 	// One sign-in serves every worker: login attempts are rate limited per
 	// account, and codes are independent of each other.
@@ -196,6 +199,8 @@ func run(o options) error {
 				req.Header.Set("Authorization", "Bearer "+tok)
 				return do(c, req, nil)
 			}, nil
+		case "api-pets-noauth":
+			return petsNoAuth(o), nil
 		case "api-noauth", "api-bearer":
 			path := "/v1/pets"
 			if o.scenario == "api-noauth" {

@@ -12,7 +12,9 @@ type cacheEntry struct {
 	err       error
 	expires   time.Time
 	// jti and kid of a verified JWT: a cached JWT is still checked against
-	// the revocation list and the current key set on every use.
+	// the revocation list and the current key set on every use. jti is
+	// also an introspected credential's id; revocation events drop
+	// entries by it (dropID).
 	jti, kid string
 }
 
@@ -27,10 +29,35 @@ type cache struct {
 	mu  sync.Mutex
 	max int
 	m   map[[32]byte]cacheEntry
+	ids map[string][32]byte // jti → key of the entries that have one
 }
 
 func newCache(max int) *cache {
-	return &cache{max: max, m: make(map[[32]byte]cacheEntry)}
+	return &cache{max: max, m: make(map[[32]byte]cacheEntry), ids: make(map[string][32]byte)}
+}
+
+// remove deletes an entry and its id. The caller holds mu.
+func (c *cache) remove(k [32]byte) {
+	if e, ok := c.m[k]; ok && e.jti != "" && c.ids[e.jti] == k {
+		delete(c.ids, e.jti)
+	}
+	delete(c.m, k)
+}
+
+// drop deletes the entry of k.
+func (c *cache) drop(k [32]byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.remove(k)
+}
+
+// dropID deletes the entry whose credential id is id, if any.
+func (c *cache) dropID(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if k, ok := c.ids[id]; ok {
+		c.remove(k)
+	}
 }
 
 func (c *cache) get(k [32]byte, now time.Time) (cacheEntry, bool) {
@@ -41,7 +68,7 @@ func (c *cache) get(k [32]byte, now time.Time) (cacheEntry, bool) {
 		return cacheEntry{}, false
 	}
 	if !now.Before(e.expires) {
-		delete(c.m, k)
+		c.remove(k)
 		return cacheEntry{}, false
 	}
 	return e, true
@@ -62,9 +89,13 @@ func (c *cache) put(k [32]byte, e cacheEntry) {
 				break
 			}
 		}
-		delete(c.m, victim)
+		c.remove(victim)
 	}
+	c.remove(k)
 	c.m[k] = e
+	if e.jti != "" {
+		c.ids[e.jti] = k
+	}
 }
 
 func (c *cache) len() int {

@@ -27,6 +27,7 @@ type introspection struct {
 	TokenUse  string     `json:"token_use"`
 	Env       string     `json:"env"`
 	Cnf       cnf        `json:"cnf"`
+	JTI       string     `json:"jti"`
 }
 
 // stringList decodes a JSON string or array of strings (aud may be either).
@@ -90,7 +91,7 @@ func (v *Verifier) principalFrom(a *introspection, kind string) (*Principal, err
 			return nil, fmt.Errorf("%w %v does not include %q", ErrAudience, []string(a.Audience), v.Audience)
 		}
 	}
-	p := &Principal{Subject: a.Subject, ClientID: a.ClientID, Scopes: strings.Fields(a.Scope), Kind: kind, JKT: a.Cnf.JKT}
+	p := &Principal{Subject: a.Subject, ClientID: a.ClientID, Scopes: strings.Fields(a.Scope), Kind: kind, JKT: a.Cnf.JKT, tokenID: a.JTI}
 	if p.Subject == "" {
 		p.Subject = a.ClientID
 	}

@@ -56,6 +56,9 @@ type Principal struct {
 	// JKT is the thumbprint of the DPoP key the token is bound to (cnf.jkt,
 	// RFC 9449 §6); "" for a bearer token.
 	JKT string
+	// tokenID is the introspection's jti, which revocation events name
+	// (events.go).
+	tokenID string
 }
 
 // HasScope reports whether the principal was granted scope (exact match).
@@ -141,6 +144,9 @@ type Verifier struct {
 
 	Now    func() time.Time
 	Logger *slog.Logger
+	// OnEvent, when set, is called after each security event received by
+	// ReceiveEvents was processed: err is nil when it was applied.
+	OnEvent func(jti string, err error)
 
 	once     sync.Once
 	cache    *cache
@@ -151,6 +157,8 @@ type Verifier struct {
 	revoke   revocationList
 
 	hits, misses, introspections atomic.Uint64
+	// revGen counts revocations applied from events (events.go).
+	revGen atomic.Uint64
 }
 
 // CacheStats counts introspection-cache lookups.
@@ -301,11 +309,19 @@ func (v *Verifier) introspectCached(ctx context.Context, token, kind string) (*P
 	v.misses.Add(1)
 	// Concurrent misses for one token share one call; it is detached from
 	// the first caller's cancellation (callTimeout still bounds it), so one
-	// client hanging up does not fail the others.
+	// client hanging up does not fail the others. gen is revGen when the
+	// call started (events.go).
+	type answer struct {
+		p   *Principal
+		gen uint64
+	}
 	res, err, _ := v.inflight.Do(string(key[:]), func() (any, error) {
-		return v.introspect(context.WithoutCancel(ctx), token, kind)
+		gen := v.revGen.Load()
+		p, err := v.introspect(context.WithoutCancel(ctx), token, kind)
+		return answer{p, gen}, err
 	})
-	p, _ := res.(*Principal)
+	a, _ := res.(answer)
+	p := a.p
 	switch {
 	case errors.Is(err, ErrUnavailable):
 		return nil, err
@@ -317,6 +333,11 @@ func (v *Verifier) introspectCached(ctx context.Context, token, kind string) (*P
 	if !p.Expiry.IsZero() && p.Expiry.Sub(now) < ttl {
 		ttl = p.Expiry.Sub(now)
 	}
-	v.cache.put(key, cacheEntry{principal: p, expires: now.Add(ttl)})
+	v.cache.put(key, cacheEntry{principal: p, expires: now.Add(ttl), jti: p.tokenID})
+	if v.revGen.Load() != a.gen {
+		// A revocation event was applied meanwhile: this answer may
+		// predate it, so it is not kept.
+		v.cache.drop(key)
+	}
 	return p.clone(), nil
 }

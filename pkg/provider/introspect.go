@@ -139,8 +139,13 @@ func (p *Provider) introspect(ctx context.Context, token, hint string) (introspe
 	if found == fosite.AccessToken && sess.JKT != "" {
 		out.Cnf = &confirmation{JKT: sess.JKT}
 	}
-	if found == fosite.AccessToken && isJWT(token) {
+	if found == fosite.AccessToken {
+		// The id revocation events name (ssf.go): a JWT's jti, an opaque
+		// token's public TokenID.
 		out.JTI = sess.JTI
+		if !isJWT(token) {
+			out.JTI = identity.TokenID(p.strategy.AccessTokenSignature(ctx, token))
+		}
 	}
 	return out, nil
 }
@@ -160,7 +165,7 @@ func (p *Provider) introspectAPIKey(ctx context.Context, key string) (introspect
 		p.record(ctx, "apikey.first_used", "success", "", k.OwnerID, map[string]string{"key_id": k.ID, "prefix": k.Prefix})
 	}
 	out := introspection{Active: true, Scope: strings.Join(k.Scopes, " "), Subject: k.OwnerID, IssuedAt: k.CreatedAt.Unix(),
-		Issuer: p.Issuer, TokenType: "api_key", TokenUse: "access_token", Env: k.Env}
+		Issuer: p.Issuer, TokenType: "api_key", TokenUse: "access_token", Env: k.Env, JTI: k.ID}
 	if k.ExpiresAt != nil {
 		out.Expiry = k.ExpiresAt.Unix()
 	}

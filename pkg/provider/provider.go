@@ -32,6 +32,7 @@ type Storage interface {
 	ConsumePARSession(ctx context.Context, requestURI string) error
 	identity.SigningKeyStore
 	identity.RevocationList
+	identity.SecurityEventStore
 	SaveRotation(ctx context.Context, oldRefreshSignature string, sealed []byte) error
 	RotationOf(ctx context.Context, oldRefreshSignature string) (identity.Rotation, error)
 	APIKeyByHash(ctx context.Context, hash []byte) (*identity.APIKey, error)

@@ -14,6 +14,7 @@ import (
 //	POST /oauth2/par                          par.go
 //	POST /oauth2/device/auth                  device.go (+ token_device.go; the /device page is pkg/web's)
 //	GET  /oauth2/revoked-jwts                 revoked_jwts.go
+//	GET  /.well-known/ssf-configuration, POST|DELETE /ssf/streams, POST /ssf/poll/{id}  ssf.go
 //	GET  /.well-known/oauth-authorization-server  metadata.go
 //	GET  /.well-known/openid-configuration    metadata.go
 //	GET|POST /oauth2/userinfo                 userinfo.go
@@ -34,6 +35,7 @@ func (p *Provider) Mount(r *mux.Router) {
 	r.Handle("/.well-known/openid-configuration", corsPublic(p.handleOpenIDConfiguration)).Methods(http.MethodGet, http.MethodOptions)
 	r.Handle("/.well-known/jwks.json", corsPublic(p.handleJWKS)).Methods(http.MethodGet, http.MethodOptions)
 	r.Handle("/oauth2/userinfo", corsBearer(p.handleUserInfo)).Methods(http.MethodGet, http.MethodPost, http.MethodOptions)
+	p.mountSSF(r)
 	p.mountRegistration(r)
 	for _, path := range []string{"/oauth2/token", "/oauth2/revoke", "/oauth2/introspect", "/oauth2/par", "/oauth2/device/auth"} {
 		r.HandleFunc(path, p.methodNotAllowed)

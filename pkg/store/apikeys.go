@@ -72,17 +72,23 @@ func (s *Store) ListAPIKeys(ctx context.Context, f identity.APIKeyFilter) ([]*id
 	return out, int(total), nil
 }
 
-// RevokeAPIKey revokes a key by id or prefix. Revoking a revoked key keeps
-// its first revocation time; an unknown key is ENOTFOUND.
+// RevokeAPIKey revokes a key by id or prefix and queues its revocation
+// event. Revoking a revoked key keeps its first revocation time; an
+// unknown key is ENOTFOUND.
 func (s *Store) RevokeAPIKey(ctx context.Context, id string) error {
 	return s.inTx(ctx, func(ctx context.Context) error {
 		k, err := s.APIKeyByID(ctx, id)
 		if err != nil {
 			return err
 		}
-		err = s.conn(ctx).Model(&apiKeyRow{}).Where("id = ? AND revoked_at IS NULL", k.ID).
-			Update("revoked_at", s.now()).Error
-		return identityErr(err, "API key")
+		now := s.now()
+		res := s.conn(ctx).Model(&apiKeyRow{}).Where("id = ? AND revoked_at IS NULL", k.ID).
+			Update("revoked_at", now)
+		if res.Error != nil || res.RowsAffected == 0 {
+			return identityErr(res.Error, "API key")
+		}
+		return s.emitEvents(ctx, []identity.SecurityEvent{identity.CredentialRevoked(identity.CredentialAPIKey,
+			map[string]string{"format": identity.SubjectOpaque, "id": k.ID}, now)})
 	})
 }
 

@@ -131,7 +131,7 @@ func (s *Store) UpdateClient(ctx context.Context, c *identity.Client) error {
 		if !c.Disabled {
 			return nil
 		}
-		if err := s.revokeAccessTokens(ctx, "client_id = ?", c.ID); err != nil {
+		if err := s.revokeAccessTokens(ctx, true, "client_id = ?", c.ID); err != nil {
 			return err
 		}
 		return s.revokeRefreshTokens(ctx, "client_id = ?", c.ID)
@@ -143,7 +143,7 @@ func (s *Store) UpdateClient(ctx context.Context, c *identity.Client) error {
 func (s *Store) DeleteClient(ctx context.Context, id string) error {
 	defer s.forgetClient(id)
 	return s.inTx(ctx, func(ctx context.Context) error {
-		if err := s.revokeAccessTokens(ctx, "client_id = ?", id); err != nil {
+		if err := s.revokeAccessTokens(ctx, true, "client_id = ?", id); err != nil {
 			return err
 		}
 		res := s.conn(ctx).Where("id = ?", id).Delete(&clientRow{})

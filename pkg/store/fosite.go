@@ -389,7 +389,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, requestID, signature str
 			}
 			return ErrRefreshTokenRotated
 		}
-		return s.revokeAccessTokens(ctx, "request_id = ?", requestID)
+		return s.revokeAccessTokens(ctx, false, "request_id = ?", requestID)
 	})
 }
 
@@ -404,7 +404,7 @@ func (s *Store) RevokeRefreshToken(ctx context.Context, requestID string) error 
 // puts their JWT ids on the revocation list, in one transaction.
 func (s *Store) RevokeAccessToken(ctx context.Context, requestID string) error {
 	return s.inTx(ctx, func(ctx context.Context) error {
-		return s.revokeAccessTokens(ctx, "request_id = ?", requestID)
+		return s.revokeAccessTokens(ctx, true, "request_id = ?", requestID)
 	})
 }
 
@@ -420,41 +420,54 @@ func (s *Store) revokeRefreshTokens(ctx context.Context, cond string, args ...an
 	return nil
 }
 
-// revokeAccessTokens deactivates the active access tokens matching cond and
-// lists their JWT ids as revoked until the tokens expire. The caller provides
-// the transaction.
-func (s *Store) revokeAccessTokens(ctx context.Context, cond string, args ...any) error {
+// revokeAccessTokens deactivates the active access tokens matching cond
+// and lists their JWT ids as revoked until the tokens expire. With
+// announce it also queues a revocation event for each unexpired one; a
+// rotation (the token replaced by its successor) is not announced. The
+// caller provides the transaction.
+func (s *Store) revokeAccessTokens(ctx context.Context, announce bool, cond string, args ...any) error {
 	db := s.conn(ctx)
 	var rows []struct {
-		JTI       string     `gorm:"column:jti"`
+		Signature string     `gorm:"column:signature"`
+		JTI       *string    `gorm:"column:jti"`
 		ExpiresAt *time.Time `gorm:"column:expires_at"`
 	}
-	err := db.Table(tableAccess).Select("jti, expires_at").
-		Where(cond, args...).Where("active = ? AND jti IS NOT NULL", true).
-		Find(&rows).Error
-	if err != nil {
-		return fmt.Errorf("store: find access tokens to revoke: %w", err)
+	// One statement: UPDATE … RETURNING (PostgreSQL, SQLite ≥ 3.35).
+	q := "UPDATE " + tableAccess + " SET active = ? WHERE (" + cond + ") AND active = ? RETURNING signature, jti, expires_at"
+	if err := db.Raw(q, append(append([]any{false}, args...), true)...).Scan(&rows).Error; err != nil {
+		return fmt.Errorf("store: revoke access tokens: %w", err)
 	}
 	now := s.now()
-	if len(rows) > 0 {
-		list := make([]revokedJWTRow, 0, len(rows))
-		for _, r := range rows {
-			exp := now.Add(revokedJWTFallbackTTL)
-			if r.ExpiresAt != nil {
-				exp = dbTime(*r.ExpiresAt)
-			}
-			list = append(list, revokedJWTRow{JTI: r.JTI, ExpiresAt: exp, RevokedAt: now})
+	var list []revokedJWTRow
+	var events []identity.SecurityEvent
+	for _, r := range rows {
+		exp := now.Add(revokedJWTFallbackTTL)
+		if r.ExpiresAt != nil {
+			exp = dbTime(*r.ExpiresAt)
 		}
+		if r.JTI != nil && *r.JTI != "" {
+			list = append(list, revokedJWTRow{JTI: *r.JTI, ExpiresAt: exp, RevokedAt: now})
+		}
+		if announce && exp.After(now) {
+			events = append(events, identity.CredentialRevoked(identity.CredentialAccessToken, tokenSubject(r.Signature, r.JTI), now))
+		}
+	}
+	if len(list) > 0 {
 		err := db.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(list, 200).Error
 		if err != nil {
 			return fmt.Errorf("store: list revoked jwts: %w", err)
 		}
 	}
-	err = db.Table(tableAccess).Where(cond, args...).Where("active = ?", true).Update("active", false).Error
-	if err != nil {
-		return fmt.Errorf("store: revoke access tokens: %w", err)
+	return s.emitEvents(ctx, events)
+}
+
+// tokenSubject identifies an access token in an event: a JWT by its jti,
+// an opaque token by its identity.TokenID.
+func tokenSubject(signature string, jti *string) map[string]string {
+	if jti != nil && *jti != "" {
+		return map[string]string{"format": identity.SubjectJWTID, "jti": *jti}
 	}
-	return nil
+	return map[string]string{"format": identity.SubjectOpaque, "id": identity.TokenID(signature)}
 }
 
 func (r *clientRow) toIdentity() *identity.Client {

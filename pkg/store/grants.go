@@ -183,7 +183,7 @@ func (s *Store) revokeGrantTokens(ctx context.Context, grantID string) error {
 	if err != nil {
 		return fmt.Errorf("store: invalidate codes of grant: %w", err)
 	}
-	if err := s.revokeAccessTokens(ctx, "grant_id = ?", grantID); err != nil {
+	if err := s.revokeAccessTokens(ctx, true, "grant_id = ?", grantID); err != nil {
 		return err
 	}
 	return s.revokeRefreshTokens(ctx, "grant_id = ?", grantID)

@@ -11,7 +11,9 @@ const DefaultDeleteBatch = 500
 
 // DeleteExpired deletes rows that can no longer matter at now: expired
 // codes, PKCE requests, access and refresh tokens, revocation-list entries
-// and client-assertion ids, and audit events older than the retention. It
+// and client-assertion ids, security event streams idle for
+// StreamIdleLimit (with their events), and audit events older than the
+// retention. It
 // deletes at most batch rows per statement, looping until a table is clean,
 // so no statement holds the write lock for long. It returns the rows removed
 // per table (tables with nothing to delete are left out).
@@ -33,6 +35,7 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, batch int) (ma
 		{"browser_sessions", "id_hash", "expires_at < ?"},
 		{"oidc_session_clients", "sid", "expires_at < ?"},
 		{"device_codes", "device_code_hash", "expires_at < ?"},
+		{"ssf_streams", "id", "polled_at < ?"},
 		{"audit_events", "id", "time < ?"},
 	}
 	out := map[string]int64{}
@@ -45,6 +48,8 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, batch int) (ma
 			// Kept a day past expiry so a device still polling is told
 			// expired_token, not that its code is unknown.
 			cutoff = now.Add(-24 * time.Hour)
+		case "ssf_streams":
+			cutoff = now.Add(-StreamIdleLimit)
 		}
 		// DELETE … WHERE key IN (SELECT … LIMIT n) works on both dialects;
 		// neither supports DELETE … LIMIT portably.

@@ -20,6 +20,19 @@ type txState struct {
 	tx        *gorm.DB
 	savepoint string // "" for the outermost transaction
 	done      atomic.Bool
+	// outer is the transaction a savepoint is in; nil for the outermost.
+	outer *txState
+	// emitted: security events were queued; the outermost Commit wakes
+	// their waiters.
+	emitted atomic.Bool
+}
+
+// rootState is the outermost transaction of st.
+func (st *txState) rootState() *txState {
+	for st.outer != nil {
+		st = st.outer
+	}
+	return st
 }
 
 var savepointSeq atomic.Uint64
@@ -35,7 +48,7 @@ func (s *Store) BeginTX(ctx context.Context) (context.Context, error) {
 		if err := outer.tx.Exec("SAVEPOINT " + name).Error; err != nil {
 			return ctx, fmt.Errorf("store: savepoint: %w", err)
 		}
-		return context.WithValue(ctx, txKey{}, &txState{tx: outer.tx, savepoint: name}), nil
+		return context.WithValue(ctx, txKey{}, &txState{tx: outer.tx, savepoint: name, outer: outer}), nil
 	}
 	tx := s.db.WithContext(ctx).Begin()
 	if tx.Error != nil {
@@ -61,6 +74,9 @@ func (s *Store) Commit(ctx context.Context) error {
 	}
 	if err := st.tx.Commit().Error; err != nil {
 		return fmt.Errorf("store: commit: %w", err)
+	}
+	if st.emitted.Load() {
+		s.events.signal()
 	}
 	return nil
 }
