@@ -95,9 +95,8 @@ func (f *codeFlow) run(tb testing.TB) servertest.Response {
 // TestStatementsPerCodeFlow pins the SQL statements of one authorization-
 // code flow with openid for a signed-in user whose consent is remembered,
 // caches warm, as an upper bound on each database: a change that adds a
-// round trip fails here. BEGIN/COMMIT are not counted; audit events are
-// written in batches by the audit log and are counted only when a batch
-// happens to be flushed during the flow.
+// round trip fails here. BEGIN/COMMIT are not counted, nor the statements
+// of background workers (backgroundTables).
 //
 // Issue 17 measured 17 before (authorize: session, user, grant, code, PKCE
 // and OpenID Connect inserts, a delete and an insert of the session's
@@ -115,13 +114,23 @@ func TestStatementsPerCodeFlow(t *testing.T) {
 		if tok.Str("id_token") == "" || tok.Str("access_token") == "" {
 			t.Fatalf("no id_token or access_token: %s", tok.Body)
 		}
-		got, byTable := n.Total(), n.ByTable()
+		byTable, got := n.ByTable(), 0
+		for table, k := range byTable {
+			if !backgroundTables[table] {
+				got += k
+			}
+		}
 		t.Logf("one flow: %d statements %v", got, byTable)
-		if max := 12 + byTable["audit_events"]; got > max {
+		if max := 12; got > max {
 			t.Errorf("one flow: %d statements, want at most %d (%v)", got, max, byTable)
 		}
 	})
 }
+
+// backgroundTables are written by workers on their own clocks (the audit
+// log's batches, the back-channel logout outbox's polls), whenever they
+// happen to run during the measured flow.
+var backgroundTables = map[string]bool{"audit_events": true, "backchannel_logout_outbox": true}
 
 // BenchmarkAuthorizationCodeFlow is one authorization-code flow with
 // openid (signed in, consent remembered) per iteration over real HTTP, on
