@@ -27,6 +27,9 @@ type Storage interface {
 	oauth2.TokenRevocationStorage
 	pkce.PKCERequestStorage
 	storage.Transactional
+	// BeginFlatTX is BeginTX whose nested transactions join it
+	// (rotateRefresh in refresh_grace.go).
+	BeginFlatTX(ctx context.Context) (context.Context, error)
 	fosite.PARStorage
 	// ConsumePARSession marks a pushed request used (par.go).
 	ConsumePARSession(ctx context.Context, requestURI string) error

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/ory/fosite"
@@ -292,11 +293,10 @@ func (s *Store) CreateAccessTokenSession(ctx context.Context, signature string, 
 	if err := db.Create(&row).Error; err != nil {
 		return fmt.Errorf("store: create access token row: %w", err)
 	}
-	if row.Req.GrantID != nil {
+	if now := s.now(); row.Req.GrantID != nil && s.grantTouches.due(*row.Req.GrantID, now) {
 		// Only when the recorded time is a minute old: every token of a
 		// grant would otherwise write (and lock) the same grant row, which
 		// serialises all refreshes of that grant across replicas.
-		now := s.now()
 		err := db.Model(&grantRow{}).Where("id = ? AND last_used_at < ?", *row.Req.GrantID, now.Add(-grantTouchInterval)).
 			Update("last_used_at", now).Error
 		if err != nil {
@@ -304,6 +304,33 @@ func (s *Store) CreateAccessTokenSession(ctx context.Context, signature string, 
 		}
 	}
 	return nil
+}
+
+// grantTouches remembers when this process last touched each grant, so
+// that within grantTouchInterval the conditional update — which would
+// change nothing — is not even sent.
+type grantTouches struct {
+	mu   sync.Mutex
+	last map[string]time.Time
+}
+
+// grantTouchesMax bounds the memory; past it the map starts over (a few
+// extra updates).
+const grantTouchesMax = 10_000
+
+// due reports whether grant id may need its last-used time written at now,
+// and if so records now as its touch.
+func (g *grantTouches) due(id string, now time.Time) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if t, ok := g.last[id]; ok && now.Sub(t) < grantTouchInterval && !now.Before(t) {
+		return false
+	}
+	if g.last == nil || len(g.last) >= grantTouchesMax {
+		g.last = map[string]time.Time{}
+	}
+	g.last[id] = now
+	return true
 }
 
 // GetAccessTokenSession returns an access token's request. A revoked token
@@ -421,38 +448,36 @@ func (s *Store) revokeRefreshTokens(ctx context.Context, cond string, args ...an
 }
 
 // revokeAccessTokens deactivates the active access tokens matching cond and
-// lists their JWT ids as revoked until the tokens expire. The caller provides
+// lists their JWT ids as revoked until the tokens expire: one UPDATE …
+// RETURNING, and one insert when any of them is a JWT. The caller provides
 // the transaction.
 func (s *Store) revokeAccessTokens(ctx context.Context, cond string, args ...any) error {
 	db := s.conn(ctx)
 	var rows []struct {
-		JTI       string     `gorm:"column:jti"`
+		JTI       *string    `gorm:"column:jti"`
 		ExpiresAt *time.Time `gorm:"column:expires_at"`
 	}
-	err := db.Table(tableAccess).Select("jti, expires_at").
-		Where(cond, args...).Where("active = ? AND jti IS NOT NULL", true).
-		Find(&rows).Error
-	if err != nil {
-		return fmt.Errorf("store: find access tokens to revoke: %w", err)
+	q := "UPDATE " + tableAccess + " SET active = ? WHERE (" + cond + ") AND active = ? RETURNING jti, expires_at"
+	if err := db.Raw(q, append(append([]any{false}, args...), true)...).Scan(&rows).Error; err != nil {
+		return fmt.Errorf("store: revoke access tokens: %w", err)
 	}
 	now := s.now()
-	if len(rows) > 0 {
-		list := make([]revokedJWTRow, 0, len(rows))
-		for _, r := range rows {
-			exp := now.Add(revokedJWTFallbackTTL)
-			if r.ExpiresAt != nil {
-				exp = dbTime(*r.ExpiresAt)
-			}
-			list = append(list, revokedJWTRow{JTI: r.JTI, ExpiresAt: exp, RevokedAt: now})
+	list := make([]revokedJWTRow, 0, len(rows))
+	for _, r := range rows {
+		if r.JTI == nil {
+			continue
 		}
-		err := db.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(list, 200).Error
-		if err != nil {
-			return fmt.Errorf("store: list revoked jwts: %w", err)
+		exp := now.Add(revokedJWTFallbackTTL)
+		if r.ExpiresAt != nil {
+			exp = dbTime(*r.ExpiresAt)
 		}
+		list = append(list, revokedJWTRow{JTI: *r.JTI, ExpiresAt: exp, RevokedAt: now})
 	}
-	err = db.Table(tableAccess).Where(cond, args...).Where("active = ?", true).Update("active", false).Error
-	if err != nil {
-		return fmt.Errorf("store: revoke access tokens: %w", err)
+	if len(list) == 0 {
+		return nil
+	}
+	if err := db.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(list, 200).Error; err != nil {
+		return fmt.Errorf("store: list revoked jwts: %w", err)
 	}
 	return nil
 }

@@ -67,6 +67,7 @@ type Store struct {
 	auditRetention time.Duration
 	clients        clientLoader
 	clientCache    *clientCache // nil without a cache
+	grantTouches   grantTouches
 	// resolveURLClient loads clients whose id is a URL (client ID
 	// metadata documents); nil: such ids are looked up like any other.
 	resolveURLClient func(ctx context.Context, id string) (*identity.Client, error)
