@@ -180,7 +180,7 @@ func (s *Store) createRequest(ctx context.Context, table, signature string, req 
 
 func (s *Store) getRequestRow(ctx context.Context, table, signature string) (*requestRow, error) {
 	var row requestRow
-	if err := s.conn(ctx).Table(table).Where("signature = ?", signature).Take(&row).Error; err != nil {
+	if err := s.queryRowHot(ctx, selectRequestRow[table], []any{signature}, row.scanDest()...); err != nil {
 		return nil, fositeErr(err, "get "+table+" row")
 	}
 	return &row, nil
@@ -289,15 +289,14 @@ func (s *Store) CreateAccessTokenSession(ctx context.Context, signature string, 
 		jti := j.GetJTI()
 		row.JTI = &jti
 	}
-	db := s.conn(ctx)
-	if err := db.Create(&row).Error; err != nil {
+	if _, err := s.execHot(ctx, insertAccessRow, append(base.fields(), row.JTI)...); err != nil {
 		return fmt.Errorf("store: create access token row: %w", err)
 	}
 	if now := s.now(); row.Req.GrantID != nil && s.grantTouches.due(*row.Req.GrantID, now) {
 		// Only when the recorded time is a minute old: every token of a
 		// grant would otherwise write (and lock) the same grant row, which
 		// serialises all refreshes of that grant across replicas.
-		err := db.Model(&grantRow{}).Where("id = ? AND last_used_at < ?", *row.Req.GrantID, now.Add(-grantTouchInterval)).
+		err := s.conn(ctx).Model(&grantRow{}).Where("id = ? AND last_used_at < ?", *row.Req.GrantID, now.Add(-grantTouchInterval)).
 			Update("last_used_at", now).Error
 		if err != nil {
 			return fmt.Errorf("store: touch grant: %w", err)
@@ -363,8 +362,7 @@ func (s *Store) CreateRefreshTokenSession(ctx context.Context, signature, access
 	if err != nil {
 		return err
 	}
-	row := refreshTokenRow{Req: base, AccessTokenSignature: accessSignature}
-	if err := s.conn(ctx).Create(&row).Error; err != nil {
+	if _, err := s.execHot(ctx, insertRefreshRow, append(base.fields(), accessSignature)...); err != nil {
 		return fmt.Errorf("store: create refresh token row: %w", err)
 	}
 	return nil
@@ -404,13 +402,11 @@ const grantTouchInterval = time.Minute
 // chain need no change: each was deactivated by the rotation that replaced it.
 func (s *Store) RotateRefreshToken(ctx context.Context, requestID, signature string) error {
 	return s.inTx(ctx, func(ctx context.Context) error {
-		res := s.conn(ctx).Table(tableRefresh).
-			Where("signature = ? AND request_id = ? AND active = ?", signature, requestID, true).
-			Updates(map[string]any{"active": false, "rotated_at": s.now()})
-		if res.Error != nil {
-			return fmt.Errorf("store: rotate refresh token: %w", res.Error)
+		res, err := s.execHot(ctx, rotateRefreshRow, false, dbTime(s.now()), signature, requestID, true)
+		if err != nil {
+			return fmt.Errorf("store: rotate refresh token: %w", err)
 		}
-		if res.RowsAffected != 1 {
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
 			if _, err := s.getRequestRow(ctx, tableRefresh, signature); err != nil {
 				return err
 			}
