@@ -292,7 +292,7 @@ func (s *Store) CreateAccessTokenSession(ctx context.Context, signature string, 
 	if _, err := s.execHot(ctx, insertAccessRow, append(base.fields(), row.JTI)...); err != nil {
 		return fmt.Errorf("store: create access token row: %w", err)
 	}
-	if now := s.now(); row.Req.GrantID != nil && s.grantTouches.due(*row.Req.GrantID, now) {
+	if now := s.now(); row.Req.GrantID != nil && s.grantTouches.due(*row.Req.GrantID, now, grantTouchInterval) {
 		// Only when the recorded time is a minute old: every token of a
 		// grant would otherwise write (and lock) the same grant row, which
 		// serialises all refreshes of that grant across replicas.
@@ -305,27 +305,27 @@ func (s *Store) CreateAccessTokenSession(ctx context.Context, signature string, 
 	return nil
 }
 
-// grantTouches remembers when this process last touched each grant, so
-// that within grantTouchInterval the conditional update — which would
-// change nothing — is not even sent.
-type grantTouches struct {
+// touchMemo remembers when this process last wrote a row's last-used
+// time, so that within the write interval the conditional update — which
+// would change nothing — is not even sent.
+type touchMemo struct {
 	mu   sync.Mutex
 	last map[string]time.Time
 }
 
-// grantTouchesMax bounds the memory; past it the map starts over (a few
-// extra updates).
-const grantTouchesMax = 10_000
+// touchMemoMax bounds the memory; past it the map starts over (a few extra
+// updates).
+const touchMemoMax = 10_000
 
-// due reports whether grant id may need its last-used time written at now,
-// and if so records now as its touch.
-func (g *grantTouches) due(id string, now time.Time) bool {
+// due reports whether row id may need its last-used time written at now,
+// given that it is written at most once per every, and if so records now.
+func (g *touchMemo) due(id string, now time.Time, every time.Duration) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if t, ok := g.last[id]; ok && now.Sub(t) < grantTouchInterval && !now.Before(t) {
+	if t, ok := g.last[id]; ok && now.Sub(t) < every && !now.Before(t) {
 		return false
 	}
-	if g.last == nil || len(g.last) >= grantTouchesMax {
+	if g.last == nil || len(g.last) >= touchMemoMax {
 		g.last = map[string]time.Time{}
 	}
 	g.last[id] = now

@@ -68,7 +68,8 @@ type Store struct {
 	auditRetention time.Duration
 	clients        clientLoader
 	clientCache    *clientCache // nil without a cache
-	grantTouches   grantTouches
+	grantTouches   touchMemo    // CreateAccessTokenSession
+	clientTouches  touchMemo    // TouchClient
 	// hotCounter counts hand-written statements (CountStatements).
 	hotCounter atomic.Pointer[StatementCounter]
 	// resolveURLClient loads clients whose id is a URL (client ID
