@@ -448,31 +448,36 @@ func (s *Store) revokeRefreshTokens(ctx context.Context, cond string, args ...an
 // RETURNING, and one insert when any of them is a JWT. The caller provides
 // the transaction.
 func (s *Store) revokeAccessTokens(ctx context.Context, cond string, args ...any) error {
-	db := s.conn(ctx)
-	var rows []struct {
-		JTI       *string    `gorm:"column:jti"`
-		ExpiresAt *time.Time `gorm:"column:expires_at"`
-	}
-	q := "UPDATE " + tableAccess + " SET active = ? WHERE (" + cond + ") AND active = ? RETURNING jti, expires_at"
-	if err := db.Raw(q, append(append([]any{false}, args...), true)...).Scan(&rows).Error; err != nil {
+	q := hot(tableAccess, "UPDATE "+tableAccess+" SET active = ? WHERE ("+cond+") AND active = ? RETURNING jti, expires_at")
+	rows, err := s.connPool(ctx).QueryContext(ctx, s.sqlOf(q), append(append([]any{false}, args...), true)...)
+	if err != nil {
 		return fmt.Errorf("store: revoke access tokens: %w", err)
 	}
+	defer rows.Close()
 	now := s.now()
-	list := make([]revokedJWTRow, 0, len(rows))
-	for _, r := range rows {
-		if r.JTI == nil {
+	var list []revokedJWTRow
+	for rows.Next() {
+		var jti *string
+		var expires *time.Time
+		if err := rows.Scan(&jti, &expires); err != nil {
+			return fmt.Errorf("store: revoke access tokens: %w", err)
+		}
+		if jti == nil {
 			continue
 		}
 		exp := now.Add(revokedJWTFallbackTTL)
-		if r.ExpiresAt != nil {
-			exp = dbTime(*r.ExpiresAt)
+		if expires != nil {
+			exp = dbTime(*expires)
 		}
-		list = append(list, revokedJWTRow{JTI: *r.JTI, ExpiresAt: exp, RevokedAt: now})
+		list = append(list, revokedJWTRow{JTI: *jti, ExpiresAt: exp, RevokedAt: now})
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: revoke access tokens: %w", err)
 	}
 	if len(list) == 0 {
 		return nil
 	}
-	if err := db.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(list, 200).Error; err != nil {
+	if err := s.conn(ctx).Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(list, 200).Error; err != nil {
 		return fmt.Errorf("store: list revoked jwts: %w", err)
 	}
 	return nil
