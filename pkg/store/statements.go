@@ -11,8 +11,8 @@ import (
 
 // StatementCounter counts the SQL statements a Store sends, by table, so a
 // test can pin how many round trips an endpoint costs: gorm's and the
-// hand-written ones (hotsql.go). BEGIN, COMMIT and savepoints are not
-// counted.
+// hand-written ones (hotsql.go). BEGIN and COMMIT are not counted;
+// savepoints are, as "(raw)".
 type StatementCounter struct {
 	mu      sync.Mutex
 	byTable map[string]int
