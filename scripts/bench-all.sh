@@ -7,7 +7,11 @@
 #   PETSTORE_BENCH_POSTGRES_DSN='postgres://postgres@127.0.0.1:5432/test?sslmode=disable' scripts/bench-all.sh
 #
 # Environment: BENCH_DURATION (10s), BENCH_AUTH_WORKERS (8), BENCH_API_WORKERS (32),
-# BENCH_AUTH_PORT (18080), BENCH_API_PORT (18081).
+# BENCH_AUTH_PORT (18080), BENCH_API_PORT (18081), BENCH_API_NOAUTH_PORT (18082).
+#
+# The /v1/pets rows compare each credential with the same request without
+# authentication, served by a benchmark build of petstore-api (tag
+# petstore_bench_noauth, never shipped) with a fixed principal.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${BENCH_DURATION:-10s}
@@ -15,8 +19,10 @@ auth_workers=${BENCH_AUTH_WORKERS:-8}
 api_workers=${BENCH_API_WORKERS:-32}
 auth_port=${BENCH_AUTH_PORT:-18080}
 api_port=${BENCH_API_PORT:-18081}
+noauth_port=${BENCH_API_NOAUTH_PORT:-18082}
 auth=http://127.0.0.1:$auth_port
 api=http://127.0.0.1:$api_port
+noauth_api=http://127.0.0.1:$noauth_port
 work=$(mktemp -d)
 bin=$work/bin
 results=$work/results.tsv
@@ -27,10 +33,11 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-for p in "$auth_port" "$api_port"; do
+for p in "$auth_port" "$api_port" "$noauth_port"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "port $p is in use; set BENCH_AUTH_PORT / BENCH_API_PORT" >&2; exit 2; fi
 done
 CGO_ENABLED=0 go build -o "$bin/" ./cmd/petstore-auth ./cmd/petstore-api ./cmd/petstore-load
+CGO_ENABLED=0 go build -tags petstore_bench_noauth -o "$bin/petstore-api-noauth" ./cmd/petstore-api
 echo "start: $(uptime)"
 
 # wait_up URL LOG: waits up to 30 s for URL to answer; shows LOG if it never does.
@@ -59,7 +66,7 @@ run() { # $1 = label, $2 = auth database URL, $3 = API database URL
   mkdir -p "$data"
   export PETSTORE_DEV=true PETSTORE_DATA_DIR=$data PETSTORE_DATABASE_URL=$2 PETSTORE_LISTEN=127.0.0.1:$auth_port \
     PETSTORE_ISSUER=$auth PETSTORE_RATE_LIMIT_PER_IP=0 PETSTORE_RATE_LIMIT_PER_CLIENT=0 PETSTORE_LOG_LEVEL=warn \
-    PETSTORE_SECRET=bench-secret-bench-secret-bench-secret
+    PETSTORE_SECRET=bench-secret-bench-secret-bench-secret PETSTORE_RESOURCES=$api
   local cli=$bin/petstore-auth
   "$cli" migrate up >/dev/null
   client() { "$cli" client create -o json "$@"; }
@@ -80,6 +87,11 @@ run() { # $1 = label, $2 = auth database URL, $3 = API database URL
     PETSTORE_API_CLIENT_ID=$(id "$rs") PETSTORE_API_CLIENT_SECRET=$(sec "$rs") PETSTORE_API_RATE_LIMIT=0 \
     "$bin/petstore-api" --config /dev/null 2>"$data/api.log" & local api_pid=$!; pids+=("$api_pid")
   wait_up "$api/healthz" "$data/api.log"
+  PETSTORE_API_DEV=true PETSTORE_API_LISTEN=127.0.0.1:$noauth_port PETSTORE_API_DATABASE_URL=$3 PETSTORE_AUTH_ISSUER=$auth \
+    PETSTORE_API_CLIENT_ID=$(id "$rs") PETSTORE_API_CLIENT_SECRET=$(sec "$rs") PETSTORE_API_RATE_LIMIT=0 PETSTORE_API_METRICS_LISTEN= \
+    PETSTORE_API_BENCH_NOAUTH_SUBJECT=bench-noauth \
+    "$bin/petstore-api-noauth" --config /dev/null 2>"$data/api-noauth.log" & local noauth_pid=$!; pids+=("$noauth_pid")
+  wait_up "$noauth_api/healthz" "$data/api-noauth.log"
 
   token() { curl -sf -u "$(id "$1"):$(sec "$1")" -d grant_type=client_credentials -d scope=read:pets "$auth/oauth2/token" | jq -r .access_token; }
   local opaque jwt
@@ -94,10 +106,13 @@ run() { # $1 = label, $2 = auth database URL, $3 = API database URL
   PETSTORE_LOAD_CLIENT_SECRET=$(sec "$webjwt") load "$db" "refresh (JWT)" "$auth_pid" "${aw[@]}" -scenario refresh -client-id "$(id "$webjwt")" -email bench@example.com
   PETSTORE_LOAD_CLIENT_SECRET=$(sec "$web") load "$db" "authcode (signed in)" "$auth_pid" "${aw[@]}" -scenario authcode -client-id "$(id "$web")" -email bench@example.com -scope read:pets
   load "$db" "api /healthz (no auth)" "$api_pid" "${pw[@]}" -scenario api-noauth
+  load "$db" "api /v1/pets (no auth, bench build)" "$noauth_pid" "${pw[@]}" -api "$noauth_api" -scenario api-pets-noauth
   PETSTORE_LOAD_TOKEN=$jwt load "$db" "api /v1/pets (JWT)" "$api_pid" "${pw[@]}" -scenario api-bearer
   PETSTORE_LOAD_TOKEN=$opaque load "$db" "api /v1/pets (opaque)" "$api_pid" "${pw[@]}" -scenario api-bearer
   PETSTORE_LOAD_TOKEN=$key load "$db" "api /v1/pets (API key)" "$api_pid" "${pw[@]}" -scenario api-bearer
-  kill "$api_pid" "$auth_pid"; wait "$api_pid" "$auth_pid" 2>/dev/null || true
+  PETSTORE_LOAD_CLIENT_SECRET=$(sec "$svcjwt") load "$db" "api /v1/pets (DPoP, JWT)" "$api_pid" "${pw[@]}" -scenario api-bearer -dpop -client-id "$(id "$svcjwt")"
+  PETSTORE_LOAD_CLIENT_SECRET=$(sec "$svc") load "$db" "api /v1/pets (DPoP, opaque)" "$api_pid" "${pw[@]}" -scenario api-bearer -dpop -client-id "$(id "$svc")"
+  kill "$api_pid" "$noauth_pid" "$auth_pid"; wait "$api_pid" "$noauth_pid" "$auth_pid" 2>/dev/null || true
   pids=()
 }
 

@@ -126,7 +126,7 @@ func build(ctx context.Context, cfg config, log *slog.Logger) (api, error) {
 		// Development only; in production /metrics is on metrics_listen.
 		MetricsOnRouter: cfg.Dev,
 		PublicURL:       cfg.resource(), Issuer: cfg.Issuer,
-	}, petstore.Deps{Store: store, Verifier: v, Limiter: limiter, Logger: log})
+	}, petstore.Deps{Store: store, Verifier: v, Limiter: limiter, Logger: log, Authenticator: benchAuthenticator(log)})
 	pollCtx, stopPolling := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
 	go func() { v.Run(pollCtx); close(done) }()

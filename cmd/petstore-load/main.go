@@ -196,6 +196,8 @@ func run(o options) error {
 				req.Header.Set("Authorization", "Bearer "+tok)
 				return do(c, req, nil)
 			}, nil
+		case "api-pets-noauth":
+			return petsNoAuth(o), nil
 		case "api-noauth", "api-bearer":
 			path := "/v1/pets"
 			if o.scenario == "api-noauth" {

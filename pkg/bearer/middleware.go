@@ -53,10 +53,12 @@ func (v *Verifier) Require(scopes ...string) func(http.Handler) http.Handler {
 }
 
 func (v *Verifier) authenticate(r *http.Request) (*Principal, error) {
-	q := r.URL.Query()
-	for _, name := range urlCredentialParams {
-		if q.Has(name) {
-			return nil, errors.Join(ErrBadRequest, errors.New("credential in the URL"))
+	if r.URL.RawQuery != "" { // parsing an empty query still allocates
+		q := r.URL.Query()
+		for _, name := range urlCredentialParams {
+			if q.Has(name) {
+				return nil, errors.Join(ErrBadRequest, errors.New("credential in the URL"))
+			}
 		}
 	}
 	values := r.Header.Values("Authorization")

@@ -145,7 +145,13 @@ var defaultPort = map[string]string{"http": "80", "https": "443"}
 
 // SameURL reports whether two URLs are the same htu once normalised.
 func SameURL(a, b string) bool {
-	na, ok1 := NormalizeURL(a)
-	nb, ok2 := NormalizeURL(b)
-	return ok1 && ok2 && na == nb
+	na, ok := NormalizeURL(a)
+	if !ok {
+		return false
+	}
+	if a == b { // the usual case: the client signed the URL it called
+		return true
+	}
+	nb, ok := NormalizeURL(b)
+	return ok && na == nb
 }

@@ -2,10 +2,6 @@ package dpop
 
 import (
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -67,8 +63,13 @@ type claims struct {
 // compact JWS, typ dpop+jwt, alg in Algorithms, a jwk header holding a
 // public key of that algorithm (no private parts), a valid signature by it,
 // and the claims jti, htm, htu and iat. It does not look at the request,
-// the clock or any cache: that is Validator.Check. Errors wrap
+// the clock or any cache of proofs: that is Validator.Check. Errors wrap
 // ErrInvalidProof.
+//
+// The compact serialisation is read here rather than by go-jose: a proof
+// is new on every request, but its jwk is the client's same key every
+// time, so the key is parsed, checked and thumbprinted once (keyCache) and
+// only the signature is verified per proof.
 func Parse(compact string) (*Proof, error) {
 	if compact == "" {
 		return nil, invalid("empty proof")
@@ -76,30 +77,29 @@ func Parse(compact string) (*Proof, error) {
 	if len(compact) > MaxProofLen {
 		return nil, invalid("proof longer than %d bytes", MaxProofLen)
 	}
-	if strings.Count(compact, ".") != 2 || strings.ContainsAny(compact, "{ \t\r\n") {
+	h64, rest, _ := strings.Cut(compact, ".")
+	p64, s64, _ := strings.Cut(rest, ".")
+	if strings.Count(compact, ".") != 2 || strings.ContainsAny(compact, "{ \t\r\n=") {
 		return nil, invalid("not a compact JWS")
 	}
-	jws, err := jose.ParseSigned(compact)
+	h, err := parseHeader(h64)
 	if err != nil {
-		return nil, invalid("not a JWS: %v", err)
-	}
-	if len(jws.Signatures) != 1 {
-		return nil, invalid("want one signature")
-	}
-	h := jws.Signatures[0].Protected
-	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); typ != "dpop+jwt" {
-		return nil, invalid("typ is %q, want dpop+jwt", typ)
-	}
-	jwk := h.JSONWebKey
-	if jwk == nil {
-		return nil, invalid("no jwk header")
-	}
-	if err := keyFits(h.Algorithm, jwk); err != nil {
 		return nil, err
 	}
-	payload, err := jws.Verify(jwk)
+	k, err := keys.get(h.JWK)
 	if err != nil {
+		return nil, err
+	}
+	if !k.fits(h.Alg) {
+		return nil, invalid("alg %q with this jwk is not accepted (want one of %s)", h.Alg, strings.Join(Algorithms, ", "))
+	}
+	sig, err := base64.RawURLEncoding.DecodeString(s64)
+	if err != nil || !k.verify(h.Alg, compact[:len(h64)+1+len(p64)], sig) {
 		return nil, invalid("signature does not verify with the jwk header")
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(p64)
+	if err != nil {
+		return nil, invalid("payload is not base64url")
 	}
 	var c claims
 	if err := json.Unmarshal(payload, &c); err != nil {
@@ -115,32 +115,40 @@ func Parse(compact string) (*Proof, error) {
 	if len(c.JTI) > 256 {
 		return nil, invalid("jti too long")
 	}
-	jkt, err := Thumbprint(jwk)
-	if err != nil {
-		return nil, err
-	}
-	return &Proof{JKT: jkt, Alg: h.Algorithm, JTI: c.JTI, HTM: c.HTM, HTU: c.HTU, IssuedAt: iat, ATH: c.ATH, Nonce: c.Nonce}, nil
+	return &Proof{JKT: k.jkt, Alg: h.Alg, JTI: c.JTI, HTM: c.HTM, HTU: c.HTU, IssuedAt: iat, ATH: c.ATH, Nonce: c.Nonce}, nil
 }
 
-// keyFits refuses an algorithm outside Algorithms, a private or symmetric
-// key, and a key of another type than the algorithm needs.
-func keyFits(alg string, jwk *jose.JSONWebKey) error {
-	if !jwk.Valid() || !jwk.IsPublic() {
-		return invalid("jwk header is not a public key")
+// header is the protected header of a proof.
+type header struct {
+	Typ, Alg string
+	JWK      json.RawMessage
+}
+
+// parseHeader decodes the protected header. Member names are matched
+// exactly (encoding/json's struct matching ignores case); typ must be
+// dpop+jwt, and a crit member is refused: a proof uses no JWS extension.
+func parseHeader(h64 string) (header, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(h64)
+	if err != nil {
+		return header{}, invalid("header is not base64url")
 	}
-	ok := false
-	switch k := jwk.Key.(type) {
-	case *ecdsa.PublicKey:
-		ok = alg == "ES256" && k.Curve == elliptic.P256()
-	case *rsa.PublicKey:
-		ok = alg == "RS256" && k.N.BitLen() >= minRSABits
-	case ed25519.PublicKey:
-		ok = alg == "EdDSA"
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return header{}, invalid("header is not a JSON object")
 	}
-	if !ok {
-		return invalid("alg %q with this jwk is not accepted (want one of %s)", alg, strings.Join(Algorithms, ", "))
+	var h header
+	_ = json.Unmarshal(m["typ"], &h.Typ)
+	_ = json.Unmarshal(m["alg"], &h.Alg)
+	switch _, crit := m["crit"]; {
+	case h.Typ != "dpop+jwt":
+		return header{}, invalid("typ is %q, want dpop+jwt", h.Typ)
+	case crit:
+		return header{}, invalid("crit header")
+	case len(m["jwk"]) == 0 || m["jwk"][0] != '{':
+		return header{}, invalid("no jwk header")
 	}
-	return nil
+	h.JWK = m["jwk"]
+	return h, nil
 }
 
 // parseIAT reads iat as a JSON number of seconds.

@@ -18,7 +18,7 @@ type Replay interface {
 	Use(ctx context.Context, key string, ttl time.Duration) (fresh bool, err error)
 }
 
-// replayKey hashes the caller's key so that entries have a fixed size.
+// replayKey hashes the caller's key so that Redis keys have a fixed size.
 func replayKey(key string) string {
 	sum := sha256.Sum256([]byte(key))
 	return hex.EncodeToString(sum[:])
@@ -29,7 +29,7 @@ type Memory struct {
 	Now func() time.Time
 
 	mu    sync.Mutex
-	seen  map[string]time.Time // key -> expiry
+	seen  map[[32]byte]time.Time // SHA-256 of the key -> expiry
 	sweep time.Time
 }
 
@@ -39,11 +39,11 @@ func (m *Memory) Use(_ context.Context, key string, ttl time.Duration) (bool, er
 	if m.Now != nil {
 		now = m.Now()
 	}
-	k := replayKey(key)
+	k := sha256.Sum256([]byte(key))
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.seen == nil {
-		m.seen = map[string]time.Time{}
+		m.seen = map[[32]byte]time.Time{}
 	}
 	if now.After(m.sweep) {
 		for k, exp := range m.seen {

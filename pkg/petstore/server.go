@@ -42,6 +42,11 @@ type Deps struct {
 	Verifier *bearer.Verifier
 	Limiter  ratelimit.Limiter
 	Logger   *slog.Logger
+	// Authenticator, when set, guards the routes instead of Verifier
+	// (which still serves the rate limits and the metrics): the bench
+	// build's fixed principal (cmd/petstore-api, tag
+	// petstore_bench_noauth). Shipped programs leave it nil.
+	Authenticator Authenticator
 }
 
 // Server is the assembled PetStore API.
@@ -77,7 +82,11 @@ func NewServer(cfg ServerConfig, d Deps) *Server {
 	r.Use(m.http.Middleware,
 		failureLimit(d.Limiter, cfg.FailedPerIPPerMinute, d.Verifier.Known, log, m.limited.Inc),
 		credentialLimit(d.Limiter, cfg.RateLimitPerMinute, log, m.limited.Inc))
-	(&Handler{Store: d.Store, Verifier: d.Verifier, Logger: log, PublicURL: cfg.PublicURL, Issuer: cfg.Issuer}).Mount(r)
+	var auth Authenticator = d.Verifier
+	if d.Authenticator != nil {
+		auth = d.Authenticator
+	}
+	(&Handler{Store: d.Store, Verifier: auth, Logger: log, PublicURL: cfg.PublicURL, Issuer: cfg.Issuer}).Mount(r)
 	if cfg.MetricsOnRouter {
 		r.Handle("/metrics", m.handler()).Methods(http.MethodGet)
 	}
