@@ -83,8 +83,8 @@ type Config struct {
 	// Pprof serves Go's runtime profiles (net/http/pprof, /debug/pprof/)
 	// on the metrics listener. Off by default: a profile reveals code paths
 	// and costs CPU while it runs.
-	Pprof bool `yaml:"pprof"`
-	DatabaseURL   string `yaml:"database_url"`
+	Pprof       bool   `yaml:"pprof"`
+	DatabaseURL string `yaml:"database_url"`
 	// Secret is the system secret (≥32 bytes): HMAC key of opaque tokens,
 	// session cookie keys, encryption of signing keys. Prefer PETSTORE_SECRET.
 	Secret string `yaml:"secret"`
