@@ -71,16 +71,9 @@ func (l *Log) RecordAudit(ctx context.Context, e *identity.AuditEvent) error {
 	if e.Outcome == "" {
 		e.Outcome = "success"
 	}
-	args := []any{"event", e.Type, "outcome", e.Outcome}
-	for k, v := range map[string]string{"actor": e.ActorID, "user_id": e.UserID, "client_id": e.ClientID, "ip": e.IP, "user_agent": e.UserAgent} {
-		if v != "" {
-			args = append(args, k, v)
-		}
+	if l.logger.Enabled(ctx, slog.LevelInfo) {
+		l.logger.LogAttrs(ctx, slog.LevelInfo, "audit", logAttrs(e)...)
 	}
-	for k, v := range e.Details {
-		args = append(args, "detail."+k, v)
-	}
-	l.logger.InfoContext(ctx, "audit", args...)
 	if l.Observe != nil {
 		l.Observe(e)
 	}
@@ -98,6 +91,23 @@ func (l *Log) RecordAudit(ctx context.Context, e *identity.AuditEvent) error {
 		}
 	}
 	return nil
+}
+
+// logAttrs are the attributes of e's log line: the fields that are set
+// and each detail.
+func logAttrs(e *identity.AuditEvent) []slog.Attr {
+	attrs := make([]slog.Attr, 0, 7+len(e.Details))
+	attrs = append(attrs, slog.String("event", e.Type), slog.String("outcome", e.Outcome))
+	for _, f := range [...]struct{ k, v string }{{"actor", e.ActorID}, {"user_id", e.UserID},
+		{"client_id", e.ClientID}, {"ip", e.IP}, {"user_agent", e.UserAgent}} {
+		if f.v != "" {
+			attrs = append(attrs, slog.String(f.k, f.v))
+		}
+	}
+	for k, v := range e.Details {
+		attrs = append(attrs, slog.String("detail."+k, v))
+	}
+	return attrs
 }
 
 // ListAudit flushes what is queued, then reads from the sink.

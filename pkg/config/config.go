@@ -80,7 +80,11 @@ type Config struct {
 	// that serves nothing else (default loopback). The public listener
 	// serves /metrics only in development mode. "" switches it off.
 	MetricsListen string `yaml:"metrics_listen"`
-	DatabaseURL   string `yaml:"database_url"`
+	// Pprof serves Go's runtime profiles (net/http/pprof, /debug/pprof/)
+	// on the metrics listener. Off by default: a profile reveals code paths
+	// and costs CPU while it runs.
+	Pprof       bool   `yaml:"pprof"`
+	DatabaseURL string `yaml:"database_url"`
 	// Secret is the system secret (≥32 bytes): HMAC key of opaque tokens,
 	// session cookie keys, encryption of signing keys. Prefer PETSTORE_SECRET.
 	Secret string `yaml:"secret"`
@@ -353,6 +357,7 @@ func applyEnv(c *Config, env func(string) (string, bool)) error {
 		}
 	}
 	flag("PETSTORE_DPOP_NONCE", &c.Tokens.DPoPNonce)
+	flag("PETSTORE_PPROF", &c.Pprof)
 	flag("PETSTORE_REQUIRE_PUSHED_AUTHORIZATION_REQUESTS", &c.RequirePushedAuthorizationRequests)
 	num := func(name string, dst *int) {
 		if v, ok := env(name); ok {

@@ -121,14 +121,15 @@ func TestRateLimitAndMetricsSettings(t *testing.T) {
 	cfg, err := Load("", true, envMap(map[string]string{
 		"PETSTORE_DEV": "true", "PETSTORE_RATE_LIMIT_FAILED_AUTH_PER_IP": "7",
 		"PETSTORE_RATE_LIMIT_FAILED_AUTH_PER_CLIENT": "3", "PETSTORE_METRICS_LISTEN": "127.0.0.1:0",
+		"PETSTORE_PPROF": "true",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.RateLimits.FailedAuthPerIP != 7 || cfg.RateLimits.FailedAuthPerClient != 3 || cfg.MetricsListen != "127.0.0.1:0" {
+	if cfg.RateLimits.FailedAuthPerIP != 7 || cfg.RateLimits.FailedAuthPerClient != 3 || cfg.MetricsListen != "127.0.0.1:0" || !cfg.Pprof {
 		t.Fatalf("env not applied: %+v %q", cfg.RateLimits, cfg.MetricsListen)
 	}
-	if d := Default(); d.RateLimits.FailedAuthPerIP != 100 || d.RateLimits.PerClient < 60000 || d.MetricsListen != "127.0.0.1:9464" {
+	if d := Default(); d.RateLimits.FailedAuthPerIP != 100 || d.RateLimits.PerClient < 60000 || d.MetricsListen != "127.0.0.1:9464" || d.Pprof {
 		t.Fatalf("defaults: %+v %q", d.RateLimits, d.MetricsListen)
 	}
 	if _, err := Load("", true, envMap(map[string]string{"PETSTORE_RATE_LIMIT_FAILED_AUTH_PER_IP": "-1"})); err == nil {
@@ -154,7 +155,7 @@ func TestShippedConfigIsTheDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := Default()
-	if cfg.RateLimits != d.RateLimits || cfg.MetricsListen != d.MetricsListen || cfg.Listen != d.Listen {
+	if cfg.RateLimits != d.RateLimits || cfg.MetricsListen != d.MetricsListen || cfg.Listen != d.Listen || cfg.Pprof != d.Pprof {
 		t.Fatalf("shipped %+v %q, defaults %+v %q", cfg.RateLimits, cfg.MetricsListen, d.RateLimits, d.MetricsListen)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"regexp"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/felixge/httpsnoop"
@@ -18,21 +19,31 @@ import (
 
 type ctxKey int
 
-const (
-	requestIDKey ctxKey = iota
-	loggerKey
-)
+const requestKey ctxKey = 0
+
+// requestLog is what Middleware puts in the context: the request id and
+// the logger tagged with it, made on first use — most requests log
+// nothing but their access line.
+type requestLog struct {
+	id   string
+	base *slog.Logger
+	once sync.Once
+	l    *slog.Logger
+}
 
 // RequestID returns the id of the request in ctx ("" outside Middleware).
 func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey).(string)
-	return id
+	if rl, ok := ctx.Value(requestKey).(*requestLog); ok {
+		return rl.id
+	}
+	return ""
 }
 
 // Logger returns the request-scoped logger, tagged with the request id.
 func Logger(ctx context.Context) *slog.Logger {
-	if l, ok := ctx.Value(loggerKey).(*slog.Logger); ok {
-		return l
+	if rl, ok := ctx.Value(requestKey).(*requestLog); ok {
+		rl.once.Do(func() { rl.l = rl.base.With("request_id", rl.id) })
+		return rl.l
 	}
 	return slog.Default()
 }
@@ -103,15 +114,15 @@ func Middleware(base *slog.Logger) func(http.Handler) http.Handler {
 				id = newRequestID()
 			}
 			w.Header().Set("X-Request-ID", id)
-			log := base.With("request_id", id)
-			r = r.WithContext(context.WithValue(context.WithValue(r.Context(), requestIDKey, id), loggerKey, log))
+			rl := &requestLog{id: id, base: base}
+			r = r.WithContext(context.WithValue(r.Context(), requestKey, rl))
 			rw, rec := Record(w)
 			defer func() {
 				if p := recover(); p != nil {
 					if p == http.ErrAbortHandler {
 						panic(p)
 					}
-					log.Error("panic", "panic", p, "path", r.URL.Path, "stack", string(debug.Stack()))
+					Logger(r.Context()).Error("panic", "panic", p, "path", r.URL.Path, "stack", string(debug.Stack()))
 					if rec.Status == 0 {
 						Error(rw, CodeInternal, "Internal error.")
 					}
@@ -120,8 +131,13 @@ func Middleware(base *slog.Logger) func(http.Handler) http.Handler {
 				if status == 0 {
 					status = http.StatusOK
 				}
-				log.Info("request", "method", r.Method, "path", r.URL.Path, "status", status,
-					"duration_ms", float64(time.Since(start).Microseconds())/1000, "bytes", rec.Bytes, "client", clientaddr.Of(r))
+				if !base.Enabled(r.Context(), slog.LevelInfo) {
+					return
+				}
+				base.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("request_id", id),
+					slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", status),
+					slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+					slog.Int64("bytes", rec.Bytes), slog.String("client", clientaddr.Of(r)))
 			}()
 			next.ServeHTTP(rw, r)
 		})

@@ -269,7 +269,17 @@ func (j *jwtIssuer) generate(ctx context.Context, r fosite.Requester) (string, s
 	if err != nil {
 		return "", "", err
 	}
-	token, err := jwt.Signed(signer).Claims(claims).CompactSerialize()
+	// The claims are one struct: encoded once, not through go-jose's
+	// builder, which encodes, decodes and encodes them again to merge.
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		return "", "", err
+	}
+	obj, err := signer.Sign(payload)
+	if err != nil {
+		return "", "", err
+	}
+	token, err := obj.CompactSerialize()
 	if err != nil {
 		return "", "", err
 	}

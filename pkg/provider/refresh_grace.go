@@ -54,13 +54,14 @@ type successor struct {
 	IDToken string `json:"id_token,omitempty"`
 }
 
-// rotateRefresh has fosite rotate the refresh token (its transaction is a
-// savepoint of ours) and keeps the successor pair in the same transaction.
+// rotateRefresh has fosite rotate the refresh token (its transaction joins
+// ours: a flat transaction, no savepoint round trips) and keeps the
+// successor pair in the same transaction. Any failure rolls all of it back.
 func (p *Provider) rotateRefresh(ctx context.Context, req *tokenRequest) (resp fosite.AccessResponder, err error) {
 	if p.cfg.RefreshGraceWindow <= 0 && req.keepScope == nil && req.keepAudience == nil {
 		return p.OAuth2.NewAccessResponse(ctx, req.ar)
 	}
-	tx, err := p.store.BeginTX(ctx)
+	tx, err := p.store.BeginFlatTX(ctx)
 	if err != nil {
 		return nil, fosite.ErrServerError.WithWrap(err)
 	}

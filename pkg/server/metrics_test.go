@@ -95,3 +95,27 @@ func TestMetricsOnTheMainListenerInDevelopment(t *testing.T) {
 		t.Fatalf("dev /metrics: %d", rec.Code)
 	}
 }
+
+// TestPprofOnlyWhenSwitchedOn: the metrics listener serves the runtime
+// profiles only with pprof set (PETSTORE_PPROF); by default they are 404.
+func TestPprofOnlyWhenSwitchedOn(t *testing.T) {
+	metrics := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") })
+	for _, on := range []bool{false, true} {
+		srv := httptest.NewServer(MetricsServer(metrics, on).Handler)
+		for _, p := range []string{"/debug/pprof/", "/debug/pprof/cmdline", "/debug/pprof/heap"} {
+			res, err := http.Get(srv.URL + p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			if want := map[bool]int{false: http.StatusNotFound, true: http.StatusOK}[on]; res.StatusCode != want {
+				t.Errorf("pprof=%v GET %s: %d, want %d", on, p, res.StatusCode, want)
+			}
+		}
+		srv.Close()
+	}
+	if cfg := config.Default(); cfg.Pprof {
+		t.Error("pprof is on by default")
+	}
+}

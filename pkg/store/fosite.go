@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/ory/fosite"
@@ -179,7 +180,7 @@ func (s *Store) createRequest(ctx context.Context, table, signature string, req 
 
 func (s *Store) getRequestRow(ctx context.Context, table, signature string) (*requestRow, error) {
 	var row requestRow
-	if err := s.conn(ctx).Table(table).Where("signature = ?", signature).Take(&row).Error; err != nil {
+	if err := s.queryRowHot(ctx, selectRequestRow[table], []any{signature}, row.scanDest()...); err != nil {
 		return nil, fositeErr(err, "get "+table+" row")
 	}
 	return &row, nil
@@ -288,22 +289,47 @@ func (s *Store) CreateAccessTokenSession(ctx context.Context, signature string, 
 		jti := j.GetJTI()
 		row.JTI = &jti
 	}
-	db := s.conn(ctx)
-	if err := db.Create(&row).Error; err != nil {
+	if _, err := s.execHot(ctx, insertAccessRow, append(base.fields(), row.JTI)...); err != nil {
 		return fmt.Errorf("store: create access token row: %w", err)
 	}
-	if row.Req.GrantID != nil {
+	if now := s.now(); row.Req.GrantID != nil && s.grantTouches.due(*row.Req.GrantID, now, grantTouchInterval) {
 		// Only when the recorded time is a minute old: every token of a
 		// grant would otherwise write (and lock) the same grant row, which
 		// serialises all refreshes of that grant across replicas.
-		now := s.now()
-		err := db.Model(&grantRow{}).Where("id = ? AND last_used_at < ?", *row.Req.GrantID, now.Add(-grantTouchInterval)).
+		err := s.conn(ctx).Model(&grantRow{}).Where("id = ? AND last_used_at < ?", *row.Req.GrantID, now.Add(-grantTouchInterval)).
 			Update("last_used_at", now).Error
 		if err != nil {
 			return fmt.Errorf("store: touch grant: %w", err)
 		}
 	}
 	return nil
+}
+
+// touchMemo remembers when this process last wrote a row's last-used
+// time, so that within the write interval the conditional update — which
+// would change nothing — is not even sent.
+type touchMemo struct {
+	mu   sync.Mutex
+	last map[string]time.Time
+}
+
+// touchMemoMax bounds the memory; past it the map starts over (a few extra
+// updates).
+const touchMemoMax = 10_000
+
+// due reports whether row id may need its last-used time written at now,
+// given that it is written at most once per every, and if so records now.
+func (g *touchMemo) due(id string, now time.Time, every time.Duration) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if t, ok := g.last[id]; ok && now.Sub(t) < every && !now.Before(t) {
+		return false
+	}
+	if g.last == nil || len(g.last) >= touchMemoMax {
+		g.last = map[string]time.Time{}
+	}
+	g.last[id] = now
+	return true
 }
 
 // GetAccessTokenSession returns an access token's request. A revoked token
@@ -336,8 +362,7 @@ func (s *Store) CreateRefreshTokenSession(ctx context.Context, signature, access
 	if err != nil {
 		return err
 	}
-	row := refreshTokenRow{Req: base, AccessTokenSignature: accessSignature}
-	if err := s.conn(ctx).Create(&row).Error; err != nil {
+	if _, err := s.execHot(ctx, insertRefreshRow, append(base.fields(), accessSignature)...); err != nil {
 		return fmt.Errorf("store: create refresh token row: %w", err)
 	}
 	return nil
@@ -377,13 +402,11 @@ const grantTouchInterval = time.Minute
 // chain need no change: each was deactivated by the rotation that replaced it.
 func (s *Store) RotateRefreshToken(ctx context.Context, requestID, signature string) error {
 	return s.inTx(ctx, func(ctx context.Context) error {
-		res := s.conn(ctx).Table(tableRefresh).
-			Where("signature = ? AND request_id = ? AND active = ?", signature, requestID, true).
-			Updates(map[string]any{"active": false, "rotated_at": s.now()})
-		if res.Error != nil {
-			return fmt.Errorf("store: rotate refresh token: %w", res.Error)
+		res, err := s.execHot(ctx, rotateRefreshRow, false, dbTime(s.now()), signature, requestID, true)
+		if err != nil {
+			return fmt.Errorf("store: rotate refresh token: %w", err)
 		}
-		if res.RowsAffected != 1 {
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
 			if _, err := s.getRequestRow(ctx, tableRefresh, signature); err != nil {
 				return err
 			}
@@ -420,40 +443,45 @@ func (s *Store) revokeRefreshTokens(ctx context.Context, cond string, args ...an
 	return nil
 }
 
-// revokeAccessTokens deactivates the active access tokens matching cond
-// and lists their JWT ids as revoked until the tokens expire. With
-// announce it also queues a revocation event for each unexpired one; a
-// rotation (the token replaced by its successor) is not announced. The
-// caller provides the transaction.
+// revokeAccessTokens deactivates the active access tokens matching cond and
+// lists their JWT ids as revoked until the tokens expire: one UPDATE …
+// RETURNING, one insert when any of them is a JWT. With announce it also
+// queues a revocation event for each unexpired one; a rotation (the token
+// replaced by its successor) is not announced. The caller provides the
+// transaction.
 func (s *Store) revokeAccessTokens(ctx context.Context, announce bool, cond string, args ...any) error {
-	db := s.conn(ctx)
-	var rows []struct {
-		Signature string     `gorm:"column:signature"`
-		JTI       *string    `gorm:"column:jti"`
-		ExpiresAt *time.Time `gorm:"column:expires_at"`
-	}
-	// One statement: UPDATE … RETURNING (PostgreSQL, SQLite ≥ 3.35).
-	q := "UPDATE " + tableAccess + " SET active = ? WHERE (" + cond + ") AND active = ? RETURNING signature, jti, expires_at"
-	if err := db.Raw(q, append(append([]any{false}, args...), true)...).Scan(&rows).Error; err != nil {
+	q := hot(tableAccess, "UPDATE "+tableAccess+" SET active = ? WHERE ("+cond+") AND active = ? RETURNING signature, jti, expires_at")
+	rows, err := s.connPool(ctx).QueryContext(ctx, s.sqlOf(q), append(append([]any{false}, args...), true)...)
+	if err != nil {
 		return fmt.Errorf("store: revoke access tokens: %w", err)
 	}
+	defer rows.Close()
 	now := s.now()
 	var list []revokedJWTRow
 	var events []identity.SecurityEvent
-	for _, r := range rows {
-		exp := now.Add(revokedJWTFallbackTTL)
-		if r.ExpiresAt != nil {
-			exp = dbTime(*r.ExpiresAt)
+	for rows.Next() {
+		var signature string
+		var jti *string
+		var expires *time.Time
+		if err := rows.Scan(&signature, &jti, &expires); err != nil {
+			return fmt.Errorf("store: revoke access tokens: %w", err)
 		}
-		if r.JTI != nil && *r.JTI != "" {
-			list = append(list, revokedJWTRow{JTI: *r.JTI, ExpiresAt: exp, RevokedAt: now})
+		exp := now.Add(revokedJWTFallbackTTL)
+		if expires != nil {
+			exp = dbTime(*expires)
+		}
+		if jti != nil && *jti != "" {
+			list = append(list, revokedJWTRow{JTI: *jti, ExpiresAt: exp, RevokedAt: now})
 		}
 		if announce && exp.After(now) {
-			events = append(events, identity.CredentialRevoked(identity.CredentialAccessToken, tokenSubject(r.Signature, r.JTI), now))
+			events = append(events, identity.CredentialRevoked(identity.CredentialAccessToken, tokenSubject(signature, jti), now))
 		}
 	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: revoke access tokens: %w", err)
+	}
 	if len(list) > 0 {
-		err := db.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(list, 200).Error
+		err := s.conn(ctx).Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(list, 200).Error
 		if err != nil {
 			return fmt.Errorf("store: list revoked jwts: %w", err)
 		}

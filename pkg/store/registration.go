@@ -74,14 +74,21 @@ func (s *Store) UseRegistrationToken(ctx context.Context, hash []byte, now time.
 	return nil
 }
 
+// clientTouchInterval is the resolution of a self-registered client's "last
+// used" time.
+const clientTouchInterval = time.Hour
+
 // TouchClient records that a token was issued to the client at now. It
 // writes at most once per hour per client: the unused-client cleanup
 // counts in days.
 func (s *Store) TouchClient(ctx context.Context, id string, now time.Time) error {
 	now = dbTime(now)
+	if !s.clientTouches.due(id, now, clientTouchInterval) {
+		return nil
+	}
 	err := s.conn(ctx).Exec(`UPDATE clients SET last_used_at = ?
 		WHERE id = ? AND registration <> '' AND (last_used_at IS NULL OR last_used_at < ?)`,
-		now, id, now.Add(-time.Hour)).Error
+		now, id, now.Add(-clientTouchInterval)).Error
 	if err != nil {
 		return fmt.Errorf("store: touch client: %w", err)
 	}

@@ -15,13 +15,11 @@ import (
 // rotated the token, so the blob exists exactly when the rotation does.
 // fosite.ErrNotFound when the token does not exist or was never rotated.
 func (s *Store) SaveRotation(ctx context.Context, oldSignature string, sealed []byte) error {
-	res := s.conn(ctx).Table(tableRefresh).
-		Where("signature = ? AND rotated_at IS NOT NULL", oldSignature).
-		Update("rotation_sealed", sealed)
-	if res.Error != nil {
-		return fmt.Errorf("store: save rotation: %w", res.Error)
+	res, err := s.execHot(ctx, saveRotation, sealed, oldSignature)
+	if err != nil {
+		return fmt.Errorf("store: save rotation: %w", err)
 	}
-	if res.RowsAffected == 0 {
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
 		return fosite.ErrNotFound
 	}
 	return nil

@@ -10,8 +10,9 @@ import (
 )
 
 // StatementCounter counts the SQL statements a Store sends, by table, so a
-// test can pin how many round trips an endpoint costs. BEGIN, COMMIT and
-// savepoints are not counted: they are not gorm statements.
+// test can pin how many round trips an endpoint costs: gorm's and the
+// hand-written ones (hotsql.go). BEGIN and COMMIT are not counted;
+// savepoints are, as "(raw)".
 type StatementCounter struct {
 	mu      sync.Mutex
 	byTable map[string]int
@@ -32,10 +33,9 @@ func (s *Store) CountStatements() *StatementCounter {
 		if table == "" {
 			table = "(raw)"
 		}
-		c.mu.Lock()
-		c.byTable[table]++
-		c.mu.Unlock()
+		c.add(table)
 	}
+	s.hotCounter.Store(c)
 	_ = cb.Query().After("gorm:query").Register(name, record)
 	_ = cb.Create().After("gorm:create").Register(name, record)
 	_ = cb.Update().After("gorm:update").Register(name, record)
@@ -43,6 +43,7 @@ func (s *Store) CountStatements() *StatementCounter {
 	_ = cb.Row().After("gorm:row").Register(name, record)
 	_ = cb.Raw().After("gorm:raw").Register(name, record)
 	c.stop = func() {
+		s.hotCounter.CompareAndSwap(c, nil)
 		_ = cb.Query().Remove(name)
 		_ = cb.Create().Remove(name)
 		_ = cb.Update().Remove(name)
@@ -51,6 +52,19 @@ func (s *Store) CountStatements() *StatementCounter {
 		_ = cb.Raw().Remove(name)
 	}
 	return c
+}
+
+func (c *StatementCounter) add(table string) {
+	c.mu.Lock()
+	c.byTable[table]++
+	c.mu.Unlock()
+}
+
+// countHot counts a hand-written statement when a counter runs.
+func (s *Store) countHot(table string) {
+	if c := s.hotCounter.Load(); c != nil {
+		c.add(table)
+	}
 }
 
 // Reset sets the counts back to zero.

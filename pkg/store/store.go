@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -68,6 +69,10 @@ type Store struct {
 	clients        clientLoader
 	clientCache    *clientCache // nil without a cache
 	events         eventSignal  // wakes this process's event-stream waiters (secevents.go)
+	grantTouches   touchMemo    // CreateAccessTokenSession
+	clientTouches  touchMemo    // TouchClient
+	// hotCounter counts hand-written statements (CountStatements).
+	hotCounter atomic.Pointer[StatementCounter]
 	// resolveURLClient loads clients whose id is a URL (client ID
 	// metadata documents); nil: such ids are looked up like any other.
 	resolveURLClient func(ctx context.Context, id string) (*identity.Client, error)

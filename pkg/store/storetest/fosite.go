@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -450,6 +451,57 @@ func testTransactions(t *testing.T, f *fositeEnv) {
 	}
 	if _, err := s.GetAccessTokenSession(ctx, "at-inner", emptySession()); !errors.Is(err, fosite.ErrNotFound) {
 		t.Errorf("inner rolled-back write visible: %v", err)
+	}
+	testFlatTransactions(t, f)
+}
+
+// testFlatTransactions: inside a BeginFlatTX a nested BeginTX joins the
+// outer transaction (no savepoint): its Commit does not commit, and the
+// outer Rollback undoes the nested work too.
+func testFlatTransactions(t *testing.T, f *fositeEnv) {
+	ctx := context.Background()
+	s, ok := f.s.(interface {
+		FositeStorage
+		storage.Transactional
+		BeginFlatTX(ctx context.Context) (context.Context, error)
+	})
+	if !ok {
+		return // a storage without flat transactions (fosite's own)
+	}
+	for _, commit := range []bool{false, true} {
+		outer, err := s.BeginFlatTX(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.BeginFlatTX(outer); err == nil {
+			t.Error("BeginFlatTX inside a transaction accepted")
+		}
+		inner, err := s.BeginTX(outer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sig := fmt.Sprintf("at-flat-%v", commit)
+		if err := s.CreateAccessTokenSession(inner, sig, newRequest("app", "req-f", nil)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Commit(inner); err != nil {
+			t.Fatal(err)
+		}
+		if commit {
+			err = s.Commit(outer)
+		} else {
+			err = s.Rollback(outer)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = s.GetAccessTokenSession(ctx, sig, emptySession())
+		if commit && err != nil {
+			t.Errorf("flat transaction committed, nested write lost: %v", err)
+		}
+		if !commit && !errors.Is(err, fosite.ErrNotFound) {
+			t.Errorf("flat transaction rolled back, nested write kept: %v", err)
+		}
 	}
 }
 

@@ -1,0 +1,106 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"gorm.io/gorm"
+)
+
+// The hottest statements — the token rows every issuance writes and every
+// introspection or refresh reads — are hand-written SQL sent through
+// database/sql, not gorm: gorm's reflection and callbacks cost about as much
+// CPU as the database round trip itself. Everything else stays on gorm.
+
+// hotQuery is one statement, written with ? placeholders, in the form of
+// each dialect.
+type hotQuery struct {
+	table            string // for the statement counter
+	sqlite, postgres string
+}
+
+// hot makes a hotQuery; PostgreSQL's form numbers the placeholders ($1, …).
+func hot(table, q string) hotQuery {
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return hotQuery{table: table, sqlite: q, postgres: b.String()}
+}
+
+// requestColumns are requestRow's columns, in the order of requestRow.fields.
+const requestColumns = "signature, request_id, client_id, subject, grant_id, requested_at, expires_at, " +
+	"requested_scopes, granted_scopes, requested_audience, granted_audience, form, session, active"
+
+// fields are the values of requestRow in requestColumns order, for an
+// insert.
+func (r *requestRow) fields() []any {
+	return []any{r.Signature, r.RequestID, r.ClientID, r.Subject, r.GrantID, r.RequestedAt, r.ExpiresAt,
+		r.RequestedScopes, r.GrantedScopes, r.RequestedAudience, r.GrantedAudience, r.Form, r.Session, r.Active}
+}
+
+// scanDest are pointers to requestRow's fields in requestColumns order.
+func (r *requestRow) scanDest() []any {
+	return []any{&r.Signature, &r.RequestID, &r.ClientID, &r.Subject, &r.GrantID, &r.RequestedAt, &r.ExpiresAt,
+		&r.RequestedScopes, &r.GrantedScopes, &r.RequestedAudience, &r.GrantedAudience, &r.Form, &r.Session, &r.Active}
+}
+
+var (
+	insertAccessRow  = hot(tableAccess, "INSERT INTO "+tableAccess+" ("+requestColumns+", jti) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+	insertRefreshRow = hot(tableRefresh, "INSERT INTO "+tableRefresh+" ("+requestColumns+
+		", access_token_signature) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+	rotateRefreshRow = hot(tableRefresh, "UPDATE "+tableRefresh+
+		" SET active = ?, rotated_at = ? WHERE signature = ? AND request_id = ? AND active = ?")
+	saveRotation     = hot(tableRefresh, "UPDATE "+tableRefresh+" SET rotation_sealed = ? WHERE signature = ? AND rotated_at IS NOT NULL")
+	selectRequestRow = map[string]hotQuery{}
+)
+
+func init() {
+	for _, t := range []string{tableCodes, tablePKCE, tableOIDC, tableAccess, tableRefresh} {
+		selectRequestRow[t] = hot(t, "SELECT "+requestColumns+" FROM "+t+" WHERE signature = ?")
+	}
+}
+
+// connPool is the transaction carried by ctx, or the pool.
+func (s *Store) connPool(ctx context.Context) gorm.ConnPool {
+	if st, ok := ctx.Value(txKey{}).(*txState); ok {
+		return st.tx.Statement.ConnPool
+	}
+	return s.sqlDB
+}
+
+func (s *Store) sqlOf(q hotQuery) string {
+	s.countHot(q.table)
+	if s.dialect == DialectPostgres {
+		return q.postgres
+	}
+	return q.sqlite
+}
+
+// execHot runs a hot statement in the transaction of ctx, if any.
+func (s *Store) execHot(ctx context.Context, q hotQuery, args ...any) (sql.Result, error) {
+	return s.connPool(ctx).ExecContext(ctx, s.sqlOf(q), args...)
+}
+
+// queryRowHot runs a hot query returning at most one row into dest;
+// gorm.ErrRecordNotFound when there is none (isNotFound).
+func (s *Store) queryRowHot(ctx context.Context, q hotQuery, args []any, dest ...any) error {
+	err := s.connPool(ctx).QueryRowContext(ctx, s.sqlOf(q), args...).Scan(dest...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return gorm.ErrRecordNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", q.table, err)
+	}
+	return nil
+}
