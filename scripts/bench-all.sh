@@ -121,6 +121,8 @@ run() { # $1 = label, $2 = auth database URL, $3 = API database URL
   PETSTORE_LOAD_CLIENT_SECRET=$(sec "$web") load "$db" "authcode (signed in)" "$auth_pid" "${aw[@]}" -scenario authcode -client-id "$(id "$web")" -email bench@example.com -scope read:pets
   local webid; webid=$(client --name bench-web-oidc --redirect-uri https://app.example/cb --scope "openid profile read:pets")
   PETSTORE_LOAD_CLIENT_SECRET=$(sec "$webid") load "$db" "authcode (openid)" "$auth_pid" "${aw[@]}" -scenario authcode -client-id "$(id "$webid")" -email bench@example.com -scope "openid profile read:pets"
+  local webes; webes=$(client --name bench-web-oidc-es256 --redirect-uri https://app.example/cb --scope "openid profile read:pets" --id-token-alg ES256)
+  PETSTORE_LOAD_CLIENT_SECRET=$(sec "$webes") load "$db" "authcode (openid, ES256 ID token)" "$auth_pid" "${aw[@]}" -scenario authcode -client-id "$(id "$webes")" -email bench@example.com -scope "openid profile read:pets"
   load "$db" "api /healthz (no auth)" "$api_pid" "${pw[@]}" -scenario api-noauth
   load "$db" "api /v1/pets (no auth, bench build)" "$noauth_pid" "${pw[@]}" -api "$noauth_api" -scenario api-pets-noauth
   PETSTORE_LOAD_TOKEN=$jwt load "$db" "api /v1/pets (JWT)" "$api_pid" "${pw[@]}" -scenario api-bearer
