@@ -64,6 +64,9 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	if err != nil {
 		return err
 	}
+	if cfg.Pprof && cfg.MetricsListen == "" {
+		log.Warn("pprof is on but there is no metrics listener to serve it (metrics_listen is empty)")
+	}
 	if cfg.MetricsListen != "" {
 		// A metrics port already taken must not take the API down with it.
 		if mln, err := net.Listen("tcp", cfg.MetricsListen); err != nil {

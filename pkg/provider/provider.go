@@ -129,6 +129,10 @@ type Provider struct {
 	corsOrigins corsOrigins
 	registrar   Registrar
 	dpop        *dpop.Validator
+	// polls closes when the server shuts down, answering held event polls
+	// at once (ssf.go).
+	polls       chan struct{}
+	releasePoll sync.Once
 }
 
 // Options are the optional collaborators of New.
@@ -196,7 +200,7 @@ func New(ctx context.Context, cfg Config, st Storage, opts Options) (*Provider, 
 	if opts.Limiter == nil {
 		opts.Limiter = &ratelimit.Memory{Now: opts.Now}
 	}
-	p := &Provider{Issuer: cfg.Issuer, cfg: cfg, store: st, sealer: seal, audit: opts.Audit, log: opts.Logger, now: opts.Now, limiter: opts.Limiter,
+	p := &Provider{polls: make(chan struct{}), Issuer: cfg.Issuer, cfg: cfg, store: st, sealer: seal, audit: opts.Audit, log: opts.Logger, now: opts.Now, limiter: opts.Limiter,
 		registrar: opts.Registrar}
 	fc.AudienceMatchingStrategy = p.audienceStrategy
 	p.keyUsage.seen = map[string]time.Time{}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v3"
@@ -155,6 +156,10 @@ func (p *Provider) createStream(r *http.Request) (*streamConfig, error) {
 	if in.Delivery.Method != "" && in.Delivery.Method != DeliveryPoll {
 		return nil, oauthError(http.StatusBadRequest, "invalid_request", "Only poll delivery ("+DeliveryPoll+") is supported.")
 	}
+	delivered := deliveredEvents(in.EventsRequested)
+	if len(delivered) == 0 {
+		return nil, oauthError(http.StatusBadRequest, "invalid_request", "None of events_requested is supported; see events_supported.")
+	}
 	id, err := p.store.CreateStream(r.Context(), clientID, maxStreamsPerClient)
 	if identity.ErrorCode(err) == identity.EINVALID {
 		return nil, oauthError(http.StatusConflict, "invalid_request", identity.ErrorMessage(err))
@@ -164,7 +169,22 @@ func (p *Provider) createStream(r *http.Request) (*streamConfig, error) {
 	}
 	return &streamConfig{StreamID: id, Issuer: p.Issuer, Audience: clientID,
 		Delivery:        streamDelivery{Method: DeliveryPoll, EndpointURL: p.Issuer + ssfPollPath + id},
-		EventsSupported: eventsSupported, EventsRequested: in.EventsRequested, EventsDelivered: eventsSupported}, nil
+		EventsSupported: eventsSupported, EventsRequested: in.EventsRequested, EventsDelivered: delivered}, nil
+}
+
+// deliveredEvents is SSF 1.0 §8.1.1's events_delivered: the supported
+// events among those requested; all of them when the receiver names none.
+func deliveredEvents(requested []string) []string {
+	if len(requested) == 0 {
+		return eventsSupported
+	}
+	var out []string
+	for _, e := range eventsSupported {
+		if slices.Contains(requested, e) {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // handleDeleteStream deletes one of the caller's streams with its events
@@ -183,7 +203,11 @@ func (p *Provider) deleteStream(r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	err = p.store.DeleteStream(r.Context(), clientID, r.URL.Query().Get("stream_id"))
+	id := r.URL.Query().Get("stream_id")
+	if id == "" {
+		return oauthError(http.StatusBadRequest, "invalid_request", "stream_id is required.")
+	}
+	err = p.store.DeleteStream(r.Context(), clientID, id)
 	return streamError(err)
 }
 
@@ -225,8 +249,9 @@ func (p *Provider) poll(r *http.Request) (*pollResponse, error) {
 	done := in.Ack
 	for jti, e := range in.SetErrs {
 		// RFC 8936 §2.4.4: the receiver could not process it; it is not
-		// sent again.
-		httpx.Logger(ctx).Warn("security event refused by its receiver", "client_id", clientID, "jti", jti, "error", string(e))
+		// sent again. What the receiver wrote is logged cut short.
+		httpx.Logger(ctx).Warn("security event refused by its receiver", "client_id", clientID,
+			"jti", clip(jti, 64), "error", clip(string(e), 256))
 		done = append(done, jti)
 	}
 	streamID := mux.Vars(r)["stream_id"]
@@ -298,8 +323,24 @@ func (p *Provider) waitEvents(ctx context.Context, streamID string, max int, imm
 			return nil, false, nil
 		case <-ctx.Done():
 			return nil, false, nil
+		case <-p.polls:
+			return nil, false, nil
 		}
 	}
+}
+
+// ReleasePolls answers every held event poll at once, empty, and every
+// later one without waiting: for http.Server.RegisterOnShutdown, so a
+// graceful stop does not wait out receivers' long polls (they poll the
+// next replica, or this one again when it is back).
+func (p *Provider) ReleasePolls() { p.releasePoll.Do(func() { close(p.polls) }) }
+
+// clip cuts s to at most n bytes for a log line.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }
 
 // max1 keeps a wait positive.

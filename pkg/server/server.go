@@ -355,6 +355,10 @@ func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
 		return err
 	}
 	srv := HTTPServer(s.Handler)
+	srv.RegisterOnShutdown(s.Provider.ReleasePolls)
+	if s.Config.Pprof && s.Config.MetricsListen == "" {
+		s.Logger.Warn("pprof is on but there is no metrics listener to serve it (metrics_listen is empty)")
+	}
 	if s.Config.MetricsListen != "" {
 		// A metrics port already taken must not take the server down with
 		// it: the error is logged and serving goes on without metrics.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -289,6 +290,13 @@ func TestSSFPollProtocol(t *testing.T) {
 		}
 		_ = json.Unmarshal(created.Body, &cfg)
 		poll := cfg.Delivery.EndpointURL
+		// SSF 1.0 §8.1.1: events_delivered is what was asked for among
+		// what is supported.
+		asked := pollJSON(t, http.MethodPost, s.URL+"/ssf/streams", rs,
+			`{"events_requested":["https://example.com/other","`+identity.EventCredentialChange+`"]}`)
+		if got := fmt.Sprint(asked.JSON["events_delivered"]); asked.Status != http.StatusCreated || got != "["+identity.EventCredentialChange+"]" {
+			t.Fatalf("events_delivered: %d %s", asked.Status, asked.Body)
+		}
 
 		tok := ccToken(t, s, app)
 		if res := servertest.PostForm(t, nil, s.URL+"/oauth2/revoke", app, url.Values{"token": {tok}}); res.Status != http.StatusOK {
@@ -328,6 +336,8 @@ func TestSSFPollProtocol(t *testing.T) {
 			{"poll with a wrongly typed ack", http.MethodPost, poll, rs, `{"ack":"x"}`, http.StatusBadRequest},
 			{"create a push stream", http.MethodPost, s.URL + "/ssf/streams", rs, `{"delivery":{"method":"urn:ietf:rfc:8935"}}`, http.StatusBadRequest},
 			{"create without credentials", http.MethodPost, s.URL + "/ssf/streams", servertest.Client{}, `{}`, http.StatusUnauthorized},
+			{"create for events not supported", http.MethodPost, s.URL + "/ssf/streams", rs, `{"events_requested":["https://example.com/other"]}`, http.StatusBadRequest},
+			{"delete without stream_id", http.MethodDelete, s.URL + "/ssf/streams", rs, ``, http.StatusBadRequest},
 			{"delete another client's stream", http.MethodDelete, s.URL + "/ssf/streams?stream_id=" + cfg.StreamID, other, ``, http.StatusNotFound},
 			{"delete the stream", http.MethodDelete, s.URL + "/ssf/streams?stream_id=" + cfg.StreamID, rs, ``, http.StatusNoContent},
 			{"poll a deleted stream", http.MethodPost, poll, rs, `{"returnImmediately":true}`, http.StatusNotFound},
@@ -447,4 +457,28 @@ func TestIdleStreamsExpire(t *testing.T) {
 		waitForRows(t, s, "SELECT COUNT(*) FROM ssf_streams", 0)
 		waitForRows(t, s, "SELECT COUNT(*) FROM ssf_events", 0)
 	})
+}
+
+// TestShutdownReleasesHeldPolls: a graceful stop answers held long polls
+// at once (empty) instead of waiting them out, and later polls are not
+// held. (The hold is 9 s here, the request deadline less a second; an
+// answer within half of it can only come from the release.)
+func TestShutdownReleasesHeldPolls(t *testing.T) {
+	s := servertest.MustOpen(t, servertest.Options{})
+	rs := s.MustClient(t, identity.Client{Name: "PetStore API", GrantTypes: []string{"client_credentials"}, CanIntrospect: true})
+	created := pollJSON(t, http.MethodPost, s.URL+"/ssf/streams", rs, `{}`)
+	endpoint, _ := created.JSON["delivery"].(map[string]any)["endpoint_url"].(string)
+	start := time.Now()
+	answered := make(chan map[string]string)
+	go func() { answered <- pollSets(t, endpoint, rs, `{}`) }()
+	s.Provider.ReleasePolls()
+	if sets := <-answered; len(sets) != 0 {
+		t.Fatalf("released poll answered %v, want no SETs", sets)
+	}
+	if again := pollSets(t, endpoint, rs, `{}`); len(again) != 0 {
+		t.Fatalf("poll after release answered %v", again)
+	}
+	if took := time.Since(start); took > 4*time.Second {
+		t.Fatalf("two polls took %s after the release: they were held", took)
+	}
 }
