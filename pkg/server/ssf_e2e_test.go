@@ -482,3 +482,39 @@ func TestShutdownReleasesHeldPolls(t *testing.T) {
 		t.Fatalf("two polls took %s after the release: they were held", took)
 	}
 }
+
+// TestAbandonedStreamsMakeRoom: a client at its stream limit gets a new
+// stream in place of one nobody has polled for store.StreamAbandoned (a
+// replica that died without deleting it); streams in use are kept.
+func TestAbandonedStreamsMakeRoom(t *testing.T) {
+	servertest.EachDatabase(t, func(t *testing.T, dbURL string) {
+		c := &clock{t: time.Now()}
+		s := servertest.MustOpen(t, servertest.Options{DatabaseURL: dbURL, Now: c.Now})
+		ctx := context.Background()
+		rs := s.MustClient(t, identity.Client{Name: "PetStore API", GrantTypes: []string{"client_credentials"}, CanIntrospect: true})
+		live, err := s.Store.CreateStream(ctx, rs.ID, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dead, err := s.Store.CreateStream(ctx, rs.ID, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Store.CreateStream(ctx, rs.ID, 2); identity.ErrorCode(err) != identity.EINVALID {
+			t.Fatalf("third stream while both are in use: %v, want refused", err)
+		}
+		c.Advance(store.StreamAbandoned + time.Second)
+		if err := s.Store.AckStream(ctx, rs.ID, live, nil); err != nil { // its receiver polls
+			t.Fatal(err)
+		}
+		if _, err := s.Store.CreateStream(ctx, rs.ID, 2); err != nil {
+			t.Fatalf("new stream with an abandoned one at the limit: %v", err)
+		}
+		if err := s.Store.AckStream(ctx, rs.ID, live, nil); err != nil {
+			t.Errorf("the stream in use was replaced: %v", err)
+		}
+		if err := s.Store.AckStream(ctx, rs.ID, dead, nil); identity.ErrorCode(err) != identity.ENOTFOUND {
+			t.Errorf("the abandoned stream is still there: %v", err)
+		}
+	})
+}

@@ -17,6 +17,11 @@ import (
 
 var _ identity.SecurityEventStore = (*Store)(nil)
 
+// StreamAbandoned is how long a stream goes unpolled before a client at
+// its stream limit may have it replaced: a live receiver polls at least
+// every 25 s (the longest hold) plus 30 s (its longest backoff).
+const StreamAbandoned = 2 * time.Minute
+
 // StreamIdleLimit is how long a stream nobody polls keeps its events
 // before housekeeping deletes it; its receiver then makes a new one.
 const StreamIdleLimit = 10 * time.Minute
@@ -86,10 +91,19 @@ func (s *Store) CreateStream(ctx context.Context, clientID string, max int) (str
 		if err := db.Table("ssf_streams").Where("client_id = ?", clientID).Count(&n).Error; err != nil {
 			return identityErr(err, "Stream")
 		}
-		if n >= int64(max) {
-			return identity.Errorf(identity.EINVALID, "This client has %d event streams already; delete one first.", n)
-		}
 		now := s.now()
+		if n >= int64(max) {
+			// A replica that died without deleting its stream leaves it
+			// behind; make room from those first.
+			res := db.Exec("DELETE FROM ssf_streams WHERE client_id = ? AND polled_at < ?", clientID, now.Add(-StreamAbandoned))
+			if res.Error != nil {
+				return identityErr(res.Error, "Stream")
+			}
+			n -= res.RowsAffected
+		}
+		if n >= int64(max) {
+			return identity.Errorf(identity.EINVALID, "This client has %d event streams in use; delete one first.", n)
+		}
 		return identityErr(db.Exec("INSERT INTO ssf_streams (id, client_id, created_at, polled_at) VALUES (?, ?, ?, ?)",
 			id, clientID, now, now).Error, "Stream")
 	})
