@@ -42,12 +42,7 @@ func (p *Provider) narrowAudience(req *tokenRequest) error {
 }
 
 func (g refreshGrant) issue(ctx context.Context, req *tokenRequest) (fosite.AccessResponder, error) {
-	resp, err := g.p.rotateRefresh(ctx, req)
-	if err != nil {
-		return nil, err
-	}
-	g.p.recordIssued(ctx, req, "token.refreshed")
-	return resp, nil
+	return g.p.rotateRefresh(ctx, req)
 }
 
 // failed answers a token rotated within the grace window with its
