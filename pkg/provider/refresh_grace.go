@@ -56,15 +56,10 @@ type successor struct {
 
 // rotateRefresh has fosite rotate the refresh token (its transaction joins
 // ours: a flat transaction, no savepoint round trips) and keeps the
-// successor pair and the audit events in the same transaction, where on
-// PostgreSQL they are written together at Commit. Any failure rolls all of
-// it back.
+// successor pair in the same transaction. Any failure rolls all of it back.
 func (p *Provider) rotateRefresh(ctx context.Context, req *tokenRequest) (resp fosite.AccessResponder, err error) {
 	if p.cfg.RefreshGraceWindow <= 0 && req.keepScope == nil && req.keepAudience == nil {
-		if resp, err = p.OAuth2.NewAccessResponse(ctx, req.ar); err == nil {
-			p.recordIssued(ctx, req, "token.refreshed")
-		}
-		return resp, err
+		return p.OAuth2.NewAccessResponse(ctx, req.ar)
 	}
 	tx, err := p.store.BeginFlatTX(ctx)
 	if err != nil {
@@ -81,7 +76,6 @@ func (p *Provider) rotateRefresh(ctx context.Context, req *tokenRequest) (resp f
 	if err = p.keepSuccessor(tx, req, resp); err != nil {
 		return nil, fosite.ErrServerError.WithWrap(err)
 	}
-	p.recordIssued(tx, req, "token.refreshed")
 	if err = p.store.Commit(tx); err != nil {
 		return nil, fosite.ErrServerError.WithWrap(err)
 	}

@@ -42,7 +42,12 @@ func (p *Provider) narrowAudience(req *tokenRequest) error {
 }
 
 func (g refreshGrant) issue(ctx context.Context, req *tokenRequest) (fosite.AccessResponder, error) {
-	return g.p.rotateRefresh(ctx, req)
+	resp, err := g.p.rotateRefresh(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	g.p.recordIssued(ctx, req, "token.refreshed")
+	return resp, nil
 }
 
 // failed answers a token rotated within the grace window with its

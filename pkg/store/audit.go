@@ -8,9 +8,7 @@ import (
 
 var _ identity.AuditLog = (*Store)(nil)
 
-// RecordAudit appends an event, setting Time (when zero) and ID. Inside a
-// write-behind transaction (writebehind.go) the row is written at Commit
-// and ID stays 0.
+// RecordAudit appends an event, setting Time (when zero) and ID.
 func (s *Store) RecordAudit(ctx context.Context, e *identity.AuditEvent) error {
 	if e.Type == "" {
 		return identity.Errorf(identity.EINVALID, "Audit event type is required.")
@@ -21,10 +19,6 @@ func (s *Store) RecordAudit(ctx context.Context, e *identity.AuditEvent) error {
 	row := auditRow{
 		Time: dbTime(e.Time), Type: e.Type, Outcome: e.Outcome, ActorID: e.ActorID, UserID: e.UserID,
 		ClientID: e.ClientID, IP: e.IP, UserAgent: e.UserAgent, Details: e.Details,
-	}
-	if _, ok := s.queue(ctx, insertAuditRow, []any{row.Time, row.Type, row.Outcome, row.ActorID, row.UserID,
-		row.ClientID, row.IP, row.UserAgent, row.Details}); ok {
-		return nil
 	}
 	if err := s.conn(ctx).Create(&row).Error; err != nil {
 		return identityErr(err, "Audit event")

@@ -21,9 +21,6 @@ import (
 type hotQuery struct {
 	table            string // for the statement counter
 	sqlite, postgres string
-	// deferrable: an INSERT or UPDATE of exactly one row whose result
-	// nobody reads; it may wait for Commit (writebehind.go).
-	deferrable bool
 }
 
 // hot makes a hotQuery; PostgreSQL's form numbers the placeholders ($1, …).
@@ -58,21 +55,13 @@ func (r *requestRow) scanDest() []any {
 		&r.RequestedScopes, &r.GrantedScopes, &r.RequestedAudience, &r.GrantedAudience, &r.Form, &r.Session, &r.Active}
 }
 
-// deferred marks q deferrable.
-func deferred(q hotQuery) hotQuery {
-	q.deferrable = true
-	return q
-}
-
 var (
-	insertAccessRow  = deferred(hot(tableAccess, "INSERT INTO "+tableAccess+" ("+requestColumns+", jti) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"))
-	insertRefreshRow = deferred(hot(tableRefresh, "INSERT INTO "+tableRefresh+" ("+requestColumns+
-		", access_token_signature) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"))
+	insertAccessRow  = hot(tableAccess, "INSERT INTO "+tableAccess+" ("+requestColumns+", jti) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+	insertRefreshRow = hot(tableRefresh, "INSERT INTO "+tableRefresh+" ("+requestColumns+
+		", access_token_signature) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
 	rotateRefreshRow = hot(tableRefresh, "UPDATE "+tableRefresh+
 		" SET active = ?, rotated_at = ? WHERE signature = ? AND request_id = ? AND active = ?")
-	saveRotation   = deferred(hot(tableRefresh, "UPDATE "+tableRefresh+" SET rotation_sealed = ? WHERE signature = ? AND rotated_at IS NOT NULL"))
-	insertAuditRow = deferred(hot("audit_events", "INSERT INTO audit_events "+
-		"(time, type, outcome, actor_id, user_id, client_id, ip, user_agent, details) VALUES (?,?,?,?,?,?,?,?,?)"))
+	saveRotation     = hot(tableRefresh, "UPDATE "+tableRefresh+" SET rotation_sealed = ? WHERE signature = ? AND rotated_at IS NOT NULL")
 	selectRequestRow = map[string]hotQuery{}
 )
 
@@ -82,11 +71,9 @@ func init() {
 	}
 }
 
-// connPool is the transaction carried by ctx, with its queued writes sent
-// (as conn), or the pool.
+// connPool is the transaction carried by ctx, or the pool.
 func (s *Store) connPool(ctx context.Context) gorm.ConnPool {
 	if st, ok := ctx.Value(txKey{}).(*txState); ok {
-		_ = s.flushQueue(ctx, st)
 		return st.tx.Statement.ConnPool
 	}
 	return s.sqlDB
@@ -100,12 +87,8 @@ func (s *Store) sqlOf(q hotQuery) string {
 	return q.sqlite
 }
 
-// execHot runs a hot statement in the transaction of ctx, if any; a
-// deferrable one in a write-behind transaction waits for Commit.
+// execHot runs a hot statement in the transaction of ctx, if any.
 func (s *Store) execHot(ctx context.Context, q hotQuery, args ...any) (sql.Result, error) {
-	if res, ok := s.queue(ctx, q, args); ok {
-		return res, nil
-	}
 	return s.connPool(ctx).ExecContext(ctx, s.sqlOf(q), args...)
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 
 	"github.com/ory/fosite/storage"
@@ -33,13 +32,6 @@ type txState struct {
 	// emitted: security events were queued; the outermost Commit wakes
 	// their waiters.
 	emitted atomic.Bool
-	// writeBehind: a flat transaction on PostgreSQL; deferrable statements
-	// wait in queued until Commit (writebehind.go). failed is the error of
-	// a queue sent early, which Commit reports. Outermost state only.
-	writeBehind bool
-	mu          sync.Mutex
-	queued      []queuedStmt
-	failed      error
 }
 
 // rootState is the outermost transaction of st.
@@ -90,7 +82,6 @@ func (s *Store) BeginFlatTX(ctx context.Context) (context.Context, error) {
 		return ctx, errors.New("store: BeginFlatTX inside another transaction")
 	}
 	st.flat = true
-	st.writeBehind = s.dialect == DialectPostgres
 	return ctx, nil
 }
 
@@ -111,9 +102,6 @@ func (s *Store) Commit(ctx context.Context) error {
 			return fmt.Errorf("store: release savepoint: %w", err)
 		}
 		return nil
-	}
-	if err := s.flushQueue(ctx, st); err != nil {
-		return errors.Join(fmt.Errorf("store: commit: %w", err), st.tx.Rollback().Error)
 	}
 	if err := st.tx.Commit().Error; err != nil {
 		return fmt.Errorf("store: commit: %w", err)
@@ -147,11 +135,8 @@ func (s *Store) Rollback(ctx context.Context) error {
 }
 
 // conn returns the transaction carried by ctx, or the pool bound to ctx.
-// In a transaction it first sends the queued writes, so the statement sees
-// them; should that fail, the transaction is lost and Commit says so.
 func (s *Store) conn(ctx context.Context) *gorm.DB {
 	if st, ok := ctx.Value(txKey{}).(*txState); ok {
-		_ = s.flushQueue(ctx, st)
 		return st.tx.WithContext(ctx)
 	}
 	return s.db.WithContext(ctx)
