@@ -65,13 +65,13 @@ load() {
 # kind, push channel at its defaults); one row per kind: revoked at the
 # authorization server → first 401 at the API.
 revocations() {
-  local db=$1; shift
+  local db=$1 what=${REVOCATION_LABEL:-}; shift
   local out
   out=$("$bin/petstore-load" -target "$auth" -api "$api" -scenario revocation "$@" 2>&1) || { echo "$out" >&2; out=""; }
   echo "== $db revocation"; echo "$out"
-  awk -v db="$db" '
+  awk -v db="$db" -v what="$what" '
     /^kind=/ { for (i = 1; i <= NF; i++) { split($i, a, "="); v[a[1]] = a[2] }
-      printf "%s\trevocation → API refuses (%s, max %s)\t1\t-\t%s\t%s\t%s\t%s\t-\n", db, v["kind"], v["max"], v["p50"], v["p90"], v["p99"], v["not-refused"] }
+      printf "%s\trevocation → API refuses (%s%s, max %s)\t1\t-\t%s\t%s\t%s\t%s\t-\n", db, v["kind"], what, v["max"], v["p50"], v["p90"], v["p99"], v["not-refused"] }
   ' <<<"$out" >>"$results"
 }
 
@@ -119,6 +119,10 @@ run() { # $1 = label, $2 = auth database URL, $3 = API database URL
   PETSTORE_LOAD_CLIENT_SECRET=$(sec "$web") load "$db" "refresh (opaque)" "$auth_pid" "${aw[@]}" -scenario refresh -client-id "$(id "$web")" -email bench@example.com
   PETSTORE_LOAD_CLIENT_SECRET=$(sec "$webjwt") load "$db" "refresh (JWT)" "$auth_pid" "${aw[@]}" -scenario refresh -client-id "$(id "$webjwt")" -email bench@example.com
   PETSTORE_LOAD_CLIENT_SECRET=$(sec "$web") load "$db" "authcode (signed in)" "$auth_pid" "${aw[@]}" -scenario authcode -client-id "$(id "$web")" -email bench@example.com -scope read:pets
+  local webid; webid=$(client --name bench-web-oidc --redirect-uri https://app.example/cb --scope "openid profile read:pets")
+  PETSTORE_LOAD_CLIENT_SECRET=$(sec "$webid") load "$db" "authcode (openid)" "$auth_pid" "${aw[@]}" -scenario authcode -client-id "$(id "$webid")" -email bench@example.com -scope "openid profile read:pets"
+  local webes; webes=$(client --name bench-web-oidc-es256 --redirect-uri https://app.example/cb --scope "openid profile read:pets" --id-token-alg ES256)
+  PETSTORE_LOAD_CLIENT_SECRET=$(sec "$webes") load "$db" "authcode (openid, ES256 ID token)" "$auth_pid" "${aw[@]}" -scenario authcode -client-id "$(id "$webes")" -email bench@example.com -scope "openid profile read:pets"
   load "$db" "api /healthz (no auth)" "$api_pid" "${pw[@]}" -scenario api-noauth
   load "$db" "api /v1/pets (no auth, bench build)" "$noauth_pid" "${pw[@]}" -api "$noauth_api" -scenario api-pets-noauth
   PETSTORE_LOAD_TOKEN=$jwt load "$db" "api /v1/pets (JWT)" "$api_pid" "${pw[@]}" -scenario api-bearer
@@ -126,8 +130,15 @@ run() { # $1 = label, $2 = auth database URL, $3 = API database URL
   PETSTORE_LOAD_TOKEN=$key load "$db" "api /v1/pets (API key)" "$api_pid" "${pw[@]}" -scenario api-bearer
   PETSTORE_LOAD_CLIENT_SECRET=$(sec "$svcjwt") load "$db" "api /v1/pets (DPoP, JWT)" "$api_pid" "${pw[@]}" -scenario api-bearer -dpop -client-id "$(id "$svcjwt")"
   PETSTORE_LOAD_CLIENT_SECRET=$(sec "$svc") load "$db" "api /v1/pets (DPoP, opaque)" "$api_pid" "${pw[@]}" -scenario api-bearer -dpop -client-id "$(id "$svc")"
-  PETSTORE_LOAD_SVC_CLIENT_SECRET=$(sec "$svc") PETSTORE_LOAD_JWT_CLIENT_SECRET=$(sec "$svcjwt") PETSTORE_LOAD_CLIENT_SECRET=$(sec "$web") \
-    revocations "$db" -svc-client-id "$(id "$svc")" -jwt-client-id "$(id "$svcjwt")" -client-id "$(id "$web")" -email bench@example.com -scope read:pets
+  local revargs=(-svc-client-id "$(id "$svc")" -jwt-client-id "$(id "$svcjwt")" -client-id "$(id "$web")" -email bench@example.com -scope read:pets)
+  export PETSTORE_LOAD_SVC_CLIENT_SECRET=$(sec "$svc") PETSTORE_LOAD_JWT_CLIENT_SECRET=$(sec "$svcjwt")
+  PETSTORE_LOAD_CLIENT_SECRET=$(sec "$web") revocations "$db" "${revargs[@]}"
+  # The same while the API benchmark's load (opaque bearer, all workers) runs.
+  PETSTORE_LOAD_TOKEN=$opaque "$bin/petstore-load" -target "$auth" -api "$api" -duration 5m -max-requests 100000000 "${pw[@]}" -scenario api-bearer >/dev/null 2>&1 &
+  local flood=$!
+  sleep 2
+  PETSTORE_LOAD_CLIENT_SECRET=$(sec "$web") REVOCATION_LABEL=", under API load" revocations "$db" "${revargs[@]}"
+  kill "$flood"; wait "$flood" 2>/dev/null || true
   kill "$api_pid" "$noauth_pid" "$auth_pid"; wait "$api_pid" "$noauth_pid" "$auth_pid" 2>/dev/null || true
   pids=()
 }

@@ -62,6 +62,10 @@ type config struct {
 	// own; the public listener serves it only in development mode. ""
 	// switches it off.
 	MetricsListen string `yaml:"metrics_listen"`
+	// Pprof serves Go's runtime profiles (net/http/pprof) under
+	// /debug/pprof/ on the metrics listener. Off by default: a profile
+	// reveals code paths and costs CPU while it runs.
+	Pprof bool `yaml:"pprof"`
 	// RedisURL, when set, shares the rate-limit counts and the DPoP
 	// replay cache between replicas.
 	RedisURL string `yaml:"redis_url"`
@@ -227,6 +231,13 @@ func loadConfig(path string, required bool, lookupEnv func(string) (string, bool
 		c.MetricsListen = v
 	}
 	var envErrs []error
+	if v := getenv("PETSTORE_API_PPROF"); v != "" {
+		on, err := strconv.ParseBool(v)
+		if err != nil {
+			envErrs = append(envErrs, fmt.Errorf("PETSTORE_API_PPROF: %q is not true or false", v))
+		}
+		c.Pprof = on
+	}
 	for name, dst := range map[string]*int{"PETSTORE_API_RATE_LIMIT": &c.RateLimitPerMinute,
 		"PETSTORE_API_RATE_LIMIT_FAILED_PER_IP": &c.FailedPerIPPerMinute} {
 		if v := getenv(name); v != "" {

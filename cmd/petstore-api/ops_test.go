@@ -32,7 +32,7 @@ func newAPIWithMetrics(t *testing.T, mutate func(*config)) (*bearertest.Server, 
 	t.Cleanup(a.cleanup)
 	srv := httptest.NewServer(a.handler)
 	t.Cleanup(srv.Close)
-	msrv := httptest.NewServer(metricsServer(a.metrics).Handler)
+	msrv := httptest.NewServer(metricsServer(a.metrics, false).Handler)
 	t.Cleanup(msrv.Close)
 	return as, srv, msrv.URL + "/metrics"
 }
@@ -123,4 +123,36 @@ func grep(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestPprofOnlyWhenSwitchedOn: the metrics listener serves the runtime
+// profiles only with pprof set (PETSTORE_API_PPROF); by default they are 404.
+func TestPprofOnlyWhenSwitchedOn(t *testing.T) {
+	env := map[string]string{"PETSTORE_API_CLIENT_ID": "a", "PETSTORE_API_CLIENT_SECRET": "b", "PETSTORE_API_DEV": "true"}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	if cfg, err := loadConfig("/nonexistent", false, lookup); err != nil || cfg.Pprof {
+		t.Fatalf("default config: pprof=%v err=%v, want off", cfg.Pprof, err)
+	}
+	env["PETSTORE_API_PPROF"] = "true"
+	if cfg, err := loadConfig("/nonexistent", false, lookup); err != nil || !cfg.Pprof {
+		t.Fatalf("PETSTORE_API_PPROF=true: pprof=%v err=%v, want on", cfg.Pprof, err)
+	}
+	env["PETSTORE_API_PPROF"] = "yes please"
+	if _, err := loadConfig("/nonexistent", false, lookup); err == nil {
+		t.Error("PETSTORE_API_PPROF=yes please: no error")
+	}
+	for _, on := range []bool{false, true} {
+		srv := httptest.NewServer(metricsServer(http.NotFoundHandler(), on).Handler)
+		for _, p := range []string{"/debug/pprof/", "/debug/pprof/heap"} {
+			res, err := http.Get(srv.URL + p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if want := map[bool]int{false: 404, true: 200}[on]; res.StatusCode != want {
+				t.Errorf("pprof=%v GET %s: %d, want %d", on, p, res.StatusCode, want)
+			}
+		}
+		srv.Close()
+	}
 }

@@ -42,8 +42,11 @@ func Hash(pw string) (string, error) {
 }
 
 // dummy is hashed against when the account does not exist, so that unknown
-// emails and wrong passwords take the same time.
-var dummy, _ = Hash("petstore-auth-timing-equaliser")
+// emails and wrong passwords take the same time: the parameters of Hash; its
+// salt and key are never compared to anything that could match (Verify
+// reports false), so they need not come from a real hash — computing one at
+// start would cost every start an Argon2id run and its 19 MiB.
+var dummy = params{memory: memoryKiB, time: time, threads: threads, salt: make([]byte, saltLen), key: make([]byte, keyLen)}
 
 // Verify reports whether pw matches the PHC string. An empty or malformed
 // hash still costs one Argon2id computation and never matches.
@@ -54,8 +57,7 @@ func Verify(phc, pw string) bool {
 	ok := true
 	p, err := parse(phc)
 	if err != nil {
-		p, _ = parse(dummy)
-		ok = false
+		p, ok = dummy, false
 	}
 	key := argon2.IDKey([]byte(pw), p.salt, p.time, p.memory, p.threads, uint32(len(p.key)))
 	return subtle.ConstantTimeCompare(key, p.key) == 1 && ok

@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/ory/fosite"
@@ -20,6 +21,11 @@ import (
 type fositeStorage struct {
 	Storage
 	p *Provider
+	// oldRows remembers, between fosite's read and delete of the PKCE or
+	// OpenID Connect request of a code stored the old way (code_row.go),
+	// that it has a row of its own to delete; keys: "pkce " or "oidc " +
+	// the code's signature.
+	oldRows sync.Map
 }
 
 // GetClient marks a storage failure so that the endpoints answer 503, not
@@ -57,6 +63,9 @@ func (s *fositeStorage) CreateAuthorizeCodeSession(ctx context.Context, sig stri
 			req.GetSession().SetExpiresAt(fosite.AuthorizeCode, limit)
 		}
 	}
+	if stashCode(ctx, sig, req, true) {
+		return nil
+	}
 	return s.Storage.CreateAuthorizeCodeSession(ctx, sig, req)
 }
 
@@ -83,10 +92,15 @@ func notTheCallers(ctx context.Context, req fosite.Requester) bool {
 }
 
 // CreateOpenIDConnectSession implements openid.OpenIDConnectRequestStorage,
-// keyed like the code's other rows by its signature (fosite hands in the
-// code itself, which never reaches the database).
+// keyed like the code's other requests by its signature (fosite hands in
+// the code itself, which never reaches the database); with the code's row
+// (code_row.go) when one is being collected.
 func (s *fositeStorage) CreateOpenIDConnectSession(ctx context.Context, code string, req fosite.Requester) error {
-	return s.CreateOIDCRequest(ctx, s.p.strategy.AuthorizeCodeSignature(ctx, code), req)
+	sig := s.p.strategy.AuthorizeCodeSignature(ctx, code)
+	if stashCode(ctx, sig, req, false) {
+		return nil
+	}
+	return s.CreateOIDCRequest(ctx, sig, req)
 }
 
 // GetOpenIDConnectSession implements openid.OpenIDConnectRequestStorage;
@@ -96,10 +110,15 @@ func (s *fositeStorage) GetOpenIDConnectSession(ctx context.Context, code string
 	if !req.GetGrantedScopes().Has(identity.ScopeOpenID) {
 		return nil, fosite.ErrNotFound
 	}
-	return s.GetOIDCRequest(ctx, s.p.strategy.AuthorizeCodeSignature(ctx, code), NewSession("", ""))
+	return s.openIDRequest(ctx, s.p.strategy.AuthorizeCodeSignature(ctx, code))
 }
 
-// DeleteOpenIDConnectSession implements openid.OpenIDConnectRequestStorage.
+// DeleteOpenIDConnectSession implements openid.OpenIDConnectRequestStorage:
+// only a code stored the old way has a row of its own to delete.
 func (s *fositeStorage) DeleteOpenIDConnectSession(ctx context.Context, code string) error {
-	return s.DeleteOIDCRequest(ctx, s.p.strategy.AuthorizeCodeSignature(ctx, code))
+	sig := s.p.strategy.AuthorizeCodeSignature(ctx, code)
+	if _, old := s.oldRows.LoadAndDelete("oidc " + sig); old {
+		return s.DeleteOIDCRequest(ctx, sig)
+	}
+	return nil
 }

@@ -124,6 +124,11 @@ func (j *jwtIssuer) openPrivate(k *identity.SigningKey) (*jose.JSONWebKey, error
 	if err := priv.UnmarshalJSON(raw); err != nil {
 		return nil, fmt.Errorf("signing key %s: %w", k.ID, err)
 	}
+	if rk, ok := priv.Key.(*rsa.PrivateKey); ok {
+		// Once per load, not per signature: without it every RS256
+		// signature rebuilds and re-checks the CRT key (~15% of a sign).
+		rk.Precompute()
+	}
 	return &priv, nil
 }
 

@@ -426,23 +426,29 @@ func TestIDTokenHint(t *testing.T) {
 	}
 }
 
-// TestOpenIDRequestAtRest: the OpenID Connect request of a code is stored
-// (with the nonce it must echo) under the code's signature, never the code
-// or its random part, and is gone once the code is redeemed.
+// TestOpenIDRequestAtRest: the OpenID Connect request of a code (with the
+// nonce it must echo) is stored in the code's own row, under its signature
+// (code_row.go), never the code or its random part, and is retired with the
+// code once it is redeemed.
 func TestOpenIDRequestAtRest(t *testing.T) {
 	servertest.EachDatabase(t, func(t *testing.T, dbURL string) {
 		srv, alice := oidcServer(t, dbURL)
 		r := newRP(t, srv, oidcClient(t, srv, ""), "openid")
 		v := oauth2.GenerateVerifier()
 		code := r.code(srv.Browser(t), alice, v, oidc.Nonce("nonce-at-rest"))
-		count := func() (n int) {
-			if err := srv.Store.DB().QueryRow(`SELECT count(*) FROM oidc_requests`).Scan(&n); err != nil {
+		// active counts the live codes holding the nonce, and the rows of
+		// the table the request had before.
+		active := func() (n, old int) {
+			if err := srv.Store.DB().QueryRow(`SELECT count(*) FROM authorize_codes WHERE active AND form LIKE '%nonce-at-rest%'`).Scan(&n); err != nil {
 				t.Fatal(err)
 			}
-			return n
+			if err := srv.Store.DB().QueryRow(`SELECT count(*) FROM oidc_requests`).Scan(&old); err != nil {
+				t.Fatal(err)
+			}
+			return n, old
 		}
-		if n := count(); n != 1 {
-			t.Fatalf("%d OpenID Connect requests stored for one code; want 1", n)
+		if n, old := active(); n != 1 || old != 0 {
+			t.Fatalf("%d live codes hold the nonce, %d oidc_requests rows; want 1 and 0", n, old)
 		}
 		dump := storetest.Dump(t, srv.Store.DB(), srv.DatabaseURL)
 		key, _, _ := strings.Cut(strings.TrimPrefix(code, code[:min(len(code), 7)]), ".")
@@ -452,8 +458,8 @@ func TestOpenIDRequestAtRest(t *testing.T) {
 		if _, err := r.conf.Exchange(context.Background(), code, oauth2.VerifierOption(v)); err != nil {
 			t.Fatal(err)
 		}
-		if n := count(); n != 0 {
-			t.Errorf("%d OpenID Connect requests left after the redemption; want 0", n)
+		if n, old := active(); n != 0 || old != 0 {
+			t.Errorf("%d live codes hold the nonce after the redemption, %d oidc_requests rows; want none", n, old)
 		}
 	})
 }

@@ -224,7 +224,7 @@ func New(ctx context.Context, cfg Config, st Storage, opts Options) (*Provider, 
 		OpenIDConnectTokenStrategy: idTokenStrategy{openid.DefaultStrategy{Signer: signer, Config: fc}}}
 	// The OpenID Connect handlers come after the OAuth 2.0 code and refresh
 	// handlers they extend (fosite's rule); implicit and hybrid are off.
-	p.OAuth2 = composeWith(fc, refreshScopes{fc}, &fositeStorage{Storage: st, p: p}, strategy,
+	p.fosite = composeWith(fc, refreshScopes{fc}, &fositeStorage{Storage: st, p: p}, strategy,
 		compose.OAuth2AuthorizeExplicitFactory,
 		compose.OAuth2PKCEFactory,
 		compose.OAuth2RefreshTokenGrantFactory,
@@ -234,8 +234,8 @@ func New(ctx context.Context, cfg Config, st Storage, opts Options) (*Provider, 
 		compose.OpenIDConnectExplicitFactory,
 		compose.OpenIDConnectRefreshFactory,
 		compose.PushedAuthorizeHandlerFactory,
-	)
-	p.fosite = p.OAuth2.(*fosite.Fosite)
+	).(*fosite.Fosite)
+	p.OAuth2 = codeRowProvider{Fosite: p.fosite, p: p}
 	// The device grant (token_device.go): fosite has no handler for it.
 	fc.TokenEndpointHandlers.Append(deviceTokenHandler{p})
 	p.grantTypes = p.grants()

@@ -22,14 +22,11 @@ func (s *Store) RecordSessionClient(ctx context.Context, sid, clientID, userID s
 	if sid == "" {
 		return nil
 	}
-	return s.inTx(ctx, func(ctx context.Context) error {
-		db := s.conn(ctx)
-		if err := db.Exec("DELETE FROM oidc_session_clients WHERE sid = ? AND client_id = ?", sid, clientID).Error; err != nil {
-			return identityErr(err, "Session")
-		}
-		return identityErr(db.Exec("INSERT INTO oidc_session_clients (sid, client_id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
-			sid, clientID, userID, s.now(), dbTime(expires)).Error, "Session")
-	})
+	// One upsert (SQLite ≥ 3.24 and PostgreSQL alike): this runs at every
+	// authorization with openid.
+	return identityErr(s.conn(ctx).Exec(`INSERT INTO oidc_session_clients (sid, client_id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (sid, client_id) DO UPDATE SET user_id = excluded.user_id, created_at = excluded.created_at, expires_at = excluded.expires_at`,
+		sid, clientID, userID, s.now(), dbTime(expires)).Error, "Session")
 }
 
 // EnqueueSessionLogouts queues a logout token for every client with a
