@@ -2,7 +2,6 @@ package provider
 
 import (
 	"net/url"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -25,8 +24,15 @@ import (
 // refresh 13 (2 of them savepoints), revoke 10. A revocation now also
 // queues its security event (one INSERT … SELECT over the streams), so code
 // replay and revoke each carry one statement more than that work saved.
+//
+// It runs on both databases: on PostgreSQL each statement is a round trip
+// (refresh: 9, plus BEGIN and COMMIT).
 func TestStatementsPerGrant(t *testing.T) {
-	f := newFixture(t, "sqlite://"+filepath.Join(t.TempDir(), "p.db"), "opaque")
+	eachDatabase(t, testStatementsPerGrant)
+}
+
+func testStatementsPerGrant(t *testing.T, dbURL string) {
+	f := newFixture(t, dbURL, "opaque")
 	n := f.st.CountStatements()
 	defer n.Stop()
 	// measure runs send with a cold client cache and returns what it cost.

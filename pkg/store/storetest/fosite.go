@@ -503,6 +503,41 @@ func testFlatTransactions(t *testing.T, f *fositeEnv) {
 			t.Errorf("flat transaction rolled back, nested write kept: %v", err)
 		}
 	}
+	testFlatTransactionFails(t, s)
+}
+
+// testFlatTransactionFails: a flat transaction whose later write fails
+// leaves nothing behind once rolled back, not even its earlier writes.
+func testFlatTransactionFails(t *testing.T, s interface {
+	FositeStorage
+	storage.Transactional
+	BeginFlatTX(ctx context.Context) (context.Context, error)
+}) {
+	rot, ok := s.(interface {
+		SaveRotation(ctx context.Context, oldSignature string, sealed []byte) error
+	})
+	if !ok {
+		return
+	}
+	ctx := context.Background()
+	tx, err := s.BeginFlatTX(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateAccessTokenSession(tx, "at-flat-failed", newRequest("app", "req-ff", nil)); err != nil {
+		t.Fatal(err)
+	}
+	err = rot.SaveRotation(tx, "rt-never-rotated", []byte("sealed"))
+	if err == nil {
+		err = s.Commit(tx)
+	}
+	if err == nil {
+		t.Fatal("saving the rotation of an unknown token succeeded")
+	}
+	_ = s.Rollback(tx)
+	if _, err := s.GetAccessTokenSession(ctx, "at-flat-failed", emptySession()); !errors.Is(err, fosite.ErrNotFound) {
+		t.Errorf("failed flat transaction kept a write: %v", err)
+	}
 }
 
 func testClientAssertionJWT(t *testing.T, f *fositeEnv) {
