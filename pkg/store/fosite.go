@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -450,8 +451,7 @@ func (s *Store) revokeRefreshTokens(ctx context.Context, cond string, args ...an
 // replaced by its successor) is not announced. The caller provides the
 // transaction.
 func (s *Store) revokeAccessTokens(ctx context.Context, announce bool, cond string, args ...any) error {
-	q := hot(tableAccess, "UPDATE "+tableAccess+" SET active = ? WHERE ("+cond+") AND active = ? RETURNING signature, jti, expires_at")
-	rows, err := s.connPool(ctx).QueryContext(ctx, s.sqlOf(q), append(append([]any{false}, args...), true)...)
+	rows, err := s.connPool(ctx).QueryContext(ctx, s.sqlOf(revokeAccessSQL(cond)), append([]any{false}, args...)...)
 	if err != nil {
 		return fmt.Errorf("store: revoke access tokens: %w", err)
 	}
@@ -487,6 +487,17 @@ func (s *Store) revokeAccessTokens(ctx context.Context, announce bool, cond stri
 		}
 	}
 	return s.emitEvents(ctx, events)
+}
+
+// revokeAccessSQL is revokeAccessTokens' statement: its first argument is
+// false, then cond's. "active" is a literal, so both databases use the
+// partial index of active tokens (migration 00013) instead of visiting
+// every token of a refresh chain.
+func revokeAccessSQL(cond string) hotQuery {
+	q := hot(tableAccess, "UPDATE "+tableAccess+" SET active = ? WHERE ("+cond+") AND active = {TRUE} RETURNING signature, jti, expires_at")
+	q.sqlite = strings.Replace(q.sqlite, "{TRUE}", "1", 1)
+	q.postgres = strings.Replace(q.postgres, "{TRUE}", "TRUE", 1)
+	return q
 }
 
 // tokenSubject identifies an access token in an event: a JWT by its jti,
