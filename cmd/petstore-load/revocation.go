@@ -159,24 +159,59 @@ func (u *user) apiKeyKind() revocationKind {
 }
 
 // grantKind: consent (the grant was revoked last time) and a code
-// exchange; the user revokes the app on /account.
+// exchange; the user revokes the app on /account. The user's other
+// connected apps are revoked first (not measured), so the one app on the
+// page is the grant just made.
 func (u *user) grantKind() revocationKind {
+	cleared := false
 	return func(ctx context.Context) (string, func(context.Context) error, error) {
+		if !cleared {
+			if err := u.revokeConnectedApps(ctx); err != nil {
+				return "", nil, err
+			}
+			cleared = true
+		}
 		m, err := u.consent(ctx)
 		if err != nil {
 			return "", nil, err
 		}
 		tok, _ := m["access_token"].(string)
-		_, body, err := u.fetch(ctx, http.MethodGet, u.o.target+"/account", nil)
+		grants, err := u.connectedApps(ctx)
 		if err != nil {
 			return "", nil, err
 		}
-		g := grantPattern.FindStringSubmatch(body)
-		if g == nil {
-			return "", nil, errors.New("no connected app on /account")
+		if len(grants) != 1 {
+			return "", nil, fmt.Errorf("%d connected apps on /account, want the one just made", len(grants))
 		}
-		return tok, func(ctx context.Context) error { return u.accountPost(ctx, g[0]) }, nil
+		return tok, func(ctx context.Context) error { return u.accountPost(ctx, grants[0]) }, nil
 	}
+}
+
+// connectedApps returns the revoke paths of the apps on /account.
+func (u *user) connectedApps(ctx context.Context) ([]string, error) {
+	_, body, err := u.fetch(ctx, http.MethodGet, u.o.target+"/account", nil)
+	if err != nil {
+		return nil, err
+	}
+	var paths []string
+	for _, m := range grantPattern.FindAllStringSubmatch(body, -1) {
+		paths = append(paths, m[0])
+	}
+	return paths, nil
+}
+
+// revokeConnectedApps revokes every app on /account.
+func (u *user) revokeConnectedApps(ctx context.Context) error {
+	grants, err := u.connectedApps(ctx)
+	if err != nil {
+		return err
+	}
+	for _, g := range grants {
+		if err := u.accountPost(ctx, g); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // consent runs the authorization with the consent page and redeems the
