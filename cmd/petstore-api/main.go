@@ -72,7 +72,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		if mln, err := net.Listen("tcp", cfg.MetricsListen); err != nil {
 			log.Error("metrics listener not started", "addr", cfg.MetricsListen, "err", err)
 		} else {
-			msrv := metricsServer(a.metrics, cfg.Pprof)
+			msrv := httpkit.MetricsServer(a.metrics, cfg.Pprof)
 			log.Info("metrics listening", "addr", mln.Addr().String())
 			go func() { _ = msrv.Serve(mln) }()
 			defer msrv.Close()
@@ -166,17 +166,4 @@ func serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logge
 	log.Info("petstore-api listening", "addr", ln.Addr().String(), "config", cfg)
 	defer log.Info("shut down")
 	return httpkit.Serve(ctx, srv, ln, files, 10*time.Second)
-}
-
-// metricsServer serves h at /metrics, for metrics_listen; with pprof also
-// Go's runtime profiles under /debug/pprof/ (a CPU profile must ask for
-// fewer seconds than the 30 s write timeout).
-func metricsServer(h http.Handler, pprof bool) *http.Server {
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", h)
-	if pprof {
-		httpkit.HandlePprof(mux)
-	}
-	return &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
-		WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second, MaxHeaderBytes: 16 << 10}
 }

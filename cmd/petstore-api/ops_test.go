@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/petstore-auth/petstore-auth/pkg/bearer/bearertest"
+	"github.com/petstore-auth/petstore-auth/pkg/httpkit"
 )
 
 // newAPIWithMetrics builds the API's handler against a fake authorization
@@ -32,7 +33,7 @@ func newAPIWithMetrics(t *testing.T, mutate func(*config)) (*bearertest.Server, 
 	t.Cleanup(a.cleanup)
 	srv := httptest.NewServer(a.handler)
 	t.Cleanup(srv.Close)
-	msrv := httptest.NewServer(metricsServer(a.metrics, false).Handler)
+	msrv := httptest.NewServer(httpkit.MetricsServer(a.metrics, false).Handler)
 	t.Cleanup(msrv.Close)
 	return as, srv, msrv.URL + "/metrics"
 }
@@ -142,7 +143,7 @@ func TestPprofOnlyWhenSwitchedOn(t *testing.T) {
 		t.Error("PETSTORE_API_PPROF=yes please: no error")
 	}
 	for _, on := range []bool{false, true} {
-		srv := httptest.NewServer(metricsServer(http.NotFoundHandler(), on).Handler)
+		srv := httptest.NewServer(httpkit.MetricsServer(http.NotFoundHandler(), on).Handler)
 		for _, p := range []string{"/debug/pprof/", "/debug/pprof/heap"} {
 			res, err := http.Get(srv.URL + p)
 			if err != nil {

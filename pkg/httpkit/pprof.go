@@ -3,7 +3,23 @@ package httpkit
 import (
 	"net/http"
 	"net/http/pprof"
+	"time"
 )
+
+// MetricsServer serves h at /metrics and nothing else, for a listener of
+// its own (metrics_listen): scrapers reach it, the public does not. With
+// pprof it also serves Go's runtime profiles under /debug/pprof/
+// (HandlePprof); a CPU profile must ask for fewer seconds than the 30 s
+// write timeout. Used by petstore-auth and petstore-api alike.
+func MetricsServer(h http.Handler, pprof bool) *http.Server {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", h)
+	if pprof {
+		HandlePprof(mux)
+	}
+	return &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 16 << 10}
+}
 
 // HandlePprof registers Go's runtime profiles (net/http/pprof) under
 // /debug/pprof/ on mux: the index, cmdline, profile (CPU, ?seconds=N),

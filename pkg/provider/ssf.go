@@ -251,7 +251,7 @@ func (p *Provider) poll(r *http.Request) (*pollResponse, error) {
 		// RFC 8936 §2.4.4: the receiver could not process it; it is not
 		// sent again. What the receiver wrote is logged cut short.
 		httpx.Logger(ctx).Warn("security event refused by its receiver", "client_id", clientID,
-			"jti", clip(jti, 64), "error", clip(string(e), 256))
+			"jti", truncate(jti, 64), "error", truncate(string(e), 256))
 		done = append(done, jti)
 	}
 	streamID := mux.Vars(r)["stream_id"]
@@ -334,14 +334,6 @@ func (p *Provider) waitEvents(ctx context.Context, streamID string, max int, imm
 // graceful stop does not wait out receivers' long polls (they poll the
 // next replica, or this one again when it is back).
 func (p *Provider) ReleasePolls() { p.releasePoll.Do(func() { close(p.polls) }) }
-
-// clip cuts s to at most n bytes for a log line.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
-}
 
 // max1 keeps a wait positive.
 func max1(d time.Duration) time.Duration { return max(d, time.Millisecond) }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/petstore-auth/petstore-auth/pkg/config"
+	"github.com/petstore-auth/petstore-auth/pkg/httpkit"
 	"github.com/petstore-auth/petstore-auth/pkg/tlstest"
 	"github.com/petstore-auth/petstore-auth/pkg/webtest"
 )
@@ -101,7 +102,7 @@ func TestMetricsOnTheMainListenerInDevelopment(t *testing.T) {
 func TestPprofOnlyWhenSwitchedOn(t *testing.T) {
 	metrics := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") })
 	for _, on := range []bool{false, true} {
-		srv := httptest.NewServer(MetricsServer(metrics, on).Handler)
+		srv := httptest.NewServer(httpkit.MetricsServer(metrics, on).Handler)
 		for _, p := range []string{"/debug/pprof/", "/debug/pprof/cmdline", "/debug/pprof/heap"} {
 			res, err := http.Get(srv.URL + p)
 			if err != nil {

@@ -297,20 +297,6 @@ func (s *Server) MetricsHandler() http.Handler {
 // has called ready ("" when it is off).
 func (s *Server) MetricsAddr() string { return s.metricsAddr }
 
-// MetricsServer serves h at /metrics and nothing else, for a listener of its
-// own (metrics_listen): scrapers reach it, the public does not. With pprof
-// it also serves Go's runtime profiles under /debug/pprof/ (net/http/pprof);
-// a CPU profile must ask for fewer seconds than the 30 s write timeout.
-func MetricsServer(h http.Handler, pprof bool) *http.Server {
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", h)
-	if pprof {
-		httpkit.HandlePprof(mux)
-	}
-	return &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
-		WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 16 << 10}
-}
-
 // handleReady reports ready when the database answers and its schema is
 // current.
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
@@ -365,7 +351,7 @@ func (s *Server) Serve(ctx context.Context, ready func(addr string)) error {
 		if mln, err := net.Listen("tcp", s.Config.MetricsListen); err != nil {
 			s.Logger.Error("metrics listener not started", "addr", s.Config.MetricsListen, "err", err)
 		} else {
-			msrv := MetricsServer(s.MetricsHandler(), s.Config.Pprof)
+			msrv := httpkit.MetricsServer(s.MetricsHandler(), s.Config.Pprof)
 			s.metricsAddr = mln.Addr().String()
 			s.Logger.Info("metrics listening", "addr", s.metricsAddr)
 			go func() { _ = msrv.Serve(mln) }()
