@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"reflect"
 
 	"github.com/ory/fosite"
 )
@@ -20,6 +21,10 @@ import (
 type codeMemo struct {
 	sig string
 	row *requestRow
+	// session is the session the row's was last decoded into: fosite
+	// hands the same one back at its later reads, and what the caller
+	// changed in it since (the tokens' expiry, their DPoP binding) stays.
+	session fosite.Session
 }
 
 type codeMemoKey struct{}
@@ -40,16 +45,41 @@ var (
 
 // codeRow is the row of the code with signature sig, from ctx's memo when
 // it holds that code.
-func (s *Store) codeRow(ctx context.Context, sig string) (*requestRow, error) {
+func (s *Store) codeRow(ctx context.Context, sig string) (*requestRow, *codeMemo, error) {
 	m, _ := ctx.Value(codeMemoKey{}).(*codeMemo)
 	if m != nil && m.sig == sig && m.row != nil {
-		return m.row, nil
+		return m.row, m, nil
 	}
 	row, err := s.getRequestRow(ctx, tableCodes, sig)
-	if err == nil && m != nil {
-		m.sig, m.row = sig, row
+	if err != nil || m == nil {
+		return row, nil, err
 	}
-	return row, err
+	*m = codeMemo{sig: sig, row: row}
+	return row, m, nil
+}
+
+// codeRequest is the request of row with its session decoded into
+// session, unless the memo m says session holds it already.
+func (s *Store) codeRequest(ctx context.Context, row *requestRow, m *codeMemo, session fosite.Session) (*fosite.Request, error) {
+	if m == nil || session == nil || !samePointer(m.session, session) {
+		req, err := s.toRequest(ctx, row, session)
+		if m != nil && err == nil {
+			m.session = req.Session
+		}
+		return req, err
+	}
+	client, err := s.GetClient(ctx, row.ClientID)
+	if err != nil {
+		return nil, err
+	}
+	return requestOf(row, client, session)
+}
+
+// samePointer reports whether a and b are the same pointer (sessions are
+// pointers; anything else is never the same).
+func samePointer(a, b fosite.Session) bool {
+	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
+	return va.Kind() == reflect.Pointer && vb.Kind() == reflect.Pointer && va.Pointer() == vb.Pointer() && va.Type() == vb.Type()
 }
 
 // codeUsed records in ctx's memo that the code with signature sig was
@@ -79,11 +109,11 @@ func (s *Store) CreateAuthorizeCodeSession(ctx context.Context, signature string
 // returns the request together with fosite.ErrInvalidatedAuthorizeCode, so
 // fosite can revoke what the first redemption issued.
 func (s *Store) GetAuthorizeCodeSession(ctx context.Context, signature string, session fosite.Session) (fosite.Requester, error) {
-	row, err := s.codeRow(ctx, signature)
+	row, m, err := s.codeRow(ctx, signature)
 	if err != nil {
 		return nil, err
 	}
-	req, err := s.toRequest(ctx, row, session)
+	req, err := s.codeRequest(ctx, row, m, session)
 	if err != nil {
 		return nil, err
 	}

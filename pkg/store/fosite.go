@@ -151,6 +151,11 @@ func (s *Store) toRequest(ctx context.Context, row *requestRow, session fosite.S
 	if err := json.Unmarshal([]byte(row.Session), session); err != nil {
 		return nil, fmt.Errorf("store: decode session: %w", err)
 	}
+	return requestOf(row, client, session)
+}
+
+// requestOf is the fosite request of row with its client and session.
+func requestOf(row *requestRow, client fosite.Client, session fosite.Session) (*fosite.Request, error) {
 	form, err := url.ParseQuery(row.Form)
 	if err != nil {
 		return nil, fmt.Errorf("store: decode form: %w", err)
