@@ -72,6 +72,7 @@ type Store struct {
 	grantTouches   touchMemo    // CreateAccessTokenSession
 	sessionClients recordedSet  // RecordSessionClient
 	clientTouches  touchMemo    // TouchClient
+	accessInserts  groupInsert  // CreateAccessTokenSession outside a transaction
 	// hotCounter counts hand-written statements (CountStatements).
 	hotCounter atomic.Pointer[StatementCounter]
 	// resolveURLClient loads clients whose id is a URL (client ID
@@ -95,6 +96,7 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error)
 	if s.clock == nil {
 		s.clock = time.Now
 	}
+	s.accessInserts.exec = s.insertAccessRows
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
