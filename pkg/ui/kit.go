@@ -199,8 +199,8 @@ func (k *Kit) Check(names ...string) error {
 
 // page is one page's template set: layout, the partials of the page's
 // directory and its parents, then the page itself. It is parsed on first
-// use: a server renders few of its pages between restarts, and the parsed
-// sets of all of them took 1.3 MB of heap and 5 ms at every start.
+// use: a server renders few of its pages between restarts, and parsing all
+// of them at start allocated 2 MB, of which the parsed sets kept 1.3 MB.
 type page struct {
 	fsys  fs.FS
 	funcs template.FuncMap
