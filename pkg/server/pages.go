@@ -40,6 +40,13 @@ func (s *Server) mountPages(r *mux.Router, files fs.FS, secret []byte, now func(
 	if err != nil {
 		return err
 	}
+	// Pages are parsed on first use; files edited on disk (web_dir) are
+	// parsed now, so that a broken edit stops the start, not one page.
+	if s.Config.WebDir != "" {
+		if err := kit.ParseAll(); err != nil {
+			return err
+		}
+	}
 	st := s.Store
 	// Client changes through the console, its API or the web pages drop the
 	// provider's cached CORS origins at once.

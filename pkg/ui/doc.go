@@ -1,5 +1,6 @@
 // Package ui is the page kit shared by the user's pages (pkg/web) and the
-// admin console (pkg/admin): templates parsed once at startup from an fs.FS,
+// admin console (pkg/admin): templates read from an fs.FS, each page parsed
+// once when it is first rendered (ParseAll parses them all at once),
 // buffered rendering into one shared layout, a friendly error page, the
 // signed-in session (gorilla/sessions cookie, encrypted and authenticated
 // with keys derived from the system secret), CSRF protection and /static.

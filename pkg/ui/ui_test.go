@@ -50,9 +50,54 @@ func TestNewReportsEveryMissingTemplate(t *testing.T) {
 	}
 }
 
+// TestTheRealTemplatesLoad: every page of the shipped templates parses (the
+// server parses them on first use only).
 func TestTheRealTemplatesLoad(t *testing.T) {
-	if _, err := New(Config{FS: webtest.Files(), Secret: secret, Required: []string{"login", "consent", "account", "index"}}); err != nil {
+	k, err := New(Config{FS: webtest.Files(), Secret: secret, Required: []string{"login", "consent", "account", "index"}})
+	if err != nil {
 		t.Fatal(err)
+	}
+	if err := k.ParseAll(); err != nil {
+		t.Fatal(err)
+	}
+	if len(k.pages) < 20 {
+		t.Fatalf("%d pages found; want every page of templates/", len(k.pages))
+	}
+}
+
+// TestPagesParsedOnFirstUse: New does not parse; a page whose template does
+// not parse fails alone, as a clean 500 error page, and ParseAll names it.
+func TestPagesParsedOnFirstUse(t *testing.T) {
+	fsys := testFS()
+	fsys["templates/bad.html"] = &fstest.MapFile{Data: []byte(`{{define "content"}}{{if}}{{end}}`)}
+	k, err := New(Config{FS: fsys, Secret: secret, Required: []string{"hello", "bad"}})
+	if err != nil {
+		t.Fatalf("New parsed the pages: %v", err)
+	}
+	h := k.Pages(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		k.Render(w, r, http.StatusOK, r.URL.Query().Get("page"), "x")
+	}))
+	for _, tc := range []struct {
+		page   string
+		status int
+		shows  string
+	}{
+		{"bad", http.StatusInternalServerError, "Something went wrong"},
+		{"hello", http.StatusOK, "Hello x"},
+		{"bad", http.StatusInternalServerError, "Something went wrong"},
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/?page="+tc.page, nil))
+		if rec.Code != tc.status || !strings.Contains(rec.Body.String(), tc.shows) {
+			t.Fatalf("%s: HTTP %d\n%s", tc.page, rec.Code, rec.Body)
+		}
+	}
+	if err := k.ParseAll(); err == nil || !strings.Contains(err.Error(), "templates/bad.html") {
+		t.Fatalf("ParseAll = %v; want the broken file named", err)
+	}
+	delete(fsys, "templates/layout.html")
+	if _, err := New(Config{FS: fsys, Secret: secret}); err == nil || !strings.Contains(err.Error(), "layout") {
+		t.Fatalf("New without a layout = %v", err)
 	}
 }
 
