@@ -1,0 +1,27 @@
+-- +goose Up
+-- The sealed successor pairs of the refresh grace window move from the
+-- rotated token's row to a table of their own: written once, never updated,
+-- no foreign keys. A rotation then changes no indexed column of
+-- refresh_tokens (rotated_at loses its index, which only the blob sweeper
+-- read), so PostgreSQL updates the row in place (HOT, no index entries), and
+-- keeping the pair no longer updates a row the same transaction just
+-- updated, which re-ran its foreign-key checks (row locks on the shared
+-- client and grant rows).
+CREATE TABLE refresh_rotations (
+    signature  TEXT PRIMARY KEY,
+    rotated_at TIMESTAMPTZ NOT NULL,
+    sealed     BYTEA NOT NULL
+);
+CREATE INDEX refresh_rotations_rotated_at_idx ON refresh_rotations (rotated_at);
+INSERT INTO refresh_rotations (signature, rotated_at, sealed)
+    SELECT signature, rotated_at, rotation_sealed FROM refresh_tokens
+    WHERE rotation_sealed IS NOT NULL AND rotated_at IS NOT NULL;
+DROP INDEX refresh_tokens_rotated_at_idx;
+ALTER TABLE refresh_tokens DROP COLUMN rotation_sealed;
+
+-- +goose Down
+ALTER TABLE refresh_tokens ADD COLUMN rotation_sealed BYTEA;
+UPDATE refresh_tokens SET rotation_sealed = r.sealed
+    FROM refresh_rotations r WHERE r.signature = refresh_tokens.signature AND refresh_tokens.rotated_at IS NOT NULL;
+CREATE INDEX refresh_tokens_rotated_at_idx ON refresh_tokens (rotated_at);
+DROP TABLE refresh_rotations;
