@@ -504,9 +504,7 @@ func (s *Store) revokeAccessTokens(ctx context.Context, announce bool, cond stri
 }
 
 // revokeAccessSQL is revokeAccessTokens' statement: its first argument is
-// false, then cond's. "active" is a literal, so both databases use the
-// partial index of active tokens (migration 00013) instead of visiting
-// every token of a refresh chain.
+// false, then cond's.
 func revokeAccessSQL(cond string) hotQuery {
 	q := hot(tableAccess, "UPDATE "+tableAccess+" SET active = ? WHERE ("+cond+") AND active = {TRUE} RETURNING signature, jti, expires_at")
 	q.sqlite = strings.Replace(q.sqlite, "{TRUE}", "1", 1)

@@ -19,7 +19,15 @@ INSERT INTO refresh_rotations (signature, rotated_at, sealed)
 DROP INDEX refresh_tokens_rotated_at_idx;
 ALTER TABLE refresh_tokens DROP COLUMN rotation_sealed;
 
+-- The rotation now revokes the access token issued beside the refresh token
+-- by its signature, so 00013's partial index of active access tokens serves
+-- only the rare revocation of a whole family; mentioning "active", it kept
+-- every revoke of an access token from being a HOT update, which wrote an
+-- entry into each of the table's eight indexes.
+DROP INDEX access_tokens_active_request_idx;
+
 -- +goose Down
+CREATE INDEX access_tokens_active_request_idx ON access_tokens (request_id) WHERE active;
 ALTER TABLE refresh_tokens ADD COLUMN rotation_sealed BYTEA;
 UPDATE refresh_tokens SET rotation_sealed = r.sealed
     FROM refresh_rotations r WHERE r.signature = refresh_tokens.signature AND refresh_tokens.rotated_at IS NOT NULL;

@@ -17,7 +17,14 @@ INSERT INTO refresh_rotations (signature, rotated_at, sealed)
 DROP INDEX refresh_tokens_rotated_at_idx;
 ALTER TABLE refresh_tokens DROP COLUMN rotation_sealed;
 
+-- The rotation now revokes the access token issued beside the refresh token
+-- by its signature, so 00013's partial index of active access tokens serves
+-- only the rare revocation of a whole family, and every revoke of an
+-- access token had to maintain it.
+DROP INDEX access_tokens_active_request_idx;
+
 -- +goose Down
+CREATE INDEX access_tokens_active_request_idx ON access_tokens (request_id) WHERE active = 1;
 ALTER TABLE refresh_tokens ADD COLUMN rotation_sealed BLOB;
 UPDATE refresh_tokens SET rotation_sealed = (SELECT r.sealed FROM refresh_rotations r WHERE r.signature = refresh_tokens.signature)
     WHERE rotated_at IS NOT NULL;
