@@ -46,18 +46,33 @@ wait_up() {
   echo "not up: $1" >&2; tail -20 "$2" >&2; return 1
 }
 
+# pg_ticks: CPU time (clock ticks) of every PostgreSQL process so far —
+# the backends of both servers and PostgreSQL's own workers (WAL writer, …).
+pg_ticks() {
+  local t=0 p
+  for p in $(pgrep -x postgres); do
+    t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$t"
+}
+hz=$(getconf CLK_TCK)
+
 # load DB LABEL PID [petstore-load flags…]: runs one scenario, appends a row.
 load() {
   local db=$1 label=$2 pid=$3; shift 3
-  local out
+  local out t0 pgcpu=-
+  t0=$(pg_ticks)
   out=$("$bin/petstore-load" -target "$auth" -api "$api" -duration "$duration" -server-pid "$pid" "$@" 2>&1) || { echo "$out" >&2; out=""; }
-  echo "== $db $label"; echo "$out"
-  awk -v db="$db" -v label="$label" '
+  if [ "$db" = postgres ]; then
+    pgcpu=$(awk -v d=$(($(pg_ticks) - t0)) -v hz="$hz" '/^requests=/ { split($2, a, "="); if (a[2] > 0) printf "%dµs", d / hz * 1e6 / a[2] }' <<<"$out")
+  fi
+  echo "== $db $label"; echo "$out"; echo "postgres cpu per request: $pgcpu"
+  awk -v db="$db" -v label="$label" -v pgcpu="$pgcpu" '
     /^scenario=/ { split($2, a, "="); workers = a[2] }
     /^requests=/ { for (i = 1; i <= NF; i++) { split($i, a, "="); v[a[1]] = a[2] } }
     /^latency/ { for (i = 2; i <= NF; i++) { split($i, a, "="); v[a[1]] = a[2] } }
     /^server cpu/ { split($3, a, "="); cpu = a[2] }
-    END { printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", db, label, workers, v["rate"], v["p50"], v["p90"], v["p99"], v["errors"], cpu }
+    END { printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", db, label, workers, v["rate"], v["p50"], v["p90"], v["p99"], v["errors"], cpu, pgcpu }
   ' <<<"$out" >>"$results"
 }
 
@@ -71,7 +86,7 @@ revocations() {
   echo "== $db revocation"; echo "$out"
   awk -v db="$db" -v what="$what" '
     /^kind=/ { for (i = 1; i <= NF; i++) { split($i, a, "="); v[a[1]] = a[2] }
-      printf "%s\trevocation → API refuses (%s%s, max %s)\t1\t-\t%s\t%s\t%s\t%s\t-\n", db, v["kind"], what, v["max"], v["p50"], v["p90"], v["p99"], v["not-refused"] }
+      printf "%s\trevocation → API refuses (%s%s, max %s)\t1\t-\t%s\t%s\t%s\t%s\t-\t-\n", db, v["kind"], what, v["max"], v["p50"], v["p90"], v["p99"], v["not-refused"] }
   ' <<<"$out" >>"$results"
 }
 
@@ -153,6 +168,6 @@ fi
 
 echo
 echo "end: $(uptime)"
-echo "| database | scenario | workers | req/s | p50 | p90 | p99 | errors | server CPU/req |"
-echo "|---|---|---|---|---|---|---|---|---|"
-awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8, $9 }' "$results"
+echo "| database | scenario | workers | req/s | p50 | p90 | p99 | errors | server CPU/req | PostgreSQL CPU/req |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
+awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 }' "$results"

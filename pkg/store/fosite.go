@@ -290,7 +290,13 @@ func (s *Store) CreateAccessTokenSession(ctx context.Context, signature string, 
 		jti := j.GetJTI()
 		row.JTI = &jti
 	}
-	if _, err := s.execHot(ctx, insertAccessRow, append(base.fields(), row.JTI)...); err != nil {
+	args := append(base.fields(), row.JTI)
+	if inTransaction(ctx) {
+		_, err = s.execHot(ctx, insertAccessRow, args...)
+	} else {
+		err = s.accessInserts.insert(ctx, args)
+	}
+	if err != nil {
 		return fmt.Errorf("store: create access token row: %w", err)
 	}
 	if now := s.now(); row.Req.GrantID != nil && s.grantTouches.due(*row.Req.GrantID, now, grantTouchInterval) {

@@ -73,6 +73,8 @@ var (
 	selectRotation = hot(tableRotations, "SELECT t.request_id, t.client_id, r.rotated_at, r.sealed FROM "+tableRotations+" r JOIN "+
 		tableRefresh+" t ON t.signature = r.signature WHERE r.signature = ? AND t.rotated_at IS NOT NULL")
 	selectRequestRow = map[string]hotQuery{}
+	// insertAccessRows is insertAccessRow for a group of rows (groupinsert.go).
+	insertAccessRows = multiRowInsert{single: insertAccessRow}
 )
 
 func init() {
@@ -95,6 +97,23 @@ func (s *Store) sqlOf(q hotQuery) string {
 		return q.postgres
 	}
 	return q.sqlite
+}
+
+// inTransaction reports whether ctx carries an open transaction.
+func inTransaction(ctx context.Context) bool {
+	_, ok := ctx.Value(txKey{}).(*txState)
+	return ok
+}
+
+// insertAccessRows inserts access-token rows (each insertAccessRow's
+// arguments) in one statement.
+func (s *Store) insertAccessRows(ctx context.Context, rows [][]any) error {
+	args := make([]any, 0, len(rows)*len(rows[0]))
+	for _, r := range rows {
+		args = append(args, r...)
+	}
+	_, err := s.sqlDB.ExecContext(ctx, s.sqlOf(insertAccessRows.rows(len(rows))), args...)
+	return err
 }
 
 // execHot runs a hot statement in the transaction of ctx, if any.

@@ -71,6 +71,7 @@ type Store struct {
 	events         eventSignal  // wakes this process's event-stream waiters (secevents.go)
 	grantTouches   touchMemo    // CreateAccessTokenSession
 	clientTouches  touchMemo    // TouchClient
+	accessInserts  groupInsert  // CreateAccessTokenSession outside a transaction
 	// hotCounter counts hand-written statements (CountStatements).
 	hotCounter atomic.Pointer[StatementCounter]
 	// resolveURLClient loads clients whose id is a URL (client ID
@@ -94,6 +95,7 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error)
 	if s.clock == nil {
 		s.clock = time.Now
 	}
+	s.accessInserts.exec = s.insertAccessRows
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

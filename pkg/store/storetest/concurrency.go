@@ -193,3 +193,60 @@ func testConcurrentWriters(t *testing.T, s Storage) {
 		t.Errorf("users stored = %d, %v; want %d", total, err, writers*writes)
 	}
 }
+
+// testConcurrentAccessTokens: access tokens stored at once outside a
+// transaction (client_credentials under load) are each stored once and
+// readable when their call returns; one whose signature is taken fails
+// alone, and the token already stored under it is left as it was.
+func testConcurrentAccessTokens(t *testing.T, s Storage) {
+	ctx := context.Background()
+	mustClient(t, s, "app")
+	taken := emptySession()
+	taken.Subject = "first"
+	if err := s.CreateAccessTokenSession(ctx, "at-taken", newRequest("app", "req-taken", taken)); err != nil {
+		t.Fatal(err)
+	}
+	const tokens = 96
+	var wg sync.WaitGroup
+	errs := make([]error, tokens)
+	start := make(chan struct{})
+	for i := range tokens {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			sig, sess := fmt.Sprintf("at-c%d", i), emptySession()
+			sess.Subject = fmt.Sprintf("sub-%d", i)
+			if i == tokens/2 {
+				sig = "at-taken"
+			}
+			errs[i] = s.CreateAccessTokenSession(ctx, sig, newRequest("app", "req-"+sig, sess))
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if i == tokens/2 {
+			if err == nil {
+				t.Error("a second token under a taken signature was stored")
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("token %d: %v", i, err)
+			continue
+		}
+		req, err := s.GetAccessTokenSession(ctx, fmt.Sprintf("at-c%d", i), emptySession())
+		if err != nil {
+			t.Errorf("token %d not readable after its call returned: %v", i, err)
+			continue
+		}
+		if got := req.GetSession().(*Session).Subject; got != fmt.Sprintf("sub-%d", i) {
+			t.Errorf("token %d: subject %q, want sub-%d", i, got, i)
+		}
+	}
+	req, err := s.GetAccessTokenSession(ctx, "at-taken", emptySession())
+	if err != nil || req.GetSession().(*Session).Subject != "first" {
+		t.Errorf("the token first stored under at-taken: %v, %v; want it unchanged", req, err)
+	}
+}

@@ -145,6 +145,7 @@ func Run(t *testing.T, open func(t *testing.T) Storage) {
 		{"ConcurrentCodeRedemption", testConcurrentCodeRedemption},
 		{"ConcurrentRefreshRotation", testConcurrentRefreshRotation},
 		{"ConcurrentWriters", testConcurrentWriters},
+		{"ConcurrentAccessTokens", testConcurrentAccessTokens},
 		{"Users", testUsers},
 		{"Clients", testClients},
 		{"ClientAllowedOrigins", testClientAllowedOrigins},
