@@ -41,7 +41,7 @@ func signIn(o options, t http.RoundTripper) (*user, error) {
 			return http.ErrUseLastResponse // the app's callback: stop, read the code
 		}}
 	ctx := context.Background()
-	authURL, verifier := u.authURL()
+	authURL, state, verifier := u.authURL()
 	res, body, err := u.fetch(ctx, http.MethodGet, authURL, nil)
 	if err != nil {
 		return nil, err
@@ -65,7 +65,7 @@ func signIn(o options, t http.RoundTripper) (*user, error) {
 			return nil, err
 		}
 	}
-	code, err := codeOf(res)
+	code, err := u.codeOf(res, state)
 	if err != nil {
 		return nil, fmt.Errorf("sign-in: %w", err)
 	}
@@ -78,27 +78,28 @@ func signIn(o options, t http.RoundTripper) (*user, error) {
 // authorize runs one authorization (a redirect with a code, consent being
 // remembered) and redeems the code.
 func (u *user) authorize(ctx context.Context) (map[string]any, error) {
-	authURL, verifier := u.authURL()
+	authURL, state, verifier := u.authURL()
 	res, _, err := u.fetch(ctx, http.MethodGet, authURL, nil)
 	if err != nil {
 		return nil, err
 	}
-	code, err := codeOf(res)
+	code, err := u.codeOf(res, state)
 	if err != nil {
 		return nil, err
 	}
 	return u.exchange(ctx, code, verifier)
 }
 
-func (u *user) authURL() (string, string) {
-	verifier := randomString(32)
+// authURL is a new authorization request with its state and PKCE verifier.
+func (u *user) authURL() (authURL, state, verifier string) {
+	verifier, state = randomString(32), randomString(12)
 	sum := sha256.Sum256([]byte(verifier))
 	q := url.Values{
 		"response_type": {"code"}, "client_id": {u.o.clientID}, "redirect_uri": {u.o.redirectURI},
-		"scope": {u.o.scope}, "state": {randomString(12)},
+		"scope": {u.o.scope}, "state": {state},
 		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"},
 	}
-	return u.o.target + "/oauth2/auth?" + q.Encode(), verifier
+	return u.o.target + "/oauth2/auth?" + q.Encode(), state, verifier
 }
 
 func (u *user) exchange(ctx context.Context, code, verifier string) (map[string]any, error) {
@@ -125,8 +126,10 @@ func (u *user) fetch(ctx context.Context, method, target string, form url.Values
 	return res, string(b), nil
 }
 
-// codeOf reads the code from the redirect to the app's callback.
-func codeOf(res *http.Response) (string, error) {
+// codeOf reads the code from the redirect to the app's callback, as a
+// client must: only with the state it sent (RFC 6749 §10.12) and from the
+// issuer it asked (RFC 9207 §2.4).
+func (u *user) codeOf(res *http.Response, state string) (string, error) {
 	if res.StatusCode/100 != 3 {
 		return "", fmt.Errorf("expected a redirect to the app, got HTTP %d at %s", res.StatusCode, res.Request.URL.Path)
 	}
@@ -134,14 +137,18 @@ func codeOf(res *http.Response) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if e := loc.Query().Get("error"); e != "" {
-		return "", fmt.Errorf("authorization error %s", e)
-	}
-	code := loc.Query().Get("code")
-	if code == "" {
+	q := loc.Query()
+	switch {
+	case q.Get("iss") != u.o.issuer():
+		return "", fmt.Errorf("redirect from issuer %q, not %q", q.Get("iss"), u.o.issuer())
+	case q.Get("error") != "":
+		return "", fmt.Errorf("authorization error %s", q.Get("error"))
+	case q.Get("state") != state:
+		return "", errors.New("the redirect's state is not the request's")
+	case q.Get("code") == "":
 		return "", errors.New("no code in the redirect")
 	}
-	return code, nil
+	return q.Get("code"), nil
 }
 
 var (
@@ -166,4 +173,12 @@ func randomString(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// issuer is the issuer identifier authorization responses must carry.
+func (o options) issuer() string {
+	if o.iss != "" {
+		return o.iss
+	}
+	return o.target
 }

@@ -32,7 +32,10 @@ import (
 )
 
 type options struct {
-	target, scenario       string
+	target, scenario string
+	// iss is the issuer the authorization responses must name (RFC 9207),
+	// "" for the target.
+	iss                    string
 	dpop                   bool
 	workers                int
 	duration               time.Duration
@@ -51,6 +54,7 @@ type options struct {
 func main() {
 	var o options
 	flag.StringVar(&o.target, "target", "http://127.0.0.1:8080", "authorization server base URL (loopback only)")
+	flag.StringVar(&o.iss, "issuer", "", "issuer the authorization responses must name (iss, RFC 9207); default: -target")
 	flag.StringVar(&o.apiURL, "api", "http://127.0.0.1:8081", "PetStore API base URL for the api-* scenarios (loopback only)")
 	flag.StringVar(&o.scenario, "scenario", "client_credentials", "client_credentials | introspect | refresh | authcode | api-noauth | api-pets-noauth (needs a petstore-api built with -tags petstore_bench_noauth) | api-bearer | api-junk | api-forged | revocation")
 	flag.BoolVar(&o.dpop, "dpop", false, "client_credentials and api-bearer with DPoP (RFC 9449): a new ES256 proof per request; api-bearer first gets a DPoP-bound token per worker with -client-id/-client-secret")

@@ -217,7 +217,7 @@ func (u *user) revokeConnectedApps(ctx context.Context) error {
 // consent runs the authorization with the consent page and redeems the
 // code.
 func (u *user) consent(ctx context.Context) (map[string]any, error) {
-	authURL, verifier := u.authURL()
+	authURL, state, verifier := u.authURL()
 	res, body, err := u.fetch(ctx, http.MethodGet, authURL, nil)
 	if err != nil {
 		return nil, err
@@ -232,7 +232,7 @@ func (u *user) consent(ctx context.Context) (map[string]any, error) {
 			return nil, err
 		}
 	}
-	code, err := codeOf(res)
+	code, err := u.codeOf(res, state)
 	if err != nil {
 		return nil, err
 	}

@@ -153,11 +153,11 @@ func TestBackchannelLogoutDeliversOnSessionEnd(t *testing.T) {
 		rcv := newLogoutReceiver(t, http.StatusOK)
 		f.withBackchannel(rcv.srv.URL + "/logout")
 		ctx := context.Background()
-		if err := f.st.RecordSessionClient(ctx, "sid-1", "web", f.user.ID, f.clock().Add(time.Hour)); err != nil {
+		if err := f.st.RecordSessionClient(ctx, "sid-1", "web", f.user.ID, "", f.clock().Add(time.Hour)); err != nil {
 			t.Fatal(err)
 		}
 		// The resource server got no ID token: it hears nothing.
-		if err := f.st.RecordSessionClient(ctx, "sid-2", "web", f.user.ID, f.clock().Add(time.Hour)); err != nil {
+		if err := f.st.RecordSessionClient(ctx, "sid-2", "web", f.user.ID, "", f.clock().Add(time.Hour)); err != nil {
 			t.Fatal(err)
 		}
 		if n, err := f.st.EnqueueSessionLogouts(ctx, f.user.ID, []string{"sid-1"}); err != nil || n != 1 {
@@ -326,4 +326,53 @@ func TestBackchannelHTTPClient(t *testing.T) {
 	if c.CheckRedirect == nil || c.CheckRedirect(nil, nil) != http.ErrUseLastResponse {
 		t.Error("the client would follow redirects")
 	}
+}
+
+// RecordSessionClient writes a session's client once per grant: another
+// replica's deletion after a grant revocation (the next consent makes a
+// new grant) or this process's own deletion is recorded again at the next
+// ID token.
+func TestRecordSessionClientAfterDeletion(t *testing.T) {
+	eachDatabase(t, func(t *testing.T, dbURL string) {
+		f := newFixture(t, dbURL, identity.TokenFormatOpaque)
+		ctx := context.Background()
+		exp := f.clock().Add(time.Hour)
+		record := func(grant string) {
+			t.Helper()
+			if err := f.st.RecordSessionClient(ctx, "sid-1", "web", f.user.ID, grant, exp); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rows := func() int {
+			t.Helper()
+			var n int
+			if err := f.st.DB().QueryRowContext(ctx, "SELECT COUNT(*) FROM oidc_session_clients WHERE sid = 'sid-1'").Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		record("grant-1")
+		record("grant-1")
+		if n := rows(); n != 1 {
+			t.Fatalf("after recording: %d rows, want 1", n)
+		}
+		// Another replica revoked the grant and queued the logouts.
+		if _, err := f.st.DB().ExecContext(ctx, "DELETE FROM oidc_session_clients WHERE sid = 'sid-1'"); err != nil {
+			t.Fatal(err)
+		}
+		record("grant-2")
+		if n := rows(); n != 1 {
+			t.Fatalf("under the next grant: %d rows, want 1", n)
+		}
+		if _, err := f.st.EnqueueSessionLogouts(ctx, f.user.ID, []string{"sid-1"}); err != nil {
+			t.Fatal(err)
+		}
+		if n := rows(); n != 0 {
+			t.Fatalf("after EnqueueSessionLogouts: %d rows, want 0", n)
+		}
+		record("grant-2")
+		if n := rows(); n != 1 {
+			t.Fatalf("after this process deleted it: %d rows, want 1", n)
+		}
+	})
 }

@@ -30,6 +30,9 @@ type Storage interface {
 	// BeginFlatTX is BeginTX whose nested transactions join it
 	// (rotateRefresh in refresh_grace.go).
 	BeginFlatTX(ctx context.Context) (context.Context, error)
+	// WithCodeMemo returns ctx in which the code being redeemed is read
+	// from the database once (token.go exchange).
+	WithCodeMemo(ctx context.Context) context.Context
 	fosite.PARStorage
 	// ConsumePARSession marks a pushed request used (par.go).
 	ConsumePARSession(ctx context.Context, requestURI string) error

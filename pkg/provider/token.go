@@ -116,17 +116,20 @@ func (p *Provider) parseTokenRequest(r *http.Request) (*tokenRequest, grant, err
 // the client and validates the grant, the grant checks our rules and
 // issues; any failure goes to the grant's failed, once.
 func (p *Provider) exchange(ctx context.Context, req *tokenRequest, g grant) (fosite.AccessResponder, error) {
-	ar, err := p.OAuth2.NewAccessRequest(ctx, req.r, NewSession("", ""))
+	// fosite reads a code four times on the way to the tokens; once from
+	// the database is enough. failed reads afresh.
+	okCtx := p.store.WithCodeMemo(ctx)
+	ar, err := p.OAuth2.NewAccessRequest(okCtx, req.r, NewSession("", ""))
 	req.ar = ar
 	if err == nil {
 		err = p.bindProof(req)
 	}
 	if err == nil {
-		err = g.check(ctx, req)
+		err = g.check(okCtx, req)
 	}
 	var resp fosite.AccessResponder
 	if err == nil {
-		resp, err = g.issue(ctx, req)
+		resp, err = g.issue(okCtx, req)
 	}
 	if err != nil {
 		return g.failed(ctx, req, err)

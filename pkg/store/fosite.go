@@ -151,6 +151,11 @@ func (s *Store) toRequest(ctx context.Context, row *requestRow, session fosite.S
 	if err := json.Unmarshal([]byte(row.Session), session); err != nil {
 		return nil, fmt.Errorf("store: decode session: %w", err)
 	}
+	return requestOf(row, client, session)
+}
+
+// requestOf is the fosite request of row with its client and session.
+func requestOf(row *requestRow, client fosite.Client, session fosite.Session) (*fosite.Request, error) {
 	form, err := url.ParseQuery(row.Form)
 	if err != nil {
 		return nil, fmt.Errorf("store: decode form: %w", err)
@@ -192,49 +197,6 @@ func (s *Store) deleteRequest(ctx context.Context, table, signature string) erro
 		return fmt.Errorf("store: delete %s row: %w", table, err)
 	}
 	return nil
-}
-
-// CreateAuthorizeCodeSession stores the authorize request under the code's
-// signature.
-func (s *Store) CreateAuthorizeCodeSession(ctx context.Context, signature string, req fosite.Requester) error {
-	return s.createRequest(ctx, tableCodes, signature, req, fosite.AuthorizeCode)
-}
-
-// GetAuthorizeCodeSession returns the request of a code. An invalidated code
-// returns the request together with fosite.ErrInvalidatedAuthorizeCode, so
-// fosite can revoke what the first redemption issued.
-func (s *Store) GetAuthorizeCodeSession(ctx context.Context, signature string, session fosite.Session) (fosite.Requester, error) {
-	row, err := s.getRequestRow(ctx, tableCodes, signature)
-	if err != nil {
-		return nil, err
-	}
-	req, err := s.toRequest(ctx, row, session)
-	if err != nil {
-		return nil, err
-	}
-	if !row.Active {
-		return req, fosite.ErrInvalidatedAuthorizeCode
-	}
-	return req, nil
-}
-
-// InvalidateAuthorizeCodeSession marks a code as used with a conditional
-// update. Only the first caller changes the row; every later or concurrent
-// one gets ErrCodeAlreadyRedeemed.
-func (s *Store) InvalidateAuthorizeCodeSession(ctx context.Context, signature string) error {
-	res := s.conn(ctx).Table(tableCodes).
-		Where("signature = ? AND active = ?", signature, true).
-		Update("active", false)
-	if res.Error != nil {
-		return fmt.Errorf("store: invalidate code: %w", res.Error)
-	}
-	if res.RowsAffected == 1 {
-		return nil
-	}
-	if _, err := s.getRequestRow(ctx, tableCodes, signature); err != nil {
-		return err
-	}
-	return ErrCodeAlreadyRedeemed
 }
 
 // CreatePKCERequestSession stores the PKCE request under the code's signature.

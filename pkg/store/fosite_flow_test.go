@@ -253,3 +253,40 @@ func TestFositeConcurrentRefresh(t *testing.T) {
 		t.Errorf("%d parallel refreshes with one token succeeded; want exactly 1", n)
 	}
 }
+
+// TestCodeMemo: within WithCodeMemo the code's row is read once, a session
+// the row was decoded into keeps what the caller changed in it, a new one
+// gets the row's, and the code's redemption is seen by later reads; the
+// conditional update still decides against the database.
+func TestCodeMemo(t *testing.T) {
+	f := newFlow(t)
+	code, _ := f.authorize()
+	sig := code[strings.LastIndexByte(code, '.')+1:]
+	n := f.s.CountStatements()
+	defer n.Stop()
+	ctx := f.s.WithCodeMemo(context.Background())
+	newSession := func() *storetest.Session { return &storetest.Session{DefaultSession: &fosite.DefaultSession{}} }
+	sess := newSession()
+	if _, err := f.s.GetAuthorizeCodeSession(ctx, sig, sess); err != nil || sess.Subject != "usr_flow" {
+		t.Fatalf("first read: %v, subject %q", err, sess.Subject)
+	}
+	sess.Subject = "changed by the caller"
+	if req, err := f.s.GetAuthorizeCodeSession(ctx, sig, sess); err != nil || req.GetSession() != fosite.Session(sess) || sess.Subject != "changed by the caller" {
+		t.Fatalf("second read: %v, subject %q", err, sess.Subject)
+	}
+	if other := newSession(); func() error { _, err := f.s.GetAuthorizeCodeSession(ctx, sig, other); return err }() != nil || other.Subject != "usr_flow" {
+		t.Fatalf("a new session: subject %q, want the row's", other.Subject)
+	}
+	if err := f.s.InvalidateAuthorizeCodeSession(ctx, sig); err != nil {
+		t.Fatalf("redeem: %v", err)
+	}
+	if req, err := f.s.GetAuthorizeCodeSession(ctx, sig, newSession()); !errors.Is(err, fosite.ErrInvalidatedAuthorizeCode) || req == nil {
+		t.Fatalf("after the redemption: %v, %v; want the request and ErrInvalidatedAuthorizeCode", req, err)
+	}
+	if got := n.ByTable()["authorize_codes"]; got != 2 {
+		t.Errorf("%d statements on authorize_codes, want 2 (one read, one update)", got)
+	}
+	if err := f.s.InvalidateAuthorizeCodeSession(ctx, sig); !errors.Is(err, store.ErrCodeAlreadyRedeemed) {
+		t.Errorf("second redemption: %v, want ErrCodeAlreadyRedeemed", err)
+	}
+}

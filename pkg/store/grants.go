@@ -78,13 +78,18 @@ func (s *Store) GrantByID(ctx context.Context, id string) (*identity.Grant, erro
 
 // ActiveGrant returns the active grant of (user, client) or ENOTFOUND.
 func (s *Store) ActiveGrant(ctx context.Context, userID, clientID string) (*identity.Grant, error) {
-	var row grantRow
-	err := s.conn(ctx).Where("user_id = ? AND client_id = ? AND revoked_at IS NULL", userID, clientID).Take(&row).Error
+	var r grantRow
+	// Every authorization reads it: hand-written SQL (hotsql.go).
+	err := s.queryRowHot(ctx, selectActiveGrant, []any{userID, clientID},
+		&r.ID, &r.UserID, &r.ClientID, &r.Scopes, &r.Remember, &r.CreatedAt, &r.UpdatedAt, &r.LastUsedAt, &r.RevokedAt)
 	if err != nil {
 		return nil, identityErr(err, "Grant")
 	}
-	return row.toIdentity(), nil
+	return r.toIdentity(), nil
 }
+
+var selectActiveGrant = hot("grants", "SELECT id, user_id, client_id, scopes, remember, created_at, updated_at, last_used_at, revoked_at "+
+	"FROM grants WHERE user_id = ? AND client_id = ? AND revoked_at IS NULL LIMIT 1")
 
 // ListGrants returns a page of grants, newest first, and the total.
 func (s *Store) ListGrants(ctx context.Context, f identity.GrantFilter) ([]*identity.Grant, int, error) {

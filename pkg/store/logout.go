@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
@@ -16,17 +18,68 @@ import (
 const tableOutbox = "backchannel_logout_outbox"
 
 // RecordSessionClient notes that clientID was issued an ID token for
-// userID in browser session sid, until expires (the session's end).
-// Recording the same pair again extends it.
-func (s *Store) RecordSessionClient(ctx context.Context, sid, clientID, userID string, expires time.Time) error {
+// userID in browser session sid, under grant grantID, until expires (the
+// session's end). Recording the same pair again extends it.
+//
+// This runs at every authorization with openid, so the store remembers
+// what it recorded and does not send the same row again: it only goes
+// away when the session ends (it can no longer authorize) or the grant is
+// revoked (the next consent makes another grant), by EnqueueSessionLogouts
+// or EnqueueGrantLogouts on any replica — hence the grant in the key — or
+// by housekeeping after expires.
+func (s *Store) RecordSessionClient(ctx context.Context, sid, clientID, userID, grantID string, expires time.Time) error {
 	if sid == "" {
 		return nil
 	}
-	// One upsert (SQLite ≥ 3.24 and PostgreSQL alike): this runs at every
-	// authorization with openid.
-	return identityErr(s.conn(ctx).Exec(`INSERT INTO oidc_session_clients (sid, client_id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)
+	expires = dbTime(expires)
+	key := strings.Join([]string{sid, clientID, userID, grantID, expires.Format(time.RFC3339Nano)}, "\x00")
+	if s.sessionClients.has(key) {
+		return nil
+	}
+	// One upsert (SQLite ≥ 3.24 and PostgreSQL alike).
+	err := s.conn(ctx).Exec(`INSERT INTO oidc_session_clients (sid, client_id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (sid, client_id) DO UPDATE SET user_id = excluded.user_id, created_at = excluded.created_at, expires_at = excluded.expires_at`,
-		sid, clientID, userID, s.now(), dbTime(expires)).Error, "Session")
+		sid, clientID, userID, s.now(), expires).Error
+	if err != nil {
+		return identityErr(err, "Session")
+	}
+	if _, inTx := ctx.Value(txKey{}).(*txState); !inTx { // a rollback would undo it
+		s.sessionClients.add(key)
+	}
+	return nil
+}
+
+// recordedSet is the set of oidc_session_clients rows this process wrote
+// (RecordSessionClient), bounded: past recordedMax it starts over (a few
+// extra upserts).
+type recordedSet struct {
+	mu   sync.Mutex
+	keys map[string]struct{}
+}
+
+const recordedMax = 10_000
+
+func (r *recordedSet) has(key string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.keys[key]
+	return ok
+}
+
+func (r *recordedSet) add(key string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.keys == nil || len(r.keys) >= recordedMax {
+		r.keys = map[string]struct{}{}
+	}
+	r.keys[key] = struct{}{}
+}
+
+// reset forgets every row: some were deleted.
+func (r *recordedSet) reset() {
+	r.mu.Lock()
+	r.keys = nil
+	r.mu.Unlock()
 }
 
 // EnqueueSessionLogouts queues a logout token for every client with a
@@ -59,6 +112,7 @@ func (s *Store) EnqueueSessionLogouts(ctx context.Context, userID string, sids [
 		}
 		return identityErr(db.Exec("DELETE FROM oidc_session_clients WHERE user_id = ? AND sid IN ?", userID, sids).Error, "Session")
 	})
+	s.sessionClients.reset()
 	return n, err
 }
 
@@ -99,6 +153,7 @@ func (s *Store) EnqueueGrantLogouts(ctx context.Context, userID string, clientID
 		}
 		return nil
 	})
+	s.sessionClients.reset()
 	return n, err
 }
 

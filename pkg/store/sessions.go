@@ -55,14 +55,20 @@ func (s *Store) CreateSession(ctx context.Context, id string, b identity.Browser
 
 // SessionActive reports whether the session was created and not ended or
 // expired, and when it was last seen (zero when not active).
+// It runs on every page of a signed-in browser: hand-written SQL (hotsql.go).
 func (s *Store) SessionActive(ctx context.Context, id string) (lastSeen time.Time, active bool, err error) {
-	var rows []sessionRow
-	err = s.conn(ctx).Table("browser_sessions").Where("id_hash = ? AND expires_at > ?", sessionKey(id), s.now()).Limit(1).Find(&rows).Error
-	if err != nil || len(rows) == 0 {
+	var r sessionRow
+	err = s.queryRowHot(ctx, selectSessionSeen, []any{sessionKey(id), s.now()}, &r.CreatedAt, &r.LastSeenAt)
+	if isNotFound(err) {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
 		return time.Time{}, false, identityErr(err, "Session")
 	}
-	return rows[0].identity().LastSeenAt, true, nil
+	return r.identity().LastSeenAt, true, nil
 }
+
+var selectSessionSeen = hot("browser_sessions", "SELECT created_at, last_seen_at FROM browser_sessions WHERE id_hash = ? AND expires_at > ? LIMIT 1")
 
 // TouchSession sets when the session was last seen.
 func (s *Store) TouchSession(ctx context.Context, id string, at time.Time) error {

@@ -70,6 +70,7 @@ type Store struct {
 	clientCache    *clientCache // nil without a cache
 	events         eventSignal  // wakes this process's event-stream waiters (secevents.go)
 	grantTouches   touchMemo    // CreateAccessTokenSession
+	sessionClients recordedSet  // RecordSessionClient
 	clientTouches  touchMemo    // TouchClient
 	accessInserts  groupInsert  // CreateAccessTokenSession outside a transaction
 	// hotCounter counts hand-written statements (CountStatements).

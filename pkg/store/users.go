@@ -35,12 +35,17 @@ func (s *Store) UserByID(ctx context.Context, id string) (*identity.User, error)
 	if !storableText(id) {
 		return nil, identity.Errorf(identity.ENOTFOUND, "User not found.")
 	}
-	var row userRow
-	if err := s.conn(ctx).Where("id = ?", id).Take(&row).Error; err != nil {
+	var r userRow
+	// Every page of a signed-in browser reads it: hand-written SQL (hotsql.go).
+	err := s.queryRowHot(ctx, selectUserByID, []any{id},
+		&r.ID, &r.Email, &r.PasswordHash, &r.Admin, &r.Disabled, &r.Name, &r.EmailVerified, &r.CreatedAt, &r.UpdatedAt)
+	if err != nil {
 		return nil, identityErr(err, "User")
 	}
-	return row.toIdentity(), nil
+	return r.toIdentity(), nil
 }
+
+var selectUserByID = hot("users", "SELECT id, email, password_hash, admin, disabled, name, email_verified, created_at, updated_at FROM users WHERE id = ?")
 
 // UserByEmail returns a user by email, case-insensitively, or ENOTFOUND.
 func (s *Store) UserByEmail(ctx context.Context, email string) (*identity.User, error) {

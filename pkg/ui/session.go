@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
 
 	"github.com/petstore-auth/petstore-auth/pkg/clientaddr"
@@ -71,6 +72,11 @@ func newCookieStore(secrets [][]byte, maxAge time.Duration) (*sessions.CookieSto
 	}
 	st := sessions.NewCookieStore(pairs...)
 	st.MaxAge(int(maxAge / time.Second)) // the codecs' timestamp check
+	for _, c := range st.Codecs {
+		if sc, ok := c.(*securecookie.SecureCookie); ok {
+			sc.SetSerializer(cookieSerializer{})
+		}
+	}
 	return st, nil
 }
 

@@ -549,7 +549,7 @@ func (h *Handler) issue(w http.ResponseWriter, r *http.Request, ar fosite.Author
 		return
 	}
 	resp.AddParameter("iss", h.Issuer) // RFC 9207
-	h.recordIDTokenSession(r, ar.GetClient().GetID(), u.ID, ar.GetGrantedScopes())
+	h.recordIDTokenSession(r, ar.GetClient().GetID(), u.ID, g.ID, ar.GetGrantedScopes())
 	if ar.GetState() == "" {
 		// No state sent, none returned: "state=" breaks strict clients
 		// (RFC 6749 §4.1.2: state is REQUIRED only if it was present).

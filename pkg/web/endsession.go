@@ -33,7 +33,7 @@ const maxLogoutState = 1024
 // SessionClientRecorder records that a client was issued an ID token in a
 // browser session (pkg/store), so that the client hears when it ends.
 type SessionClientRecorder interface {
-	RecordSessionClient(ctx context.Context, sid, clientID, userID string, expires time.Time) error
+	RecordSessionClient(ctx context.Context, sid, clientID, userID, grantID string, expires time.Time) error
 }
 
 // endSessionRequest is a validated end_session request.
@@ -221,12 +221,12 @@ func withState(uri, state string) string {
 // recordIDTokenSession notes, when the openid scope was granted, that the
 // client gets an ID token in the current browser session: the session's
 // end will be sent to it (Back-Channel Logout 1.0).
-func (h *Handler) recordIDTokenSession(r *http.Request, clientID, userID string, granted []string) {
+func (h *Handler) recordIDTokenSession(r *http.Request, clientID, userID, grantID string, granted []string) {
 	s := ui.SessionFrom(r.Context())
 	if h.SessionClients == nil || s == nil || s.SID == "" || !slices.Contains(granted, "openid") {
 		return
 	}
-	if err := h.SessionClients.RecordSessionClient(r.Context(), s.SID, clientID, userID, h.UI.Expires(s)); err != nil {
+	if err := h.SessionClients.RecordSessionClient(r.Context(), s.SID, clientID, userID, grantID, h.UI.Expires(s)); err != nil {
 		h.log(r.Context()).Error("record the session's client for back-channel logout", "err", err)
 	}
 }
