@@ -18,8 +18,8 @@ import (
 //
 //  1. rotateRefresh: fosite rotates the token inside a transaction of ours;
 //     keepSuccessor seals the pair fosite returned (AES-GCM, bound to the
-//     old token's signature) into the old token's row before the commit,
-//     so the blob exists exactly when the rotation does.
+//     old token's signature) beside the old token (SaveRotation) before
+//     the commit, so the blob exists exactly when the rotation does.
 //  2. A replay that reads the old token after that commit: fositeStorage's
 //     GetRefreshTokenSession reports graceReplay instead of
 //     fosite.ErrInactiveToken (which fosite treats as reuse). A replay that
@@ -29,8 +29,8 @@ import (
 //  3. replayRotation opens the pair and answers with it, written by
 //     fosite's response writer like any token response.
 //  4. The store drops the blobs once the window is over
-//     (ClearRotations, run by the server's housekeeping) and when the
-//     family is revoked.
+//     (ClearRotations, run by the server's housekeeping); revoking the
+//     family disowns them at once (RotationOf finds none).
 
 // graceReplay is the error fositeStorage reports for a refresh token
 // rotated within the grace window; it carries what replayRotation needs.

@@ -36,17 +36,22 @@
 // below). No read-then-write check is ever trusted for this.
 //
 // A refresh token chain shares one request id: rotation deactivates the
-// presented token and the chain's access tokens, and fosite then writes the
-// successor pair in the same transaction. Older refresh tokens of the chain
-// need no change, since the rotation that replaced each one deactivated it.
-// RevokeRefreshToken and RevokeAccessToken work on the whole request id.
+// presented token and the access token issued beside it (both by primary
+// key: a prepared statement's generic plan must not walk the chain), and
+// fosite then writes the successor pair in the same transaction. Older
+// tokens of the chain need no change, since the rotation that replaced each
+// one deactivated it. Neither update changes an indexed column, so on
+// PostgreSQL both are HOT updates. RevokeRefreshToken and RevokeAccessToken
+// work on the whole request id.
 // Revoked access tokens are deactivated rather than deleted, and the JWT id
 // of each (sessions implementing JTISession) is listed in revoked_jwts until
 // the token expires, so resource servers that verify JWTs locally learn of it.
 //
-// The refresh grace window keeps the sealed successor pair on the old token
-// row (SaveRotation, RotationOf) until ClearRotations; revoking the family
-// drops it, so a revoked family cannot be revived by replaying an old token.
+// The refresh grace window keeps the sealed successor pair in
+// refresh_rotations under the old token's signature (SaveRotation,
+// RotationOf) until ClearRotations deletes it; revoking the family clears
+// the old token's rotation time, after which RotationOf no longer returns
+// the pair, so a revoked family cannot be revived by replaying an old token.
 //
 // # SQLite locking
 //

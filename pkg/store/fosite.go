@@ -366,27 +366,37 @@ const grantTouchInterval = time.Minute
 // RotateRefreshToken retires the presented refresh token with a conditional
 // update: exactly one of several concurrent rotations changes the row, the
 // others get ErrRefreshTokenRotated. The winner also revokes the access
-// tokens of the request id (the whole chain shares it); fosite then creates
-// the successor pair in the same transaction. Older refresh tokens of the
-// chain need no change: each was deactivated by the rotation that replaced it.
+// token issued beside it (by its signature, kept in the row; by the request
+// id, which the whole chain shares, for rows that do not name it); fosite
+// then creates the successor pair in the same transaction. Older tokens of
+// the chain need no change: each was deactivated by the rotation that
+// replaced it. fosite.ErrNotFound when the token is unknown or belongs to
+// another request.
 func (s *Store) RotateRefreshToken(ctx context.Context, requestID, signature string) error {
 	return s.inTx(ctx, func(ctx context.Context) error {
-		res, err := s.execHot(ctx, rotateRefreshRow, false, dbTime(s.now()), signature, requestID, true)
-		if err != nil {
-			return fmt.Errorf("store: rotate refresh token: %w", err)
-		}
-		if n, err := res.RowsAffected(); err != nil || n != 1 {
+		var owner, accessSignature string
+		err := s.queryRowHot(ctx, rotateRefreshRow, []any{false, dbTime(s.now()), signature, true}, &owner, &accessSignature)
+		if isNotFound(err) {
 			if _, err := s.getRequestRow(ctx, tableRefresh, signature); err != nil {
 				return err
 			}
 			return ErrRefreshTokenRotated
 		}
-		return s.revokeAccessTokens(ctx, false, "request_id = ?", requestID)
+		if err != nil {
+			return fmt.Errorf("store: rotate refresh token: %w", err)
+		}
+		if owner != requestID {
+			return fosite.ErrNotFound // the caller's rollback undoes the update
+		}
+		if accessSignature == "" {
+			return s.revokeAccessTokens(ctx, false, "request_id = ?", requestID)
+		}
+		return s.revokeAccessTokens(ctx, false, "signature = ?", accessSignature)
 	})
 }
 
 // RevokeRefreshToken deactivates every refresh token of the request id (the
-// whole rotation chain) and drops their grace-window successors, so a
+// whole rotation chain) and disowns their grace-window successors, so a
 // revoked family cannot be revived by replaying an old token.
 func (s *Store) RevokeRefreshToken(ctx context.Context, requestID string) error {
 	return s.revokeRefreshTokens(ctx, "request_id = ?", requestID)
@@ -400,12 +410,16 @@ func (s *Store) RevokeAccessToken(ctx context.Context, requestID string) error {
 	})
 }
 
-// revokeRefreshTokens deactivates the refresh tokens matching the condition.
+// revokeRefreshTokens deactivates the refresh tokens matching the condition
+// and clears the rotation time of those with a kept successor pair, which
+// RotationOf then no longer returns (ClearRotations deletes the pair). One
+// statement: only the few rows with a pair are written besides the active
+// one.
 func (s *Store) revokeRefreshTokens(ctx context.Context, cond string, args ...any) error {
 	err := s.conn(ctx).Table(tableRefresh).
 		Where(cond, args...).
-		Where("(active = ? OR rotation_sealed IS NOT NULL)", true).
-		Updates(map[string]any{"active": false, "rotation_sealed": nil}).Error
+		Where("(active = ? OR signature IN (SELECT signature FROM "+tableRotations+"))", true).
+		Updates(map[string]any{"active": false, "rotated_at": nil}).Error
 	if err != nil {
 		return fmt.Errorf("store: revoke refresh tokens: %w", err)
 	}
@@ -458,9 +472,7 @@ func (s *Store) revokeAccessTokens(ctx context.Context, announce bool, cond stri
 }
 
 // revokeAccessSQL is revokeAccessTokens' statement: its first argument is
-// false, then cond's. "active" is a literal, so both databases use the
-// partial index of active tokens (migration 00013) instead of visiting
-// every token of a refresh chain.
+// false, then cond's.
 func revokeAccessSQL(cond string) hotQuery {
 	q := hot(tableAccess, "UPDATE "+tableAccess+" SET active = ? WHERE ("+cond+") AND active = {TRUE} RETURNING signature, jti, expires_at")
 	q.sqlite = strings.Replace(q.sqlite, "{TRUE}", "1", 1)

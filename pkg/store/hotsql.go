@@ -59,9 +59,19 @@ var (
 	insertAccessRow  = hot(tableAccess, "INSERT INTO "+tableAccess+" ("+requestColumns+", jti) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
 	insertRefreshRow = hot(tableRefresh, "INSERT INTO "+tableRefresh+" ("+requestColumns+
 		", access_token_signature) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+	// The rotation names its row by primary key alone: with request_id in
+	// the WHERE clause too, PostgreSQL's generic plan for a table that
+	// started empty walks the request id index, that is the whole refresh
+	// chain (TestRotationUsesPrimaryKeys).
 	rotateRefreshRow = hot(tableRefresh, "UPDATE "+tableRefresh+
-		" SET active = ?, rotated_at = ? WHERE signature = ? AND request_id = ? AND active = ?")
-	saveRotation     = hot(tableRefresh, "UPDATE "+tableRefresh+" SET rotation_sealed = ? WHERE signature = ? AND rotated_at IS NOT NULL")
+		" SET active = ?, rotated_at = ? WHERE signature = ? AND active = ? RETURNING request_id, access_token_signature")
+	// Keeping the successor pair is an insert into a table without foreign
+	// keys: a second update of the row just rotated would re-run its
+	// foreign-key checks (migration 00014).
+	saveRotation = hot(tableRotations, "INSERT INTO "+tableRotations+" (signature, rotated_at, sealed) SELECT signature, rotated_at, ? FROM "+
+		tableRefresh+" WHERE signature = ? AND rotated_at IS NOT NULL")
+	selectRotation = hot(tableRotations, "SELECT t.request_id, t.client_id, r.rotated_at, r.sealed FROM "+tableRotations+" r JOIN "+
+		tableRefresh+" t ON t.signature = r.signature WHERE r.signature = ? AND t.rotated_at IS NOT NULL")
 	selectRequestRow = map[string]hotQuery{}
 	// insertAccessRows is insertAccessRow for a group of rows (groupinsert.go).
 	insertAccessRows = multiRowInsert{single: insertAccessRow}

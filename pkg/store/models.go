@@ -228,6 +228,10 @@ const (
 	tableRefresh = "refresh_tokens"
 )
 
+// tableRotations holds the sealed successor pairs of the refresh grace
+// window, by the rotated token's signature (rotation.go).
+const tableRotations = "refresh_rotations"
+
 // requestRow is the common shape of the fosite request tables.
 type requestRow struct {
 	Signature         string     `gorm:"column:signature;primaryKey"`
@@ -258,10 +262,18 @@ type refreshTokenRow struct {
 	Req                  requestRow `gorm:"embedded"`
 	AccessTokenSignature string     `gorm:"column:access_token_signature"`
 	RotatedAt            *time.Time `gorm:"column:rotated_at"`
-	RotationSealed       []byte     `gorm:"column:rotation_sealed"`
 }
 
 func (refreshTokenRow) TableName() string { return tableRefresh }
+
+// rotationRow is the sealed successor pair of a rotated refresh token.
+type rotationRow struct {
+	Signature string    `gorm:"column:signature;primaryKey"`
+	RotatedAt time.Time `gorm:"column:rotated_at"`
+	Sealed    []byte    `gorm:"column:sealed"`
+}
+
+func (rotationRow) TableName() string { return tableRotations }
 
 // parRow is a pushed authorization request (par.go).
 type parRow struct {

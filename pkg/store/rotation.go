@@ -10,9 +10,10 @@ import (
 	"github.com/petstore-auth/petstore-auth/pkg/identity"
 )
 
-// SaveRotation attaches the sealed successor pair to the rotated refresh
-// token oldSignature. Call it with the context of the transaction that
-// rotated the token, so the blob exists exactly when the rotation does.
+// SaveRotation keeps the sealed successor pair of the rotated refresh
+// token oldSignature (table refresh_rotations, stamped with the rotation's
+// time). Call it with the context of the transaction that rotated the
+// token, so the blob exists exactly when the rotation does.
 // fosite.ErrNotFound when the token does not exist or was never rotated.
 func (s *Store) SaveRotation(ctx context.Context, oldSignature string, sealed []byte) error {
 	res, err := s.execHot(ctx, saveRotation, sealed, oldSignature)
@@ -26,33 +27,24 @@ func (s *Store) SaveRotation(ctx context.Context, oldSignature string, sealed []
 }
 
 // RotationOf returns the grace-window record of a rotated refresh token.
-// fosite.ErrNotFound when the token is unknown, was never rotated, or its
-// successor was cleared (window over, or the family revoked).
+// fosite.ErrNotFound when the token is unknown, was never rotated, its
+// successor was cleared (window over), or its family was revoked since.
 func (s *Store) RotationOf(ctx context.Context, oldSignature string) (identity.Rotation, error) {
-	var row refreshTokenRow
-	err := s.conn(ctx).Select("request_id, client_id, rotated_at, rotation_sealed").
-		Where("signature = ?", oldSignature).Take(&row).Error
+	var rot identity.Rotation
+	err := s.queryRowHot(ctx, selectRotation, []any{oldSignature}, &rot.RequestID, &rot.ClientID, &rot.RotatedAt, &rot.Sealed)
 	if err != nil {
 		return identity.Rotation{}, fositeErr(err, "get rotation")
 	}
-	if row.RotatedAt == nil || len(row.RotationSealed) == 0 {
-		return identity.Rotation{}, fosite.ErrNotFound
-	}
-	return identity.Rotation{
-		RequestID: row.Req.RequestID,
-		ClientID:  row.Req.ClientID,
-		RotatedAt: row.RotatedAt.UTC(),
-		Sealed:    row.RotationSealed,
-	}, nil
+	rot.RotatedAt = rot.RotatedAt.UTC()
+	return rot, nil
 }
 
-// ClearRotations wipes the successor blobs of tokens rotated before
+// ClearRotations deletes the successor pairs of tokens rotated before
 // olderThan, so sealed token pairs outlive their grace window only until the
-// next sweep. It returns the number of rows cleared.
+// next sweep, and with them those of revoked families (revokeRefreshTokens).
+// It returns the number of pairs deleted.
 func (s *Store) ClearRotations(ctx context.Context, olderThan time.Time) (int64, error) {
-	res := s.conn(ctx).Table(tableRefresh).
-		Where("rotation_sealed IS NOT NULL AND rotated_at < ?", dbTime(olderThan)).
-		Update("rotation_sealed", nil)
+	res := s.conn(ctx).Where("rotated_at < ?", dbTime(olderThan)).Delete(&rotationRow{})
 	if res.Error != nil {
 		return 0, fmt.Errorf("store: clear rotations: %w", res.Error)
 	}

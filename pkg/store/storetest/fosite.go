@@ -279,6 +279,13 @@ func testRotateRefreshToken(t *testing.T, f *fositeEnv) {
 		t.Fatal(err)
 	}
 	since := time.Now().Add(-time.Minute)
+	// Another request's id rotates nothing.
+	if err := s.RotateRefreshToken(ctx, "req-other", "rt-1"); !errors.Is(err, fosite.ErrNotFound) {
+		t.Errorf("rotating with another request id: err = %v; want ErrNotFound", err)
+	}
+	if _, err := s.GetRefreshTokenSession(ctx, "rt-1", emptySession()); err != nil {
+		t.Errorf("after a refused rotation the token is not live: %v", err)
+	}
 	if err := s.RotateRefreshToken(ctx, "req-chain", "rt-1"); err != nil {
 		t.Fatalf("RotateRefreshToken: %v", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -18,9 +19,9 @@ import (
 // The earlier database is built by migrating an empty one only up to From
 // (goose UpTo). Seed runs on a scratch store at the latest schema, so the
 // current code can write; its rows are then copied into the old schema,
-// each table restricted to the columns the old schema has (a column a later
+// each table restricted to the columns both schemas have (a column a later
 // migration added must have a default, or the copy fails, as the real
-// upgrade would). A migration that rewrites existing values should insert
+// upgrade would; one it dropped keeps its old default). A migration that rewrites existing values should insert
 // rows in their old form itself, in BeforeUpgrade.
 type Upgrade struct {
 	// From is the schema version of the release before the change.
@@ -152,6 +153,13 @@ func copyTable(src, dst *sql.DB, tbl string, pg bool) error {
 	if err != nil || len(cols) == 0 {
 		return fmt.Errorf("columns of %s: %v", tbl, err)
 	}
+	// A column a later migration dropped has no value to copy: the old
+	// schema's rows keep its default.
+	current, err := columns(src, tbl, pg)
+	if err != nil {
+		return fmt.Errorf("columns of %s: %v", tbl, err)
+	}
+	cols = slices.DeleteFunc(cols, func(c string) bool { return !slices.Contains(current, c) })
 	quoted := make([]string, len(cols))
 	marks := make([]string, len(cols))
 	for i, c := range cols {
