@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -49,6 +50,7 @@ type Server struct {
 	metrics     *metrics
 	guard       *dbGuard
 	cancel      context.CancelFunc
+	workers     sync.WaitGroup // the background loops New starts
 	metricsAddr string
 }
 
@@ -231,20 +233,33 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	}
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
-	go s.Provider.Run(bg)
-	go s.backchannel.Run(bg, 5*time.Second)
-	go s.guard.run(bg, time.Second)
-	go s.housekeeping(bg, time.Minute, d.Now)
+	for _, work := range []func(){
+		func() { s.Provider.Run(bg) },
+		func() { s.backchannel.Run(bg, 5*time.Second) },
+		func() { s.guard.run(bg, time.Second) },
+		func() { s.housekeeping(bg, time.Minute, d.Now) },
+	} {
+		s.workers.Go(work)
+	}
 	return s, nil
 }
 
-// Close stops background work and closes the database.
+// Close stops background work, waits (up to 5 s) for it to finish its
+// last writes — the API keys' last-used times are flushed on the way out —
+// and closes the database.
 func (s *Server) Close() error {
 	if s.cancel != nil {
 		s.cancel()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	stopped := make(chan struct{})
+	go func() { s.workers.Wait(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-ctx.Done():
+		s.Logger.Warn("background work still running at shutdown")
+	}
 	if err := s.Audit.Close(ctx); err != nil {
 		s.Logger.Warn("audit events not written at shutdown", "err", err)
 	}
