@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -17,6 +18,10 @@ import (
 func oauthError(status int, code, description string) *fosite.RFC6749Error {
 	return &fosite.RFC6749Error{CodeField: status, ErrorField: code, DescriptionField: description}
 }
+
+// statusClientClosedRequest is the status recorded for a request whose
+// client went away before the answer (nginx's 499; not sent on the wire).
+const statusClientClosedRequest = 499
 
 // unavailableRetry is the Retry-After of the answer while the database cannot be reached: the
 // client must retry, not conclude its credentials or token are bad.
@@ -45,6 +50,15 @@ func (e rateLimited) Error() string { return fmt.Sprintf("rate limited for %s", 
 // Retry-After with a 429 or 503 (RFC 9110 §10.2.3).
 // Anything that is not an RFC 6749 error becomes server_error.
 func (p *Provider) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(r.Context().Err(), context.Canceled) {
+		// The client hung up (net/http cancels the request's context): no
+		// answer reaches it, and what failed was its leaving, not the
+		// server. 499 is nginx's "client closed request", so access logs
+		// and 5xx metrics do not count it as a server error.
+		httpx.Logger(r.Context()).Info("oauth endpoint: client closed the request", "path", r.URL.Path, "err", err)
+		w.WriteHeader(statusClientClosedRequest)
+		return
+	}
 	err = typedErrorHeaders(w, err)
 	rfc := fosite.ErrorToRFC6749Error(err)
 	if rfc.CodeField != http.StatusServiceUnavailable && errors.Is(err, fosite.ErrTemporarilyUnavailable) {

@@ -83,12 +83,17 @@ func (s *Store) ListClients(ctx context.Context, f identity.ClientFilter) ([]*id
 
 // UpdateClient saves every field of an existing client except CreatedAt.
 // Disabling a client also revokes its tokens, putting JWT ids on the
-// revocation list: resource servers verifying JWTs never ask the database.
+// revocation list: resource servers verifying JWTs never ask the database;
+// enabling it again revokes those issued while it was disabled.
 func (s *Store) UpdateClient(ctx context.Context, c *identity.Client) error {
 	c.UpdatedAt = s.now()
 	row := clientToRow(c)
 	defer s.forgetClient(c.ID)
 	return s.inTx(ctx, func(ctx context.Context) error {
+		var was clientRow
+		if err := s.conn(ctx).Select("disabled").Where("id = ?", c.ID).Take(&was).Error; err != nil {
+			return identityErr(err, "Client")
+		}
 		res := s.conn(ctx).Model(&clientRow{}).Where("id = ?", c.ID).Updates(map[string]any{
 			"name":                                row.Name,
 			"secret_hash":                         row.SecretHash,
@@ -128,7 +133,11 @@ func (s *Store) UpdateClient(ctx context.Context, c *identity.Client) error {
 		if res.RowsAffected == 0 {
 			return identity.Errorf(identity.ENOTFOUND, "Client not found.")
 		}
-		if !c.Disabled {
+		// Disabling revokes every token of the client. Enabling does too:
+		// any token still active was issued while the client was disabled,
+		// by a replica whose client cache had not yet seen the change (up
+		// to DefaultClientCacheTTL), and must not come back to life.
+		if !c.Disabled && !was.Disabled {
 			return nil
 		}
 		if err := s.revokeAccessTokens(ctx, true, "client_id = ?", c.ID); err != nil {

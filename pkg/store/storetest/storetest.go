@@ -153,6 +153,7 @@ func Run(t *testing.T, open func(t *testing.T) Storage) {
 		{"ClientOwnersAndRotation", testClientOwnersAndRotation},
 		{"Grants", testGrants},
 		{"RevokeGrant", testRevokeGrant},
+		{"ClientDisableEnable", testClientDisableEnable},
 		{"NarrowedConsent", testNarrowedConsent},
 		{"APIKeys", testAPIKeys},
 		{"SigningKeys", testSigningKeys},
