@@ -46,25 +46,36 @@ wait_up() {
   echo "not up: $1" >&2; tail -20 "$2" >&2; return 1
 }
 
-# pg_ticks: CPU time (clock ticks) of every PostgreSQL process so far —
-# the backends of both servers and PostgreSQL's own workers (WAL writer, …).
-pg_ticks() {
-  local t=0 p
-  for p in $(pgrep -x postgres); do
-    t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
+# PostgreSQL's CPU over a scenario: every PostgreSQL process (the backends
+# of both servers, PostgreSQL's own workers) sampled every 0.2 s, so that
+# backends opened and closed during the run count too (a backend's CPU
+# since its last sample is lost when it exits).
+pg_sample() { # FILE: appends "pid ticks" lines until killed
+  while :; do
+    { awk '$2 == "(postgres)" { split(FILENAME, a, "/"); print a[3], $14 + $15 }' /proc/[0-9]*/stat 2>/dev/null; echo --; } >>"$1"
+    sleep 0.2
   done
-  echo "$t"
 }
-hz=$(getconf CLK_TCK)
+# pg_cpu_us FILE REQUESTS: PostgreSQL CPU per request in µs from pg_sample's
+# file: per process its last ticks minus its ticks in the first round (0
+# for processes started during the run).
+pg_cpu_us() {
+  awk -v hz="$(getconf CLK_TCK)" -v n="$2" '
+    $1 == "--" { round++; next }
+    NF == 2 { if (!($1 in start)) start[$1] = round == 0 ? $2 : 0; last[$1] = $2 }
+    END { for (p in last) d += last[p] - start[p]; if (n > 0) printf "%dµs", d / hz * 1e6 / n }' "$1"
+}
 
 # load DB LABEL PID [petstore-load flags…]: runs one scenario, appends a row.
 load() {
   local db=$1 label=$2 pid=$3; shift 3
-  local out t0 pgcpu=-
-  t0=$(pg_ticks)
+  local out sampler pgcpu=-
+  : >"$work/pg.samples"
+  [ "$db" = postgres ] && { pg_sample "$work/pg.samples" & sampler=$!; }
   out=$("$bin/petstore-load" -target "$auth" -api "$api" -duration "$duration" -server-pid "$pid" "$@" 2>&1) || { echo "$out" >&2; out=""; }
   if [ "$db" = postgres ]; then
-    pgcpu=$(awk -v d=$(($(pg_ticks) - t0)) -v hz="$hz" '/^requests=/ { split($2, a, "="); if (a[2] > 0) printf "%dµs", d / hz * 1e6 / a[2] }' <<<"$out")
+    kill "$sampler"; wait "$sampler" 2>/dev/null || true
+    pgcpu=$(pg_cpu_us "$work/pg.samples" "$(awk '/^requests=/ { split($2, a, "="); print a[2] }' <<<"$out")")
   fi
   echo "== $db $label"; echo "$out"; echo "postgres cpu per request: $pgcpu"
   awk -v db="$db" -v label="$label" -v pgcpu="$pgcpu" '
