@@ -52,7 +52,8 @@ wait_up() {
 # since its last sample is lost when it exits).
 pg_sample() { # FILE: appends "pid ticks" lines until killed
   while :; do
-    { awk '$2 == "(postgres)" { split(FILENAME, a, "/"); print a[3], $14 + $15 }' /proc/[0-9]*/stat 2>/dev/null; echo --; } >>"$1"
+    # (a process may end between the glob and the read: not an error)
+    { awk '$2 == "(postgres)" { split(FILENAME, a, "/"); print a[3], $14 + $15 }' /proc/[0-9]*/stat 2>/dev/null || true; echo --; } >>"$1"
     sleep 0.2
   done
 }
@@ -74,7 +75,7 @@ load() {
   [ "$db" = postgres ] && { pg_sample "$work/pg.samples" & sampler=$!; }
   out=$("$bin/petstore-load" -target "$auth" -api "$api" -duration "$duration" -server-pid "$pid" "$@" 2>&1) || { echo "$out" >&2; out=""; }
   if [ "$db" = postgres ]; then
-    kill "$sampler"; wait "$sampler" 2>/dev/null || true
+    kill "$sampler" 2>/dev/null || true; wait "$sampler" 2>/dev/null || true
     pgcpu=$(pg_cpu_us "$work/pg.samples" "$(awk '/^requests=/ { split($2, a, "="); print a[2] }' <<<"$out")")
   fi
   echo "== $db $label"; echo "$out"; echo "postgres cpu per request: $pgcpu"
