@@ -1,10 +1,8 @@
 package store
 
 import (
-	"fmt"
 	"maps"
 	"sync"
-	"sync/atomic"
 
 	"gorm.io/gorm"
 )
@@ -19,39 +17,36 @@ type StatementCounter struct {
 	stop    func()
 }
 
-var counterSeq atomic.Uint64
-
 // CountStatements starts counting every statement the store sends, from any
 // goroutine, until Stop. It is a test hook: counting costs a lock per
 // statement.
 func (s *Store) CountStatements() *StatementCounter {
 	c := &StatementCounter{byTable: map[string]int{}}
-	name := fmt.Sprintf("petstore:count_statements_%d", counterSeq.Add(1))
-	cb := s.db.Callback()
+	s.hotCounter.Store(c)
+	c.stop = func() { s.hotCounter.CompareAndSwap(c, nil) }
+	return c
+}
+
+// registerStatementCounter hooks the counter into gorm once, when the store
+// opens: gorm's callback lists may not change while statements run (the
+// server's background writers run them at any time), so the hooks stay
+// and only the counter they report to comes and goes.
+func (s *Store) registerStatementCounter() {
 	record := func(db *gorm.DB) {
 		table := db.Statement.Table
 		if table == "" {
 			table = "(raw)"
 		}
-		c.add(table)
+		s.countHot(table)
 	}
-	s.hotCounter.Store(c)
+	const name = "petstore:count_statements"
+	cb := s.db.Callback()
 	_ = cb.Query().After("gorm:query").Register(name, record)
 	_ = cb.Create().After("gorm:create").Register(name, record)
 	_ = cb.Update().After("gorm:update").Register(name, record)
 	_ = cb.Delete().After("gorm:delete").Register(name, record)
 	_ = cb.Row().After("gorm:row").Register(name, record)
 	_ = cb.Raw().After("gorm:raw").Register(name, record)
-	c.stop = func() {
-		s.hotCounter.CompareAndSwap(c, nil)
-		_ = cb.Query().Remove(name)
-		_ = cb.Create().Remove(name)
-		_ = cb.Update().Remove(name)
-		_ = cb.Delete().Remove(name)
-		_ = cb.Row().Remove(name)
-		_ = cb.Raw().Remove(name)
-	}
-	return c
 }
 
 func (c *StatementCounter) add(table string) {

@@ -158,6 +158,7 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error)
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	}
 	s.db, s.sqlDB = db, sqlDB
+	s.registerStatementCounter()
 	if err := s.Ping(ctx); err != nil {
 		sqlDB.Close()
 		return nil, err
