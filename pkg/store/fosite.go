@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"strings"
 	"sync"
 	"time"
 
@@ -472,13 +471,18 @@ func (s *Store) revokeAccessTokens(ctx context.Context, announce bool, cond stri
 }
 
 // revokeAccessSQL is revokeAccessTokens' statement: its first argument is
-// false, then cond's.
+// false, then cond's. Built once per condition (the conditions are the
+// code's own constants): the rotation runs it on every refresh.
 func revokeAccessSQL(cond string) hotQuery {
-	q := hot(tableAccess, "UPDATE "+tableAccess+" SET active = ? WHERE ("+cond+") AND active = {TRUE} RETURNING signature, jti, expires_at")
-	q.sqlite = strings.Replace(q.sqlite, "{TRUE}", "1", 1)
-	q.postgres = strings.Replace(q.postgres, "{TRUE}", "TRUE", 1)
+	if q, ok := revokeAccessSQLs.Load(cond); ok {
+		return q.(hotQuery)
+	}
+	q := hot(tableAccess, "UPDATE "+tableAccess+" SET active = ? WHERE ("+cond+") AND active RETURNING signature, jti, expires_at")
+	revokeAccessSQLs.Store(cond, q)
 	return q
 }
+
+var revokeAccessSQLs sync.Map // cond → hotQuery
 
 // tokenSubject identifies an access token in an event: a JWT by its jti,
 // an opaque token by its identity.TokenID.
